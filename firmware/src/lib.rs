@@ -1,0 +1,2 @@
+//! Interface-board logic.
+#![no_std]

@@ -29,3 +29,4 @@ extern crate std;
 
 pub mod ids;
 pub mod time;
+pub mod voice;

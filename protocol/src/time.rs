@@ -159,7 +159,7 @@ impl SubAssign for Duration {
 
 impl fmt::Display for Duration {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.0 % 1_000 == 0 {
+        if self.0.is_multiple_of(1_000) {
             write!(f, "{} ms", self.0 / 1_000)
         } else {
             write!(f, "{} us", self.0)

@@ -1,1 +1,12 @@
-//! Edge daemon.
+//! # borderlink-gateway
+//!
+//! The Linux side of a border site: the edge daemon `borderlinkd`, which drives one TETRA
+//! radio on each network and relays their voice over IP, and the engineer's CLI `borderlink`.
+//! This crate holds the IO shell and the daemon's state machines; every wire format comes from
+//! `borderlink-protocol`.
+//!
+//! Today it holds [`decode`], the engine behind `borderlink decode`: it turns a captured RTP
+//! packet, board-link frame, LIP report or PEI transcript into what it means, for people and
+//! for scripts.
+
+pub mod decode;

@@ -1,1 +1,89 @@
-fn main() {}
+//! `borderlink`: the engineer's command-line tool.
+//!
+//! `borderlink decode rtp|link|lip <hex>` explains a captured packet, frame or location report;
+//! `borderlink decode pei < transcript` explains a radio's PEI traffic line by line. Output is
+//! for people by default and JSON with `--json`. Malformed input exits with status 2 and a
+//! message naming the offset or line.
+
+use std::io::Read;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use borderlink_gateway::decode::{self, Decoded};
+use clap::{Args, Parser, Subcommand};
+
+/// borderlink engineer's tool.
+#[derive(Debug, Parser)]
+#[command(name = "borderlink", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Explain a captured item: an RTP voice packet, a board-link frame, a LIP report or a PEI
+    /// transcript.
+    #[command(subcommand)]
+    Decode(DecodeCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum DecodeCommand {
+    /// An RTP voice datagram (UDP payload), as hex.
+    Rtp(HexInput),
+}
+
+#[derive(Debug, Args)]
+struct HexInput {
+    /// Hex bytes; spaces and colons allowed; `-` or nothing reads standard input.
+    hex: Vec<String>,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+impl HexInput {
+    fn text(&self) -> anyhow::Result<String> {
+        if self.hex.is_empty() || self.hex == ["-"] {
+            let mut s = String::new();
+            std::io::stdin()
+                .read_to_string(&mut s)
+                .context("reading hex from standard input")?;
+            Ok(s)
+        } else {
+            Ok(self.hex.join(" "))
+        }
+    }
+}
+
+fn print(decoded: &Decoded, json: bool) {
+    if json {
+        println!("{}", decoded.json);
+    } else {
+        println!("{}", decoded.text);
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match &cli.command {
+        Command::Decode(DecodeCommand::Rtp(input)) => input
+            .text()
+            .map(|text| (decode::rtp_hex(&text), input.json)),
+    };
+    match result {
+        Ok((Ok(decoded), json)) => {
+            print(&decoded, json);
+            ExitCode::SUCCESS
+        }
+        Ok((Err(err), _)) => {
+            eprintln!("borderlink: {err}");
+            ExitCode::from(2)
+        }
+        Err(err) => {
+            eprintln!("borderlink: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,43 @@
+//! What `borderlink decode` prints: each captured item turned into lines a person reads and a
+//! JSON value a script reads, or an error that says what is wrong and where.
+
+mod hex;
+mod rtp;
+
+use serde_json::Value;
+use thiserror::Error;
+
+pub use hex::parse_hex;
+
+/// One decoded item, in both renderings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decoded {
+    /// Human-readable lines, without a trailing newline.
+    pub text: String,
+    /// The same content for scripts.
+    pub json: Value,
+}
+
+/// Why an item could not be decoded; the message names the offset or line.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum DecodeError {
+    /// The hex text itself is malformed.
+    #[error("bad hex at character {offset}: {what}")]
+    Hex {
+        /// Character offset in the text as given.
+        offset: usize,
+        /// What was found.
+        what: &'static str,
+    },
+    /// The bytes are not a valid borderlink voice packet.
+    #[error("invalid RTP voice packet: {0}")]
+    Rtp(String),
+    /// Serialising the result failed (a bug, reported rather than hidden).
+    #[error("internal error rendering JSON: {0}")]
+    Json(String),
+}
+
+/// Decodes an RTP voice packet given as hex text.
+pub fn rtp_hex(text: &str) -> Result<Decoded, DecodeError> {
+    rtp::decode(&parse_hex(text)?)
+}

@@ -1,1 +1,49 @@
-//! End-to-end test support.
+//! # borderlink-tests
+//!
+//! Black-box tests that start borderlink's real binaries (the CLI today; the daemon and the
+//! simulator as they arrive) and assert on what a user would see: output, exit status, and
+//! later the simulator's report. This library finds and builds those binaries.
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::Mutex;
+
+/// Which package builds each binary the tests start.
+const BINARIES: &[(&str, &str)] = &[("borderlink", "borderlink-gateway")];
+
+/// Serialises builds: parallel tests asking for the same binary build it once.
+static BUILD: Mutex<()> = Mutex::new(());
+
+/// Path of a workspace binary, built first (in the test's own profile and target directory)
+/// so a test never runs a stale executable.
+///
+/// Panics with a readable message if the binary is unknown or does not build: in a test, that
+/// is the failure to report.
+pub fn binary(name: &str) -> PathBuf {
+    let package = BINARIES
+        .iter()
+        .find(|(bin, _)| *bin == name)
+        .map(|(_, package)| *package)
+        .unwrap_or_else(|| panic!("unknown binary {name}; add it to BINARIES"));
+    // Test executables live in <target>/<profile>/deps; binaries in <target>/<profile>.
+    let exe = std::env::current_exe().expect("test executable path");
+    let profile_dir = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("test executable is inside <target>/<profile>/deps")
+        .to_owned();
+    let target_dir = profile_dir.parent().expect("profile dir is inside the target dir");
+    let release = profile_dir.file_name().is_some_and(|p| p == "release");
+    let _guard = BUILD.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    cmd.args(["build", "--quiet", "--package", package, "--bin", name])
+        .arg("--target-dir")
+        .arg(target_dir);
+    if release {
+        cmd.arg("--release");
+    }
+    let status = cmd.status().expect("running cargo build");
+    assert!(status.success(), "cargo build of {name} failed");
+    profile_dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX))
+}

@@ -28,5 +28,6 @@
 extern crate std;
 
 pub mod ids;
+pub mod sds;
 pub mod time;
 pub mod voice;

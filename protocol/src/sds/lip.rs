@@ -1,0 +1,1111 @@
+//! LIP short location reports (ETSI TS 100 392-18-1 §6.2.1): the 84-bit position report a
+//! radio sends as SDS type 4 with protocol identifier 0x0A, from which borderlink decides that a
+//! unit has entered a border zone.
+//!
+//! Layout, in bits from the start of the user data (clause numbers from TS 100 392-18-1):
+//!
+//! | bits  | width | field                                   | encoding                          |
+//! |-------|-------|-----------------------------------------|-----------------------------------|
+//! | 0–7   | 8     | protocol identifier                     | 0x0A                              |
+//! | 8–9   | 2     | PDU type (§6.3.61)                      | 0 = short location report         |
+//! | 10–11 | 2     | time elapsed (§6.3.78)                  | [`TimeElapsed`]                   |
+//! | 12–36 | 25    | longitude (§6.3.50)                     | two's complement, × 180/2²⁴ °     |
+//! | 37–60 | 24    | latitude (§6.3.30)                      | two's complement, × 90/2²³ °      |
+//! | 61–63 | 3     | position error (§6.3.63)                | [`PositionError`]                 |
+//! | 64–70 | 7     | horizontal velocity (§6.3.17)           | [`HorizontalVelocity`]            |
+//! | 71–74 | 4     | direction of travel (§6.3.5)            | 22.5° steps from north            |
+//! | 75    | 1     | type of additional data (§6.3.87)       | 0 reason for sending, 1 user data |
+//! | 76–83 | 8     | reason for sending (§6.3.64) / user data| [`AdditionalData`]                |
+//!
+//! The [`ShortLocationReport`] keeps every field as its exact raw value, so
+//! `emit(parse(x))` reproduces `x` bit for bit; accessors convert to degrees and km/h. Other LIP
+//! PDUs (long location reports, requests, triggers: PDU type 1 with an extension) are refused with
+//! [`SdsError::UnsupportedLip`] rather than misread.
+
+use core::fmt;
+
+use serde::Serialize;
+use serde::ser::{SerializeStruct, Serializer};
+
+use super::SdsError;
+use super::bits::{BitReader, BitWriter, Bits};
+use super::type4::{ProtocolId, SdsType4};
+
+const LON_BITS: u8 = 25;
+const LAT_BITS: u8 = 24;
+/// Raw longitude units per degree: 2²⁴ / 180.
+const LON_UNITS_PER_DEG: f64 = (1u32 << 24) as f64 / 180.0;
+/// Raw latitude units per degree: 2²³ / 90.
+const LAT_UNITS_PER_DEG: f64 = (1u32 << 23) as f64 / 90.0;
+
+/// Rounds to the nearest integer, halves away from zero, saturating (core has no `f64::round`).
+fn round_i64(x: f64) -> i64 {
+    if x >= 0.0 {
+        (x + 0.5) as i64
+    } else {
+        -((-x + 0.5) as i64)
+    }
+}
+
+/// Longitude: 25-bit two's complement in units of 180/2²⁴ degrees, so −180° to just under +180°
+/// in steps of about 1.07 × 10⁻⁵ degrees (≈ 1.2 m at the equator).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct Longitude(i32);
+
+impl Longitude {
+    /// Smallest raw value (−180°).
+    pub const MIN_RAW: i32 = -(1 << 24);
+    /// Largest raw value (180° − one step).
+    pub const MAX_RAW: i32 = (1 << 24) - 1;
+    /// One raw step in degrees.
+    pub const STEP_DEG: f64 = 180.0 / (1u32 << 24) as f64;
+
+    /// A longitude from its raw field value, or `None` outside 25-bit two's complement.
+    pub const fn from_raw(raw: i32) -> Option<Self> {
+        if raw >= Self::MIN_RAW && raw <= Self::MAX_RAW {
+            Some(Longitude(raw))
+        } else {
+            None
+        }
+    }
+
+    /// The nearest raw step to `degrees` (east positive). +180° is the same meridian as −180° and
+    /// is encoded as such; outside −180..=180 or NaN is an error.
+    pub fn from_degrees(degrees: f64) -> Result<Self, SdsError> {
+        if !(-180.0..=180.0).contains(&degrees) {
+            return Err(SdsError::LongitudeOutOfRange);
+        }
+        let raw = round_i64(degrees * LON_UNITS_PER_DEG);
+        let raw = if raw > i64::from(Self::MAX_RAW) {
+            i64::from(Self::MIN_RAW)
+        } else {
+            raw
+        };
+        // In range by the checks above.
+        Ok(Longitude(raw as i32))
+    }
+
+    /// The raw field value.
+    pub const fn raw(self) -> i32 {
+        self.0
+    }
+
+    /// Degrees east (negative is west).
+    pub fn degrees(self) -> f64 {
+        f64::from(self.0) / LON_UNITS_PER_DEG
+    }
+}
+
+impl fmt::Display for Longitude {
+    /// E.g. `4.92900 E`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let d = self.degrees();
+        if d < 0.0 {
+            write!(f, "{:.5} W", -d)
+        } else {
+            write!(f, "{d:.5} E")
+        }
+    }
+}
+
+/// Latitude: 24-bit two's complement in units of 90/2²³ degrees, so −90° to just under +90° in
+/// steps of about 1.07 × 10⁻⁵ degrees (≈ 1.2 m).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct Latitude(i32);
+
+impl Latitude {
+    /// Smallest raw value (−90°).
+    pub const MIN_RAW: i32 = -(1 << 23);
+    /// Largest raw value (90° − one step).
+    pub const MAX_RAW: i32 = (1 << 23) - 1;
+    /// One raw step in degrees.
+    pub const STEP_DEG: f64 = 90.0 / (1u32 << 23) as f64;
+
+    /// A latitude from its raw field value, or `None` outside 24-bit two's complement.
+    pub const fn from_raw(raw: i32) -> Option<Self> {
+        if raw >= Self::MIN_RAW && raw <= Self::MAX_RAW {
+            Some(Latitude(raw))
+        } else {
+            None
+        }
+    }
+
+    /// The nearest raw step to `degrees` (north positive). +90° itself is not encodable and is
+    /// clamped one step south; outside −90..=90 or NaN is an error.
+    pub fn from_degrees(degrees: f64) -> Result<Self, SdsError> {
+        if !(-90.0..=90.0).contains(&degrees) {
+            return Err(SdsError::LatitudeOutOfRange);
+        }
+        let raw = round_i64(degrees * LAT_UNITS_PER_DEG)
+            .clamp(i64::from(Self::MIN_RAW), i64::from(Self::MAX_RAW));
+        Ok(Latitude(raw as i32))
+    }
+
+    /// The raw field value.
+    pub const fn raw(self) -> i32 {
+        self.0
+    }
+
+    /// Degrees north (negative is south).
+    pub fn degrees(self) -> f64 {
+        f64::from(self.0) / LAT_UNITS_PER_DEG
+    }
+}
+
+impl fmt::Display for Latitude {
+    /// E.g. `51.44200 N`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let d = self.degrees();
+        if d < 0.0 {
+            write!(f, "{:.5} S", -d)
+        } else {
+            write!(f, "{d:.5} N")
+        }
+    }
+}
+
+/// How old the position was when the report was sent (§6.3.78).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TimeElapsed {
+    /// 0: less than 5 s.
+    LessThan5s,
+    /// 1: less than 5 min.
+    LessThan5min,
+    /// 2: less than 30 min.
+    LessThan30min,
+    /// 3: not known or not applicable.
+    Unknown,
+}
+
+impl TimeElapsed {
+    const fn from_bits(v: u8) -> Self {
+        match v & 0b11 {
+            0 => TimeElapsed::LessThan5s,
+            1 => TimeElapsed::LessThan5min,
+            2 => TimeElapsed::LessThan30min,
+            _ => TimeElapsed::Unknown,
+        }
+    }
+
+    /// The 2-bit field value.
+    pub const fn bits(self) -> u8 {
+        self as u8
+    }
+
+    /// Upper bound of the age in seconds, if known.
+    pub const fn max_secs(self) -> Option<u32> {
+        match self {
+            TimeElapsed::LessThan5s => Some(5),
+            TimeElapsed::LessThan5min => Some(300),
+            TimeElapsed::LessThan30min => Some(1800),
+            TimeElapsed::Unknown => None,
+        }
+    }
+}
+
+/// How far the true position may be from the reported one (§6.3.63).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PositionError {
+    /// 0: less than 2 m.
+    LessThan2m,
+    /// 1: less than 20 m.
+    LessThan20m,
+    /// 2: less than 200 m.
+    LessThan200m,
+    /// 3: less than 2 km.
+    LessThan2km,
+    /// 4: less than 20 km.
+    LessThan20km,
+    /// 5: at most 200 km.
+    AtMost200km,
+    /// 6: more than 200 km.
+    MoreThan200km,
+    /// 7: not known.
+    Unknown,
+}
+
+impl PositionError {
+    const fn from_bits(v: u8) -> Self {
+        match v & 0b111 {
+            0 => PositionError::LessThan2m,
+            1 => PositionError::LessThan20m,
+            2 => PositionError::LessThan200m,
+            3 => PositionError::LessThan2km,
+            4 => PositionError::LessThan20km,
+            5 => PositionError::AtMost200km,
+            6 => PositionError::MoreThan200km,
+            _ => PositionError::Unknown,
+        }
+    }
+
+    /// The 3-bit field value.
+    pub const fn bits(self) -> u8 {
+        self as u8
+    }
+
+    /// The error bound in metres, if the report gives one (not for "more than 200 km" or
+    /// "unknown"): zone checks should widen a border zone by this much.
+    pub const fn bound_m(self) -> Option<u32> {
+        match self {
+            PositionError::LessThan2m => Some(2),
+            PositionError::LessThan20m => Some(20),
+            PositionError::LessThan200m => Some(200),
+            PositionError::LessThan2km => Some(2_000),
+            PositionError::LessThan20km => Some(20_000),
+            PositionError::AtMost200km => Some(200_000),
+            PositionError::MoreThan200km | PositionError::Unknown => None,
+        }
+    }
+}
+
+impl fmt::Display for PositionError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            PositionError::LessThan2m => "< 2 m",
+            PositionError::LessThan20m => "< 20 m",
+            PositionError::LessThan200m => "< 200 m",
+            PositionError::LessThan2km => "< 2 km",
+            PositionError::LessThan20km => "< 20 km",
+            PositionError::AtMost200km => "<= 200 km",
+            PositionError::MoreThan200km => "> 200 km",
+            PositionError::Unknown => "unknown error",
+        })
+    }
+}
+
+/// Speed in km/h of each raw horizontal-velocity value 0–125 (§6.3.17): values 0–28 are the
+/// speed itself; from 29 on the speed is C × (1 + x)^(K − A) + B with C = 16, x = 0.038, A = 13,
+/// B = 0, which joins the linear part at 28 km/h and reaches about 1043 km/h at 125. Built by
+/// repeated multiplication because core has no `powf`.
+const VELOCITY_KMH: [f64; 126] = {
+    let mut table = [0.0f64; 126];
+    let mut k = 0;
+    while k <= 28 {
+        table[k] = k as f64;
+        k += 1;
+    }
+    let mut power = 1.0f64;
+    let mut i = 0;
+    while i < 29 - 13 {
+        power *= 1.038;
+        i += 1;
+    }
+    while k < 126 {
+        table[k] = 16.0 * power;
+        power *= 1.038;
+        k += 1;
+    }
+    table
+};
+
+/// Horizontal speed, 7 bits (§6.3.17): linear 1 km/h steps to 28 km/h, then steps of 3.8 %;
+/// 126 means faster than the largest step (≈ 1043 km/h), 127 unknown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct HorizontalVelocity(u8);
+
+impl HorizontalVelocity {
+    /// Speed not known.
+    pub const UNKNOWN: HorizontalVelocity = HorizontalVelocity(127);
+    /// Faster than the largest encodable step.
+    pub const ABOVE_RANGE: HorizontalVelocity = HorizontalVelocity(126);
+    /// Standing still.
+    pub const STOPPED: HorizontalVelocity = HorizontalVelocity(0);
+
+    /// A velocity from its raw 7-bit field value, or `None` above 127.
+    pub const fn from_raw(raw: u8) -> Option<Self> {
+        if raw <= 127 {
+            Some(HorizontalVelocity(raw))
+        } else {
+            None
+        }
+    }
+
+    /// The raw field value nearest to `km_h`: negative speeds become 0, NaN unknown, speeds
+    /// beyond the last step (more than half a step past it) [`HorizontalVelocity::ABOVE_RANGE`].
+    pub fn from_km_h(km_h: f64) -> Self {
+        if km_h.is_nan() {
+            return Self::UNKNOWN;
+        }
+        let top = VELOCITY_KMH[VELOCITY_KMH.len() - 1];
+        if km_h > top * (1.0 + 0.038 / 2.0) {
+            return Self::ABOVE_RANGE;
+        }
+        let mut best = 0usize;
+        let mut best_distance = f64::INFINITY;
+        for (k, &speed) in VELOCITY_KMH.iter().enumerate() {
+            let d = (speed - km_h).abs();
+            if d < best_distance {
+                best = k;
+                best_distance = d;
+            }
+        }
+        // `best` indexes a 126-entry table.
+        HorizontalVelocity(best as u8)
+    }
+
+    /// The raw field value.
+    pub const fn raw(self) -> u8 {
+        self.0
+    }
+
+    /// Speed in km/h; `None` if unknown. For [`HorizontalVelocity::ABOVE_RANGE`] this is the
+    /// largest step, a lower bound.
+    pub fn km_h(self) -> Option<f64> {
+        match self.0 {
+            127 => None,
+            126 => VELOCITY_KMH.last().copied(),
+            k => VELOCITY_KMH.get(usize::from(k)).copied(),
+        }
+    }
+
+    /// Whether the speed exceeds the largest encodable step.
+    pub const fn is_above_range(self) -> bool {
+        self.0 == 126
+    }
+}
+
+impl fmt::Display for HorizontalVelocity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self.km_h(), self.is_above_range()) {
+            (None, _) => f.write_str("speed unknown"),
+            (Some(v), true) => write!(f, "> {v:.0} km/h"),
+            (Some(v), false) => write!(f, "{v:.1} km/h"),
+        }
+    }
+}
+
+/// Direction of travel, 4 bits (§6.3.5): 16 compass points of 22.5°, 0 = north, clockwise.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct DirectionOfTravel(u8);
+
+const COMPASS: [&str; 16] = [
+    "N", "NNE", "NE", "ENE", "E", "ESE", "SE", "SSE", "S", "SSW", "SW", "WSW", "W", "WNW", "NW",
+    "NNW",
+];
+
+impl DirectionOfTravel {
+    /// Due north.
+    pub const NORTH: DirectionOfTravel = DirectionOfTravel(0);
+
+    /// A direction from its raw 4-bit field value, or `None` above 15.
+    pub const fn from_raw(raw: u8) -> Option<Self> {
+        if raw <= 15 {
+            Some(DirectionOfTravel(raw))
+        } else {
+            None
+        }
+    }
+
+    /// The nearest compass point to a bearing in degrees (any finite value, wrapped); `None`
+    /// for NaN or infinity.
+    pub fn from_degrees(degrees: f64) -> Option<Self> {
+        if !degrees.is_finite() {
+            return None;
+        }
+        let steps = round_i64(degrees / 22.5).rem_euclid(16);
+        // `rem_euclid(16)` is 0..=15.
+        Some(DirectionOfTravel(steps as u8))
+    }
+
+    /// The raw field value.
+    pub const fn raw(self) -> u8 {
+        self.0
+    }
+
+    /// Bearing in degrees clockwise from north.
+    pub fn degrees(self) -> f64 {
+        f64::from(self.0) * 22.5
+    }
+
+    /// The compass point, e.g. `"NNE"`.
+    pub fn compass(self) -> &'static str {
+        COMPASS.get(usize::from(self.0)).copied().unwrap_or("?")
+    }
+}
+
+impl fmt::Display for DirectionOfTravel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({}°)", self.compass(), self.degrees())
+    }
+}
+
+/// Why the radio sent the report (§6.3.64, 8 bits); values without a name are reserved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct ReasonForSending(pub u8);
+
+impl ReasonForSending {
+    /// 0: the subscriber unit was powered on.
+    pub const POWER_ON: Self = Self(0);
+    /// 1: the subscriber unit is being powered off.
+    pub const POWER_OFF: Self = Self(1);
+    /// 2: an emergency condition was detected.
+    pub const EMERGENCY: Self = Self(2);
+    /// 3: push-to-talk was pressed.
+    pub const PUSH_TO_TALK: Self = Self(3);
+    /// 4: a status was sent.
+    pub const STATUS: Self = Self(4);
+    /// 7: system access (trunked mode on).
+    pub const TMO_ON: Self = Self(7);
+    /// 8: direct mode on.
+    pub const DMO_ON: Self = Self(8);
+    /// 11: cell reselection or change of serving cell.
+    pub const CELL_RESELECTION: Self = Self(11);
+    /// 17: arrival at a defined location.
+    pub const ARRIVAL_AT_LOCATION: Self = Self(17);
+    /// 18: approaching a defined location.
+    pub const APPROACHING_LOCATION: Self = Self(18);
+    /// 32: response to an immediate location request.
+    pub const IMMEDIATE_REQUEST: Self = Self(32);
+    /// 129: maximum reporting interval exceeded since the last report.
+    pub const MAX_INTERVAL: Self = Self(129);
+    /// 130: maximum reporting distance travelled since the last report.
+    pub const MAX_DISTANCE: Self = Self(130);
+
+    /// The standard's description of the reason, or `None` for reserved values.
+    pub const fn description(self) -> Option<&'static str> {
+        Some(match self.0 {
+            0 => "powered on",
+            1 => "powered off",
+            2 => "emergency condition detected",
+            3 => "push-to-talk detected",
+            4 => "status",
+            5 => "transmit inhibit mode on",
+            6 => "transmit inhibit mode off",
+            7 => "system access (TMO on)",
+            8 => "DMO on",
+            9 => "enter service",
+            10 => "service loss",
+            11 => "cell reselection or change of serving cell",
+            12 => "low battery",
+            13 => "connected to a car kit",
+            14 => "disconnected from a car kit",
+            15 => "asks for transfer initialization configuration",
+            16 => "arrival at destination",
+            17 => "arrival at a defined location",
+            18 => "approaching a defined location",
+            19 => "SDS type-1 entered",
+            20 => "user application initiated",
+            21 => "lost ability to determine location",
+            22 => "regained ability to determine location",
+            23 => "leaving point",
+            24 => "ambience listening call detected",
+            25 => "start of temporary reporting",
+            26 => "return to normal reporting",
+            32 => "response to an immediate location request",
+            129 => "maximum reporting interval exceeded",
+            130 => "maximum reporting distance travelled",
+            _ => return None,
+        })
+    }
+}
+
+impl fmt::Display for ReasonForSending {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.description() {
+            Some(d) => write!(f, "{d} ({})", self.0),
+            None => write!(f, "reserved reason {}", self.0),
+        }
+    }
+}
+
+/// The last nine bits: a 1-bit type (§6.3.87) and 8 bits of reason or user data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AdditionalData {
+    /// Type 0: why the report was sent.
+    Reason(ReasonForSending),
+    /// Type 1: eight bits defined by the user organisation.
+    UserDefined(u8),
+}
+
+impl fmt::Display for AdditionalData {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AdditionalData::Reason(r) => write!(f, "reason: {r}"),
+            AdditionalData::UserDefined(v) => write!(f, "user data 0x{v:02x}"),
+        }
+    }
+}
+
+/// A LIP short location report with every field at its exact wire value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ShortLocationReport {
+    /// Age of the position fix.
+    pub time_elapsed: TimeElapsed,
+    /// Longitude.
+    pub longitude: Longitude,
+    /// Latitude.
+    pub latitude: Latitude,
+    /// Accuracy of the position.
+    pub position_error: PositionError,
+    /// Horizontal speed.
+    pub velocity: HorizontalVelocity,
+    /// Heading.
+    pub direction: DirectionOfTravel,
+    /// Reason for sending or user-defined data.
+    pub additional: AdditionalData,
+}
+
+impl ShortLocationReport {
+    /// Bits of a short location report, protocol identifier included.
+    pub const BIT_LEN: u16 = 84;
+    /// The LIP PDU type of a short location report.
+    pub const PDU_TYPE: u8 = 0;
+
+    /// A fresh report at a position: fix < 5 s old, error and speed unknown, heading north,
+    /// sent because the reporting interval elapsed. Fails if a coordinate is out of range.
+    pub fn from_degrees(latitude: f64, longitude: f64) -> Result<Self, SdsError> {
+        Ok(ShortLocationReport {
+            time_elapsed: TimeElapsed::LessThan5s,
+            longitude: Longitude::from_degrees(longitude)?,
+            latitude: Latitude::from_degrees(latitude)?,
+            position_error: PositionError::Unknown,
+            velocity: HorizontalVelocity::UNKNOWN,
+            direction: DirectionOfTravel::NORTH,
+            additional: AdditionalData::Reason(ReasonForSending::MAX_INTERVAL),
+        })
+    }
+
+    /// Parses a report from complete SDS type-4 user data (protocol identifier first).
+    pub fn parse(bytes: &[u8], bits: u16) -> Result<Self, SdsError> {
+        let view = SdsType4::new_checked(bytes, bits)?;
+        match view.protocol_id() {
+            ProtocolId::LocationInformationProtocol => Self::parse_payload(view.payload()),
+            other => Err(SdsError::WrongProtocol {
+                expected: ProtocolId::LocationInformationProtocol.to_u8(),
+                found: other.to_u8(),
+            }),
+        }
+    }
+
+    /// Parses a report from the LIP payload (the bits after the protocol identifier). Bits past
+    /// the report's 76 are ignored.
+    pub fn parse_payload(payload: Bits<'_>) -> Result<Self, SdsError> {
+        let mut r = BitReader::with_origin(payload, 8);
+        let pdu_type = r.read_u8(2)?;
+        if pdu_type != Self::PDU_TYPE {
+            let extension = if pdu_type == 1 {
+                r.read_u8(4).ok()
+            } else {
+                None
+            };
+            return Err(SdsError::UnsupportedLip {
+                pdu_type,
+                extension,
+            });
+        }
+        let time_elapsed = TimeElapsed::from_bits(r.read_u8(2)?);
+        let longitude = Longitude(r.read_signed(LON_BITS)?);
+        let latitude = Latitude(r.read_signed(LAT_BITS)?);
+        let position_error = PositionError::from_bits(r.read_u8(3)?);
+        let velocity = HorizontalVelocity(r.read_u8(7)?);
+        let direction = DirectionOfTravel(r.read_u8(4)?);
+        let user_defined = r.read_bool()?;
+        let data = r.read_u8(8)?;
+        let additional = if user_defined {
+            AdditionalData::UserDefined(data)
+        } else {
+            AdditionalData::Reason(ReasonForSending(data))
+        };
+        Ok(ShortLocationReport {
+            time_elapsed,
+            longitude,
+            latitude,
+            position_error,
+            velocity,
+            direction,
+            additional,
+        })
+    }
+
+    /// Bytes [`ShortLocationReport::emit`] writes (84 bits round up to 11).
+    pub const fn buffer_len(&self) -> usize {
+        (Self::BIT_LEN as usize).div_ceil(8)
+    }
+
+    /// Writes the report, protocol identifier first, into `buf`; returns the bytes written. The
+    /// bit length to give the radio is [`ShortLocationReport::BIT_LEN`]; the 4 bits after it
+    /// are zero.
+    pub fn emit(&self, buf: &mut [u8]) -> Result<usize, SdsError> {
+        let needed = self.buffer_len();
+        if buf.len() < needed {
+            return Err(SdsError::BufferTooSmall {
+                needed,
+                available: buf.len(),
+            });
+        }
+        let mut w = BitWriter::new(buf);
+        w.write(
+            u32::from(ProtocolId::LocationInformationProtocol.to_u8()),
+            8,
+        )?;
+        w.write(u32::from(Self::PDU_TYPE), 2)?;
+        w.write(u32::from(self.time_elapsed.bits()), 2)?;
+        w.write_signed(self.longitude.0, LON_BITS)?;
+        w.write_signed(self.latitude.0, LAT_BITS)?;
+        w.write(u32::from(self.position_error.bits()), 3)?;
+        w.write(u32::from(self.velocity.0), 7)?;
+        w.write(u32::from(self.direction.0), 4)?;
+        let (user_defined, data) = match self.additional {
+            AdditionalData::Reason(r) => (false, r.0),
+            AdditionalData::UserDefined(v) => (true, v),
+        };
+        w.write_bool(user_defined)?;
+        w.write(u32::from(data), 8)?;
+        Ok(w.finish().0)
+    }
+}
+
+impl fmt::Display for ShortLocationReport {
+    /// E.g. `51.44200 N 4.92900 E (< 20 m), 50.8 km/h E (90°), fix < 5 s old, reason: ...`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} {} ({}), {} {}, ",
+            self.latitude, self.longitude, self.position_error, self.velocity, self.direction
+        )?;
+        match self.time_elapsed.max_secs() {
+            Some(5) => f.write_str("fix < 5 s old, ")?,
+            Some(300) => f.write_str("fix < 5 min old, ")?,
+            Some(_) => f.write_str("fix < 30 min old, ")?,
+            None => f.write_str("fix age unknown, ")?,
+        }
+        self.additional.fmt(f)
+    }
+}
+
+/// Serializes the raw fields and their conversions (degrees, km/h), so JSON readers need not
+/// know the encodings.
+impl Serialize for ShortLocationReport {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut s = serializer.serialize_struct("ShortLocationReport", 11)?;
+        s.serialize_field("latitude", &self.latitude.degrees())?;
+        s.serialize_field("longitude", &self.longitude.degrees())?;
+        s.serialize_field("latitude_raw", &self.latitude.raw())?;
+        s.serialize_field("longitude_raw", &self.longitude.raw())?;
+        s.serialize_field("time_elapsed", &self.time_elapsed)?;
+        s.serialize_field("position_error", &self.position_error)?;
+        s.serialize_field("velocity_kmh", &self.velocity.km_h())?;
+        s.serialize_field("velocity_raw", &self.velocity.raw())?;
+        s.serialize_field("direction_deg", &self.direction.degrees())?;
+        s.serialize_field("direction_raw", &self.direction.raw())?;
+        s.serialize_field("additional", &self.additional)?;
+        s.end()
+    }
+}
+
+/// Name of a LIP PDU type extension (§6.3.62), for error messages.
+pub(super) const fn extension_name(ext: u8) -> &'static str {
+    match ext {
+        1 => "immediate location report request",
+        3 => "long location report",
+        4 => "location report acknowledgement",
+        5 => "basic location parameters request/response",
+        6 => "add/modify trigger request/response",
+        7 => "remove trigger request/response",
+        8 => "report trigger request/response",
+        9 => "report basic location parameters request/response",
+        10 => "location reporting enable/disable request/response",
+        11 => "location reporting temporary control request/response",
+        12 => "backlog request/response",
+        _ => "reserved",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use std::string::ToString;
+
+    /// Baarle-Nassau, 51.4420 N 4.9290 E: fix < 5 s old, < 20 m, 50.8 km/h (raw 44) heading
+    /// east, sent because the reporting interval elapsed.
+    const BAARLE: [u8; 11] = [
+        0x0a, 0x00, 0x38, 0x14, 0xc2, 0x49, 0x4b, 0xb1, 0x58, 0x88, 0x10,
+    ];
+    /// Cape Town, 33.9 S 18.4 E: fix < 5 min old, < 200 m, stopped, north, user data 0x5a.
+    const CAPE_TOWN: [u8; 11] = [
+        0x0a, 0x10, 0xd1, 0x59, 0xe6, 0x7e, 0x4b, 0x1a, 0x00, 0x15, 0xa0,
+    ];
+    /// Somerset, England, 51.0 N 2.5 W: fix age unknown, error unknown, speed unknown, NNW,
+    /// reason 2 (emergency).
+    const WEST: [u8; 11] = [
+        0x0a, 0x3f, 0xe3, 0x8e, 0x3a, 0x44, 0x44, 0x4f, 0xff, 0xe0, 0x20,
+    ];
+
+    fn baarle() -> ShortLocationReport {
+        ShortLocationReport {
+            time_elapsed: TimeElapsed::LessThan5s,
+            longitude: Longitude::from_degrees(4.9290).unwrap(),
+            latitude: Latitude::from_degrees(51.4420).unwrap(),
+            position_error: PositionError::LessThan20m,
+            velocity: HorizontalVelocity::from_km_h(50.0),
+            direction: DirectionOfTravel::from_degrees(90.0).unwrap(),
+            additional: AdditionalData::Reason(ReasonForSending::MAX_INTERVAL),
+        }
+    }
+
+    #[test]
+    fn baarle_nassau_encodes_to_exact_bytes() {
+        let report = baarle();
+        assert_eq!(report.latitude.raw(), 4_794_742);
+        assert_eq!(report.longitude.raw(), 459_416);
+        assert_eq!(report.velocity.raw(), 44);
+        assert_eq!(report.direction.raw(), 4);
+        let mut buf = [0xa5u8; 12];
+        assert_eq!(report.emit(&mut buf), Ok(11));
+        assert_eq!(buf[..11], BAARLE);
+        assert_eq!(buf[11], 0xa5);
+    }
+
+    #[test]
+    fn baarle_nassau_decodes_field_by_field() {
+        let r = ShortLocationReport::parse(&BAARLE, 84).unwrap();
+        assert_eq!(r, baarle());
+        assert!((r.latitude.degrees() - 51.4420).abs() <= Latitude::STEP_DEG / 2.0);
+        assert!((r.longitude.degrees() - 4.9290).abs() <= Longitude::STEP_DEG / 2.0);
+        assert!((r.velocity.km_h().unwrap() - 50.8438).abs() < 1e-3);
+        assert_eq!(r.direction.compass(), "E");
+        assert_eq!(
+            r.to_string(),
+            "51.44200 N 4.92900 E (< 20 m), 50.8 km/h E (90°), fix < 5 s old, \
+             reason: maximum reporting interval exceeded (129)"
+        );
+    }
+
+    #[test]
+    fn southern_latitude_uses_twos_complement() {
+        let r = ShortLocationReport::parse(&CAPE_TOWN, 84).unwrap();
+        assert_eq!(r.latitude.raw(), -3_159_709);
+        assert_eq!(r.longitude.raw(), 1_715_004);
+        assert_eq!(r.time_elapsed, TimeElapsed::LessThan5min);
+        assert_eq!(r.position_error, PositionError::LessThan200m);
+        assert_eq!(r.velocity, HorizontalVelocity::STOPPED);
+        assert_eq!(r.additional, AdditionalData::UserDefined(0x5a));
+        assert_eq!(r.latitude.to_string(), "33.90000 S");
+        let mut buf = [0xa5u8; 11];
+        r.emit(&mut buf).unwrap();
+        assert_eq!(buf, CAPE_TOWN);
+    }
+
+    #[test]
+    fn western_longitude_uses_twos_complement() {
+        let r = ShortLocationReport::parse(&WEST, 84).unwrap();
+        assert_eq!(r.longitude.raw(), -233_017);
+        assert_eq!(r.latitude.raw(), 4_753_545);
+        assert_eq!(r.longitude.to_string(), "2.50000 W");
+        assert_eq!(r.time_elapsed, TimeElapsed::Unknown);
+        assert_eq!(r.position_error, PositionError::Unknown);
+        assert_eq!(r.velocity, HorizontalVelocity::UNKNOWN);
+        assert_eq!(r.velocity.km_h(), None);
+        assert_eq!(r.direction.compass(), "NNW");
+        assert_eq!(
+            r.additional,
+            AdditionalData::Reason(ReasonForSending::EMERGENCY)
+        );
+        let mut buf = [0xa5u8; 11];
+        r.emit(&mut buf).unwrap();
+        assert_eq!(buf, WEST);
+    }
+
+    #[test]
+    fn extreme_coordinates_encode_at_the_field_limits() {
+        assert_eq!(
+            Latitude::from_degrees(-90.0).unwrap().raw(),
+            Latitude::MIN_RAW
+        );
+        assert_eq!(
+            Latitude::from_degrees(90.0).unwrap().raw(),
+            Latitude::MAX_RAW
+        );
+        assert_eq!(
+            Longitude::from_degrees(-180.0).unwrap().raw(),
+            Longitude::MIN_RAW
+        );
+        // +180 is the antimeridian, written as -180.
+        assert_eq!(
+            Longitude::from_degrees(180.0).unwrap().raw(),
+            Longitude::MIN_RAW
+        );
+        assert_eq!(Longitude::from_raw(Longitude::MAX_RAW + 1), None);
+        assert_eq!(Latitude::from_raw(Latitude::MIN_RAW - 1), None);
+    }
+
+    #[test]
+    fn coordinates_out_of_range_are_refused() {
+        assert_eq!(
+            Latitude::from_degrees(90.0001),
+            Err(SdsError::LatitudeOutOfRange)
+        );
+        assert_eq!(
+            Latitude::from_degrees(f64::NAN),
+            Err(SdsError::LatitudeOutOfRange)
+        );
+        assert_eq!(
+            Longitude::from_degrees(-180.5),
+            Err(SdsError::LongitudeOutOfRange)
+        );
+        assert_eq!(
+            Longitude::from_degrees(f64::INFINITY),
+            Err(SdsError::LongitudeOutOfRange)
+        );
+        assert_eq!(
+            ShortLocationReport::from_degrees(51.0, 200.0),
+            Err(SdsError::LongitudeOutOfRange)
+        );
+    }
+
+    #[test]
+    fn velocity_follows_the_standard_curve() {
+        for k in 0..=28u8 {
+            assert_eq!(HorizontalVelocity(k).km_h(), Some(f64::from(k)));
+        }
+        // 16 × 1.038^(29 − 13) and 16 × 1.038^(125 − 13), worked out independently.
+        assert!((HorizontalVelocity(29).km_h().unwrap() - 29.0588).abs() < 1e-3);
+        assert!((HorizontalVelocity(125).km_h().unwrap() - 1042.854).abs() < 1e-2);
+        assert!(HorizontalVelocity::ABOVE_RANGE.is_above_range());
+        assert_eq!(HorizontalVelocity::ABOVE_RANGE.to_string(), "> 1043 km/h");
+        assert_eq!(HorizontalVelocity::UNKNOWN.km_h(), None);
+        assert_eq!(
+            HorizontalVelocity::from_km_h(-3.0),
+            HorizontalVelocity::STOPPED
+        );
+        assert_eq!(HorizontalVelocity::from_km_h(28.4).raw(), 28);
+        assert_eq!(
+            HorizontalVelocity::from_km_h(f64::NAN),
+            HorizontalVelocity::UNKNOWN
+        );
+        assert_eq!(
+            HorizontalVelocity::from_km_h(5000.0),
+            HorizontalVelocity::ABOVE_RANGE
+        );
+        assert_eq!(HorizontalVelocity::from_km_h(1043.0).raw(), 125);
+        assert_eq!(HorizontalVelocity::from_raw(128), None);
+    }
+
+    #[test]
+    fn direction_wraps_to_sixteen_points() {
+        assert_eq!(DirectionOfTravel::from_degrees(0.0).unwrap().raw(), 0);
+        assert_eq!(DirectionOfTravel::from_degrees(11.0).unwrap().raw(), 0);
+        assert_eq!(DirectionOfTravel::from_degrees(12.0).unwrap().raw(), 1);
+        assert_eq!(DirectionOfTravel::from_degrees(355.0).unwrap().raw(), 0);
+        assert_eq!(DirectionOfTravel::from_degrees(-90.0).unwrap().raw(), 12);
+        assert_eq!(
+            DirectionOfTravel::from_degrees(720.0 + 202.5)
+                .unwrap()
+                .compass(),
+            "SSW"
+        );
+        assert_eq!(DirectionOfTravel::from_degrees(f64::NAN), None);
+        assert_eq!(DirectionOfTravel::from_raw(16), None);
+    }
+
+    #[test]
+    fn truncated_report_names_the_missing_field() {
+        // 83 bits: the additional data field is one bit short.
+        assert_eq!(
+            ShortLocationReport::parse(&BAARLE, 83),
+            Err(SdsError::Truncated {
+                at_bit: 76,
+                needed: 8,
+                available: 7
+            })
+        );
+        // Only PID and PDU type: the time elapsed field is missing.
+        assert_eq!(
+            ShortLocationReport::parse(&BAARLE, 10),
+            Err(SdsError::Truncated {
+                at_bit: 10,
+                needed: 2,
+                available: 0
+            })
+        );
+        // Cut in the middle of the longitude.
+        assert_eq!(
+            ShortLocationReport::parse(&BAARLE[..4], 32),
+            Err(SdsError::Truncated {
+                at_bit: 12,
+                needed: 25,
+                available: 20
+            })
+        );
+    }
+
+    #[test]
+    fn bit_length_beyond_the_bytes_is_refused() {
+        assert_eq!(
+            ShortLocationReport::parse(&BAARLE[..10], 84),
+            Err(SdsError::BitLengthExceedsData {
+                bits: 84,
+                available: 80
+            })
+        );
+    }
+
+    #[test]
+    fn zero_bits_is_empty() {
+        assert_eq!(ShortLocationReport::parse(&BAARLE, 0), Err(SdsError::Empty));
+    }
+
+    #[test]
+    fn wrong_protocol_is_refused() {
+        let mut text = BAARLE;
+        text[0] = 0x82;
+        assert_eq!(
+            ShortLocationReport::parse(&text, 84),
+            Err(SdsError::WrongProtocol {
+                expected: 0x0a,
+                found: 0x82
+            })
+        );
+    }
+
+    #[test]
+    fn long_location_report_is_unsupported_not_misread() {
+        // PDU type 1, extension 3 (long location report), then arbitrary bits.
+        let long = [
+            0x0a,
+            0b0100_1100,
+            0x12,
+            0x34,
+            0x56,
+            0x78,
+            0x9a,
+            0xbc,
+            0xde,
+            0xf0,
+            0x11,
+        ];
+        let err = ShortLocationReport::parse(&long, 88).unwrap_err();
+        assert_eq!(
+            err,
+            SdsError::UnsupportedLip {
+                pdu_type: 1,
+                extension: Some(3)
+            }
+        );
+        assert_eq!(
+            err.to_string(),
+            "unsupported LIP PDU type 1 extension 3 (long location report)"
+        );
+        // Reserved PDU types 2 and 3 too, even when too short to be anything.
+        assert_eq!(
+            ShortLocationReport::parse(&[0x0a, 0b1100_0000], 10),
+            Err(SdsError::UnsupportedLip {
+                pdu_type: 3,
+                extension: None
+            })
+        );
+    }
+
+    #[test]
+    fn garbage_past_the_bit_length_is_ignored() {
+        let mut dirty = BAARLE;
+        dirty[10] |= 0x0f;
+        let mut longer = [0xffu8; 14];
+        longer[..11].copy_from_slice(&dirty);
+        assert_eq!(ShortLocationReport::parse(&longer, 84), Ok(baarle()));
+        let mut out = [0xa5u8; 11];
+        baarle().emit(&mut out).unwrap();
+        assert_eq!(out[10] & 0x0f, 0);
+    }
+
+    #[test]
+    fn overlong_report_ignores_trailing_bits() {
+        let mut longer = [0u8; 12];
+        longer[..11].copy_from_slice(&BAARLE);
+        longer[11] = 0xee;
+        assert_eq!(ShortLocationReport::parse(&longer, 96), Ok(baarle()));
+    }
+
+    #[test]
+    fn emit_into_a_short_buffer_fails() {
+        assert_eq!(
+            baarle().emit(&mut [0u8; 10]),
+            Err(SdsError::BufferTooSmall {
+                needed: 11,
+                available: 10
+            })
+        );
+    }
+
+    fn any_report() -> impl Strategy<Value = ShortLocationReport> {
+        (
+            0u8..4,
+            Longitude::MIN_RAW..=Longitude::MAX_RAW,
+            Latitude::MIN_RAW..=Latitude::MAX_RAW,
+            0u8..8,
+            0u8..128,
+            0u8..16,
+            any::<bool>(),
+            any::<u8>(),
+        )
+            .prop_map(|(t, lon, lat, pe, v, d, user, data)| ShortLocationReport {
+                time_elapsed: TimeElapsed::from_bits(t),
+                longitude: Longitude::from_raw(lon).unwrap(),
+                latitude: Latitude::from_raw(lat).unwrap(),
+                position_error: PositionError::from_bits(pe),
+                velocity: HorizontalVelocity::from_raw(v).unwrap(),
+                direction: DirectionOfTravel::from_raw(d).unwrap(),
+                additional: if user {
+                    AdditionalData::UserDefined(data)
+                } else {
+                    AdditionalData::Reason(ReasonForSending(data))
+                },
+            })
+    }
+
+    proptest! {
+        #[test]
+        fn emit_parse_round_trips(report in any_report()) {
+            let mut buf = [0xa5u8; 11];
+            prop_assert_eq!(report.emit(&mut buf), Ok(11));
+            prop_assert_eq!(buf[10] & 0x0f, 0);
+            prop_assert_eq!(ShortLocationReport::parse(&buf, ShortLocationReport::BIT_LEN), Ok(report));
+        }
+
+        #[test]
+        fn parse_emit_is_byte_exact(mut bytes in proptest::array::uniform11(any::<u8>())) {
+            bytes[0] = 0x0a;
+            bytes[1] &= 0x3f;
+            bytes[10] &= 0xf0;
+            let report = ShortLocationReport::parse(&bytes, 84).unwrap();
+            let mut out = [0xa5u8; 11];
+            report.emit(&mut out).unwrap();
+            prop_assert_eq!(out, bytes);
+        }
+
+        #[test]
+        fn latitude_degrees_round_trip_within_half_a_step(deg in -90.0f64..=90.0) {
+            let back = Latitude::from_degrees(deg).unwrap().degrees();
+            // +90 itself clamps one step south.
+            let tolerance = if deg > 90.0 - Latitude::STEP_DEG { Latitude::STEP_DEG * 1.5 } else { Latitude::STEP_DEG / 2.0 };
+            prop_assert!((back - deg).abs() <= tolerance * (1.0 + 1e-9), "{} -> {}", deg, back);
+        }
+
+        #[test]
+        fn longitude_degrees_round_trip_within_half_a_step(deg in -180.0f64..=180.0) {
+            let back = Longitude::from_degrees(deg).unwrap().degrees();
+            // Compare on the circle: +180 comes back as -180.
+            let d = (back - deg).abs();
+            let d = if d > 180.0 { 360.0 - d } else { d };
+            prop_assert!(d <= Longitude::STEP_DEG / 2.0 * (1.0 + 1e-9), "{} -> {}", deg, back);
+        }
+
+        #[test]
+        fn velocity_from_km_h_picks_the_nearest_step(v in 0.0f64..1100.0) {
+            let raw = HorizontalVelocity::from_km_h(v);
+            let got = (raw.km_h().unwrap() - v).abs();
+            for k in 0..126u8 {
+                prop_assert!(got <= (HorizontalVelocity(k).km_h().unwrap() - v).abs());
+            }
+        }
+
+        #[test]
+        fn arbitrary_payloads_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..16), bits in any::<u16>()) {
+            let _ = ShortLocationReport::parse(&bytes, bits);
+        }
+    }
+}

@@ -1,0 +1,356 @@
+//! One decoder for whatever short data a radio hands the gateway: the PEI parser passes the user
+//! data of a `+CTSDSR` line here and gets back a status, a LIP short location report, a text
+//! message, or the raw payload of any other protocol.
+
+use core::fmt;
+
+use serde::Serialize;
+
+use super::SdsError;
+use super::bits::{BitWriter, Bits};
+use super::lip::ShortLocationReport;
+use super::status::Status;
+use super::text::TextMessage;
+use super::type4::{MAX_TYPE4_BITS, ProtocolId, SdsType4};
+
+/// Which kind of short data the radio reported, from the AI service of `+CTSDSR`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SdsKind {
+    /// A pre-coded status (16 bits).
+    Status,
+    /// SDS type-4 user data, protocol identifier first.
+    Type4,
+}
+
+/// Decoded short data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(tag = "type", content = "data", rename_all = "snake_case")]
+pub enum UserData<'a> {
+    /// A pre-coded status.
+    Status(Status),
+    /// A LIP short location report (protocol 0x0A).
+    Lip(ShortLocationReport),
+    /// A text message (protocols 0x02, 0x09, and 0x82/0x89 carrying an SDS-TRANSFER).
+    Text(TextMessage<'a>),
+    /// Any other type-4 protocol, or an SDS-TL PDU other than a transfer, undecoded.
+    Other {
+        /// The protocol identifier.
+        protocol_id: ProtocolId,
+        /// The bits after the identifier.
+        payload: Bits<'a>,
+    },
+}
+
+/// Decodes PEI user data of a known kind. A LIP PDU other than the short report is
+/// [`SdsError::UnsupportedLip`]; a malformed LIP or text PDU names its fault.
+pub fn decode(kind: SdsKind, bytes: &[u8], bits: u16) -> Result<UserData<'_>, SdsError> {
+    match kind {
+        SdsKind::Status => Status::parse(bytes, bits).map(UserData::Status),
+        SdsKind::Type4 => {
+            let view = SdsType4::new_checked(bytes, bits)?;
+            let protocol_id = view.protocol_id();
+            let payload = view.into_payload();
+            match protocol_id {
+                ProtocolId::LocationInformationProtocol => {
+                    ShortLocationReport::parse_payload(payload).map(UserData::Lip)
+                }
+                _ => Ok(match TextMessage::parse_payload(protocol_id, payload)? {
+                    Some(text) => UserData::Text(text),
+                    None => UserData::Other {
+                        protocol_id,
+                        payload,
+                    },
+                }),
+            }
+        }
+    }
+}
+
+/// Decodes PEI user data when the caller does not know its kind: exactly 16 bits is read as a
+/// status, anything else as type-4 data. A 16-bit type-4 message (an identifier and one octet)
+/// would be misread as a status, so callers that have the `+CTSDSR` AI service should use
+/// [`decode`].
+pub fn decode_user_data(bytes: &[u8], bits: u16) -> Result<UserData<'_>, SdsError> {
+    let kind = if bits == Status::BIT_LEN {
+        SdsKind::Status
+    } else {
+        SdsKind::Type4
+    };
+    decode(kind, bytes, bits)
+}
+
+impl UserData<'_> {
+    /// Which kind of short data this is.
+    pub const fn kind(&self) -> SdsKind {
+        match self {
+            UserData::Status(_) => SdsKind::Status,
+            _ => SdsKind::Type4,
+        }
+    }
+
+    /// Bits of the encoded user data, to give the radio with `AT+CMGS`.
+    pub fn bit_len(&self) -> usize {
+        match self {
+            UserData::Status(_) => usize::from(Status::BIT_LEN),
+            UserData::Lip(_) => usize::from(ShortLocationReport::BIT_LEN),
+            UserData::Text(t) => t.bit_len(),
+            UserData::Other { payload, .. } => 8 + usize::from(payload.bit_len()),
+        }
+    }
+
+    /// Bytes [`UserData::emit`] writes.
+    pub fn buffer_len(&self) -> usize {
+        self.bit_len().div_ceil(8)
+    }
+
+    /// Writes the user data into `buf`; returns the bytes written, the tail of the last byte
+    /// zeroed. An `Other` whose identifier is one this module decodes (LIP, text) is written
+    /// as given, but will not decode back to `Other`.
+    pub fn emit(&self, buf: &mut [u8]) -> Result<usize, SdsError> {
+        match self {
+            UserData::Status(s) => s.emit(buf),
+            UserData::Lip(r) => r.emit(buf),
+            UserData::Text(t) => t.emit(buf),
+            UserData::Other {
+                protocol_id,
+                payload,
+            } => {
+                let bits = self.bit_len();
+                if bits > usize::from(MAX_TYPE4_BITS) {
+                    return Err(SdsError::TooLong { bits });
+                }
+                let needed = self.buffer_len();
+                if buf.len() < needed {
+                    return Err(SdsError::BufferTooSmall {
+                        needed,
+                        available: buf.len(),
+                    });
+                }
+                let mut w = BitWriter::new(buf);
+                w.write(u32::from(protocol_id.to_u8()), 8)?;
+                w.write_bits(payload)?;
+                Ok(w.finish().0)
+            }
+        }
+    }
+}
+
+impl fmt::Display for UserData<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            UserData::Status(s) => s.fmt(f),
+            UserData::Lip(r) => write!(f, "LIP short location report: {r}"),
+            UserData::Text(t) => t.fmt(f),
+            UserData::Other {
+                protocol_id,
+                payload,
+            } => write!(
+                f,
+                "protocol {protocol_id}, {} bits: {payload}",
+                payload.bit_len()
+            ),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sds::lip::{HorizontalVelocity, Latitude, Longitude};
+    use proptest::prelude::*;
+    use std::string::ToString;
+
+    const BAARLE: [u8; 11] = [
+        0x0a, 0x00, 0x38, 0x14, 0xc2, 0x49, 0x4b, 0xb1, 0x58, 0x88, 0x10,
+    ];
+
+    #[test]
+    fn sixteen_bits_is_a_status() {
+        assert_eq!(
+            decode_user_data(&[0x80, 0x02], 16),
+            Ok(UserData::Status(Status::new(0x8002)))
+        );
+        assert_eq!(
+            decode_user_data(&[0x80, 0x02], 16).unwrap().to_string(),
+            "status 32770 (0x8002, network/user-specific)"
+        );
+    }
+
+    #[test]
+    fn lip_is_decoded() {
+        let UserData::Lip(r) = decode_user_data(&BAARLE, 84).unwrap() else {
+            panic!("not LIP");
+        };
+        assert_eq!(r.latitude, Latitude::from_degrees(51.4420).unwrap());
+        assert_eq!(r.longitude, Longitude::from_degrees(4.9290).unwrap());
+        assert_eq!(r.velocity, HorizontalVelocity::from_km_h(50.0));
+    }
+
+    #[test]
+    fn text_is_decoded() {
+        let data = [0x82, 0x04, 0x2a, 0x01, b'O', b'K'];
+        let UserData::Text(t) = decode_user_data(&data, 48).unwrap() else {
+            panic!("not text");
+        };
+        assert_eq!(t.chars().unwrap().collect::<std::string::String>(), "OK");
+    }
+
+    #[test]
+    fn other_protocols_keep_their_payload() {
+        let data = [0xc3, 0xde, 0xad, 0xbe, 0xef];
+        let d = decode_user_data(&data, 36).unwrap();
+        assert_eq!(
+            d,
+            UserData::Other {
+                protocol_id: ProtocolId::Other(0xc3),
+                payload: Bits::new(&[0xde, 0xad, 0xbe, 0xe0], 28).unwrap()
+            }
+        );
+        assert_eq!(
+            d.to_string(),
+            "protocol 0xc3 user-defined, 28 bits: deadbee0"
+        );
+        let mut buf = [0xa5u8; 6];
+        assert_eq!(d.emit(&mut buf), Ok(5));
+        assert_eq!(buf, [0xc3, 0xde, 0xad, 0xbe, 0xe0, 0xa5]);
+    }
+
+    #[test]
+    fn sds_tl_report_is_passed_through() {
+        // SDS-REPORT (message type 1) for text messaging.
+        let data = [0x82, 0x10, 0x00, 0x2a];
+        assert_eq!(
+            decode_user_data(&data, 32),
+            Ok(UserData::Other {
+                protocol_id: ProtocolId::TextMessaging,
+                payload: Bits::new(&data[1..], 24).unwrap()
+            })
+        );
+    }
+
+    #[test]
+    fn explicit_kind_reads_sixteen_bits_as_type4() {
+        assert_eq!(
+            decode(SdsKind::Type4, &[0xc3, 0x01], 16),
+            Ok(UserData::Other {
+                protocol_id: ProtocolId::Other(0xc3),
+                payload: Bits::new(&[0x01], 8).unwrap()
+            })
+        );
+        assert_eq!(
+            decode(SdsKind::Status, &BAARLE, 84),
+            Err(SdsError::StatusLength { bits: 84 })
+        );
+    }
+
+    #[test]
+    fn zero_bits_is_empty() {
+        assert_eq!(decode_user_data(&BAARLE, 0), Err(SdsError::Empty));
+        assert_eq!(decode_user_data(&[], 0), Err(SdsError::Empty));
+    }
+
+    #[test]
+    fn bogus_bit_length_beyond_the_bytes_is_refused() {
+        assert_eq!(
+            decode_user_data(&BAARLE, 89),
+            Err(SdsError::BitLengthExceedsData {
+                bits: 89,
+                available: 88
+            })
+        );
+        assert_eq!(
+            decode_user_data(&[0x80], 16),
+            Err(SdsError::BitLengthExceedsData {
+                bits: 16,
+                available: 8
+            })
+        );
+        assert_eq!(
+            decode_user_data(&[], u16::MAX),
+            Err(SdsError::BitLengthExceedsData {
+                bits: u16::MAX,
+                available: 0
+            })
+        );
+    }
+
+    #[test]
+    fn truncated_lip_is_refused() {
+        assert_eq!(
+            decode_user_data(&BAARLE, 60),
+            Err(SdsError::Truncated {
+                at_bit: 37,
+                needed: 24,
+                available: 23
+            })
+        );
+    }
+
+    #[test]
+    fn unsupported_lip_pdu_is_refused() {
+        let long = [0x0a, 0b0100_1100, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+        assert_eq!(
+            decode_user_data(&long, 88),
+            Err(SdsError::UnsupportedLip {
+                pdu_type: 1,
+                extension: Some(3)
+            })
+        );
+    }
+
+    #[test]
+    fn garbage_past_the_bit_length_is_ignored() {
+        let mut dirty = [0xffu8; 12];
+        dirty[..11].copy_from_slice(&BAARLE);
+        dirty[10] |= 0x0f;
+        assert_eq!(decode_user_data(&dirty, 84), decode_user_data(&BAARLE, 84));
+        let other = decode_user_data(&[0xc3, 0xff, 0xff], 12).unwrap();
+        assert_eq!(other, decode_user_data(&[0xc3, 0xf0], 12).unwrap());
+    }
+
+    #[test]
+    fn ten_kilobytes_of_noise_is_handled() {
+        let noise: std::vec::Vec<u8> = (0..10_240u32).map(|i| (i * 151 % 251) as u8).collect();
+        for bits in [0u16, 7, 16, 84, 2047, 8000, u16::MAX] {
+            if let Ok(d) = decode_user_data(&noise, bits) {
+                let mut buf = [0u8; 256];
+                assert_eq!(d.emit(&mut buf), Ok(d.buffer_len()));
+            }
+        }
+        assert_eq!(
+            decode_user_data(&noise, 8000),
+            Err(SdsError::TooLong { bits: 8000 })
+        );
+    }
+
+    #[test]
+    fn serializes_as_tagged_json_shape() {
+        // postcard is the serializer available here; it checks that every variant serializes.
+        let mut buf = [0u8; 128];
+        for d in [
+            decode_user_data(&[0x80, 0x02], 16).unwrap(),
+            decode_user_data(&BAARLE, 84).unwrap(),
+            decode_user_data(&[0x82, 0x04, 0x2a, 0x01, b'O', b'K'], 48).unwrap(),
+            decode(SdsKind::Type4, &[0xc3, 0xde], 16).unwrap(),
+        ] {
+            assert!(postcard::to_slice(&d, &mut buf).is_ok());
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn arbitrary_input_never_panics_and_re_emits(
+            bytes in proptest::collection::vec(any::<u8>(), 0..48),
+            bits in 0u16..400,
+        ) {
+            if let Ok(d) = decode_user_data(&bytes, bits) {
+                let mut buf = [0xa5u8; 64];
+                let n = d.emit(&mut buf).unwrap();
+                prop_assert_eq!(n, d.buffer_len());
+                let again = decode(d.kind(), &buf[..n], d.bit_len() as u16);
+                prop_assert_eq!(again, Ok(d));
+            }
+        }
+    }
+}

@@ -7,8 +7,7 @@ use std::hint::black_box;
 
 use borderlink_protocol::ids::{Network, Tsi};
 use borderlink_protocol::voice::{
-    FRAME_LEN, MAX_PACKET_LEN, Origin, Priority, RadioHeader, SiteId, StreamId, TxState,
-    VoiceRepr,
+    FRAME_LEN, MAX_PACKET_LEN, Origin, Priority, RadioHeader, SiteId, StreamId, TxState, VoiceRepr,
 };
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
@@ -24,7 +23,10 @@ fn repr(payload: &[u8]) -> VoiceRepr<'_> {
             priority: Priority::new(5).expect("5 is a valid priority"),
             talker: Some(Tsi::from_parts(206, 1, 1_234_567).expect("valid TSI")),
             talkgroup: Tsi::from_parts(206, 1, 2_061_001).expect("valid TSI"),
-            origin: Origin { site: SiteId(3), network: Some(Network::Astrid) },
+            origin: Origin {
+                site: SiteId(3),
+                network: Some(Network::Astrid),
+            },
             stream: StreamId(77),
         },
         payload,
@@ -34,7 +36,9 @@ fn repr(payload: &[u8]) -> VoiceRepr<'_> {
 fn voice(c: &mut Criterion) {
     let frame = [0xd5u8; FRAME_LEN];
     let mut packet = [0u8; MAX_PACKET_LEN];
-    let len = repr(&frame).emit(&mut packet).expect("buffer is large enough");
+    let len = repr(&frame)
+        .emit(&mut packet)
+        .expect("buffer is large enough");
 
     let mut group = c.benchmark_group("voice");
     group.throughput(Throughput::Elements(1));
@@ -43,7 +47,11 @@ fn voice(c: &mut Criterion) {
     });
     group.bench_function("emit", |b| {
         let mut out = [0u8; MAX_PACKET_LEN];
-        b.iter(|| black_box(repr(black_box(&frame))).emit(&mut out).expect("fits"))
+        b.iter(|| {
+            black_box(repr(black_box(&frame)))
+                .emit(&mut out)
+                .expect("fits")
+        })
     });
     group.bench_function("parse_reject_garbage", |b| {
         let mut bad = packet;

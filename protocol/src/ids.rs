@@ -74,7 +74,11 @@ impl Mcc {
 
     /// An MCC, or `None` above 10 bits.
     pub const fn new(value: u16) -> Option<Self> {
-        if value <= Self::MAX { Some(Mcc(value)) } else { None }
+        if value <= Self::MAX {
+            Some(Mcc(value))
+        } else {
+            None
+        }
     }
 
     /// The numeric value.
@@ -93,7 +97,11 @@ impl Mnc {
 
     /// An MNC, or `None` above 14 bits.
     pub const fn new(value: u16) -> Option<Self> {
-        if value <= Self::MAX { Some(Mnc(value)) } else { None }
+        if value <= Self::MAX {
+            Some(Mnc(value))
+        } else {
+            None
+        }
     }
 
     /// The numeric value.
@@ -112,7 +120,11 @@ impl Ssi {
 
     /// An SSI, or `None` above 24 bits.
     pub const fn new(value: u32) -> Option<Self> {
-        if value <= Self::MAX { Some(Ssi(value)) } else { None }
+        if value <= Self::MAX {
+            Some(Ssi(value))
+        } else {
+            None
+        }
     }
 
     /// The numeric value.
@@ -292,7 +304,11 @@ impl Tsi {
         match Tsi::from_u64(v) {
             Some(tsi) => tsi,
             // Unreachable: six bytes never set bits above 48.
-            None => Tsi { mcc: Mcc(0), mnc: Mnc(0), ssi: Ssi(0) },
+            None => Tsi {
+                mcc: Mcc(0),
+                mnc: Mnc(0),
+                ssi: Ssi(0),
+            },
         }
     }
 
@@ -374,7 +390,11 @@ impl PeiIdentity {
     pub const fn resolve(self, home_mcc: Mcc, home_mnc: Mnc) -> Tsi {
         match self {
             PeiIdentity::Tsi(t) => t,
-            PeiIdentity::Ssi(ssi) => Tsi { mcc: home_mcc, mnc: home_mnc, ssi },
+            PeiIdentity::Ssi(ssi) => Tsi {
+                mcc: home_mcc,
+                mnc: home_mnc,
+                ssi,
+            },
         }
     }
 }
@@ -404,9 +424,12 @@ fn decimal(b: &[u8]) -> u64 {
 }
 
 fn split_tsi(mcc: &[u8], mnc: &[u8], ssi: &[u8]) -> Result<Tsi, IdError> {
-    let mcc = Mcc::new(decimal(mcc).min(u64::from(u16::MAX)) as u16).ok_or(IdError::MccOutOfRange)?;
-    let mnc = Mnc::new(decimal(mnc).min(u64::from(u16::MAX)) as u16).ok_or(IdError::MncOutOfRange)?;
-    let ssi = Ssi::new(decimal(ssi).min(u64::from(u32::MAX)) as u32).ok_or(IdError::SsiOutOfRange)?;
+    let mcc =
+        Mcc::new(decimal(mcc).min(u64::from(u16::MAX)) as u16).ok_or(IdError::MccOutOfRange)?;
+    let mnc =
+        Mnc::new(decimal(mnc).min(u64::from(u16::MAX)) as u16).ok_or(IdError::MncOutOfRange)?;
+    let ssi =
+        Ssi::new(decimal(ssi).min(u64::from(u32::MAX)) as u32).ok_or(IdError::SsiOutOfRange)?;
     Ok(Tsi { mcc, mnc, ssi })
 }
 
@@ -420,14 +443,20 @@ mod tests {
     #[test]
     fn long_form_parses_each_field() {
         let t = Tsi::parse_pei("02040000116777215").unwrap();
-        assert_eq!((t.mcc().get(), t.mnc().get(), t.ssi().get()), (204, 1, 16_777_215));
+        assert_eq!(
+            (t.mcc().get(), t.mnc().get(), t.ssi().get()),
+            (204, 1, 16_777_215)
+        );
         assert_eq!(t.network(), Some(Network::C2000));
     }
 
     #[test]
     fn short_form_parses_each_field() {
         let t = Tsi::parse_pei("2060001202061001").unwrap();
-        assert_eq!((t.mcc().get(), t.mnc().get(), t.ssi().get()), (206, 12, 2_061_001));
+        assert_eq!(
+            (t.mcc().get(), t.mnc().get(), t.ssi().get()),
+            (206, 12, 2_061_001)
+        );
     }
 
     #[test]
@@ -440,22 +469,49 @@ mod tests {
 
     #[test]
     fn bare_ssi() {
-        assert_eq!(PeiIdentity::parse("2040551"), Ok(PeiIdentity::Ssi(Ssi::new(2_040_551).unwrap())));
+        assert_eq!(
+            PeiIdentity::parse("2040551"),
+            Ok(PeiIdentity::Ssi(Ssi::new(2_040_551).unwrap()))
+        );
         assert_eq!(Ssi::parse_pei("16777216"), Err(IdError::SsiOutOfRange));
-        assert_eq!(Ssi::parse_pei("123456789"), Err(IdError::BadLength { len: 9 }));
+        assert_eq!(
+            Ssi::parse_pei("123456789"),
+            Err(IdError::BadLength { len: 9 })
+        );
     }
 
     #[test]
     fn hostile_strings_name_the_fault() {
         assert_eq!(PeiIdentity::parse(""), Err(IdError::Empty));
-        assert_eq!(PeiIdentity::parse("12a4"), Err(IdError::NotDigit { offset: 2 }));
-        assert_eq!(PeiIdentity::parse("123456789012"), Err(IdError::BadLength { len: 12 }));
-        assert_eq!(PeiIdentity::parse("99990000100000001"), Err(IdError::MccOutOfRange));
-        assert_eq!(PeiIdentity::parse("02069999900000001"), Err(IdError::MncOutOfRange));
-        assert_eq!(PeiIdentity::parse("02060000199999999"), Err(IdError::SsiOutOfRange));
-        assert_eq!(PeiIdentity::parse("20-0001202061001"), Err(IdError::NotDigit { offset: 2 }));
+        assert_eq!(
+            PeiIdentity::parse("12a4"),
+            Err(IdError::NotDigit { offset: 2 })
+        );
+        assert_eq!(
+            PeiIdentity::parse("123456789012"),
+            Err(IdError::BadLength { len: 12 })
+        );
+        assert_eq!(
+            PeiIdentity::parse("99990000100000001"),
+            Err(IdError::MccOutOfRange)
+        );
+        assert_eq!(
+            PeiIdentity::parse("02069999900000001"),
+            Err(IdError::MncOutOfRange)
+        );
+        assert_eq!(
+            PeiIdentity::parse("02060000199999999"),
+            Err(IdError::SsiOutOfRange)
+        );
+        assert_eq!(
+            PeiIdentity::parse("20-0001202061001"),
+            Err(IdError::NotDigit { offset: 2 })
+        );
         // Non-ASCII input is reported at its first byte, never split mid-character.
-        assert_eq!(PeiIdentity::parse("2é"), Err(IdError::NotDigit { offset: 1 }));
+        assert_eq!(
+            PeiIdentity::parse("2é"),
+            Err(IdError::NotDigit { offset: 1 })
+        );
     }
 
     #[test]

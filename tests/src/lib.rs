@@ -32,9 +32,13 @@ pub fn binary(name: &str) -> PathBuf {
         .and_then(|deps| deps.parent())
         .expect("test executable is inside <target>/<profile>/deps")
         .to_owned();
-    let target_dir = profile_dir.parent().expect("profile dir is inside the target dir");
+    let target_dir = profile_dir
+        .parent()
+        .expect("profile dir is inside the target dir");
     let release = profile_dir.file_name().is_some_and(|p| p == "release");
-    let _guard = BUILD.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let _guard = BUILD
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut cmd = Command::new(cargo);
     cmd.args(["build", "--quiet", "--package", package, "--bin", name])

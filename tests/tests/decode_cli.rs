@@ -13,7 +13,12 @@ fn run(args: &[&str], stdin: &str) -> Output {
         .stderr(Stdio::piped())
         .spawn()
         .expect("start borderlink");
-    child.stdin.take().expect("stdin").write_all(stdin.as_bytes()).expect("write stdin");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(stdin.as_bytes())
+        .expect("write stdin");
     child.wait_with_output().expect("wait for borderlink")
 }
 
@@ -25,7 +30,8 @@ fn stderr(o: &Output) -> String {
     String::from_utf8(o.stderr.clone()).expect("UTF-8 error output")
 }
 
-const RTP_HEADER: &str = "900800070000046001020304bede000710a32533800112d687353380011f72c942000c01530000cafe000000";
+const RTP_HEADER: &str =
+    "900800070000046001020304bede000710a32533800112d687353380011f72c942000c01530000cafe000000";
 
 fn rtp_packet() -> String {
     format!("{RTP_HEADER}{}", "d5".repeat(160))
@@ -75,5 +81,9 @@ fn malformed_rtp_exits_2_with_the_cause() {
     let bad = rtp_packet().replacen("9008", "9000", 1);
     let out = run(&["decode", "rtp", &bad], "");
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("payload type 0 at offset 1"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("payload type 0 at offset 1"),
+        "{}",
+        stderr(&out)
+    );
 }

@@ -43,7 +43,12 @@ impl<'a> Elements<'a> {
         } else {
             return Err(VoiceError::ExtensionProfile { profile });
         };
-        Ok(Elements { data, pos: 0, two_byte, done: false })
+        Ok(Elements {
+            data,
+            pos: 0,
+            two_byte,
+            done: false,
+        })
     }
 
     fn fail(&mut self, err: VoiceError) -> Option<Result<Element<'a>, VoiceError>> {
@@ -168,14 +173,20 @@ mod tests {
         let data = [0x10, 0xaa, 0x03, 0, 0, 0, 0, 0];
         assert_eq!(
             collect(PROFILE_ONE_BYTE, &data),
-            [Ok((1, vec![0xaa])), Err(VoiceError::Extension { offset: 2 })]
+            [
+                Ok((1, vec![0xaa])),
+                Err(VoiceError::Extension { offset: 2 })
+            ]
         );
     }
 
     #[test]
     fn element_running_past_the_block_is_rejected() {
         let data = [0x1f, 0xaa, 0xbb, 0xcc];
-        assert_eq!(collect(PROFILE_ONE_BYTE, &data), [Err(VoiceError::Extension { offset: 0 })]);
+        assert_eq!(
+            collect(PROFILE_ONE_BYTE, &data),
+            [Err(VoiceError::Extension { offset: 0 })]
+        );
     }
 
     #[test]

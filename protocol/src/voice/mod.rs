@@ -55,7 +55,7 @@ use core::fmt;
 use serde::Serialize;
 
 use crate::ids::{Network, Tsi};
-pub use extension::{ElementWriter, Element, Elements, PROFILE_ONE_BYTE, PROFILE_TWO_BYTE};
+pub use extension::{Element, ElementWriter, Elements, PROFILE_ONE_BYTE, PROFILE_TWO_BYTE};
 pub use rtp::{HEADER_LEN, RtpPacket};
 
 /// RTP payload type of G.711 A-law (RFC 3551).
@@ -182,12 +182,18 @@ impl fmt::Display for VoiceError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         use VoiceError::*;
         match *self {
-            Truncated { len } => write!(f, "packet truncated: {len} bytes is shorter than its header claims"),
+            Truncated { len } => write!(
+                f,
+                "packet truncated: {len} bytes is shorter than its header claims"
+            ),
             Version { got } => write!(f, "RTP version {got} at offset 0, expected 2"),
             Padding { count } => write!(f, "invalid RTP padding count {count} in the last byte"),
             NoExtension => f.write_str("no RTP header extension: the radio signalling is missing"),
             ExtensionProfile { profile } => {
-                write!(f, "header extension profile {profile:#06x} is not RFC 8285 (0xbede or 0x100x)")
+                write!(
+                    f,
+                    "header extension profile {profile:#06x} is not RFC 8285 (0xbede or 0x100x)"
+                )
             }
             Extension { offset } => write!(f, "malformed extension element at offset {offset}"),
             ElementLength { id, len } => write!(
@@ -196,13 +202,29 @@ impl fmt::Display for VoiceError {
                 element::name(id),
                 element::len(id)
             ),
-            DuplicateElement { id } => write!(f, "{} element (id {id}) appears twice", element::name(id)),
-            MissingElement { id } => write!(f, "required {} element (id {id}) is missing", element::name(id)),
+            DuplicateElement { id } => {
+                write!(f, "{} element (id {id}) appears twice", element::name(id))
+            }
+            MissingElement { id } => write!(
+                f,
+                "required {} element (id {id}) is missing",
+                element::name(id)
+            ),
             TxState => f.write_str("transmission state 0 is reserved"),
-            OriginNetwork { code } => write!(f, "origin network code {code}, expected 0 (IP), 1 (ASTRID) or 2 (C2000)"),
-            PayloadType { pt } => write!(f, "payload type {pt} at offset 1, expected 8 (G.711 A-law)"),
-            PayloadLength { len } => write!(f, "payload of {len} bytes, expected 0 or {FRAME_LEN} (one 20 ms frame)"),
-            BufferTooSmall { needed } => write!(f, "output buffer too small: {needed} bytes needed"),
+            OriginNetwork { code } => write!(
+                f,
+                "origin network code {code}, expected 0 (IP), 1 (ASTRID) or 2 (C2000)"
+            ),
+            PayloadType { pt } => {
+                write!(f, "payload type {pt} at offset 1, expected 8 (G.711 A-law)")
+            }
+            PayloadLength { len } => write!(
+                f,
+                "payload of {len} bytes, expected 0 or {FRAME_LEN} (one 20 ms frame)"
+            ),
+            BufferTooSmall { needed } => {
+                write!(f, "output buffer too small: {needed} bytes needed")
+            }
         }
     }
 }
@@ -241,7 +263,11 @@ impl Priority {
 
     /// A priority, or `None` above 15.
     pub const fn new(level: u8) -> Option<Self> {
-        if level <= 15 { Some(Priority(level)) } else { None }
+        if level <= 15 {
+            Some(Priority(level))
+        } else {
+            None
+        }
     }
 
     /// The level, 0–15.
@@ -297,7 +323,11 @@ impl RadioHeader {
     }
 
     fn extension_len(&self) -> usize {
-        if self.talker.is_some() { EXTENSION_MAX_LEN } else { EXTENSION_NO_TALKER_LEN }
+        if self.talker.is_some() {
+            EXTENSION_MAX_LEN
+        } else {
+            EXTENSION_NO_TALKER_LEN
+        }
     }
 }
 
@@ -332,11 +362,15 @@ impl<'a> VoiceRepr<'a> {
     pub fn parse(packet: &'a [u8]) -> Result<Self, VoiceError> {
         let rtp = RtpPacket::new_checked(packet)?;
         if rtp.payload_type() != PAYLOAD_TYPE_PCMA {
-            return Err(VoiceError::PayloadType { pt: rtp.payload_type() });
+            return Err(VoiceError::PayloadType {
+                pt: rtp.payload_type(),
+            });
         }
-        let (Some(profile), Some(data), Some(base)) =
-            (rtp.extension_profile(), rtp.extension_data(), rtp.extension_offset())
-        else {
+        let (Some(profile), Some(data), Some(base)) = (
+            rtp.extension_profile(),
+            rtp.extension_data(),
+            rtp.extension_offset(),
+        ) else {
             return Err(VoiceError::NoExtension);
         };
         let radio = parse_radio_header(profile, data, base)?;
@@ -365,7 +399,9 @@ impl<'a> VoiceRepr<'a> {
     /// packet this crate would refuse to parse is never sent).
     pub fn emit(&self, buf: &mut [u8]) -> Result<usize, VoiceError> {
         if !self.payload.is_empty() && self.payload.len() != FRAME_LEN {
-            return Err(VoiceError::PayloadLength { len: self.payload.len() });
+            return Err(VoiceError::PayloadLength {
+                len: self.payload.len(),
+            });
         }
         let len = self.buffer_len();
         let Some(out) = buf.get_mut(..len) else {
@@ -390,7 +426,10 @@ impl<'a> VoiceRepr<'a> {
         }
         w.push(element::TALKGROUP, &r.talkgroup.to_bytes());
         let site = r.origin.site.0.to_be_bytes();
-        w.push(element::ORIGIN, &[site[0], site[1], network_code(r.origin.network)]);
+        w.push(
+            element::ORIGIN,
+            &[site[0], site[1], network_code(r.origin.network)],
+        );
         w.push(element::STREAM, &r.stream.0.to_be_bytes());
         w.finish();
         out[ext_start + ext_len..].copy_from_slice(self.payload);
@@ -414,7 +453,9 @@ fn parse_radio_header(profile: u16, data: &[u8], base: usize) -> Result<RadioHea
     let mut stream = None;
     for el in Elements::new(profile, data)? {
         let el = el.map_err(|e| match e {
-            VoiceError::Extension { offset } => VoiceError::Extension { offset: base + offset },
+            VoiceError::Extension { offset } => VoiceError::Extension {
+                offset: base + offset,
+            },
             other => other,
         })?;
         let expected = element::len(el.id);
@@ -422,25 +463,40 @@ fn parse_radio_header(profile: u16, data: &[u8], base: usize) -> Result<RadioHea
             continue; // an element a newer sender added; RFC 8285 says skip it
         }
         if el.data.len() != expected {
-            return Err(VoiceError::ElementLength { id: el.id, len: el.data.len() });
+            return Err(VoiceError::ElementLength {
+                id: el.id,
+                len: el.data.len(),
+            });
         }
         let slot_taken = match el.id {
             element::RADIO_STATE => state.replace(el.data[0]).is_some(),
             element::TALKER => talker.replace(tsi(el.data)).is_some(),
             element::TALKGROUP => talkgroup.replace(tsi(el.data)).is_some(),
-            element::ORIGIN => origin.replace([el.data[0], el.data[1], el.data[2]]).is_some(),
+            element::ORIGIN => origin
+                .replace([el.data[0], el.data[1], el.data[2]])
+                .is_some(),
             _ => stream
-                .replace(u32::from_be_bytes([el.data[0], el.data[1], el.data[2], el.data[3]]))
+                .replace(u32::from_be_bytes([
+                    el.data[0], el.data[1], el.data[2], el.data[3],
+                ]))
                 .is_some(),
         };
         if slot_taken {
             return Err(VoiceError::DuplicateElement { id: el.id });
         }
     }
-    let state = state.ok_or(VoiceError::MissingElement { id: element::RADIO_STATE })?;
-    let talkgroup = talkgroup.ok_or(VoiceError::MissingElement { id: element::TALKGROUP })?;
-    let origin = origin.ok_or(VoiceError::MissingElement { id: element::ORIGIN })?;
-    let stream = stream.ok_or(VoiceError::MissingElement { id: element::STREAM })?;
+    let state = state.ok_or(VoiceError::MissingElement {
+        id: element::RADIO_STATE,
+    })?;
+    let talkgroup = talkgroup.ok_or(VoiceError::MissingElement {
+        id: element::TALKGROUP,
+    })?;
+    let origin = origin.ok_or(VoiceError::MissingElement {
+        id: element::ORIGIN,
+    })?;
+    let stream = stream.ok_or(VoiceError::MissingElement {
+        id: element::STREAM,
+    })?;
     let tx = match state >> 6 {
         1 => TxState::Start,
         2 => TxState::Continue,
@@ -460,7 +516,10 @@ fn parse_radio_header(profile: u16, data: &[u8], base: usize) -> Result<RadioHea
         priority: Priority(state & 0x0f),
         talker,
         talkgroup,
-        origin: Origin { site: SiteId(u16::from_be_bytes([origin[0], origin[1]])), network },
+        origin: Origin {
+            site: SiteId(u16::from_be_bytes([origin[0], origin[1]])),
+            network,
+        },
         stream: StreamId(stream),
     })
 }

@@ -254,7 +254,10 @@ mod tests {
         let p = RtpPacket::new_checked(&b[..]).unwrap();
         assert_eq!(p.csrc_count(), 2);
         assert!(p.payload().is_empty());
-        assert_eq!(RtpPacket::new_checked(&b[..19]), Err(VoiceError::Truncated { len: 19 }));
+        assert_eq!(
+            RtpPacket::new_checked(&b[..19]),
+            Err(VoiceError::Truncated { len: 19 })
+        );
     }
 
     #[test]
@@ -264,9 +267,15 @@ mod tests {
         b[15] = 2; // the last two bytes are padding
         assert_eq!(RtpPacket::new_checked(&b[..]).unwrap().payload(), &[1, 2]);
         b[15] = 0;
-        assert_eq!(RtpPacket::new_checked(&b[..]), Err(VoiceError::Padding { count: 0 }));
+        assert_eq!(
+            RtpPacket::new_checked(&b[..]),
+            Err(VoiceError::Padding { count: 0 })
+        );
         b[15] = 5; // more padding than payload
-        assert_eq!(RtpPacket::new_checked(&b[..]), Err(VoiceError::Padding { count: 5 }));
+        assert_eq!(
+            RtpPacket::new_checked(&b[..]),
+            Err(VoiceError::Padding { count: 5 })
+        );
     }
 
     #[test]
@@ -275,14 +284,23 @@ mod tests {
         b[..12].copy_from_slice(&PLAIN[..12]);
         b[0] = 0x90;
         b[12..16].copy_from_slice(&[0xbe, 0xde, 0x00, 0x01]); // claims 4 more bytes
-        assert_eq!(RtpPacket::new_checked(&b[..]), Err(VoiceError::Truncated { len: 16 }));
+        assert_eq!(
+            RtpPacket::new_checked(&b[..]),
+            Err(VoiceError::Truncated { len: 16 })
+        );
     }
 
     #[test]
     fn wrong_version_is_named() {
         let mut b = PLAIN;
         b[0] = 0x40;
-        assert_eq!(RtpPacket::new_checked(&b[..]), Err(VoiceError::Version { got: 1 }));
-        assert_eq!(RtpPacket::new_checked(&b[..0]), Err(VoiceError::Truncated { len: 0 }));
+        assert_eq!(
+            RtpPacket::new_checked(&b[..]),
+            Err(VoiceError::Version { got: 1 })
+        );
+        assert_eq!(
+            RtpPacket::new_checked(&b[..0]),
+            Err(VoiceError::Truncated { len: 0 })
+        );
     }
 }

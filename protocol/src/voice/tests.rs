@@ -8,14 +8,16 @@ use std::vec::Vec;
 /// The worked example of `docs/wire.md`: the header and extension of a packet in the middle of
 /// an ASTRID transmission, before its 160 payload bytes.
 const WORKED_HEADER: &str = concat!(
-    "90080007", "00000460", "01020304", // V=2 X=1, PT 8, seq 7, ts 1120, SSRC
-    "bede0007",                         // RFC 8285 one-byte form, 7 words
-    "10a3",                             // id 1 len 1: continue, squelch open, priority 3
-    "25338001 12d687",                  // id 2 len 6: talker 206-1-1234567
-    "35338001 1f72c9",                  // id 3 len 6: talkgroup 206-1-2061001
-    "42000c01",                         // id 4 len 3: site 12, ASTRID
-    "530000cafe",                       // id 5 len 4: stream 0xcafe
-    "000000",                           // padding to a 32-bit boundary
+    "90080007",
+    "00000460",
+    "01020304",        // V=2 X=1, PT 8, seq 7, ts 1120, SSRC
+    "bede0007",        // RFC 8285 one-byte form, 7 words
+    "10a3",            // id 1 len 1: continue, squelch open, priority 3
+    "25338001 12d687", // id 2 len 6: talker 206-1-1234567
+    "35338001 1f72c9", // id 3 len 6: talkgroup 206-1-2061001
+    "42000c01",        // id 4 len 3: site 12, ASTRID
+    "530000cafe",      // id 5 len 4: stream 0xcafe
+    "000000",          // padding to a 32-bit boundary
 );
 
 fn worked_header() -> Vec<u8> {
@@ -36,7 +38,10 @@ fn worked_repr() -> VoiceRepr<'static> {
             priority: Priority::new(3).unwrap(),
             talker: Some(Tsi::from_parts(206, 1, 1_234_567).unwrap()),
             talkgroup: Tsi::from_parts(206, 1, 2_061_001).unwrap(),
-            origin: Origin { site: SiteId(12), network: Some(Network::Astrid) },
+            origin: Origin {
+                site: SiteId(12),
+                network: Some(Network::Astrid),
+            },
             stream: StreamId(0xcafe),
         },
         payload: &SILENCE,
@@ -56,7 +61,10 @@ fn emits_worked_example_byte_for_byte() {
     assert_eq!(len, 44 + FRAME_LEN);
     assert_eq!(hex::encode(&buf[..44]), hex::encode(worked_header()));
     assert_eq!(&buf[44..len], &SILENCE[..]);
-    assert!(buf[len..].iter().all(|&b| b == 0xa5), "wrote past buffer_len");
+    assert!(
+        buf[len..].iter().all(|&b| b == 0xa5),
+        "wrote past buffer_len"
+    );
 }
 
 #[test]
@@ -77,7 +85,10 @@ fn start_sets_marker_and_end_clears_it() {
     let len = repr.emit(&mut buf).unwrap();
     let p = RtpPacket::new_checked(&buf[..len]).unwrap();
     assert!(!p.marker());
-    assert_eq!(VoiceRepr::parse(&buf[..len]).unwrap().radio.tx, TxState::End);
+    assert_eq!(
+        VoiceRepr::parse(&buf[..len]).unwrap().radio.tx,
+        TxState::End
+    );
 }
 
 #[test]
@@ -93,10 +104,16 @@ fn unknown_talker_omits_its_element() {
 #[test]
 fn emit_refuses_small_buffer_and_odd_payload() {
     let mut buf = [0u8; 100];
-    assert_eq!(worked_repr().emit(&mut buf), Err(VoiceError::BufferTooSmall { needed: 204 }));
+    assert_eq!(
+        worked_repr().emit(&mut buf),
+        Err(VoiceError::BufferTooSmall { needed: 204 })
+    );
     let mut repr = worked_repr();
     repr.payload = &SILENCE[..80];
-    assert_eq!(repr.emit(&mut [0u8; 300]), Err(VoiceError::PayloadLength { len: 80 }));
+    assert_eq!(
+        repr.emit(&mut [0u8; 300]),
+        Err(VoiceError::PayloadLength { len: 80 })
+    );
 }
 
 // ---- one test per hostile input class ----
@@ -105,45 +122,66 @@ fn emit_refuses_small_buffer_and_odd_payload() {
 fn hostile_truncated_every_prefix_is_rejected() {
     let packet = worked_packet();
     for len in 0..44 {
-        assert!(VoiceRepr::parse(&packet[..len]).is_err(), "prefix of {len} bytes accepted");
+        assert!(
+            VoiceRepr::parse(&packet[..len]).is_err(),
+            "prefix of {len} bytes accepted"
+        );
     }
     // A prefix that cuts into the payload is a payload of the wrong length.
-    assert_eq!(VoiceRepr::parse(&packet[..100]), Err(VoiceError::PayloadLength { len: 56 }));
+    assert_eq!(
+        VoiceRepr::parse(&packet[..100]),
+        Err(VoiceError::PayloadLength { len: 56 })
+    );
 }
 
 #[test]
 fn hostile_overlong_payload() {
     let mut packet = worked_packet();
     packet.push(0xd5);
-    assert_eq!(VoiceRepr::parse(&packet), Err(VoiceError::PayloadLength { len: 161 }));
+    assert_eq!(
+        VoiceRepr::parse(&packet),
+        Err(VoiceError::PayloadLength { len: 161 })
+    );
 }
 
 #[test]
 fn hostile_wrong_version() {
     let mut packet = worked_packet();
     packet[0] = 0x10; // version 0
-    assert_eq!(VoiceRepr::parse(&packet), Err(VoiceError::Version { got: 0 }));
+    assert_eq!(
+        VoiceRepr::parse(&packet),
+        Err(VoiceError::Version { got: 0 })
+    );
 }
 
 #[test]
 fn hostile_bogus_extension_length() {
     let mut packet = worked_packet();
     packet[14..16].copy_from_slice(&[0xff, 0xff]);
-    assert_eq!(VoiceRepr::parse(&packet), Err(VoiceError::Truncated { len: 204 }));
+    assert_eq!(
+        VoiceRepr::parse(&packet),
+        Err(VoiceError::Truncated { len: 204 })
+    );
 }
 
 #[test]
 fn hostile_bogus_csrc_count() {
     let mut packet = worked_header();
     packet[0] = 0x9f; // 15 CSRCs: 60 bytes that are not there
-    assert_eq!(VoiceRepr::parse(&packet), Err(VoiceError::Truncated { len: 44 }));
+    assert_eq!(
+        VoiceRepr::parse(&packet),
+        Err(VoiceError::Truncated { len: 44 })
+    );
 }
 
 #[test]
 fn hostile_wrong_payload_type() {
     let mut packet = worked_packet();
     packet[1] = 0x00; // PCMU
-    assert_eq!(VoiceRepr::parse(&packet), Err(VoiceError::PayloadType { pt: 0 }));
+    assert_eq!(
+        VoiceRepr::parse(&packet),
+        Err(VoiceError::PayloadType { pt: 0 })
+    );
 }
 
 #[test]
@@ -157,35 +195,50 @@ fn hostile_no_extension() {
 fn hostile_foreign_extension_profile() {
     let mut packet = worked_packet();
     packet[12..14].copy_from_slice(&[0xab, 0xcd]);
-    assert_eq!(VoiceRepr::parse(&packet), Err(VoiceError::ExtensionProfile { profile: 0xabcd }));
+    assert_eq!(
+        VoiceRepr::parse(&packet),
+        Err(VoiceError::ExtensionProfile { profile: 0xabcd })
+    );
 }
 
 #[test]
 fn hostile_element_length_mismatch() {
     let mut packet = worked_packet();
     packet[16] = 0x11; // radio state claims 2 bytes
-    assert!(matches!(VoiceRepr::parse(&packet), Err(VoiceError::ElementLength { id: 1, len: 2 })));
+    assert!(matches!(
+        VoiceRepr::parse(&packet),
+        Err(VoiceError::ElementLength { id: 1, len: 2 })
+    ));
 }
 
 #[test]
 fn hostile_element_past_extension_end_names_offset() {
     let mut packet = worked_packet();
     packet[41] = 0x1f; // a padding byte turned into a 16-byte element
-    assert_eq!(VoiceRepr::parse(&packet), Err(VoiceError::Extension { offset: 41 }));
+    assert_eq!(
+        VoiceRepr::parse(&packet),
+        Err(VoiceError::Extension { offset: 41 })
+    );
 }
 
 #[test]
 fn hostile_duplicate_element() {
     let mut packet = worked_packet();
     packet[18] = 0x35; // talker element relabelled as a second talkgroup
-    assert_eq!(VoiceRepr::parse(&packet), Err(VoiceError::DuplicateElement { id: 3 }));
+    assert_eq!(
+        VoiceRepr::parse(&packet),
+        Err(VoiceError::DuplicateElement { id: 3 })
+    );
 }
 
 #[test]
 fn hostile_missing_required_element() {
     let mut packet = worked_packet();
     packet[36] = 0x63; // stream element relabelled as unknown id 6 (skipped)
-    assert_eq!(VoiceRepr::parse(&packet), Err(VoiceError::MissingElement { id: 5 }));
+    assert_eq!(
+        VoiceRepr::parse(&packet),
+        Err(VoiceError::MissingElement { id: 5 })
+    );
 }
 
 #[test]
@@ -199,7 +252,10 @@ fn hostile_reserved_tx_state() {
 fn hostile_unknown_origin_network() {
     let mut packet = worked_packet();
     packet[35] = 7;
-    assert_eq!(VoiceRepr::parse(&packet), Err(VoiceError::OriginNetwork { code: 7 }));
+    assert_eq!(
+        VoiceRepr::parse(&packet),
+        Err(VoiceError::OriginNetwork { code: 7 })
+    );
 }
 
 #[test]

@@ -87,3 +87,45 @@ fn malformed_rtp_exits_2_with_the_cause() {
         stderr(&out)
     );
 }
+
+/// Baarle-Nassau, 51.4420 N 4.9290 E, 50.8 km/h east: the vector of `docs/wire.md`.
+const LIP_BAARLE: &str = "0a003814c2494bb1588810";
+
+#[test]
+fn lip_text_gives_position_and_speed() {
+    let out = run(&["decode", "lip", LIP_BAARLE], "");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("51.44200 N 4.92900 E"), "{text}");
+    assert!(text.contains("50.8 km/h"), "{text}");
+}
+
+#[test]
+fn lip_json_carries_degrees_and_raw_fields() {
+    let out = run(&["decode", "lip", "--bits", "84", "--json", LIP_BAARLE], "");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("valid JSON");
+    assert_eq!(v["kind"], "lip");
+    assert_eq!(v["bits"], 84);
+    assert_eq!(v["latitude_raw"], 4_794_742);
+    let lat = v["latitude"].as_f64().expect("latitude is a number");
+    assert!((lat - 51.442).abs() < 1e-5, "{lat}");
+}
+
+#[test]
+fn lip_with_another_protocol_id_exits_2() {
+    let out = run(&["decode", "lip", "0b003814c2494bb1588810"], "");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("protocol identifier 0x0b, expected 0x0a"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn truncated_lip_names_the_bit_offset() {
+    let out = run(&["decode", "lip", "0a0038"], "");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("at bit 12"), "{}", stderr(&out));
+}

@@ -32,6 +32,15 @@ enum Command {
 enum DecodeCommand {
     /// An RTP voice datagram (UDP payload), as hex.
     Rtp(HexInput),
+    /// A LIP short location report: SDS type-4 user data starting with protocol id 0x0A, as hex.
+    Lip {
+        #[command(flatten)]
+        input: HexInput,
+        /// Length of the user data in bits, as the radio's +CTSDSR line gives it (84 for a
+        /// short report); by default every bit of the hex.
+        #[arg(long)]
+        bits: Option<u16>,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -71,6 +80,9 @@ fn main() -> ExitCode {
         Command::Decode(DecodeCommand::Rtp(input)) => input
             .text()
             .map(|text| (decode::rtp_hex(&text), input.json)),
+        Command::Decode(DecodeCommand::Lip { input, bits }) => input
+            .text()
+            .map(|text| (decode::lip_hex(&text, *bits), input.json)),
     };
     match result {
         Ok((Ok(decoded), json)) => {

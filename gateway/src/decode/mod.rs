@@ -2,6 +2,7 @@
 //! JSON value a script reads, or an error that says what is wrong and where.
 
 mod hex;
+mod lip;
 mod rtp;
 
 use serde_json::Value;
@@ -32,6 +33,9 @@ pub enum DecodeError {
     /// The bytes are not a valid borderlink voice packet.
     #[error("invalid RTP voice packet: {0}")]
     Rtp(String),
+    /// The bytes are not a LIP short location report.
+    #[error("invalid LIP report: {0}")]
+    Lip(String),
     /// Serialising the result failed (a bug, reported rather than hidden).
     #[error("internal error rendering JSON: {0}")]
     Json(String),
@@ -40,4 +44,9 @@ pub enum DecodeError {
 /// Decodes an RTP voice packet given as hex text.
 pub fn rtp_hex(text: &str) -> Result<Decoded, DecodeError> {
     rtp::decode(&parse_hex(text)?)
+}
+
+/// Decodes a LIP short location report given as hex text; `bits` defaults to all of them.
+pub fn lip_hex(text: &str, bits: Option<u16>) -> Result<Decoded, DecodeError> {
+    lip::decode(&parse_hex(text)?, bits)
 }

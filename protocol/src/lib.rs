@@ -28,6 +28,7 @@
 extern crate std;
 
 pub mod ids;
+pub mod link;
 pub mod sds;
 pub mod time;
 pub mod voice;

@@ -1,0 +1,57 @@
+//! Faults the board reports on its own: the times it had to act without being told, or saw the
+//! link misbehave.
+//!
+//! Fault reports are not acknowledged. Losing one loses only the notice, not the state: the
+//! board's periodic [`crate::link::Message::Status`] shows which PTTs are really keyed, and
+//! [`crate::link::Telemetry`] counts link errors since reset.
+
+use serde::{Deserialize, Serialize};
+
+use super::error::BodyError;
+use super::port::{Port, PortMask};
+
+/// A fault the board reports in [`crate::link::Message::Fault`].
+///
+/// Append-only: the position of a variant is its wire value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Fault {
+    /// The host was silent longer than [`crate::link::HOST_SILENCE_LIMIT`], so the board dropped
+    /// PTT on these ports itself.
+    HostSilence {
+        /// The ports that were keyed and are now released.
+        dropped: PortMask,
+    },
+    /// A port stayed keyed up to the board's own transmit cap (its backstop behind the daemon's
+    /// TX timeout), so the board released it.
+    TxCapReached {
+        /// The port released.
+        port: Port,
+    },
+    /// A power-cycle request came too soon after the last one and was refused.
+    PowerCycleRateLimited {
+        /// The port whose radio was not cycled.
+        port: Port,
+    },
+    /// The board rejected frames from the host since the last such report; counts saturate.
+    LinkErrors {
+        /// Frames whose CRC did not match.
+        crc: u16,
+        /// Frames with bad COBS, too short, or longer than the board's buffer.
+        framing: u16,
+        /// Frames of another protocol version.
+        version: u16,
+        /// Frames whose body did not parse.
+        body: u16,
+    },
+}
+
+impl Fault {
+    /// Rejects ports and masks beyond the board's ports.
+    pub(crate) const fn check(&self) -> Result<(), BodyError> {
+        match self {
+            Fault::HostSilence { dropped } => dropped.check(),
+            Fault::TxCapReached { port } | Fault::PowerCycleRateLimited { port } => port.check(),
+            Fault::LinkErrors { .. } => Ok(()),
+        }
+    }
+}

@@ -129,3 +129,43 @@ fn truncated_lip_names_the_bit_offset() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("at bit 12"), "{}", stderr(&out));
 }
+
+/// `SetPtt { port 2, keyed }`, host seq 7, as on the wire (worked example in `docs/wire.md`).
+const LINK_KEY_PORT_2: &str = "03 01 07 06 02 02 01 47 34 00";
+
+#[test]
+fn link_text_names_the_command_and_its_fields() {
+    let out = run(&["decode", "link", LINK_KEY_PORT_2], "");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("seq 7"), "{text}");
+    assert!(
+        text.contains("SetPtt (host → board, a command, acknowledged)"),
+        "{text}"
+    );
+    assert!(text.contains("Port(2), keyed: true"), "{text}");
+}
+
+#[test]
+fn link_json_of_a_board_nack() {
+    let out = run(
+        &["decode", "link", "--json", "02010b010dac02010c800424d500"],
+        "",
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("valid JSON");
+    assert_eq!(v["kind"], "link");
+    assert_eq!(v["seq"], 256);
+    assert_eq!(v["message"]["Ack"]["seq"], 300);
+    assert_eq!(
+        v["message"]["Ack"]["result"]["Nack"]["OutOfOrder"]["expected"],
+        512
+    );
+}
+
+#[test]
+fn link_with_a_flipped_bit_fails_the_crc() {
+    let out = run(&["decode", "link", "03 01 07 06 02 02 01 47 35 00"], "");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("CRC mismatch"), "{}", stderr(&out));
+}

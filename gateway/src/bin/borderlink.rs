@@ -32,6 +32,8 @@ enum Command {
 enum DecodeCommand {
     /// An RTP voice datagram (UDP payload), as hex.
     Rtp(HexInput),
+    /// A frame from the host <-> interface-board serial link (COBS bytes, 0x00 optional), as hex.
+    Link(HexInput),
     /// A LIP short location report: SDS type-4 user data starting with protocol id 0x0A, as hex.
     Lip {
         #[command(flatten)]
@@ -80,6 +82,9 @@ fn main() -> ExitCode {
         Command::Decode(DecodeCommand::Rtp(input)) => input
             .text()
             .map(|text| (decode::rtp_hex(&text), input.json)),
+        Command::Decode(DecodeCommand::Link(input)) => input
+            .text()
+            .map(|text| (decode::link_hex(&text), input.json)),
         Command::Decode(DecodeCommand::Lip { input, bits }) => input
             .text()
             .map(|text| (decode::lip_hex(&text, *bits), input.json)),

@@ -2,6 +2,7 @@
 //! JSON value a script reads, or an error that says what is wrong and where.
 
 mod hex;
+mod link;
 mod lip;
 mod rtp;
 
@@ -33,6 +34,9 @@ pub enum DecodeError {
     /// The bytes are not a valid borderlink voice packet.
     #[error("invalid RTP voice packet: {0}")]
     Rtp(String),
+    /// The bytes are not a valid board-link frame.
+    #[error("invalid board-link frame: {0}")]
+    Link(String),
     /// The bytes are not a LIP short location report.
     #[error("invalid LIP report: {0}")]
     Lip(String),
@@ -49,4 +53,9 @@ pub fn rtp_hex(text: &str) -> Result<Decoded, DecodeError> {
 /// Decodes a LIP short location report given as hex text; `bits` defaults to all of them.
 pub fn lip_hex(text: &str, bits: Option<u16>) -> Result<Decoded, DecodeError> {
     lip::decode(&parse_hex(text)?, bits)
+}
+
+/// Decodes one board-link frame (COBS bytes, optionally with the 0x00) given as hex text.
+pub fn link_hex(text: &str) -> Result<Decoded, DecodeError> {
+    link::decode(&parse_hex(text)?)
 }

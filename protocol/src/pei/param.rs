@@ -1,0 +1,287 @@
+//! Coded parameter values of the PEI (EN 300 392-5 §6.17, "parameter descriptions").
+//!
+//! Each is a small number on the wire. The tables follow the standard's parameter lists as
+//! reproduced in SvxLink's TetraLogic (`TetraLib.h`) and ftl/tetra-pei; where a table is only
+//! inferred from radio traces, its doc says so. A code outside a table is a parse error of the
+//! line that carries it (see [`super::FieldFault::OutOfRange`]), except for disconnect causes,
+//! which keep unknown numbers ([`super::DisconnectCause`]).
+
+use serde::Serialize;
+
+/// Declares a `u8`-coded parameter enum with `from_code`/`code`.
+macro_rules! coded {
+    (
+        $(#[$meta:meta])*
+        $name:ident {
+            $( $(#[$vmeta:meta])* $variant:ident = $code:literal ),+ $(,)?
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+        #[repr(u8)]
+        pub enum $name {
+            $( $(#[$vmeta])* $variant = $code ),+
+        }
+
+        impl $name {
+            /// Every defined value, in code order.
+            pub const ALL: &'static [$name] = &[$( $name::$variant ),+];
+
+            /// The value of a PEI code, or `None` if the table does not define it.
+            pub const fn from_code(code: u8) -> Option<Self> {
+                match code {
+                    $( $code => Some($name::$variant), )+
+                    _ => None,
+                }
+            }
+
+            /// The code as the PEI prints it.
+            pub const fn code(self) -> u8 {
+                self as u8
+            }
+        }
+    };
+}
+
+coded! {
+    /// Air-interface service of a call or SDS (§6.17.3 "AI service").
+    AiService {
+        /// TETRA speech.
+        Speech = 0,
+        /// 7,2 kbit/s unprotected data.
+        Data7k2 = 1,
+        /// Low protection 4,8 kbit/s, short interleaving (depth 1).
+        Data4k8Short = 2,
+        /// Low protection 4,8 kbit/s, medium interleaving (depth 4).
+        Data4k8Medium = 3,
+        /// Low protection 4,8 kbit/s, long interleaving (depth 8).
+        Data4k8Long = 4,
+        /// High protection 2,4 kbit/s, short interleaving (depth 1).
+        Data2k4Short = 5,
+        /// High protection 2,4 kbit/s, medium interleaving (depth 4).
+        Data2k4Medium = 6,
+        /// High protection 2,4 kbit/s, long interleaving (depth 8).
+        Data2k4Long = 7,
+        /// Packet data (V+D only).
+        PacketData = 8,
+        /// SDS type 1 (16 bits).
+        SdsType1 = 9,
+        /// SDS type 2 (32 bits).
+        SdsType2 = 10,
+        /// SDS type 3 (64 bits).
+        SdsType3 = 11,
+        /// SDS type 4 (0 to 2047 bits), which carries SDS-TL, text and LIP.
+        SdsType4 = 12,
+        /// Status message (16 bits).
+        Status = 13,
+    }
+}
+
+coded! {
+    /// Operating mode of the radio (§6.17.4 "AI mode"), set with `AT+CTOM`.
+    ///
+    /// Code 5 has no agreed meaning in the public tables and is rejected.
+    AiMode {
+        /// Trunked mode (V+D, "TMO").
+        Trunked = 0,
+        /// Direct mode (DMO).
+        Direct = 1,
+        /// Trunked with dual watch of direct mode.
+        TrunkedDualWatch = 2,
+        /// Direct with dual watch of trunked mode.
+        DirectDualWatch = 3,
+        /// Trunked and direct, used with `+CTSP`.
+        TrunkedAndDirect = 4,
+        /// Direct-mode repeater.
+        DirectRepeater = 6,
+    }
+}
+
+coded! {
+    /// Progress of a circuit-mode call set-up (§6.17.8 "call status").
+    CallStatus {
+        /// Call progressing.
+        Progressing = 0,
+        /// Call queued.
+        Queued = 1,
+        /// Called party paged.
+        CalledPartyPaged = 2,
+        /// Call continue.
+        Continue = 3,
+        /// Hang time expired.
+        HangTimeExpired = 4,
+    }
+}
+
+coded! {
+    /// How to read the identity next to it (§6.17.11 "called party identity type"; the
+    /// calling-party and talking-party identity types use the same table).
+    IdentityType {
+        /// Short subscriber identity.
+        Ssi = 0,
+        /// TETRA subscriber identity.
+        Tsi = 1,
+        /// Short number address (V+D only).
+        Sna = 2,
+        /// PABX external subscriber number.
+        Pabx = 3,
+        /// PSTN external subscriber number.
+        Pstn = 4,
+        /// Extended TSI.
+        ExtendedTsi = 5,
+    }
+}
+
+coded! {
+    /// Whether a call is put straight through or rings first (§6.17 "hook").
+    ///
+    /// The PEI code is the reverse of the air-interface bit (EN 300 392-2 §14.8.27): group
+    /// calls, which are always put straight through, carry 1 in radio traces
+    /// (`+CTICN: 1,0,0,5,…,1,1,0,1,1,5,…`) and in the customary `AT+CTSDC=0,0,0,1,1,…`.
+    Hook {
+        /// Hook on/hook off signalling: the called party answers.
+        Signalling = 0,
+        /// No hook signalling: the call is put straight through.
+        Direct = 1,
+    }
+}
+
+coded! {
+    /// Simplex or duplex traffic (§6.17 "simplex"); group calls are simplex (code 1).
+    Simplex {
+        /// Duplex.
+        Duplex = 0,
+        /// Simplex: one talker at a time, with transmission grants.
+        Simplex = 1,
+    }
+}
+
+coded! {
+    /// Who a call reaches (§6.17.13 "comms type").
+    CommsType {
+        /// Point to point (individual call).
+        PointToPoint = 0,
+        /// Point to multipoint (group call).
+        PointToMultipoint = 1,
+        /// Point to multipoint, acknowledged.
+        PointToMultipointAcknowledged = 2,
+        /// Broadcast.
+        Broadcast = 3,
+    }
+}
+
+coded! {
+    /// The SwMI's answer to a transmit demand (`<TxGrant>`, EN 300 392-2 §14.8.42).
+    TxGrant {
+        /// Transmission granted to this radio: clear to talk.
+        Granted = 0,
+        /// Transmission not granted.
+        NotGranted = 1,
+        /// Transmission queued.
+        Queued = 2,
+        /// Transmission granted to another party: someone else is talking.
+        GrantedToAnother = 3,
+    }
+}
+
+coded! {
+    /// Whether this radio may ask to transmit now (`<TxRqPrmsn>`).
+    TxRequestPermission {
+        /// Allowed to request transmission.
+        Allowed = 0,
+        /// Not allowed to request transmission.
+        NotAllowed = 1,
+    }
+}
+
+coded! {
+    /// Priority of a transmit demand (`AT+CTXD`, EN 300 392-2 "TX demand priority").
+    TxDemandPriority {
+        /// Low.
+        Low = 0,
+        /// High; what gateways customarily send (`AT+CTXD=<cc>,1`).
+        High = 1,
+        /// Pre-emptive.
+        PreEmptive = 2,
+        /// Emergency.
+        Emergency = 3,
+    }
+}
+
+coded! {
+    /// Role of a group in the radio (§6.17.25 "group type", `AT+CTGS`).
+    GroupType {
+        /// None: detach the group.
+        None = 0,
+        /// Selected: outgoing calls use this group.
+        Select = 1,
+        /// Scanned at priority 1.
+        Scan1 = 2,
+        /// Scanned at priority 2.
+        Scan2 = 3,
+        /// Scanned at priority 3.
+        Scan3 = 4,
+        /// Scanned at priority 4.
+        Scan4 = 5,
+        /// Scanned at priority 5.
+        Scan5 = 6,
+        /// Scanned at priority 6.
+        Scan6 = 7,
+    }
+}
+
+coded! {
+    /// Kind of an identity the radio reports about itself (§6.17.38 "num type", `+CNUMF`).
+    NumType {
+        /// Individual (ISSI or ITSI): the radio's own identity.
+        Individual = 0,
+        /// Group (GSSI or GTSI).
+        Group = 1,
+        /// PSTN gateway (ISSI or ITSI).
+        PstnGateway = 2,
+        /// PABX gateway (ISSI or ITSI).
+        PabxGateway = 3,
+        /// Service centre (ISSI or ITSI).
+        ServiceCentre = 4,
+        /// Service centre (E.164 number).
+        ServiceCentreE164 = 5,
+        /// Individual, extended TSI.
+        IndividualExtended = 6,
+        /// Group, extended TSI.
+        GroupExtended = 7,
+    }
+}
+
+coded! {
+    /// Where the radio delivers a service (`<service profile>` of `AT+CTSP`).
+    ///
+    /// Inferred from SvxLink's TetraLogic, which routes voice with profile 2 (the radio keeps
+    /// playing it) and SDS with profile 1 (only the PEI sees them).
+    ServiceProfile {
+        /// The radio (MT) alone.
+        Mt = 0,
+        /// The PEI (TE) alone.
+        Te = 1,
+        /// Both the radio and the PEI.
+        MtAndTe = 2,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_round_trip_and_gaps_are_rejected() {
+        for &s in AiService::ALL {
+            assert_eq!(AiService::from_code(s.code()), Some(s));
+        }
+        assert_eq!(AiService::from_code(14), None);
+        assert_eq!(AiMode::from_code(5), None);
+        assert_eq!(AiMode::from_code(6), Some(AiMode::DirectRepeater));
+        assert_eq!(TxGrant::from_code(3), Some(TxGrant::GrantedToAnother));
+        assert_eq!(GroupType::from_code(8), None);
+        assert_eq!(IdentityType::ALL.len(), 6);
+        assert_eq!(NumType::from_code(6), Some(NumType::IndividualExtended));
+    }
+}

@@ -7,7 +7,8 @@ use std::hint::black_box;
 
 use borderlink_protocol::ids::{Network, Tsi};
 use borderlink_protocol::voice::{
-    FRAME_LEN, MAX_PACKET_LEN, Origin, Priority, RadioHeader, SiteId, StreamId, TxState, VoiceRepr,
+    FRAME_LEN, KeyUpTime, MAX_PACKET_LEN, Origin, Priority, RadioHeader, SiteId, StreamId, TxState,
+    VoiceRepr,
 };
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
@@ -28,6 +29,7 @@ fn repr(payload: &[u8]) -> VoiceRepr<'_> {
                 network: Some(Network::Astrid),
             },
             stream: StreamId(77),
+            started: KeyUpTime(1_000),
         },
         payload,
     }

@@ -29,6 +29,7 @@ extern crate std;
 
 pub mod ids;
 pub mod link;
+pub mod pei;
 pub mod sds;
 pub mod time;
 pub mod voice;

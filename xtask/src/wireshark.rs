@@ -10,8 +10,8 @@ use std::process::Command;
 use anyhow::{Context, bail, ensure};
 use borderlink_protocol::ids::{Network, Tsi};
 use borderlink_protocol::voice::{
-    FRAME_LEN, FRAME_SAMPLES, MAX_PACKET_LEN, Origin, Priority, RadioHeader, SiteId, StreamId,
-    TxState, VoiceRepr,
+    FRAME_LEN, FRAME_SAMPLES, KeyUpTime, MAX_PACKET_LEN, Origin, Priority, RadioHeader, SiteId,
+    StreamId, TxState, VoiceRepr,
 };
 
 use crate::pcap;
@@ -41,6 +41,7 @@ fn packet(seq: u16, frame: &[u8]) -> VoiceRepr<'_> {
                 network: Some(Network::Astrid),
             },
             stream: StreamId(0xcafe),
+            started: KeyUpTime(123_456_789),
         },
         payload: frame,
     }
@@ -180,9 +181,9 @@ pub(crate) fn run(out_dir: &Path) -> anyhow::Result<()> {
             &f[6].to_ascii_lowercase(),
             "0xbede".into(),
         )?;
-        check("rtp.ext.rfc5285.id", f[7], "1,2,3,4,5".into())?;
+        check("rtp.ext.rfc5285.id", f[7], "1,2,3,4,5,6".into())?;
         // tshark reports each element's data length (the wire field holds length - 1).
-        check("rtp.ext.rfc5285.len", f[8], "1,6,6,3,4".into())?;
+        check("rtp.ext.rfc5285.len", f[8], "1,6,6,3,4,4".into())?;
         ensure!(
             f[9].is_empty(),
             "packet {seq}: tshark expert info {:?}",
@@ -191,7 +192,7 @@ pub(crate) fn run(out_dir: &Path) -> anyhow::Result<()> {
     }
     println!(
         "wireshark: tshark dissected {PACKETS} borderlink voice packets as RTP (pt 8, RFC 8285 \
-         elements 1-5); pcap at {}",
+         elements 1-6); pcap at {}",
         path.display()
     );
     Ok(())

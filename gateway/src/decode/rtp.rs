@@ -47,6 +47,11 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<Decoded, DecodeError> {
             .map_or("IP (dispatch)".into(), |n| n.to_string())
     );
     let _ = writeln!(text, "stream     {:#010x}", r.stream.0);
+    let _ = writeln!(
+        text,
+        "key-up     {} ms (origin clock, mod 2^32)",
+        r.started.0
+    );
     let audio = if repr.payload.len() == FRAME_LEN {
         "one 20 ms G.711 A-law frame"
     } else {

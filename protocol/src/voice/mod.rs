@@ -14,6 +14,7 @@
 //! | 3  | talkgroup   | 6     | talkgroup GTSI, 48 bits big-endian                             |
 //! | 4  | origin      | 3     | origin site id (u16) · origin network (0 IP, 1 ASTRID, 2 C2000) |
 //! | 5  | stream      | 4     | stream id (u32), unique per origin site                        |
+//! | 6  | key-up time | 4     | origin's synchronised clock at key-up, ms mod 2^32 (u32)        |
 //!
 //! The payload is one 20 ms G.711 A-law frame (payload type 8, 160 bytes, 8 kHz timestamps) or
 //! nothing at all (a signalling-only packet, e.g. an end of transmission with no audio left).
@@ -38,6 +39,7 @@
 //!         talkgroup: Tsi::from_parts(206, 1, 2_061_001).unwrap(),
 //!         origin: Origin { site: SiteId(12), network: Some(Network::Astrid) },
 //!         stream: StreamId(0xcafe),
+//!         started: KeyUpTime(123_456_789),
 //!     },
 //!     payload: &frame,
 //! };
@@ -79,6 +81,8 @@ pub mod element {
     pub const ORIGIN: u8 = 4;
     /// Stream id.
     pub const STREAM: u8 = 5;
+    /// Key-up time.
+    pub const KEY_UP: u8 = 6;
 
     /// The element's name, for error messages.
     pub const fn name(id: u8) -> &'static str {
@@ -88,6 +92,7 @@ pub mod element {
             TALKGROUP => "talkgroup",
             ORIGIN => "origin",
             STREAM => "stream",
+            KEY_UP => "key-up time",
             _ => "unknown",
         }
     }
@@ -98,14 +103,14 @@ pub mod element {
             RADIO_STATE => 1,
             TALKER | TALKGROUP => 6,
             ORIGIN => 3,
-            STREAM => 4,
+            STREAM | KEY_UP => 4,
             _ => 0,
         }
     }
 }
 
-const EXTENSION_MAX_LEN: usize = extension::one_byte_len(&[1, 6, 6, 3, 4]);
-const EXTENSION_NO_TALKER_LEN: usize = extension::one_byte_len(&[1, 6, 3, 4]);
+const EXTENSION_MAX_LEN: usize = extension::one_byte_len(&[1, 6, 6, 3, 4, 4]);
+const EXTENSION_NO_TALKER_LEN: usize = extension::one_byte_len(&[1, 6, 3, 4, 4]);
 
 /// Why a voice packet was rejected. Offsets count from the first byte of the datagram.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -284,6 +289,22 @@ pub struct SiteId(pub u16);
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub struct StreamId(pub u32);
 
+/// When a transmission started: the origin site's clock (NTP-synchronised) at key-up, in
+/// milliseconds modulo 2^32.
+///
+/// Floor control compares key-up times so that every site picks the same winner between
+/// simultaneous key-ups without a round trip; the value wraps every 49.7 days, so compare with
+/// [`KeyUpTime::is_before`], never with `<`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub struct KeyUpTime(pub u32);
+
+impl KeyUpTime {
+    /// Whether `self` is earlier than `other`, for key-up times less than 24.8 days apart.
+    pub const fn is_before(self, other: KeyUpTime) -> bool {
+        (self.0.wrapping_sub(other.0) as i32) < 0
+    }
+}
+
 /// Where a stream entered the borderlink system.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 pub struct Origin {
@@ -312,6 +333,8 @@ pub struct RadioHeader {
     pub origin: Origin,
     /// The stream id, for duplicate suppression across paths.
     pub stream: StreamId,
+    /// When the transmission started, for floor arbitration.
+    pub started: KeyUpTime,
 }
 
 impl RadioHeader {
@@ -431,6 +454,7 @@ impl<'a> VoiceRepr<'a> {
             &[site[0], site[1], network_code(r.origin.network)],
         );
         w.push(element::STREAM, &r.stream.0.to_be_bytes());
+        w.push(element::KEY_UP, &r.started.0.to_be_bytes());
         w.finish();
         out[ext_start + ext_len..].copy_from_slice(self.payload);
         Ok(len)
@@ -451,6 +475,7 @@ fn parse_radio_header(profile: u16, data: &[u8], base: usize) -> Result<RadioHea
     let mut talkgroup = None;
     let mut origin = None;
     let mut stream = None;
+    let mut started = None;
     for el in Elements::new(profile, data)? {
         let el = el.map_err(|e| match e {
             VoiceError::Extension { offset } => VoiceError::Extension {
@@ -475,11 +500,8 @@ fn parse_radio_header(profile: u16, data: &[u8], base: usize) -> Result<RadioHea
             element::ORIGIN => origin
                 .replace([el.data[0], el.data[1], el.data[2]])
                 .is_some(),
-            _ => stream
-                .replace(u32::from_be_bytes([
-                    el.data[0], el.data[1], el.data[2], el.data[3],
-                ]))
-                .is_some(),
+            element::STREAM => stream.replace(be_u32(el.data)).is_some(),
+            _ => started.replace(be_u32(el.data)).is_some(),
         };
         if slot_taken {
             return Err(VoiceError::DuplicateElement { id: el.id });
@@ -496,6 +518,9 @@ fn parse_radio_header(profile: u16, data: &[u8], base: usize) -> Result<RadioHea
     })?;
     let stream = stream.ok_or(VoiceError::MissingElement {
         id: element::STREAM,
+    })?;
+    let started = started.ok_or(VoiceError::MissingElement {
+        id: element::KEY_UP,
     })?;
     let tx = match state >> 6 {
         1 => TxState::Start,
@@ -521,7 +546,12 @@ fn parse_radio_header(profile: u16, data: &[u8], base: usize) -> Result<RadioHea
             network,
         },
         stream: StreamId(stream),
+        started: KeyUpTime(started),
     })
+}
+
+fn be_u32(data: &[u8]) -> u32 {
+    u32::from_be_bytes([data[0], data[1], data[2], data[3]])
 }
 
 fn tsi(data: &[u8]) -> Tsi {

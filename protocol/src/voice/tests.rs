@@ -11,13 +11,14 @@ const WORKED_HEADER: &str = concat!(
     "90080007",
     "00000460",
     "01020304",        // V=2 X=1, PT 8, seq 7, ts 1120, SSRC
-    "bede0007",        // RFC 8285 one-byte form, 7 words
+    "bede0008",        // RFC 8285 one-byte form, 8 words
     "10a3",            // id 1 len 1: continue, squelch open, priority 3
     "25338001 12d687", // id 2 len 6: talker 206-1-1234567
     "35338001 1f72c9", // id 3 len 6: talkgroup 206-1-2061001
     "42000c01",        // id 4 len 3: site 12, ASTRID
     "530000cafe",      // id 5 len 4: stream 0xcafe
-    "000000",          // padding to a 32-bit boundary
+    "63075bcd15",      // id 6 len 4: key-up at 123456789 ms
+    "0000",            // padding to a 32-bit boundary
 );
 
 fn worked_header() -> Vec<u8> {
@@ -43,6 +44,7 @@ fn worked_repr() -> VoiceRepr<'static> {
                 network: Some(Network::Astrid),
             },
             stream: StreamId(0xcafe),
+            started: KeyUpTime(123_456_789),
         },
         payload: &SILENCE,
     }
@@ -58,9 +60,9 @@ fn worked_packet() -> Vec<u8> {
 fn emits_worked_example_byte_for_byte() {
     let mut buf = [0xa5u8; 300];
     let len = worked_repr().emit(&mut buf).unwrap();
-    assert_eq!(len, 44 + FRAME_LEN);
-    assert_eq!(hex::encode(&buf[..44]), hex::encode(worked_header()));
-    assert_eq!(&buf[44..len], &SILENCE[..]);
+    assert_eq!(len, 48 + FRAME_LEN);
+    assert_eq!(hex::encode(&buf[..48]), hex::encode(worked_header()));
+    assert_eq!(&buf[48..len], &SILENCE[..]);
     assert!(
         buf[len..].iter().all(|&b| b == 0xa5),
         "wrote past buffer_len"
@@ -97,7 +99,7 @@ fn unknown_talker_omits_its_element() {
     repr.radio.talker = None;
     let mut buf = [0u8; MAX_PACKET_LEN];
     let len = repr.emit(&mut buf).unwrap();
-    assert_eq!(len, 12 + 4 + 20 + FRAME_LEN);
+    assert_eq!(len, 12 + 4 + 24 + FRAME_LEN);
     assert_eq!(VoiceRepr::parse(&buf[..len]), Ok(repr));
 }
 
@@ -106,7 +108,7 @@ fn emit_refuses_small_buffer_and_odd_payload() {
     let mut buf = [0u8; 100];
     assert_eq!(
         worked_repr().emit(&mut buf),
-        Err(VoiceError::BufferTooSmall { needed: 204 })
+        Err(VoiceError::BufferTooSmall { needed: 208 })
     );
     let mut repr = worked_repr();
     repr.payload = &SILENCE[..80];
@@ -121,7 +123,7 @@ fn emit_refuses_small_buffer_and_odd_payload() {
 #[test]
 fn hostile_truncated_every_prefix_is_rejected() {
     let packet = worked_packet();
-    for len in 0..44 {
+    for len in 0..48 {
         assert!(
             VoiceRepr::parse(&packet[..len]).is_err(),
             "prefix of {len} bytes accepted"
@@ -130,7 +132,7 @@ fn hostile_truncated_every_prefix_is_rejected() {
     // A prefix that cuts into the payload is a payload of the wrong length.
     assert_eq!(
         VoiceRepr::parse(&packet[..100]),
-        Err(VoiceError::PayloadLength { len: 56 })
+        Err(VoiceError::PayloadLength { len: 52 })
     );
 }
 
@@ -160,7 +162,7 @@ fn hostile_bogus_extension_length() {
     packet[14..16].copy_from_slice(&[0xff, 0xff]);
     assert_eq!(
         VoiceRepr::parse(&packet),
-        Err(VoiceError::Truncated { len: 204 })
+        Err(VoiceError::Truncated { len: 208 })
     );
 }
 
@@ -170,7 +172,7 @@ fn hostile_bogus_csrc_count() {
     packet[0] = 0x9f; // 15 CSRCs: 60 bytes that are not there
     assert_eq!(
         VoiceRepr::parse(&packet),
-        Err(VoiceError::Truncated { len: 44 })
+        Err(VoiceError::Truncated { len: 48 })
     );
 }
 
@@ -214,10 +216,10 @@ fn hostile_element_length_mismatch() {
 #[test]
 fn hostile_element_past_extension_end_names_offset() {
     let mut packet = worked_packet();
-    packet[41] = 0x1f; // a padding byte turned into a 16-byte element
+    packet[46] = 0x1f; // a padding byte turned into a 16-byte element
     assert_eq!(
         VoiceRepr::parse(&packet),
-        Err(VoiceError::Extension { offset: 41 })
+        Err(VoiceError::Extension { offset: 46 })
     );
 }
 
@@ -234,7 +236,7 @@ fn hostile_duplicate_element() {
 #[test]
 fn hostile_missing_required_element() {
     let mut packet = worked_packet();
-    packet[36] = 0x63; // stream element relabelled as unknown id 6 (skipped)
+    packet[36] = 0x73; // stream element relabelled as unknown id 7 (skipped)
     assert_eq!(
         VoiceRepr::parse(&packet),
         Err(VoiceError::MissingElement { id: 5 })
@@ -260,9 +262,9 @@ fn hostile_unknown_origin_network() {
 
 #[test]
 fn unknown_elements_are_skipped() {
-    // Replace the trailing padding with an unknown 2-byte element (id 9): still valid.
+    // Replace the trailing padding with an unknown 1-byte element (id 9): still valid.
     let mut packet = worked_packet();
-    packet[41..44].copy_from_slice(&[0x91, 0xee, 0xee]);
+    packet[46..48].copy_from_slice(&[0x90, 0xee]);
     assert_eq!(VoiceRepr::parse(&packet), Ok(worked_repr()));
 }
 
@@ -276,6 +278,7 @@ fn two_byte_form_is_accepted() {
     ext.extend_from_slice(&[3, 6]);
     ext.extend_from_slice(&r.talkgroup.to_bytes());
     ext.extend_from_slice(&[4, 3, 0, 12, 1, 5, 4, 0, 0, 0xca, 0xfe]);
+    ext.extend_from_slice(&[6, 4, 0x07, 0x5b, 0xcd, 0x15]);
     while ext.len() % 4 != 0 {
         ext.push(0);
     }
@@ -311,6 +314,7 @@ prop_compose! {
         site: u16,
         network in prop_oneof![Just(None), Just(Some(Network::Astrid)), Just(Some(Network::C2000))],
         stream: u32,
+        started: u32,
     ) -> RadioHeader {
         RadioHeader {
             tx, squelch_open, emergency,
@@ -318,6 +322,7 @@ prop_compose! {
             talker, talkgroup,
             origin: Origin { site: SiteId(site), network },
             stream: StreamId(stream),
+            started: KeyUpTime(started),
         }
     }
 }
@@ -342,7 +347,7 @@ proptest! {
     }
 
     #[test]
-    fn corrupted_packets_never_panic(idx in 0usize..204, byte: u8) {
+    fn corrupted_packets_never_panic(idx in 0usize..208, byte: u8) {
         let mut packet = worked_packet();
         packet[idx] = byte;
         if let Ok(repr) = VoiceRepr::parse(&packet) {
@@ -352,4 +357,14 @@ proptest! {
             prop_assert_eq!(VoiceRepr::parse(&buf[..len]), Ok(repr));
         }
     }
+}
+
+#[test]
+fn key_up_times_compare_across_the_wrap() {
+    assert!(KeyUpTime(10).is_before(KeyUpTime(11)));
+    assert!(!KeyUpTime(11).is_before(KeyUpTime(10)));
+    assert!(!KeyUpTime(10).is_before(KeyUpTime(10)));
+    // u32::MAX ms is just before 5 ms once the clock has wrapped.
+    assert!(KeyUpTime(u32::MAX).is_before(KeyUpTime(5)));
+    assert!(!KeyUpTime(5).is_before(KeyUpTime(u32::MAX)));
 }

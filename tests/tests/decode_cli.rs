@@ -168,3 +168,85 @@ fn link_with_a_flipped_bit_fails_the_crc() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("CRC mismatch"), "{}", stderr(&out));
 }
+
+fn example_transcript() -> String {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../docs/examples/group-call.pei"
+    );
+    std::fs::read_to_string(path).expect("the README's example transcript")
+}
+
+#[test]
+fn pei_example_transcript_explains_the_call() {
+    let out = run(&["decode", "pei"], &example_transcript());
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("line   20: call 1: 206-1-1234567 (ASTRID"),
+        "{text}"
+    );
+    assert!(text.contains("line   23: SDS from 206-1-1234567"), "{text}");
+    assert!(text.contains("51.44200 N 4.92900 E"), "{text}");
+    assert!(
+        text.contains("line   26: call 1: transmit granted to this radio"),
+        "{text}"
+    );
+    assert!(
+        text.contains("line   32: call 1 released: pre-emption (9)"),
+        "{text}"
+    );
+}
+
+#[test]
+fn pei_json_lines_carry_line_numbers_and_events() {
+    let out = run(&["decode", "pei", "--json"], "OK\r\n\r\n+CTCR: 1,13\r\n");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let lines: Vec<serde_json::Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("each line is JSON"))
+        .collect();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[0]["line"], 1);
+    assert_eq!(lines[0]["event"], "Ok");
+    assert_eq!(lines[1]["line"], 3);
+    assert_eq!(lines[1]["event"]["CallReleased"]["cc"], 1);
+}
+
+#[test]
+fn pei_errors_name_their_line_and_the_rest_still_decodes() {
+    let out = run(&["decode", "pei"], "OK\r\n+CTXG: x\r\n+CTCR: 1,9\r\n");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("line 2: +CTXG parameter 0"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        stdout(&out).contains("line    3: call 1 released: pre-emption"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[test]
+fn pei_last_line_without_line_end_is_not_lost() {
+    let out = run(&["decode", "pei"], "OK\r\n+CTCR: 2,13");
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("line    2: call 2 released"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[test]
+fn pei_cr_only_transcript_counts_carriage_returns() {
+    let out = run(&["decode", "pei"], "OK\r\r+CTCR: 2,13\r");
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("line    3: call 2 released"),
+        "{}",
+        stdout(&out)
+    );
+}

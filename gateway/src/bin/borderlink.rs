@@ -34,6 +34,12 @@ enum DecodeCommand {
     Rtp(HexInput),
     /// A frame from the host <-> interface-board serial link (COBS bytes, 0x00 optional), as hex.
     Link(HexInput),
+    /// A radio's PEI transcript from standard input, one event per line.
+    Pei {
+        /// Print JSON lines instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     /// A LIP short location report: SDS type-4 user data starting with protocol id 0x0A, as hex.
     Lip {
         #[command(flatten)]
@@ -76,6 +82,28 @@ fn print(decoded: &Decoded, json: bool) {
     }
 }
 
+/// Prints every event of a transcript; errors go to stderr and make the exit status 2.
+fn decode_pei(json: bool) -> anyhow::Result<ExitCode> {
+    let mut bytes = Vec::new();
+    std::io::stdin()
+        .read_to_end(&mut bytes)
+        .context("reading the PEI transcript from standard input")?;
+    let mut failed = false;
+    for line in decode::decode_transcript(&bytes) {
+        failed |= line.is_error;
+        match (json, line.is_error) {
+            (true, _) => println!("{}", line.json),
+            (false, false) => println!("line {:>4}: {}", line.line, line.text),
+            (false, true) => eprintln!("borderlink: {}", line.text),
+        }
+    }
+    Ok(if failed {
+        ExitCode::from(2)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
@@ -85,6 +113,12 @@ fn main() -> ExitCode {
         Command::Decode(DecodeCommand::Link(input)) => input
             .text()
             .map(|text| (decode::link_hex(&text), input.json)),
+        Command::Decode(DecodeCommand::Pei { json }) => {
+            return decode_pei(*json).unwrap_or_else(|err| {
+                eprintln!("borderlink: {err:#}");
+                ExitCode::FAILURE
+            });
+        }
         Command::Decode(DecodeCommand::Lip { input, bits }) => input
             .text()
             .map(|text| (decode::lip_hex(&text, *bits), input.json)),

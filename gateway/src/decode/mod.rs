@@ -4,12 +4,14 @@
 mod hex;
 mod link;
 mod lip;
+mod pei;
 mod rtp;
 
 use serde_json::Value;
 use thiserror::Error;
 
 pub use hex::parse_hex;
+pub use pei::{PeiLine, decode_transcript};
 
 /// One decoded item, in both renderings.
 #[derive(Debug, Clone, PartialEq)]

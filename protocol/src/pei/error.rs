@@ -208,10 +208,9 @@ pub struct PeiError {
     pub kind: ErrorKind,
 }
 
-impl fmt::Display for PeiError {
+impl fmt::Display for ErrorKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "PEI line {}: ", self.line)?;
-        match self.kind {
+        match *self {
             ErrorKind::LineTooLong { capacity } => {
                 write!(f, "line longer than {capacity} bytes, skipped")
             }
@@ -229,6 +228,12 @@ impl fmt::Display for PeiError {
             }
             ErrorKind::SdsData(fault) => write!(f, "+CTSDSR data line: {fault}, message lost"),
         }
+    }
+}
+
+impl fmt::Display for PeiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "PEI line {}: {}", self.line, self.kind)
     }
 }
 

@@ -5,8 +5,10 @@
 //! This crate holds the IO shell and the daemon's state machines; every wire format comes from
 //! `borderlink-protocol`.
 //!
-//! Today it holds [`decode`], the engine behind `borderlink decode`: it turns a captured RTP
+//! Today it holds [`engine`], the relay engine (patches, floor control, the receive path), and
+//! [`decode`], behind `borderlink decode`: it turns a captured RTP
 //! packet, board-link frame, LIP report or PEI transcript into what it means, for people and
 //! for scripts.
 
 pub mod decode;
+pub mod engine;

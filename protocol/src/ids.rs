@@ -21,7 +21,7 @@
 
 use core::fmt;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Why a TETRA identity could not be parsed or built.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -161,7 +161,7 @@ pub enum IdentityKind {
 }
 
 /// The two national TETRA networks borderlink bridges.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum Network {
     /// Belgium's ASTRID network, MCC 206.
     #[serde(rename = "ASTRID")]
@@ -225,7 +225,8 @@ pub enum TsiForm {
 }
 
 /// A full TETRA subscriber identity: MCC + MNC + SSI (48 bits).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "TsiFields")]
 pub struct Tsi {
     mcc: Mcc,
     mnc: Mnc,
@@ -330,6 +331,23 @@ impl fmt::Display for Tsi {
     /// Human form `MCC-MNC-SSI`, e.g. `206-1-2061001`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}-{}-{}", self.mcc.0, self.mnc.0, self.ssi.0)
+    }
+}
+
+/// The unchecked fields of a TSI as they arrive from a config or state file; converting
+/// checks each range, so a deserialised [`Tsi`] is always valid.
+#[derive(Deserialize)]
+struct TsiFields {
+    mcc: u16,
+    mnc: u16,
+    ssi: u32,
+}
+
+impl TryFrom<TsiFields> for Tsi {
+    type Error = IdError;
+
+    fn try_from(f: TsiFields) -> Result<Self, IdError> {
+        Tsi::from_parts(f.mcc, f.mnc, f.ssi)
     }
 }
 
@@ -528,6 +546,18 @@ mod tests {
         assert_eq!(t.to_bytes(), [0x33, 0x80, 0x01, 0x1f, 0x72, 0xc9]);
         assert_eq!(Tsi::from_bytes(t.to_bytes()), t);
         assert_eq!(Tsi::from_u64(1 << 48), None);
+    }
+
+    #[test]
+    fn deserialising_checks_every_range() {
+        let tsi = Tsi::from_parts(204, 1, 2_040_551).unwrap();
+        let mut buf = [0u8; 16];
+        let bytes = postcard::to_slice(&tsi, &mut buf).unwrap();
+        assert_eq!(postcard::from_bytes::<Tsi>(bytes), Ok(tsi));
+        // The same three fields with an MCC of 2000 (11 bits) must not become a Tsi.
+        let mut buf = [0u8; 16];
+        let bad = postcard::to_slice(&(2000u16, 1u16, 5u32), &mut buf).unwrap();
+        assert!(postcard::from_bytes::<Tsi>(bad).is_err());
     }
 
     fn any_tsi() -> impl Strategy<Value = Tsi> {

@@ -54,7 +54,7 @@ mod rtp;
 
 use core::fmt;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::ids::{Network, Tsi};
 pub use extension::{Element, ElementWriter, Elements, PROFILE_ONE_BYTE, PROFILE_TWO_BYTE};
@@ -282,11 +282,11 @@ impl Priority {
 }
 
 /// Identifier of a border-site gateway or dispatch centre.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct SiteId(pub u16);
 
 /// Identifier of a transmission, unique per origin site.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct StreamId(pub u32);
 
 /// When a transmission started: the origin site's clock (NTP-synchronised) at key-up, in
@@ -295,7 +295,7 @@ pub struct StreamId(pub u32);
 /// Floor control compares key-up times so that every site picks the same winner between
 /// simultaneous key-ups without a round trip; the value wraps every 49.7 days, so compare with
 /// [`KeyUpTime::is_before`], never with `<`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct KeyUpTime(pub u32);
 
 impl KeyUpTime {

@@ -1,0 +1,15 @@
+//! The relay engine: the heart of the gateway, as pure state machines.
+//!
+//! The engine decides who may talk in each patch, which endpoints hear a transmission, and
+//! when each frame plays out; it owns no socket, no clock and no task (the quinn-proto split).
+//! The daemon's IO tasks and the simulator feed it the same inputs — voice packets, radio
+//! events, the time — and drain the same outputs, so what the simulator proves in virtual
+//! time is what the daemon does.
+//!
+//! - [`endpoint`]: who audio comes from and goes to.
+//! - [`stream`]: the identity of a transmission and its claim to the floor.
+//! - [`counters`]: every undelivered frame, counted by cause.
+
+pub mod counters;
+pub mod endpoint;
+pub mod stream;

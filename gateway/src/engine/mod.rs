@@ -9,7 +9,9 @@
 //! - [`endpoint`]: who audio comes from and goes to.
 //! - [`stream`]: the identity of a transmission and its claim to the floor.
 //! - [`counters`]: every undelivered frame, counted by cause.
+//! - [`radio_tx`]: each local radio's transmitter: demand, grant, hang time, hard cap.
 
 pub mod counters;
 pub mod endpoint;
+pub mod radio_tx;
 pub mod stream;

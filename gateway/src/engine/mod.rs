@@ -9,9 +9,16 @@
 //! - [`endpoint`]: who audio comes from and goes to.
 //! - [`stream`]: the identity of a transmission and its claim to the floor.
 //! - [`counters`]: every undelivered frame, counted by cause.
+//! - [`patch`]: the patches (which groups and consoles form one conversation), their expiry and
+//!   inactivity timeouts, and their persistence form.
+//! - [`routing`]: the destinations of a frame in a patch, as seen from one site.
+//! - [`loops`]: loop prevention (origin network, gateway talkers, one forwarder per group).
 //! - [`radio_tx`]: each local radio's transmitter: demand, grant, hang time, hard cap.
 
 pub mod counters;
 pub mod endpoint;
+pub mod loops;
+pub mod patch;
 pub mod radio_tx;
+pub mod routing;
 pub mod stream;

@@ -9,6 +9,9 @@
 //! - [`endpoint`]: who audio comes from and goes to.
 //! - [`stream`]: the identity of a transmission and its claim to the floor.
 //! - [`counters`]: every undelivered frame, counted by cause.
+//! - [`policy`]: what each source may claim, and the rank that orders claims the same way at
+//!   every site.
+//! - [`floor`]: one talker per patch — pre-emption, late entry, hang time, TX timeout and block.
 //! - [`patch`]: the patches (which groups and consoles form one conversation), their expiry and
 //!   inactivity timeouts, and their persistence form.
 //! - [`routing`]: the destinations of a frame in a patch, as seen from one site.
@@ -17,8 +20,10 @@
 
 pub mod counters;
 pub mod endpoint;
+pub mod floor;
 pub mod loops;
 pub mod patch;
+pub mod policy;
 pub mod radio_tx;
 pub mod routing;
 pub mod stream;

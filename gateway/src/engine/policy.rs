@@ -1,0 +1,482 @@
+//! What a source may claim on the floor of a patch, and the rank that decides between claims.
+//!
+//! Every voice packet carries its transmission's [`Claim`]: emergency flag, priority 0–15,
+//! key-up time, origin site and network. Those fields are set by whoever put the stream on IP,
+//! so a gateway must not take them at face value: commercial patch systems cap the priority a
+//! *foreign* source may use, so that a neighbour's dispatcher or a roaming unit cannot pre-empt
+//! home police. [`FloorPolicy`] does that per origin — one [`SourceLimits`] for ASTRID, one for
+//! C2000, one for dispatch consoles, optionally refined per origin site — and turns a claim into
+//! its [`Rank`].
+//!
+//! # The rank rule
+//! Claims are ordered, best first, by
+//! 1. the emergency flag, after policy (an emergency beats any non-emergency);
+//! 2. the priority, after the cap;
+//! 3. the earlier key-up time ([`KeyUpTime::is_before`], so the order survives the 2^32 ms wrap);
+//! 4. the lower origin site id;
+//! 5. the lower stream id.
+//!
+//! This is the tie-break issue 3 asks for (emergency > priority > earliest start > lowest site).
+//! Every input is carried in the packet itself and the key-up time is read from clocks that NTP
+//! keeps within a few ms of each other, so every site computes the same order from the same
+//! claims without asking anyone: two sites that see a simultaneous key-up in opposite orders
+//! still agree on the winner once both claims have arrived, with no extra round trip. The site
+//! id decides between key-ups in the same millisecond; the stream id is only there to make the
+//! order total (one site can originate two streams in the same millisecond, one per radio).
+//!
+//! # Same policy everywhere
+//! A "home" network is really a property of each destination, but the floor of a patch is one
+//! decision shared by all sites. The policy is therefore keyed by *origin* only, and **every site
+//! must run the identical policy**: two sites with different caps would rank the same claims
+//! differently and key different talkers on the same patch — exactly the divergence the rank rule
+//! exists to prevent. Configuration distribution has to guarantee this (same policy table in
+//! every site's config).
+//!
+//! # Why `Rank` is not `Ord`
+//! Key-up times are compared modulo 2^32 ms, which is a consistent order only for times less
+//! than 24.8 days apart. Streams that contend for a floor are live at the same moment, so their
+//! key-up times are minutes apart at most and the order is total on any set that can meet; but a
+//! blanket `Ord` would invite sorting arbitrary historical ranks, where transitivity fails. The
+//! comparison is offered as [`Rank::cmp_rank`] instead. Key-up times exactly 2^31 ms apart
+//! compare as equal (each is "before" the other) and fall through to the site id, which keeps
+//! the comparison antisymmetric.
+
+use core::cmp::Ordering;
+use core::fmt;
+
+use borderlink_protocol::ids::Network;
+use borderlink_protocol::voice::{KeyUpTime, Priority, SiteId};
+use thiserror::Error;
+
+use super::stream::{Claim, StreamKey};
+
+/// Which kind of source a stream comes from, as far as policy is concerned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum SourceKind {
+    /// A talker on ASTRID.
+    Astrid,
+    /// A talker on C2000.
+    C2000,
+    /// A dispatch console on IP (origin network `None`).
+    Dispatch,
+}
+
+impl SourceKind {
+    /// Every kind, in a fixed order.
+    pub const ALL: [SourceKind; 3] = [SourceKind::Astrid, SourceKind::C2000, SourceKind::Dispatch];
+
+    /// The kind of a stream whose origin network is `network`.
+    pub const fn of(network: Option<Network>) -> Self {
+        match network {
+            Some(Network::Astrid) => SourceKind::Astrid,
+            Some(Network::C2000) => SourceKind::C2000,
+            None => SourceKind::Dispatch,
+        }
+    }
+
+    const fn index(self) -> usize {
+        self as usize
+    }
+}
+
+impl fmt::Display for SourceKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            SourceKind::Astrid => "ASTRID",
+            SourceKind::C2000 => "C2000",
+            SourceKind::Dispatch => "dispatch",
+        })
+    }
+}
+
+/// What one source may claim.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SourceLimits {
+    /// Highest priority honoured; higher claims are lowered to this.
+    pub max_priority: Priority,
+    /// Whether the source's emergency flag counts; if not, its emergencies rank as ordinary calls
+    /// (at their capped priority).
+    pub honour_emergency: bool,
+}
+
+impl SourceLimits {
+    /// No cap: priority up to 15 and emergencies honoured.
+    pub const UNLIMITED: SourceLimits = SourceLimits {
+        max_priority: Priority::EMERGENCY,
+        honour_emergency: true,
+    };
+
+    /// Limits with this priority cap and emergency handling.
+    pub const fn new(max_priority: Priority, honour_emergency: bool) -> Self {
+        SourceLimits {
+            max_priority,
+            honour_emergency,
+        }
+    }
+
+    /// The urgency a claim has under these limits.
+    pub fn apply(self, emergency: bool, priority: Priority) -> Urgency {
+        Urgency {
+            emergency: emergency && self.honour_emergency,
+            priority: priority.min(self.max_priority),
+        }
+    }
+}
+
+impl Default for SourceLimits {
+    fn default() -> Self {
+        SourceLimits::UNLIMITED
+    }
+}
+
+/// Limits for one kind of source entering at one origin site; overrides the per-kind limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SiteRule {
+    /// The origin site.
+    pub site: SiteId,
+    /// The kind of source at that site.
+    pub kind: SourceKind,
+    /// What such a source may claim.
+    pub limits: SourceLimits,
+}
+
+/// A floor policy that cannot be built.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+pub enum PolicyError {
+    /// Two site rules name the same site and source kind, so which one applies is ambiguous.
+    #[error("floor policy: two site rules for origin site {site} and {kind} sources")]
+    DuplicateSiteRule {
+        /// The origin site id.
+        site: u16,
+        /// The source kind.
+        kind: SourceKind,
+    },
+}
+
+/// Per-origin limits on claims, identical at every site (see the module doc).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct FloorPolicy {
+    /// Indexed by [`SourceKind::index`].
+    by_kind: [SourceLimits; 3],
+    /// Sorted by (site, kind), unique, for a binary search per claim.
+    site_rules: Vec<SiteRule>,
+}
+
+impl FloorPolicy {
+    /// A policy that honours every claim as made.
+    pub fn unlimited() -> Self {
+        FloorPolicy::default()
+    }
+
+    /// A policy with these limits for ASTRID talkers, C2000 talkers and dispatch consoles.
+    pub fn new(astrid: SourceLimits, c2000: SourceLimits, dispatch: SourceLimits) -> Self {
+        FloorPolicy {
+            by_kind: [astrid, c2000, dispatch],
+            site_rules: Vec::new(),
+        }
+    }
+
+    /// Adds per-site overrides; fails if two rules (here or from before) name the same site and
+    /// kind.
+    pub fn with_site_rules(
+        mut self,
+        rules: impl IntoIterator<Item = SiteRule>,
+    ) -> Result<Self, PolicyError> {
+        self.site_rules.extend(rules);
+        self.site_rules.sort_by_key(|r| (r.site, r.kind));
+        if let Some(w) = self
+            .site_rules
+            .windows(2)
+            .find(|w| (w[0].site, w[0].kind) == (w[1].site, w[1].kind))
+        {
+            return Err(PolicyError::DuplicateSiteRule {
+                site: w[0].site.0,
+                kind: w[0].kind,
+            });
+        }
+        Ok(self)
+    }
+
+    /// The limits for a source of this kind entering at this site.
+    pub fn limits(&self, site: SiteId, kind: SourceKind) -> SourceLimits {
+        match self
+            .site_rules
+            .binary_search_by_key(&(site, kind), |r| (r.site, r.kind))
+        {
+            Ok(i) => self
+                .site_rules
+                .get(i)
+                .map_or(SourceLimits::UNLIMITED, |r| r.limits),
+            Err(_) => self
+                .by_kind
+                .get(kind.index())
+                .copied()
+                .unwrap_or(SourceLimits::UNLIMITED),
+        }
+    }
+
+    /// The claim's emergency and priority after policy.
+    pub fn urgency(&self, claim: &Claim) -> Urgency {
+        self.limits(claim.key.site, SourceKind::of(claim.origin_network))
+            .apply(claim.emergency, claim.priority)
+    }
+
+    /// The claim's rank after policy.
+    pub fn rank(&self, claim: &Claim) -> Rank {
+        Rank {
+            urgency: self.urgency(claim),
+            started: claim.started,
+            key: claim.key,
+        }
+    }
+}
+
+/// Emergency and priority after policy: the part of a rank that may pre-empt a talker.
+///
+/// Ordered emergency first, then priority; greater is more urgent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Urgency {
+    /// Emergency, if the policy honours it for this source.
+    pub emergency: bool,
+    /// Priority, capped by the policy.
+    pub priority: Priority,
+}
+
+/// A claim's standing on the floor: urgency after policy, then key-up time, then identity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Rank {
+    /// Emergency and priority after policy.
+    pub urgency: Urgency,
+    /// Key-up time at the origin.
+    pub started: KeyUpTime,
+    /// The transmission (site id, then stream id, break remaining ties).
+    pub key: StreamKey,
+}
+
+impl Rank {
+    /// `Greater` if `self` wins the floor against `other` (see the module doc for the rule).
+    pub fn cmp_rank(&self, other: &Rank) -> Ordering {
+        self.urgency
+            .cmp(&other.urgency)
+            .then_with(|| earlier_first(self.started, other.started))
+            .then_with(|| other.key.site.cmp(&self.key.site))
+            .then_with(|| other.key.stream.cmp(&self.key.stream))
+    }
+
+    /// Whether `self` wins the floor against `other`.
+    pub fn beats(&self, other: &Rank) -> bool {
+        self.cmp_rank(other) == Ordering::Greater
+    }
+}
+
+/// `Greater` if `a` is the earlier key-up. Times exactly 2^31 apart are each "before" the other,
+/// so they compare equal rather than both winning.
+fn earlier_first(a: KeyUpTime, b: KeyUpTime) -> Ordering {
+    match (a.is_before(b), b.is_before(a)) {
+        (true, false) => Ordering::Greater,
+        (false, true) => Ordering::Less,
+        _ => Ordering::Equal,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use borderlink_protocol::voice::StreamId;
+    use proptest::prelude::*;
+
+    fn p(level: u8) -> Priority {
+        Priority::new(level).unwrap()
+    }
+
+    fn claim(site: u16, network: Option<Network>, emergency: bool, priority: u8) -> Claim {
+        Claim {
+            key: StreamKey {
+                site: SiteId(site),
+                stream: StreamId(1),
+            },
+            emergency,
+            priority: p(priority),
+            started: KeyUpTime(1_000),
+            origin_network: network,
+            talker: None,
+        }
+    }
+
+    fn rank(emergency: bool, priority: u8, started: u32, site: u16, stream: u32) -> Rank {
+        Rank {
+            urgency: Urgency {
+                emergency,
+                priority: p(priority),
+            },
+            started: KeyUpTime(started),
+            key: StreamKey {
+                site: SiteId(site),
+                stream: StreamId(stream),
+            },
+        }
+    }
+
+    /// Belgian side honoured in full, Dutch side capped at 8 without emergencies.
+    fn capped_c2000() -> FloorPolicy {
+        FloorPolicy::new(
+            SourceLimits::UNLIMITED,
+            SourceLimits::new(p(8), false),
+            SourceLimits::new(p(12), true),
+        )
+    }
+
+    #[test]
+    fn caps_priority_and_ignores_emergency_of_a_capped_source() {
+        let policy = capped_c2000();
+        let foreign = policy.urgency(&claim(2, Some(Network::C2000), true, 15));
+        assert_eq!(
+            foreign,
+            Urgency {
+                emergency: false,
+                priority: p(8)
+            }
+        );
+        let home = policy.urgency(&claim(1, Some(Network::Astrid), true, 3));
+        assert_eq!(
+            home,
+            Urgency {
+                emergency: true,
+                priority: p(3)
+            }
+        );
+        let console = policy.urgency(&claim(9, None, true, 15));
+        assert_eq!(
+            console,
+            Urgency {
+                emergency: true,
+                priority: p(12)
+            }
+        );
+    }
+
+    #[test]
+    fn capped_foreign_priority_15_ranks_below_home_emergency() {
+        let policy = capped_c2000();
+        let foreign = policy.rank(&claim(2, Some(Network::C2000), false, 15));
+        let home_emergency = policy.rank(&claim(1, Some(Network::Astrid), true, 0));
+        assert!(home_emergency.beats(&foreign));
+        assert!(!foreign.beats(&home_emergency));
+    }
+
+    #[test]
+    fn site_rule_overrides_kind_limits_for_that_site_only() {
+        let policy = capped_c2000()
+            .with_site_rules([SiteRule {
+                site: SiteId(7),
+                kind: SourceKind::C2000,
+                limits: SourceLimits::UNLIMITED,
+            }])
+            .unwrap();
+        let at_7 = policy.urgency(&claim(7, Some(Network::C2000), true, 15));
+        let at_2 = policy.urgency(&claim(2, Some(Network::C2000), true, 15));
+        assert_eq!((at_7.emergency, at_7.priority), (true, p(15)));
+        assert_eq!((at_2.emergency, at_2.priority), (false, p(8)));
+        // The rule is for C2000 sources at site 7; an ASTRID source there keeps its own limits.
+        assert_eq!(
+            policy.limits(SiteId(7), SourceKind::Astrid),
+            SourceLimits::UNLIMITED
+        );
+        assert_eq!(
+            policy.limits(SiteId(7), SourceKind::Dispatch),
+            SourceLimits::new(p(12), true)
+        );
+    }
+
+    #[test]
+    fn duplicate_site_rule_is_rejected_and_named() {
+        let rule = SiteRule {
+            site: SiteId(4),
+            kind: SourceKind::Dispatch,
+            limits: SourceLimits::UNLIMITED,
+        };
+        let err = FloorPolicy::unlimited()
+            .with_site_rules([rule, rule])
+            .unwrap_err();
+        assert_eq!(
+            err,
+            PolicyError::DuplicateSiteRule {
+                site: 4,
+                kind: SourceKind::Dispatch
+            }
+        );
+        assert_eq!(
+            err.to_string(),
+            "floor policy: two site rules for origin site 4 and dispatch sources"
+        );
+    }
+
+    #[test]
+    fn rank_order_is_emergency_priority_keyup_site_stream() {
+        // Each pair differs in one field; the first element is the winner.
+        let cases = [
+            (rank(true, 0, 900, 9, 9), rank(false, 15, 100, 1, 1)),
+            (rank(false, 5, 900, 9, 9), rank(false, 4, 100, 1, 1)),
+            (rank(false, 5, 100, 9, 9), rank(false, 5, 101, 1, 1)),
+            (rank(false, 5, 100, 1, 9), rank(false, 5, 100, 2, 1)),
+            (rank(false, 5, 100, 1, 1), rank(false, 5, 100, 1, 2)),
+        ];
+        for (win, lose) in cases {
+            assert!(win.beats(&lose), "{win:?} should beat {lose:?}");
+            assert!(!lose.beats(&win), "{lose:?} should not beat {win:?}");
+        }
+        let r = rank(false, 5, 100, 1, 1);
+        assert_eq!(r.cmp_rank(&r), Ordering::Equal);
+    }
+
+    #[test]
+    fn keyup_comparison_survives_the_wrap() {
+        // 0xffff_fff0 is 32 ms before 0x10 across the 2^32 wrap.
+        let before_wrap = rank(false, 5, 0xffff_fff0, 9, 9);
+        let after_wrap = rank(false, 5, 0x10, 1, 1);
+        assert!(before_wrap.beats(&after_wrap));
+        assert!(!after_wrap.beats(&before_wrap));
+    }
+
+    #[test]
+    fn keyups_half_the_circle_apart_fall_through_to_the_site() {
+        let a = rank(false, 5, 0, 2, 1);
+        let b = rank(false, 5, 0x8000_0000, 1, 1);
+        assert!(b.beats(&a));
+        assert!(!a.beats(&b));
+    }
+
+    fn any_rank() -> impl Strategy<Value = Rank> {
+        (
+            any::<bool>(),
+            0u8..=15,
+            prop_oneof![any::<u32>(), Just(0), Just(0x8000_0000), Just(u32::MAX)],
+            0u16..4,
+            0u32..4,
+        )
+            .prop_map(|(e, pr, t, s, st)| rank(e, pr, t, s, st))
+    }
+
+    proptest! {
+        #[test]
+        fn cmp_rank_is_antisymmetric(a in any_rank(), b in any_rank()) {
+            prop_assert_eq!(a.cmp_rank(&b), b.cmp_rank(&a).reverse());
+            // Only a claim compared with itself ties: distinct streams are always ordered.
+            if a.key != b.key {
+                prop_assert_ne!(a.cmp_rank(&b), Ordering::Equal);
+            }
+        }
+
+        #[test]
+        fn policy_never_raises_a_claim(
+            cap in 0u8..=15,
+            honour in any::<bool>(),
+            e in any::<bool>(),
+            pr in 0u8..=15,
+        ) {
+            let u = SourceLimits::new(p(cap), honour).apply(e, p(pr));
+            prop_assert!(u.priority <= p(pr) && u.priority <= p(cap));
+            prop_assert!(!u.emergency || e);
+        }
+    }
+}

@@ -26,11 +26,14 @@ pub enum DropCause {
     Loop,
     /// No patch joins the source's group.
     NoPatch,
+    /// The radio network refused the transmit grant (or the radio went down) while audio was
+    /// held for it.
+    RadioRefused,
 }
 
 impl DropCause {
     /// Every cause, in a fixed order (the index of [`Counters::dropped`]).
-    pub const ALL: [DropCause; 9] = [
+    pub const ALL: [DropCause; 10] = [
         DropCause::Late,
         DropCause::Duplicate,
         DropCause::Overflow,
@@ -40,6 +43,7 @@ impl DropCause {
         DropCause::TxTimeout,
         DropCause::Loop,
         DropCause::NoPatch,
+        DropCause::RadioRefused,
     ];
 
     /// The cause's metric label.
@@ -54,6 +58,7 @@ impl DropCause {
             DropCause::TxTimeout => "tx_timeout",
             DropCause::Loop => "loop",
             DropCause::NoPatch => "no_patch",
+            DropCause::RadioRefused => "radio_refused",
         }
     }
 
@@ -121,7 +126,7 @@ mod tests {
         for (n, cause) in DropCause::ALL.into_iter().enumerate() {
             assert_eq!(c.dropped(cause), n as u64 + 1, "{}", cause.label());
         }
-        assert_eq!(c.dropped_total(), 45);
+        assert_eq!(c.dropped_total(), 55);
     }
 
     #[test]

@@ -18,6 +18,7 @@
 //!
 //! The payload is one 20 ms G.711 A-law frame (payload type 8, 160 bytes, 8 kHz timestamps) or
 //! nothing at all (a signalling-only packet, e.g. an end of transmission with no audio left).
+//! [`g711`] converts the audio to and from linear samples and tells silence from speech.
 //! Standard tools see plain RTP: Wireshark's RTP dissector shows the header, lists the
 //! extension elements and plays the audio.
 //!
@@ -50,6 +51,7 @@
 //! ```
 
 mod extension;
+pub mod g711;
 mod rtp;
 
 use core::fmt;

@@ -1,0 +1,1060 @@
+//! The relay engine: one sans-IO state machine per gateway that ties patches, floor control,
+//! the receive path and the radios' transmitters together.
+//!
+//! # Driving it
+//! Feed inputs as they happen, each with the current time:
+//! - [`Engine::handle_packet`]: a voice packet from a peer gateway or a dispatch console;
+//! - [`Engine::handle_capture`]: a 20 ms frame captured from a local radio that is receiving
+//!   a call (or the end of that call);
+//! - [`Engine::handle_radio`]: what a radio reported about its transmitter;
+//! - patch and floor commands from the API ([`Engine::create_patch`], …).
+//!
+//! After each input, and whenever [`Engine::poll_timeout`] is due (then call
+//! [`Engine::handle_timeout`] first), drain every output until it returns `None`:
+//! [`Engine::poll_transmit`] (packets for peers and consoles), [`Engine::poll_audio`] (frames
+//! for local radios, at a steady 20 ms), [`Engine::poll_command`] (key and unkey radios) and
+//! [`Engine::poll_event`] (what dispatch and metrics want to know).
+//!
+//! # What happens to a frame
+//! A frame's stream is looked up (or created) by its [`StreamKey`]; its patch is found from the
+//! group it was heard on; loop rules drop it if it was heard from another gateway's radio or
+//! came back from a peer; the patch's floor decides whether it is relayed. A relayed frame goes
+//! at once to peers and consoles (they run their own jitter buffers), and to local radios
+//! through the stream's jitter buffer and each radio's grant queue, so a TETRA radio plays the
+//! transmission from its first syllable once its grant arrives. Every frame that is not
+//! delivered is counted by cause.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+
+use borderlink_protocol::ids::{Network, Tsi};
+use borderlink_protocol::time::{Duration, Instant};
+use borderlink_protocol::voice::{
+    FRAME_LEN, FRAME_SAMPLES, KeyUpTime, MAX_PACKET_LEN, Origin, Priority, RadioHeader, SiteId,
+    StreamId, TxState, VoiceRepr,
+};
+use thiserror::Error;
+
+use super::counters::{Counters, DropCause};
+use super::endpoint::{ConsoleId, EndpointId, RadioId};
+use super::floor::{Floor, FloorConfig, FloorEvent, ReleaseReason};
+use super::jitter::{
+    Arrival, DelayConfig, DelayEstimator, GrantConfig, GrantQueue, JitterConfig, StreamBuffer,
+};
+use super::loops::GatewayIdentities;
+use super::patch::{PatchError, PatchEvent, PatchId, PatchSpec, PatchTable, SiteConsole};
+use super::policy::FloorPolicy;
+use super::radio_tx::{RadioCommand, RadioEvent, RadioTx, UnkeyReason};
+use super::routing::{LocalRadio, LocalSite, RouteVerdict, max_destinations, route};
+use super::stream::{Claim, StreamKey};
+
+/// A radio attached to this gateway.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RadioConfig {
+    /// Its id (index in the daemon's config).
+    pub id: RadioId,
+    /// The network it is registered on.
+    pub network: Network,
+    /// The talkgroup it has selected.
+    pub group: Tsi,
+    /// Its own identity: calls whose talker is a gateway radio are never relayed.
+    pub identity: Tsi,
+}
+
+/// Everything the engine needs to know about its site.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// This gateway's site.
+    pub site: SiteId,
+    /// The local radios.
+    pub radios: Vec<RadioConfig>,
+    /// The identities of every gateway radio in the system, this site's included.
+    pub gateway_identities: GatewayIdentities,
+    /// Floor control timers.
+    pub floor: FloorConfig,
+    /// What each source may claim; identical at every site.
+    pub policy: FloorPolicy,
+    /// Jitter buffer settings.
+    pub jitter: JitterConfig,
+    /// Playout delay settings.
+    pub delay: DelayConfig,
+    /// How audio is held for a radio waiting for its grant, and how it catches up.
+    pub grant: GrantConfig,
+    /// A stream with no packet for this long is over (a backstop for streams that carry no
+    /// local radio audio, whose jitter buffer would otherwise tell).
+    pub stream_timeout: Duration,
+    /// The most streams tracked at once; packets of further streams are dropped as overflow.
+    pub max_streams: usize,
+}
+
+impl EngineConfig {
+    /// A configuration with the defaults a site rarely changes.
+    pub fn new(
+        site: SiteId,
+        radios: Vec<RadioConfig>,
+        gateway_identities: GatewayIdentities,
+    ) -> Self {
+        EngineConfig {
+            site,
+            radios,
+            gateway_identities,
+            floor: FloorConfig::default(),
+            policy: FloorPolicy::unlimited(),
+            jitter: JitterConfig::default(),
+            delay: DelayConfig::default(),
+            grant: GrantConfig::default(),
+            stream_timeout: Duration::from_secs(1),
+            max_streams: 1024,
+        }
+    }
+}
+
+/// Why an engine command was refused.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum EngineError {
+    /// The patch definition or id is not acceptable.
+    #[error(transparent)]
+    Patch(#[from] PatchError),
+}
+
+/// A packet for a peer gateway or a console.
+#[derive(Debug, Clone)]
+pub struct Transmit {
+    /// Where to send it.
+    pub to: EndpointId,
+    len: usize,
+    buf: [u8; MAX_PACKET_LEN],
+}
+
+impl Transmit {
+    /// The packet's bytes (an RTP datagram).
+    pub fn packet(&self) -> &[u8] {
+        &self.buf[..self.len]
+    }
+}
+
+/// What the engine tells dispatch, the API and metrics.
+#[derive(Debug, Clone, PartialEq)]
+pub enum EngineEvent {
+    /// The floor of a patch changed.
+    Floor {
+        /// The patch.
+        patch: PatchId,
+        /// What happened.
+        event: FloorEvent,
+    },
+    /// A patch ended on its own (expiry or inactivity).
+    Patch(PatchEvent),
+}
+
+/// A frame captured from a local radio that is receiving a call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Capture<'a> {
+    /// Who is talking (from `+CTXG`/`+CTICN`), if the radio said.
+    pub talker: Option<Tsi>,
+    /// Call priority.
+    pub priority: Priority,
+    /// Emergency call.
+    pub emergency: bool,
+    /// When the call started, on this site's synchronised clock.
+    pub key_up: KeyUpTime,
+    /// One 20 ms G.711 A-law frame, or `None` for the end of the call.
+    pub frame: Option<&'a [u8; FRAME_LEN]>,
+}
+
+/// Which recent sequence numbers of a stream have been seen, so a packet that arrives twice
+/// (retransmitted, or on two paths) is relayed once. Like an SRTP replay window: the highest
+/// sequence number and a bitmap of the 128 before it.
+#[derive(Debug, Clone, Copy, Default)]
+struct SeqWindow {
+    top: Option<u16>,
+    mask: u128,
+}
+
+enum Seen {
+    New,
+    Duplicate,
+    TooOld,
+}
+
+impl SeqWindow {
+    fn check(&mut self, seq: u16) -> Seen {
+        let Some(top) = self.top else {
+            self.top = Some(seq);
+            self.mask = 1;
+            return Seen::New;
+        };
+        let ahead = seq.wrapping_sub(top) as i16;
+        if ahead > 0 {
+            let shift = ahead as u32;
+            self.mask = if shift >= 128 { 0 } else { self.mask << shift };
+            self.mask |= 1;
+            self.top = Some(seq);
+            return Seen::New;
+        }
+        let behind = u32::from(ahead.unsigned_abs());
+        if behind >= 128 {
+            return Seen::TooOld;
+        }
+        let bit = 1u128 << behind;
+        if self.mask & bit != 0 {
+            Seen::Duplicate
+        } else {
+            self.mask |= bit;
+            Seen::New
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Stream {
+    patch: PatchId,
+    source: EndpointId,
+    header: RadioHeader,
+    /// Peers and consoles the stream goes to.
+    ip: Vec<EndpointId>,
+    /// Local radios the stream plays on.
+    radios: Vec<RadioId>,
+    /// The jitter buffer, once the stream holds the floor and has radios to play on.
+    buffer: Option<StreamBuffer>,
+    has_floor: bool,
+    ended: bool,
+    last_seen: Instant,
+    seen: SeqWindow,
+    /// For streams this site puts on IP: the next RTP sequence number and timestamp.
+    next_seq: u16,
+    next_timestamp: u32,
+}
+
+#[derive(Debug)]
+struct Radio {
+    config: RadioConfig,
+    tx: RadioTx,
+    queue: GrantQueue,
+    /// The stream whose audio the radio plays.
+    playing: Option<StreamKey>,
+    /// The call the radio is receiving now, as a stream of this site.
+    capture: Option<StreamKey>,
+    /// The stream it played has ended: once its queue has drained, hold the channel for
+    /// hang time (measured from the last frame on air, not from the end on IP).
+    pending_hang: bool,
+}
+
+/// The relay engine of one gateway; see the [module documentation](self).
+#[derive(Debug)]
+pub struct Engine {
+    config: EngineConfig,
+    local: LocalSite,
+    patches: PatchTable,
+    floors: HashMap<PatchId, Floor>,
+    policy: Arc<FloorPolicy>,
+    streams: HashMap<StreamKey, Stream>,
+    estimators: HashMap<EndpointId, DelayEstimator>,
+    radios: Vec<Radio>,
+    /// Console stream ids mapped to this site's stream ids.
+    console_streams: HashMap<(ConsoleId, StreamId), StreamKey>,
+    next_stream: u32,
+    transmits: VecDeque<Transmit>,
+    audio: VecDeque<(RadioId, [u8; FRAME_LEN])>,
+    commands: VecDeque<RadioCommand>,
+    events: VecDeque<EngineEvent>,
+    counters: Counters,
+    /// Drops and concealment of jitter buffers already gone.
+    retired: Counters,
+    /// Scratch buffer for routing, reused for every new stream.
+    route_buf: Vec<EndpointId>,
+    ended: Vec<StreamKey>,
+    due_floors: Vec<PatchId>,
+}
+
+impl Engine {
+    /// An engine with no patch.
+    pub fn new(config: EngineConfig) -> Self {
+        let local = LocalSite {
+            site: config.site,
+            radios: config
+                .radios
+                .iter()
+                .map(|r| LocalRadio {
+                    id: r.id,
+                    network: r.network,
+                    group: r.group,
+                })
+                .collect(),
+        };
+        let hard_cap = config.floor.tx_timeout + config.floor.hang_time;
+        let radios = config
+            .radios
+            .iter()
+            .map(|r| Radio {
+                config: *r,
+                tx: RadioTx::new(r.id, hard_cap),
+                queue: GrantQueue::new(&config.grant),
+                playing: None,
+                capture: None,
+                pending_hang: false,
+            })
+            .collect();
+        let streams = HashMap::with_capacity(config.max_streams);
+        Engine {
+            policy: Arc::new(config.policy.clone()),
+            local,
+            patches: PatchTable::new(),
+            floors: HashMap::new(),
+            streams,
+            estimators: HashMap::new(),
+            radios,
+            console_streams: HashMap::new(),
+            next_stream: 1,
+            transmits: VecDeque::with_capacity(256),
+            audio: VecDeque::with_capacity(64),
+            commands: VecDeque::with_capacity(16),
+            events: VecDeque::with_capacity(64),
+            counters: Counters::default(),
+            retired: Counters::default(),
+            route_buf: Vec::with_capacity(64),
+            ended: Vec::with_capacity(64),
+            due_floors: Vec::with_capacity(16),
+            config,
+        }
+    }
+
+    /// This gateway's site.
+    pub fn site(&self) -> SiteId {
+        self.config.site
+    }
+
+    /// Frame counters of the whole engine: what it received and delivered, and every drop
+    /// and concealed frame of its streams and radios.
+    pub fn counters(&self) -> Counters {
+        let mut total = self.counters;
+        let mut losses = self.retired;
+        for buffer in self.streams.values().filter_map(|s| s.buffer.as_ref()) {
+            losses.add(&losses_of(buffer.counters()));
+        }
+        for radio in &self.radios {
+            losses.add(&losses_of(radio.queue.counters()));
+        }
+        total.add(&losses);
+        total
+    }
+
+    /// The patches.
+    pub fn patches(&self) -> &PatchTable {
+        &self.patches
+    }
+
+    /// The floor of a patch.
+    pub fn floor(&self, patch: PatchId) -> Option<&Floor> {
+        self.floors.get(&patch)
+    }
+
+    /// Number of streams tracked now.
+    pub fn stream_count(&self) -> usize {
+        self.streams.len()
+    }
+
+    // ---- patches -------------------------------------------------------------------------
+
+    /// Adds a patch.
+    pub fn create_patch(&mut self, now: Instant, spec: PatchSpec) -> Result<PatchId, EngineError> {
+        let id = self.patches.create(now, spec)?;
+        self.floors
+            .insert(id, Floor::new(self.config.floor, Arc::clone(&self.policy)));
+        Ok(id)
+    }
+
+    /// Replaces a patch's definition; its streams end and start again under the new one.
+    pub fn modify_patch(
+        &mut self,
+        now: Instant,
+        id: PatchId,
+        spec: PatchSpec,
+    ) -> Result<(), EngineError> {
+        self.patches.modify(now, id, spec)?;
+        self.end_patch_streams(now, id, UnkeyReason::FloorLost);
+        Ok(())
+    }
+
+    /// Removes a patch: its streams stop and its radios are released.
+    pub fn remove_patch(&mut self, now: Instant, id: PatchId) -> Result<PatchSpec, EngineError> {
+        let spec = self.patches.remove(id)?;
+        self.end_patch_streams(now, id, UnkeyReason::FloorLost);
+        self.floors.remove(&id);
+        Ok(spec)
+    }
+
+    /// Ends the current transmission of a patch (a dispatcher's force-release).
+    pub fn force_release(&mut self, now: Instant, id: PatchId) -> Option<StreamKey> {
+        let released = self.floors.get_mut(&id)?.force_release(now);
+        self.drain_floor(now, id);
+        released
+    }
+
+    /// Releases every radio at once: the first thing shutdown does.
+    pub fn release_all(&mut self) {
+        for radio in &mut self.radios {
+            radio.tx.unkey(UnkeyReason::Forced);
+            radio.queue.abort(DropCause::FloorDenied);
+            radio.playing = None;
+            radio.pending_hang = false;
+        }
+        self.collect_commands();
+    }
+
+    fn end_patch_streams(&mut self, now: Instant, id: PatchId, reason: UnkeyReason) {
+        let keys: Vec<StreamKey> = self
+            .streams
+            .iter()
+            .filter(|(_, s)| s.patch == id)
+            .map(|(k, _)| *k)
+            .collect();
+        for key in keys {
+            self.streams.remove(&key);
+            for radio in &mut self.radios {
+                if radio.playing == Some(key) {
+                    radio.playing = None;
+                    radio.pending_hang = false;
+                    radio.tx.unkey(reason);
+                    radio.queue.abort(DropCause::FloorDenied);
+                }
+            }
+        }
+        if let Some(floor) = self.floors.get_mut(&id) {
+            floor.force_release(now);
+        }
+        self.drain_floor(now, id);
+        self.collect_commands();
+    }
+
+    // ---- inputs --------------------------------------------------------------------------
+
+    /// A voice packet from a peer gateway (`EndpointId::Peer`) or a console
+    /// (`EndpointId::Console`). Packets from a radio come through [`Engine::handle_capture`].
+    pub fn handle_packet(&mut self, now: Instant, from: EndpointId, packet: &VoiceRepr<'_>) {
+        let audio = !packet.payload.is_empty();
+        if audio {
+            self.counters.received += 1;
+        }
+        let (key, header) = match from {
+            EndpointId::Peer(_) => {
+                let h = packet.radio;
+                (
+                    StreamKey {
+                        site: h.origin.site,
+                        stream: h.stream,
+                    },
+                    h,
+                )
+            }
+            EndpointId::Console(console) => {
+                // A console's stream becomes one of this site's streams: it is put on IP here.
+                let key = self.console_stream(console, packet.radio.stream);
+                let mut h = packet.radio;
+                h.origin = Origin {
+                    site: self.config.site,
+                    network: None,
+                };
+                h.stream = key.stream;
+                (key, h)
+            }
+            EndpointId::Radio(_) => {
+                // Radio audio arrives as captures, never as packets: refuse to guess.
+                self.count_drop(audio, DropCause::NoPatch);
+                return;
+            }
+        };
+        self.handle_frame(now, from, key, header, Arrival::from_voice(packet));
+    }
+
+    /// A frame captured from a local radio receiving a call, or the end of that call.
+    pub fn handle_capture(&mut self, now: Instant, radio: RadioId, capture: Capture<'_>) {
+        let Some(index) = self.radio_index(radio) else {
+            return;
+        };
+        if capture.frame.is_some() {
+            self.counters.received += 1;
+        }
+        // Loop rule: a call whose talker is a gateway radio is another gateway relaying.
+        if self
+            .config
+            .gateway_identities
+            .is_gateway_talker(capture.talker)
+        {
+            self.count_drop(capture.frame.is_some(), DropCause::Loop);
+            return;
+        }
+        let config = self.radios[index].config;
+        let (key, tx) = match self.radios[index].capture {
+            Some(key) if capture.frame.is_some() => (key, TxState::Continue),
+            Some(key) => {
+                self.radios[index].capture = None;
+                (key, TxState::End)
+            }
+            None if capture.frame.is_some() => {
+                let key = StreamKey {
+                    site: self.config.site,
+                    stream: self.new_stream_id(),
+                };
+                self.radios[index].capture = Some(key);
+                (key, TxState::Start)
+            }
+            None => return, // the end of a call never started: nothing to do
+        };
+        let header = RadioHeader {
+            tx,
+            squelch_open: capture.frame.is_some(),
+            emergency: capture.emergency,
+            priority: capture.priority,
+            talker: capture.talker,
+            talkgroup: config.group,
+            origin: Origin {
+                site: self.config.site,
+                network: Some(config.network),
+            },
+            stream: key.stream,
+            started: capture.key_up,
+        };
+        // A capture is numbered here, in the order the radio delivers it. Its timestamps start
+        // from the site's continuous 8 kHz clock (the engine's time), so receivers can learn
+        // this site's transit time across transmissions.
+        let site_clock = (now.as_micros() / 125) as u32;
+        let (seq, timestamp) = self
+            .streams
+            .get(&key)
+            .map_or((0, site_clock), |s| (s.next_seq, s.next_timestamp));
+        if let Some(stream) = self.streams.get_mut(&key) {
+            stream.next_seq = seq.wrapping_add(1);
+            stream.next_timestamp = timestamp.wrapping_add(FRAME_SAMPLES);
+        }
+        let arrival = Arrival {
+            seq,
+            timestamp,
+            tx,
+            audio: capture.frame,
+        };
+        let source = EndpointId::Radio(radio);
+        self.handle_frame(now, source, key, header, arrival);
+        if let Some(stream) = self.streams.get_mut(&key)
+            && tx == TxState::Start
+        {
+            // The stream was created by this first frame: number the next one after it.
+            stream.next_seq = 1;
+            stream.next_timestamp = timestamp.wrapping_add(FRAME_SAMPLES);
+        }
+    }
+
+    /// What a radio reported about its transmitter.
+    pub fn handle_radio(&mut self, now: Instant, radio: RadioId, event: RadioEvent) {
+        let Some(index) = self.radio_index(radio) else {
+            return;
+        };
+        let r = &mut self.radios[index];
+        let lost = r.tx.handle_event(event);
+        if event == RadioEvent::TxGranted && r.tx.is_granted() {
+            r.queue.grant(now);
+        }
+        if lost {
+            let still_wanted = r
+                .playing
+                .is_some_and(|key| self.streams.get(&key).is_some_and(|s| s.has_floor));
+            match event {
+                // A grant lost mid-transmission (interrupted, pre-empted by the SwMI): hold
+                // the audio and ask again, so the rest of the over still goes out.
+                RadioEvent::TxLost if still_wanted => {
+                    r.queue.revoke(now);
+                    let group = r.config.group;
+                    let claim = r
+                        .playing
+                        .and_then(|k| self.streams.get(&k))
+                        .map(|s| s.header);
+                    if let Some(h) = claim {
+                        r.tx.key(now, group, h.priority, h.emergency);
+                    }
+                }
+                // Refused, or down: the held audio cannot go out on this radio.
+                _ => {
+                    r.queue.abort(DropCause::RadioRefused);
+                    r.playing = None;
+                    r.pending_hang = false;
+                }
+            }
+        }
+        if event == RadioEvent::Down
+            && let Some(key) = r.capture.take()
+        {
+            // The call it was receiving is over as far as anyone can tell.
+            self.end_stream(now, key);
+        }
+        self.collect_commands();
+    }
+
+    fn radio_index(&self, radio: RadioId) -> Option<usize> {
+        self.radios.iter().position(|r| r.config.id == radio)
+    }
+
+    fn new_stream_id(&mut self) -> StreamId {
+        let id = StreamId(self.next_stream);
+        self.next_stream = self.next_stream.wrapping_add(1).max(1);
+        id
+    }
+
+    fn console_stream(&mut self, console: ConsoleId, theirs: StreamId) -> StreamKey {
+        if let Some(key) = self.console_streams.get(&(console, theirs)) {
+            return *key;
+        }
+        let key = StreamKey {
+            site: self.config.site,
+            stream: self.new_stream_id(),
+        };
+        self.console_streams.insert((console, theirs), key);
+        key
+    }
+
+    fn count_drop(&mut self, audio: bool, cause: DropCause) {
+        if audio {
+            self.counters.drop(cause);
+        }
+    }
+
+    fn patch_of(&self, source: EndpointId, header: &RadioHeader) -> Option<PatchId> {
+        match (source, header.origin.network) {
+            (EndpointId::Console(console), _) => {
+                let id = self.patches.patch_of_group(header.talkgroup)?;
+                let member = SiteConsole {
+                    site: self.config.site,
+                    console,
+                };
+                self.patches
+                    .get(id)
+                    .filter(|p| p.spec().has_console(member))
+                    .map(|p| p.id())
+            }
+            (_, Some(network)) => {
+                self.patches
+                    .patch_of_channel(header.origin.site, network, header.talkgroup)
+            }
+            (_, None) => self.patches.patch_of_group(header.talkgroup),
+        }
+    }
+
+    fn handle_frame(
+        &mut self,
+        now: Instant,
+        source: EndpointId,
+        key: StreamKey,
+        header: RadioHeader,
+        arrival: Arrival<'_>,
+    ) {
+        let frame = arrival.audio;
+        let audio = frame.is_some();
+        if !self.streams.contains_key(&key) && !self.open_stream(now, source, key, header) {
+            return;
+        }
+        let Some(stream) = self.streams.get_mut(&key) else {
+            return;
+        };
+        if stream.ended {
+            self.count_drop(audio, DropCause::Late);
+            return;
+        }
+        if stream.source != source {
+            // The same stream on a second path: the first arrival's path wins.
+            self.count_drop(audio, DropCause::Duplicate);
+            return;
+        }
+        match stream.seen.check(arrival.seq) {
+            Seen::New => {}
+            Seen::Duplicate => {
+                self.count_drop(audio, DropCause::Duplicate);
+                return;
+            }
+            Seen::TooOld => {
+                self.count_drop(audio, DropCause::Late);
+                return;
+            }
+        }
+        stream.last_seen = now;
+        stream.header.tx = header.tx;
+        stream.header.squelch_open = header.squelch_open;
+        let patch = stream.patch;
+        self.patches.touch(patch, now);
+
+        let claim = Claim::from_header(&header);
+        let decision = match self.floors.get_mut(&patch) {
+            Some(floor) => floor.claim(now, &claim, source),
+            None => return,
+        };
+        self.drain_floor(now, patch);
+        let Some(stream) = self.streams.get_mut(&key) else {
+            return;
+        };
+        if !decision.has_floor() {
+            if let super::floor::FloorDecision::Denied(reason) = decision {
+                self.count_drop(audio, reason.drop_cause());
+            }
+            if header.tx == TxState::End {
+                self.end_stream(now, key);
+            }
+            return;
+        }
+
+        // Peers and consoles: at once, as an RTP packet. Sequence numbers and timestamps pass
+        // through unchanged, so every receiver can reorder and time the stream itself.
+        let out_header = stream.header;
+        let repr = VoiceRepr {
+            sequence: arrival.seq,
+            timestamp: arrival.timestamp,
+            ssrc: ssrc_of(key),
+            radio: out_header,
+            payload: frame.map_or(&[][..], |f| &f[..]),
+        };
+        for &to in &stream.ip {
+            let mut t = Transmit {
+                to,
+                len: 0,
+                buf: [0; MAX_PACKET_LEN],
+            };
+            if let Ok(len) = repr.emit(&mut t.buf) {
+                t.len = len;
+                self.transmits.push_back(t);
+            }
+        }
+        if audio && !stream.ip.is_empty() {
+            self.counters.delivered += 1;
+        }
+
+        // Local radios: through the jitter buffer.
+        if let Some(buffer) = stream.buffer.as_mut() {
+            let estimator = self
+                .estimators
+                .entry(source)
+                .or_insert_with(|| DelayEstimator::new(&self.config.delay));
+            // A refused frame is counted by the buffer itself.
+            let _ = buffer.push(now, arrival, estimator);
+        } else if header.tx == TxState::End {
+            self.end_stream(now, key);
+        }
+    }
+
+    /// Creates the state of a stream seen for the first time; `false` if it is not relayed.
+    fn open_stream(
+        &mut self,
+        now: Instant,
+        source: EndpointId,
+        key: StreamKey,
+        header: RadioHeader,
+    ) -> bool {
+        let audio = header.squelch_open;
+        if self.streams.len() >= self.config.max_streams {
+            self.count_drop(audio, DropCause::Overflow);
+            return false;
+        }
+        let Some(patch) = self.patch_of(source, &header) else {
+            self.count_drop(audio, DropCause::NoPatch);
+            return false;
+        };
+        let Some(spec) = self.patches.get(patch).map(|p| p.spec()) else {
+            return false;
+        };
+        let mut out = std::mem::take(&mut self.route_buf);
+        out.reserve(max_destinations(spec, &self.local));
+        let verdict = route(spec, &self.local, source, header.origin, &mut out);
+        if verdict == RouteVerdict::Loop {
+            self.route_buf = out;
+            self.count_drop(audio, DropCause::Loop);
+            return false;
+        }
+        let radios = out
+            .iter()
+            .filter_map(|e| match e {
+                EndpointId::Radio(r) => Some(*r),
+                _ => None,
+            })
+            .collect();
+        let ip = out
+            .iter()
+            .copied()
+            .filter(|e| !matches!(e, EndpointId::Radio(_)))
+            .collect();
+        self.route_buf = out;
+        self.streams.insert(
+            key,
+            Stream {
+                patch,
+                source,
+                header,
+                ip,
+                radios,
+                buffer: None,
+                has_floor: false,
+                ended: false,
+                last_seen: now,
+                seen: SeqWindow::default(),
+                next_seq: 0,
+                next_timestamp: 0,
+            },
+        );
+        true
+    }
+
+    /// Acts on the floor's events: who plays on which radio, keying and hang time.
+    fn drain_floor(&mut self, now: Instant, patch: PatchId) {
+        while let Some(event) = self.floors.get_mut(&patch).and_then(Floor::poll_event) {
+            match event {
+                FloorEvent::Granted { key, claim, .. } => self.on_granted(now, key, claim),
+                FloorEvent::Released { key, reason } => self.on_released(key, reason),
+                // Radios time their own hang from their last frame on air (see `play_out`).
+                FloorEvent::HangStarted { .. }
+                | FloorEvent::HangEnded { .. }
+                | FloorEvent::Blocked { .. } => {}
+            }
+            self.events.push_back(EngineEvent::Floor { patch, event });
+        }
+        self.collect_commands();
+    }
+
+    fn on_granted(&mut self, now: Instant, key: StreamKey, claim: Claim) {
+        let Some(stream) = self.streams.get_mut(&key) else {
+            return;
+        };
+        stream.has_floor = true;
+        if stream.radios.is_empty() {
+            return;
+        }
+        let target = self
+            .estimators
+            .get(&stream.source)
+            .map_or(self.config.delay.initial, DelayEstimator::target);
+        stream.buffer = Some(StreamBuffer::new(&self.config.jitter, target));
+        for radio in &mut self.radios {
+            if stream.radios.contains(&radio.config.id) {
+                let group = radio.config.group;
+                if radio.tx.key(now, group, claim.priority, claim.emergency) {
+                    radio.playing = Some(key);
+                    radio.pending_hang = false;
+                    if radio.tx.is_granted() {
+                        radio.queue.grant(now);
+                    }
+                }
+            }
+        }
+    }
+
+    fn on_released(&mut self, key: StreamKey, reason: ReleaseReason) {
+        if let Some(stream) = self.streams.get_mut(&key) {
+            stream.has_floor = false;
+            if let Some(buffer) = stream.buffer.take() {
+                self.retired.add(&losses_of(buffer.counters()));
+            }
+        }
+        let unkey = match reason {
+            // The transmission is over: radios keep the channel for hang time if the floor
+            // starts one, else they are released below when nothing else plays on them.
+            ReleaseReason::Ended | ReleaseReason::Idle => None,
+            ReleaseReason::Preempted { .. } => Some(UnkeyReason::FloorLost),
+            ReleaseReason::TxTimeout | ReleaseReason::Forced => Some(UnkeyReason::Forced),
+        };
+        for radio in &mut self.radios {
+            if radio.playing == Some(key) {
+                radio.playing = None;
+                match unkey {
+                    Some(reason) => {
+                        radio.tx.unkey(reason);
+                        radio.queue.abort(DropCause::FloorDenied);
+                        radio.pending_hang = false;
+                    }
+                    // Play what is queued, then hang (see `play_out`).
+                    None => {
+                        radio.queue.end();
+                        radio.pending_hang = true;
+                    }
+                }
+            }
+        }
+    }
+
+    fn end_stream(&mut self, now: Instant, key: StreamKey) {
+        let Some(stream) = self.streams.get_mut(&key) else {
+            return;
+        };
+        if stream.ended {
+            return;
+        }
+        stream.ended = true;
+        let patch = stream.patch;
+        if let Some(floor) = self.floors.get_mut(&patch) {
+            floor.release(now, key);
+        }
+        self.drain_floor(now, patch);
+    }
+
+    fn collect_commands(&mut self) {
+        for radio in &mut self.radios {
+            while let Some(command) = radio.tx.poll_command() {
+                self.commands.push_back(command);
+            }
+        }
+    }
+
+    // ---- time ----------------------------------------------------------------------------
+
+    /// Runs every timer due at `now`: playout, stream ends, floors, patches, radios.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        self.play_out(now);
+
+        // Streams whose jitter buffer saw the end, or that went silent.
+        self.ended.clear();
+        for (key, stream) in &self.streams {
+            let over = match &stream.buffer {
+                Some(buffer) => buffer.is_ended(),
+                None => now >= stream.last_seen + self.config.stream_timeout,
+            };
+            if over || stream.ended {
+                self.ended.push(*key);
+            }
+        }
+        let ended = std::mem::take(&mut self.ended);
+        for key in &ended {
+            self.end_stream(now, *key);
+            if self
+                .streams
+                .get(key)
+                .is_some_and(|s| s.ended && s.buffer.is_none())
+            {
+                self.streams.remove(key);
+                self.console_streams.retain(|_, k| k != key);
+                for radio in &mut self.radios {
+                    if radio.capture == Some(*key) {
+                        radio.capture = None;
+                    }
+                }
+            }
+        }
+        self.ended = ended;
+
+        let mut due = std::mem::take(&mut self.due_floors);
+        due.clear();
+        due.extend(
+            self.floors
+                .iter()
+                .filter(|(_, f)| f.poll_timeout().is_some_and(|t| t <= now))
+                .map(|(id, _)| *id),
+        );
+        for patch in &due {
+            if let Some(floor) = self.floors.get_mut(patch) {
+                floor.handle_timeout(now);
+            }
+            self.drain_floor(now, *patch);
+        }
+        self.due_floors = due;
+
+        self.patches.handle_timeout(now);
+        while let Some(event) = self.patches.poll_event() {
+            let PatchEvent::Dissolved { id, .. } = &event;
+            let id = *id;
+            self.end_patch_streams(now, id, UnkeyReason::FloorLost);
+            self.floors.remove(&id);
+            self.events.push_back(EngineEvent::Patch(event));
+        }
+
+        for radio in &mut self.radios {
+            radio.tx.handle_timeout(now);
+        }
+        self.collect_commands();
+        self.play_out(now);
+    }
+
+    /// Moves frames due at `now` from jitter buffers into grant queues and out to radios.
+    fn play_out(&mut self, now: Instant) {
+        for (key, stream) in &mut self.streams {
+            let Some(buffer) = stream.buffer.as_mut() else {
+                continue;
+            };
+            buffer.handle_timeout(now);
+            while let Some(frame) = buffer.poll_frame(now) {
+                for radio in &mut self.radios {
+                    if radio.playing == Some(*key) {
+                        radio.queue.push(now, &frame.audio);
+                    }
+                }
+            }
+        }
+        let hang_time = self.config.floor.hang_time;
+        for radio in &mut self.radios {
+            while let Some(frame) = radio.queue.poll_frame(now) {
+                self.counters.delivered += 1;
+                self.audio.push_back((radio.config.id, frame.audio));
+            }
+            if radio.pending_hang && radio.playing.is_none() && radio.queue.is_idle() {
+                radio.pending_hang = false;
+                radio.tx.start_hang(now + hang_time);
+            }
+        }
+        self.collect_commands();
+    }
+
+    /// When [`Engine::handle_timeout`] must next be called.
+    #[must_use]
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        let streams = self.streams.values().filter_map(|s| match &s.buffer {
+            Some(buffer) => buffer.poll_timeout(),
+            None => Some(s.last_seen + self.config.stream_timeout),
+        });
+        let floors = self.floors.values().filter_map(Floor::poll_timeout);
+        let radios = self
+            .radios
+            .iter()
+            .flat_map(|r| [r.tx.poll_timeout(), r.queue.poll_timeout()])
+            .flatten();
+        streams
+            .chain(floors)
+            .chain(radios)
+            .chain(self.patches.poll_timeout())
+            .min()
+    }
+
+    // ---- outputs -------------------------------------------------------------------------
+
+    /// The next packet for a peer or console.
+    #[must_use]
+    pub fn poll_transmit(&mut self) -> Option<Transmit> {
+        self.transmits.pop_front()
+    }
+
+    /// The next 20 ms frame for a local radio's audio output.
+    #[must_use]
+    pub fn poll_audio(&mut self) -> Option<(RadioId, [u8; FRAME_LEN])> {
+        self.audio.pop_front()
+    }
+
+    /// The next key/unkey request for a radio driver.
+    #[must_use]
+    pub fn poll_command(&mut self) -> Option<RadioCommand> {
+        self.commands.pop_front()
+    }
+
+    /// The next event for dispatch and metrics.
+    #[must_use]
+    pub fn poll_event(&mut self) -> Option<EngineEvent> {
+        self.events.pop_front()
+    }
+}
+
+/// Only the drops and concealment of a part's counters: the engine counts what it receives
+/// and delivers itself, once.
+fn losses_of(c: &Counters) -> Counters {
+    Counters {
+        received: 0,
+        delivered: 0,
+        ..*c
+    }
+}
+
+/// A stable SSRC per stream, so a receiver's RTP stack sees one source per transmission.
+fn ssrc_of(key: StreamKey) -> u32 {
+    (u32::from(key.site.0) << 20) ^ key.stream.0
+}
+
+#[cfg(test)]
+mod tests;

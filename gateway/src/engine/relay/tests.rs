@@ -1,0 +1,666 @@
+//! Engines in a small virtual-time world: an IP mesh with a fixed delay, and per network and
+//! group a TETRA channel that grants transmit after a delay and lets every gateway radio on
+//! the group hear what another one transmits (with that radio's identity as the talker).
+
+use std::collections::HashMap;
+
+use borderlink_protocol::ids::{Network, Tsi};
+use borderlink_protocol::time::{Duration, Instant};
+use borderlink_protocol::voice::{
+    FRAME_LEN, KeyUpTime, Origin, Priority, RadioHeader, SiteId, StreamId, TxState, VoiceRepr,
+};
+
+use super::*;
+use crate::engine::counters::DropCause;
+use crate::engine::endpoint::{ConsoleId, EndpointId, RadioId};
+use crate::engine::loops::GatewayIdentities;
+use crate::engine::patch::{Channel, PatchKind, PatchSpec, SiteConsole};
+use crate::engine::radio_tx::{RadioCommand, RadioEvent, UnkeyReason};
+
+const ASTRID: RadioId = RadioId(0);
+const C2000: RadioId = RadioId(1);
+const TICK: Duration = Duration::from_millis(1);
+
+fn group_x() -> Tsi {
+    Tsi::from_parts(206, 1, 2_061_001).unwrap()
+}
+
+fn group_y() -> Tsi {
+    Tsi::from_parts(204, 1, 2_040_551).unwrap()
+}
+
+fn field_unit() -> Tsi {
+    Tsi::from_parts(206, 1, 1_234_567).unwrap()
+}
+
+fn gateway_identity(site: u16, network: Network) -> Tsi {
+    match network {
+        Network::Astrid => Tsi::from_parts(206, 1, 9_000_000 + u32::from(site)).unwrap(),
+        Network::C2000 => Tsi::from_parts(204, 1, 9_000_000 + u32::from(site)).unwrap(),
+    }
+}
+
+fn ms(n: u64) -> Instant {
+    Instant::from_millis(n)
+}
+
+/// A loud frame whose first byte numbers it.
+fn frame(n: u8) -> [u8; FRAME_LEN] {
+    let mut f = [0xaa; FRAME_LEN];
+    f[0] = n;
+    f
+}
+
+fn prio(n: u8) -> Priority {
+    Priority::new(n).unwrap()
+}
+
+fn config(site: u16, sites: u16) -> EngineConfig {
+    let identities = (1..=sites).flat_map(|s| {
+        [
+            gateway_identity(s, Network::Astrid),
+            gateway_identity(s, Network::C2000),
+        ]
+    });
+    let radios = vec![
+        RadioConfig {
+            id: ASTRID,
+            network: Network::Astrid,
+            group: group_x(),
+            identity: gateway_identity(site, Network::Astrid),
+        },
+        RadioConfig {
+            id: C2000,
+            network: Network::C2000,
+            group: group_y(),
+            identity: gateway_identity(site, Network::C2000),
+        },
+    ];
+    EngineConfig::new(SiteId(site), radios, GatewayIdentities::new(identities))
+}
+
+fn patch(sites: u16, consoles: Vec<SiteConsole>) -> PatchSpec {
+    PatchSpec {
+        name: "border".into(),
+        channels: (1..=sites)
+            .flat_map(|s| {
+                [
+                    Channel {
+                        site: SiteId(s),
+                        network: Network::Astrid,
+                        group: group_x(),
+                    },
+                    Channel {
+                        site: SiteId(s),
+                        network: Network::C2000,
+                        group: group_y(),
+                    },
+                ]
+            })
+            .collect(),
+        consoles,
+        lifetime: None,
+        inactivity_timeout: None,
+        kind: PatchKind::Static,
+    }
+}
+
+/// Something the world does at a given time.
+#[derive(Debug, Clone)]
+enum Due {
+    Packet {
+        to: usize,
+        from: SiteId,
+        bytes: Vec<u8>,
+    },
+    Grant {
+        site: usize,
+        radio: RadioId,
+    },
+    Capture {
+        site: usize,
+        radio: RadioId,
+        talker: Tsi,
+        key_up: u32,
+        frame: Option<[u8; FRAME_LEN]>,
+    },
+}
+
+struct World {
+    now: Instant,
+    engines: Vec<Engine>,
+    due: Vec<(Instant, Due)>,
+    ip_delay: Duration,
+    grant_delay: Duration,
+    /// Frames each (site index, radio) put on the air.
+    on_air: HashMap<(usize, RadioId), Vec<[u8; FRAME_LEN]>>,
+    /// Every command each engine gave its radios, with its time.
+    commands: Vec<(Instant, usize, RadioCommand)>,
+    /// Packets each engine sent to consoles.
+    to_consoles: Vec<(usize, ConsoleId, Vec<u8>)>,
+}
+
+impl World {
+    fn new(sites: u16, consoles: Vec<SiteConsole>) -> Self {
+        let engines = (1..=sites)
+            .map(|s| {
+                let mut e = Engine::new(config(s, sites));
+                e.create_patch(Instant::ZERO, patch(sites, consoles.clone()))
+                    .unwrap();
+                e
+            })
+            .collect();
+        World {
+            now: Instant::ZERO,
+            engines,
+            due: Vec::new(),
+            ip_delay: Duration::from_millis(5),
+            grant_delay: Duration::from_millis(300),
+            on_air: HashMap::new(),
+            commands: Vec::new(),
+            to_consoles: Vec::new(),
+        }
+    }
+
+    fn at(&mut self, t: Instant, due: Due) {
+        self.due.push((t, due));
+    }
+
+    /// A field unit talks on group X for `frames` frames from `start`; every site's ASTRID
+    /// radio hears it.
+    fn field_call(&mut self, start: Instant, frames: u8, key_up: u32) {
+        for site in 0..self.engines.len() {
+            for n in 0..frames {
+                let t = start + Duration::from_millis(20 * u64::from(n));
+                let c = Due::Capture {
+                    site,
+                    radio: ASTRID,
+                    talker: field_unit(),
+                    key_up,
+                    frame: Some(frame(n)),
+                };
+                self.at(t, c);
+            }
+            let end = start + Duration::from_millis(20 * u64::from(frames));
+            let c = Due::Capture {
+                site,
+                radio: ASTRID,
+                talker: field_unit(),
+                key_up,
+                frame: None,
+            };
+            self.at(end, c);
+        }
+    }
+
+    fn run_until(&mut self, end: Instant) {
+        while self.now < end {
+            self.now += TICK;
+            let now = self.now;
+            let mut ready: Vec<Due> = Vec::new();
+            self.due.retain(|(t, d)| {
+                if *t <= now {
+                    ready.push(d.clone());
+                    false
+                } else {
+                    true
+                }
+            });
+            for d in ready {
+                self.apply(d);
+            }
+            for i in 0..self.engines.len() {
+                if self.engines[i].poll_timeout().is_some_and(|t| t <= now) {
+                    self.engines[i].handle_timeout(now);
+                }
+                self.drain(i);
+            }
+        }
+    }
+
+    fn apply(&mut self, d: Due) {
+        let now = self.now;
+        match d {
+            Due::Packet { to, from, bytes } => {
+                let repr = VoiceRepr::parse(&bytes).expect("engines send valid packets");
+                self.engines[to].handle_packet(now, EndpointId::Peer(from), &repr);
+            }
+            Due::Grant { site, radio } => {
+                self.engines[site].handle_radio(now, radio, RadioEvent::TxGranted)
+            }
+            Due::Capture {
+                site,
+                radio,
+                talker,
+                key_up,
+                frame,
+            } => {
+                let capture = Capture {
+                    talker: Some(talker),
+                    priority: prio(3),
+                    emergency: false,
+                    key_up: KeyUpTime(key_up),
+                    frame: frame.as_ref(),
+                };
+                self.engines[site].handle_capture(now, radio, capture);
+            }
+        }
+        for i in 0..self.engines.len() {
+            self.drain(i);
+        }
+    }
+
+    fn drain(&mut self, i: usize) {
+        let now = self.now;
+        let site = self.engines[i].site();
+        while let Some(t) = self.engines[i].poll_transmit() {
+            match t.to {
+                EndpointId::Peer(peer) => {
+                    let due = Due::Packet {
+                        to: usize::from(peer.0) - 1,
+                        from: site,
+                        bytes: t.packet().to_vec(),
+                    };
+                    self.due.push((now + self.ip_delay, due));
+                }
+                EndpointId::Console(c) => self.to_consoles.push((i, c, t.packet().to_vec())),
+                EndpointId::Radio(_) => panic!("radios get audio, not packets"),
+            }
+        }
+        while let Some(command) = self.engines[i].poll_command() {
+            if let RadioCommand::Key { radio, .. } = command {
+                self.due
+                    .push((now + self.grant_delay, Due::Grant { site: i, radio }));
+            }
+            self.commands.push((now, i, command));
+        }
+        while let Some((radio, audio)) = self.engines[i].poll_audio() {
+            self.on_air.entry((i, radio)).or_default().push(audio);
+            // Every other gateway radio on the same network and group hears it.
+            let identity = gateway_identity(
+                site.0,
+                if radio == ASTRID {
+                    Network::Astrid
+                } else {
+                    Network::C2000
+                },
+            );
+            for other in 0..self.engines.len() {
+                if other != i {
+                    let c = Due::Capture {
+                        site: other,
+                        radio,
+                        talker: identity,
+                        key_up: 0,
+                        frame: Some(audio),
+                    };
+                    self.due.push((now + TICK, c));
+                }
+            }
+        }
+        while self.engines[i].poll_event().is_some() {}
+    }
+
+    fn frames_on_air(&self, site: usize, radio: RadioId) -> Vec<u8> {
+        self.on_air
+            .get(&(site, radio))
+            .map(|v| v.iter().map(|f| f[0]).collect())
+            .unwrap_or_default()
+    }
+
+    fn last_command(&self, site: usize, radio: RadioId) -> Option<RadioCommand> {
+        self.commands
+            .iter()
+            .filter(|(_, s, c)| {
+                *s == site
+                    && match c {
+                        RadioCommand::Key { radio: r, .. }
+                        | RadioCommand::Unkey { radio: r, .. } => *r == radio,
+                    }
+            })
+            .map(|(_, _, c)| *c)
+            .next_back()
+    }
+}
+
+#[test]
+fn one_site_relays_astrid_to_c2000_from_the_first_syllable_after_the_grant() {
+    let mut w = World::new(1, vec![]);
+    w.grant_delay = Duration::from_millis(400);
+    w.field_call(ms(100), 50, 1_000);
+    w.run_until(ms(4_000));
+    // Every frame, in order, on the C2000 radio; nothing back on ASTRID.
+    assert_eq!(w.frames_on_air(0, C2000), (0..50).collect::<Vec<u8>>());
+    assert!(w.frames_on_air(0, ASTRID).is_empty());
+    // Keyed once, released after the transmission and its hang time.
+    let keys: Vec<_> = w
+        .commands
+        .iter()
+        .filter(|(_, _, c)| matches!(c, RadioCommand::Key { .. }))
+        .collect();
+    assert_eq!(keys.len(), 1);
+    assert_eq!(
+        w.last_command(0, C2000),
+        Some(RadioCommand::Unkey {
+            radio: C2000,
+            reason: UnkeyReason::HangExpired
+        })
+    );
+    let c = w.engines[0].counters();
+    assert_eq!(c.dropped_total(), 0, "{c:?}");
+    assert_eq!(c.concealed, 0);
+}
+
+#[test]
+fn audio_waits_for_the_grant_and_plays_at_twenty_ms() {
+    let mut w = World::new(1, vec![]);
+    w.grant_delay = Duration::from_millis(400);
+    w.field_call(ms(100), 10, 1_000);
+    w.run_until(ms(480));
+    assert!(
+        w.frames_on_air(0, C2000).is_empty(),
+        "nothing plays before the grant"
+    );
+    w.run_until(ms(3_000));
+    assert_eq!(w.frames_on_air(0, C2000), (0..10).collect::<Vec<u8>>());
+}
+
+#[test]
+fn three_gateways_on_the_same_groups_give_no_echo_and_no_loop() {
+    let mut w = World::new(3, vec![]);
+    // All three ASTRID radios hear the same field call; each site makes a stream of it.
+    w.field_call(ms(100), 100, 5_000);
+    w.run_until(ms(6_000));
+
+    // C2000 group Y hears the call exactly once, complete and in order, from one gateway.
+    let mut transmitting = Vec::new();
+    for site in 0..3 {
+        let frames = w.frames_on_air(site, C2000);
+        if !frames.is_empty() {
+            assert_eq!(frames, (0..100).collect::<Vec<u8>>(), "site {}", site + 1);
+            transmitting.push(site);
+        }
+    }
+    assert_eq!(
+        transmitting,
+        [0],
+        "equal key-up times: the lowest site id relays"
+    );
+    // No echo: nothing goes back into ASTRID group X.
+    for site in 0..3 {
+        assert!(
+            w.frames_on_air(site, ASTRID).is_empty(),
+            "echo into ASTRID at site {}",
+            site + 1
+        );
+    }
+    // The other gateways' C2000 radios heard site 1's transmission and dropped it as a loop.
+    for site in 1..3 {
+        assert!(
+            w.engines[site].counters().dropped(DropCause::Loop) >= 100,
+            "site {}",
+            site + 1
+        );
+    }
+    // Nothing is left keyed.
+    for site in 0..3 {
+        for radio in [ASTRID, C2000] {
+            assert!(
+                !matches!(w.last_command(site, radio), Some(RadioCommand::Key { .. })),
+                "site {} radio {radio:?} left keyed",
+                site + 1
+            );
+        }
+    }
+}
+
+#[test]
+fn a_gateway_talker_is_never_relayed() {
+    let mut w = World::new(1, vec![]);
+    for n in 0..20u8 {
+        let c = Due::Capture {
+            site: 0,
+            radio: ASTRID,
+            talker: gateway_identity(7, Network::Astrid),
+            key_up: 1,
+            frame: Some(frame(n)),
+        };
+        w.at(ms(100 + 20 * u64::from(n)), c);
+    }
+    // Site 7 is not in this world, so make its identity known.
+    let mut cfg = config(1, 1);
+    cfg.gateway_identities = GatewayIdentities::new([gateway_identity(7, Network::Astrid)]);
+    w.engines[0] = Engine::new(cfg);
+    w.engines[0]
+        .create_patch(Instant::ZERO, patch(1, vec![]))
+        .unwrap();
+    w.run_until(ms(2_000));
+    assert!(w.frames_on_air(0, C2000).is_empty());
+    assert!(w.commands.is_empty());
+    assert_eq!(w.engines[0].counters().dropped(DropCause::Loop), 20);
+}
+
+#[test]
+fn a_call_on_a_group_in_no_patch_is_counted() {
+    let mut e = Engine::new(config(1, 1));
+    let capture = Capture {
+        talker: Some(field_unit()),
+        priority: prio(1),
+        emergency: false,
+        key_up: KeyUpTime(1),
+        frame: Some(&frame(0)),
+    };
+    e.handle_capture(ms(1), ASTRID, capture);
+    assert_eq!(e.counters().dropped(DropCause::NoPatch), 1);
+    assert_eq!(e.poll_transmit().map(|t| t.to), None);
+}
+
+fn peer_packet(seq: u16, tx: TxState, payload: &[u8], site: u16, stream: u32) -> Vec<u8> {
+    let repr = VoiceRepr {
+        sequence: seq,
+        timestamp: u32::from(seq) * 160,
+        ssrc: 9,
+        radio: RadioHeader {
+            tx,
+            squelch_open: !payload.is_empty(),
+            emergency: false,
+            priority: prio(3),
+            talker: Some(Tsi::from_parts(204, 1, 2_040_123).unwrap()),
+            talkgroup: group_y(),
+            origin: Origin {
+                site: SiteId(site),
+                network: Some(Network::C2000),
+            },
+            stream: StreamId(stream),
+            started: KeyUpTime(77),
+        },
+        payload,
+    };
+    let mut buf = vec![0; 256];
+    let len = repr.emit(&mut buf).unwrap();
+    buf.truncate(len);
+    buf
+}
+
+#[test]
+fn reordered_and_duplicated_peer_packets_play_once_in_order() {
+    // Site 1 has the ASTRID group, site 2 (a peer) the C2000 one.
+    let mut w = World::new(1, vec![]);
+    let mut spec = patch(1, vec![]);
+    spec.channels = vec![
+        Channel {
+            site: SiteId(1),
+            network: Network::Astrid,
+            group: group_x(),
+        },
+        Channel {
+            site: SiteId(2),
+            network: Network::C2000,
+            group: group_y(),
+        },
+    ];
+    w.engines[0] = Engine::new(config(1, 2));
+    w.engines[0].create_patch(Instant::ZERO, spec).unwrap();
+    // Site 2 sent a C2000 stream; site 1 receives it reordered, with duplicates.
+    let order = [0u16, 2, 1, 1, 3, 5, 4, 6, 7, 7, 9, 8];
+    for (i, &seq) in order.iter().enumerate() {
+        let f = frame(seq as u8);
+        let bytes = peer_packet(
+            seq,
+            if seq == 0 {
+                TxState::Start
+            } else {
+                TxState::Continue
+            },
+            &f,
+            2,
+            42,
+        );
+        w.at(
+            ms(100 + 20 * seq as u64 + i as u64),
+            Due::Packet {
+                to: 0,
+                from: SiteId(2),
+                bytes,
+            },
+        );
+    }
+    let end = peer_packet(10, TxState::End, &[], 2, 42);
+    w.at(
+        ms(320),
+        Due::Packet {
+            to: 0,
+            from: SiteId(2),
+            bytes: end,
+        },
+    );
+    w.run_until(ms(3_000));
+    assert_eq!(w.frames_on_air(0, ASTRID), (0..10).collect::<Vec<u8>>());
+    assert_eq!(w.engines[0].counters().dropped(DropCause::Duplicate), 2);
+}
+
+#[test]
+fn a_peer_echoing_our_own_stream_is_a_loop() {
+    let mut e = Engine::new(config(1, 2));
+    e.create_patch(Instant::ZERO, patch(2, vec![])).unwrap();
+    let bytes = peer_packet(0, TxState::Start, &frame(0), 1, 5);
+    e.handle_packet(
+        ms(1),
+        EndpointId::Peer(SiteId(2)),
+        &VoiceRepr::parse(&bytes).unwrap(),
+    );
+    assert_eq!(e.counters().dropped(DropCause::Loop), 1);
+    assert!(e.poll_command().is_none());
+}
+
+#[test]
+fn tx_timeout_releases_the_radio_and_blocks_the_rest_of_the_over() {
+    let mut w = World::new(1, vec![]);
+    let mut cfg = config(1, 1);
+    cfg.floor.tx_timeout = Duration::from_secs(2);
+    w.engines[0] = Engine::new(cfg);
+    w.engines[0]
+        .create_patch(Instant::ZERO, patch(1, vec![]))
+        .unwrap();
+    // A 4 s over (a stuck PTT on the ASTRID side).
+    w.field_call(ms(100), 200, 1_000);
+    w.run_until(ms(6_000));
+    let unkeys: Vec<_> = w
+        .commands
+        .iter()
+        .filter(|(_, _, c)| matches!(c, RadioCommand::Unkey { .. }))
+        .map(|(t, _, c)| (*t, *c))
+        .collect();
+    let (at, first) = unkeys[0];
+    assert_eq!(
+        first,
+        RadioCommand::Unkey {
+            radio: C2000,
+            reason: UnkeyReason::Forced
+        }
+    );
+    assert!(at >= ms(2_100) && at <= ms(2_200), "released at {at:?}");
+    assert!(w.engines[0].counters().dropped(DropCause::TxTimeout) > 50);
+    // The rest of the over never keys the radio again.
+    assert_eq!(
+        w.commands
+            .iter()
+            .filter(|(_, _, c)| matches!(c, RadioCommand::Key { .. }))
+            .count(),
+        1
+    );
+}
+
+#[test]
+fn release_all_unkeys_every_active_radio_at_once() {
+    let mut w = World::new(1, vec![]);
+    w.field_call(ms(100), 100, 1_000);
+    w.run_until(ms(700));
+    assert!(matches!(
+        w.last_command(0, C2000),
+        Some(RadioCommand::Key { .. })
+    ));
+    w.engines[0].release_all();
+    w.drain(0);
+    assert_eq!(
+        w.last_command(0, C2000),
+        Some(RadioCommand::Unkey {
+            radio: C2000,
+            reason: UnkeyReason::Forced
+        })
+    );
+}
+
+#[test]
+fn force_release_ends_the_transmission() {
+    let mut w = World::new(1, vec![]);
+    w.field_call(ms(100), 100, 1_000);
+    w.run_until(ms(700));
+    let patch = w.engines[0].patches().iter().next().unwrap().id();
+    assert!(w.engines[0].force_release(ms(700), patch).is_some());
+    w.drain(0);
+    assert_eq!(
+        w.last_command(0, C2000),
+        Some(RadioCommand::Unkey {
+            radio: C2000,
+            reason: UnkeyReason::Forced
+        })
+    );
+}
+
+#[test]
+fn a_console_is_heard_on_both_networks() {
+    let console = SiteConsole {
+        site: SiteId(1),
+        console: ConsoleId(3),
+    };
+    let mut w = World::new(1, vec![console]);
+    for seq in 0..10u16 {
+        let f = frame(seq as u8);
+        let bytes = peer_packet(seq, TxState::Continue, &f, 99, 1);
+        // A console packet: the engine takes over the origin; the group names the patch.
+        let mut repr = VoiceRepr::parse(&bytes).unwrap();
+        repr.radio.origin = Origin {
+            site: SiteId(99),
+            network: None,
+        };
+        w.engines[0].handle_packet(
+            ms(100 + 20 * u64::from(seq)),
+            EndpointId::Console(ConsoleId(3)),
+            &repr,
+        );
+        w.now = ms(100 + 20 * u64::from(seq));
+        w.drain(0);
+    }
+    let end = peer_packet(10, TxState::End, &[], 99, 1);
+    w.engines[0].handle_packet(
+        ms(300),
+        EndpointId::Console(ConsoleId(3)),
+        &VoiceRepr::parse(&end).unwrap(),
+    );
+    w.now = ms(300);
+    w.drain(0);
+    w.run_until(ms(3_000));
+    assert_eq!(w.frames_on_air(0, ASTRID), (0..10).collect::<Vec<u8>>());
+    assert_eq!(w.frames_on_air(0, C2000), (0..10).collect::<Vec<u8>>());
+}

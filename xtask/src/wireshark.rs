@@ -9,6 +9,7 @@ use std::process::Command;
 
 use anyhow::{Context, bail, ensure};
 use borderlink_protocol::ids::{Network, Tsi};
+use borderlink_protocol::voice::g711;
 use borderlink_protocol::voice::{
     FRAME_LEN, FRAME_SAMPLES, KeyUpTime, MAX_PACKET_LEN, Origin, Priority, RadioHeader, SiteId,
     StreamId, TxState, VoiceRepr,
@@ -53,31 +54,9 @@ fn tone_frame(index: u16) -> [u8; FRAME_LEN] {
     for (i, b) in frame.iter_mut().enumerate() {
         let t = f64::from(index) * 0.02 + i as f64 / 8000.0;
         let sample = (8000.0 * (2.0 * std::f64::consts::PI * 400.0 * t).sin()) as i16;
-        *b = alaw(sample);
+        *b = g711::encode(sample);
     }
     frame
-}
-
-/// Linear 16-bit PCM to A-law (ITU-T G.711).
-fn alaw(sample: i16) -> u8 {
-    // 13-bit magnitude, with negatives offset by one as in the reference coder.
-    let v = sample >> 3;
-    let (sign, mut mag) = if v >= 0 {
-        (0x80u8, v as u16)
-    } else {
-        (0, (-v - 1) as u16)
-    };
-    let exponent = if mag < 0x20 {
-        0u8
-    } else {
-        (15 - mag.leading_zeros() as u8) - 4
-    };
-    if exponent > 0 {
-        mag >>= exponent;
-    } else {
-        mag >>= 1;
-    }
-    (sign | (exponent << 4) | (mag as u8 & 0x0f)) ^ 0x55
 }
 
 pub(crate) fn run(out_dir: &Path) -> anyhow::Result<()> {
@@ -196,18 +175,4 @@ pub(crate) fn run(out_dir: &Path) -> anyhow::Result<()> {
         path.display()
     );
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn alaw_matches_g711_reference_points() {
-        // Reference values from the G.711 A-law table: silence and full scale.
-        assert_eq!(alaw(0), 0xd5);
-        assert_eq!(alaw(-1), 0x55);
-        assert_eq!(alaw(i16::MAX), 0xaa);
-        assert_eq!(alaw(i16::MIN), 0x2a);
-    }
 }

@@ -250,3 +250,30 @@ fn pei_cr_only_transcript_counts_carriage_returns() {
         stdout(&out)
     );
 }
+
+#[test]
+fn a_reader_that_stops_early_is_not_a_crash() {
+    // `borderlink decode pei < long.pei | head -1`: the pipe closes after the first line.
+    let transcript = "OK\r\n".repeat(20_000);
+    let mut child = Command::new(binary("borderlink"))
+        .args(["decode", "pei"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start borderlink");
+    let mut stdin = child.stdin.take().expect("stdin");
+    let writer = std::thread::spawn(move || stdin.write_all(transcript.as_bytes()));
+    let mut stdout = child.stdout.take().expect("stdout");
+    let mut first = [0u8; 16];
+    std::io::Read::read_exact(&mut stdout, &mut first).expect("first line");
+    drop(stdout);
+    let out = child.wait_with_output().expect("wait for borderlink");
+    writer
+        .join()
+        .expect("writer thread")
+        .expect("transcript written");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(out.status.success(), "status {:?}: {err}", out.status);
+}

@@ -5,7 +5,7 @@
 //! for people by default and JSON with `--json`. Malformed input exits with status 2 and a
 //! message naming the offset or line.
 
-use std::io::Read;
+use std::io::{Read, Write};
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -74,11 +74,24 @@ impl HexInput {
     }
 }
 
-fn print(decoded: &Decoded, json: bool) {
+/// Writes one line of output. A reader that went away (`borderlink decode pei | head`) is
+/// not an error worth a panic: the caller stops writing and exits normally.
+fn out(line: impl std::fmt::Display) -> std::io::Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    writeln!(stdout, "{line}")?;
+    stdout.flush()
+}
+
+/// Whether an output error just means the reader closed the pipe.
+fn reader_gone(err: &std::io::Error) -> bool {
+    err.kind() == std::io::ErrorKind::BrokenPipe
+}
+
+fn print(decoded: &Decoded, json: bool) -> std::io::Result<()> {
     if json {
-        println!("{}", decoded.json);
+        out(&decoded.json)
     } else {
-        println!("{}", decoded.text);
+        out(&decoded.text)
     }
 }
 
@@ -91,10 +104,18 @@ fn decode_pei(json: bool) -> anyhow::Result<ExitCode> {
     let mut failed = false;
     for line in decode::decode_transcript(&bytes) {
         failed |= line.is_error;
-        match (json, line.is_error) {
-            (true, _) => println!("{}", line.json),
-            (false, false) => println!("line {:>4}: {}", line.line, line.text),
-            (false, true) => eprintln!("borderlink: {}", line.text),
+        let written = match (json, line.is_error) {
+            (true, _) => out(&line.json),
+            (false, false) => out(format_args!("line {:>4}: {}", line.line, line.text)),
+            (false, true) => {
+                eprintln!("borderlink: {}", line.text);
+                Ok(())
+            }
+        };
+        match written {
+            Ok(()) => {}
+            Err(err) if reader_gone(&err) => break,
+            Err(err) => return Err(err).context("writing to standard output"),
         }
     }
     Ok(if failed {
@@ -124,10 +145,14 @@ fn main() -> ExitCode {
             .map(|text| (decode::lip_hex(&text, *bits), input.json)),
     };
     match result {
-        Ok((Ok(decoded), json)) => {
-            print(&decoded, json);
-            ExitCode::SUCCESS
-        }
+        Ok((Ok(decoded), json)) => match print(&decoded, json) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(err) if reader_gone(&err) => ExitCode::SUCCESS,
+            Err(err) => {
+                eprintln!("borderlink: writing to standard output: {err}");
+                ExitCode::FAILURE
+            }
+        },
         Ok((Err(err), _)) => {
             eprintln!("borderlink: {err}");
             ExitCode::from(2)

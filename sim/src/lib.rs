@@ -7,7 +7,7 @@
 //!
 //! - emulated SwMIs for ASTRID and C2000: groups, radios, group calls, floor, pre-emption and
 //!   the grant delay of a trunked network;
-//! - emulated TETRA radios speaking PEI, in memory and on pseudo-terminals;
+//! - emulated TETRA radios speaking PEI ([`radio`]), in memory and on pseudo-terminals;
 //! - the interface-board firmware's own logic (`borderlink-firmware`) as an emulated board;
 //! - an impaired IP network between gateways ([`net`]): delay, jitter, loss, duplication,
 //!   reordering and partitions;
@@ -17,6 +17,7 @@
 //! reproducible: scenarios are data files, and each run produces a report (and optionally a
 //! trace) that tests assert on.
 //!
-//! Only the network exists so far.
+//! The impaired network and the PEI radio emulator exist so far.
 
 pub mod net;
+pub mod radio;

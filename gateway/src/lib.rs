@@ -5,10 +5,12 @@
 //! This crate holds the IO shell and the daemon's state machines; every wire format comes from
 //! `borderlink-protocol`.
 //!
-//! Today it holds [`engine`], the relay engine (patches, floor control, the receive path), and
-//! [`decode`], behind `borderlink decode`: it turns a captured RTP
-//! packet, board-link frame, LIP report or PEI transcript into what it means, for people and
-//! for scripts.
+//! - [`engine`]: the relay engine (patches, floor control, the receive path), sans-IO.
+//! - [`radio`]: the sans-IO PEI session of each TETRA radio (initialisation, keying, receive
+//!   gating, short data).
+//! - [`decode`]: behind `borderlink decode`, turns a captured RTP packet, board-link frame, LIP
+//!   report or PEI transcript into what it means, for people and for scripts.
 
 pub mod decode;
 pub mod engine;
+pub mod radio;

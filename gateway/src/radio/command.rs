@@ -1,0 +1,209 @@
+//! The commands a session sends, one at a time, and the bytes they become.
+//!
+//! An [`Op`] is a command together with what its answer means to the session: an
+//! initialisation step, the periodic signal query, or a call-control step. It is `Copy` so
+//! the one in flight can be sent again on a timeout.
+
+use borderlink_protocol::ids::{PeiIdentity, Tsi, TsiForm};
+use borderlink_protocol::pei::{
+    AiMode, CircuitService, Command, ServiceProfile, ServiceRoute, TxDemandPriority,
+};
+
+/// Longest command line a session writes (`AT+CTGS=1,` and a 17-digit TSI is 28 bytes).
+const MAX_COMMAND_LEN: usize = 64;
+
+/// Bytes to write to the radio's serial port: one command line.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Transmit {
+    len: usize,
+    buf: [u8; MAX_COMMAND_LEN],
+}
+
+impl Transmit {
+    /// The bytes, ending in CR.
+    pub fn bytes(&self) -> &[u8] {
+        self.buf.get(..self.len).unwrap_or(&[])
+    }
+}
+
+impl std::fmt::Debug for Transmit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("Transmit")
+            .field(&String::from_utf8_lossy(self.bytes()))
+            .finish()
+    }
+}
+
+/// A command the session sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Op {
+    /// `AT`: is anyone there.
+    Probe,
+    /// `ATE0`.
+    EchoOff,
+    /// `AT+CMEE=1`.
+    NumericErrors,
+    /// `AT+CTOM=0`.
+    TrunkedMode,
+    /// `AT+CTSP=…`.
+    Route(ServiceRoute),
+    /// `AT+CNUMF?`.
+    OwnNumber,
+    /// `AT+CTGS=1,<group>`.
+    SelectGroup(Tsi),
+    /// `AT+CSQ?`.
+    SignalQuality,
+    /// `AT+CTSDC=…`.
+    DefineCall(CircuitService),
+    /// `ATD<GSSI>`.
+    Dial(Tsi),
+    /// `AT+CTXD=<cc>,<priority>`.
+    Demand {
+        /// Call instance.
+        cc: u16,
+        /// Demand priority.
+        priority: TxDemandPriority,
+    },
+    /// `AT+CUTXC=<cc>`.
+    Cease {
+        /// Call instance.
+        cc: u16,
+    },
+}
+
+impl Op {
+    /// The initialisation script, in order; the radio is ready when the last step succeeds.
+    pub(super) fn init_script(group: Tsi) -> [Op; 9] {
+        [
+            Op::Probe,
+            Op::EchoOff,
+            Op::NumericErrors,
+            Op::TrunkedMode,
+            // Voice to radio and PEI alike: the radio keeps playing calls on its audio lines,
+            // which is where the gateway captures them.
+            Op::Route(ServiceRoute::Voice(ServiceProfile::MtAndTe)),
+            Op::Route(ServiceRoute::Status(ServiceProfile::Te)),
+            Op::Route(ServiceRoute::Lip(ServiceProfile::Te)),
+            Op::OwnNumber,
+            Op::SelectGroup(group),
+        ]
+    }
+
+    fn command(self) -> Command<'static> {
+        match self {
+            Op::Probe => Command::Attention,
+            Op::EchoOff => Command::SetEcho(false),
+            Op::NumericErrors => Command::NumericErrors,
+            Op::TrunkedMode => Command::SetOperatingMode(AiMode::Trunked),
+            Op::Route(r) => Command::RouteService(r),
+            Op::OwnNumber => Command::QueryOwnNumber,
+            Op::SelectGroup(g) => Command::SelectGroup(PeiIdentity::Tsi(g)),
+            Op::SignalQuality => Command::QuerySignalQuality,
+            Op::DefineCall(s) => Command::DefineCircuitService(s),
+            // The group is on the radio's own network, where its GSSI alone names it.
+            Op::Dial(g) => Command::Dial(PeiIdentity::Ssi(g.ssi())),
+            Op::Demand { cc, priority } => Command::DemandTransmit { cc, priority },
+            Op::Cease { cc } => Command::CeaseTransmit { cc },
+        }
+    }
+
+    /// The command as the log names it.
+    pub(super) fn name(self) -> &'static str {
+        match self {
+            Op::Probe => "AT",
+            Op::EchoOff => "ATE0",
+            Op::NumericErrors => "AT+CMEE=1",
+            Op::TrunkedMode => "AT+CTOM=0",
+            Op::Route(ServiceRoute::Voice(_)) => "AT+CTSP (voice)",
+            Op::Route(ServiceRoute::Status(_)) => "AT+CTSP (status)",
+            Op::Route(ServiceRoute::Lip(_)) => "AT+CTSP (LIP)",
+            Op::Route(ServiceRoute::SdsType4 { .. }) => "AT+CTSP (SDS type 4)",
+            Op::OwnNumber => "AT+CNUMF?",
+            Op::SelectGroup(_) => "AT+CTGS",
+            Op::SignalQuality => "AT+CSQ?",
+            Op::DefineCall(_) => "AT+CTSDC",
+            Op::Dial(_) => "ATD",
+            Op::Demand { .. } => "AT+CTXD",
+            Op::Cease { .. } => "AT+CUTXC",
+        }
+    }
+
+    /// Whether the gateway cannot work without this initialisation step; the others (error
+    /// format, status and LIP routing) are reported and skipped when a radio refuses them.
+    pub(super) fn is_essential(self) -> bool {
+        !matches!(
+            self,
+            Op::NumericErrors
+                | Op::Route(ServiceRoute::Status(_))
+                | Op::Route(ServiceRoute::Lip(_))
+                | Op::Route(ServiceRoute::SdsType4 { .. })
+        )
+    }
+
+    /// Whether this is part of the initialisation script.
+    pub(super) fn is_init(self) -> bool {
+        matches!(
+            self,
+            Op::Probe
+                | Op::EchoOff
+                | Op::NumericErrors
+                | Op::TrunkedMode
+                | Op::Route(_)
+                | Op::OwnNumber
+                | Op::SelectGroup(_)
+        )
+    }
+
+    /// Whether this sets up a call or demands transmission (withdrawn on unkey while unsent).
+    pub(super) fn is_keying(self) -> bool {
+        matches!(self, Op::DefineCall(_) | Op::Dial(_) | Op::Demand { .. })
+    }
+
+    /// The command line, or `None` if a value cannot be written.
+    pub(super) fn encode(self, form: TsiForm) -> Option<Transmit> {
+        let mut buf = [0u8; MAX_COMMAND_LEN];
+        let len = self.command().emit_with(form, &mut buf).ok()?;
+        Some(Transmit { len, buf })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_op_fits_the_transmit_buffer() {
+        let gtsi = Tsi::from_parts(1023, 16383, 16_777_215).unwrap();
+        let ops = [
+            Op::SelectGroup(gtsi),
+            Op::Dial(gtsi),
+            Op::DefineCall(CircuitService {
+                priority: 15,
+                area: 15,
+                slots_codec: 255,
+                clir: 255,
+                ..CircuitService::GROUP_SPEECH
+            }),
+            Op::Demand {
+                cc: u16::MAX,
+                priority: TxDemandPriority::Emergency,
+            },
+            Op::Cease { cc: u16::MAX },
+        ];
+        for op in ops {
+            for form in [TsiForm::Long, TsiForm::Short] {
+                let t = op.encode(form).expect("fits");
+                assert_eq!(t.bytes().last(), Some(&b'\r'), "{op:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn out_of_range_values_are_not_sent() {
+        let bad = Op::DefineCall(CircuitService {
+            priority: 16,
+            ..CircuitService::GROUP_SPEECH
+        });
+        assert_eq!(bad.encode(TsiForm::Long), None);
+    }
+}

@@ -1,0 +1,1459 @@
+//! Scripted radio transcripts in virtual time: every byte the session writes is asserted, and
+//! the radio's side is fed as the lines a real radio prints.
+
+use borderlink_protocol::ids::{PeiIdentity, Ssi, Tsi, TsiForm};
+use borderlink_protocol::pei::{AiService, CmeError, DisconnectCause, ErrorKind};
+use borderlink_protocol::sds::Status;
+use borderlink_protocol::time::{Duration, Instant};
+use borderlink_protocol::voice::Priority;
+use proptest::prelude::*;
+
+use super::*;
+use crate::engine::radio_tx::RadioEvent;
+
+const IDENTITY_DIGITS: &str = "02040000102040123";
+const SELECT_GROUP: &str = "AT+CTGS=1,02040000102040551\r";
+const GROUP_CALL: &str = "AT+CTSDC=0,0,0,1,1,0,1,1,0,0,0\r";
+const DIAL: &str = "ATD2040551\r";
+/// `+CTICN` of a group call on our group from 2040999, call instance 2, priority 0.
+const INCOMING: &str = "\r\n+CTICN: 2,0,0,1,02040000102040999,1,1,0,1,1,1,02040000102040551,0\r\n";
+
+fn identity() -> Tsi {
+    Tsi::from_parts(204, 1, 2_040_123).unwrap()
+}
+
+fn group() -> Tsi {
+    Tsi::from_parts(204, 1, 2_040_551).unwrap()
+}
+
+fn unit(ssi: u32) -> Tsi {
+    Tsi::from_parts(204, 1, ssi).unwrap()
+}
+
+fn prio(level: u8) -> Priority {
+    Priority::new(level).unwrap()
+}
+
+fn secs(s: u64) -> Duration {
+    Duration::from_secs(s)
+}
+
+/// A session, its virtual clock, and everything it wrote and reported.
+struct Rig {
+    radio: RadioSession,
+    now: Instant,
+    sent: Vec<(u64, String)>,
+    events: Vec<RadioOutput>,
+}
+
+impl Rig {
+    fn new() -> Self {
+        Self::with(RadioSessionConfig::new(identity(), group()))
+    }
+
+    fn with(config: RadioSessionConfig) -> Self {
+        Rig {
+            radio: RadioSession::new(config).unwrap(),
+            now: Instant::ZERO,
+            sent: Vec::new(),
+            events: Vec::new(),
+        }
+    }
+
+    /// A radio taken through initialisation and its first signal query.
+    fn ready() -> Self {
+        let mut rig = Self::new();
+        rig.init();
+        rig
+    }
+
+    fn init(&mut self) {
+        self.up();
+        for _ in 0..7 {
+            self.ok();
+        }
+        self.feed(&format!("\r\n+CNUMF: 0,{IDENTITY_DIGITS}\r\n\r\nOK\r\n"));
+        self.ok();
+        self.feed("\r\n+CSQ: 20,99\r\n\r\nOK\r\n");
+        assert_eq!(self.radio.status().state, LinkState::Ready);
+        self.sent.clear();
+        self.events.clear();
+    }
+
+    fn drain(&mut self) {
+        while let Some(t) = self.radio.poll_transmit() {
+            let text = String::from_utf8(t.bytes().to_vec()).unwrap();
+            self.sent.push((self.now.as_millis(), text));
+        }
+        while let Some(e) = self.radio.poll_event() {
+            self.events.push(e);
+        }
+    }
+
+    fn up(&mut self) {
+        self.radio.link_up(self.now);
+        self.drain();
+    }
+
+    fn down(&mut self) {
+        self.radio.link_down(self.now);
+        self.drain();
+    }
+
+    fn feed(&mut self, text: &str) {
+        self.feed_bytes(text.as_bytes());
+    }
+
+    fn feed_bytes(&mut self, bytes: &[u8]) {
+        self.radio.handle_bytes(self.now, bytes);
+        self.drain();
+    }
+
+    fn ok(&mut self) {
+        self.feed("\r\nOK\r\n");
+    }
+
+    fn key(&mut self) {
+        self.radio.key(self.now, group(), prio(0), false);
+        self.drain();
+    }
+
+    fn unkey(&mut self) {
+        self.radio.unkey(self.now);
+        self.drain();
+    }
+
+    /// Moves the clock to `now + d`, firing every timer on the way at its own deadline.
+    fn advance(&mut self, d: Duration) {
+        let end = self.now + d;
+        for _ in 0..10_000 {
+            match self.radio.poll_timeout() {
+                Some(due) if due <= end => {
+                    self.now = self.now.max(due);
+                    self.radio.handle_timeout(self.now);
+                    self.drain();
+                    if let Some(next) = self.radio.poll_timeout() {
+                        assert!(
+                            next > self.now,
+                            "timer at {next:?} not moved past {:?}",
+                            self.now
+                        );
+                    }
+                }
+                _ => {
+                    self.now = end;
+                    return;
+                }
+            }
+        }
+        panic!("timers never settle: livelock");
+    }
+
+    fn sent(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.sent)
+            .into_iter()
+            .map(|(_, s)| s)
+            .collect()
+    }
+
+    fn events(&mut self) -> Vec<RadioOutput> {
+        std::mem::take(&mut self.events)
+    }
+
+    /// Key on a group with no call: set-up, connect on `cc`, demand, grant.
+    fn key_granted(&mut self, cc: u16) {
+        self.key();
+        self.ok();
+        self.ok();
+        self.feed(&format!("\r\n+CTCC: {cc},1,1,0,0,1,1\r\n"));
+        self.ok();
+        self.feed(&format!("\r\n+CTXG: {cc},0,0,0\r\n"));
+        assert_eq!(self.events(), [RadioOutput::TxGranted]);
+        assert_eq!(
+            self.sent(),
+            [GROUP_CALL, DIAL, &format!("AT+CTXD={cc},1\r")]
+        );
+    }
+}
+
+#[test]
+fn init_transcript_is_exact_and_signal_is_polled() {
+    let mut rig = Rig::new();
+    assert_eq!(rig.radio.status().state, LinkState::Disconnected);
+    assert_eq!(rig.radio.poll_timeout(), None);
+    rig.up();
+    // The radio still echoes until ATE0 takes effect; echoes are not answers.
+    rig.feed("AT\r\r\nOK\r\n");
+    rig.feed("ATE0\r\r\nOK\r\n");
+    for _ in 0..5 {
+        rig.ok();
+    }
+    assert!(rig.events().is_empty());
+    rig.feed(&format!(
+        "\r\n+CNUMF: 0,{IDENTITY_DIGITS}\r\n2,16777184\r\n\r\nOK\r\n"
+    ));
+    rig.ok();
+    assert_eq!(
+        rig.events(),
+        [RadioOutput::Ready {
+            identity: identity()
+        }]
+    );
+    rig.feed("\r\n+CSQ: 20,99\r\n\r\nOK\r\n");
+    assert_eq!(
+        rig.events(),
+        [RadioOutput::SignalQuality { dbm: Some(-73) }]
+    );
+    let all: String = rig.sent().concat();
+    assert_eq!(
+        all,
+        [
+            "AT\r",
+            "ATE0\r",
+            "AT+CMEE=1\r",
+            "AT+CTOM=0\r",
+            "AT+CTSP=2,0,0\r",
+            "AT+CTSP=1,2,20\r",
+            "AT+CTSP=1,3,10\r",
+            "AT+CNUMF?\r",
+            SELECT_GROUP,
+            "AT+CSQ?\r",
+        ]
+        .concat()
+    );
+    let status = rig.radio.status();
+    assert_eq!(status.identity, Some(identity()));
+    assert_eq!(status.signal_dbm, Some(-73));
+    // Then every 10 s.
+    rig.advance(secs(9));
+    assert!(rig.sent().is_empty());
+    rig.advance(secs(1));
+    assert_eq!(rig.sent, [(10_000, "AT+CSQ?\r".to_string())]);
+}
+
+#[test]
+fn short_tsi_form_is_used_for_the_group() {
+    let mut config = RadioSessionConfig::new(identity(), group());
+    config.tsi_form = TsiForm::Short;
+    let mut rig = Rig::with(config);
+    rig.up();
+    for _ in 0..7 {
+        rig.ok();
+    }
+    // The radio answers in its short form; the identity still matches.
+    rig.feed("\r\n+CNUMF: 0,2040000102040123\r\n\r\nOK\r\n");
+    assert_eq!(rig.sent().last().unwrap(), "AT+CTGS=1,2040000102040551\r");
+}
+
+#[test]
+fn bare_ssi_identity_is_completed_with_the_home_network() {
+    let mut rig = Rig::new();
+    rig.up();
+    for _ in 0..7 {
+        rig.ok();
+    }
+    rig.feed("\r\n+CNUMF: 0,2040123\r\n\r\nOK\r\n");
+    rig.ok();
+    assert_eq!(
+        rig.events(),
+        [RadioOutput::Ready {
+            identity: identity()
+        }]
+    );
+}
+
+#[test]
+fn identity_mismatch_keeps_the_radio_out_of_service() {
+    let mut rig = Rig::new();
+    rig.up();
+    for _ in 0..7 {
+        rig.ok();
+    }
+    rig.sent.clear();
+    rig.feed("\r\n+CNUMF: 0,02040000102049999\r\n\r\nOK\r\n");
+    let got = PeiIdentity::Tsi(unit(2_049_999));
+    assert_eq!(
+        rig.events(),
+        [
+            RadioOutput::IdentityMismatch {
+                expected: identity(),
+                got
+            },
+            RadioOutput::Down {
+                reason: DownReason::WrongIdentity {
+                    expected: identity(),
+                    got
+                }
+            },
+        ]
+    );
+    assert_eq!(rig.events.len(), 0);
+    assert!(
+        rig.sent().is_empty(),
+        "no group selected on a foreign radio"
+    );
+    assert_eq!(
+        rig.radio.status().state,
+        LinkState::Recovering {
+            retry_at: Instant::ZERO + secs(30)
+        }
+    );
+    rig.key();
+    assert_eq!(
+        rig.events(),
+        [RadioOutput::TxRefused {
+            reason: TxFailure::NotReady
+        }]
+    );
+    assert!(rig.sent().is_empty());
+    // Looked at again after the longest backoff, in case the right radio is plugged in.
+    rig.advance(secs(29));
+    assert!(rig.sent().is_empty());
+    rig.advance(secs(1));
+    assert_eq!(rig.sent(), ["AT\r"]);
+}
+
+#[test]
+fn a_foreign_ssi_is_a_mismatch_too() {
+    let mut rig = Rig::new();
+    rig.up();
+    for _ in 0..7 {
+        rig.ok();
+    }
+    rig.feed("\r\n+CNUMF: 0,2040124\r\n\r\nOK\r\n");
+    assert!(matches!(
+        rig.events().first(),
+        Some(RadioOutput::IdentityMismatch { .. })
+    ));
+}
+
+#[test]
+fn no_individual_identity_is_a_failure() {
+    let mut rig = Rig::new();
+    rig.up();
+    for _ in 0..7 {
+        rig.ok();
+    }
+    // Only a group entry: not the radio's own identity.
+    rig.feed("\r\n+CNUMF: 1,2040551\r\n\r\nOK\r\n");
+    assert_eq!(
+        rig.events(),
+        [RadioOutput::Down {
+            reason: DownReason::NoIdentity
+        }]
+    );
+}
+
+#[test]
+fn silent_radio_is_retried_then_down_then_reinitialised_with_backoff() {
+    let mut rig = Rig::new();
+    rig.up();
+    rig.advance(secs(25));
+    let times: Vec<u64> = rig.sent.iter().map(|(t, _)| *t).collect();
+    assert!(rig.sent.iter().all(|(_, s)| s == "AT\r"));
+    // Three sendings 2 s apart, then down; again after 1 s, then after 2 s, then 4 s.
+    assert_eq!(
+        times,
+        [
+            0, 2_000, 4_000, 7_000, 9_000, 11_000, 15_000, 17_000, 19_000, 25_000
+        ]
+    );
+    assert_eq!(
+        rig.events(),
+        [RadioOutput::Down {
+            reason: DownReason::NotResponding {
+                command: "AT",
+                attempts: 3
+            }
+        }],
+        "down is reported once per outage"
+    );
+    assert_eq!(
+        rig.events
+            .iter()
+            .filter_map(RadioOutput::engine_event)
+            .count(),
+        0
+    );
+}
+
+#[test]
+fn backoff_doubles_up_to_its_ceiling() {
+    let mut rig = Rig::new();
+    rig.up();
+    rig.advance(secs(200));
+    let starts: Vec<u64> = rig
+        .sent
+        .iter()
+        .map(|(t, _)| *t)
+        .collect::<Vec<_>>()
+        .chunks(3)
+        .map(|c| c[0])
+        .collect();
+    let waits: Vec<u64> = starts
+        .windows(2)
+        .map(|w| (w[1] - w[0] - 6_000) / 1_000)
+        .collect();
+    assert_eq!(waits, [1, 2, 4, 8, 16, 30, 30, 30]);
+}
+
+#[test]
+fn a_stable_radio_starts_the_backoff_afresh() {
+    let mut rig = Rig::new();
+    rig.up();
+    // Two failed rounds push the backoff to 4 s.
+    rig.advance(secs(13));
+    rig.advance(secs(2));
+    rig.sent.clear();
+    rig.events.clear();
+    assert_eq!(rig.radio.status().state, LinkState::Initialising);
+    rig.init();
+    // The signal query goes unanswered: down after its retries, back after 1 s, not 4 s.
+    rig.advance(secs(10));
+    rig.advance(secs(6));
+    assert_eq!(
+        rig.events(),
+        [RadioOutput::Down {
+            reason: DownReason::NotResponding {
+                command: "AT+CSQ?",
+                attempts: 3
+            }
+        }]
+    );
+    let failed_at = rig.now;
+    rig.sent.clear();
+    rig.advance(secs(1));
+    assert_eq!(
+        rig.sent,
+        [((failed_at + secs(1)).as_millis(), "AT\r".to_string())]
+    );
+}
+
+#[test]
+fn a_late_answer_counts_for_the_retry() {
+    let mut rig = Rig::new();
+    rig.up();
+    rig.advance(secs(2));
+    assert_eq!(rig.sent(), ["AT\r", "AT\r"]);
+    rig.ok();
+    assert_eq!(rig.sent(), ["ATE0\r"]);
+    assert!(rig.events().is_empty());
+}
+
+#[test]
+fn stray_final_results_are_ignored() {
+    let mut rig = Rig::ready();
+    rig.feed("\r\nOK\r\n\r\nERROR\r\n\r\n+CME ERROR: 3\r\n");
+    assert!(rig.sent().is_empty());
+    assert!(rig.events().is_empty());
+    assert_eq!(rig.radio.status().state, LinkState::Ready);
+}
+
+#[test]
+fn an_essential_step_refused_takes_the_radio_down() {
+    let mut rig = Rig::new();
+    rig.up();
+    rig.ok();
+    rig.ok();
+    rig.ok();
+    rig.sent.clear();
+    rig.feed("\r\n+CME ERROR: 30\r\n");
+    assert_eq!(
+        rig.events(),
+        [RadioOutput::Down {
+            reason: DownReason::InitRefused {
+                command: "AT+CTOM=0",
+                error: CommandError::Cme(CmeError(30))
+            }
+        }]
+    );
+    assert!(rig.sent().is_empty());
+    rig.advance(secs(1));
+    assert_eq!(rig.sent(), ["AT\r"]);
+}
+
+#[test]
+fn plain_error_on_an_essential_step_takes_the_radio_down() {
+    let mut rig = Rig::new();
+    rig.up();
+    for _ in 0..4 {
+        rig.ok();
+    }
+    rig.feed("\r\nERROR\r\n");
+    assert_eq!(
+        rig.events(),
+        [RadioOutput::Down {
+            reason: DownReason::InitRefused {
+                command: "AT+CTSP (voice)",
+                error: CommandError::Error
+            }
+        }]
+    );
+}
+
+#[test]
+fn optional_steps_refused_are_reported_and_skipped() {
+    let mut rig = Rig::new();
+    rig.up();
+    rig.ok();
+    rig.ok();
+    rig.sent.clear();
+    rig.feed("\r\nERROR\r\n");
+    assert_eq!(
+        rig.events(),
+        [RadioOutput::Fault(RadioFault::Refused {
+            command: "AT+CMEE=1",
+            error: CommandError::Error
+        })]
+    );
+    assert_eq!(rig.sent(), ["AT+CTOM=0\r"]);
+    rig.ok();
+    rig.ok();
+    rig.feed("\r\n+CME ERROR: 4\r\n");
+    rig.feed("\r\n+CME ERROR: 4\r\n");
+    assert_eq!(rig.events().len(), 2);
+    assert_eq!(
+        rig.sent(),
+        [
+            "AT+CTSP=2,0,0\r",
+            "AT+CTSP=1,2,20\r",
+            "AT+CTSP=1,3,10\r",
+            "AT+CNUMF?\r"
+        ]
+    );
+    rig.feed(&format!("\r\n+CNUMF: 0,{IDENTITY_DIGITS}\r\n\r\nOK\r\n"));
+    rig.ok();
+    assert!(matches!(rig.events()[..], [RadioOutput::Ready { .. }]));
+}
+
+#[test]
+fn key_sets_up_the_call_demands_and_is_granted() {
+    let mut rig = Rig::ready();
+    rig.key();
+    assert_eq!(rig.sent(), [GROUP_CALL]);
+    rig.ok();
+    assert_eq!(rig.sent(), [DIAL]);
+    rig.ok();
+    assert!(rig.sent().is_empty(), "waits for +CTCC to learn the call");
+    rig.feed("\r\n+CTCC: 1,1,1,0,0,1,1\r\n");
+    assert_eq!(rig.sent(), ["AT+CTXD=1,1\r"]);
+    rig.ok();
+    assert!(rig.events().is_empty());
+    assert!(rig.radio.status().transmitting);
+    rig.feed("\r\n+CTXG: 1,0,0,0\r\n");
+    let events = rig.events();
+    assert_eq!(events, [RadioOutput::TxGranted]);
+    assert_eq!(events[0].engine_event(), Some(RadioEvent::TxGranted));
+    rig.unkey();
+    assert_eq!(rig.sent(), ["AT+CUTXC=1\r"]);
+    rig.ok();
+    assert!(rig.events().is_empty());
+    assert!(!rig.radio.status().transmitting);
+    // The call stays up for the network's hang time: the next key joins it.
+    rig.key();
+    assert_eq!(rig.sent(), ["AT+CTXD=1,1\r"]);
+}
+
+#[test]
+fn emergency_and_priority_go_into_the_call_and_the_demand() {
+    let mut rig = Rig::ready();
+    rig.radio.key(rig.now, group(), prio(5), true);
+    rig.drain();
+    assert_eq!(rig.sent(), ["AT+CTSDC=0,0,0,1,1,0,1,1,0,15,0\r"]);
+    rig.ok();
+    rig.ok();
+    rig.feed("\r\n+CTCC: 7,1,1,0,0,1,1\r\n");
+    assert_eq!(rig.sent(), [DIAL, "AT+CTXD=7,3\r"]);
+
+    let mut rig = Rig::ready();
+    rig.radio.key(rig.now, group(), prio(5), false);
+    rig.drain();
+    assert_eq!(rig.sent(), ["AT+CTSDC=0,0,0,1,1,0,1,1,0,5,0\r"]);
+}
+
+#[test]
+fn key_joins_a_call_already_up_on_the_group() {
+    let mut rig = Rig::ready();
+    rig.feed(INCOMING);
+    rig.key();
+    assert_eq!(rig.sent(), ["AT+CTXD=2,1\r"]);
+    rig.ok();
+    rig.feed("\r\n+CTXG: 2,0,0,0\r\n");
+    assert_eq!(rig.events(), [RadioOutput::TxGranted]);
+}
+
+#[test]
+fn a_call_on_another_group_is_not_joined() {
+    let mut rig = Rig::ready();
+    rig.feed("\r\n+CTICN: 2,0,0,1,02040000102040999,1,1,0,1,1,1,02040000102040777,0\r\n");
+    rig.key();
+    assert_eq!(rig.sent(), [GROUP_CALL]);
+}
+
+#[test]
+fn refusal_is_reported_and_leaves_nothing_to_cease() {
+    let mut rig = Rig::ready();
+    rig.feed(INCOMING);
+    rig.key();
+    rig.ok();
+    rig.feed("\r\n+CTXG: 2,1,0,0\r\n");
+    let events = rig.events();
+    assert_eq!(
+        events,
+        [RadioOutput::TxRefused {
+            reason: TxFailure::NotGranted
+        }]
+    );
+    assert_eq!(events[0].engine_event(), Some(RadioEvent::TxRefused));
+    rig.unkey();
+    assert_eq!(rig.sent(), ["AT+CTXD=2,1\r"]);
+}
+
+#[test]
+fn demand_refused_with_an_error_is_a_refusal() {
+    let mut rig = Rig::ready();
+    rig.feed(INCOMING);
+    rig.key();
+    rig.feed("\r\n+CME ERROR: 3\r\n");
+    assert_eq!(
+        rig.events(),
+        [RadioOutput::TxRefused {
+            reason: TxFailure::Rejected {
+                command: "AT+CTXD",
+                error: CommandError::Cme(CmeError(3))
+            }
+        }]
+    );
+    assert_eq!(rig.radio.status().state, LinkState::Ready);
+}
+
+#[test]
+fn dial_refused_is_a_refusal_and_nothing_more_is_sent() {
+    let mut rig = Rig::ready();
+    rig.key();
+    rig.ok();
+    rig.feed("\r\nERROR\r\n");
+    assert_eq!(
+        rig.events(),
+        [RadioOutput::TxRefused {
+            reason: TxFailure::Rejected {
+                command: "ATD",
+                error: CommandError::Error
+            }
+        }]
+    );
+    assert_eq!(rig.sent(), [GROUP_CALL, DIAL]);
+    rig.unkey();
+    rig.advance(secs(10));
+    assert_eq!(rig.sent(), ["AT+CSQ?\r"]);
+}
+
+#[test]
+fn queued_then_granted() {
+    let mut rig = Rig::ready();
+    rig.feed(INCOMING);
+    rig.key();
+    rig.ok();
+    rig.feed("\r\n+CTXG: 2,2,0,0\r\n");
+    rig.advance(secs(3));
+    assert!(rig.events().is_empty());
+    rig.feed("\r\n+CTXG: 2,0,0,0\r\n");
+    assert_eq!(rig.events(), [RadioOutput::TxGranted]);
+    // Granted: the grant wait (5 s from the key) no longer applies.
+    rig.advance(secs(4));
+    assert!(rig.events().is_empty());
+    assert!(rig.radio.status().transmitting);
+}
+
+#[test]
+fn queued_too_long_is_withdrawn_and_refused() {
+    let mut rig = Rig::ready();
+    rig.feed(INCOMING);
+    rig.key();
+    rig.ok();
+    rig.feed("\r\n+CTXG: 2,2,0,0\r\n");
+    rig.sent.clear();
+    rig.advance(secs(5));
+    assert_eq!(
+        rig.events(),
+        [RadioOutput::TxRefused {
+            reason: TxFailure::GrantTimeout
+        }]
+    );
+    assert_eq!(rig.sent, [(5_000, "AT+CUTXC=2\r".to_string())]);
+}
+
+#[test]
+fn connect_that_never_comes_is_refused_at_the_grant_wait() {
+    let mut rig = Rig::ready();
+    rig.key();
+    rig.ok();
+    rig.ok();
+    rig.advance(secs(5));
+    assert_eq!(
+        rig.events(),
+        [RadioOutput::TxRefused {
+            reason: TxFailure::GrantTimeout
+        }]
+    );
+    // If the call connects after all, with the grant, it is handed back at once.
+    rig.sent.clear();
+    rig.feed("\r\n+CTCC: 4,1,1,0,0,1,1\r\n+CTXG: 4,0,0,0\r\n");
+    assert_eq!(rig.sent(), ["AT+CUTXC=4\r"]);
+    assert!(rig.events().is_empty());
+}
+
+#[test]
+fn pre_emption_release_loses_the_grant() {
+    let mut rig = Rig::ready();
+    rig.key_granted(1);
+    rig.feed("\r\n+CTCR: 1,9\r\n");
+    let events = rig.events();
+    assert_eq!(
+        events,
+        [RadioOutput::TxLost {
+            reason: TxFailure::Released(DisconnectCause::PreEmption)
+        }]
+    );
+    assert_eq!(events[0].engine_event(), Some(RadioEvent::TxLost));
+    // The call is gone: nothing to cease, and the next key sets up a new one.
+    rig.unkey();
+    assert!(rig.sent().is_empty());
+    rig.key();
+    assert_eq!(rig.sent(), [GROUP_CALL]);
+}
+
+#[test]
+fn any_release_while_transmitting_loses_the_grant() {
+    let mut rig = Rig::ready();
+    rig.key_granted(1);
+    rig.feed("\r\n+CTCR: 1,14\r\n");
+    assert_eq!(
+        rig.events(),
+        [RadioOutput::TxLost {
+            reason: TxFailure::Released(DisconnectCause::SwmiDisconnect)
+        }]
+    );
+}
+
+#[test]
+fn interruption_loses_the_grant_and_withdraws_the_demand() {
+    let mut rig = Rig::ready();
+    rig.key_granted(1);
+    rig.feed("\r\n+CTXI: 1,0,0\r\n");
+    assert_eq!(
+        rig.events(),
+        [RadioOutput::TxLost {
+            reason: TxFailure::Interrupted
+        }]
+    );
+    assert_eq!(rig.sent(), ["AT+CUTXC=1\r"]);
+    rig.unkey();
+    assert!(rig.sent().is_empty(), "ceased once");
+}
+
+#[test]
+fn another_talker_granted_mid_transmission_loses_the_grant_and_starts_receive() {
+    let mut rig = Rig::ready();
+    rig.key_granted(1);
+    rig.feed("\r\n+CTXG: 1,3,0,0,1,02040000102040777\r\n");
+    assert_eq!(
+        rig.events(),
+        [
+            RadioOutput::TxLost {
+                reason: TxFailure::TakenByOther
+            },
+            RadioOutput::ReceiveStart {
+                talker: Some(unit(2_040_777)),
+                group: Some(group()),
+                priority: prio(0),
+                emergency: false
+            },
+        ]
+    );
+    assert_eq!(rig.sent(), ["AT+CUTXC=1\r"]);
+}
+
+#[test]
+fn wait_while_transmitting_loses_the_grant_but_not_while_waiting() {
+    let mut rig = Rig::ready();
+    rig.feed(INCOMING);
+    rig.key();
+    rig.ok();
+    rig.feed("\r\n+CTXW: 2,0\r\n");
+    assert!(rig.events().is_empty());
+    rig.feed("\r\n+CTXG: 2,0,0,0\r\n+CTXW: 2,0\r\n");
+    assert_eq!(
+        rig.events(),
+        [
+            RadioOutput::TxGranted,
+            RadioOutput::TxLost {
+                reason: TxFailure::Wait
+            }
+        ]
+    );
+}
+
+#[test]
+fn a_grant_before_the_set_up_went_out_cancels_the_set_up() {
+    let mut rig = Rig::ready();
+    rig.advance(secs(10));
+    assert_eq!(rig.sent(), ["AT+CSQ?\r"]);
+    rig.key();
+    assert!(rig.sent().is_empty(), "behind the query");
+    rig.feed("\r\n+CTXG: 8,0,0,0\r\n");
+    assert_eq!(rig.events(), [RadioOutput::TxGranted]);
+    rig.ok();
+    assert!(rig.sent().is_empty(), "no ATD while transmitting");
+    rig.unkey();
+    assert_eq!(rig.sent(), ["AT+CUTXC=8\r"]);
+}
+
+#[test]
+fn unkey_mid_setup_ceases_once_the_call_is_known() {
+    let mut rig = Rig::ready();
+    rig.key();
+    rig.ok();
+    assert_eq!(rig.sent(), [GROUP_CALL, DIAL]);
+    rig.unkey();
+    assert!(rig.sent().is_empty(), "the call instance is not known yet");
+    rig.ok();
+    rig.feed("\r\n+CTCC: 3,1,1,0,0,1,1\r\n");
+    assert_eq!(rig.sent(), ["AT+CUTXC=3\r"]);
+    // A grant that comes with the connect is handed back as well, never reported.
+    rig.ok();
+    rig.feed("\r\n+CTXG: 3,0,0,0\r\n");
+    assert_eq!(rig.sent(), ["AT+CUTXC=3\r"]);
+    assert!(rig.events().is_empty());
+}
+
+#[test]
+fn unkey_while_the_demand_is_in_flight_ceases_after_its_answer() {
+    let mut rig = Rig::ready();
+    rig.feed(INCOMING);
+    rig.key();
+    assert_eq!(rig.sent(), ["AT+CTXD=2,1\r"]);
+    rig.unkey();
+    assert!(rig.sent().is_empty(), "one command in flight");
+    rig.ok();
+    assert_eq!(rig.sent(), ["AT+CUTXC=2\r"]);
+    rig.feed("\r\n+CTXG: 2,0,0,0\r\n");
+    rig.ok();
+    assert_eq!(rig.sent(), ["AT+CUTXC=2\r"], "a late grant is handed back");
+    assert!(rig.events().is_empty());
+}
+
+#[test]
+fn unkey_before_anything_keying_went_out_sends_nothing() {
+    let mut rig = Rig::ready();
+    rig.key();
+    rig.unkey();
+    rig.ok();
+    assert_eq!(rig.sent(), [GROUP_CALL], "ATD withdrawn while queued");
+    // A demand queued behind a signal query is withdrawn too.
+    rig.feed(INCOMING);
+    rig.advance(secs(10));
+    assert_eq!(rig.sent(), ["AT+CSQ?\r"]);
+    rig.key();
+    rig.unkey();
+    rig.ok();
+    assert!(rig.sent().is_empty());
+}
+
+/// Wherever the unkey falls in the keying exchange, once `ATD` or `AT+CTXD` has gone out the
+/// last keying command the radio receives is a cease of the right call.
+#[test]
+fn unkey_at_any_point_leaves_the_radio_unkeyed() {
+    let script = [
+        "\r\nOK\r\n",
+        "\r\nOK\r\n",
+        "\r\n+CTCC: 5,1,1,0,0,1,1\r\n",
+        "\r\nOK\r\n",
+        "\r\n+CTXG: 5,2,0,0\r\n",
+        "\r\n+CTXG: 5,0,0,0\r\n",
+    ];
+    for cut in 0..=script.len() {
+        let mut rig = Rig::ready();
+        rig.key();
+        for line in &script[..cut] {
+            rig.feed(line);
+        }
+        rig.unkey();
+        // The radio goes on as it would: answers and the rest of the exchange.
+        for line in &script[cut..] {
+            rig.feed(line);
+        }
+        for _ in 0..4 {
+            rig.ok();
+        }
+        let sent = rig.sent();
+        let keyed = sent.iter().any(|s| s == DIAL || s.starts_with("AT+CTXD"));
+        let last = sent.iter().rev().find(|s| {
+            s.starts_with("ATD") || s.starts_with("AT+CTXD") || s.starts_with("AT+CUTXC")
+        });
+        if keyed {
+            assert_eq!(
+                last.map(String::as_str),
+                Some("AT+CUTXC=5\r"),
+                "cut {cut}: {sent:?}"
+            );
+        }
+        assert!(
+            !sent
+                .iter()
+                .skip_while(|s| !s.starts_with("AT+CUTXC"))
+                .any(|s| s.starts_with("AT+CTXD")),
+            "cut {cut}: demanded after ceasing: {sent:?}"
+        );
+        let reported: Vec<_> = rig
+            .events()
+            .iter()
+            .filter_map(RadioOutput::engine_event)
+            .collect();
+        assert!(
+            reported.iter().all(|e| *e == RadioEvent::TxGranted),
+            "cut {cut}: {reported:?}"
+        );
+    }
+}
+
+#[test]
+fn a_joined_call_released_under_the_demand_is_set_up_afresh() {
+    let mut rig = Rig::ready();
+    rig.feed(INCOMING);
+    rig.key();
+    rig.ok();
+    rig.feed("\r\n+CTCR: 2,13\r\n");
+    assert!(rig.events().is_empty());
+    assert_eq!(rig.sent(), ["AT+CTXD=2,1\r", GROUP_CALL]);
+    rig.ok();
+    rig.ok();
+    rig.feed("\r\n+CTCC: 4,1,1,0,0,1,1\r\n");
+    rig.ok();
+    rig.feed("\r\n+CTXG: 4,0,0,0\r\n");
+    assert_eq!(rig.sent(), [DIAL, "AT+CTXD=4,1\r"]);
+    assert_eq!(rig.events(), [RadioOutput::TxGranted]);
+}
+
+#[test]
+fn a_set_up_call_released_before_connect_is_a_refusal() {
+    let mut rig = Rig::ready();
+    rig.key();
+    rig.ok();
+    rig.ok();
+    rig.feed("\r\n+CTCR: 6,5\r\n");
+    assert_eq!(
+        rig.events(),
+        [RadioOutput::TxRefused {
+            reason: TxFailure::Released(DisconnectCause::NetworkCongestion)
+        }]
+    );
+}
+
+#[test]
+fn key_while_down_is_refused_at_once() {
+    let mut rig = Rig::new();
+    rig.key();
+    assert_eq!(
+        rig.events(),
+        [RadioOutput::TxRefused {
+            reason: TxFailure::NotReady
+        }]
+    );
+    assert!(rig.sent().is_empty());
+    rig.up();
+    rig.sent.clear();
+    rig.key();
+    assert_eq!(rig.events().len(), 1, "still initialising");
+    assert!(rig.sent().is_empty());
+}
+
+#[test]
+fn receive_is_bracketed_with_the_talker() {
+    let mut rig = Rig::ready();
+    rig.feed(INCOMING);
+    // First over without a talking party identity: the caller talks.
+    rig.feed("\r\n+CTXG: 2,3,0,0\r\n");
+    let start = |talker| RadioOutput::ReceiveStart {
+        talker,
+        group: Some(group()),
+        priority: prio(0),
+        emergency: false,
+    };
+    assert_eq!(rig.events(), [start(Some(unit(2_040_999)))]);
+    assert!(rig.radio.status().receiving);
+    rig.feed("\r\n+CDTXC: 2,0\r\n");
+    assert_eq!(rig.events(), [RadioOutput::ReceiveEnd]);
+    rig.feed("\r\n+CTXG: 2,3,0,0,1,02040000102040777\r\n");
+    // A repeated grant for the same talker is the same over.
+    rig.feed("\r\n+CTXG: 2,3,0,0,1,02040000102040777\r\n");
+    assert_eq!(rig.events(), [start(Some(unit(2_040_777)))]);
+    // A new talker without an end in between: end, then start.
+    rig.feed("\r\n+CTXG: 2,3,0,0,0,2040888\r\n");
+    assert_eq!(
+        rig.events(),
+        [RadioOutput::ReceiveEnd, start(Some(unit(2_040_888)))]
+    );
+    rig.feed("\r\n+CTCR: 2,13\r\n");
+    assert_eq!(rig.events(), [RadioOutput::ReceiveEnd]);
+    assert!(!rig.radio.status().receiving);
+    assert!(rig.sent().is_empty());
+}
+
+#[test]
+fn receive_on_an_unannounced_call_and_an_emergency_call() {
+    let mut rig = Rig::ready();
+    // Late entry: no +CTICN seen, the grant alone starts the receive.
+    rig.feed("\r\n+CTXG: 9,3,0,0\r\n");
+    assert_eq!(
+        rig.events(),
+        [RadioOutput::ReceiveStart {
+            talker: None,
+            group: None,
+            priority: prio(0),
+            emergency: false
+        }]
+    );
+    rig.feed("\r\n+CTICN: 3,0,0,1,02040000102040999,1,1,0,1,1,1,02040000102040551,15\r\n");
+    assert_eq!(rig.events(), [RadioOutput::ReceiveEnd]);
+    rig.feed("\r\n+CTXG: 3,3,0,0,1,02040000102040999\r\n");
+    assert_eq!(
+        rig.events(),
+        [RadioOutput::ReceiveStart {
+            talker: Some(unit(2_040_999)),
+            group: Some(group()),
+            priority: prio(15),
+            emergency: true
+        }]
+    );
+}
+
+#[test]
+fn own_grant_ends_a_receive() {
+    let mut rig = Rig::ready();
+    rig.feed(INCOMING);
+    rig.feed("\r\n+CTXG: 2,3,0,0\r\n");
+    rig.key();
+    rig.ok();
+    rig.events.clear();
+    rig.feed("\r\n+CTXG: 2,0,0,0\r\n");
+    assert_eq!(
+        rig.events(),
+        [RadioOutput::ReceiveEnd, RadioOutput::TxGranted]
+    );
+}
+
+#[test]
+fn unsolicited_lines_are_handled_while_a_command_is_in_flight() {
+    let mut rig = Rig::ready();
+    rig.advance(secs(10));
+    assert_eq!(rig.sent(), ["AT+CSQ?\r"]);
+    rig.feed(INCOMING);
+    rig.feed("\r\n+CTXG: 2,3,0,0\r\n+CSQ: 25,0\r\n");
+    assert!(matches!(
+        rig.events()[..],
+        [
+            RadioOutput::ReceiveStart { .. },
+            RadioOutput::SignalQuality { dbm: Some(-63) }
+        ]
+    ));
+    // The key waits for the query's answer, then goes first.
+    rig.key();
+    assert!(rig.sent().is_empty());
+    rig.ok();
+    assert_eq!(rig.sent(), ["AT+CTXD=2,1\r"]);
+}
+
+#[test]
+fn lip_sds_is_a_location() {
+    let mut rig = Rig::ready();
+    rig.feed("\r\n+CTSDSR: 12,2040999,0,2040123,0,84\r\n0A003814C2494BB1588810\r\n");
+    let events = rig.events();
+    let [RadioOutput::Location { from, report }] = &events[..] else {
+        panic!("{events:?}");
+    };
+    assert_eq!(*from, Some(unit(2_040_999)));
+    assert!((report.latitude.degrees() - 51.4420).abs() < 1e-5);
+    assert!((report.longitude.degrees() - 4.9290).abs() < 1e-5);
+}
+
+#[test]
+fn status_sds_is_a_status() {
+    let mut rig = Rig::ready();
+    rig.feed("\r\n+CTSDSR: 13,02040000102040999,1,2040123,0,16\r\n8003\r\n");
+    assert_eq!(
+        rig.events(),
+        [RadioOutput::Status {
+            from: Some(unit(2_040_999)),
+            value: Status::new(0x8003)
+        }]
+    );
+}
+
+#[test]
+fn other_sds_is_passed_on_raw_and_broken_sds_too() {
+    let mut rig = Rig::ready();
+    rig.feed("\r\n+CTSDSR: 12,2040999,0,2040123,0,48\r\n82042A014F4B\r\n");
+    assert_eq!(
+        rig.events(),
+        [RadioOutput::Sds {
+            from: Some(unit(2_040_999)),
+            ai_service: AiService::SdsType4,
+            bits: 48,
+            data: vec![0x82, 0x04, 0x2a, 0x01, 0x4f, 0x4b]
+        }]
+    );
+    // A LIP PDU cut short: reported as a fault, and kept raw.
+    rig.feed("\r\n+CTSDSR: 12,2040999,0,2040123,0,16\r\n0A00\r\n");
+    let events = rig.events();
+    assert!(matches!(
+        events[..],
+        [
+            RadioOutput::Fault(RadioFault::Sds { .. }),
+            RadioOutput::Sds { bits: 16, .. }
+        ]
+    ));
+    let RadioOutput::Fault(fault) = &events[0] else {
+        panic!("{events:?}");
+    };
+    assert!(
+        fault
+            .to_string()
+            .starts_with("SDS from 204-1-2040999 does not decode")
+    );
+    // A status that is not 16 bits.
+    rig.feed("\r\n+CTSDSR: 13,2040999,0,2040123,0,8\r\n80\r\n");
+    assert!(matches!(
+        rig.events()[..],
+        [
+            RadioOutput::Fault(RadioFault::Sds { .. }),
+            RadioOutput::Sds { .. }
+        ]
+    ));
+}
+
+#[test]
+fn garbage_and_overlong_lines_do_not_break_the_session() {
+    let mut rig = Rig::new();
+    rig.up();
+    rig.sent.clear();
+    let mut junk = vec![b'x'; 3_000];
+    junk.extend_from_slice(
+        b"\r\n\xff\xfe\xfd\r\n+CTXG: x\r\n+CTSDSR: 12,1,0,2,0,16\r\nZZZZ\r\n\0\0\0\r\n",
+    );
+    rig.feed_bytes(&junk);
+    let faults: Vec<_> = rig.events().into_iter().collect();
+    assert!(
+        faults
+            .iter()
+            .all(|e| matches!(e, RadioOutput::Fault(RadioFault::Line(_))))
+    );
+    assert!(faults.iter().any(|e| matches!(
+        e,
+        RadioOutput::Fault(RadioFault::Line(p)) if matches!(p.kind, ErrorKind::LineTooLong { .. })
+    )));
+    assert!(faults.iter().any(|e| matches!(
+        e,
+        RadioOutput::Fault(RadioFault::Line(p)) if matches!(p.kind, ErrorKind::NotUtf8 { .. })
+    )));
+    assert!(rig.sent().is_empty());
+    // The probe's answer still correlates, and initialisation carries on.
+    rig.ok();
+    assert_eq!(rig.sent(), ["ATE0\r"]);
+    assert_eq!(rig.radio.status().state, LinkState::Initialising);
+}
+
+#[test]
+fn a_flood_of_bad_lines_is_counted_not_queued() {
+    let mut rig = Rig::ready();
+    let flood = "+CTXG: x\r\n".repeat(100);
+    rig.radio.handle_bytes(rig.now, flood.as_bytes());
+    let mut faults = 0;
+    while let Some(e) = rig.radio.poll_event() {
+        assert!(matches!(e, RadioOutput::Fault(_)));
+        faults += 1;
+    }
+    assert_eq!(faults, 32);
+    assert_eq!(rig.radio.status().faults_suppressed, 68);
+    // Draining makes room again.
+    rig.feed("+CTXG: x\r\n");
+    assert_eq!(rig.events().len(), 1);
+}
+
+#[test]
+fn echo_coming_back_mid_call_is_a_reboot() {
+    let mut rig = Rig::ready();
+    rig.key_granted(1);
+    rig.advance(secs(10));
+    assert_eq!(rig.sent(), ["AT+CSQ?\r"]);
+    // A radio that rebooted echoes again (V.250 default) and has forgotten the call.
+    rig.feed("AT+CSQ?\r\r\n+CSQ: 18,99\r\n\r\nOK\r\n");
+    let events = rig.events();
+    assert_eq!(
+        events,
+        [
+            RadioOutput::Down {
+                reason: DownReason::Rebooted {
+                    evidence: "command echo is back on"
+                }
+            },
+            RadioOutput::TxLost {
+                reason: TxFailure::RadioDown
+            },
+            RadioOutput::SignalQuality { dbm: Some(-77) },
+        ]
+    );
+    let engine: Vec<_> = events
+        .iter()
+        .filter_map(RadioOutput::engine_event)
+        .collect();
+    assert_eq!(engine, [RadioEvent::Down, RadioEvent::TxLost]);
+    // Re-initialised after the backoff; the call it was keyed on is ceased right after the
+    // probe, whatever the radio makes of it.
+    rig.advance(secs(1));
+    assert_eq!(rig.sent(), ["AT\r"]);
+    rig.feed("AT\r\r\nOK\r\n");
+    assert_eq!(rig.sent(), ["AT+CUTXC=1\r"]);
+    rig.feed("AT+CUTXC=1\r\r\n+CME ERROR: 10\r\n");
+    assert_eq!(rig.sent(), ["ATE0\r"]);
+    rig.ok();
+    for _ in 0..5 {
+        rig.ok();
+    }
+    rig.feed(&format!("\r\n+CNUMF: 0,{IDENTITY_DIGITS}\r\n\r\nOK\r\n"));
+    rig.ok();
+    assert!(matches!(
+        rig.events()[..],
+        [
+            RadioOutput::Fault(RadioFault::Refused {
+                command: "AT+CUTXC",
+                ..
+            }),
+            RadioOutput::Ready { .. }
+        ]
+    ));
+    // And a key works again.
+    rig.feed("\r\n+CSQ: 18,99\r\n\r\nOK\r\n");
+    rig.sent.clear();
+    rig.key();
+    assert_eq!(rig.sent(), [GROUP_CALL]);
+}
+
+#[test]
+fn link_lost_mid_call_ends_receive_and_transmit_and_recovers_on_link_up() {
+    let mut rig = Rig::ready();
+    rig.feed(INCOMING);
+    rig.feed("\r\n+CTXG: 2,3,0,0\r\n");
+    rig.events.clear();
+    rig.down();
+    assert_eq!(
+        rig.events(),
+        [
+            RadioOutput::ReceiveEnd,
+            RadioOutput::Down {
+                reason: DownReason::LinkLost
+            }
+        ]
+    );
+    assert_eq!(
+        rig.radio.poll_timeout(),
+        None,
+        "nothing to do without a port"
+    );
+    // Bytes that somehow arrive without a port are dropped.
+    rig.feed("\r\n+CTXG: 2,3,0,0\r\n");
+    assert!(rig.events().is_empty());
+    rig.advance(secs(100));
+    assert!(rig.sent().is_empty());
+    rig.up();
+    assert_eq!(rig.sent(), ["AT\r"], "initialised at once on link up");
+    rig.sent.clear();
+    rig.init();
+    rig.key_granted(1);
+    rig.down();
+    assert_eq!(
+        rig.events(),
+        [
+            RadioOutput::Down {
+                reason: DownReason::LinkLost
+            },
+            RadioOutput::TxLost {
+                reason: TxFailure::RadioDown
+            }
+        ]
+    );
+    rig.up();
+    rig.ok();
+    assert_eq!(rig.sent(), ["AT\r", "AT+CUTXC=1\r"]);
+}
+
+#[test]
+fn configured_banner_is_a_reboot() {
+    let mut config = RadioSessionConfig::new(identity(), group());
+    config.reboot_banners = vec!["+SYSSTART".to_string()];
+    let mut rig = Rig::with(config);
+    rig.init();
+    rig.feed("\r\n+SYSSTART: 1\r\n");
+    assert_eq!(
+        rig.events(),
+        [RadioOutput::Down {
+            reason: DownReason::Rebooted {
+                evidence: "start-up banner"
+            }
+        }]
+    );
+    // Unconfigured vendor lines are ignored.
+    let mut rig = Rig::ready();
+    rig.feed("\r\n+SYSSTART: 1\r\n");
+    assert!(rig.events().is_empty());
+}
+
+#[test]
+fn link_up_without_link_down_starts_afresh() {
+    let mut rig = Rig::ready();
+    rig.up();
+    assert_eq!(
+        rig.events(),
+        [RadioOutput::Down {
+            reason: DownReason::LinkLost
+        }]
+    );
+    assert_eq!(rig.sent(), ["AT\r"]);
+}
+
+#[test]
+fn bad_settings_are_named() {
+    let base = RadioSessionConfig::new(identity(), group());
+    let mut c = base.clone();
+    c.command_timeout = Duration::ZERO;
+    assert_eq!(
+        RadioSession::new(c).unwrap_err().to_string(),
+        "radio setting `command_timeout` must be longer than zero"
+    );
+    let mut c = base.clone();
+    c.backoff_max = secs(0);
+    assert!(matches!(
+        RadioSession::new(c).unwrap_err(),
+        ConfigError::BackoffOrder { .. }
+    ));
+    let mut c = base.clone();
+    c.command_retries = 11;
+    assert_eq!(
+        RadioSession::new(c).unwrap_err(),
+        ConfigError::TooManyRetries(11)
+    );
+    let mut c = base;
+    c.reboot_banners = vec![String::new()];
+    assert_eq!(
+        RadioSession::new(c).unwrap_err(),
+        ConfigError::EmptyBanner { index: 0 }
+    );
+}
+
+#[test]
+fn messages_say_what_and_where() {
+    assert_eq!(
+        DownReason::NotResponding {
+            command: "AT+CSQ?",
+            attempts: 3
+        }
+        .to_string(),
+        "radio did not answer AT+CSQ? (3 attempts)"
+    );
+    assert_eq!(
+        TxFailure::Rejected {
+            command: "AT+CTXD",
+            error: CommandError::Cme(CmeError(3))
+        }
+        .to_string(),
+        "AT+CTXD answered +CME ERROR: 3 (command not allowed in the current state)"
+    );
+    assert_eq!(
+        DownReason::WrongIdentity {
+            expected: identity(),
+            got: PeiIdentity::Ssi(Ssi::new(7).unwrap())
+        }
+        .to_string(),
+        "radio reports identity 7, configured is 204-1-2040123"
+    );
+}
+
+/// Lines a radio may send, good and bad, for the property tests.
+fn radio_line() -> impl Strategy<Value = Vec<u8>> {
+    let fixed = prop_oneof![
+        Just(&b"\r\nOK\r\n"[..]),
+        Just(&b"\r\nERROR\r\n"[..]),
+        Just(&b"\r\n+CME ERROR: 3\r\n"[..]),
+        Just(INCOMING.as_bytes()),
+        Just(&b"\r\n+CTCC: 1,1,1,0,0,1,1\r\n"[..]),
+        Just(&b"\r\n+CTXG: 1,0,0,0\r\n"[..]),
+        Just(&b"\r\n+CTXG: 2,1,0,0\r\n"[..]),
+        Just(&b"\r\n+CTXG: 2,2,0,0\r\n"[..]),
+        Just(&b"\r\n+CTXG: 2,3,0,0,1,02040000102040777\r\n"[..]),
+        Just(&b"\r\n+CDTXC: 2,0\r\n"[..]),
+        Just(&b"\r\n+CTCR: 1,9\r\n"[..]),
+        Just(&b"\r\n+CTCR: 2,13\r\n"[..]),
+        Just(&b"\r\n+CTXI: 1,0,0\r\n"[..]),
+        Just(&b"\r\n+CTXW: 2,0\r\n"[..]),
+        Just(&b"\r\n+CNUMF: 0,02040000102040123\r\n"[..]),
+        Just(&b"\r\n+CSQ: 20,99\r\n"[..]),
+        Just(&b"\r\n+CTSDSR: 12,2040999,0,2040123,0,84\r\n0A003814C2494BB1588810\r\n"[..]),
+        Just(&b"AT+CSQ?\r"[..]),
+        Just(&b"\r\n+CTXG: x\r\n"[..]),
+    ]
+    .prop_map(<[u8]>::to_vec);
+    prop_oneof![
+        4 => fixed,
+        1 => proptest::collection::vec(any::<u8>(), 0..80),
+    ]
+}
+
+#[derive(Debug, Clone)]
+enum Step {
+    Bytes(Vec<u8>),
+    Key,
+    Unkey,
+    Wait(u64),
+    LinkDown,
+    LinkUp,
+}
+
+fn step() -> impl Strategy<Value = Step> {
+    prop_oneof![
+        8 => radio_line().prop_map(Step::Bytes),
+        2 => Just(Step::Key),
+        2 => Just(Step::Unkey),
+        2 => (0u64..8_000).prop_map(Step::Wait),
+        1 => Just(Step::LinkDown),
+        1 => Just(Step::LinkUp),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// Whatever the radio sends and the engine asks, the session never panics, its timers
+    /// always move forward, and it never holds more than one command in flight.
+    #[test]
+    fn any_input_keeps_the_session_sound(steps in proptest::collection::vec(step(), 0..60)) {
+        let mut rig = Rig::ready();
+        for s in steps {
+            match s {
+                Step::Bytes(b) => rig.feed_bytes(&b),
+                Step::Key => rig.key(),
+                Step::Unkey => rig.unkey(),
+                Step::Wait(ms) => rig.advance(Duration::from_millis(ms)),
+                Step::LinkDown => rig.down(),
+                Step::LinkUp => rig.up(),
+            }
+            prop_assert!(rig.radio.in_flight.is_some() || rig.radio.queue.is_empty()
+                || !matches!(rig.radio.status().state, LinkState::Initialising | LinkState::Ready));
+            prop_assert!(rig.radio.queue.len() <= 16);
+        }
+        // However it ended, after an unkey nothing is wanted and no keying command is left
+        // to go out.
+        rig.unkey();
+        prop_assert!(!rig.radio.status().transmitting);
+        prop_assert!(rig.radio.queue.iter().all(|op| !op.is_keying()));
+    }
+}

@@ -8,9 +8,14 @@
 //! - [`engine`]: the relay engine (patches, floor control, the receive path), sans-IO.
 //! - [`radio`]: the sans-IO PEI session of each TETRA radio (initialisation, keying, receive
 //!   gating, short data).
+//! - [`config`]: the site's TOML configuration, validated at load with errors that name the
+//!   file, line, column and key.
+//! - [`audio`]: each radio's voice path (audio backends).
 //! - [`decode`]: behind `borderlink decode`, turns a captured RTP packet, board-link frame, LIP
 //!   report or PEI transcript into what it means, for people and for scripts.
 
+pub mod audio;
+pub mod config;
 pub mod decode;
 pub mod engine;
 pub mod radio;

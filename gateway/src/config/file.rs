@@ -1,0 +1,286 @@
+//! The configuration file as serde reads it: every table and key the file may hold, with each
+//! value kept in its TOML form and wrapped in [`Spanned`] so that the checks in
+//! [`validate`](super::validate) can name its line.
+//!
+//! Only the shape is checked here: unknown keys (`deny_unknown_fields` everywhere), missing
+//! required keys, TOML types and keywords. Numbers stay `i64`, identities and durations stay
+//! strings, so a value out of range gets a message that says the range rather than serde's
+//! "expected u16", and so that all such problems are reported together instead of only the
+//! first one serde meets.
+
+use core::fmt;
+use core::marker::PhantomData;
+
+use serde::Deserialize;
+use serde::de::{self, Deserializer, Visitor};
+use toml::Spanned;
+
+/// `[site]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct SiteFile {
+    pub(super) id: Spanned<i64>,
+    pub(super) name: Spanned<String>,
+}
+
+/// One `[[radios]]` table.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RadioFile {
+    pub(super) name: Spanned<String>,
+    pub(super) network: Spanned<NetworkName>,
+    pub(super) serial: Spanned<String>,
+    pub(super) baud: Option<Spanned<i64>>,
+    pub(super) issi: Spanned<Digits>,
+    pub(super) group: Spanned<Digits>,
+    #[serde(default)]
+    pub(super) groups: Vec<Spanned<Digits>>,
+    pub(super) alsa: Option<Spanned<String>>,
+    pub(super) udp: Option<Spanned<UdpFile>>,
+}
+
+/// `udp = { listen, peer, format }` of a radio.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct UdpFile {
+    pub(super) listen: Spanned<String>,
+    pub(super) peer: Spanned<String>,
+    pub(super) format: Spanned<UdpFormatName>,
+}
+
+/// `[board]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct BoardFile {
+    pub(super) serial: Spanned<String>,
+    pub(super) baud: Option<Spanned<i64>>,
+    #[serde(default)]
+    pub(super) ports: Vec<Spanned<BoardPortFile>>,
+}
+
+/// One `[[board.ports]]` table.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct BoardPortFile {
+    pub(super) port: Spanned<i64>,
+    pub(super) radio: Spanned<String>,
+    pub(super) ptt: Option<Spanned<PolarityName>>,
+    pub(super) cor: Option<Spanned<PolarityName>>,
+}
+
+/// `[timers]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct TimersFile {
+    pub(super) hang_time: Option<Spanned<DurationText>>,
+    pub(super) tx_timeout: Option<Spanned<DurationText>>,
+    pub(super) block_time: Option<Spanned<DurationText>>,
+    pub(super) grant_wait_bound: Option<Spanned<DurationText>>,
+    pub(super) heartbeat: Option<Spanned<DurationText>>,
+}
+
+/// `[playout]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct PlayoutFile {
+    pub(super) quantile: Option<Spanned<f64>>,
+    pub(super) initial: Option<Spanned<DurationText>>,
+    pub(super) min: Option<Spanned<DurationText>>,
+    pub(super) max: Option<Spanned<DurationText>>,
+    pub(super) fixed: Option<Spanned<DurationText>>,
+}
+
+/// `[policy]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct PolicyFile {
+    #[serde(rename = "ASTRID")]
+    pub(super) astrid: Option<Spanned<LimitsFile>>,
+    #[serde(rename = "C2000")]
+    pub(super) c2000: Option<Spanned<LimitsFile>>,
+    pub(super) dispatch: Option<Spanned<LimitsFile>>,
+    #[serde(default)]
+    pub(super) sites: Vec<Spanned<SiteRuleFile>>,
+}
+
+/// `[policy.ASTRID]`, `[policy.C2000]`, `[policy.dispatch]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct LimitsFile {
+    pub(super) max_priority: Option<Spanned<i64>>,
+    pub(super) honour_emergency: Option<bool>,
+}
+
+/// One `[[policy.sites]]` table: limits for one source kind entering at one site.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct SiteRuleFile {
+    pub(super) site: Spanned<i64>,
+    pub(super) source: Spanned<SourceName>,
+    pub(super) max_priority: Option<Spanned<i64>>,
+    pub(super) honour_emergency: Option<bool>,
+}
+
+/// One `[[peers]]` table.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct PeerFile {
+    pub(super) site: Spanned<i64>,
+    pub(super) name: Spanned<String>,
+    pub(super) address: Spanned<String>,
+}
+
+/// One `[[patches]]` table.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct PatchFile {
+    pub(super) name: Spanned<String>,
+    #[serde(default)]
+    pub(super) channels: Vec<Spanned<ChannelFile>>,
+    #[serde(default)]
+    pub(super) consoles: Vec<Spanned<ConsoleFile>>,
+    pub(super) lifetime: Option<Spanned<DurationText>>,
+    pub(super) inactivity_timeout: Option<Spanned<DurationText>>,
+}
+
+/// `{ site, network, group }` in a patch's `channels`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct ChannelFile {
+    pub(super) site: Spanned<i64>,
+    pub(super) network: Spanned<NetworkName>,
+    pub(super) group: Spanned<Digits>,
+}
+
+/// `{ site, console }` in a patch's `consoles`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct ConsoleFile {
+    pub(super) site: Spanned<i64>,
+    pub(super) console: Spanned<i64>,
+}
+
+/// A string that should be a PEI identity; parsed (and its errors reported) later.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Digits(pub(super) String);
+
+impl<'de> Deserialize<'de> for Digits {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_str(TextVisitor(
+            "a TETRA identity as a string of PEI digits, e.g. \"02060000102061001\"",
+        ))
+        .map(Digits)
+    }
+}
+
+/// A string that should be a human duration; parsed (and its errors reported) later.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct DurationText(pub(super) String);
+
+impl<'de> Deserialize<'de> for DurationText {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_str(TextVisitor(
+            "a duration string with a unit, e.g. \"1.5s\", \"500ms\" or \"2min\"",
+        ))
+        .map(DurationText)
+    }
+}
+
+/// Accepts a string only, and says what it should be when given anything else.
+struct TextVisitor(&'static str);
+
+impl Visitor<'_> for TextVisitor {
+    type Value = String;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0)
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<String, E> {
+        Ok(v.to_owned())
+    }
+}
+
+/// A value written as one of a fixed set of words.
+pub(super) trait Keyword: Sized + Copy + 'static {
+    /// Every word and its value.
+    const WORDS: &'static [(&'static str, Self)];
+}
+
+/// Deserialises a [`Keyword`], listing the accepted words in both the wrong-type and the
+/// wrong-word message.
+struct KeywordVisitor<K>(PhantomData<K>);
+
+impl<K: Keyword> Visitor<'_> for KeywordVisitor<K> {
+    type Value = K;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("one of ")?;
+        for (i, (word, _)) in K::WORDS.iter().enumerate() {
+            if i > 0 {
+                f.write_str(", ")?;
+            }
+            write!(f, "\"{word}\"")?;
+        }
+        Ok(())
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<K, E> {
+        K::WORDS
+            .iter()
+            .find(|(word, _)| *word == v)
+            .map(|(_, value)| *value)
+            .ok_or_else(|| E::invalid_value(de::Unexpected::Str(v), &self))
+    }
+}
+
+macro_rules! keyword {
+    ($(#[$doc:meta])* $name:ident($target:ty) { $($word:literal => $value:expr),+ $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub(super) struct $name(pub(super) $target);
+
+        impl Keyword for $name {
+            const WORDS: &'static [(&'static str, Self)] = &[$(($word, $name($value))),+];
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                d.deserialize_str(KeywordVisitor::<$name>(PhantomData))
+            }
+        }
+    };
+}
+
+keyword! {
+    /// `"ASTRID"` or `"C2000"`.
+    NetworkName(borderlink_protocol::ids::Network) {
+        "ASTRID" => borderlink_protocol::ids::Network::Astrid,
+        "C2000" => borderlink_protocol::ids::Network::C2000,
+    }
+}
+
+keyword! {
+    /// `"active-high"` or `"active-low"`.
+    PolarityName(super::Polarity) {
+        "active-high" => super::Polarity::ActiveHigh,
+        "active-low" => super::Polarity::ActiveLow,
+    }
+}
+
+keyword! {
+    /// `"pcma"` or `"rtp"`.
+    UdpFormatName(super::UdpFormat) {
+        "pcma" => super::UdpFormat::Pcma,
+        "rtp" => super::UdpFormat::Rtp,
+    }
+}
+
+keyword! {
+    /// `"ASTRID"`, `"C2000"` or `"dispatch"`.
+    SourceName(crate::engine::policy::SourceKind) {
+        "ASTRID" => crate::engine::policy::SourceKind::Astrid,
+        "C2000" => crate::engine::policy::SourceKind::C2000,
+        "dispatch" => crate::engine::policy::SourceKind::Dispatch,
+    }
+}

@@ -18,6 +18,9 @@
 //! - [`watchdog`]: the host-silence watchdog (500 ms at most).
 //! - [`safety`]: all ports, the watchdog and the fault LED in one state machine that drops
 //!   every PTT when the host falls silent and reports faults as events.
+//! - [`responder`]: the board's end of the host link (`docs/wire.md`, "Board link"): frames
+//!   in, commands acknowledged and carried out on the safety core and the power relays,
+//!   `Status`, COR changes and faults out.
 #![no_std]
 
 #[cfg(test)]
@@ -26,5 +29,6 @@ extern crate std;
 pub mod cor;
 pub mod polarity;
 pub mod ptt;
+pub mod responder;
 pub mod safety;
 pub mod watchdog;

@@ -6,16 +6,21 @@
 //! `borderlink-protocol`.
 //!
 //! - [`engine`]: the relay engine (patches, floor control, the receive path), sans-IO.
+//! - [`board`]: the link session with the interface board (PTT, COR, power, its watchdog).
 //! - [`radio`]: the sans-IO PEI session of each TETRA radio (initialisation, keying, receive
 //!   gating, short data).
 //! - [`config`]: the site's TOML configuration, validated at load with errors that name the
 //!   file, line, column and key.
 //! - [`audio`]: each radio's voice path (audio backends).
+//! - [`daemon`]: `borderlinkd`'s IO shell: serial and audio tasks around one loop that owns
+//!   the engine and the radio sessions.
 //! - [`decode`]: behind `borderlink decode`, turns a captured RTP packet, board-link frame, LIP
 //!   report or PEI transcript into what it means, for people and for scripts.
 
 pub mod audio;
+pub mod board;
 pub mod config;
+pub mod daemon;
 pub mod decode;
 pub mod engine;
 pub mod radio;

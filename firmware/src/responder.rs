@@ -1,0 +1,1926 @@
+//! The board's end of the host link: UART bytes in, acknowledged commands carried out on the
+//! safety core, and the board's own reports out.
+//!
+//! [`Responder`] speaks the board link of `docs/wire.md` ("Board link") on top of
+//! [`Safety`]: it owns a [`FrameDecoder`], the safety core and one power relay per port, and
+//! it is sans-IO like everything else in this crate. What it does with each frame:
+//! - every frame that passes the CRC and version checks feeds the host-silence watchdog
+//!   ([`Safety::host_heard`]), before anything else;
+//! - `Hello` opens the session: the duplicate history is forgotten (the host's sequence numbers
+//!   start afresh), every PTT is released (a new session starts from a safe state that the host
+//!   then restates), `BoardInfo` and `Ack` go out. A `Hello` is always carried out, never
+//!   answered from the history, so a host that restarted with a sequence number the history
+//!   still holds cannot be mistaken for a retry;
+//! - before the first `Hello` since reset every other command is nacked `NoSession`;
+//!   `Heartbeat` is accepted at any time and never answered;
+//! - `SetPtt` goes to [`Safety::request_ptt`] (keying a powered-off radio is refused
+//!   `PoweredOff`); `GetPtt`, `GetTelemetry` and `GetUpdateStatus` send their report, then the
+//!   ack; `SetPower` and `PowerCycle` switch the port's power relay, power cycles rate limited;
+//! - a command whose sequence number *and* content match one of the last `2 × WINDOW` remembered
+//!   is a retry: the remembered report and ack go out again and nothing runs twice;
+//! - a frame with a bad CRC (or broken framing) is never answered; a wrong-version frame is
+//!   nacked `UnsupportedVersion` in this board's version; a bad body is nacked by its seq
+//!   (`Malformed`, `NoSuchPort`, `ChunkTooLong`); a board-only message is nacked `NotACommand`.
+//!   Rejected frames are counted and reported as [`Fault::LinkErrors`] at most once per
+//!   [`LINK_ERROR_REPORT_INTERVAL`];
+//! - unprompted, the board sends `Status` every [`HEARTBEAT_INTERVAL`], `CorChanged` on every
+//!   debounced COR change, and `Fault` for what the safety core did on its own (host silence,
+//!   TX cap) and for refused power cycles.
+//!
+//! Firmware update (signed A/B) is a later piece of work. Until then the board answers the
+//! update commands as an idle board whose update slot holds nothing: `UpdateBegin` is refused
+//! `Busy` while a PTT is keyed and `ImageTooLarge { max: 0 }` otherwise, `UpdateChunk`,
+//! `UpdateVerify` and `UpdateCommit` are refused `NoUpdate` (no update was begun),
+//! `UpdateAbort` is acked (the spec acks it when idle) and `GetUpdateStatus` reports
+//! `Idle, 0, 0`.
+//!
+//! # Driving it
+//! The board's main loop, with `now` from its monotonic timer:
+//! 1. [`Responder::push`] the bytes the UART received; it returns how many it took and stops
+//!    early only when its outgoing queue is nearly full, so push the rest after step 2;
+//! 2. [`Responder::poll_transmit`] until `None`, writing each frame to the UART;
+//! 3. [`Responder::handle_timeout`] when [`Responder::poll_timeout`] is reached, then step 2
+//!    again.
+//!
+//! Nothing allocates, nothing panics on any input, and every queue is bounded.
+
+use borderlink_protocol::link::{
+    AckResult, BoardInfo, Fault, FirmwareVersion, FrameDecoder, FrameRepr, HEARTBEAT_INTERVAL,
+    LinkError, MAX_CHUNK, MAX_FRAME_LEN, Message, NackReason, PORTS, Port, PortMask, ResetCause,
+    Slot, Telemetry, UpdatePhase, VERSION, WINDOW, encode,
+};
+use borderlink_protocol::time::{Duration, Instant};
+use embedded_hal::digital::{InputPin, OutputPin};
+use heapless::Deque;
+
+use crate::polarity::Polarity;
+use crate::safety::{self, Event, Safety};
+
+/// How many frames wait for [`Responder::poll_transmit`].
+pub const OUT_CAPACITY: usize = 24;
+
+/// How many answered commands the board remembers for duplicate detection: the spec asks for
+/// at least twice the host's window.
+pub const HISTORY: usize = 2 * WINDOW;
+
+/// The most frames one received frame can make the board send: its report and ack, a host
+/// silence fault and a TX-cap fault per port that fell due before it. [`Responder::push`] stops
+/// taking bytes when fewer slots than this are free, so an answer is never lost.
+const RESERVE: usize = 3 + PORTS;
+
+/// The shortest interval between two power cycles of one port, unless configured otherwise.
+pub const DEFAULT_POWER_CYCLE_INTERVAL: Duration = Duration::from_secs(60);
+
+/// The shortest time a power cycle leaves a radio off, unless configured otherwise: long enough
+/// for its supply to discharge, whatever `off_ms` the host asked for.
+pub const DEFAULT_MIN_POWER_OFF: Duration = Duration::from_millis(500);
+
+/// How often a power relay that failed to switch on is retried.
+pub const POWER_RETRY: Duration = Duration::from_millis(10);
+
+/// The shortest interval between two [`Fault::LinkErrors`] reports.
+pub const LINK_ERROR_REPORT_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Who the board is and how its power relays behave.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ResponderConfig {
+    firmware: FirmwareVersion,
+    slot: Slot,
+    reset_cause: ResetCause,
+    power_polarity: Polarity,
+    power_cycle_interval: Duration,
+    min_power_off: Duration,
+}
+
+impl ResponderConfig {
+    /// The running firmware, its slot and the last reset cause (read by the board support code
+    /// at boot), with active-high power relays and the default power-cycle limits.
+    pub const fn new(firmware: FirmwareVersion, slot: Slot, reset_cause: ResetCause) -> Self {
+        ResponderConfig {
+            firmware,
+            slot,
+            reset_cause,
+            power_polarity: Polarity::ActiveHigh,
+            power_cycle_interval: DEFAULT_POWER_CYCLE_INTERVAL,
+            min_power_off: DEFAULT_MIN_POWER_OFF,
+        }
+    }
+
+    /// Sets which level of a power relay line powers the radio.
+    pub const fn with_power_polarity(mut self, polarity: Polarity) -> Self {
+        self.power_polarity = polarity;
+        self
+    }
+
+    /// Sets the shortest interval between two power cycles of one port.
+    pub const fn with_power_cycle_interval(mut self, interval: Duration) -> Self {
+        self.power_cycle_interval = interval;
+        self
+    }
+
+    /// Sets the shortest time a power cycle leaves a radio off.
+    pub const fn with_min_power_off(mut self, off: Duration) -> Self {
+        self.min_power_off = off;
+        self
+    }
+}
+
+/// Frames the board rejected, by class.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct LinkErrorCounts {
+    /// CRC mismatches.
+    pub crc: u16,
+    /// Bad COBS, too short, overlong, bytes after a delimiter.
+    pub framing: u16,
+    /// Frames of another protocol version.
+    pub version: u16,
+    /// Bodies that did not parse.
+    pub body: u16,
+}
+
+impl LinkErrorCounts {
+    fn is_empty(&self) -> bool {
+        *self == LinkErrorCounts::default()
+    }
+}
+
+/// A host command, owned (update chunk data is not kept: only its offset and length, which
+/// tell a retry from a new chunk).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Command {
+    Hello,
+    SetPtt {
+        port: Port,
+        keyed: bool,
+    },
+    GetPtt {
+        port: Port,
+    },
+    SetPower {
+        port: Port,
+        on: bool,
+    },
+    PowerCycle {
+        port: Port,
+        off_ms: u16,
+    },
+    GetTelemetry,
+    UpdateBegin {
+        size: u32,
+        crc32: u32,
+        version: FirmwareVersion,
+    },
+    UpdateChunk {
+        offset: u32,
+        len: usize,
+    },
+    UpdateVerify,
+    UpdateCommit,
+    UpdateAbort,
+    GetUpdateStatus,
+}
+
+/// What a valid frame asks of the board.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Request {
+    Heartbeat,
+    Command(Command),
+    /// A message only the board sends.
+    NotACommand,
+}
+
+impl Request {
+    fn of(message: &Message<'_>) -> Self {
+        let command = match *message {
+            Message::Heartbeat => return Request::Heartbeat,
+            Message::Hello => Command::Hello,
+            Message::SetPtt { port, keyed } => Command::SetPtt { port, keyed },
+            Message::GetPtt { port } => Command::GetPtt { port },
+            Message::SetPower { port, on } => Command::SetPower { port, on },
+            Message::PowerCycle { port, off_ms } => Command::PowerCycle { port, off_ms },
+            Message::GetTelemetry => Command::GetTelemetry,
+            Message::UpdateBegin {
+                size,
+                crc32,
+                version,
+            } => Command::UpdateBegin {
+                size,
+                crc32,
+                version,
+            },
+            Message::UpdateChunk { offset, data } => Command::UpdateChunk {
+                offset,
+                len: data.len(),
+            },
+            Message::UpdateVerify { .. } => Command::UpdateVerify,
+            Message::UpdateCommit => Command::UpdateCommit,
+            Message::UpdateAbort => Command::UpdateAbort,
+            Message::GetUpdateStatus => Command::GetUpdateStatus,
+            Message::Ack { .. }
+            | Message::BoardInfo(_)
+            | Message::Status { .. }
+            | Message::PttState { .. }
+            | Message::CorChanged { .. }
+            | Message::Telemetry(_)
+            | Message::Fault(_)
+            | Message::UpdateStatus { .. } => return Request::NotACommand,
+        };
+        Request::Command(command)
+    }
+}
+
+/// An answered command, kept so a retry gets the same answer without running again.
+#[derive(Debug, Clone, Copy)]
+struct Answered {
+    seq: u16,
+    command: Command,
+    report: Option<Message<'static>>,
+    result: AckResult,
+}
+
+/// One port's power relay.
+#[derive(Debug)]
+struct PowerRelay<P> {
+    pin: P,
+    /// Whether the relay was last driven to "powered" successfully.
+    on: bool,
+    /// When to switch the radio (back) on: the end of a power cycle, or a retry.
+    on_at: Option<Instant>,
+    /// When the last accepted power cycle began.
+    last_cycle: Option<Instant>,
+}
+
+/// The board's link endpoint for `N` radio ports (at most [`PORTS`]), generic over the pins
+/// of [`Safety`] and a power relay output `P` per port.
+#[derive(Debug)]
+pub struct Responder<O, I, L, P, const N: usize> {
+    decoder: FrameDecoder<MAX_FRAME_LEN>,
+    safety: Safety<O, I, L, N>,
+    power: [PowerRelay<P>; N],
+    config: ResponderConfig,
+    booted: Instant,
+    session: bool,
+    history: Deque<Answered, HISTORY>,
+    out: Deque<Message<'static>, OUT_CAPACITY>,
+    tx_seq: u16,
+    /// Nothing sent since boot: the first frame is preceded by a lone 0x00.
+    first_tx: bool,
+    next_status: Instant,
+    errors: LinkErrorCounts,
+    errors_total: u32,
+    next_error_report: Instant,
+    /// Ports keyed (or whose release is being retried) after the last call into `safety`.
+    keyed: PortMask,
+    /// When each keyed port was keyed, as last seen.
+    keyed_since: [Option<Instant>; N],
+    /// Time each port has been keyed, not counting a keying still under way.
+    keyed_total: [Duration; N],
+    reports_dropped: u32,
+}
+
+impl<O, I, L, P, const N: usize> Responder<O, I, L, P, N>
+where
+    O: OutputPin,
+    I: InputPin,
+    L: OutputPin,
+    P: OutputPin,
+{
+    const PORTS_FIT: () = assert!(N <= PORTS, "a board has at most PORTS radio ports");
+
+    /// Takes the safety core and the power relays, and powers every radio (a relay that fails
+    /// to switch is retried every [`POWER_RETRY`]). `now` is the boot time: uptime counts from
+    /// it and the first `Status` is due at once.
+    pub fn new(
+        safety: Safety<O, I, L, N>,
+        power: [P; N],
+        config: ResponderConfig,
+        now: Instant,
+    ) -> Self {
+        let () = Self::PORTS_FIT;
+        let power = power.map(|mut pin| {
+            let on = config.power_polarity.drive(&mut pin, true).is_ok();
+            PowerRelay {
+                pin,
+                on,
+                on_at: if on { None } else { Some(now + POWER_RETRY) },
+                last_cycle: None,
+            }
+        });
+        let mut responder = Responder {
+            decoder: FrameDecoder::new(),
+            safety,
+            power,
+            config,
+            booted: now,
+            session: false,
+            history: Deque::new(),
+            out: Deque::new(),
+            tx_seq: 0,
+            first_tx: true,
+            next_status: now,
+            errors: LinkErrorCounts::default(),
+            errors_total: 0,
+            next_error_report: now,
+            keyed: PortMask::EMPTY,
+            keyed_since: [None; N],
+            keyed_total: [Duration::ZERO; N],
+            reports_dropped: 0,
+        };
+        responder.sync_safety(now);
+        responder
+    }
+
+    /// Takes bytes received from the host and answers every frame they complete.
+    ///
+    /// Returns how many bytes were taken. That is all of them unless the outgoing queue ran
+    /// nearly full: then drain [`poll_transmit`](Self::poll_transmit) and push the rest.
+    #[must_use = "bytes not taken must be pushed again after draining poll_transmit"]
+    pub fn push(&mut self, now: Instant, bytes: &[u8]) -> usize {
+        let mut taken = 0;
+        while let Some(rest) = bytes.get(taken..).filter(|rest| !rest.is_empty()) {
+            if self.out.capacity() - self.out.len() < RESERVE {
+                break;
+            }
+            let (used, outcome) = self.decoder.push(rest);
+            taken += used;
+            // Copy what is needed out of the frame: it borrows the decoder's buffer.
+            let outcome = outcome.map(|r| r.map(|frame| (frame.seq, Request::of(&frame.message))));
+            match outcome {
+                None => {}
+                Some(Ok((seq, request))) => self.handle_request(now, seq, request),
+                Some(Err(error)) => self.handle_link_error(now, error),
+            }
+        }
+        taken
+    }
+
+    /// Writes the next frame for the host into `buf` (preceded by a lone 0x00 if it is the
+    /// first since boot) and returns its length; a buffer of
+    /// [`MAX_WIRE_LEN`](borderlink_protocol::link::MAX_WIRE_LEN) plus one byte always suffices.
+    /// `None` when nothing is waiting, or when `buf` is too small for the next frame (which then
+    /// stays queued).
+    ///
+    /// With nothing queued, a `Status` due at `now` goes out even if
+    /// [`handle_timeout`](Self::handle_timeout) has not run yet, so a busy main loop does not
+    /// delay the board's heartbeat.
+    #[must_use]
+    pub fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<usize> {
+        if self.out.is_empty() && now >= self.next_status {
+            self.next_status = now + HEARTBEAT_INTERVAL;
+            let status = self.status();
+            self.queue(status);
+        }
+        let message = self.out.pop_front()?;
+        let prefix = usize::from(self.first_tx);
+        let repr = FrameRepr {
+            seq: self.tx_seq,
+            message,
+        };
+        let written = buf.get_mut(prefix..).and_then(|b| encode(&repr, b).ok());
+        let Some(len) = written else {
+            // Only a short buffer gets here: every queued message is valid by construction.
+            let _ = self.out.push_front(message);
+            return None;
+        };
+        if let Some(first) = buf.first_mut().filter(|_| prefix == 1) {
+            *first = 0;
+        }
+        self.first_tx = false;
+        self.tx_seq = self.tx_seq.wrapping_add(1);
+        Some(prefix + len)
+    }
+
+    /// Acts on every deadline passed at `now`: the safety core's (watchdog, TX caps, COR
+    /// sampling), the end of power cycles, the periodic `Status` and the link-error report.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        self.safety.handle_timeout(now);
+        self.sync_safety(now);
+        for index in 0..N {
+            if self.power[index].on_at.is_some_and(|at| now >= at) {
+                self.switch_on(index, now);
+            }
+        }
+        if now >= self.next_status {
+            self.next_status = now + HEARTBEAT_INTERVAL;
+            let status = self.status();
+            // A full queue skips one Status: the next restates everything.
+            self.queue(status);
+        }
+        if !self.errors.is_empty() && now >= self.next_error_report {
+            let counts = core::mem::take(&mut self.errors);
+            self.next_error_report = now + LINK_ERROR_REPORT_INTERVAL;
+            self.queue(Message::Fault(Fault::LinkErrors {
+                crc: counts.crc,
+                framing: counts.framing,
+                version: counts.version,
+                body: counts.body,
+            }));
+        }
+    }
+
+    /// When [`handle_timeout`](Self::handle_timeout) must next be called (always some time:
+    /// the COR lines are sampled and `Status` is sent periodically).
+    #[must_use]
+    pub fn poll_timeout(&self) -> Instant {
+        let errors = (!self.errors.is_empty()).then_some(self.next_error_report);
+        self.power
+            .iter()
+            .filter_map(|p| p.on_at)
+            .chain(errors)
+            .fold(
+                self.safety.poll_timeout().min(self.next_status),
+                Instant::min,
+            )
+    }
+
+    /// Drops every PTT for a safety reason (shutdown, panic handler), after trying every port;
+    /// returns the first pin error.
+    pub fn drop_all_ptt(&mut self, now: Instant) -> Result<(), safety::Error<O::Error>> {
+        let result = self.safety.drop_all_ptt(now);
+        self.sync_safety(now);
+        result
+    }
+
+    /// The safety core, for inspection.
+    pub fn safety(&self) -> &Safety<O, I, L, N> {
+        &self.safety
+    }
+
+    /// Whether a host has opened a session (sent `Hello`) since boot.
+    pub fn is_session_open(&self) -> bool {
+        self.session
+    }
+
+    /// Whether a port's radio is powered (its relay last driven to on), `None` for no such port.
+    pub fn is_powered(&self, port: usize) -> Option<bool> {
+        self.power.get(port).map(|p| p.on)
+    }
+
+    /// Frames rejected since the last [`Fault::LinkErrors`] report.
+    pub fn link_errors(&self) -> LinkErrorCounts {
+        self.errors
+    }
+
+    /// Frames rejected since boot, as `Telemetry` reports them.
+    pub fn link_errors_total(&self) -> u32 {
+        self.errors_total
+    }
+
+    /// Reports (events, faults, `Status`) dropped because the outgoing queue was full.
+    pub fn reports_dropped(&self) -> u32 {
+        self.reports_dropped
+    }
+
+    fn handle_request(&mut self, now: Instant, seq: u16, request: Request) {
+        self.safety.host_heard(now);
+        self.sync_safety(now);
+        let command = match request {
+            Request::Heartbeat => return,
+            Request::NotACommand => {
+                return self.ack(seq, AckResult::Nack(NackReason::NotACommand));
+            }
+            Request::Command(command) => command,
+        };
+        if command != Command::Hello
+            && let Some(answered) = self
+                .history
+                .iter()
+                .find(|a| a.seq == seq && a.command == command)
+                .copied()
+        {
+            if let Some(report) = answered.report {
+                self.queue(report);
+            }
+            return self.ack(seq, answered.result);
+        }
+        let (report, result) = if self.session || command == Command::Hello {
+            self.execute(now, command)
+        } else {
+            (None, AckResult::Nack(NackReason::NoSession))
+        };
+        if let Some(report) = report {
+            self.queue(report);
+        }
+        self.ack(seq, result);
+        if self.history.is_full() {
+            self.history.pop_front();
+        }
+        let _ = self.history.push_back(Answered {
+            seq,
+            command,
+            report,
+            result,
+        });
+    }
+
+    /// Carries out a command; returns the report to send before the ack, and the ack's result.
+    fn execute(&mut self, now: Instant, command: Command) -> (Option<Message<'static>>, AckResult) {
+        let ok = AckResult::Ok;
+        let nack = AckResult::Nack;
+        match command {
+            Command::Hello => {
+                self.session = true;
+                self.history.clear();
+                for index in 0..N {
+                    // A failed release is retried by the safety core and shows in Status.
+                    let _ = self.safety.request_ptt(index, false, now);
+                }
+                self.sync_safety(now);
+                let info = BoardInfo {
+                    firmware: self.config.firmware,
+                    slot: self.config.slot,
+                    ports: N as u8,
+                    max_chunk: MAX_CHUNK as u16,
+                    window: WINDOW as u8,
+                };
+                (Some(Message::BoardInfo(info)), ok)
+            }
+            Command::SetPtt { port, keyed } => (None, self.set_ptt(now, port, keyed)),
+            Command::GetPtt { port } => {
+                if port.index() >= N {
+                    return (None, nack(NackReason::NoSuchPort { port: port.get() }));
+                }
+                let keyed = self.keyed.contains(port);
+                (Some(Message::PttState { port, keyed }), ok)
+            }
+            Command::SetPower { port, on } => (None, self.set_power(now, port, on)),
+            Command::PowerCycle { port, off_ms } => (None, self.power_cycle(now, port, off_ms)),
+            Command::GetTelemetry => (Some(Message::Telemetry(self.telemetry(now))), ok),
+            Command::UpdateBegin { .. } => {
+                let result = if self.keyed.is_empty() {
+                    NackReason::ImageTooLarge { max: 0 }
+                } else {
+                    NackReason::Busy
+                };
+                (None, nack(result))
+            }
+            Command::UpdateChunk { .. } | Command::UpdateVerify | Command::UpdateCommit => {
+                (None, nack(NackReason::NoUpdate))
+            }
+            Command::UpdateAbort => (None, ok),
+            Command::GetUpdateStatus => {
+                let status = Message::UpdateStatus {
+                    phase: UpdatePhase::Idle,
+                    received: 0,
+                    size: 0,
+                };
+                (Some(status), ok)
+            }
+        }
+    }
+
+    fn set_ptt(&mut self, now: Instant, port: Port, keyed: bool) -> AckResult {
+        let index = port.index();
+        let Some(relay) = self.power.get(index) else {
+            return AckResult::Nack(NackReason::NoSuchPort { port: port.get() });
+        };
+        if keyed && (!relay.on || relay.on_at.is_some()) {
+            return AckResult::Nack(NackReason::PoweredOff);
+        }
+        let result = self.safety.request_ptt(index, keyed, now);
+        self.sync_safety(now);
+        match result {
+            Ok(()) => AckResult::Ok,
+            Err(error) => AckResult::Nack(match error {
+                safety::Error::NoSuchPort => NackReason::NoSuchPort { port: port.get() },
+                safety::Error::LockedOut => NackReason::TxCapLockout,
+                // Receiving, a release still being retried, a pin that failed, or (with a
+                // zero host timeout) a host that never counts as alive: refused for now.
+                safety::Error::ChannelBusy
+                | safety::Error::ReleasePending
+                | safety::Error::Pin(_)
+                | safety::Error::HostSilent => NackReason::Busy,
+            }),
+        }
+    }
+
+    fn set_power(&mut self, now: Instant, port: Port, on: bool) -> AckResult {
+        let index = port.index();
+        if index >= N {
+            return AckResult::Nack(NackReason::NoSuchPort { port: port.get() });
+        }
+        if !on {
+            self.release_before_power_off(index, now);
+        }
+        let polarity = self.config.power_polarity;
+        let Some(relay) = self.power.get_mut(index) else {
+            return AckResult::Nack(NackReason::NoSuchPort { port: port.get() });
+        };
+        // The host's explicit wish ends a power cycle or a retry under way.
+        relay.on_at = None;
+        match polarity.drive(&mut relay.pin, on) {
+            Ok(()) => {
+                relay.on = on;
+                AckResult::Ok
+            }
+            Err(_) => {
+                // Unknown level: count the radio as unpowered, so it is not keyed.
+                relay.on = false;
+                AckResult::Nack(NackReason::Busy)
+            }
+        }
+    }
+
+    fn power_cycle(&mut self, now: Instant, port: Port, off_ms: u16) -> AckResult {
+        let index = port.index();
+        let interval = self.config.power_cycle_interval;
+        let Some(relay) = self.power.get(index) else {
+            return AckResult::Nack(NackReason::NoSuchPort { port: port.get() });
+        };
+        if relay.on_at.is_some() {
+            return AckResult::Nack(NackReason::Busy);
+        }
+        if let Some(last) = relay.last_cycle {
+            let allowed = last + interval;
+            if now < allowed {
+                let wait = allowed - now;
+                // Whole seconds, rounded up, so a host that waits that long is accepted.
+                let secs = wait.as_micros().div_ceil(1_000_000);
+                let retry_after_s = u16::try_from(secs).unwrap_or(u16::MAX);
+                self.queue(Message::Fault(Fault::PowerCycleRateLimited { port }));
+                return AckResult::Nack(NackReason::RateLimited { retry_after_s });
+            }
+        }
+        self.release_before_power_off(index, now);
+        let polarity = self.config.power_polarity;
+        let off = Duration::from_millis(u64::from(off_ms)).max(self.config.min_power_off);
+        let Some(relay) = self.power.get_mut(index) else {
+            return AckResult::Nack(NackReason::NoSuchPort { port: port.get() });
+        };
+        if polarity.drive(&mut relay.pin, false).is_err() {
+            return AckResult::Nack(NackReason::Busy);
+        }
+        relay.on = false;
+        relay.on_at = Some(now + off);
+        relay.last_cycle = Some(now);
+        AckResult::Ok
+    }
+
+    /// A radio losing power with its PTT line held would come back keyed: release it first.
+    fn release_before_power_off(&mut self, index: usize, now: Instant) {
+        let _ = self.safety.request_ptt(index, false, now);
+        self.sync_safety(now);
+    }
+
+    fn switch_on(&mut self, index: usize, now: Instant) {
+        let polarity = self.config.power_polarity;
+        if let Some(relay) = self.power.get_mut(index) {
+            if polarity.drive(&mut relay.pin, true).is_ok() {
+                relay.on = true;
+                relay.on_at = None;
+            } else {
+                relay.on_at = Some(now + POWER_RETRY);
+            }
+        }
+    }
+
+    fn handle_link_error(&mut self, now: Instant, error: LinkError) {
+        self.errors_total = self.errors_total.saturating_add(1);
+        let counts = &mut self.errors;
+        match error {
+            LinkError::BadCrc { .. } => counts.crc = counts.crc.saturating_add(1),
+            LinkError::Truncated { .. }
+            | LinkError::Overlong { .. }
+            | LinkError::BadCobs { .. }
+            | LinkError::AfterDelimiter { .. } => counts.framing = counts.framing.saturating_add(1),
+            LinkError::WrongVersion { seq, .. } => {
+                counts.version = counts.version.saturating_add(1);
+                // Not a valid frame for the watchdog: it is not in a language the board speaks.
+                let supported = VERSION;
+                self.ack(
+                    seq,
+                    AckResult::Nack(NackReason::UnsupportedVersion { supported }),
+                );
+            }
+            LinkError::BadBody { seq, reason } => {
+                counts.body = counts.body.saturating_add(1);
+                // It passed the CRC and version checks: the host is there.
+                self.safety.host_heard(now);
+                self.sync_safety(now);
+                self.ack(seq, AckResult::Nack(NackReason::from(reason)));
+            }
+        }
+    }
+
+    fn ack(&mut self, seq: u16, result: AckResult) {
+        self.queue(Message::Ack { seq, result });
+    }
+
+    fn queue(&mut self, message: Message<'static>) {
+        if self.out.push_back(message).is_err() {
+            self.reports_dropped = self.reports_dropped.saturating_add(1);
+        }
+    }
+
+    /// Turns what the safety core did since the last call into reports, and keeps the PTT
+    /// bookkeeping (which ports are keyed, for how long) in step with it.
+    fn sync_safety(&mut self, now: Instant) {
+        let before = self.keyed;
+        let mut capped = PortMask::EMPTY;
+        let mut silence = false;
+        while let Some(event) = self.safety.poll_event() {
+            match event {
+                Event::HostSilence => silence = true,
+                Event::TxCapReached { port } => {
+                    if let Some(port) = port_of(port) {
+                        capped = capped.with(port);
+                        self.queue(Message::Fault(Fault::TxCapReached { port }));
+                    }
+                }
+                Event::CorChanged { port, active, .. } => {
+                    if let Some(port) = port_of(port) {
+                        self.queue(Message::CorChanged { port, active });
+                    }
+                }
+                // No wire message exists for these: Status shows the lines' state, and the
+                // host sees a failed release as a PTT bit that stays set.
+                Event::HostRestored
+                | Event::PttPinFault { .. }
+                | Event::CorPinFault { .. }
+                | Event::LedPinFault => {}
+            }
+        }
+        self.keyed = self.keyed_mask();
+        if silence {
+            let dropped = PortMask::from_bits(before.bits() & !self.keyed.bits() & !capped.bits())
+                .unwrap_or(PortMask::EMPTY);
+            self.queue(Message::Fault(Fault::HostSilence { dropped }));
+        }
+        for index in 0..N {
+            let since = self.safety.ptt(index).and_then(|p| p.keyed_since());
+            if let Some(was) = self.keyed_since[index]
+                && since != Some(was)
+            {
+                self.keyed_total[index] += now - was;
+            }
+            self.keyed_since[index] = since;
+        }
+    }
+
+    /// Ports whose PTT may be keyed: keyed, or a release that failed and is being retried.
+    fn keyed_mask(&self) -> PortMask {
+        (0..N)
+            .filter(|&i| {
+                self.safety
+                    .ptt(i)
+                    .is_some_and(|p| p.is_keyed() || p.is_release_pending())
+            })
+            .filter_map(port_of)
+            .collect()
+    }
+
+    fn status(&self) -> Message<'static> {
+        let cor = (0..N)
+            .filter(|&i| self.safety.cor(i).is_some_and(|c| c.is_active()))
+            .filter_map(port_of)
+            .collect();
+        let power = (0..N)
+            .filter(|&i| self.power[i].on)
+            .filter_map(port_of)
+            .collect();
+        Message::Status {
+            ptt: self.keyed,
+            cor,
+            power,
+        }
+    }
+
+    fn telemetry(&self, now: Instant) -> Telemetry {
+        let mut ptt_seconds = [0u32; PORTS];
+        for (index, seconds) in ptt_seconds.iter_mut().enumerate().take(N) {
+            let running = self.keyed_since[index].map_or(Duration::ZERO, |since| now - since);
+            let total = self.keyed_total[index] + running;
+            *seconds = u32::try_from(total.as_secs()).unwrap_or(u32::MAX);
+        }
+        Telemetry {
+            uptime_s: u32::try_from((now - self.booted).as_secs()).unwrap_or(u32::MAX),
+            reset_cause: self.config.reset_cause,
+            firmware: self.config.firmware,
+            slot: self.config.slot,
+            ptt_seconds,
+            link_errors: self.errors_total,
+        }
+    }
+}
+
+fn port_of(index: usize) -> Option<Port> {
+    u8::try_from(index).ok().and_then(Port::new)
+}
+
+#[cfg(test)]
+mod tests {
+    use core::cell::Cell;
+    use std::rc::Rc;
+    use std::vec::Vec;
+
+    use borderlink_protocol::link::{
+        BodyError, CRC_LEN, HEADER_LEN, HOST_SILENCE_LIMIT, MAX_WIRE_LEN, frame_crc,
+    };
+    use embedded_hal::digital::{ErrorKind, ErrorType};
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::cor::{CorConfig, CorInput};
+    use crate::ptt::{PttConfig, PttOutput};
+    use crate::safety::SafetyConfig;
+
+    /// A pin shared between the board and the test: the test reads what the board drove, sets
+    /// what the board reads, and can make writes fail.
+    #[derive(Debug, Clone, Default)]
+    struct Line {
+        high: Rc<Cell<bool>>,
+        ever_high: Rc<Cell<bool>>,
+        ever_low: Rc<Cell<bool>>,
+        fail: Rc<Cell<bool>>,
+    }
+
+    impl Line {
+        fn is_high(&self) -> bool {
+            self.high.get()
+        }
+        fn set(&self, high: bool) {
+            self.high.set(high);
+        }
+    }
+
+    impl ErrorType for Line {
+        type Error = ErrorKind;
+    }
+
+    impl OutputPin for Line {
+        fn set_low(&mut self) -> Result<(), ErrorKind> {
+            if self.fail.get() {
+                return Err(ErrorKind::Other);
+            }
+            self.high.set(false);
+            self.ever_low.set(true);
+            Ok(())
+        }
+        fn set_high(&mut self) -> Result<(), ErrorKind> {
+            if self.fail.get() {
+                return Err(ErrorKind::Other);
+            }
+            self.high.set(true);
+            self.ever_high.set(true);
+            Ok(())
+        }
+    }
+
+    impl InputPin for Line {
+        fn is_high(&mut self) -> Result<bool, ErrorKind> {
+            Ok(self.high.get())
+        }
+        fn is_low(&mut self) -> Result<bool, ErrorKind> {
+            Ok(!self.high.get())
+        }
+    }
+
+    const FIRMWARE: FirmwareVersion = FirmwareVersion::new(1, 4, 2);
+
+    fn ms(t: u64) -> Instant {
+        Instant::from_millis(t)
+    }
+
+    fn port(n: u8) -> Port {
+        Port::new(n).unwrap()
+    }
+
+    fn ports(list: &[u8]) -> PortMask {
+        list.iter().map(|&n| port(n)).collect()
+    }
+
+    type Board<const N: usize> = Responder<Line, Line, Line, Line, N>;
+
+    /// A board under test with its lines and a host-side sequence counter.
+    struct Bench<const N: usize> {
+        board: Board<N>,
+        ptt: [Line; N],
+        cor: [Line; N],
+        power: [Line; N],
+        now: Instant,
+        seq: u16,
+        rx: FrameDecoder<MAX_FRAME_LEN>,
+    }
+
+    /// PTT lines are active-low (keyed = low) so a test sees polarity at work; COR and power are
+    /// active-high; the TX cap is 2 s; COR has no refusal so keying over it is allowed.
+    fn bench<const N: usize>() -> Bench<N> {
+        bench_with(
+            PttConfig::new(Polarity::ActiveLow).with_tx_cap(Duration::from_secs(2)),
+            ResponderConfig::new(FIRMWARE, Slot::B, ResetCause::Watchdog),
+        )
+    }
+
+    fn bench_with<const N: usize>(ptt_config: PttConfig, config: ResponderConfig) -> Bench<N> {
+        let ptt: [Line; N] = core::array::from_fn(|_| Line::default());
+        let cor: [Line; N] = core::array::from_fn(|_| Line::default());
+        let power: [Line; N] = core::array::from_fn(|_| Line::default());
+        let safety = Safety::new(
+            ptt.clone().map(|l| PttOutput::new(l, ptt_config).unwrap()),
+            cor.clone()
+                .map(|l| CorInput::new(l, CorConfig::new(Polarity::ActiveHigh))),
+            Line::default(),
+            SafetyConfig::new().with_refuse_while_cor(false),
+            ms(0),
+        );
+        let board = Responder::new(safety, power.clone(), config, ms(0));
+        Bench {
+            board,
+            ptt,
+            cor,
+            power,
+            now: ms(0),
+            seq: 100,
+            rx: FrameDecoder::new(),
+        }
+    }
+
+    /// A board message, owned (the decoder's frames borrow its buffer).
+    fn owned(message: Message<'_>) -> Message<'static> {
+        match message {
+            Message::Ack { seq, result } => Message::Ack { seq, result },
+            Message::BoardInfo(i) => Message::BoardInfo(i),
+            Message::Status { ptt, cor, power } => Message::Status { ptt, cor, power },
+            Message::PttState { port, keyed } => Message::PttState { port, keyed },
+            Message::CorChanged { port, active } => Message::CorChanged { port, active },
+            Message::Telemetry(t) => Message::Telemetry(t),
+            Message::Fault(f) => Message::Fault(f),
+            Message::UpdateStatus {
+                phase,
+                received,
+                size,
+            } => Message::UpdateStatus {
+                phase,
+                received,
+                size,
+            },
+            other => panic!("the board sent a host message: {other:?}"),
+        }
+    }
+
+    fn wire(seq: u16, message: Message<'_>) -> Vec<u8> {
+        let mut buf = [0u8; MAX_WIRE_LEN];
+        let n = encode(&FrameRepr { seq, message }, &mut buf).unwrap();
+        buf[..n].to_vec()
+    }
+
+    /// COBS-encodes raw frame bytes (for frames `encode` refuses to build) and adds the 0x00.
+    fn cobs_wire(frame: &[u8]) -> Vec<u8> {
+        let mut out = std::vec![0u8];
+        let mut code_at = 0;
+        for &b in frame {
+            if b == 0 {
+                out[code_at] = (out.len() - code_at) as u8;
+                code_at = out.len();
+                out.push(0);
+            } else {
+                out.push(b);
+                if out.len() - code_at == 0xff {
+                    out[code_at] = 0xff;
+                    code_at = out.len();
+                    out.push(0);
+                }
+            }
+        }
+        out[code_at] = (out.len() - code_at) as u8;
+        out.push(0);
+        out
+    }
+
+    /// A raw frame: version, seq, body, and a correct CRC.
+    fn raw_frame(version: u8, seq: u16, body: &[u8]) -> Vec<u8> {
+        let mut f = std::vec![version];
+        f.extend_from_slice(&seq.to_le_bytes());
+        f.extend_from_slice(body);
+        let crc = frame_crc(&f);
+        f.extend_from_slice(&crc.to_le_bytes());
+        f
+    }
+
+    impl<const N: usize> Bench<N> {
+        /// Sends a message with the next host seq; returns that seq.
+        fn send(&mut self, message: Message<'_>) -> u16 {
+            let seq = self.seq;
+            self.seq = self.seq.wrapping_add(1);
+            self.push(&wire(seq, message));
+            seq
+        }
+
+        fn push(&mut self, bytes: &[u8]) {
+            let mut rest = bytes;
+            let mut rounds = 0;
+            while !rest.is_empty() {
+                let n = self.board.push(self.now, rest);
+                rest = &rest[n..];
+                if !rest.is_empty() {
+                    // Make room, as a main loop would; the answers stay visible to `recv` only
+                    // if the test does not push more than the queue holds.
+                    rounds += 1;
+                    assert!(rounds < 1_000, "push never takes the rest");
+                }
+            }
+        }
+
+        /// Everything the board sends now, decoded; Status frames are dropped unless `status`.
+        fn recv_all(&mut self, status: bool) -> Vec<Message<'static>> {
+            let mut out = Vec::new();
+            let mut buf = [0u8; MAX_WIRE_LEN + 1];
+            while let Some(n) = self.board.poll_transmit(self.now, &mut buf) {
+                let mut rest = &buf[..n];
+                while !rest.is_empty() {
+                    let (used, outcome) = self.rx.push(rest);
+                    rest = &rest[used..];
+                    match outcome {
+                        Some(Ok(frame)) => {
+                            let m = owned(frame.message);
+                            if status || !matches!(m, Message::Status { .. }) {
+                                out.push(m);
+                            }
+                        }
+                        Some(Err(e)) => panic!("board sent a bad frame: {e}"),
+                        None => {}
+                    }
+                }
+            }
+            out
+        }
+
+        fn recv(&mut self) -> Vec<Message<'static>> {
+            self.recv_all(false)
+        }
+
+        /// Runs the board's timers up to `to` with no host traffic.
+        fn run_until(&mut self, to: Instant) {
+            loop {
+                let next = self.board.poll_timeout();
+                if next > to {
+                    break;
+                }
+                self.now = self.now.max(next);
+                self.board.handle_timeout(self.now);
+            }
+            self.now = to;
+        }
+
+        /// Runs the board's timers up to `to`, with a host heartbeat every 100 ms, collecting
+        /// what the board sends (without Status).
+        fn run_with_heartbeats(&mut self, to: Instant) -> Vec<Message<'static>> {
+            let mut got = Vec::new();
+            while self.now < to {
+                let step = (self.now + Duration::from_millis(100)).min(to);
+                self.run_until(step);
+                self.send(Message::Heartbeat);
+                got.extend(self.recv());
+            }
+            got
+        }
+
+        fn hello(&mut self) {
+            let seq = self.send(Message::Hello);
+            let got = self.recv();
+            assert_eq!(got.len(), 2, "{got:?}");
+            assert_eq!(got[1], ack(seq, AckResult::Ok));
+        }
+    }
+
+    fn ack(seq: u16, result: AckResult) -> Message<'static> {
+        Message::Ack { seq, result }
+    }
+
+    fn nack(seq: u16, reason: NackReason) -> Message<'static> {
+        ack(seq, AckResult::Nack(reason))
+    }
+
+    fn set_ptt(n: u8, keyed: bool) -> Message<'static> {
+        Message::SetPtt {
+            port: port(n),
+            keyed,
+        }
+    }
+
+    #[test]
+    fn boot_writes_a_lone_zero_then_status_with_radios_powered() {
+        let mut b = bench::<4>();
+        assert!(b.power.iter().all(Line::is_high), "radios powered at boot");
+        assert!(b.ptt.iter().all(Line::is_high), "active-low PTT released");
+        let mut buf = [0u8; MAX_WIRE_LEN + 1];
+        let n = b.board.poll_transmit(ms(0), &mut buf).unwrap();
+        assert_eq!(
+            buf[0], 0,
+            "the first write ends any half-frame the host holds"
+        );
+        assert_ne!(buf[1], 0);
+        let mut rx = FrameDecoder::<MAX_FRAME_LEN>::new();
+        let (_, frame) = rx.push(&buf[1..n]);
+        assert_eq!(
+            frame.unwrap().unwrap().message,
+            Message::Status {
+                ptt: PortMask::EMPTY,
+                cor: PortMask::EMPTY,
+                power: PortMask::ALL
+            }
+        );
+        // Later frames have no prefix.
+        b.run_until(ms(100));
+        let n = b.board.poll_transmit(ms(100), &mut buf).unwrap();
+        assert_ne!(buf[0], 0);
+        assert_eq!(buf[n - 1], 0);
+    }
+
+    #[test]
+    fn commands_before_hello_are_refused_no_session_but_heartbeats_are_heard() {
+        let mut b = bench::<4>();
+        b.recv();
+        let seq = b.send(set_ptt(0, true));
+        assert_eq!(b.recv(), [nack(seq, NackReason::NoSession)]);
+        assert!(b.ptt[0].is_high(), "not keyed");
+        let seq = b.send(Message::GetTelemetry);
+        assert_eq!(b.recv(), [nack(seq, NackReason::NoSession)]);
+        // The nacked frames were heard; their silence is reported even with nothing keyed.
+        b.run_until(ms(600));
+        assert_eq!(
+            b.recv(),
+            [Message::Fault(Fault::HostSilence {
+                dropped: PortMask::EMPTY
+            })]
+        );
+        assert!(!b.board.safety().watchdog().is_alive(b.now));
+        b.send(Message::Heartbeat);
+        assert!(b.recv().is_empty(), "heartbeats are never answered");
+        assert!(b.board.safety().watchdog().is_alive(b.now));
+        assert!(!b.board.is_session_open());
+    }
+
+    #[test]
+    fn hello_answers_board_info_then_ack() {
+        let mut b = bench::<4>();
+        b.recv();
+        let seq = b.send(Message::Hello);
+        assert_eq!(
+            b.recv(),
+            [
+                Message::BoardInfo(BoardInfo {
+                    firmware: FIRMWARE,
+                    slot: Slot::B,
+                    ports: 4,
+                    max_chunk: MAX_CHUNK as u16,
+                    window: WINDOW as u8,
+                }),
+                ack(seq, AckResult::Ok)
+            ]
+        );
+        assert!(b.board.is_session_open());
+    }
+
+    #[test]
+    fn set_ptt_keys_at_the_line_polarity_and_get_ptt_reports_it() {
+        let mut b = bench::<4>();
+        b.hello();
+        let seq = b.send(set_ptt(2, true));
+        assert_eq!(b.recv(), [ack(seq, AckResult::Ok)]);
+        assert!(!b.ptt[2].is_high(), "active-low: keyed is low");
+        assert!(b.ptt[0].is_high() && b.ptt[1].is_high() && b.ptt[3].is_high());
+        let seq = b.send(Message::GetPtt { port: port(2) });
+        assert_eq!(
+            b.recv(),
+            [
+                Message::PttState {
+                    port: port(2),
+                    keyed: true
+                },
+                ack(seq, AckResult::Ok)
+            ]
+        );
+        b.run_until(ms(100));
+        assert_eq!(
+            b.recv_all(true),
+            [Message::Status {
+                ptt: ports(&[2]),
+                cor: PortMask::EMPTY,
+                power: PortMask::ALL
+            }]
+        );
+        let seq = b.send(set_ptt(2, false));
+        assert_eq!(b.recv(), [ack(seq, AckResult::Ok)]);
+        assert!(b.ptt[2].is_high());
+    }
+
+    #[test]
+    fn a_retried_command_gets_the_remembered_answer_and_runs_once() {
+        let mut b = bench::<4>();
+        b.hello();
+        b.run_until(ms(10));
+        let cycle = wire(
+            7,
+            Message::PowerCycle {
+                port: port(1),
+                off_ms: 1_000,
+            },
+        );
+        b.push(&cycle);
+        assert_eq!(b.recv(), [ack(7, AckResult::Ok)]);
+        assert!(!b.power[1].is_high());
+        // The same bytes again (the host missed the ack): same answer, no second cycle, which
+        // would have been refused RateLimited and reported as a fault.
+        b.now = ms(200);
+        b.push(&cycle);
+        assert_eq!(b.recv(), [ack(7, AckResult::Ok)]);
+        // A query's report is replayed as remembered, not made afresh.
+        let tele = wire(8, Message::GetTelemetry);
+        b.push(&tele);
+        let first = b.recv();
+        b.run_with_heartbeats(ms(5_000));
+        b.push(&tele);
+        assert_eq!(b.recv(), first);
+    }
+
+    #[test]
+    fn the_same_seq_with_other_content_is_a_new_command() {
+        let mut b = bench::<4>();
+        b.hello();
+        b.push(&wire(9, set_ptt(0, true)));
+        assert_eq!(b.recv(), [ack(9, AckResult::Ok)]);
+        b.push(&wire(9, set_ptt(0, false)));
+        assert_eq!(b.recv(), [ack(9, AckResult::Ok)]);
+        assert!(b.ptt[0].is_high(), "the release ran");
+    }
+
+    #[test]
+    fn history_holds_twice_the_window() {
+        let mut b = bench::<4>();
+        b.hello();
+        let cycle = |s| {
+            wire(
+                s,
+                Message::PowerCycle {
+                    port: port(3),
+                    off_ms: 0,
+                },
+            )
+        };
+        b.push(&cycle(1));
+        assert_eq!(b.recv(), [ack(1, AckResult::Ok)]);
+        // HISTORY - 1 more commands: seq 1 is still remembered.
+        for s in 2..(1 + HISTORY as u16) {
+            b.push(&wire(s, Message::GetPtt { port: port(0) }));
+        }
+        b.recv();
+        b.push(&cycle(1));
+        assert_eq!(b.recv(), [ack(1, AckResult::Ok)]);
+        // One more pushes it out: the retry runs again and, the cycle over, is refused by the
+        // rate limit.
+        b.push(&wire(100, Message::GetPtt { port: port(0) }));
+        b.recv();
+        b.run_with_heartbeats(ms(600));
+        b.push(&cycle(1));
+        assert_eq!(
+            b.recv(),
+            [
+                Message::Fault(Fault::PowerCycleRateLimited { port: port(3) }),
+                nack(1, NackReason::RateLimited { retry_after_s: 60 })
+            ]
+        );
+    }
+
+    #[test]
+    fn hello_forgets_the_history_and_releases_every_ptt() {
+        let mut b = bench::<4>();
+        b.hello();
+        b.push(&wire(5, set_ptt(1, true)));
+        b.push(&wire(6, set_ptt(3, true)));
+        b.recv();
+        assert!(!b.ptt[1].is_high() && !b.ptt[3].is_high());
+        b.hello();
+        assert!(
+            b.ptt.iter().all(Line::is_high),
+            "a new session starts released"
+        );
+        // Seq 5 is forgotten: it runs as a new command.
+        b.push(&wire(5, set_ptt(1, true)));
+        assert_eq!(b.recv(), [ack(5, AckResult::Ok)]);
+        assert!(!b.ptt[1].is_high());
+        // A Hello is carried out even when its seq and content are in the history.
+        b.push(&wire(40, Message::Hello));
+        assert_eq!(b.recv()[1], ack(40, AckResult::Ok));
+        b.push(&wire(40, Message::Hello));
+        assert_eq!(b.recv()[1], ack(40, AckResult::Ok));
+        assert!(b.ptt[1].is_high());
+    }
+
+    #[test]
+    fn a_bad_crc_is_never_answered_nor_heard() {
+        let mut b = bench::<4>();
+        b.recv();
+        let mut frame = wire(3, Message::Hello);
+        let n = frame.len();
+        frame[n - 2] ^= 0x01; // last CRC byte (not the delimiter)
+        b.push(&frame);
+        assert!(b.recv().is_empty());
+        assert!(!b.board.is_session_open());
+        assert!(!b.board.safety().watchdog().is_alive(b.now));
+        assert_eq!(b.board.link_errors().crc, 1);
+        assert_eq!(b.board.link_errors_total(), 1);
+    }
+
+    #[test]
+    fn a_wrong_version_is_nacked_in_the_boards_version_and_not_heard() {
+        let mut b = bench::<4>();
+        b.recv();
+        b.push(&cobs_wire(&raw_frame(2, 0x0304, &[0])));
+        assert_eq!(
+            b.recv(),
+            [nack(
+                0x0304,
+                NackReason::UnsupportedVersion { supported: VERSION }
+            )]
+        );
+        assert!(!b.board.is_session_open());
+        assert!(!b.board.safety().watchdog().is_alive(b.now));
+        assert_eq!(b.board.link_errors().version, 1);
+    }
+
+    #[test]
+    fn bad_bodies_are_nacked_by_seq_with_the_precise_reason() {
+        let mut b = bench::<4>();
+        b.hello();
+        // SetPtt on port 9.
+        b.push(&cobs_wire(&raw_frame(VERSION, 20, &[2, 9, 1])));
+        // SetPtt with a bool of 2.
+        b.push(&cobs_wire(&raw_frame(VERSION, 21, &[2, 0, 2])));
+        // An unknown tag.
+        b.push(&cobs_wire(&raw_frame(VERSION, 22, &[99])));
+        // A message only the board sends.
+        b.push(&wire(
+            23,
+            Message::CorChanged {
+                port: port(0),
+                active: true,
+            },
+        ));
+        assert_eq!(
+            b.recv(),
+            [
+                nack(20, NackReason::NoSuchPort { port: 9 }),
+                nack(21, NackReason::Malformed),
+                nack(22, NackReason::Malformed),
+                nack(23, NackReason::NotACommand),
+            ]
+        );
+        assert!(b.ptt.iter().all(Line::is_high));
+        assert_eq!(b.board.link_errors().body, 3);
+        assert_eq!(NackReason::from(BodyError::BadBool), NackReason::Malformed);
+    }
+
+    #[test]
+    fn broken_framing_is_counted_and_unanswered() {
+        let mut b = bench::<4>();
+        b.recv();
+        // Truncated (3 bytes), bad COBS (a block cut short by the delimiter), empty frames.
+        b.push(&[0x04, 0x01, 0x02, 0x03, 0x00]);
+        b.push(&[0x05, 0x01, 0x00]);
+        b.push(&[0x00, 0x00, 0x00]);
+        assert!(b.recv().is_empty());
+        assert_eq!(b.board.link_errors().framing, 2);
+        // Still in step: the next frame is answered.
+        let seq = b.send(Message::Hello);
+        assert_eq!(b.recv()[1], ack(seq, AckResult::Ok));
+    }
+
+    #[test]
+    fn ports_beyond_the_board_are_refused_no_such_port() {
+        let mut b = bench::<2>();
+        b.hello();
+        for message in [
+            set_ptt(3, true),
+            Message::GetPtt { port: port(2) },
+            Message::SetPower {
+                port: port(2),
+                on: false,
+            },
+            Message::PowerCycle {
+                port: port(3),
+                off_ms: 0,
+            },
+        ] {
+            let seq = b.send(message);
+            let n = message_port(&message);
+            assert_eq!(b.recv(), [nack(seq, NackReason::NoSuchPort { port: n })]);
+        }
+    }
+
+    fn message_port(m: &Message<'_>) -> u8 {
+        match *m {
+            Message::SetPtt { port, .. }
+            | Message::GetPtt { port }
+            | Message::SetPower { port, .. }
+            | Message::PowerCycle { port, .. } => port.get(),
+            _ => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn host_silence_drops_ptt_and_reports_the_dropped_ports() {
+        let mut b = bench::<4>();
+        b.hello();
+        b.send(set_ptt(0, true));
+        b.send(set_ptt(2, true));
+        b.recv();
+        b.run_until(ms(499));
+        assert!(!b.ptt[0].is_high() && !b.ptt[2].is_high());
+        assert!(b.recv().is_empty());
+        // Last heard at 0 ms.
+        b.run_until(ms(0) + HOST_SILENCE_LIMIT);
+        assert!(
+            b.ptt.iter().all(Line::is_high),
+            "every PTT released at 500 ms"
+        );
+        assert_eq!(
+            b.recv(),
+            [Message::Fault(Fault::HostSilence {
+                dropped: ports(&[0, 2])
+            })]
+        );
+        // Keying is refused until the host is heard again; the frame that brings it back is
+        // heard first, so its own SetPtt goes through.
+        let seq = b.send(set_ptt(1, true));
+        assert_eq!(b.recv(), [ack(seq, AckResult::Ok)]);
+    }
+
+    #[test]
+    fn tx_cap_releases_reports_and_locks_out() {
+        let mut b = bench::<4>();
+        b.hello();
+        b.send(set_ptt(1, true));
+        b.recv();
+        let got = b.run_with_heartbeats(ms(2_100));
+        assert_eq!(got, [Message::Fault(Fault::TxCapReached { port: port(1) })]);
+        assert!(b.ptt[1].is_high());
+        let seq = b.send(set_ptt(1, true));
+        assert_eq!(b.recv(), [nack(seq, NackReason::TxCapLockout)]);
+        // Released by the host and cooled down (1 s): keying works again.
+        b.send(set_ptt(1, false));
+        b.recv();
+        b.run_with_heartbeats(ms(3_200));
+        let seq = b.send(set_ptt(1, true));
+        assert_eq!(b.recv(), [ack(seq, AckResult::Ok)]);
+    }
+
+    #[test]
+    fn cor_changes_are_reported_after_debounce_and_show_in_status() {
+        let mut b = bench::<4>();
+        b.hello();
+        b.cor[3].set(true);
+        let got = b.run_with_heartbeats(ms(100));
+        assert_eq!(
+            got,
+            [Message::CorChanged {
+                port: port(3),
+                active: true
+            }]
+        );
+        b.run_until(ms(200));
+        let status = b.recv_all(true);
+        assert_eq!(
+            status.last(),
+            Some(&Message::Status {
+                ptt: PortMask::EMPTY,
+                cor: ports(&[3]),
+                power: PortMask::ALL
+            })
+        );
+        // A glitch shorter than the debounce is never reported.
+        b.cor[3].set(false);
+        b.run_until(ms(205));
+        b.cor[3].set(true);
+        b.send(Message::Heartbeat);
+        assert!(b.run_with_heartbeats(ms(400)).is_empty());
+    }
+
+    #[test]
+    fn status_goes_out_every_heartbeat_interval() {
+        let mut b = bench::<4>();
+        b.hello();
+        let mut statuses = 0;
+        while b.now < ms(1_000) {
+            let next = b.board.poll_timeout();
+            b.now = next;
+            b.board.handle_timeout(next);
+            b.send(Message::Heartbeat);
+            statuses += b
+                .recv_all(true)
+                .iter()
+                .filter(|m| matches!(m, Message::Status { .. }))
+                .count();
+        }
+        // At 100, 200, ..., 1000 ms (the one at 0 went out before the Hello's answer).
+        assert_eq!(statuses, 10);
+    }
+
+    #[test]
+    fn power_off_releases_ptt_and_refuses_keying() {
+        let mut b = bench::<4>();
+        b.hello();
+        b.send(set_ptt(0, true));
+        b.recv();
+        let seq = b.send(Message::SetPower {
+            port: port(0),
+            on: false,
+        });
+        assert_eq!(b.recv(), [ack(seq, AckResult::Ok)]);
+        assert!(!b.power[0].is_high());
+        assert!(b.ptt[0].is_high(), "released before the power went");
+        assert_eq!(b.board.is_powered(0), Some(false));
+        let seq = b.send(set_ptt(0, true));
+        assert_eq!(b.recv(), [nack(seq, NackReason::PoweredOff)]);
+        let seq = b.send(Message::SetPower {
+            port: port(0),
+            on: true,
+        });
+        assert_eq!(b.recv(), [ack(seq, AckResult::Ok)]);
+        let seq = b.send(set_ptt(0, true));
+        assert_eq!(b.recv(), [ack(seq, AckResult::Ok)]);
+    }
+
+    #[test]
+    fn a_failing_power_relay_is_refused_busy_and_counts_as_unpowered() {
+        let mut b = bench::<4>();
+        b.hello();
+        b.power[2].fail.set(true);
+        let seq = b.send(Message::SetPower {
+            port: port(2),
+            on: true,
+        });
+        assert_eq!(b.recv(), [nack(seq, NackReason::Busy)]);
+        assert_eq!(b.board.is_powered(2), Some(false));
+        let seq = b.send(set_ptt(2, true));
+        assert_eq!(b.recv(), [nack(seq, NackReason::PoweredOff)]);
+    }
+
+    #[test]
+    fn power_cycle_switches_off_then_on_and_is_rate_limited() {
+        let config = ResponderConfig::new(FIRMWARE, Slot::A, ResetCause::PowerOn)
+            .with_power_cycle_interval(Duration::from_secs(30))
+            .with_min_power_off(Duration::from_millis(300));
+        let mut b = bench_with::<4>(PttConfig::new(Polarity::ActiveHigh), config);
+        b.hello();
+        let seq = b.send(Message::PowerCycle {
+            port: port(2),
+            off_ms: 100, // below the minimum: 300 ms it is
+        });
+        assert_eq!(b.recv(), [ack(seq, AckResult::Ok)]);
+        assert!(!b.power[2].is_high());
+        let seq = b.send(Message::PowerCycle {
+            port: port(2),
+            off_ms: 100,
+        });
+        assert_eq!(b.recv(), [nack(seq, NackReason::Busy)], "already cycling");
+        let seq = b.send(set_ptt(2, true));
+        assert_eq!(b.recv(), [nack(seq, NackReason::PoweredOff)]);
+        b.run_with_heartbeats(ms(299));
+        assert!(!b.power[2].is_high());
+        b.run_with_heartbeats(ms(300));
+        assert!(b.power[2].is_high());
+        b.run_with_heartbeats(ms(10_000));
+        let seq = b.send(Message::PowerCycle {
+            port: port(2),
+            off_ms: 100,
+        });
+        assert_eq!(
+            b.recv(),
+            [
+                Message::Fault(Fault::PowerCycleRateLimited { port: port(2) }),
+                nack(seq, NackReason::RateLimited { retry_after_s: 20 })
+            ]
+        );
+        b.run_with_heartbeats(ms(30_000));
+        let seq = b.send(Message::PowerCycle {
+            port: port(2),
+            off_ms: 2_000,
+        });
+        assert_eq!(b.recv(), [ack(seq, AckResult::Ok)]);
+        // The host may end a cycle early by switching on.
+        let seq = b.send(Message::SetPower {
+            port: port(2),
+            on: true,
+        });
+        assert_eq!(b.recv(), [ack(seq, AckResult::Ok)]);
+        assert!(b.power[2].is_high());
+    }
+
+    #[test]
+    fn telemetry_reports_uptime_reset_cause_ptt_seconds_and_link_errors() {
+        let mut b = bench_with::<4>(
+            PttConfig::new(Polarity::ActiveHigh),
+            ResponderConfig::new(FIRMWARE, Slot::B, ResetCause::Brownout),
+        );
+        b.hello();
+        b.send(set_ptt(0, true));
+        b.run_with_heartbeats(ms(3_000));
+        b.send(set_ptt(0, false));
+        b.send(set_ptt(3, true));
+        b.run_with_heartbeats(ms(5_500));
+        // Two frames the board rejects.
+        let mut bad = wire(1, Message::Heartbeat);
+        bad[2] ^= 0x40;
+        b.push(&bad);
+        b.push(&[0x05, 0x01, 0x00]);
+        b.recv();
+        let seq = b.send(Message::GetTelemetry);
+        assert_eq!(
+            b.recv(),
+            [
+                Message::Telemetry(Telemetry {
+                    uptime_s: 5,
+                    reset_cause: ResetCause::Brownout,
+                    firmware: FIRMWARE,
+                    slot: Slot::B,
+                    ptt_seconds: [3, 0, 0, 2],
+                    link_errors: 2,
+                }),
+                ack(seq, AckResult::Ok)
+            ]
+        );
+    }
+
+    #[test]
+    fn update_commands_are_answered_as_an_idle_board_without_an_update_slot() {
+        let mut b = bench::<4>();
+        b.hello();
+        let begin = Message::UpdateBegin {
+            size: 1024,
+            crc32: 0,
+            version: FirmwareVersion::new(2, 0, 0),
+        };
+        let seq = b.send(begin);
+        assert_eq!(b.recv(), [nack(seq, NackReason::ImageTooLarge { max: 0 })]);
+        b.send(set_ptt(0, true));
+        b.recv();
+        let seq = b.send(begin);
+        assert_eq!(b.recv(), [nack(seq, NackReason::Busy)], "never while keyed");
+        let seq = b.send(Message::UpdateChunk {
+            offset: 0,
+            data: &[1, 2, 3],
+        });
+        assert_eq!(b.recv(), [nack(seq, NackReason::NoUpdate)]);
+        let seq = b.send(Message::UpdateVerify {
+            signature: borderlink_protocol::link::Signature {
+                r: [0; 32],
+                s: [0; 32],
+            },
+        });
+        assert_eq!(b.recv(), [nack(seq, NackReason::NoUpdate)]);
+        let seq = b.send(Message::UpdateCommit);
+        assert_eq!(b.recv(), [nack(seq, NackReason::NoUpdate)]);
+        let seq = b.send(Message::UpdateAbort);
+        assert_eq!(b.recv(), [ack(seq, AckResult::Ok)]);
+        let seq = b.send(Message::GetUpdateStatus);
+        assert_eq!(
+            b.recv(),
+            [
+                Message::UpdateStatus {
+                    phase: UpdatePhase::Idle,
+                    received: 0,
+                    size: 0
+                },
+                ack(seq, AckResult::Ok)
+            ]
+        );
+        assert!(!b.ptt[0].is_high(), "keyed all along");
+    }
+
+    #[test]
+    fn link_errors_are_reported_at_most_once_a_second() {
+        let mut b = bench::<4>();
+        b.hello();
+        let mut bad = wire(1, Message::Heartbeat);
+        let crc_byte = bad.len() - 2;
+        bad[crc_byte] ^= 0x01;
+        b.push(&bad);
+        b.push(&bad);
+        b.push(&cobs_wire(&raw_frame(3, 1, &[1])));
+        let got = b.run_with_heartbeats(ms(100));
+        assert_eq!(
+            got,
+            [
+                nack(1, NackReason::UnsupportedVersion { supported: VERSION }),
+                Message::Fault(Fault::LinkErrors {
+                    crc: 2,
+                    framing: 0,
+                    version: 1,
+                    body: 0
+                })
+            ]
+        );
+        b.push(&bad);
+        assert!(b.run_with_heartbeats(ms(900)).is_empty());
+        assert_eq!(
+            b.run_with_heartbeats(ms(1_100)),
+            [Message::Fault(Fault::LinkErrors {
+                crc: 1,
+                framing: 0,
+                version: 0,
+                body: 0
+            })]
+        );
+    }
+
+    #[test]
+    fn push_stops_before_the_outgoing_queue_overflows_and_no_answer_is_lost() {
+        let mut b = bench::<4>();
+        b.hello();
+        let mut bytes = Vec::new();
+        for s in 0..40u16 {
+            bytes.extend(wire(s, Message::GetPtt { port: port(1) }));
+        }
+        let mut rest = &bytes[..];
+        let mut answers = Vec::new();
+        let mut rounds = 0;
+        while !rest.is_empty() {
+            let n = b.board.push(b.now, rest);
+            assert!(
+                n < rest.len() || rounds > 0,
+                "the first push must stop early"
+            );
+            rest = &rest[n..];
+            answers.extend(b.recv());
+            rounds += 1;
+        }
+        assert!(rounds > 1);
+        let acks: Vec<u16> = answers
+            .iter()
+            .filter_map(|m| match m {
+                Message::Ack { seq, .. } => Some(*seq),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(acks, (0..40).collect::<Vec<_>>());
+        assert_eq!(b.board.reports_dropped(), 0);
+    }
+
+    #[test]
+    fn a_short_transmit_buffer_keeps_the_frame() {
+        let mut b = bench::<4>();
+        let mut small = [0u8; 4];
+        assert_eq!(b.board.poll_transmit(ms(0), &mut small), None);
+        let mut buf = [0u8; MAX_WIRE_LEN + 1];
+        assert!(b.board.poll_transmit(ms(0), &mut buf).is_some());
+    }
+
+    #[test]
+    fn drop_all_ptt_releases_and_shows_in_status() {
+        let mut b = bench::<4>();
+        b.hello();
+        b.send(set_ptt(0, true));
+        b.recv();
+        b.board.drop_all_ptt(b.now).unwrap();
+        assert!(b.ptt[0].is_high());
+        b.run_until(ms(100));
+        assert!(matches!(
+            b.recv_all(true).last(),
+            Some(Message::Status { ptt, .. }) if ptt.is_empty()
+        ));
+    }
+
+    #[test]
+    fn a_failed_release_is_nacked_busy_and_status_keeps_showing_the_port() {
+        let mut b = bench_with::<4>(
+            PttConfig::new(Polarity::ActiveHigh),
+            ResponderConfig::new(FIRMWARE, Slot::A, ResetCause::PowerOn),
+        );
+        b.hello();
+        b.send(set_ptt(1, true));
+        b.recv();
+        b.ptt[1].fail.set(true);
+        let seq = b.send(set_ptt(1, false));
+        assert_eq!(b.recv(), [nack(seq, NackReason::Busy)]);
+        b.run_until(ms(100));
+        assert!(matches!(
+            b.recv_all(true).last(),
+            Some(Message::Status { ptt, .. }) if ptt.contains(port(1))
+        ));
+        // The safety core retries the release; once the pin works the line is released.
+        b.ptt[1].fail.set(false);
+        b.run_until(ms(200));
+        assert!(!b.ptt[1].is_high());
+        assert!(matches!(
+            b.recv_all(true).last(),
+            Some(Message::Status { ptt, .. }) if ptt.is_empty()
+        ));
+    }
+
+    /// One piece of the hostile input stream.
+    #[derive(Debug, Clone)]
+    enum Piece {
+        /// Any bytes.
+        Garbage(Vec<u8>),
+        /// A valid frame.
+        Frame(u16, u8),
+        /// A valid frame with one bit flipped (anywhere but the delimiter).
+        Flipped(u16, u8, usize),
+        /// Time passes, with the board's timers run.
+        Wait(u16),
+    }
+
+    /// A host message chosen by `k`: Hello, keying, releasing, and others.
+    fn pick(k: u8) -> Message<'static> {
+        let p = port(k % 4);
+        match k / 4 % 8 {
+            0 => Message::Hello,
+            1 | 2 => Message::SetPtt {
+                port: p,
+                keyed: true,
+            },
+            3 => Message::SetPtt {
+                port: p,
+                keyed: false,
+            },
+            4 => Message::Heartbeat,
+            5 => Message::PowerCycle {
+                port: p,
+                off_ms: 10,
+            },
+            6 => Message::GetPtt { port: p },
+            _ => Message::Status {
+                ptt: PortMask::ALL,
+                cor: PortMask::ALL,
+                power: PortMask::ALL,
+            },
+        }
+    }
+
+    fn piece() -> impl Strategy<Value = Piece> {
+        prop_oneof![
+            proptest::collection::vec(any::<u8>(), 0..40).prop_map(Piece::Garbage),
+            (any::<u16>(), any::<u8>()).prop_map(|(s, k)| Piece::Frame(s, k)),
+            (any::<u16>(), any::<u8>(), any::<usize>())
+                .prop_map(|(s, k, b)| Piece::Flipped(s, k, b)),
+            (0u16..700).prop_map(Piece::Wait),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        /// Whatever bytes arrive, a PTT line is only ever driven active if the stream held a
+        /// CRC-correct SetPtt { keyed: true } after a CRC-correct Hello.
+        #[test]
+        fn hostile_bytes_never_key_without_a_valid_set_ptt_after_hello(
+            pieces in proptest::collection::vec(piece(), 0..60)
+        ) {
+            let mut b = bench_with::<4>(
+                PttConfig::new(Polarity::ActiveHigh),
+                ResponderConfig::new(FIRMWARE, Slot::A, ResetCause::PowerOn),
+            );
+            let mut oracle = FrameDecoder::<MAX_FRAME_LEN>::new();
+            let mut hello_seen = false;
+            let mut may_key = false;
+            for piece in pieces {
+                let bytes = match piece {
+                    Piece::Garbage(bytes) => bytes,
+                    Piece::Frame(s, k) => wire(s, pick(k)),
+                    Piece::Flipped(s, k, bit) => {
+                        let mut w = wire(s, pick(k));
+                        let body = w.len() - 1;
+                        let bit = bit % (body * 8);
+                        w[bit / 8] ^= 1 << (bit % 8);
+                        w
+                    }
+                    Piece::Wait(t) => {
+                        b.run_until(b.now + Duration::from_millis(u64::from(t)));
+                        b.recv();
+                        continue;
+                    }
+                };
+                let mut rest = &bytes[..];
+                while !rest.is_empty() {
+                    let (used, outcome) = oracle.push(rest);
+                    rest = &rest[used..];
+                    if let Some(Ok(frame)) = outcome {
+                        match frame.message {
+                            Message::Hello => hello_seen = true,
+                            Message::SetPtt { keyed: true, .. } if hello_seen => may_key = true,
+                            _ => {}
+                        }
+                    }
+                }
+                let mut rest = &bytes[..];
+                while !rest.is_empty() {
+                    let n = b.board.push(b.now, rest);
+                    rest = &rest[n..];
+                    b.recv();
+                }
+                if !may_key {
+                    prop_assert!(!b.ptt.iter().any(|l| l.ever_high.get()));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_crc_covers_version_seq_and_body() {
+        // Sanity of the test helper that builds raw frames: it matches `encode`.
+        let raw = raw_frame(VERSION, 7, &[2, 2, 1]);
+        assert_eq!(raw.len(), HEADER_LEN + 3 + CRC_LEN);
+        assert_eq!(cobs_wire(&raw), wire(7, set_ptt(2, true)));
+    }
+}

@@ -1,0 +1,26 @@
+//! The daemon's side of the interface board: the link-protocol session that keys radios,
+//! reads their COR lines and switches their power through the board's MCU.
+//!
+//! The board sits between the edge box and the radios' accessory connectors, on a UART link
+//! whose frames, sequence numbers, acks and timers are fixed by `docs/wire.md` ("Board link")
+//! and encoded by [`borderlink_protocol::link`]. [`BoardSession`] is that link's host end as a
+//! sans-IO state machine in the quinn-proto style: the daemon's serial task feeds it bytes and
+//! time and writes out what it polls; the simulator drives the very same code against the real
+//! firmware logic (`borderlink_firmware::responder`) in virtual time. The engine sees only
+//! [`BoardEvent`]s — PTT confirmed or refused, COR, the link up or down — and asks for PTT and
+//! power states; the session makes sure a radio is keyed only on request and every release
+//! reaches the board.
+
+mod command;
+mod event;
+mod session;
+mod stats;
+
+#[cfg(test)]
+mod tests;
+
+pub use event::{BoardEvent, DownReason, PowerAction};
+pub use session::{
+    BoardSession, CommandError, DEFAULT_RETRY_BACKOFF, EVENT_CAPACITY, SessionConfig,
+};
+pub use stats::LinkStats;

@@ -9,7 +9,10 @@ use std::process::Command;
 use std::sync::Mutex;
 
 /// Which package builds each binary the tests start.
-const BINARIES: &[(&str, &str)] = &[("borderlink", "borderlink-gateway")];
+const BINARIES: &[(&str, &str)] = &[
+    ("borderlink", "borderlink-gateway"),
+    ("borderlinkd", "borderlink-gateway"),
+];
 
 /// Serialises builds: parallel tests asking for the same binary build it once.
 static BUILD: Mutex<()> = Mutex::new(());

@@ -9,6 +9,7 @@
 //! and the process exits within 2 s. Logs go to stderr; `RUST_LOG` sets the levels (default
 //! `info`), `--log-format json` makes them machine-readable.
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -69,6 +70,7 @@ fn main() -> ExitCode {
     match cli.log_format {
         LogFormat::Text => tracing_subscriber::fmt()
             .with_env_filter(filter)
+            .with_ansi(std::io::stderr().is_terminal())
             .with_writer(std::io::stderr)
             .init(),
         LogFormat::Json => tracing_subscriber::fmt()

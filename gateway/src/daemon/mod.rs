@@ -206,6 +206,7 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Daem
         futures_catch_unwind(fut).await
     };
     site.release_everything();
+    drain(&mut site, &mut inputs, DRAIN_LIMIT).await;
     // Closing the write channels lets each serial task write what is queued and end.
     for radio in site.radios.drain(..) {
         drop(radio.write);
@@ -258,6 +259,58 @@ async fn main_loop(
         let now = site.clock.now();
         site.handle_timeout(now);
         site.pump(now);
+    }
+}
+
+/// The longest shutdown keeps serving the radio ports so owed cease commands go out (a cease
+/// queued behind a command in flight waits for that command's answer). With the serial tasks'
+/// own flush, shutdown stays within the 2 s operators expect.
+const DRAIN_LIMIT: StdDuration = StdDuration::from_millis(1_000);
+
+/// After release: serves only the radio ports (no new audio, no engine) until no radio owes a
+/// cease or `limit` has passed.
+async fn drain(site: &mut Site, inputs: &mut mpsc::Receiver<Input>, limit: StdDuration) {
+    let end = tokio::time::Instant::now() + limit;
+    loop {
+        site.flush_radios();
+        if !site.radios.iter().any(|r| r.session.cease_pending()) {
+            return;
+        }
+        let deadline = site
+            .radios
+            .iter()
+            .filter_map(|r| r.session.poll_timeout())
+            .min()
+            .map(|t| site.clock.tokio_instant(t));
+        tokio::select! {
+            _ = tokio::time::sleep_until(end) => {
+                let owing: Vec<&str> = site.radios.iter().filter(|r| r.session.cease_pending()).map(|r| r.name.as_str()).collect();
+                error!(radios = ?owing, "shutdown: cease not confirmed in time");
+                return;
+            }
+            input = inputs.recv() => match input {
+                Some(Input::Radio { index, event }) => {
+                    let now = site.clock.now();
+                    if let Some(radio) = site.radios.get_mut(index) {
+                        match event {
+                            PortEvent::Bytes(bytes) => radio.session.handle_bytes(now, &bytes),
+                            PortEvent::Down(_) => radio.session.link_down(now),
+                            PortEvent::Up => radio.session.link_up(now),
+                        }
+                    }
+                }
+                Some(Input::Audio { .. }) => {}
+                None => return,
+            },
+            _ = sleep_until_opt(deadline) => {
+                let now = site.clock.now();
+                for radio in &mut site.radios {
+                    if radio.session.poll_timeout().is_some_and(|t| t <= now) {
+                        radio.session.handle_timeout(now);
+                    }
+                }
+            }
+        }
     }
 }
 
@@ -486,6 +539,16 @@ impl Site {
                     r.session.unkey(now);
                 }
             }
+        }
+    }
+
+    /// Writes every radio session's pending commands and discards their events (shutdown).
+    fn flush_radios(&mut self) {
+        for radio in &mut self.radios {
+            while let Some(t) = radio.session.poll_transmit() {
+                let _ = radio.write.try_send(t.bytes().to_vec());
+            }
+            while radio.session.poll_event().is_some() {}
         }
     }
 

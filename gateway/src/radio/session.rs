@@ -152,6 +152,17 @@ impl RadioSession {
         &self.config
     }
 
+    /// Whether the radio may still be on the air: a key request is under way, or a cease
+    /// command is queued or not yet answered. Shutdown keeps serving the port until this is
+    /// false (or its time is up), so an owed cease is never left unsent.
+    pub fn cease_pending(&self) -> bool {
+        self.tx.is_some()
+            || self
+                .in_flight
+                .is_some_and(|f| matches!(f.op, Op::Cease { .. }))
+            || self.queue.iter().any(|op| matches!(op, Op::Cease { .. }))
+    }
+
     /// Where the session is, and what it knows about the radio.
     pub fn status(&self) -> RadioStatus {
         RadioStatus {

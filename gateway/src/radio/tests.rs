@@ -844,6 +844,26 @@ fn unkey_while_the_demand_is_in_flight_ceases_after_its_answer() {
 }
 
 #[test]
+fn a_cease_is_pending_until_the_radio_has_answered_it() {
+    let mut rig = Rig::ready();
+    rig.feed(INCOMING);
+    assert!(!rig.radio.cease_pending());
+    rig.key();
+    assert_eq!(rig.sent(), ["AT+CTXD=2,1\r"]);
+    assert!(rig.radio.cease_pending(), "keying under way");
+    rig.unkey();
+    assert!(
+        rig.radio.cease_pending(),
+        "the cease waits behind the demand in flight"
+    );
+    rig.ok();
+    assert_eq!(rig.sent(), ["AT+CUTXC=2\r"]);
+    assert!(rig.radio.cease_pending(), "the cease is not answered yet");
+    rig.ok();
+    assert!(!rig.radio.cease_pending());
+}
+
+#[test]
 fn unkey_before_anything_keying_went_out_sends_nothing() {
     let mut rig = Rig::ready();
     rig.key();

@@ -192,10 +192,11 @@ impl RadioSession {
     /// in flight if anything that may key the radio has gone out; otherwise the request is
     /// simply withdrawn.
     pub fn unkey(&mut self, now: Instant) {
+        // Whatever happened before, no command that may key the radio goes out after this.
+        self.queue.retain(|op| !op.is_keying());
         let Some(mut k) = self.tx.take() else {
             return;
         };
-        self.queue.retain(|op| !op.is_keying());
         match (k.stage, k.cc) {
             // `ATD` is out but the call instance is not known yet: cease on `+CTCC`.
             (Stage::Setup, _) if k.sent => {
@@ -245,6 +246,9 @@ impl RadioSession {
 
     /// The request failed before a grant: tell the engine if it still wanted it.
     fn refuse(&mut self, reason: TxFailure) {
+        // The request is over: a demand still queued for it (keyed again while its first
+        // attempt was being answered) must never go out with nobody wanting it.
+        self.queue.retain(|op| !op.is_keying());
         if let Some(k) = self.tx.take()
             && k.wanted
         {
@@ -254,6 +258,7 @@ impl RadioSession {
 
     /// The grant is gone.
     fn lose(&mut self, reason: TxFailure) {
+        self.queue.retain(|op| !op.is_keying());
         self.tx = None;
         self.emit(RadioOutput::TxLost { reason });
     }

@@ -864,6 +864,32 @@ fn a_cease_is_pending_until_the_radio_has_answered_it() {
 }
 
 #[test]
+fn a_refusal_withdraws_a_demand_queued_by_a_second_key() {
+    // Found by `any_input_keeps_the_session_sound`: key, unkey, key again while the first
+    // demand is still in flight, then the network refuses.
+    let mut rig = Rig::ready();
+    rig.feed(INCOMING);
+    rig.key();
+    assert_eq!(rig.sent(), ["AT+CTXD=2,1\r"]);
+    rig.unkey();
+    rig.key();
+    rig.feed("\r\n+CTXG: 2,1,0,0\r\n");
+    assert!(
+        rig.radio.queue.iter().all(|op| !op.is_keying()),
+        "{:?}",
+        rig.radio.queue
+    );
+    rig.unkey();
+    rig.ok();
+    rig.ok();
+    rig.ok();
+    assert!(
+        rig.sent().iter().all(|c| !c.starts_with("AT+CTXD")),
+        "no demand after the refusal and the unkey"
+    );
+}
+
+#[test]
 fn unkey_before_anything_keying_went_out_sends_nothing() {
     let mut rig = Rig::ready();
     rig.key();

@@ -15,6 +15,7 @@ mod serial;
 use std::time::Duration as StdDuration;
 
 use borderlink_protocol::ids::Tsi;
+use borderlink_protocol::link::{PORTS, Port};
 use borderlink_protocol::time::Instant;
 use borderlink_protocol::voice::{FRAME_LEN, KeyUpTime, Priority};
 use thiserror::Error;
@@ -24,6 +25,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, debug, error, info, info_span, warn};
 
 use crate::audio::udp::{AudioFormat, Received, UdpAudio};
+use crate::board::{BoardEvent, BoardSession, SessionConfig};
 use crate::config::{Audio, Config, UdpFormat};
 use crate::engine::endpoint::RadioId;
 use crate::engine::radio_tx::RadioCommand;
@@ -75,6 +77,7 @@ enum Input {
         index: usize,
         event: PortEvent,
     },
+    Board(PortEvent),
     Audio {
         index: usize,
         frame: [u8; FRAME_LEN],
@@ -99,12 +102,21 @@ struct RadioIo {
     receiving: Option<Receiving>,
     /// Frames captured while the radio reported no call (not relayed).
     ungated: u64,
+    /// The interface-board port that drives this radio's PTT line, if any.
+    board_port: Option<Port>,
+}
+
+/// The interface board: its link session and the serial task's write side.
+struct BoardIo {
+    session: BoardSession,
+    write: mpsc::Sender<Vec<u8>>,
 }
 
 /// The state the main loop owns.
 struct Site {
     engine: Engine,
     radios: Vec<RadioIo>,
+    board: Option<BoardIo>,
     clock: Clock,
     /// Packets for peers and consoles while the network side does not exist yet.
     ip_unsent: u64,
@@ -187,14 +199,48 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Daem
             play,
             receiving: None,
             ungated: 0,
+            board_port: config
+                .board
+                .as_ref()
+                .and_then(|b| b.port_of(radio.id))
+                .map(|p| p.port),
         });
     }
+    let board = match &config.board {
+        Some(b) => {
+            let (port_tx, mut port_rx) = mpsc::channel(256);
+            let (write, handle) =
+                serial::spawn(b.serial.clone(), b.baud, port_tx, shutdown.clone());
+            tasks.push(handle);
+            let forward = input_tx.clone();
+            tasks.push(tokio::spawn(async move {
+                while let Some(event) = port_rx.recv().await {
+                    if forward.send(Input::Board(event)).await.is_err() {
+                        break;
+                    }
+                }
+            }));
+            // A random first sequence number: a restarted daemon never replays the previous
+            // run's numbers into the board's duplicate history.
+            let first_seq = (clock.key_up().0 ^ std::process::id()) as u16;
+            let session = BoardSession::new(
+                now,
+                SessionConfig {
+                    first_seq,
+                    ..SessionConfig::default()
+                },
+            );
+            Some(BoardIo { session, write })
+        }
+        None => None,
+    };
     drop(input_tx);
     info!(site = config.site.id.0, name = %config.site.name, radios = radios.len(), "borderlinkd running");
 
     let mut site = Site {
         engine,
         radios,
+        board,
         clock,
         ip_unsent: 0,
     };
@@ -212,6 +258,7 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Daem
         drop(radio.write);
         drop(radio.play);
     }
+    site.board = None;
     shutdown.cancel();
     for task in tasks {
         let _ = tokio::time::timeout(StdDuration::from_millis(1_500), task).await;
@@ -273,13 +320,14 @@ async fn drain(site: &mut Site, inputs: &mut mpsc::Receiver<Input>, limit: StdDu
     let end = tokio::time::Instant::now() + limit;
     loop {
         site.flush_radios();
-        if !site.radios.iter().any(|r| r.session.cease_pending()) {
+        if !site.radios.iter().any(|r| r.session.cease_pending()) && !site.board_keyed() {
             return;
         }
         let deadline = site
             .radios
             .iter()
             .filter_map(|r| r.session.poll_timeout())
+            .chain(site.board.as_ref().and_then(|b| b.session.poll_timeout()))
             .min()
             .map(|t| site.clock.tokio_instant(t));
         tokio::select! {
@@ -299,15 +347,30 @@ async fn drain(site: &mut Site, inputs: &mut mpsc::Receiver<Input>, limit: StdDu
                         }
                     }
                 }
+                                Some(Input::Board(event)) => {
+                    let now = site.clock.now();
+                    if let Some(board) = site.board.as_mut() {
+                        match event {
+                            PortEvent::Bytes(bytes) => board.session.handle_bytes(now, &bytes),
+                            PortEvent::Up => board.session.reconnect(now),
+                            PortEvent::Down(_) => {}
+                        }
+                    }
+                }
                 Some(Input::Audio { .. }) => {}
                 None => return,
             },
             _ = sleep_until_opt(deadline) => {
                 let now = site.clock.now();
-                for radio in &mut site.radios {
+                                for radio in &mut site.radios {
                     if radio.session.poll_timeout().is_some_and(|t| t <= now) {
                         radio.session.handle_timeout(now);
                     }
+                }
+                if let Some(board) = site.board.as_mut()
+                    && board.session.poll_timeout().is_some_and(|t| t <= now)
+                {
+                    board.session.handle_timeout(now);
                 }
             }
         }
@@ -360,7 +423,8 @@ async fn audio_task(
 impl Site {
     fn poll_timeout(&self) -> Option<Instant> {
         let radios = self.radios.iter().filter_map(|r| r.session.poll_timeout());
-        radios.chain(self.engine.poll_timeout()).min()
+        let board = self.board.as_ref().and_then(|b| b.session.poll_timeout());
+        radios.chain(self.engine.poll_timeout()).chain(board).min()
     }
 
     fn handle(&mut self, input: Input) {
@@ -381,6 +445,20 @@ impl Site {
                         radio.session.link_down(now);
                     }
                     PortEvent::Bytes(bytes) => radio.session.handle_bytes(now, &bytes),
+                }
+            }
+            Input::Board(event) => {
+                let Some(board) = self.board.as_mut() else {
+                    return;
+                };
+                let _span = info_span!("board").entered();
+                match event {
+                    PortEvent::Up => {
+                        info!("serial port open");
+                        board.session.reconnect(now);
+                    }
+                    PortEvent::Down(cause) => warn!(%cause, "serial port down"),
+                    PortEvent::Bytes(bytes) => board.session.handle_bytes(now, &bytes),
                 }
             }
             Input::Audio { index, frame } => {
@@ -415,6 +493,11 @@ impl Site {
         }
         if self.engine.poll_timeout().is_some_and(|t| t <= now) {
             self.engine.handle_timeout(now);
+        }
+        if let Some(board) = self.board.as_mut()
+            && board.session.poll_timeout().is_some_and(|t| t <= now)
+        {
+            board.session.handle_timeout(now);
         }
     }
 
@@ -454,6 +537,7 @@ impl Site {
             while let Some(event) = self.engine.poll_event() {
                 debug!(?event, "engine");
             }
+            self.pump_board(now);
             if !again {
                 break;
             }
@@ -465,6 +549,17 @@ impl Site {
         let _span = info_span!("radio", radio = %radio.name).entered();
         if let Some(event) = out.engine_event() {
             self.engine.handle_radio(now, radio.id, event);
+        }
+        // The board's PTT line follows the radio's grant: keyed only once the network has
+        // granted transmit, released as soon as the grant is gone.
+        if let (Some(port), Some(board)) = (radio.board_port, self.board.as_mut()) {
+            match &out {
+                RadioOutput::TxGranted => board.session.set_ptt(now, port, true),
+                RadioOutput::TxRefused { .. }
+                | RadioOutput::TxLost { .. }
+                | RadioOutput::Down { .. } => board.session.set_ptt(now, port, false),
+                _ => {}
+            }
         }
         match out {
             RadioOutput::Ready { identity } => info!(%identity, "radio ready"),
@@ -537,13 +632,61 @@ impl Site {
                 if let Some(r) = self.radios.iter_mut().find(|r| r.id == radio) {
                     info!(radio = %r.name, ?reason, "unkey");
                     r.session.unkey(now);
+                    if let (Some(port), Some(board)) = (r.board_port, self.board.as_mut()) {
+                        board.session.set_ptt(now, port, false);
+                    }
                 }
+            }
+        }
+    }
+
+    /// Whether the board is reachable and reports a PTT line still keyed (shutdown waits for
+    /// its release to be confirmed; an unreachable board drops PTT by its own watchdog).
+    fn board_keyed(&self) -> bool {
+        self.board.as_ref().is_some_and(|b| {
+            b.session.is_up()
+                && (0..PORTS as u8)
+                    .filter_map(Port::new)
+                    .any(|p| b.session.ptt_requested(p) || b.session.board_ptt(p) == Some(true))
+        })
+    }
+
+    /// Sends the board session's frames and acts on its events.
+    fn pump_board(&mut self, now: Instant) {
+        let Some(board) = self.board.as_mut() else {
+            return;
+        };
+        while let Some(frame) = board.session.poll_transmit(now) {
+            if board.write.try_send(frame).is_err() {
+                error!(
+                    "board write queue full: frame dropped (the board's watchdog still guards PTT)"
+                );
+            }
+        }
+        while let Some(event) = board.session.poll_event() {
+            let _span = info_span!("board").entered();
+            match event {
+                BoardEvent::Up { .. } => info!(?event, "board up"),
+                BoardEvent::Down { reason } => warn!(%reason, "board down"),
+                BoardEvent::WrongVersion { got } => {
+                    error!(
+                        got,
+                        "board speaks another link version: nothing keyed on it"
+                    )
+                }
+                BoardEvent::PttRefused { .. } | BoardEvent::PttDropped { .. } => {
+                    warn!(?event, "board PTT")
+                }
+                BoardEvent::Fault { .. } => warn!(?event, "board fault"),
+                other => debug!(event = ?other, "board"),
             }
         }
     }
 
     /// Writes every radio session's pending commands and discards their events (shutdown).
     fn flush_radios(&mut self) {
+        let now = self.clock.now();
+        self.pump_board(now);
         for radio in &mut self.radios {
             while let Some(t) = radio.session.poll_transmit() {
                 let _ = radio.write.try_send(t.bytes().to_vec());
@@ -557,6 +700,9 @@ impl Site {
     fn release_everything(&mut self) {
         let now = self.clock.now();
         self.engine.release_all();
+        if let Some(board) = self.board.as_mut() {
+            board.session.release_all(now);
+        }
         self.pump(now);
         // Sessions keyed outside the engine's knowledge (a command the loop never delivered)
         // are ceased too: unkey is harmless on an idle session.

@@ -1,0 +1,417 @@
+//! The real `borderlinkd` with two emulated radios on pseudo-terminals and the interface
+//! board's real firmware logic (`borderlink_firmware::responder`) on a third, its PTT lines
+//! observable as pins: PTT follows the TETRA grant, SIGTERM releases it by command, and after
+//! `kill -9` the board's own watchdog drops it.
+//!
+//! Which of the two released PTT is told apart without timing: when the host falls silent the
+//! board reports `Fault::HostSilence` with the mask of the ports its watchdog had to drop.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, UdpSocket};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration as StdDuration;
+
+use borderlink_firmware::cor::{CorConfig, CorInput};
+use borderlink_firmware::polarity::Polarity;
+use borderlink_firmware::ptt::{PttConfig, PttOutput};
+use borderlink_firmware::responder::{Responder, ResponderConfig};
+use borderlink_firmware::safety::{Safety, SafetyConfig};
+use borderlink_protocol::ids::Tsi;
+use borderlink_protocol::link::{
+    Fault, FirmwareVersion, MAX_FRAME_LEN, MAX_WIRE_LEN, Message, PORTS, ResetCause, Slot,
+    decode_wire,
+};
+use borderlink_protocol::time::{Duration, Instant};
+use borderlink_sim::radio::{RadioAction, RadioEmulator};
+use borderlink_tests::binary;
+use embedded_hal::digital::{ErrorType, InputPin, OutputPin};
+use serialport::{SerialPort, TTYPort};
+
+const GRANT_DELAY: StdDuration = StdDuration::from_millis(300);
+/// The C2000 radio's board port.
+const C2000_PORT: usize = 1;
+
+/// A board pin the test watches from its own thread.
+#[derive(Debug, Clone, Default)]
+struct Line(Arc<AtomicBool>);
+
+impl ErrorType for Line {
+    type Error = core::convert::Infallible;
+}
+
+impl OutputPin for Line {
+    fn set_low(&mut self) -> Result<(), Self::Error> {
+        self.0.store(false, Ordering::SeqCst);
+        Ok(())
+    }
+    fn set_high(&mut self) -> Result<(), Self::Error> {
+        self.0.store(true, Ordering::SeqCst);
+        Ok(())
+    }
+}
+
+impl InputPin for Line {
+    fn is_high(&mut self) -> Result<bool, Self::Error> {
+        Ok(self.0.load(Ordering::SeqCst))
+    }
+    fn is_low(&mut self) -> Result<bool, Self::Error> {
+        Ok(!self.0.load(Ordering::SeqCst))
+    }
+}
+
+type Firmware = Responder<Line, Line, Line, Line, PORTS>;
+
+/// The emulated interface board; its PTT lines are active-low (keyed = low).
+struct Board {
+    ptt: [Line; PORTS],
+    path: String,
+    /// The port masks of the `Fault::HostSilence` reports the board sent.
+    host_silence: Arc<Mutex<Vec<u8>>>,
+}
+
+impl Board {
+    fn start() -> Board {
+        let (mut master, slave) = TTYPort::pair().expect("pseudo-terminal pair");
+        let path = slave.name().expect("slave name");
+        drop(slave);
+        master
+            .set_timeout(StdDuration::from_millis(2))
+            .expect("timeout");
+        let ptt: [Line; PORTS] = Default::default();
+        let lines = ptt.clone();
+        let host_silence = Arc::new(Mutex::new(Vec::new()));
+        let faults = Arc::clone(&host_silence);
+        std::thread::spawn(move || {
+            let start = std::time::Instant::now();
+            let now = move || Instant::from_micros(start.elapsed().as_micros() as u64);
+            let ptt_config =
+                PttConfig::new(Polarity::ActiveLow).with_tx_cap(Duration::from_secs(60));
+            let cors: [Line; PORTS] = Default::default();
+            let safety = Safety::new(
+                lines.map(|l| PttOutput::new(l, ptt_config).expect("pin")),
+                cors.map(|l| CorInput::new(l, CorConfig::new(Polarity::ActiveHigh))),
+                Line::default(),
+                SafetyConfig::new().with_refuse_while_cor(false),
+                now(),
+            );
+            let config =
+                ResponderConfig::new(FirmwareVersion::new(1, 0, 0), Slot::A, ResetCause::PowerOn);
+            let power: [Line; PORTS] = Default::default();
+            let mut board: Firmware = Responder::new(safety, power, config, now());
+            let mut buf = [0u8; 512];
+            loop {
+                let n = master.read(&mut buf).unwrap_or(0);
+                let mut used = 0;
+                while used < n {
+                    used += board.push(now(), &buf[used..n]);
+                    send(&mut board, &mut master, &faults, now());
+                }
+                if board.poll_timeout() <= now() {
+                    board.handle_timeout(now());
+                }
+                send(&mut board, &mut master, &faults, now());
+            }
+        });
+        Board {
+            ptt,
+            path,
+            host_silence,
+        }
+    }
+
+    fn keyed(&self, port: usize) -> bool {
+        !self.ptt[port].0.load(Ordering::SeqCst)
+    }
+
+    fn wait(&self, what: &str, timeout: StdDuration, cond: impl Fn(&Board) -> bool) {
+        let end = std::time::Instant::now() + timeout;
+        while !cond(self) {
+            assert!(
+                std::time::Instant::now() < end,
+                "timed out waiting for {what}"
+            );
+            std::thread::sleep(StdDuration::from_millis(5));
+        }
+    }
+
+    fn silence_masks(&self) -> Vec<u8> {
+        self.host_silence.lock().expect("lock").clone()
+    }
+}
+
+/// Writes the board's frames to the host, noting every `HostSilence` fault it reports.
+fn send(board: &mut Firmware, master: &mut TTYPort, faults: &Mutex<Vec<u8>>, now: Instant) {
+    let mut out = [0u8; MAX_WIRE_LEN];
+    while let Some(len) = board.poll_transmit(now, &mut out) {
+        let mut scratch = [0u8; MAX_FRAME_LEN];
+        if let Ok(frame) = decode_wire(&out[..len], &mut scratch)
+            && let Message::Fault(Fault::HostSilence { dropped }) = frame.message
+        {
+            faults.lock().expect("lock").push(dropped.bits());
+        }
+        // With the host gone the pty may refuse writes; the board carries on regardless.
+        let _ = master.write_all(&out[..len]);
+    }
+}
+
+/// A radio on a pseudo-terminal (as in `daemon_radios.rs`).
+struct Radio {
+    emulator: Arc<Mutex<RadioEmulator>>,
+    path: String,
+}
+
+impl Radio {
+    fn start(identity: Tsi) -> Radio {
+        let (mut master, slave) = TTYPort::pair().expect("pseudo-terminal pair");
+        let path = slave.name().expect("slave name");
+        drop(slave);
+        master
+            .set_timeout(StdDuration::from_millis(5))
+            .expect("timeout");
+        let emulator = Arc::new(Mutex::new(RadioEmulator::new(identity)));
+        let shared = Arc::clone(&emulator);
+        std::thread::spawn(move || {
+            let mut grants: Vec<(std::time::Instant, u16)> = Vec::new();
+            let mut buf = [0u8; 512];
+            loop {
+                let n = master.read(&mut buf).unwrap_or(0);
+                let mut radio = shared.lock().expect("lock");
+                radio.handle_bytes(&buf[..n]);
+                while let Some(action) = radio.poll_action() {
+                    match action {
+                        RadioAction::SetupGroupCall { cc, .. } => radio.network_call_connected(cc),
+                        RadioAction::DemandTransmit { cc } => {
+                            grants.push((std::time::Instant::now() + GRANT_DELAY, cc))
+                        }
+                        _ => {}
+                    }
+                }
+                let now = std::time::Instant::now();
+                grants.retain(|(at, cc)| {
+                    let due = *at <= now;
+                    if due {
+                        radio.network_grant(*cc);
+                    }
+                    !due
+                });
+                if let Some(out) = radio.poll_transmit()
+                    && master.write_all(&out).is_err()
+                {
+                    return;
+                }
+            }
+        });
+        Radio { emulator, path }
+    }
+
+    fn initialised(&self) -> bool {
+        self.emulator
+            .lock()
+            .expect("lock")
+            .commands()
+            .iter()
+            .any(|c| c == "AT+CSQ?")
+    }
+}
+
+struct Site {
+    daemon: Child,
+    board: Board,
+    astrid: Radio,
+    a_audio: UdpSocket,
+    a_daemon: SocketAddr,
+    _c_audio: UdpSocket,
+}
+
+impl Drop for Site {
+    fn drop(&mut self) {
+        let _ = self.daemon.kill();
+        let _ = self.daemon.wait();
+    }
+}
+
+fn free_addr() -> SocketAddr {
+    UdpSocket::bind("127.0.0.1:0")
+        .and_then(|s| s.local_addr())
+        .expect("free port")
+}
+
+/// Starts the site and a field call on ASTRID that keys the C2000 radio; returns once the
+/// board's C2000 PTT line is keyed.
+fn transmitting_site() -> Site {
+    let board = Board::start();
+    let astrid = Radio::start(Tsi::from_parts(206, 1, 9_000_001).expect("TSI"));
+    let c2000 = Radio::start(Tsi::from_parts(204, 1, 9_000_101).expect("TSI"));
+    let a_audio = UdpSocket::bind("127.0.0.1:0").expect("bind");
+    let c_audio = UdpSocket::bind("127.0.0.1:0").expect("bind");
+    let (a_daemon, c_daemon) = (free_addr(), free_addr());
+    let dir = std::env::temp_dir().join(format!(
+        "borderlinkd-board-{}-{}",
+        std::process::id(),
+        a_daemon.port()
+    ));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let config = format!(
+        r#"
+gateway_radios = []
+
+[site]
+id = 1
+name = "board test"
+
+[[radios]]
+name = "astrid"
+network = "ASTRID"
+serial = "{a_path}"
+issi = "02060000109000001"
+group = "02060000102061001"
+udp = {{ listen = "{a_daemon}", peer = "{a_peer}", format = "pcma" }}
+
+[[radios]]
+name = "c2000"
+network = "C2000"
+serial = "{c_path}"
+issi = "02040000109000101"
+group = "02040000102040551"
+udp = {{ listen = "{c_daemon}", peer = "{c_peer}", format = "pcma" }}
+
+[board]
+serial = "{b_path}"
+
+[[board.ports]]
+port = 0
+radio = "astrid"
+ptt = "active-low"
+
+[[board.ports]]
+port = {C2000_PORT}
+radio = "c2000"
+ptt = "active-low"
+
+[playout]
+fixed = "200ms"
+
+[[patches]]
+name = "border"
+channels = [
+    {{ site = 1, network = "ASTRID", group = "02060000102061001" }},
+    {{ site = 1, network = "C2000", group = "02040000102040551" }},
+]
+"#,
+        a_path = astrid.path,
+        c_path = c2000.path,
+        b_path = board.path,
+        a_peer = a_audio.local_addr().expect("addr"),
+        c_peer = c_audio.local_addr().expect("addr"),
+    );
+    let path = dir.join("site.toml");
+    std::fs::write(&path, config).expect("write config");
+    let daemon = Command::new(binary("borderlinkd"))
+        .arg("--config")
+        .arg(&path)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start borderlinkd");
+    let site = Site {
+        daemon,
+        board,
+        astrid,
+        a_audio,
+        a_daemon,
+        _c_audio: c_audio,
+    };
+    let end = std::time::Instant::now() + StdDuration::from_secs(20);
+    while !(site.astrid.initialised() && c2000.initialised()) {
+        assert!(std::time::Instant::now() < end, "radios not initialised");
+        std::thread::sleep(StdDuration::from_millis(10));
+    }
+    assert!(!site.board.keyed(C2000_PORT), "nothing keyed before a call");
+    let talker = Tsi::from_parts(206, 1, 1_234_567).expect("TSI");
+    {
+        let mut radio = site.astrid.emulator.lock().expect("lock");
+        let cc = radio.network_incoming_group_call(
+            talker,
+            Tsi::from_parts(206, 1, 2_061_001).expect("TSI"),
+            3,
+        );
+        radio.network_talker(cc, talker);
+    }
+    std::thread::sleep(StdDuration::from_millis(100));
+    let mut frame = [0xaa; 160];
+    for n in 0..25u8 {
+        frame[0] = n;
+        site.a_audio.send_to(&frame, site.a_daemon).expect("audio");
+        std::thread::sleep(StdDuration::from_millis(20));
+    }
+    site.board.wait(
+        "PTT keyed after the grant",
+        StdDuration::from_secs(5),
+        |b| b.keyed(C2000_PORT),
+    );
+    // Keep the talker talking so the transmission is live when the test acts.
+    for n in 25..40u8 {
+        frame[0] = n;
+        site.a_audio.send_to(&frame, site.a_daemon).expect("audio");
+        std::thread::sleep(StdDuration::from_millis(20));
+    }
+    assert!(
+        !site.board.keyed(0),
+        "the ASTRID radio is never keyed: no echo"
+    );
+    site
+}
+
+#[test]
+fn sigterm_releases_ptt_by_command_before_the_watchdog() {
+    let mut site = transmitting_site();
+    let status = Command::new("kill")
+        .arg("-TERM")
+        .arg(site.daemon.id().to_string())
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    let exit = site.daemon.wait().expect("daemon exit");
+    assert!(exit.success(), "{exit:?}");
+    site.board
+        .wait("PTT released", StdDuration::from_secs(2), |b| {
+            !b.keyed(C2000_PORT)
+        });
+    // The host is gone now, so the watchdog trips; but PTT was already released by command,
+    // so it has nothing left to drop.
+    site.board.wait(
+        "the board's host-silence report",
+        StdDuration::from_secs(3),
+        |b| !b.silence_masks().is_empty(),
+    );
+    assert_eq!(
+        site.board.silence_masks(),
+        [0],
+        "the watchdog had to drop PTT"
+    );
+}
+
+#[test]
+fn kill_dash_nine_leaves_the_board_to_drop_ptt_by_itself() {
+    let mut site = transmitting_site();
+    site.daemon.kill().expect("SIGKILL");
+    let _ = site.daemon.wait();
+    site.board.wait(
+        "PTT dropped by the watchdog",
+        StdDuration::from_secs(2),
+        |b| !b.keyed(C2000_PORT),
+    );
+    site.board.wait(
+        "the board's host-silence report",
+        StdDuration::from_secs(2),
+        |b| !b.silence_masks().is_empty(),
+    );
+    assert_eq!(
+        site.board.silence_masks(),
+        [1 << C2000_PORT],
+        "the watchdog dropped the C2000 port"
+    );
+}

@@ -2,7 +2,10 @@
 //!
 //! Black-box tests that start borderlink's real binaries (the CLI today; the daemon and the
 //! simulator as they arrive) and assert on what a user would see: output, exit status, and
-//! later the simulator's report. This library finds and builds those binaries.
+//! later the simulator's report. This library finds and builds those binaries, and puts
+//! emulated radios on pseudo-terminals for the daemon to open ([`pty_radio`]).
+
+pub mod pty_radio;
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -53,4 +56,10 @@ pub fn binary(name: &str) -> PathBuf {
     let status = cmd.status().expect("running cargo build");
     assert!(status.success(), "cargo build of {name} failed");
     profile_dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX))
+}
+
+/// Sends SIGTERM to a child process, as systemd does when stopping the service.
+pub fn sigterm(child: &std::process::Child) {
+    let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id()).expect("pid fits i32"));
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).expect("SIGTERM");
 }

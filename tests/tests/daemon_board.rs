@@ -24,8 +24,8 @@ use borderlink_protocol::link::{
     decode_wire,
 };
 use borderlink_protocol::time::{Duration, Instant};
-use borderlink_sim::radio::{RadioAction, RadioEmulator};
-use borderlink_tests::binary;
+use borderlink_tests::pty_radio::PtyRadio;
+use borderlink_tests::{binary, sigterm};
 use embedded_hal::digital::{ErrorType, InputPin, OutputPin};
 use serialport::{SerialPort, TTYPort};
 
@@ -156,70 +156,10 @@ fn send(board: &mut Firmware, master: &mut TTYPort, faults: &Mutex<Vec<u8>>, now
     }
 }
 
-/// A radio on a pseudo-terminal (as in `daemon_radios.rs`).
-struct Radio {
-    emulator: Arc<Mutex<RadioEmulator>>,
-    path: String,
-}
-
-impl Radio {
-    fn start(identity: Tsi) -> Radio {
-        let (mut master, slave) = TTYPort::pair().expect("pseudo-terminal pair");
-        let path = slave.name().expect("slave name");
-        drop(slave);
-        master
-            .set_timeout(StdDuration::from_millis(5))
-            .expect("timeout");
-        let emulator = Arc::new(Mutex::new(RadioEmulator::new(identity)));
-        let shared = Arc::clone(&emulator);
-        std::thread::spawn(move || {
-            let mut grants: Vec<(std::time::Instant, u16)> = Vec::new();
-            let mut buf = [0u8; 512];
-            loop {
-                let n = master.read(&mut buf).unwrap_or(0);
-                let mut radio = shared.lock().expect("lock");
-                radio.handle_bytes(&buf[..n]);
-                while let Some(action) = radio.poll_action() {
-                    match action {
-                        RadioAction::SetupGroupCall { cc, .. } => radio.network_call_connected(cc),
-                        RadioAction::DemandTransmit { cc } => {
-                            grants.push((std::time::Instant::now() + GRANT_DELAY, cc))
-                        }
-                        _ => {}
-                    }
-                }
-                let now = std::time::Instant::now();
-                grants.retain(|(at, cc)| {
-                    let due = *at <= now;
-                    if due {
-                        radio.network_grant(*cc);
-                    }
-                    !due
-                });
-                if let Some(out) = radio.poll_transmit()
-                    && master.write_all(&out).is_err()
-                {
-                    return;
-                }
-            }
-        });
-        Radio { emulator, path }
-    }
-
-    fn initialised(&self) -> bool {
-        self.emulator
-            .lock()
-            .expect("lock")
-            .commands()
-            .iter()
-            .any(|c| c == "AT+CSQ?")
-    }
-}
-
 struct Site {
     daemon: Child,
     board: Board,
-    astrid: Radio,
+    astrid: PtyRadio,
     a_audio: UdpSocket,
     a_daemon: SocketAddr,
     _c_audio: UdpSocket,
@@ -242,8 +182,14 @@ fn free_addr() -> SocketAddr {
 /// board's C2000 PTT line is keyed.
 fn transmitting_site() -> Site {
     let board = Board::start();
-    let astrid = Radio::start(Tsi::from_parts(206, 1, 9_000_001).expect("TSI"));
-    let c2000 = Radio::start(Tsi::from_parts(204, 1, 9_000_101).expect("TSI"));
+    let astrid = PtyRadio::start(
+        Tsi::from_parts(206, 1, 9_000_001).expect("TSI"),
+        GRANT_DELAY,
+    );
+    let c2000 = PtyRadio::start(
+        Tsi::from_parts(204, 1, 9_000_101).expect("TSI"),
+        GRANT_DELAY,
+    );
     let a_audio = UdpSocket::bind("127.0.0.1:0").expect("bind");
     let c_audio = UdpSocket::bind("127.0.0.1:0").expect("bind");
     let (a_daemon, c_daemon) = (free_addr(), free_addr());
@@ -368,12 +314,7 @@ channels = [
 #[test]
 fn sigterm_releases_ptt_by_command_before_the_watchdog() {
     let mut site = transmitting_site();
-    let status = Command::new("kill")
-        .arg("-TERM")
-        .arg(site.daemon.id().to_string())
-        .status()
-        .expect("kill");
-    assert!(status.success());
+    sigterm(&site.daemon);
     let exit = site.daemon.wait().expect("daemon exit");
     assert!(exit.success(), "{exit:?}");
     site.board

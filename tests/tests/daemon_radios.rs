@@ -2,104 +2,19 @@
 //! ports) with their audio on loopback UDP: a call heard on ASTRID is transmitted on C2000
 //! from its first frame once the grant arrives, and SIGTERM mid-transmission ceases transmit.
 
-use std::io::{Read, Write};
 use std::net::UdpSocket;
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use borderlink_protocol::ids::Tsi;
-use borderlink_sim::radio::{RadioAction, RadioEmulator};
-use borderlink_tests::binary;
-use serialport::{SerialPort, TTYPort};
+use borderlink_tests::pty_radio::PtyRadio;
+use borderlink_tests::{binary, sigterm};
 
 const FRAMES: u8 = 40;
 const GRANT_DELAY: Duration = Duration::from_millis(300);
 
 fn tsi(mcc: u16, ssi: u32) -> Tsi {
     Tsi::from_parts(mcc, 1, ssi).expect("valid TSI")
-}
-
-/// A radio on a pseudo-terminal, answering the daemon like a radio on a trunked network that
-/// connects group calls at once and grants transmit after `GRANT_DELAY`.
-struct Radio {
-    emulator: Arc<Mutex<RadioEmulator>>,
-    path: String,
-    _pump: std::thread::JoinHandle<()>,
-}
-
-impl Radio {
-    fn start(identity: Tsi) -> Radio {
-        let (mut master, slave) = TTYPort::pair().expect("pseudo-terminal pair");
-        let path = slave.name().expect("slave name");
-        drop(slave);
-        master
-            .set_timeout(Duration::from_millis(5))
-            .expect("timeout");
-        let emulator = Arc::new(Mutex::new(RadioEmulator::new(identity)));
-        let shared = Arc::clone(&emulator);
-        let pump = std::thread::spawn(move || {
-            let mut grants: Vec<(Instant, u16)> = Vec::new();
-            let mut buf = [0u8; 512];
-            loop {
-                let n = match master.read(&mut buf) {
-                    Ok(n) => n,
-                    Err(e) if e.kind() == std::io::ErrorKind::TimedOut => 0,
-                    Err(_) => 0,
-                };
-                let mut radio = shared.lock().expect("emulator lock");
-                radio.handle_bytes(&buf[..n]);
-                while let Some(action) = radio.poll_action() {
-                    match action {
-                        RadioAction::SetupGroupCall { cc, .. } => radio.network_call_connected(cc),
-                        RadioAction::DemandTransmit { cc } => {
-                            grants.push((Instant::now() + GRANT_DELAY, cc))
-                        }
-                        _ => {}
-                    }
-                }
-                let now = Instant::now();
-                grants.retain(|(at, cc)| {
-                    if *at <= now {
-                        radio.network_grant(*cc);
-                        false
-                    } else {
-                        true
-                    }
-                });
-                if let Some(out) = radio.poll_transmit() {
-                    // The daemon may be gone at the end of a test: a failed write ends the pump.
-                    if master.write_all(&out).is_err() {
-                        return;
-                    }
-                }
-            }
-        });
-        Radio {
-            emulator,
-            path,
-            _pump: pump,
-        }
-    }
-
-    fn commands(&self) -> Vec<String> {
-        self.emulator
-            .lock()
-            .expect("emulator lock")
-            .commands()
-            .to_vec()
-    }
-
-    fn wait_for(&self, what: &str, timeout: Duration) -> bool {
-        let end = Instant::now() + timeout;
-        while Instant::now() < end {
-            if self.commands().iter().any(|c| c.starts_with(what)) {
-                return true;
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        false
-    }
 }
 
 struct Daemon {
@@ -126,8 +41,8 @@ fn audio_pair() -> (UdpSocket, std::net::SocketAddr) {
 }
 
 fn start_daemon(
-    astrid: &Radio,
-    c2000: &Radio,
+    astrid: &PtyRadio,
+    c2000: &PtyRadio,
     a_audio: &UdpSocket,
     a_daemon: std::net::SocketAddr,
     c_audio: &UdpSocket,
@@ -199,16 +114,16 @@ fn frame(n: u8) -> [u8; 160] {
 
 /// Brings up both radios and the daemon and starts a field call on ASTRID; returns everything.
 fn call_in_progress() -> (
-    Radio,
-    Radio,
+    PtyRadio,
+    PtyRadio,
     UdpSocket,
     std::net::SocketAddr,
     UdpSocket,
     Daemon,
     u16,
 ) {
-    let astrid = Radio::start(tsi(206, 9_000_001));
-    let c2000 = Radio::start(tsi(204, 9_000_101));
+    let astrid = PtyRadio::start(tsi(206, 9_000_001), GRANT_DELAY);
+    let c2000 = PtyRadio::start(tsi(204, 9_000_101), GRANT_DELAY);
     let (a_audio, a_daemon) = audio_pair();
     let (c_audio, c_daemon) = audio_pair();
     let daemon = start_daemon(&astrid, &c2000, &a_audio, a_daemon, &c_audio, c_daemon);
@@ -312,12 +227,7 @@ fn sigterm_mid_transmission_ceases_transmit_and_exits_within_two_seconds() {
     );
 
     let signalled = Instant::now();
-    let status = Command::new("kill")
-        .arg("-TERM")
-        .arg(daemon.child.id().to_string())
-        .status()
-        .expect("kill");
-    assert!(status.success());
+    sigterm(&daemon.child);
     let exit = loop {
         if let Some(exit) = daemon.child.try_wait().expect("status") {
             break exit;

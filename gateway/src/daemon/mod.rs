@@ -249,7 +249,7 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Daem
     let loop_shutdown = shutdown.clone();
     let result = {
         let fut = std::panic::AssertUnwindSafe(main_loop(&mut site, &mut inputs, loop_shutdown));
-        futures_catch_unwind(fut).await
+        catch_panic(fut).await
     };
     site.release_everything();
     drain(&mut site, &mut inputs, DRAIN_LIMIT).await;
@@ -271,7 +271,7 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Daem
 }
 
 /// Polls a future, turning a panic inside it into an error instead of unwinding further.
-async fn futures_catch_unwind<F: std::future::Future<Output = ()>>(
+async fn catch_panic<F: std::future::Future<Output = ()>>(
     fut: std::panic::AssertUnwindSafe<F>,
 ) -> Result<(), DaemonError> {
     let mut fut = std::pin::pin!(fut);

@@ -126,6 +126,11 @@ impl RadioEmulator {
         self.selected
     }
 
+    /// The call instance of the group call the radio is in, if any.
+    pub fn call_instance(&self) -> Option<u16> {
+        self.call.map(|c| c.cc)
+    }
+
     /// Whether the radio is transmitting now.
     pub fn is_transmitting(&self) -> bool {
         self.call.is_some_and(|c| c.transmitting)

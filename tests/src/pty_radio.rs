@@ -1,14 +1,16 @@
 //! An emulated TETRA radio on a pseudo-terminal: the daemon under test opens the pty's path as
 //! the radio's PEI port, and a thread answers as a radio on a trunked network that connects
-//! group calls at once and grants transmit after a fixed delay.
+//! group calls at once and grants transmit after a fixed delay. A radio started behind a
+//! symlink can have its cable pulled and plugged in again.
 
-use std::io::{Read, Write};
+use std::path::PathBuf;
+use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::pty::{Master, pty};
 use borderlink_protocol::ids::Tsi;
 use borderlink_sim::radio::{RadioAction, RadioEmulator};
-use serialport::{SerialPort, TTYPort};
 
 /// A radio on a pty; the emulator is shared with the test, which can drive its network side.
 #[derive(Debug)]
@@ -17,26 +19,35 @@ pub struct PtyRadio {
     pub emulator: Arc<Mutex<RadioEmulator>>,
     /// The path the daemon opens as the radio's serial port.
     pub path: String,
+    /// Cable control for the pump thread: `None` unplugs, `Some(port)` plugs in a new pty.
+    cable: mpsc::Sender<Option<Master>>,
+    /// For a radio behind a symlink (see [`PtyRadio::start_linked`]): the link.
+    link: Option<PathBuf>,
 }
 
 impl PtyRadio {
     /// Starts a radio with this identity whose network grants transmit after `grant_delay`.
     pub fn start(identity: Tsi, grant_delay: Duration) -> PtyRadio {
-        let (mut master, slave) = TTYPort::pair().expect("pseudo-terminal pair");
-        let path = slave.name().expect("slave name");
-        // The daemon opens the slave by path; the master alone keeps the pair alive.
-        drop(slave);
-        master
-            .set_timeout(Duration::from_millis(5))
-            .expect("timeout");
+        let (master, path) = pty();
         let emulator = Arc::new(Mutex::new(RadioEmulator::new(identity)));
         let shared = Arc::clone(&emulator);
+        let (cable, plugs) = mpsc::channel::<Option<Master>>();
         std::thread::spawn(move || {
+            let mut port = Some(master);
             let mut grants: Vec<(Instant, u16)> = Vec::new();
             let mut buf = [0u8; 512];
             loop {
+                match plugs.try_recv() {
+                    Ok(new) => port = new,
+                    Err(mpsc::TryRecvError::Empty) => {}
+                    Err(mpsc::TryRecvError::Disconnected) => return,
+                }
+                let Some(master) = port.as_mut() else {
+                    std::thread::sleep(Duration::from_millis(5));
+                    continue;
+                };
                 // A read timeout is the pump's tick: it also lets due grants go out.
-                let n = master.read(&mut buf).unwrap_or(0);
+                let n = master.read(&mut buf);
                 let mut radio = shared.lock().expect("emulator lock");
                 radio.handle_bytes(&buf[..n]);
                 while let Some(action) = radio.poll_action() {
@@ -56,15 +67,52 @@ impl PtyRadio {
                     }
                     !due
                 });
-                // The daemon may be gone at the end of a test: a failed write ends the pump.
-                if let Some(out) = radio.poll_transmit()
-                    && master.write_all(&out).is_err()
-                {
-                    return;
+                if let Some(out) = radio.poll_transmit() {
+                    // With the daemon's end closed the write fails; the radio carries on and
+                    // is heard again when the daemon reopens the port.
+                    let _ = master.write_all(&out);
                 }
             }
         });
-        PtyRadio { emulator, path }
+        PtyRadio {
+            emulator,
+            path,
+            cable,
+            link: None,
+        }
+    }
+
+    /// Like [`PtyRadio::start`], but the daemon opens `link`, a symlink to the pty, as it opens a
+    /// udev symlink such as `/dev/radio-c2000` in the field; such a radio can be unplugged and
+    /// plugged in again.
+    pub fn start_linked(identity: Tsi, grant_delay: Duration, link: PathBuf) -> PtyRadio {
+        let mut radio = PtyRadio::start(identity, grant_delay);
+        let _ = std::fs::remove_file(&link);
+        std::os::unix::fs::symlink(&radio.path, &link).expect("symlink");
+        radio.path = link.to_string_lossy().into_owned();
+        radio.link = Some(link);
+        radio
+    }
+
+    /// Pulls the cable: the pty goes away and the daemon's port fails. The symlink goes too,
+    /// so the daemon cannot open a pty that the system hands to someone else meanwhile.
+    pub fn unplug(&self) {
+        if let Some(link) = &self.link {
+            let _ = std::fs::remove_file(link);
+        }
+        self.cable.send(None).expect("pump running");
+    }
+
+    /// Plugs the radio back in, on a new pty behind the same symlink.
+    pub fn plug_in(&self) {
+        let link = self.link.as_ref().expect("plug_in needs start_linked");
+        let (master, path) = pty();
+        let tmp = link.with_extension("new");
+        let _ = std::fs::remove_file(&tmp);
+        std::os::unix::fs::symlink(&path, &tmp).expect("symlink");
+        // Rename is atomic: the daemon finds the old link or the new one, never none.
+        std::fs::rename(&tmp, link).expect("re-point symlink");
+        self.cable.send(Some(master)).expect("pump running");
     }
 
     /// Every command line the radio received, in order.
@@ -74,6 +122,11 @@ impl PtyRadio {
             .expect("emulator lock")
             .commands()
             .to_vec()
+    }
+
+    /// How many times the daemon sent exactly this command (initialisations, say).
+    pub fn count(&self, command: &str) -> usize {
+        self.commands().iter().filter(|c| *c == command).count()
     }
 
     /// Waits until a command starting with `prefix` has arrived; `false` after `timeout`.

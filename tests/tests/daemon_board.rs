@@ -6,7 +6,6 @@
 //! Which of the two released PTT is told apart without timing: when the host falls silent the
 //! board reports `Fault::HostSilence` with the mask of the ports its watchdog had to drop.
 
-use std::io::{Read, Write};
 use std::net::{SocketAddr, UdpSocket};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -24,10 +23,10 @@ use borderlink_protocol::link::{
     decode_wire,
 };
 use borderlink_protocol::time::{Duration, Instant};
+use borderlink_tests::pty::{Master, pty};
 use borderlink_tests::pty_radio::PtyRadio;
 use borderlink_tests::{binary, sigterm};
 use embedded_hal::digital::{ErrorType, InputPin, OutputPin};
-use serialport::{SerialPort, TTYPort};
 
 const GRANT_DELAY: StdDuration = StdDuration::from_millis(300);
 /// The C2000 radio's board port.
@@ -73,12 +72,7 @@ struct Board {
 
 impl Board {
     fn start() -> Board {
-        let (mut master, slave) = TTYPort::pair().expect("pseudo-terminal pair");
-        let path = slave.name().expect("slave name");
-        drop(slave);
-        master
-            .set_timeout(StdDuration::from_millis(2))
-            .expect("timeout");
+        let (mut master, path) = pty();
         let ptt: [Line; PORTS] = Default::default();
         let lines = ptt.clone();
         let host_silence = Arc::new(Mutex::new(Vec::new()));
@@ -102,7 +96,7 @@ impl Board {
             let mut board: Firmware = Responder::new(safety, power, config, now());
             let mut buf = [0u8; 512];
             loop {
-                let n = master.read(&mut buf).unwrap_or(0);
+                let n = master.read(&mut buf);
                 let mut used = 0;
                 while used < n {
                     used += board.push(now(), &buf[used..n]);
@@ -142,7 +136,7 @@ impl Board {
 }
 
 /// Writes the board's frames to the host, noting every `HostSilence` fault it reports.
-fn send(board: &mut Firmware, master: &mut TTYPort, faults: &Mutex<Vec<u8>>, now: Instant) {
+fn send(board: &mut Firmware, master: &mut Master, faults: &Mutex<Vec<u8>>, now: Instant) {
     let mut out = [0u8; MAX_WIRE_LEN];
     while let Some(len) = board.poll_transmit(now, &mut out) {
         let mut scratch = [0u8; MAX_FRAME_LEN];

@@ -133,8 +133,12 @@ enum Side {
 
 impl Site {
     fn start() -> Site {
+        Site::start_with(PtyRadio::start(tsi(204, 9_000_101), GRANT_DELAY))
+    }
+
+    /// A site whose C2000 radio is the given one (e.g. one that can be unplugged).
+    fn start_with(c2000: PtyRadio) -> Site {
         let astrid = PtyRadio::start(tsi(206, 9_000_001), GRANT_DELAY);
-        let c2000 = PtyRadio::start(tsi(204, 9_000_101), GRANT_DELAY);
         let (a_audio, a_daemon) = audio_pair();
         let (c_audio, c_daemon) = audio_pair();
         let daemon = start_daemon(&astrid, &c2000, &a_audio, a_daemon, &c_audio, c_daemon);
@@ -213,7 +217,10 @@ impl Site {
 /// A call on `side` reaches the other network complete, in order, from its first frame after
 /// the grant; the radio is released after the transmission; nothing echoes back.
 fn relay_one_call(side: Side) {
-    let site = Site::start();
+    relay_one_call_on(&Site::start(), side);
+}
+
+fn relay_one_call_on(site: &Site, side: Side) {
     let (heard_by, sent_on) = site.radios(side);
     let cc = site.field_call(side);
     std::thread::sleep(Duration::from_millis(200));
@@ -249,6 +256,40 @@ fn relay_one_call(side: Side) {
         "echo: {:?}",
         heard_by.commands()
     );
+}
+
+#[test]
+fn an_unplugged_radio_is_initialised_again_when_plugged_back_and_relays() {
+    let dir = std::env::temp_dir().join(format!("borderlink-unplug-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let c2000 = PtyRadio::start_linked(tsi(204, 9_000_101), GRANT_DELAY, dir.join("radio-c2000"));
+    let mut site = Site::start_with(c2000);
+    assert_eq!(site.c2000.count("AT+CNUMF?"), 1);
+    site.c2000.unplug();
+    // The cable stays out for a moment: the daemon notices, marks the radio down, and keeps
+    // trying to open the port.
+    std::thread::sleep(Duration::from_millis(700));
+    assert!(
+        site.daemon.child.try_wait().expect("status").is_none(),
+        "the daemon stopped"
+    );
+    site.c2000.plug_in();
+    let end = Instant::now() + Duration::from_secs(15);
+    while site.c2000.count("AT+CSQ?") < 2 {
+        assert!(
+            Instant::now() < end,
+            "not initialised again: {:?}",
+            site.c2000.commands()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(
+        site.c2000.count("AT+CNUMF?"),
+        2,
+        "a full initialisation, identity check included"
+    );
+    relay_one_call_on(&site, Side::Astrid);
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]

@@ -1,0 +1,47 @@
+//! Pseudo-terminals standing in for serial ports: the daemon under test opens the slave by
+//! path, an emulator (radio or board) holds the master.
+
+use std::fs::File;
+use std::io::{Read, Write};
+use std::os::fd::AsFd;
+
+use nix::fcntl::{FcntlArg, FdFlag, fcntl};
+use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+use nix::pty::openpty;
+use nix::unistd::ttyname;
+
+/// The emulator's end of a pty: reads wait at most a few milliseconds, so the pump thread
+/// ticks even when the daemon is quiet.
+#[derive(Debug)]
+pub struct Master(File);
+
+impl Master {
+    /// Reads what the daemon wrote, waiting at most 5 ms; 0 when nothing came.
+    pub fn read(&mut self, buf: &mut [u8]) -> usize {
+        let mut fds = [PollFd::new(self.0.as_fd(), PollFlags::POLLIN)];
+        match poll(&mut fds, PollTimeout::from(5u8)) {
+            Ok(n) if n > 0 => self.0.read(buf).unwrap_or(0),
+            _ => 0,
+        }
+    }
+
+    /// Writes to the daemon; an error when its end is closed.
+    pub fn write_all(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        self.0.write_all(bytes)
+    }
+}
+
+/// A new pty: the master for the emulator, the slave's path for the daemon.
+pub fn pty() -> (Master, String) {
+    let pair = openpty(None, None).expect("pseudo-terminal pair");
+    let path = ttyname(&pair.slave)
+        .expect("slave name")
+        .to_string_lossy()
+        .into_owned();
+    // The master must not leak into the daemon (spawned later by the test): a daemon holding
+    // a copy would keep the pty alive, and pulling the cable would never reach its port.
+    fcntl(&pair.master, FcntlArg::F_SETFD(FdFlag::FD_CLOEXEC)).expect("close-on-exec");
+    // The daemon opens the slave by path; the master alone keeps the pair alive.
+    drop(pair.slave);
+    (Master(File::from(pair.master)), path)
+}

@@ -187,7 +187,7 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Daem
                 Some(play_tx)
             }
             Audio::Alsa { device } => {
-                warn!(radio = %radio.name, %device, "ALSA audio needs the `alsa` build feature; this radio has no audio");
+                warn!(radio = %radio.name, %device, "ALSA audio is not supported yet: this radio has no audio (use the UDP backend)");
                 None
             }
         };
@@ -220,8 +220,9 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Daem
                     }
                 }
             }));
-            // A random first sequence number: a restarted daemon never replays the previous
-            // run's numbers into the board's duplicate history.
+            // A first sequence number that differs at each start (wall clock and pid), so a
+            // restarted daemon does not replay the previous run's numbers into the board's
+            // duplicate history.
             let first_seq = (clock.key_up().0 ^ std::process::id()) as u16;
             let session = BoardSession::new(
                 now,
@@ -244,8 +245,8 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Daem
         clock,
         ip_unsent: 0,
     };
-    // The loop runs in its own task so that a panic inside it is caught here, and the
-    // transmitters are released with whatever state is left (see `release_everything`).
+    // A panic inside the loop is caught here, and the transmitters are released with
+    // whatever state is left (see `release_everything`).
     let loop_shutdown = shutdown.clone();
     let result = {
         let fut = std::panic::AssertUnwindSafe(main_loop(&mut site, &mut inputs, loop_shutdown));
@@ -253,6 +254,7 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Daem
     };
     site.release_everything();
     drain(&mut site, &mut inputs, DRAIN_LIMIT).await;
+    let ungated: u64 = site.radios.iter().map(|r| r.ungated).sum();
     // Closing the write channels lets each serial task write what is queued and end.
     for radio in site.radios.drain(..) {
         drop(radio.write);
@@ -265,6 +267,7 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Daem
     }
     info!(
         ip_unsent = site.ip_unsent,
+        audio_without_call = ungated,
         "borderlinkd stopped; every transmitter released"
     );
     result

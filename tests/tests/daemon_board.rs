@@ -7,9 +7,10 @@
 //! board reports `Fault::HostSilence` with the mask of the ports its watchdog had to drop.
 
 use std::net::{SocketAddr, UdpSocket};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration as StdDuration;
 
 use borderlink_firmware::cor::{CorConfig, CorInput};
@@ -65,14 +66,23 @@ type Firmware = Responder<Line, Line, Line, Line, PORTS>;
 /// The emulated interface board; its PTT lines are active-low (keyed = low).
 struct Board {
     ptt: [Line; PORTS],
+    /// The symlink the daemon opens (as a udev symlink in the field).
     path: String,
+    /// Cable control for the board's thread: `None` unplugs, `Some` plugs in a new pty.
+    cable: mpsc::Sender<Option<Master>>,
+    link: PathBuf,
     /// The port masks of the `Fault::HostSilence` reports the board sent.
     host_silence: Arc<Mutex<Vec<u8>>>,
 }
 
 impl Board {
-    fn start() -> Board {
-        let (mut master, path) = pty();
+    fn start(link: &std::path::Path) -> Board {
+        let (master, pts) = pty();
+        let link = link.to_path_buf();
+        let _ = std::fs::remove_file(&link);
+        std::os::unix::fs::symlink(&pts, &link).expect("symlink");
+        let path = link.to_string_lossy().into_owned();
+        let (cable, plugs) = mpsc::channel::<Option<Master>>();
         let ptt: [Line; PORTS] = Default::default();
         let lines = ptt.clone();
         let host_silence = Arc::new(Mutex::new(Vec::new()));
@@ -95,24 +105,56 @@ impl Board {
             let power: [Line; PORTS] = Default::default();
             let mut board: Firmware = Responder::new(safety, power, config, now());
             let mut buf = [0u8; 512];
+            let mut cable = Some(master);
             loop {
-                let n = master.read(&mut buf);
+                match plugs.try_recv() {
+                    Ok(new) => cable = new,
+                    Err(mpsc::TryRecvError::Empty) => {}
+                    // The test let go of the handle: the board stays as it is.
+                    Err(mpsc::TryRecvError::Disconnected) => {}
+                }
+                // Unplugged, the board runs on: its watchdog is what keeps the air safe.
+                let n = match cable.as_mut() {
+                    Some(master) => master.read(&mut buf),
+                    None => {
+                        std::thread::sleep(StdDuration::from_millis(2));
+                        0
+                    }
+                };
                 let mut used = 0;
                 while used < n {
                     used += board.push(now(), &buf[used..n]);
-                    send(&mut board, &mut master, &faults, now());
+                    send(&mut board, cable.as_mut(), &faults, now());
                 }
                 if board.poll_timeout() <= now() {
                     board.handle_timeout(now());
                 }
-                send(&mut board, &mut master, &faults, now());
+                send(&mut board, cable.as_mut(), &faults, now());
             }
         });
         Board {
             ptt,
             path,
+            cable,
+            link,
             host_silence,
         }
+    }
+
+    /// Pulls the host cable (and the symlink with it, so the daemon opens nothing meanwhile).
+    fn unplug(&self) {
+        let _ = std::fs::remove_file(&self.link);
+        self.cable.send(None).expect("board running");
+    }
+
+    /// Plugs the host cable back in, on a new pty behind the same symlink.
+    fn plug_in(&self) {
+        let (master, pts) = pty();
+        let tmp = self.link.with_extension("new");
+        let _ = std::fs::remove_file(&tmp);
+        std::os::unix::fs::symlink(&pts, &tmp).expect("symlink");
+        std::fs::rename(&tmp, &self.link).expect("re-point symlink");
+        self.cable.send(Some(master)).expect("board running");
     }
 
     fn keyed(&self, port: usize) -> bool {
@@ -135,8 +177,13 @@ impl Board {
     }
 }
 
-/// Writes the board's frames to the host, noting every `HostSilence` fault it reports.
-fn send(board: &mut Firmware, master: &mut Master, faults: &Mutex<Vec<u8>>, now: Instant) {
+/// Writes the board's frames to the host (if plugged in), noting every `HostSilence` fault.
+fn send(
+    board: &mut Firmware,
+    mut master: Option<&mut Master>,
+    faults: &Mutex<Vec<u8>>,
+    now: Instant,
+) {
     let mut out = [0u8; MAX_WIRE_LEN];
     while let Some(len) = board.poll_transmit(now, &mut out) {
         let mut scratch = [0u8; MAX_FRAME_LEN];
@@ -146,7 +193,9 @@ fn send(board: &mut Firmware, master: &mut Master, faults: &Mutex<Vec<u8>>, now:
             faults.lock().expect("lock").push(dropped.bits());
         }
         // With the host gone the pty may refuse writes; the board carries on regardless.
-        let _ = master.write_all(&out[..len]);
+        if let Some(master) = master.as_mut() {
+            let _ = master.write_all(&out[..len]);
+        }
     }
 }
 
@@ -154,6 +203,7 @@ struct Site {
     daemon: Child,
     board: Board,
     astrid: PtyRadio,
+    c2000: PtyRadio,
     a_audio: UdpSocket,
     a_daemon: SocketAddr,
     _c_audio: UdpSocket,
@@ -175,7 +225,6 @@ fn free_addr() -> SocketAddr {
 /// Starts the site and a field call on ASTRID that keys the C2000 radio; returns once the
 /// board's C2000 PTT line is keyed.
 fn transmitting_site() -> Site {
-    let board = Board::start();
     let astrid = PtyRadio::start(
         Tsi::from_parts(206, 1, 9_000_001).expect("TSI"),
         GRANT_DELAY,
@@ -193,6 +242,7 @@ fn transmitting_site() -> Site {
         a_daemon.port()
     ));
     std::fs::create_dir_all(&dir).expect("temp dir");
+    let board = Board::start(&dir.join("board"));
     let config = format!(
         r#"
 gateway_radios = []
@@ -263,9 +313,10 @@ channels = [
         a_audio,
         a_daemon,
         _c_audio: c_audio,
+        c2000,
     };
     let end = std::time::Instant::now() + StdDuration::from_secs(20);
-    while !(site.astrid.initialised() && c2000.initialised()) {
+    while !(site.astrid.initialised() && site.c2000.initialised()) {
         assert!(std::time::Instant::now() < end, "radios not initialised");
         std::thread::sleep(StdDuration::from_millis(10));
     }
@@ -348,5 +399,45 @@ fn kill_dash_nine_leaves_the_board_to_drop_ptt_by_itself() {
         site.board.silence_masks(),
         [1 << C2000_PORT],
         "the watchdog dropped the C2000 port"
+    );
+}
+
+#[test]
+fn an_unplugged_board_drops_ptt_by_itself_and_keys_again_once_plugged_back() {
+    let site = transmitting_site();
+    site.board.unplug();
+    site.board
+        .wait("PTT dropped by the board", StdDuration::from_secs(2), |b| {
+            !b.keyed(C2000_PORT)
+        });
+    site.board.wait(
+        "the board's host-silence report",
+        StdDuration::from_secs(2),
+        |b| !b.silence_masks().is_empty(),
+    );
+    assert_eq!(
+        site.board.silence_masks()[0],
+        1 << C2000_PORT,
+        "its watchdog dropped the port"
+    );
+    site.board.plug_in();
+    // The talker carries on: once the daemon has the board back (handshake, restated state),
+    // PTT follows the radio's grant again.
+    let mut frame = [0xaa; 160];
+    let end = std::time::Instant::now() + StdDuration::from_secs(8);
+    let mut n = 40u8;
+    while !site.board.keyed(C2000_PORT) {
+        assert!(
+            std::time::Instant::now() < end,
+            "PTT never keyed again after the board came back"
+        );
+        frame[0] = n;
+        n = n.wrapping_add(1);
+        site.a_audio.send_to(&frame, site.a_daemon).expect("audio");
+        std::thread::sleep(StdDuration::from_millis(20));
+    }
+    assert!(
+        !site.board.keyed(0),
+        "the ASTRID radio is never keyed: no echo"
     );
 }

@@ -91,7 +91,15 @@ struct Receiving {
     priority: Priority,
     emergency: bool,
     key_up: KeyUpTime,
+    /// The radio reported the end of the call: audio still in flight until then is captured.
+    closing: Option<Instant>,
 }
+
+/// How long audio is still taken after a radio reports the end of a call. The report comes
+/// on the PEI line and can overtake the last frames still in the audio path; closing the gate
+/// at once would cut the last syllable of every over.
+const CAPTURE_TAIL: borderlink_protocol::time::Duration =
+    borderlink_protocol::time::Duration::from_millis(200);
 
 struct RadioIo {
     id: RadioId,
@@ -427,7 +435,15 @@ impl Site {
     fn poll_timeout(&self) -> Option<Instant> {
         let radios = self.radios.iter().filter_map(|r| r.session.poll_timeout());
         let board = self.board.as_ref().and_then(|b| b.session.poll_timeout());
-        radios.chain(self.engine.poll_timeout()).chain(board).min()
+        let tails = self
+            .radios
+            .iter()
+            .filter_map(|r| r.receiving.and_then(|rx| rx.closing));
+        radios
+            .chain(self.engine.poll_timeout())
+            .chain(board)
+            .chain(tails)
+            .min()
     }
 
     fn handle(&mut self, input: Input) {
@@ -488,7 +504,26 @@ impl Site {
         self.pump(now);
     }
 
+    /// Ends the captures whose tail has run out.
+    fn close_captures(&mut self, now: Instant) {
+        for radio in &mut self.radios {
+            let Some(rx) = radio.receiving else { continue };
+            if rx.closing.is_some_and(|at| at <= now) {
+                radio.receiving = None;
+                let capture = Capture {
+                    talker: rx.talker,
+                    priority: rx.priority,
+                    emergency: rx.emergency,
+                    key_up: rx.key_up,
+                    frame: None,
+                };
+                self.engine.handle_capture(now, radio.id, capture);
+            }
+        }
+    }
+
     fn handle_timeout(&mut self, now: Instant) {
+        self.close_captures(now);
         for radio in &mut self.radios {
             if radio.session.poll_timeout().is_some_and(|t| t <= now) {
                 radio.session.handle_timeout(now);
@@ -577,24 +612,23 @@ impl Site {
                 ..
             } => {
                 info!(talker = ?talker.map(|t| t.to_string()), emergency, "receiving a call");
-                radio.receiving = Some(Receiving {
-                    talker,
-                    priority,
-                    emergency,
-                    key_up: self.clock.key_up(),
-                });
+                // A new call within the tail of the previous one continues it.
+                match radio.receiving.as_mut() {
+                    Some(rx) if rx.closing.is_some() => rx.closing = None,
+                    _ => {
+                        radio.receiving = Some(Receiving {
+                            talker,
+                            priority,
+                            emergency,
+                            key_up: self.clock.key_up(),
+                            closing: None,
+                        })
+                    }
+                }
             }
             RadioOutput::ReceiveEnd => {
-                if let Some(rx) = radio.receiving.take() {
-                    let capture = Capture {
-                        talker: rx.talker,
-                        priority: rx.priority,
-                        emergency: rx.emergency,
-                        key_up: rx.key_up,
-                        frame: None,
-                    };
-                    let id = radio.id;
-                    self.engine.handle_capture(now, id, capture);
+                if let Some(rx) = radio.receiving.as_mut() {
+                    rx.closing.get_or_insert(now + CAPTURE_TAIL);
                 }
             }
             RadioOutput::TxGranted => info!("transmit granted"),

@@ -160,18 +160,14 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Daem
             name: radio.name.clone(),
             message: e.to_string(),
         })?;
-        let (port_tx, mut port_rx) = mpsc::channel(256);
-        let (write, handle) =
-            serial::spawn(radio.serial.clone(), radio.baud, port_tx, shutdown.clone());
+        let (write, handle) = serial::spawn(
+            radio.serial.clone(),
+            radio.baud,
+            input_tx.clone(),
+            move |event| Input::Radio { index, event },
+            shutdown.clone(),
+        );
         tasks.push(handle);
-        let forward = input_tx.clone();
-        tasks.push(tokio::spawn(async move {
-            while let Some(event) = port_rx.recv().await {
-                if forward.send(Input::Radio { index, event }).await.is_err() {
-                    break;
-                }
-            }
-        }));
         let play = match &radio.audio {
             Audio::Udp(udp) => {
                 let format = match udp.format {
@@ -216,18 +212,14 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Daem
     }
     let board = match &config.board {
         Some(b) => {
-            let (port_tx, mut port_rx) = mpsc::channel(256);
-            let (write, handle) =
-                serial::spawn(b.serial.clone(), b.baud, port_tx, shutdown.clone());
+            let (write, handle) = serial::spawn(
+                b.serial.clone(),
+                b.baud,
+                input_tx.clone(),
+                Input::Board,
+                shutdown.clone(),
+            );
             tasks.push(handle);
-            let forward = input_tx.clone();
-            tasks.push(tokio::spawn(async move {
-                while let Some(event) = port_rx.recv().await {
-                    if forward.send(Input::Board(event)).await.is_err() {
-                        break;
-                    }
-                }
-            }));
             // A first sequence number that differs at each start (wall clock and pid), so a
             // restarted daemon does not replay the previous run's numbers into the board's
             // duplicate history.
@@ -334,13 +326,7 @@ async fn drain(site: &mut Site, inputs: &mut mpsc::Receiver<Input>, limit: StdDu
         if !site.radios.iter().any(|r| r.session.cease_pending()) && !site.board_keyed() {
             return;
         }
-        let deadline = site
-            .radios
-            .iter()
-            .filter_map(|r| r.session.poll_timeout())
-            .chain(site.board.as_ref().and_then(|b| b.session.poll_timeout()))
-            .min()
-            .map(|t| site.clock.tokio_instant(t));
+        let deadline = site.session_deadline().map(|t| site.clock.tokio_instant(t));
         tokio::select! {
             _ = tokio::time::sleep_until(end) => {
                 let owing: Vec<&str> = site.radios.iter().filter(|r| r.session.cease_pending()).map(|r| r.name.as_str()).collect();
@@ -348,42 +334,14 @@ async fn drain(site: &mut Site, inputs: &mut mpsc::Receiver<Input>, limit: StdDu
                 return;
             }
             input = inputs.recv() => match input {
-                Some(Input::Radio { index, event }) => {
+                // Audio handed back by `feed_port` is dropped: nothing is relayed any more.
+                Some(input) => {
                     let now = site.clock.now();
-                    if let Some(radio) = site.radios.get_mut(index) {
-                        match event {
-                            PortEvent::Bytes(bytes) => radio.session.handle_bytes(now, &bytes),
-                            PortEvent::Down(_) => radio.session.link_down(now),
-                            PortEvent::Up => radio.session.link_up(now),
-                        }
-                    }
+                    let _ = site.feed_port(now, input);
                 }
-                                Some(Input::Board(event)) => {
-                    let now = site.clock.now();
-                    if let Some(board) = site.board.as_mut() {
-                        match event {
-                            PortEvent::Bytes(bytes) => board.session.handle_bytes(now, &bytes),
-                            PortEvent::Up => board.session.reconnect(now),
-                            PortEvent::Down(_) => {}
-                        }
-                    }
-                }
-                Some(Input::Audio { .. }) => {}
                 None => return,
             },
-            _ = sleep_until_opt(deadline) => {
-                let now = site.clock.now();
-                                for radio in &mut site.radios {
-                    if radio.session.poll_timeout().is_some_and(|t| t <= now) {
-                        radio.session.handle_timeout(now);
-                    }
-                }
-                if let Some(board) = site.board.as_mut()
-                    && board.session.poll_timeout().is_some_and(|t| t <= now)
-                {
-                    board.session.handle_timeout(now);
-                }
-            }
+            _ = sleep_until_opt(deadline) => site.session_timeouts(site.clock.now()),
         }
     }
 }
@@ -433,26 +391,22 @@ async fn audio_task(
 
 impl Site {
     fn poll_timeout(&self) -> Option<Instant> {
-        let radios = self.radios.iter().filter_map(|r| r.session.poll_timeout());
-        let board = self.board.as_ref().and_then(|b| b.session.poll_timeout());
         let tails = self
             .radios
             .iter()
             .filter_map(|r| r.receiving.and_then(|rx| rx.closing));
-        radios
+        tails
+            .chain(self.session_deadline())
             .chain(self.engine.poll_timeout())
-            .chain(board)
-            .chain(tails)
             .min()
     }
 
-    fn handle(&mut self, input: Input) {
-        let now = self.clock.now();
+    /// Feeds a serial port's event to its radio or board session; an audio frame is handed
+    /// back (radio index and frame) for the caller to capture or drop.
+    fn feed_port(&mut self, now: Instant, input: Input) -> Option<(usize, [u8; FRAME_LEN])> {
         match input {
             Input::Radio { index, event } => {
-                let Some(radio) = self.radios.get_mut(index) else {
-                    return;
-                };
+                let radio = self.radios.get_mut(index)?;
                 let _span = info_span!("radio", radio = %radio.name).entered();
                 match event {
                     PortEvent::Up => {
@@ -465,11 +419,10 @@ impl Site {
                     }
                     PortEvent::Bytes(bytes) => radio.session.handle_bytes(now, &bytes),
                 }
+                None
             }
             Input::Board(event) => {
-                let Some(board) = self.board.as_mut() else {
-                    return;
-                };
+                let board = self.board.as_mut()?;
                 let _span = info_span!("board").entered();
                 match event {
                     PortEvent::Up => {
@@ -479,26 +432,31 @@ impl Site {
                     PortEvent::Down(cause) => warn!(%cause, "serial port down"),
                     PortEvent::Bytes(bytes) => board.session.handle_bytes(now, &bytes),
                 }
+                None
             }
-            Input::Audio { index, frame } => {
-                let Some(radio) = self.radios.get_mut(index) else {
-                    return;
-                };
-                // Capture is gated by call state: only while the radio reports another party
-                // talking is its audio a transmission to relay.
-                match radio.receiving {
-                    Some(rx) => {
-                        let capture = Capture {
-                            talker: rx.talker,
-                            priority: rx.priority,
-                            emergency: rx.emergency,
-                            key_up: rx.key_up,
-                            frame: Some(&frame),
-                        };
-                        self.engine.handle_capture(now, radio.id, capture);
-                    }
-                    None => radio.ungated += 1,
+            Input::Audio { index, frame } => Some((index, frame)),
+        }
+    }
+
+    fn handle(&mut self, input: Input) {
+        let now = self.clock.now();
+        if let Some((index, frame)) = self.feed_port(now, input)
+            && let Some(radio) = self.radios.get_mut(index)
+        {
+            // Capture is gated by call state: only while the radio reports another party
+            // talking is its audio a transmission to relay.
+            match radio.receiving {
+                Some(rx) => {
+                    let capture = Capture {
+                        talker: rx.talker,
+                        priority: rx.priority,
+                        emergency: rx.emergency,
+                        key_up: rx.key_up,
+                        frame: Some(&frame),
+                    };
+                    self.engine.handle_capture(now, radio.id, capture);
                 }
+                None => radio.ungated += 1,
             }
         }
         self.pump(now);
@@ -522,20 +480,33 @@ impl Site {
         }
     }
 
-    fn handle_timeout(&mut self, now: Instant) {
-        self.close_captures(now);
+    /// Runs the radio and board sessions' timers that are due.
+    fn session_timeouts(&mut self, now: Instant) {
         for radio in &mut self.radios {
             if radio.session.poll_timeout().is_some_and(|t| t <= now) {
                 radio.session.handle_timeout(now);
             }
         }
-        if self.engine.poll_timeout().is_some_and(|t| t <= now) {
-            self.engine.handle_timeout(now);
-        }
         if let Some(board) = self.board.as_mut()
             && board.session.poll_timeout().is_some_and(|t| t <= now)
         {
             board.session.handle_timeout(now);
+        }
+    }
+
+    /// When the radio and board sessions next need [`Site::session_timeouts`].
+    fn session_deadline(&self) -> Option<Instant> {
+        let radios = self.radios.iter().filter_map(|r| r.session.poll_timeout());
+        radios
+            .chain(self.board.as_ref().and_then(|b| b.session.poll_timeout()))
+            .min()
+    }
+
+    fn handle_timeout(&mut self, now: Instant) {
+        self.close_captures(now);
+        self.session_timeouts(now);
+        if self.engine.poll_timeout().is_some_and(|t| t <= now) {
+            self.engine.handle_timeout(now);
         }
     }
 

@@ -26,23 +26,43 @@ pub(crate) enum PortEvent {
 const BACKOFF_MIN_MS: u64 = 250;
 const BACKOFF_MAX_MS: u64 = 5_000;
 
-/// Starts the task for `path`. Writes sent on the returned channel go out in order; when the
-/// channel closes, the task writes what is queued and ends. `shutdown` stops reconnecting.
-pub(crate) fn spawn(
+/// Starts the task for `path`; it reports to `events`, each event wrapped by `wrap` (which
+/// names the port to the daemon's loop). Writes sent on the returned channel go out in order;
+/// when the channel closes, the task writes what is queued and ends. `shutdown` stops
+/// reconnecting.
+pub(crate) fn spawn<T, W>(
     path: PathBuf,
     baud: u32,
-    events: mpsc::Sender<PortEvent>,
+    events: mpsc::Sender<T>,
+    wrap: W,
     shutdown: CancellationToken,
-) -> (mpsc::Sender<Vec<u8>>, tokio::task::JoinHandle<()>) {
+) -> (mpsc::Sender<Vec<u8>>, tokio::task::JoinHandle<()>)
+where
+    T: Send + 'static,
+    W: Fn(PortEvent) -> T + Send + Sync + 'static,
+{
     let (tx, rx) = mpsc::channel::<Vec<u8>>(256);
-    let handle = tokio::spawn(run(path, baud, events, rx, shutdown));
+    let handle = tokio::spawn(run(path, baud, Reporter { events, wrap }, rx, shutdown));
     (tx, handle)
 }
 
-async fn run(
+/// Where a serial task's events go.
+struct Reporter<T, W> {
+    events: mpsc::Sender<T>,
+    wrap: W,
+}
+
+impl<T, W: Fn(PortEvent) -> T> Reporter<T, W> {
+    async fn send(&self, event: PortEvent) {
+        // The loop is gone only when the daemon stops; the task notices through `writes`.
+        let _ = self.events.send((self.wrap)(event)).await;
+    }
+}
+
+async fn run<T, W: Fn(PortEvent) -> T>(
     path: PathBuf,
     baud: u32,
-    events: mpsc::Sender<PortEvent>,
+    events: Reporter<T, W>,
     mut writes: mpsc::Receiver<Vec<u8>>,
     shutdown: CancellationToken,
 ) {
@@ -54,7 +74,7 @@ async fn run(
             Ok(port) => port,
             Err(err) => {
                 if !reported_down {
-                    let _ = events
+                    events
                         .send(PortEvent::Down(format!(
                             "cannot open {}: {err}",
                             path.display()
@@ -77,14 +97,14 @@ async fn run(
         };
         backoff = BACKOFF_MIN_MS;
         debug!(port = %path.display(), "open");
-        let _ = events.send(PortEvent::Up).await;
+        events.send(PortEvent::Up).await;
         let mut buf = [0u8; 1024];
         let failure = loop {
             tokio::select! {
                 read = port.read(&mut buf) => match read {
                     Ok(0) => break "end of file".to_string(),
                     Ok(n) => {
-                        let _ = events.send(PortEvent::Bytes(buf[..n].to_vec())).await;
+                        events.send(PortEvent::Bytes(buf[..n].to_vec())).await;
                     }
                     Err(err) => break err.to_string(),
                 },
@@ -103,7 +123,7 @@ async fn run(
             }
         };
         warn!(port = %path.display(), cause = %failure, "serial port lost");
-        let _ = events.send(PortEvent::Down(failure)).await;
+        events.send(PortEvent::Down(failure)).await;
         reported_down = true;
         if shutdown.is_cancelled() {
             return;

@@ -523,10 +523,6 @@ impl Engine {
             .streams
             .get(&key)
             .map_or((0, site_clock), |s| (s.next_seq, s.next_timestamp));
-        if let Some(stream) = self.streams.get_mut(&key) {
-            stream.next_seq = seq.wrapping_add(1);
-            stream.next_timestamp = timestamp.wrapping_add(FRAME_SAMPLES);
-        }
         let arrival = Arrival {
             seq,
             timestamp,
@@ -535,11 +531,9 @@ impl Engine {
         };
         let source = EndpointId::Radio(radio);
         self.handle_frame(now, source, key, header, arrival);
-        if let Some(stream) = self.streams.get_mut(&key)
-            && tx == TxState::Start
-        {
-            // The stream was created by this first frame: number the next one after it.
-            stream.next_seq = 1;
+        // The stream exists from its first frame on: number the next frame after this one.
+        if let Some(stream) = self.streams.get_mut(&key) {
+            stream.next_seq = seq.wrapping_add(1);
             stream.next_timestamp = timestamp.wrapping_add(FRAME_SAMPLES);
         }
     }

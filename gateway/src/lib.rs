@@ -5,6 +5,7 @@
 //! This crate holds the IO shell and the daemon's state machines; every wire format comes from
 //! `borderlink-protocol`.
 //!
+//! - [`api`]: the HTTP control API for dispatch centres and engineers, and `GET /metrics`.
 //! - [`engine`]: the relay engine (patches, floor control, the receive path), sans-IO.
 //! - [`board`]: the link session with the interface board (PTT, COR, power, its watchdog).
 //! - [`radio`]: the sans-IO PEI session of each TETRA radio (initialisation, keying, receive
@@ -17,6 +18,7 @@
 //! - [`decode`]: behind `borderlink decode`, turns a captured RTP packet, board-link frame, LIP
 //!   report or PEI transcript into what it means, for people and for scripts.
 
+pub mod api;
 pub mod audio;
 pub mod board;
 pub mod config;

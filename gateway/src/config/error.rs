@@ -204,8 +204,10 @@ pub enum ProblemKind {
     /// A name or device that is empty.
     #[error("must not be empty")]
     Blank,
-    /// A serial device that is not an absolute path.
-    #[error("`{0}` is not an absolute device path (e.g. \"/dev/ttyUSB0\")")]
+    /// A serial device or a file that is not an absolute path.
+    #[error(
+        "`{0}` is not an absolute path (e.g. \"/dev/ttyUSB0\" for a port, \"/var/lib/borderlink/state.json\" for a file)"
+    )]
     NotAbsolutePath(String),
     /// A baud rate that is not a standard serial rate.
     #[error("{0} baud is not a standard rate: expected one of {list}", list = super::validate::STANDARD_BAUDS_TEXT)]

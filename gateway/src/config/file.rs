@@ -68,6 +68,22 @@ pub(super) struct BoardPortFile {
     pub(super) cor: Option<Spanned<PolarityName>>,
 }
 
+/// `[api]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct ApiFile {
+    pub(super) listen: Option<Spanned<String>>,
+    pub(super) token_file: Option<Spanned<String>>,
+    pub(super) audit_log: Option<Spanned<String>>,
+}
+
+/// `[state]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct StateFile {
+    pub(super) file: Spanned<String>,
+}
+
 /// `[timers]`.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]

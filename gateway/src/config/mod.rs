@@ -92,7 +92,26 @@ pub struct Config {
     pub peers: Vec<Peer>,
     /// The static patches, with [`PatchKind::Static`](crate::engine::patch::PatchKind::Static).
     pub patches: Vec<PatchSpec>,
+    /// `[api]`: the control API; `None`: no API is served.
+    pub api: Option<Api>,
+    /// `[state] file`: where dynamic patches are kept across restarts; `None`: they are not.
+    pub state_file: Option<PathBuf>,
 }
+
+/// `[api]`: the control API and metrics endpoint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Api {
+    /// Address and port to listen on (default [`DEFAULT_API_LISTEN`], loopback only).
+    pub listen: SocketAddr,
+    /// Bearer tokens allowed to change the site; `None`: every change is refused.
+    pub token_file: Option<PathBuf>,
+    /// Append-only audit trail of changes; `None`: the trail goes to the log only.
+    pub audit_log: Option<PathBuf>,
+}
+
+/// Where the control API listens when `[api]` gives no `listen`: loopback, so a site exposes
+/// it to a dispatch network only by choice.
+pub const DEFAULT_API_LISTEN: &str = "127.0.0.1:8470";
 
 /// `[site]`: which border site this box is.
 #[derive(Debug, Clone, PartialEq, Eq)]

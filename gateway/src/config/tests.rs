@@ -550,7 +550,7 @@ fn board_serial_device_is_a_radios() {
 #[test]
 fn serial_device_must_be_an_absolute_path() {
     let text = with("serial = \"/dev/ttyUSB0\"", "serial = \"ttyUSB0\"");
-    assert_problem(&text, "radios[0].serial", 8, "not an absolute device path");
+    assert_problem(&text, "radios[0].serial", 8, "not an absolute path");
     let text = with("name = \"Baarle\"", "name = \"  \"");
     let p = assert_problem(&text, "site.name", 3, "must not be empty");
     assert_eq!(p.kind, ProblemKind::Blank);

@@ -10,8 +10,12 @@
 //! and the serial tasks write everything queued before they end. The binary gives this 2 s.
 
 mod clock;
+mod control;
+mod persist;
 mod serial;
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration as StdDuration;
 
 use borderlink_protocol::ids::Tsi;
@@ -19,16 +23,22 @@ use borderlink_protocol::link::{PORTS, Port};
 use borderlink_protocol::time::Instant;
 use borderlink_protocol::voice::{FRAME_LEN, KeyUpTime, Priority};
 use thiserror::Error;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, debug, error, info, info_span, warn};
 
+use crate::api::audit::AuditLog;
+use crate::api::auth::{TokenFileError, Tokens};
+use crate::api::command::Request as ApiRequest;
+use crate::api::{self, ApiState};
 use crate::audio::udp::{AudioFormat, Received, UdpAudio};
 use crate::board::{BoardEvent, BoardSession, SessionConfig};
 use crate::config::{Audio, Config, UdpFormat};
 use crate::engine::endpoint::RadioId;
+use crate::engine::patch::PatchSnapshot;
 use crate::engine::radio_tx::RadioCommand;
+use crate::engine::relay::EngineEvent;
 use crate::engine::relay::{Capture, Engine, EngineError};
 use crate::radio::{RadioOutput, RadioSession, RadioSessionConfig};
 use clock::Clock;
@@ -68,6 +78,28 @@ pub enum DaemonError {
     /// The main loop panicked; every transmitter was released before this was reported.
     #[error("the main loop panicked; every transmitter was released")]
     Panicked,
+    /// Another task panicked; the daemon shut down and released every transmitter.
+    #[error("a task panicked; every transmitter was released and the daemon stopped")]
+    TaskPanicked,
+    /// The control API's token file is unusable.
+    #[error("[api] token_file: {0}")]
+    Tokens(#[from] TokenFileError),
+    /// The control API's audit log cannot be opened.
+    #[error("[api] audit_log {path}: {source}")]
+    AuditLog {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The control API cannot listen.
+    #[error("[api] listen {listen}: {source}")]
+    ApiListen {
+        /// The address.
+        listen: std::net::SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
 }
 
 /// Something a task reports to the main loop.
@@ -112,6 +144,21 @@ struct RadioIo {
     ungated: u64,
     /// The interface-board port that drives this radio's PTT line, if any.
     board_port: Option<Port>,
+    /// Since when the radio holds a transmit grant.
+    keyed_since: Option<Instant>,
+    /// Time keyed in earlier transmissions.
+    ptt_total: borderlink_protocol::time::Duration,
+    /// Transmissions granted since start.
+    transmissions: u64,
+}
+
+impl RadioIo {
+    /// The radio's transmission ended (grant lost, unkeyed, or the radio went down).
+    fn ptt_ended(&mut self, now: Instant) {
+        if let Some(since) = self.keyed_since.take() {
+            self.ptt_total += now.saturating_since(since);
+        }
+    }
 }
 
 /// The interface board: its link session and the serial task's write side.
@@ -122,20 +169,39 @@ struct BoardIo {
 
 /// The state the main loop owns.
 struct Site {
+    config: Arc<Config>,
+    started: Instant,
     engine: Engine,
     radios: Vec<RadioIo>,
     board: Option<BoardIo>,
     clock: Clock,
     /// Packets for peers and consoles while the network side does not exist yet.
     ip_unsent: u64,
+    /// Where dynamic patch state goes to be saved, if the site keeps it.
+    state: Option<watch::Sender<PatchSnapshot>>,
 }
 
 /// Runs the daemon until `shutdown` is cancelled; returns once every transmitter is released
 /// and the serial tasks have written their last commands.
 pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), DaemonError> {
+    let panicked = release_on_panic(shutdown.clone());
+    let config = Arc::new(config);
     let clock = Clock::new();
     let now = clock.now();
     let mut engine = Engine::new(config.engine_config());
+    // Dynamic patches first, so they keep their ids; static ones from the config after.
+    let state = match &config.state_file {
+        Some(path) => {
+            restore_patches(&mut engine, now, path, config.site.id.0);
+            let (tx, handle) =
+                persist::spawn_writer(path.clone(), config.site.id.0, engine.dynamic_patches(now));
+            Some((tx, handle))
+        }
+        None => {
+            warn!("no [state] file: patches created through the API will not survive a restart");
+            None
+        }
+    };
     for (index, spec) in config.static_patches().into_iter().enumerate() {
         let name = spec.name.clone();
         engine
@@ -149,6 +215,13 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Daem
 
     let (input_tx, mut inputs) = mpsc::channel::<Input>(1024);
     let mut tasks: Vec<JoinHandle<()>> = Vec::new();
+    let (api_tx, mut api_rx) = mpsc::channel::<ApiRequest>(64);
+    if let Some(api) = &config.api {
+        tasks.push(start_api(api, api_tx, shutdown.clone()).await?);
+    } else {
+        info!("no [api] section: the control API and metrics are not served");
+        drop(api_tx);
+    }
     let mut radios = Vec::new();
     for (index, radio) in config.radios.iter().enumerate() {
         let mut session_config = RadioSessionConfig::new(radio.identity, radio.group);
@@ -208,6 +281,9 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Daem
                 .as_ref()
                 .and_then(|b| b.port_of(radio.id))
                 .map(|p| p.port),
+            keyed_since: None,
+            ptt_total: borderlink_protocol::time::Duration::ZERO,
+            transmissions: 0,
         });
     }
     let board = match &config.board {
@@ -238,18 +314,30 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Daem
     drop(input_tx);
     info!(site = config.site.id.0, name = %config.site.name, radios = radios.len(), "borderlinkd running");
 
+    let (state, state_writer) = match state {
+        Some((tx, handle)) => (Some(tx), Some(handle)),
+        None => (None, None),
+    };
     let mut site = Site {
+        config: Arc::clone(&config),
+        started: now,
         engine,
         radios,
         board,
         clock,
         ip_unsent: 0,
+        state,
     };
     // A panic inside the loop is caught here, and the transmitters are released with
     // whatever state is left (see `release_everything`).
     let loop_shutdown = shutdown.clone();
     let result = {
-        let fut = std::panic::AssertUnwindSafe(main_loop(&mut site, &mut inputs, loop_shutdown));
+        let fut = std::panic::AssertUnwindSafe(main_loop(
+            &mut site,
+            &mut inputs,
+            &mut api_rx,
+            loop_shutdown,
+        ));
         catch_panic(fut).await
     };
     site.release_everything();
@@ -261,7 +349,12 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Daem
         drop(radio.play);
     }
     site.board = None;
+    // The last patch state (remaining times as of now) is written before the process ends.
+    let now = site.clock.now();
+    site.save_patches(now);
+    site.state = None;
     shutdown.cancel();
+    tasks.extend(state_writer);
     for task in tasks {
         let _ = tokio::time::timeout(StdDuration::from_millis(1_500), task).await;
     }
@@ -270,7 +363,92 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Daem
         audio_without_call = ungated,
         "borderlinkd stopped; every transmitter released"
     );
-    result
+    match result {
+        Ok(()) if panicked.load(Ordering::SeqCst) => Err(DaemonError::TaskPanicked),
+        other => other,
+    }
+}
+
+/// Makes a panic anywhere in the process start the shutdown, whose first act is to release
+/// every transmitter; the flag tells `run` to report it. (A panic inside the main loop is
+/// also caught where the loop is polled, so its state is still there to release.)
+fn release_on_panic(shutdown: CancellationToken) -> Arc<AtomicBool> {
+    let panicked = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&panicked);
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        previous(info);
+        error!(panic = %info, "panic: releasing every transmitter and stopping");
+        flag.store(true, Ordering::SeqCst);
+        shutdown.cancel();
+    }));
+    panicked
+}
+
+/// Reads the state file into the engine; an unusable file is reported and set aside.
+fn restore_patches(engine: &mut Engine, now: Instant, path: &std::path::Path, site: u16) {
+    let problem = match persist::load(path, site) {
+        Ok(None) => {
+            info!(file = %path.display(), "no saved patch state yet");
+            return;
+        }
+        Ok(Some(snapshot)) => match engine.restore_patches(now, &snapshot) {
+            Ok(()) => {
+                info!(file = %path.display(), patches = snapshot.patches.len(), "dynamic patches restored");
+                return;
+            }
+            Err(e) => e.to_string(),
+        },
+        Err(e) => e.to_string(),
+    };
+    match persist::set_aside(path) {
+        Ok(aside) => error!(
+            %problem, set_aside = %aside.display(),
+            "saved patch state NOT restored: the file was set aside for inspection; dynamic patches must be recreated"
+        ),
+        Err(e) => error!(
+            %problem, cause = %e,
+            "saved patch state NOT restored and could not be set aside"
+        ),
+    }
+}
+
+/// Loads the tokens, opens the audit log, binds the listener and spawns the API server.
+async fn start_api(
+    api: &crate::config::Api,
+    requests: mpsc::Sender<ApiRequest>,
+    shutdown: CancellationToken,
+) -> Result<JoinHandle<()>, DaemonError> {
+    let tokens = match &api.token_file {
+        Some(path) => Some(Tokens::load(path)?),
+        None => {
+            warn!("[api] has no token_file: every change through the API is refused");
+            None
+        }
+    };
+    let audit = match &api.audit_log {
+        Some(path) => AuditLog::open(path).map_err(|source| DaemonError::AuditLog {
+            path: path.clone(),
+            source,
+        })?,
+        None => AuditLog::log_only(),
+    };
+    let listener = tokio::net::TcpListener::bind(api.listen)
+        .await
+        .map_err(|source| DaemonError::ApiListen {
+            listen: api.listen,
+            source,
+        })?;
+    info!(listen = %api.listen, "control API listening");
+    let state = ApiState::new(requests, tokens, audit);
+    Ok(tokio::spawn(
+        async move {
+            if let Err(e) = api::serve(listener, state, shutdown).await {
+                error!(cause = %e, "control API stopped");
+            }
+        }
+        .instrument(info_span!("api")),
+    ))
 }
 
 /// Polls a future, turning a panic inside it into an error instead of unwinding further.
@@ -294,6 +472,7 @@ async fn catch_panic<F: std::future::Future<Output = ()>>(
 async fn main_loop(
     site: &mut Site,
     inputs: &mut mpsc::Receiver<Input>,
+    api: &mut mpsc::Receiver<ApiRequest>,
     shutdown: CancellationToken,
 ) {
     loop {
@@ -304,6 +483,14 @@ async fn main_loop(
                 Some(input) => site.handle(input),
                 None => return,
             },
+            // With no API the sender is gone and this branch stays disabled.
+            Some(request) = api.recv() => {
+                let now = site.clock.now();
+                let answer = site.handle_api(now, request.command);
+                // A client that gave up is no reason to stop.
+                let _ = request.reply.send(answer);
+                site.pump(now);
+            }
             _ = sleep_until_opt(deadline) => {}
         }
         let now = site.clock.now();
@@ -544,7 +731,12 @@ impl Site {
                 self.ip_unsent += 1;
             }
             while let Some(event) = self.engine.poll_event() {
-                debug!(?event, "engine");
+                if let EngineEvent::Patch(patch) = &event {
+                    info!(?patch, "patch ended");
+                    self.save_patches(now);
+                } else {
+                    debug!(?event, "engine");
+                }
             }
             self.pump_board(now);
             if !again {
@@ -575,6 +767,7 @@ impl Site {
             RadioOutput::Down { reason } => {
                 warn!(%reason, "radio down");
                 radio.receiving = None;
+                radio.ptt_ended(now);
             }
             RadioOutput::ReceiveStart {
                 talker,
@@ -602,8 +795,13 @@ impl Site {
                     rx.closing.get_or_insert(now + CAPTURE_TAIL);
                 }
             }
-            RadioOutput::TxGranted => info!("transmit granted"),
+            RadioOutput::TxGranted => {
+                info!("transmit granted");
+                radio.keyed_since.get_or_insert(now);
+                radio.transmissions += 1;
+            }
             RadioOutput::TxRefused { reason } | RadioOutput::TxLost { reason } => {
+                radio.ptt_ended(now);
                 warn!(%reason, "transmit failed")
             }
             RadioOutput::IdentityMismatch { expected, got } => {
@@ -640,6 +838,7 @@ impl Site {
                 if let Some(r) = self.radios.iter_mut().find(|r| r.id == radio) {
                     info!(radio = %r.name, ?reason, "unkey");
                     r.session.unkey(now);
+                    r.ptt_ended(now);
                     if let (Some(port), Some(board)) = (r.board_port, self.board.as_mut()) {
                         board.session.set_ptt(now, port, false);
                     }

@@ -10,6 +10,7 @@
 //! - [`board`]: the link session with the interface board (PTT, COR, power, its watchdog).
 //! - [`radio`]: the sans-IO PEI session of each TETRA radio (initialisation, keying, receive
 //!   gating, short data).
+//! - [`client`]: the CLI side of the control API (`borderlink status`, `patch`, ...).
 //! - [`config`]: the site's TOML configuration, validated at load with errors that name the
 //!   file, line, column and key.
 //! - [`audio`]: each radio's voice path (audio backends).
@@ -21,6 +22,7 @@
 pub mod api;
 pub mod audio;
 pub mod board;
+pub mod client;
 pub mod config;
 pub mod daemon;
 pub mod decode;

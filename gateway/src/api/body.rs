@@ -25,9 +25,11 @@ pub fn json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value: T = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();
-        let inner = e.into_inner();
-        let message = format!("{inner} (line {}, column {})", inner.line(), inner.column());
-        if path == "." || path.is_empty() {
+        // serde_json's message already says the line and column.
+        let message = e.into_inner().to_string();
+        // serde_path_to_error writes `.` for the document itself and `?` where the syntax
+        // broke before a field was known.
+        if path == "." || path == "?" || path.is_empty() {
             ApiError::new(axum::http::StatusCode::BAD_REQUEST, message)
         } else {
             ApiError::field(path, message)
@@ -255,7 +257,8 @@ mod tests {
 
     #[test]
     fn not_json_and_trailing_garbage_are_refused() {
-        assert_eq!(body("{").unwrap_err().status, StatusCode::BAD_REQUEST);
+        let e = body("{").unwrap_err();
+        assert_eq!((e.status, e.body.field), (StatusCode::BAD_REQUEST, None));
         assert_eq!(body("").unwrap_err().status, StatusCode::BAD_REQUEST);
         let e = body(&format!("{GOOD} x")).unwrap_err();
         assert!(e.body.error.contains("trailing"), "{}", e.body.error);

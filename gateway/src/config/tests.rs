@@ -1161,3 +1161,54 @@ proptest! {
         }
     }
 }
+
+// ---- [api] and [state] -------------------------------------------------------------------
+
+#[test]
+fn api_and_state_take_defaults_and_absolute_paths() {
+    let text = format!(
+        "{BASE}\n[api]\ntoken_file = \"/etc/borderlink/tokens\"\n\n[state]\nfile = \"/var/lib/borderlink/patches.json\"\n"
+    );
+    let config = Config::parse(&text, "site.toml").unwrap();
+    let api = config.api.expect("api");
+    assert_eq!(api.listen.to_string(), crate::config::DEFAULT_API_LISTEN);
+    assert_eq!(
+        api.token_file.as_deref(),
+        Some(std::path::Path::new("/etc/borderlink/tokens"))
+    );
+    assert_eq!(api.audit_log, None);
+    assert_eq!(
+        config.state_file.as_deref(),
+        Some(std::path::Path::new("/var/lib/borderlink/patches.json"))
+    );
+    let bare = Config::parse(BASE, "site.toml").unwrap();
+    assert!(bare.api.is_none() && bare.state_file.is_none());
+}
+
+#[test]
+fn api_listen_must_be_an_address_and_port() {
+    let line = BASE.lines().count() + 3;
+    let text = format!("{BASE}\n[api]\nlisten = \"localhost\"\n");
+    assert_problem(&text, "api.listen", line, "an IP address and a port");
+}
+
+#[test]
+fn api_paths_must_be_absolute() {
+    let line = BASE.lines().count() + 3;
+    let text = format!("{BASE}\n[api]\naudit_log = \"audit.log\"\n");
+    assert_problem(&text, "api.audit_log", line, "not an absolute path");
+}
+
+#[test]
+fn api_unknown_key_is_named() {
+    let line = BASE.lines().count() + 3;
+    let text = format!("{BASE}\n[api]\ntoken = \"secret\"\n");
+    assert_problem(&text, "api.token", line, "unknown");
+}
+
+#[test]
+fn state_needs_its_file() {
+    let line = BASE.lines().count() + 2;
+    let text = format!("{BASE}\n[state]\n");
+    assert_problem(&text, "state", line, "file");
+}

@@ -921,3 +921,22 @@ impl Site {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_panic_in_any_task_starts_the_shutdown_and_is_reported() {
+        let shutdown = CancellationToken::new();
+        let panicked = release_on_panic(shutdown.clone());
+        let task = tokio::spawn(async {
+            panic!("a serial task met a bug");
+        });
+        assert!(task.await.is_err());
+        tokio::time::timeout(StdDuration::from_secs(1), shutdown.cancelled())
+            .await
+            .expect("the panic cancelled the shutdown token");
+        assert!(panicked.load(Ordering::SeqCst));
+    }
+}

@@ -29,7 +29,7 @@ pub(super) struct SiteFile {
 pub(super) struct RadioFile {
     pub(super) name: Spanned<String>,
     pub(super) network: Spanned<NetworkName>,
-    pub(super) serial: Spanned<String>,
+    pub(super) serial: Option<Spanned<String>>,
     pub(super) baud: Option<Spanned<i64>>,
     pub(super) issi: Spanned<Digits>,
     pub(super) group: Spanned<Digits>,

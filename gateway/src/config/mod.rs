@@ -131,8 +131,10 @@ pub struct Radio {
     pub name: String,
     /// The network it is registered on.
     pub network: Network,
-    /// The PEI serial device.
-    pub serial: PathBuf,
+    /// The PEI serial device; `None` for a radio without PEI, which the interface board
+    /// drives alone: PTT keys it (the board's acknowledgement is its grant) and its COR line
+    /// gates what is captured from it.
+    pub serial: Option<PathBuf>,
     /// The PEI baud rate.
     pub baud: u32,
     /// The radio's own identity (ITSI), which the daemon checks against `AT+CNUMF?`. It is a

@@ -240,9 +240,9 @@ fn unknown_top_level_key() {
 
 #[test]
 fn missing_key_points_at_its_table() {
-    let text = with("serial = \"/dev/ttyUSB1\"\n", "");
+    let text = with("issi = \"02040000109000101\"\n", "");
     let line = line_of(&text, "[[radios]]", 1);
-    let p = assert_problem(&text, "radios[1]", line, "missing key `serial`");
+    let p = assert_problem(&text, "radios[1]", line, "missing key `issi`");
     assert!(matches!(p.kind, ProblemKind::MissingKey(_)));
 }
 
@@ -1211,4 +1211,32 @@ fn state_needs_its_file() {
     let line = BASE.lines().count() + 2;
     let text = format!("{BASE}\n[state]\n");
     assert_problem(&text, "state", line, "file");
+}
+
+// ---- radios without PEI ----------------------------------------------------------------------
+
+#[test]
+fn a_radio_without_pei_is_driven_by_its_board_port() {
+    let text = with("serial = \"/dev/ttyUSB1\"\n", "");
+    let config = Config::parse(&text, "site.toml").unwrap();
+    assert_eq!(config.radios[1].serial, None);
+    assert_eq!(
+        config.radios[0].serial.as_deref(),
+        Some(std::path::Path::new("/dev/ttyUSB0"))
+    );
+}
+
+#[test]
+fn a_radio_without_pei_and_without_a_board_port_is_refused() {
+    let text = with("serial = \"/dev/ttyUSB1\"\n", "").replace(
+        "[[board.ports]]\nport = 1\nradio = \"c2000\"\nptt = \"active-low\"\n",
+        "",
+    );
+    let p = assert_problem(
+        &text,
+        "radios[1]",
+        13,
+        "must be driven by the interface board",
+    );
+    assert_eq!(p.kind, ProblemKind::NoControl("c2000".into()));
 }

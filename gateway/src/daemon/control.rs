@@ -22,7 +22,7 @@ use crate::engine::counters::DropCause;
 use crate::engine::endpoint::EndpointId;
 use crate::engine::patch::{Patch, PatchError, PatchId, PatchKind};
 use crate::engine::stream::Claim;
-use crate::radio::LinkState;
+use crate::radio::{LinkState, RadioStatus};
 
 fn seconds(d: Duration) -> f64 {
     d.as_micros() as f64 / 1e6
@@ -171,6 +171,27 @@ impl Site {
                 .map_or(Duration::ZERO, |t| now.saturating_since(t))
     }
 
+    /// A radio's status: from its PEI session, or for a radio without PEI from the board
+    /// that drives it.
+    fn radio_status(&self, index: usize) -> RadioStatus {
+        let r = &self.radios[index];
+        match &r.pei {
+            Some(pei) => pei.session.status(),
+            None => RadioStatus {
+                state: if self.board.as_ref().is_some_and(|b| b.session.is_up()) {
+                    LinkState::Ready
+                } else {
+                    LinkState::Disconnected
+                },
+                identity: None,
+                signal_dbm: None,
+                transmitting: r.keyed_since.is_some(),
+                receiving: r.receiving.is_some(),
+                faults_suppressed: 0,
+            },
+        }
+    }
+
     fn status(&self, now: Instant) -> SiteStatus {
         let config = &self.config;
         let radios = self
@@ -178,7 +199,7 @@ impl Site {
             .iter()
             .enumerate()
             .map(|(i, r)| {
-                let status = r.session.status();
+                let status = self.radio_status(i);
                 let cfg = &config.radios[i];
                 RadioView {
                     name: r.name.clone(),
@@ -277,7 +298,7 @@ impl Site {
             .iter()
             .enumerate()
             .map(|(i, r)| {
-                let status = r.session.status();
+                let status = self.radio_status(i);
                 RadioFigures {
                     name: r.name.clone(),
                     network: self.config.radios[i].network.to_string(),

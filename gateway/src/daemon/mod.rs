@@ -37,7 +37,7 @@ use crate::board::{BoardEvent, BoardSession, SessionConfig};
 use crate::config::{Audio, Config, UdpFormat};
 use crate::engine::endpoint::RadioId;
 use crate::engine::patch::PatchSnapshot;
-use crate::engine::radio_tx::RadioCommand;
+use crate::engine::radio_tx::{RadioCommand, RadioEvent};
 use crate::engine::relay::EngineEvent;
 use crate::engine::relay::{Capture, Engine, EngineError};
 use crate::radio::{RadioOutput, RadioSession, RadioSessionConfig};
@@ -130,14 +130,38 @@ struct Receiving {
 /// How long audio is still taken after a radio reports the end of a call. The report comes
 /// on the PEI line and can overtake the last frames still in the audio path; closing the gate
 /// at once would cut the last syllable of every over.
+/// The priority of a call heard on a radio without PEI: the COR line says a call is on, not
+/// how urgent it is, so it claims the floor at the lowest priority.
+const COR_PRIORITY: Priority = match Priority::new(0) {
+    Some(p) => p,
+    None => Priority::EMERGENCY,
+};
+
 const CAPTURE_TAIL: borderlink_protocol::time::Duration =
     borderlink_protocol::time::Duration::from_millis(200);
+
+/// A radio's PEI port: its session and the serial task's write side.
+struct Pei {
+    session: RadioSession,
+    write: mpsc::Sender<Vec<u8>>,
+}
+
+impl Pei {
+    /// Hands every queued command to the serial task.
+    fn flush(&mut self, name: &str) {
+        while let Some(t) = self.session.poll_transmit() {
+            if self.write.try_send(t.bytes().to_vec()).is_err() {
+                error!(radio = %name, "serial write queue full: command dropped");
+            }
+        }
+    }
+}
 
 struct RadioIo {
     id: RadioId,
     name: String,
-    session: RadioSession,
-    write: mpsc::Sender<Vec<u8>>,
+    /// `None` for a radio without PEI: the board keys it and its COR line gates capture.
+    pei: Option<Pei>,
     play: Option<mpsc::Sender<[u8; FRAME_LEN]>>,
     receiving: Option<Receiving>,
     /// Frames captured while the radio reported no call (not relayed).
@@ -153,6 +177,11 @@ struct RadioIo {
 }
 
 impl RadioIo {
+    /// The radio still owes a confirmed cease-transmit (shutdown waits for it).
+    fn cease_pending(&self) -> bool {
+        self.pei.as_ref().is_some_and(|p| p.session.cease_pending())
+    }
+
     /// The radio's transmission ended (grant lost, unkeyed, or the radio went down).
     fn ptt_ended(&mut self, now: Instant) {
         if let Some(since) = self.keyed_since.take() {
@@ -233,14 +262,23 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Daem
             name: radio.name.clone(),
             message: e.to_string(),
         })?;
-        let (write, handle) = serial::spawn(
-            radio.serial.clone(),
-            radio.baud,
-            input_tx.clone(),
-            move |event| Input::Radio { index, event },
-            shutdown.clone(),
-        );
-        tasks.push(handle);
+        let pei = match &radio.serial {
+            Some(device) => {
+                let (write, handle) = serial::spawn(
+                    device.clone(),
+                    radio.baud,
+                    input_tx.clone(),
+                    move |event| Input::Radio { index, event },
+                    shutdown.clone(),
+                );
+                tasks.push(handle);
+                Some(Pei { session, write })
+            }
+            None => {
+                info!(radio = %radio.name, "no PEI port: keyed by the board's PTT line, heard while its COR line is active");
+                None
+            }
+        };
         let play = match &radio.audio {
             Audio::Udp(udp) => {
                 let format = match udp.format {
@@ -271,8 +309,7 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Daem
         radios.push(RadioIo {
             id: radio.id,
             name: radio.name.clone(),
-            session,
-            write,
+            pei,
             play,
             receiving: None,
             ungated: 0,
@@ -345,7 +382,7 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Daem
     let ungated: u64 = site.radios.iter().map(|r| r.ungated).sum();
     // Closing the write channels lets each serial task write what is queued and end.
     for radio in site.radios.drain(..) {
-        drop(radio.write);
+        drop(radio.pei);
         drop(radio.play);
     }
     site.board = None;
@@ -510,13 +547,13 @@ async fn drain(site: &mut Site, inputs: &mut mpsc::Receiver<Input>, limit: StdDu
     let end = tokio::time::Instant::now() + limit;
     loop {
         site.flush_radios();
-        if !site.radios.iter().any(|r| r.session.cease_pending()) && !site.board_keyed() {
+        if !site.radios.iter().any(RadioIo::cease_pending) && !site.board_keyed() {
             return;
         }
         let deadline = site.session_deadline().map(|t| site.clock.tokio_instant(t));
         tokio::select! {
             _ = tokio::time::sleep_until(end) => {
-                let owing: Vec<&str> = site.radios.iter().filter(|r| r.session.cease_pending()).map(|r| r.name.as_str()).collect();
+                let owing: Vec<&str> = site.radios.iter().filter(|r| r.cease_pending()).map(|r| r.name.as_str()).collect();
                 error!(radios = ?owing, "shutdown: cease not confirmed in time");
                 return;
             }
@@ -595,16 +632,17 @@ impl Site {
             Input::Radio { index, event } => {
                 let radio = self.radios.get_mut(index)?;
                 let _span = info_span!("radio", radio = %radio.name).entered();
+                let pei = radio.pei.as_mut()?;
                 match event {
                     PortEvent::Up => {
                         info!("serial port open");
-                        radio.session.link_up(now);
+                        pei.session.link_up(now);
                     }
                     PortEvent::Down(cause) => {
                         warn!(%cause, "serial port down");
-                        radio.session.link_down(now);
+                        pei.session.link_down(now);
                     }
-                    PortEvent::Bytes(bytes) => radio.session.handle_bytes(now, &bytes),
+                    PortEvent::Bytes(bytes) => pei.session.handle_bytes(now, &bytes),
                 }
                 None
             }
@@ -669,9 +707,9 @@ impl Site {
 
     /// Runs the radio and board sessions' timers that are due.
     fn session_timeouts(&mut self, now: Instant) {
-        for radio in &mut self.radios {
-            if radio.session.poll_timeout().is_some_and(|t| t <= now) {
-                radio.session.handle_timeout(now);
+        for pei in self.radios.iter_mut().filter_map(|r| r.pei.as_mut()) {
+            if pei.session.poll_timeout().is_some_and(|t| t <= now) {
+                pei.session.handle_timeout(now);
             }
         }
         if let Some(board) = self.board.as_mut()
@@ -683,7 +721,10 @@ impl Site {
 
     /// When the radio and board sessions next need [`Site::session_timeouts`].
     fn session_deadline(&self) -> Option<Instant> {
-        let radios = self.radios.iter().filter_map(|r| r.session.poll_timeout());
+        let radios = self
+            .radios
+            .iter()
+            .filter_map(|r| r.pei.as_ref()?.session.poll_timeout());
         radios
             .chain(self.board.as_ref().and_then(|b| b.session.poll_timeout()))
             .min()
@@ -703,12 +744,15 @@ impl Site {
             let mut again = false;
             for index in 0..self.radios.len() {
                 let radio = &mut self.radios[index];
-                while let Some(t) = radio.session.poll_transmit() {
-                    if radio.write.try_send(t.bytes().to_vec()).is_err() {
-                        error!(radio = %radio.name, "serial write queue full: command dropped");
-                    }
-                }
-                while let Some(out) = self.radios[index].session.poll_event() {
+                let Some(pei) = radio.pei.as_mut() else {
+                    continue;
+                };
+                pei.flush(&radio.name);
+                while let Some(out) = self.radios[index]
+                    .pei
+                    .as_mut()
+                    .and_then(|p| p.session.poll_event())
+                {
                     again = true;
                     self.radio_output(now, index, out);
                 }
@@ -738,7 +782,7 @@ impl Site {
                     debug!(?event, "engine");
                 }
             }
-            self.pump_board(now);
+            again |= self.pump_board(now);
             if !again {
                 break;
             }
@@ -831,13 +875,24 @@ impl Site {
             } => {
                 if let Some(r) = self.radios.iter_mut().find(|r| r.id == radio) {
                     info!(radio = %r.name, %group, priority = priority.get(), emergency, "key");
-                    r.session.key(now, group, priority, emergency);
+                    match (r.pei.as_mut(), r.board_port, self.board.as_mut()) {
+                        (Some(pei), _, _) => pei.session.key(now, group, priority, emergency),
+                        // Without PEI the board's PTT line is the only key; its
+                        // acknowledgement is the grant (see `pump_board`).
+                        (None, Some(port), Some(board)) => board.session.set_ptt(now, port, true),
+                        (None, _, _) => {
+                            error!(radio = %r.name, "no PEI and no board: cannot key");
+                            self.engine.handle_radio(now, radio, RadioEvent::TxRefused);
+                        }
+                    }
                 }
             }
             RadioCommand::Unkey { radio, reason } => {
                 if let Some(r) = self.radios.iter_mut().find(|r| r.id == radio) {
                     info!(radio = %r.name, ?reason, "unkey");
-                    r.session.unkey(now);
+                    if let Some(pei) = r.pei.as_mut() {
+                        pei.session.unkey(now);
+                    }
                     r.ptt_ended(now);
                     if let (Some(port), Some(board)) = (r.board_port, self.board.as_mut()) {
                         board.session.set_ptt(now, port, false);
@@ -859,9 +914,9 @@ impl Site {
     }
 
     /// Sends the board session's frames and acts on its events.
-    fn pump_board(&mut self, now: Instant) {
+    fn pump_board(&mut self, now: Instant) -> bool {
         let Some(board) = self.board.as_mut() else {
-            return;
+            return false;
         };
         while let Some(frame) = board.session.poll_transmit(now) {
             if board.write.try_send(frame).is_err() {
@@ -870,9 +925,14 @@ impl Site {
                 );
             }
         }
+        let mut events = Vec::new();
         while let Some(event) = board.session.poll_event() {
+            events.push(event);
+        }
+        let acted = !events.is_empty();
+        for event in events {
             let _span = info_span!("board").entered();
-            match event {
+            match &event {
                 BoardEvent::Up { .. } => info!(?event, "board up"),
                 BoardEvent::Down { reason } => warn!(%reason, "board down"),
                 BoardEvent::WrongVersion { got } => {
@@ -887,6 +947,70 @@ impl Site {
                 BoardEvent::Fault { .. } => warn!(?event, "board fault"),
                 other => debug!(event = ?other, "board"),
             }
+            self.board_radios(now, &event);
+        }
+        acted
+    }
+
+    /// What a board event means for the radios without PEI, which the board alone drives:
+    /// the link is their availability, PTT acknowledgements their grants, COR their calls.
+    fn board_radios(&mut self, now: Instant, event: &BoardEvent) {
+        let port = match event {
+            BoardEvent::PttConfirmed { port, .. }
+            | BoardEvent::PttRefused { port, .. }
+            | BoardEvent::PttDropped { port }
+            | BoardEvent::Cor { port, .. } => Some(*port),
+            _ => None,
+        };
+        for radio in self.radios.iter_mut().filter(|r| r.pei.is_none()) {
+            if port.is_some() && port != radio.board_port {
+                continue;
+            }
+            let id = radio.id;
+            match event {
+                BoardEvent::Up { .. } => self.engine.handle_radio(now, id, RadioEvent::Up),
+                BoardEvent::Down { .. } => {
+                    radio.receiving = None;
+                    radio.ptt_ended(now);
+                    self.engine.handle_radio(now, id, RadioEvent::Down);
+                }
+                BoardEvent::PttConfirmed { on: true, .. } => {
+                    if radio.keyed_since.is_none() {
+                        radio.keyed_since = Some(now);
+                        radio.transmissions += 1;
+                    }
+                    self.engine.handle_radio(now, id, RadioEvent::TxGranted);
+                }
+                BoardEvent::PttConfirmed { on: false, .. } => radio.ptt_ended(now),
+                BoardEvent::PttRefused { on: true, .. } => {
+                    self.engine.handle_radio(now, id, RadioEvent::TxRefused)
+                }
+                BoardEvent::PttDropped { .. } => {
+                    radio.ptt_ended(now);
+                    self.engine.handle_radio(now, id, RadioEvent::TxLost);
+                }
+                BoardEvent::Cor { active: true, .. } => {
+                    info!(radio = %radio.name, "COR active: receiving a call");
+                    match radio.receiving.as_mut() {
+                        Some(rx) => rx.closing = None,
+                        None => {
+                            radio.receiving = Some(Receiving {
+                                talker: None,
+                                priority: COR_PRIORITY,
+                                emergency: false,
+                                key_up: self.clock.key_up(),
+                                closing: None,
+                            })
+                        }
+                    }
+                }
+                BoardEvent::Cor { active: false, .. } => {
+                    if let Some(rx) = radio.receiving.as_mut() {
+                        rx.closing.get_or_insert(now + CAPTURE_TAIL);
+                    }
+                }
+                _ => {}
+            }
         }
     }
 
@@ -895,10 +1019,11 @@ impl Site {
         let now = self.clock.now();
         self.pump_board(now);
         for radio in &mut self.radios {
-            while let Some(t) = radio.session.poll_transmit() {
-                let _ = radio.write.try_send(t.bytes().to_vec());
-            }
-            while radio.session.poll_event().is_some() {}
+            let Some(pei) = radio.pei.as_mut() else {
+                continue;
+            };
+            pei.flush(&radio.name);
+            while pei.session.poll_event().is_some() {}
         }
     }
 
@@ -914,10 +1039,11 @@ impl Site {
         // Sessions keyed outside the engine's knowledge (a command the loop never delivered)
         // are ceased too: unkey is harmless on an idle session.
         for radio in &mut self.radios {
-            radio.session.unkey(now);
-            while let Some(t) = radio.session.poll_transmit() {
-                let _ = radio.write.try_send(t.bytes().to_vec());
-            }
+            let Some(pei) = radio.pei.as_mut() else {
+                continue;
+            };
+            pei.session.unkey(now);
+            pei.flush(&radio.name);
         }
     }
 }

@@ -526,6 +526,28 @@ impl<'a> Report<'a> {
             Some(b) => Some(b?),
             None => None,
         };
+        // A radio without PEI is keyed and heard through the board alone.
+        for (index, radio) in radios.iter().enumerate() {
+            let driven = board
+                .as_ref()
+                .is_some_and(|b| b.port_of(radio.id).is_some());
+            if radio.serial.is_none() && !driven {
+                let span = raw
+                    .radios
+                    .items
+                    .get(index)
+                    .and_then(|r| r.as_ref())
+                    .map(|r| r.span());
+                self.add(
+                    KeyPath::root().key("radios").index(index),
+                    span,
+                    ProblemKind::NoControl(radio.name.clone()),
+                );
+            }
+        }
+        if !self.problems.is_empty() {
+            return None;
+        }
         Some(Config {
             site: site?,
             radios,

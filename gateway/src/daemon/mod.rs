@@ -157,12 +157,32 @@ impl Pei {
     }
 }
 
+/// Where a radio's playback goes.
+enum Player {
+    /// The UDP audio task.
+    Udp(mpsc::Sender<[u8; FRAME_LEN]>),
+    /// A sound device.
+    #[cfg(feature = "alsa")]
+    Alsa(crate::audio::alsa::AlsaAudio),
+}
+
+impl Player {
+    /// Hands a frame on; `false` if the backend's queue is full (the frame is dropped).
+    fn play(&self, frame: [u8; FRAME_LEN]) -> bool {
+        match self {
+            Player::Udp(tx) => tx.try_send(frame).is_ok(),
+            #[cfg(feature = "alsa")]
+            Player::Alsa(audio) => audio.play(frame),
+        }
+    }
+}
+
 struct RadioIo {
     id: RadioId,
     name: String,
     /// `None` for a radio without PEI: the board keys it and its COR line gates capture.
     pei: Option<Pei>,
-    play: Option<mpsc::Sender<[u8; FRAME_LEN]>>,
+    play: Option<Player>,
     receiving: Option<Receiving>,
     /// Frames captured while the radio reported no call (not relayed).
     ungated: u64,
@@ -299,11 +319,33 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Daem
                     audio_task(socket, index, input_tx.clone(), play_rx, shutdown.clone())
                         .instrument(span),
                 ));
-                Some(play_tx)
+                Some(Player::Udp(play_tx))
             }
+            #[cfg(feature = "alsa")]
             Audio::Alsa { device } => {
-                warn!(radio = %radio.name, %device, "ALSA audio is not supported yet: this radio has no audio (use the UDP backend)");
-                None
+                let tx = input_tx.clone();
+                // The capture thread must never block on a busy loop: a frame that finds
+                // the queue full is dropped (and the loop is far behind anyway).
+                let audio = crate::audio::alsa::AlsaAudio::start(device, move |frame| {
+                    let _ = tx.try_send(Input::Audio { index, frame });
+                })
+                .map_err(|e| DaemonError::Radio {
+                    name: radio.name.clone(),
+                    message: e.to_string(),
+                })?;
+                info!(radio = %radio.name, %device, "ALSA audio");
+                Some(Player::Alsa(audio))
+            }
+            #[cfg(not(feature = "alsa"))]
+            Audio::Alsa { device } => {
+                return Err(DaemonError::Radio {
+                    name: radio.name.clone(),
+                    message: format!(
+                        "`alsa = \"{device}\"`: this borderlinkd was built without ALSA support; \
+                         build it with `cargo build --release --features alsa` (needs libasound2-dev), \
+                         or use the UDP audio backend"
+                    ),
+                });
             }
         };
         radios.push(RadioIo {
@@ -768,7 +810,7 @@ impl Site {
                     .find(|r| r.id == id)
                     .and_then(|r| r.play.as_ref())
                 {
-                    let _ = play.try_send(frame);
+                    let _ = play.play(frame);
                 }
             }
             while self.engine.poll_transmit().is_some() {
@@ -1064,5 +1106,35 @@ mod tests {
             .await
             .expect("the panic cancelled the shutdown token");
         assert!(panicked.load(Ordering::SeqCst));
+    }
+
+    #[cfg(not(feature = "alsa"))]
+    #[tokio::test]
+    async fn an_alsa_radio_without_alsa_support_stops_the_start_with_the_remedy() {
+        let config = Config::parse(
+            r#"
+[site]
+id = 1
+name = "test"
+
+[[radios]]
+name = "astrid"
+network = "ASTRID"
+serial = "/dev/borderlink-test-no-such-port"
+issi = "02060000109000001"
+group = "02060000102061001"
+alsa = "hw:CARD=Codec,DEV=0"
+"#,
+            "site.toml",
+        )
+        .expect("valid config");
+        let shutdown = CancellationToken::new();
+        let error = run(config, shutdown.clone()).await.unwrap_err();
+        shutdown.cancel();
+        let text = error.to_string();
+        assert!(
+            text.contains("radio astrid") && text.contains("--features alsa"),
+            "{text}"
+        );
     }
 }

@@ -44,6 +44,8 @@ struct Site {
     base: String,
     astrid: PtyRadio,
     c2000: PtyRadio,
+    /// The radios on the second pair of groups, for dynamic patches.
+    _others: [PtyRadio; 2],
     a_audio: UdpSocket,
     a_daemon: std::net::SocketAddr,
     daemon: Option<Child>,
@@ -74,6 +76,10 @@ impl Site {
         std::fs::set_permissions(&tokens, std::fs::Permissions::from_mode(0o600)).expect("chmod");
         let astrid = PtyRadio::start(tsi(206, 9_000_001), Duration::from_millis(150));
         let c2000 = PtyRadio::start(tsi(204, 9_000_101), Duration::from_millis(150));
+        let others = [
+            PtyRadio::start(tsi(206, 9_000_002), Duration::from_millis(150)),
+            PtyRadio::start(tsi(204, 9_000_102), Duration::from_millis(150)),
+        ];
         let a_audio = UdpSocket::bind("127.0.0.1:0").expect("bind");
         let a_daemon = free_udp();
         let c_audio = UdpSocket::bind("127.0.0.1:0").expect("bind");
@@ -91,8 +97,23 @@ network = "ASTRID"
 serial = "{a_path}"
 issi = "02060000109000001"
 group = "{ASTRID_GROUP}"
-groups = ["{OTHER_ASTRID_GROUP}"]
 udp = {{ listen = "{a_daemon}", peer = "{a_peer}", format = "pcma" }}
+
+[[radios]]
+name = "astrid-2"
+network = "ASTRID"
+serial = "{a2_path}"
+issi = "02060000109000002"
+group = "{OTHER_ASTRID_GROUP}"
+udp = {{ listen = "{a2_daemon}", peer = "{a2_daemon}", format = "pcma" }}
+
+[[radios]]
+name = "c2000-2"
+network = "C2000"
+serial = "{c2_path}"
+issi = "02040000109000102"
+group = "{OTHER_C2000_GROUP}"
+udp = {{ listen = "{c2_daemon}", peer = "{c2_daemon}", format = "pcma" }}
 
 [[radios]]
 name = "c2000"
@@ -100,7 +121,6 @@ network = "C2000"
 serial = "{c_path}"
 issi = "02040000109000101"
 group = "{C2000_GROUP}"
-groups = ["{OTHER_C2000_GROUP}"]
 udp = {{ listen = "{c_daemon}", peer = "{c_peer}", format = "pcma" }}
 
 [[patches]]
@@ -120,6 +140,10 @@ file = "{state}"
 "#,
             a_path = astrid.path,
             c_path = c2000.path,
+            a2_path = others[0].path,
+            c2_path = others[1].path,
+            a2_daemon = free_udp(),
+            c2_daemon = free_udp(),
             a_peer = a_audio.local_addr().expect("addr"),
             c_peer = c_audio.local_addr().expect("addr"),
             tokens = tokens.display(),
@@ -134,6 +158,7 @@ file = "{state}"
             base: format!("http://127.0.0.1:{port}"),
             astrid,
             c2000,
+            _others: others,
             a_audio,
             a_daemon,
             daemon: None,
@@ -235,7 +260,7 @@ fn patch_body(name: &str) -> String {
         "name": name,
         "channels": [
             {"site": 1, "network": "ASTRID", "group": OTHER_ASTRID_GROUP},
-            {"site": 2, "network": "C2000", "group": OTHER_C2000_GROUP},
+            {"site": 1, "network": "C2000", "group": OTHER_C2000_GROUP},
         ],
         "lifetime": "2h",
     })
@@ -268,7 +293,12 @@ fn every_route_answers_and_every_refusal_names_what_is_wrong() {
     assert_eq!(status["site"], 1);
     assert_eq!(status["name"], "Baarle-Hertog");
     assert_eq!(status["radios"][0]["name"], "astrid");
-    assert_eq!(status["radios"][1]["identity"], "02040000109000101");
+    let c2000 = status["radios"]
+        .as_array()
+        .and_then(|r| r.iter().find(|r| r["name"] == "c2000"))
+        .expect("c2000 listed");
+    assert_eq!(c2000["identity"], "02040000109000101");
+    assert_eq!(c2000["network"], "C2000");
     assert_eq!(status["patches"], 1);
 
     // The static patch is listed and cannot be changed through the API.
@@ -287,11 +317,23 @@ fn every_route_answers_and_every_refusal_names_what_is_wrong() {
     }
 
     // Bad bodies: each names its field.
-    let cases: [(String, u16, Option<&str>); 6] = [
+    let cases: [(String, u16, Option<&str>); 8] = [
         (
-            body.replace("\"site\":2", "\"site\":\"two\""),
+            body.replace("\"site\":1}]", "\"site\":\"two\"}]"),
             400,
             Some("channels[1].site"),
+        ),
+        // A site that is neither this one nor a peer.
+        (
+            body.replace("\"site\":1}]", "\"site\":7}]"),
+            400,
+            Some("channels[1].site"),
+        ),
+        // A group of this site that none of its radios works on.
+        (
+            body.replace(OTHER_ASTRID_GROUP, "02060000102069999"),
+            400,
+            Some("channels[0]"),
         ),
         (
             body.replace(OTHER_C2000_GROUP, "0204x"),
@@ -550,7 +592,7 @@ fn the_cli_lists_adds_and_removes_patches() {
         "--channel",
         &format!("1:ASTRID:{OTHER_ASTRID_GROUP}"),
         "--channel",
-        &format!("2:C2000:{OTHER_C2000_GROUP}"),
+        &format!("1:C2000:{OTHER_C2000_GROUP}"),
         "--inactivity-timeout",
         "30min",
     ];
@@ -666,6 +708,31 @@ fn dynamic_patches_survive_a_restart_and_a_corrupt_state_is_set_aside() {
         2
     );
     site.stop();
+
+    // The config file wins: a new static patch on the dynamic patch's group replaces it.
+    let config = std::fs::read_to_string(&site.config).expect("config");
+    let second = format!(
+        "[[patches]]\nname = \"second\"\nchannels = [\n    \
+         {{ site = 1, network = \"ASTRID\", group = \"{OTHER_ASTRID_GROUP}\" }},\n    \
+         {{ site = 1, network = \"C2000\", group = \"{OTHER_C2000_GROUP}\" }},\n]\n\n[api]"
+    );
+    std::fs::write(&site.config, config.replace("[api]", &second)).expect("config");
+    site.start();
+    assert!(dynamic_names(&site).is_empty());
+    let (_, patches) = site.call("GET", "/api/v1/patches", None, None);
+    let names: Vec<&str> = patches
+        .as_array()
+        .expect("list")
+        .iter()
+        .filter_map(|p| p["name"].as_str())
+        .collect();
+    assert_eq!(names, ["border", "second"]);
+    site.stop();
+    // The state file no longer holds it either.
+    let saved: Value =
+        serde_json::from_slice(&std::fs::read(site.dir.join("patches.json")).expect("state"))
+            .expect("json");
+    assert_eq!(saved["patches"]["patches"], json!([]), "{saved}");
 
     // A damaged file: the daemon starts without it and keeps it aside for an engineer.
     let state = site.dir.join("patches.json");

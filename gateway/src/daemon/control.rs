@@ -20,7 +20,7 @@ use crate::api::model::{
 };
 use crate::engine::counters::DropCause;
 use crate::engine::endpoint::EndpointId;
-use crate::engine::patch::{Patch, PatchError, PatchId, PatchKind};
+use crate::engine::patch::{Patch, PatchError, PatchId, PatchKind, PatchSpec};
 use crate::engine::stream::Claim;
 use crate::radio::{LinkState, RadioStatus};
 
@@ -42,6 +42,7 @@ impl Site {
             )),
             Command::Patch(id) => Ok(Reply::Patch(Box::new(self.find_patch(now, id)?))),
             Command::CreatePatch(spec) => {
+                self.served_here(&spec)?;
                 let name = spec.name.clone();
                 let id = self
                     .engine
@@ -53,6 +54,7 @@ impl Site {
             }
             Command::ModifyPatch(id, spec) => {
                 self.dynamic(id)?;
+                self.served_here(&spec)?;
                 self.engine
                     .modify_patch(now, PatchId(id), spec)
                     .map_err(|e| ApiError::from(patch_error(e)))?;
@@ -93,6 +95,41 @@ impl Site {
             }
             Command::Metrics => Ok(Reply::Metrics(Box::new(self.metrics(now)))),
         }
+    }
+
+    /// Refuses a channel at this site that none of its radios works on: the patch would look
+    /// in force while nothing reaches that group (the config file has the same rule).
+    fn served_here(&self, spec: &PatchSpec) -> Result<(), ApiError> {
+        let site = self.config.site.id;
+        for (index, channel) in spec.channels.iter().enumerate() {
+            if channel.site != site && !self.config.peers.iter().any(|p| p.site == channel.site) {
+                return Err(ApiError::field(
+                    format!("channels[{index}].site"),
+                    format!(
+                        "site {} is neither this site ({}) nor one of its [[peers]]",
+                        channel.site.0, site.0
+                    ),
+                ));
+            }
+            let served = self
+                .config
+                .radios
+                .iter()
+                .any(|r| r.network == channel.network && r.group == channel.group);
+            if channel.site == site && !served {
+                return Err(ApiError::field(
+                    format!("channels[{index}]"),
+                    format!(
+                        "no radio of this site (site {}) works on {} group {}; a channel at \
+                         this site needs a radio with that network and group",
+                        site.0,
+                        channel.network,
+                        channel.group.pei(TsiForm::Long)
+                    ),
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// Refuses changes to static patches: they come from the config file.

@@ -252,14 +252,11 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Daem
         }
     };
     for (index, spec) in config.static_patches().into_iter().enumerate() {
-        let name = spec.name.clone();
-        engine
-            .create_patch(now, spec)
-            .map_err(|source| DaemonError::Patch {
-                index,
-                name,
-                source,
-            })?;
+        create_static_patch(&mut engine, now, index, spec)?;
+    }
+    if let Some((tx, _)) = &state {
+        // Restored patches the config overruled are gone from the saved state too.
+        let _ = tx.send(engine.dynamic_patches(now));
     }
 
     let (input_tx, mut inputs) = mpsc::channel::<Input>(1024);
@@ -462,6 +459,49 @@ fn release_on_panic(shutdown: CancellationToken) -> Arc<AtomicBool> {
         shutdown.cancel();
     }));
     panicked
+}
+
+/// Creates a static patch. The config file wins over a restored dynamic patch that holds one
+/// of its groups: that patch is removed, loudly, since a dispatcher made it.
+fn create_static_patch(
+    engine: &mut Engine,
+    now: Instant,
+    index: usize,
+    spec: crate::engine::patch::PatchSpec,
+) -> Result<(), DaemonError> {
+    use crate::engine::patch::{PatchError, PatchKind};
+    let name = spec.name.clone();
+    loop {
+        match engine.create_patch(now, spec.clone()) {
+            Ok(_) => return Ok(()),
+            Err(EngineError::Patch(PatchError::ChannelInUse { other, channel, .. }))
+                if engine
+                    .patches()
+                    .get(other)
+                    .is_some_and(|p| p.spec().kind != PatchKind::Static) =>
+            {
+                let removed =
+                    engine
+                        .remove_patch(now, other)
+                        .map_err(|source| DaemonError::Patch {
+                            index,
+                            name: name.clone(),
+                            source,
+                        })?;
+                warn!(
+                    patch = other.0, dynamic = %removed.name, %channel, static_patch = %name,
+                    "a restored dynamic patch held a group of a static patch: removed (the config file wins)"
+                );
+            }
+            Err(source) => {
+                return Err(DaemonError::Patch {
+                    index,
+                    name,
+                    source,
+                });
+            }
+        }
+    }
 }
 
 /// Reads the state file into the engine; an unusable file is reported and set aside.

@@ -19,20 +19,20 @@ use ed25519_dalek::{SigningKey, VerifyingKey};
 #[derive(Debug, thiserror::Error)]
 pub enum KeyFileError {
     /// The file could not be written (it exists, the folder is missing or not writable).
-    #[error("cannot create key file {path}: {source}")]
+    #[error("cannot create key file {path}: {cause}")]
     Create {
         /// The file.
         path: PathBuf,
         /// What the system said.
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     /// The file could not be read.
-    #[error("cannot read key file {path}: {source}")]
+    #[error("cannot read key file {path}: {cause}")]
     Read {
         /// The file.
         path: PathBuf,
         /// What the system said.
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     /// The file is not an ed25519 private key in PKCS#8 PEM.
     #[error(
@@ -58,9 +58,9 @@ pub fn generate() -> Result<SigningKey, KeyFileError> {
 
 /// Writes `key` to a new file at `path`, readable and writable by its owner only.
 pub fn write_private_key(path: &Path, key: &SigningKey) -> Result<(), KeyFileError> {
-    let create = |source| KeyFileError::Create {
+    let create = |cause| KeyFileError::Create {
         path: path.to_owned(),
-        source,
+        cause,
     };
     let pem = key
         .to_pkcs8_pem(LineEnding::LF)
@@ -77,9 +77,9 @@ pub fn write_private_key(path: &Path, key: &SigningKey) -> Result<(), KeyFileErr
 
 /// Reads a private key written by [`write_private_key`] or by OpenSSL.
 pub fn read_private_key(path: &Path) -> Result<SigningKey, KeyFileError> {
-    let text = std::fs::read_to_string(path).map_err(|source| KeyFileError::Read {
+    let text = std::fs::read_to_string(path).map_err(|cause| KeyFileError::Read {
         path: path.to_owned(),
-        source,
+        cause,
     })?;
     SigningKey::from_pkcs8_pem(&text).map_err(|e| KeyFileError::Format {
         path: path.to_owned(),

@@ -52,22 +52,35 @@ impl Stream {
 }
 
 fn main() -> std::io::Result<()> {
-    let dir = PathBuf::from(std::env::args().nth(1).unwrap_or_else(|| "fuzz/corpus/responder".into()));
+    let dir = PathBuf::from(
+        std::env::args()
+            .nth(1)
+            .unwrap_or_else(|| "fuzz/corpus/responder".into()),
+    );
     std::fs::create_dir_all(&dir)?;
     let port = |n| Port::new(n).expect("port");
 
     let mut keying = Stream::new();
     keying
         .send(Message::Hello)
-        .send(Message::SetPtt { port: port(1), keyed: true })
+        .send(Message::SetPtt {
+            port: port(1),
+            keyed: true,
+        })
         .send(Message::Heartbeat)
         .send(Message::GetPtt { port: port(1) })
-        .send(Message::SetPtt { port: port(1), keyed: false })
+        .send(Message::SetPtt {
+            port: port(1),
+            keyed: false,
+        })
         .send(Message::GetTelemetry);
     std::fs::write(dir.join("hello_key_release"), &keying.bytes)?;
 
     let mut no_hello = Stream::new();
-    no_hello.send(Message::SetPtt { port: port(0), keyed: true });
+    no_hello.send(Message::SetPtt {
+        port: port(0),
+        keyed: true,
+    });
     std::fs::write(dir.join("key_without_hello"), &no_hello.bytes)?;
 
     let version = FirmwareVersion::new(1, 1, 0);
@@ -85,7 +98,10 @@ fn main() -> std::io::Result<()> {
     let mut update = Stream::new();
     update.send(Message::Hello).send(begin).pause();
     for (i, data) in image.chunks(MAX_CHUNK).enumerate() {
-        update.send(Message::UpdateChunk { offset: (i * MAX_CHUNK) as u32, data });
+        update.send(Message::UpdateChunk {
+            offset: (i * MAX_CHUNK) as u32,
+            data,
+        });
     }
     update
         .send(Message::UpdateVerify { signature })
@@ -94,25 +110,49 @@ fn main() -> std::io::Result<()> {
         .send(Message::UpdateCommit)
         .send(Message::Heartbeat)
         .send(Message::Hello)
-        .send(Message::SetPtt { port: port(2), keyed: true });
+        .send(Message::SetPtt {
+            port: port(2),
+            keyed: true,
+        });
     std::fs::write(dir.join("signed_update_commit"), &update.bytes)?;
 
     let mut rules = Stream::new();
     rules
         .send(Message::Hello)
-        .send(Message::SetPtt { port: port(0), keyed: true })
+        .send(Message::SetPtt {
+            port: port(0),
+            keyed: true,
+        })
         .send(begin)
-        .send(Message::SetPtt { port: port(0), keyed: false })
+        .send(Message::SetPtt {
+            port: port(0),
+            keyed: false,
+        })
         .send(begin)
         .pause()
-        .send(Message::SetPtt { port: port(3), keyed: true })
-        .send(Message::UpdateChunk { offset: 256, data: &image[256..512] })
-        .send(Message::UpdateChunk { offset: 0, data: &image[..100] })
-        .send(Message::UpdateChunk { offset: 1400, data: &image[..200] })
+        .send(Message::SetPtt {
+            port: port(3),
+            keyed: true,
+        })
+        .send(Message::UpdateChunk {
+            offset: 256,
+            data: &image[256..512],
+        })
+        .send(Message::UpdateChunk {
+            offset: 0,
+            data: &image[..100],
+        })
+        .send(Message::UpdateChunk {
+            offset: 1400,
+            data: &image[..200],
+        })
         .send(Message::UpdateVerify { signature })
         .send(Message::UpdateCommit)
         .send(Message::UpdateAbort)
-        .send(Message::SetPtt { port: port(3), keyed: true });
+        .send(Message::SetPtt {
+            port: port(3),
+            keyed: true,
+        });
     std::fs::write(dir.join("update_rules"), &rules.bytes)?;
     Ok(())
 }

@@ -607,9 +607,8 @@ where
             }
             Outcome::Done(report, result) => {
                 // A command that moved the update to another phase reports it.
-                let report = report.or_else(|| {
-                    (self.updater.phase() != phase).then(|| self.update_status())
-                });
+                let report = report
+                    .or_else(|| (self.updater.phase() != phase).then(|| self.update_status()));
                 self.answer(seq, command, report, result);
             }
         }
@@ -1016,12 +1015,12 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
-    use borderlink_protocol::link::{Slot, UpdatePhase};
     use crate::cor::{CorConfig, CorInput};
-    use crate::update::ram_flash::RamFlash;
-    use crate::update::{FlashLayout, VerifyingKey};
     use crate::ptt::{PttConfig, PttOutput};
     use crate::safety::SafetyConfig;
+    use crate::update::ram_flash::RamFlash;
+    use crate::update::{FlashLayout, VerifyingKey};
+    use borderlink_protocol::link::{Slot, UpdatePhase};
 
     /// A pin shared between the board and the test: the test reads what the board drove, sets
     /// what the board reads, and can make writes fail.

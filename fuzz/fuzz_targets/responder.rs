@@ -69,8 +69,13 @@ impl InputPin for Line {
 fn boot_board(mut flash: Flash, ptt: &[Line; PORTS], now: Instant) -> Board {
     let selection = boot::boot(&mut flash, &LAYOUT);
     let key = ed25519_compact::KeyPair::from_seed(ed25519_compact::Seed::new(KEY_SEED));
-    let updater = Updater::new(flash, LAYOUT, VerifyingKey::from_bytes(*key.pk), selection.slot)
-        .expect("layout");
+    let updater = Updater::new(
+        flash,
+        LAYOUT,
+        VerifyingKey::from_bytes(*key.pk),
+        selection.slot,
+    )
+    .expect("layout");
     // Active high: keyed is high, so `ever_high` records every keying.
     let config = PttConfig::new(Polarity::ActiveHigh).with_tx_cap(Duration::from_secs(10));
     let cor: [Line; PORTS] = Default::default();

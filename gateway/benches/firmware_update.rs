@@ -51,7 +51,9 @@ fn main() {
             secs(done),
         );
     }
-    println!("(wire time = image bytes x 10 bits / {BAUD} baud; to confirmed includes a 300 ms reboot)");
+    println!(
+        "(wire time = image bytes x 10 bits / {BAUD} baud; to confirmed includes a 300 ms reboot)"
+    );
 }
 
 fn secs(d: Duration) -> f64 {

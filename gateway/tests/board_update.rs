@@ -76,15 +76,25 @@ fn an_update_is_refused_while_a_ptt_is_requested() {
     let port = Port::new(1).unwrap();
     rig.session.set_ptt(rig.now, port, true);
     let image = rig.signed(NEW, 4096);
-    let err = UpdateDriver::start(rig.now, &mut rig.session, image.clone(), UpdateConfig::default())
-        .unwrap_err();
+    let err = UpdateDriver::start(
+        rig.now,
+        &mut rig.session,
+        image.clone(),
+        UpdateConfig::default(),
+    )
+    .unwrap_err();
     assert_eq!(err, UpdateError::PttActive { port: 1 });
     // Still refused once the board has keyed it.
     rig.run_until(rig.now + Duration::from_millis(100));
     assert!(rig.ever_keyed);
     assert!(
-        UpdateDriver::start(rig.now, &mut rig.session, image.clone(), UpdateConfig::default())
-            .is_err()
+        UpdateDriver::start(
+            rig.now,
+            &mut rig.session,
+            image.clone(),
+            UpdateConfig::default()
+        )
+        .is_err()
     );
     rig.session.set_ptt(rig.now, port, false);
     rig.run_until(rig.now + Duration::from_millis(100));
@@ -101,7 +111,12 @@ fn a_ptt_asked_for_during_an_update_is_refused_by_the_board() {
     let mut progress = Vec::new();
     // Halfway through the transfer the engine wants to transmit.
     let mid = rig.now + Duration::from_millis(700);
-    rig.run_while(Some(&mut driver), &mut progress, |r| r.now < mid, mid + secs(1));
+    rig.run_while(
+        Some(&mut driver),
+        &mut progress,
+        |r| r.now < mid,
+        mid + secs(1),
+    );
     rig.session.set_ptt(rig.now, port, true);
     progress.extend(rig.update(&mut driver, secs(60)));
     assert!(rig.events.iter().any(|(_, e)| matches!(
@@ -148,7 +163,10 @@ fn a_chunk_lost_on_the_wire_is_sent_again() {
     let mut driver =
         UpdateDriver::start(rig.now, &mut rig.session, image, UpdateConfig::default()).unwrap();
     let progress = rig.update(&mut driver, secs(60));
-    assert!(matches!(outcome(&progress), UpdateProgress::Done { .. }), "{progress:?}");
+    assert!(
+        matches!(outcome(&progress), UpdateProgress::Done { .. }),
+        "{progress:?}"
+    );
     assert!(rig.session.stats().retransmissions >= 1);
 }
 
@@ -156,15 +174,29 @@ fn a_chunk_lost_on_the_wire_is_sent_again() {
 fn a_link_lost_mid_transfer_fails_cleanly_and_a_new_attempt_succeeds() {
     let mut rig = Rig::new(Duration::ZERO);
     let image = rig.signed(NEW, 32 * 1024);
-    let mut driver =
-        UpdateDriver::start(rig.now, &mut rig.session, image.clone(), UpdateConfig::default())
-            .unwrap();
+    let mut driver = UpdateDriver::start(
+        rig.now,
+        &mut rig.session,
+        image.clone(),
+        UpdateConfig::default(),
+    )
+    .unwrap();
     let mut progress = Vec::new();
     let mid = rig.now + secs(1);
-    rig.run_while(Some(&mut driver), &mut progress, |r| r.now < mid, mid + secs(1));
+    rig.run_while(
+        Some(&mut driver),
+        &mut progress,
+        |r| r.now < mid,
+        mid + secs(1),
+    );
     rig.h2b.cut = true;
     let back = rig.now + secs(2);
-    rig.run_while(Some(&mut driver), &mut progress, |r| r.now < back, back + secs(1));
+    rig.run_while(
+        Some(&mut driver),
+        &mut progress,
+        |r| r.now < back,
+        back + secs(1),
+    );
     rig.h2b.cut = false;
     progress.extend(rig.update(&mut driver, secs(30)));
     assert!(
@@ -207,26 +239,28 @@ fn a_new_image_that_never_confirms_is_rolled_back_and_reported() {
     );
     use borderlink_firmware::update::boot::BootKind;
     let kinds: Vec<BootKind> = rig.boots.iter().map(|(_, k)| *k).collect();
-    assert_eq!(kinds, [BootKind::Normal, BootKind::Trial, BootKind::RolledBack]);
+    assert_eq!(
+        kinds,
+        [BootKind::Normal, BootKind::Trial, BootKind::RolledBack]
+    );
     assert_eq!(rig.running(), Some((Slot::A, FACTORY)));
 }
 
 #[test]
 fn a_second_update_goes_back_to_the_first_slot() {
     let mut rig = Rig::new(Duration::ZERO);
-    for (version, slot) in [
-        (NEW, Slot::B),
-        (FirmwareVersion::new(1, 2, 0), Slot::A),
-    ] {
+    for (version, slot) in [(NEW, Slot::B), (FirmwareVersion::new(1, 2, 0), Slot::A)] {
         let image = rig.signed(version, 10_000);
         let mut driver =
-            UpdateDriver::start(rig.now, &mut rig.session, image, UpdateConfig::default())
-                .unwrap();
+            UpdateDriver::start(rig.now, &mut rig.session, image, UpdateConfig::default()).unwrap();
         let progress = rig.update(&mut driver, secs(60));
         assert_eq!(outcome(&progress), UpdateProgress::Done { version, slot });
     }
     // A board that reset on its own keeps the confirmed image.
-    assert_eq!(rig.running(), Some((Slot::A, FirmwareVersion::new(1, 2, 0))));
+    assert_eq!(
+        rig.running(),
+        Some((Slot::A, FirmwareVersion::new(1, 2, 0)))
+    );
 }
 
 #[test]

@@ -58,7 +58,15 @@ fn keygen_sign_inspect_round_trip() {
     let image: Vec<u8> = (0..20_000u32).map(|i| (i * 31 % 251) as u8).collect();
     std::fs::write(dir.join("board.bin"), &image).unwrap();
     let out = run(
-        &["firmware", "sign", "--key", "release.pem", "--version", "2.4.1", "board.bin"],
+        &[
+            "firmware",
+            "sign",
+            "--key",
+            "release.pem",
+            "--version",
+            "2.4.1",
+            "board.bin",
+        ],
         &dir,
     );
     assert!(out.status.success(), "{}", text(&out.stderr));
@@ -83,7 +91,8 @@ fn keygen_sign_inspect_round_trip() {
 fn sign_writes_where_asked_and_reads_openssl_style_keys() {
     let dir = scratch("openssl");
     // The checked-in development key is an `openssl genpkey -algorithm ed25519` file.
-    let dev_key = Path::new(env!("CARGO_MANIFEST_DIR")).join("../firmware/keys/dev-signing-key.pem");
+    let dev_key =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../firmware/keys/dev-signing-key.pem");
     std::fs::write(dir.join("fw.bin"), b"not much of a firmware").unwrap();
     let out = run(
         &[
@@ -116,8 +125,15 @@ fn keygen_never_overwrites_a_key() {
     std::fs::write(dir.join("precious.pem"), "keep me").unwrap();
     let out = run(&["firmware", "keygen", "--out", "precious.pem"], &dir);
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("precious.pem"), "{}", text(&out.stderr));
-    assert_eq!(std::fs::read_to_string(dir.join("precious.pem")).unwrap(), "keep me");
+    assert!(
+        text(&out.stderr).contains("precious.pem"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.join("precious.pem")).unwrap(),
+        "keep me"
+    );
     std::fs::remove_dir_all(dir).unwrap();
 }
 
@@ -130,18 +146,45 @@ fn bad_inputs_exit_2_with_a_clear_message() {
     std::fs::write(dir.join("app.elf"), b"\x7fELF\x02\x01\x01 rest of an ELF").unwrap();
     let cases: &[(&[&str], &str)] = &[
         (
-            &["firmware", "sign", "--key", "fw.bin", "--version", "1.0.0", "fw.bin"],
+            &[
+                "firmware",
+                "sign",
+                "--key",
+                "fw.bin",
+                "--version",
+                "1.0.0",
+                "fw.bin",
+            ],
             "PKCS#8",
         ),
         (
-            &["firmware", "sign", "--key", "missing.pem", "--version", "1.0.0", "fw.bin"],
+            &[
+                "firmware",
+                "sign",
+                "--key",
+                "missing.pem",
+                "--version",
+                "1.0.0",
+                "fw.bin",
+            ],
             "missing.pem",
         ),
         (
-            &["firmware", "sign", "--key", "k.pem", "--version", "1.0.0", "app.elf"],
+            &[
+                "firmware",
+                "sign",
+                "--key",
+                "k.pem",
+                "--version",
+                "1.0.0",
+                "app.elf",
+            ],
             "objcopy -O binary",
         ),
-        (&["firmware", "inspect", "fw.bin"], "not a signed borderlink image"),
+        (
+            &["firmware", "inspect", "fw.bin"],
+            "not a signed borderlink image",
+        ),
     ];
     for (args, expected) in cases {
         let out = run(args, &dir);
@@ -150,12 +193,34 @@ fn bad_inputs_exit_2_with_a_clear_message() {
         assert!(err.contains(expected), "{args:?}: {err}");
     }
     // A version clap refuses is a usage error (clap's status 2, naming the value).
-    let out = run(&["firmware", "sign", "--key", "k.pem", "--version", "1.300.0", "fw.bin"], &dir);
+    let out = run(
+        &[
+            "firmware",
+            "sign",
+            "--key",
+            "k.pem",
+            "--version",
+            "1.300.0",
+            "fw.bin",
+        ],
+        &dir,
+    );
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("1.300.0"));
 
     // A signed file damaged in one byte of its image, or relabelled to another version.
-    let out = run(&["firmware", "sign", "--key", "k.pem", "--version", "1.0.0", "fw.bin"], &dir);
+    let out = run(
+        &[
+            "firmware",
+            "sign",
+            "--key",
+            "k.pem",
+            "--version",
+            "1.0.0",
+            "fw.bin",
+        ],
+        &dir,
+    );
     assert!(out.status.success());
     let good = std::fs::read(dir.join("fw.bin.blfw")).unwrap();
     let mut damaged = good.clone();
@@ -173,7 +238,10 @@ fn bad_inputs_exit_2_with_a_clear_message() {
         let out = run(&["firmware", "inspect", file], &dir);
         assert_eq!(out.status.code(), Some(2), "{file}");
         let err = text(&out.stderr);
-        assert!(err.contains(file) && err.contains(expected), "{file}: {err}");
+        assert!(
+            err.contains(file) && err.contains(expected),
+            "{file}: {err}"
+        );
     }
     std::fs::remove_dir_all(dir).unwrap();
 }

@@ -19,12 +19,11 @@
 pub const DEV_PUBLIC_KEY_HEX: &str = include_str!("../../keys/dev-public-key.hex");
 
 /// The public key this firmware checks update images against.
-pub const FIRMWARE_KEY: VerifyingKey = VerifyingKey::from_hex(
-    match option_env!("BORDERLINK_FIRMWARE_PUBLIC_KEY") {
+pub const FIRMWARE_KEY: VerifyingKey =
+    VerifyingKey::from_hex(match option_env!("BORDERLINK_FIRMWARE_PUBLIC_KEY") {
         Some(hex) => hex,
         None => DEV_PUBLIC_KEY_HEX,
-    },
-);
+    });
 
 /// Whether [`FIRMWARE_KEY`] is the development key.
 pub const IS_DEV_KEY: bool = {

@@ -69,7 +69,13 @@ pub enum LayoutError {
 
 impl FlashLayout {
     /// A layout from its regions.
-    pub const fn new(slot_a: u32, slot_b: u32, slot_size: u32, state: u32, state_size: u32) -> Self {
+    pub const fn new(
+        slot_a: u32,
+        slot_b: u32,
+        slot_size: u32,
+        state: u32,
+        state_size: u32,
+    ) -> Self {
         FlashLayout {
             slot_a,
             slot_b,
@@ -116,9 +122,9 @@ impl FlashLayout {
         if !write.is_power_of_two()
             || write > MAX_WRITE_SIZE
             || read == 0
-            || write % read != 0
+            || !write.is_multiple_of(read)
             || erase == 0
-            || erase % (write as u32) != 0
+            || !erase.is_multiple_of(write as u32)
         {
             return Err(granularity);
         }
@@ -130,9 +136,9 @@ impl FlashLayout {
             ("boot state", self.state, self.state_size),
         ];
         for (region, start, size) in regions {
-            let aligned = start % erase == 0 && size % erase == 0;
+            let aligned = start.is_multiple_of(erase) && size.is_multiple_of(erase);
             // Each boot-state half is erased on its own.
-            let halves = region != "boot state" || half % erase == 0;
+            let halves = region != "boot state" || half.is_multiple_of(erase);
             if !aligned || !halves {
                 return Err(LayoutError::Unaligned {
                     region,
@@ -161,7 +167,10 @@ impl core::fmt::Display for LayoutError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
             LayoutError::Unaligned { region, erase_size } => {
-                write!(f, "{region} is not aligned to the {erase_size}-byte erase unit")
+                write!(
+                    f,
+                    "{region} is not aligned to the {erase_size}-byte erase unit"
+                )
             }
             LayoutError::OutOfBounds { region, capacity } => {
                 write!(f, "{region} reaches past the flash end ({capacity} bytes)")

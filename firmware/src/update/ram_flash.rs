@@ -127,7 +127,13 @@ where
         self.erases
     }
 
-    fn check(&self, op: FlashOp, offset: u32, len: usize, unit: usize) -> Result<usize, RamFlashError> {
+    fn check(
+        &self,
+        op: FlashOp,
+        offset: u32,
+        len: usize,
+        unit: usize,
+    ) -> Result<usize, RamFlashError> {
         if !self.powered {
             return Err(RamFlashError::PowerLost);
         }
@@ -135,7 +141,7 @@ where
             return Err(RamFlashError::Injected);
         }
         let start = offset as usize;
-        if start % unit != 0 || len % unit != 0 {
+        if !start.is_multiple_of(unit) || !len.is_multiple_of(unit) {
             return Err(RamFlashError::NotAligned);
         }
         if start

@@ -121,7 +121,11 @@ fn a_good_image_goes_to_the_other_slot_boots_on_trial_and_confirms() {
     transfer(&mut u, &img, 256).unwrap();
     assert_eq!(u.phase(), UpdatePhase::Verified);
     assert_eq!((u.received(), u.size()), (6000, 6000));
-    assert_eq!(slot_bytes(&u, Slot::A, factory.len()), factory, "running slot untouched");
+    assert_eq!(
+        slot_bytes(&u, Slot::A, factory.len()),
+        factory,
+        "running slot untouched"
+    );
     assert_eq!(slot_bytes(&u, Slot::B, 6000), img.bytes);
     u.commit().unwrap();
     assert!(u.is_committed());
@@ -184,7 +188,10 @@ fn an_image_damaged_in_flash_fails_the_read_back_crc() {
     // A bit flips in flash after it was written.
     u.flash_mut().bytes_mut()[8192 + 1234] ^= 0x08;
     u.verify(&img.signature).unwrap();
-    assert!(matches!(finish(&mut u), Err(NackReason::CrcMismatch { .. })));
+    assert!(matches!(
+        finish(&mut u),
+        Err(NackReason::CrcMismatch { .. })
+    ));
 }
 
 #[test]
@@ -215,7 +222,11 @@ fn bad_signatures_are_refused() {
         );
         assert_eq!(u.phase(), UpdatePhase::Idle, "{what}");
         let (kind, u) = reboot(u);
-        assert_eq!((kind, u.running_slot()), (BootKind::Normal, Slot::A), "{what}");
+        assert_eq!(
+            (kind, u.running_slot()),
+            (BootKind::Normal, Slot::A),
+            "{what}"
+        );
     }
 }
 
@@ -275,7 +286,11 @@ fn chunks_out_of_order_out_of_bounds_and_retransmitted() {
     assert_eq!(u.chunk(0, &img.bytes[..10]), Err(NackReason::NoUpdate));
     assert_eq!(u.verify(&img.signature), Err(NackReason::NoUpdate));
     u.begin(1000, img.crc32, img.version).unwrap();
-    assert_eq!(u.chunk(0, &img.bytes[..10]), Err(NackReason::Busy), "still erasing");
+    assert_eq!(
+        u.chunk(0, &img.bytes[..10]),
+        Err(NackReason::Busy),
+        "still erasing"
+    );
     finish(&mut u).unwrap();
     assert_eq!(
         u.chunk(256, &img.bytes[256..512]),
@@ -285,16 +300,17 @@ fn chunks_out_of_order_out_of_bounds_and_retransmitted() {
     let writes = u.flash().writes();
     u.chunk(0, &img.bytes[..256]).unwrap();
     u.chunk(100, &img.bytes[100..200]).unwrap();
-    assert_eq!(u.flash().writes(), writes, "a retransmission is not written again");
+    assert_eq!(
+        u.flash().writes(),
+        writes,
+        "a retransmission is not written again"
+    );
     assert_eq!(
         u.chunk(200, &img.bytes[200..400]),
         Err(NackReason::OutOfOrder { expected: 256 }),
         "overlapping the end is not a continuation"
     );
-    assert_eq!(
-        u.chunk(900, &[0; 200]),
-        Err(NackReason::ChunkOutOfBounds)
-    );
+    assert_eq!(u.chunk(900, &[0; 200]), Err(NackReason::ChunkOutOfBounds));
     assert_eq!(
         u.chunk(u32::MAX - 10, &[0; 100]),
         Err(NackReason::ChunkOutOfBounds)
@@ -306,7 +322,11 @@ fn chunks_out_of_order_out_of_bounds_and_retransmitted() {
     assert_eq!(u.commit(), Err(NackReason::NotVerified));
     u.chunk(256, &img.bytes[256..]).unwrap();
     u.verify(&img.signature).unwrap();
-    assert_eq!(u.chunk(0, &img.bytes[..10]), Err(NackReason::Busy), "verifying");
+    assert_eq!(
+        u.chunk(0, &img.bytes[..10]),
+        Err(NackReason::Busy),
+        "verifying"
+    );
     finish(&mut u).unwrap();
     u.chunk(744, &img.bytes[744..]).unwrap();
     assert_eq!(u.chunk(999, &[0; 2]), Err(NackReason::ChunkOutOfBounds));
@@ -326,7 +346,10 @@ fn sizes_the_slot_cannot_hold_are_refused() {
     assert!(!u.is_active());
     u.begin(8192, 0, v).unwrap();
     let mut none = Updater::unsupported(Slot::B);
-    assert_eq!(none.begin(10, 0, v), Err(NackReason::ImageTooLarge { max: 0 }));
+    assert_eq!(
+        none.begin(10, 0, v),
+        Err(NackReason::ImageTooLarge { max: 0 })
+    );
     assert_eq!(none.running_slot(), Slot::B);
     assert!(!none.is_trial());
 }
@@ -461,7 +484,11 @@ fn power_lost_at_any_flash_operation_never_boots_a_bad_image_nor_bricks() {
         // Whatever boots is a whole, good image.
         match slot {
             Slot::A => assert_eq!(slot_bytes(&u, Slot::A, factory.len()), factory, "cut {cut}"),
-            Slot::B => assert_eq!(slot_bytes(&u, Slot::B, img.bytes.len()), img.bytes, "cut {cut}"),
+            Slot::B => assert_eq!(
+                slot_bytes(&u, Slot::B, img.bytes.len()),
+                img.bytes,
+                "cut {cut}"
+            ),
         }
         outcomes[match kind {
             BootKind::Normal => 0,
@@ -486,7 +513,10 @@ fn power_lost_at_any_flash_operation_never_boots_a_bad_image_nor_bricks() {
     }
     // Cuts before the commit record boot A; a cut after it (in the bootloader's record or the
     // confirmation) still boots or rolls back cleanly.
-    assert!(outcomes[0] > 0 && outcomes[1] + outcomes[2] > 0, "{outcomes:?}");
+    assert!(
+        outcomes[0] > 0 && outcomes[1] + outcomes[2] > 0,
+        "{outcomes:?}"
+    );
 }
 
 /// The flash as a board finds it after power comes back.

@@ -49,10 +49,17 @@ impl fmt::Debug for Checks {
 }
 
 #[derive(Debug, Clone)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "no allocator on the board: the verifier state lives inline, in static memory"
+)]
 enum Job {
     Idle,
     /// Erasing the target slot, one erase unit per step, from `next`.
-    Erasing { image: Image, next: u32 },
+    Erasing {
+        image: Image,
+        next: u32,
+    },
     /// Writing chunks. `carry` holds the last `carry_len` bytes received, not yet written
     /// because they do not fill a write unit.
     Receiving {
@@ -67,9 +74,13 @@ enum Job {
         pos: u32,
         checks: Checks,
     },
-    Verified { image: Image },
+    Verified {
+        image: Image,
+    },
     /// The record says "try the new slot": the board resets next.
-    Committed { image: Image },
+    Committed {
+        image: Image,
+    },
 }
 
 /// Long work that [`Updater::step`] finished.
@@ -185,9 +196,9 @@ impl<F: NorFlash> Updater<F> {
         match self.job {
             Job::Idle | Job::Erasing { .. } => 0,
             Job::Receiving { received, .. } => received,
-            Job::Verifying { image, .. }
-            | Job::Verified { image }
-            | Job::Committed { image } => image.size,
+            Job::Verifying { image, .. } | Job::Verified { image } | Job::Committed { image } => {
+                image.size
+            }
         }
     }
 
@@ -309,7 +320,12 @@ impl<F: NorFlash> Updater<F> {
         )
         .and_then(|()| {
             if end == image.size {
-                flush(&mut self.flash, target + (end - *carry_len as u32), carry, carry_len)
+                flush(
+                    &mut self.flash,
+                    target + (end - *carry_len as u32),
+                    carry,
+                    carry_len,
+                )
             } else {
                 Ok(())
             }
@@ -414,7 +430,10 @@ impl<F: NorFlash> Updater<F> {
                     Ok(()) => {
                         let image = *image;
                         let computed = checks.crc.clone().finalize();
-                        let signed = checks.signature.as_ref().is_some_and(|s| s.verify().is_ok());
+                        let signed = checks
+                            .signature
+                            .as_ref()
+                            .is_some_and(|s| s.verify().is_ok());
                         Some(if computed != image.crc32 {
                             Err(NackReason::CrcMismatch { computed })
                         } else if !signed {
@@ -426,7 +445,9 @@ impl<F: NorFlash> Updater<F> {
                     }
                 }
             }
-            Job::Idle | Job::Receiving { .. } | Job::Verified { .. } | Job::Committed { .. } => None,
+            Job::Idle | Job::Receiving { .. } | Job::Verified { .. } | Job::Committed { .. } => {
+                None
+            }
         };
         if let Some(Err(_)) = outcome {
             self.job = Job::Idle;

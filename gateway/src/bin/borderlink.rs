@@ -79,7 +79,11 @@ fn parse_version(text: &str) -> Result<FirmwareVersion, String> {
         p.parse::<u8>()
             .map_err(|_| format!("\"{p}\" in \"{text}\" is not a number from 0 to 255"))
     };
-    Ok(FirmwareVersion::new(part(major)?, part(minor)?, part(patch)?))
+    Ok(FirmwareVersion::new(
+        part(major)?,
+        part(minor)?,
+        part(patch)?,
+    ))
 }
 
 #[derive(Debug, Subcommand)]
@@ -206,7 +210,8 @@ fn sign(
     image: &Path,
     out: Option<&Path>,
 ) -> Result<(), FirmwareFailure> {
-    let key = firmware_image::read_private_key(key).map_err(|e| FirmwareFailure::Input(e.into()))?;
+    let key =
+        firmware_image::read_private_key(key).map_err(|e| FirmwareFailure::Input(e.into()))?;
     let bytes = std::fs::read(image)
         .with_context(|| format!("cannot read image {}", image.display()))
         .map_err(FirmwareFailure::Input)?;

@@ -11,6 +11,10 @@ use super::update::UpdateCommand;
 
 /// A host command, before it is framed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "chunk data inline keeps commands Copy; only a window's worth are ever queued"
+)]
 pub(super) enum Command {
     Hello,
     SetPtt { port: Port, on: bool },

@@ -244,7 +244,11 @@ impl BoardSession {
     /// Queues a firmware-update command (normally the [`super::UpdateDriver`]'s); its outcome
     /// is reported as [`BoardEvent::UpdateAcked`]. Update commands go in order behind whatever
     /// is queued, within the board's window like every command.
-    pub fn send_update(&mut self, now: Instant, command: UpdateCommand) -> Result<(), CommandError> {
+    pub fn send_update(
+        &mut self,
+        now: Instant,
+        command: UpdateCommand,
+    ) -> Result<(), CommandError> {
         self.handle_timeout(now);
         if !self.is_up() {
             return Err(CommandError::NotUp {
@@ -337,17 +341,17 @@ impl BoardSession {
             _ => 1,
         };
         // A command that supersedes one in flight frees that slot as it goes.
-        let frees_a_slot = self.queue.front().is_some_and(|next| {
-            self.in_flight
-                .iter()
-                .any(|e| e.command.superseded_by(next))
-        });
+        let frees_a_slot = self
+            .queue
+            .front()
+            .is_some_and(|next| self.in_flight.iter().any(|e| e.command.superseded_by(next)));
         if (self.in_flight.len() < window || frees_a_slot)
             && let Some(command) = self.queue.pop_front()
         {
             let seq = self.take_seq();
             let bytes = frame(seq, command.message());
-            self.in_flight.retain(|e| !e.command.superseded_by(&command));
+            self.in_flight
+                .retain(|e| !e.command.superseded_by(&command));
             self.in_flight.push(InFlight {
                 seq,
                 command,

@@ -77,7 +77,9 @@ pub enum ImageError {
     #[error("the signer key in the header is not a valid ed25519 public key")]
     BadSignerKey,
     /// The signature does not verify with the signer key in the header.
-    #[error("the signature does not verify with the signer key in the header: the file was altered")]
+    #[error(
+        "the signature does not verify with the signer key in the header: the file was altered"
+    )]
     BadSignature,
     /// An empty image.
     #[error("the image is empty")]
@@ -120,7 +122,8 @@ impl SignedImage {
         if image.is_empty() {
             return Err(ImageError::Empty);
         }
-        let len = u32::try_from(image.len()).map_err(|_| ImageError::TooLarge { len: image.len() })?;
+        let len =
+            u32::try_from(image.len()).map_err(|_| ImageError::TooLarge { len: image.len() })?;
         let signature = key.sign(&signed_message(version, len, &image));
         Ok(SignedImage {
             version,
@@ -137,9 +140,8 @@ impl SignedImage {
             .split_at_checked(HEADER_LEN)
             .ok_or(ImageError::TooShort { len: file.len() })?;
         let field = |range: std::ops::Range<usize>| header.get(range).unwrap_or_default();
-        let u32_at = |at: usize| {
-            u32::from_le_bytes(field(at..at + 4).try_into().unwrap_or_default())
-        };
+        let u32_at =
+            |at: usize| u32::from_le_bytes(field(at..at + 4).try_into().unwrap_or_default());
         let magic: [u8; 4] = field(0..4).try_into().unwrap_or_default();
         if magic != MAGIC {
             return Err(ImageError::BadMagic { found: magic });
@@ -261,7 +263,12 @@ mod tests {
     }
 
     fn signed() -> SignedImage {
-        SignedImage::sign(&key(1), FirmwareVersion::new(1, 2, 3), b"firmware!".to_vec()).unwrap()
+        SignedImage::sign(
+            &key(1),
+            FirmwareVersion::new(1, 2, 3),
+            b"firmware!".to_vec(),
+        )
+        .unwrap()
     }
 
     #[test]
@@ -285,7 +292,10 @@ mod tests {
         let mut message = signed_prefix(image.version(), 9).to_vec();
         message.extend_from_slice(b"firmware!");
         let sig = ed25519_dalek::Signature::from_bytes(&image.signature().to_bytes());
-        key(1).verifying_key().verify_strict(&message, &sig).unwrap();
+        key(1)
+            .verifying_key()
+            .verify_strict(&message, &sig)
+            .unwrap();
     }
 
     #[test]

@@ -94,7 +94,11 @@ pub fn public_key_hex(key: &VerifyingKey) -> String {
 
 /// A public key as a Rust constant, for firmware that embeds it directly.
 pub fn public_key_rust(key: &VerifyingKey) -> String {
-    let bytes: Vec<String> = key.as_bytes().iter().map(|b| format!("0x{b:02x}")).collect();
+    let bytes: Vec<String> = key
+        .as_bytes()
+        .iter()
+        .map(|b| format!("0x{b:02x}"))
+        .collect();
     format!(
         "pub const FIRMWARE_PUBLIC_KEY: [u8; 32] = [\n    {},\n];",
         bytes
@@ -110,10 +114,8 @@ mod tests {
     use super::*;
 
     fn scratch(name: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!(
-            "borderlink-key-test-{}-{name}",
-            std::process::id()
-        ));
+        let dir =
+            std::env::temp_dir().join(format!("borderlink-key-test-{}-{name}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         dir
@@ -153,7 +155,10 @@ mod tests {
         let path = dir.join("notakey.pem");
         std::fs::write(&path, "hello").unwrap();
         let err = read_private_key(&path).unwrap_err().to_string();
-        assert!(err.contains("notakey.pem") && err.contains("PKCS#8"), "{err}");
+        assert!(
+            err.contains("notakey.pem") && err.contains("PKCS#8"),
+            "{err}"
+        );
         let missing = read_private_key(&dir.join("missing.pem")).unwrap_err();
         assert!(matches!(missing, KeyFileError::Read { .. }));
         std::fs::remove_dir_all(dir).unwrap();

@@ -131,7 +131,8 @@ impl Wire {
         let start = now.max(self.busy_until);
         self.busy_until = start + self.time_for(bytes.len() as u64);
         self.bytes += bytes.len() as u64;
-        self.queue.push_back((self.busy_until + self.latency, bytes));
+        self.queue
+            .push_back((self.busy_until + self.latency, bytes));
     }
 
     fn take_due(&mut self, now: Instant) -> Option<Vec<u8>> {
@@ -163,7 +164,10 @@ pub(crate) fn noise(len: usize, salt: u32) -> Vec<u8> {
 /// A test image: its version in the first three bytes (so a booted slot tells its version),
 /// then noise.
 pub(crate) fn image_bytes(version: FirmwareVersion, len: usize) -> Vec<u8> {
-    let mut bytes = noise(len, u32::from(version.minor) << 8 | u32::from(version.patch));
+    let mut bytes = noise(
+        len,
+        u32::from(version.minor) << 8 | u32::from(version.patch),
+    );
     bytes[..3].copy_from_slice(&[version.major, version.minor, version.patch]);
     bytes
 }
@@ -388,7 +392,10 @@ impl Rig {
         let mut turns = 0u64;
         // Reports made by `start` come out at the first turn.
         while !driver.is_finished() || turns == 0 {
-            assert!(self.now < deadline, "update not over by {deadline:?}: {out:?}");
+            assert!(
+                self.now < deadline,
+                "update not over by {deadline:?}: {out:?}"
+            );
             turns += 1;
             assert!(turns < 5_000_000, "livelock at {:?}", self.now);
             self.turn(Some(driver), &mut out);

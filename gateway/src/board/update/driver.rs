@@ -128,9 +128,14 @@ enum Phase {
     Sending,
     Verifying,
     Committing,
-    Rebooting { deadline: Instant, poll_at: Instant },
+    Rebooting {
+        deadline: Instant,
+        poll_at: Instant,
+    },
     /// The board is back with the new image: is it confirmed?
-    Checking { deadline: Instant },
+    Checking {
+        deadline: Instant,
+    },
     Finished,
 }
 
@@ -221,7 +226,9 @@ impl UpdateDriver {
             outstanding: VecDeque::new(),
             events: VecDeque::new(),
         };
-        driver.events.push_back(UpdateProgress::Erasing { size, slot: target });
+        driver
+            .events
+            .push_back(UpdateProgress::Erasing { size, slot: target });
         Ok(driver)
     }
 
@@ -254,8 +261,7 @@ impl UpdateDriver {
                 Phase::Rebooting { .. } | Phase::Checking { .. } | Phase::Finished => {}
             },
             BoardEvent::Up { info } => {
-                if let Phase::Rebooting { deadline, .. } | Phase::Checking { deadline } =
-                    self.phase
+                if let Phase::Rebooting { deadline, .. } | Phase::Checking { deadline } = self.phase
                 {
                     if info.slot == self.target && info.firmware == self.image.version() {
                         self.phase = Phase::Checking { deadline };
@@ -330,7 +336,13 @@ impl UpdateDriver {
         &self.image
     }
 
-    fn on_ack(&mut self, now: Instant, session: &mut BoardSession, step: UpdateStep, result: AckResult) {
+    fn on_ack(
+        &mut self,
+        now: Instant,
+        session: &mut BoardSession,
+        step: UpdateStep,
+        result: AckResult,
+    ) {
         let refused = |reason| UpdateError::Refused { step, reason };
         match (self.phase, step, result) {
             (Phase::Beginning, UpdateStep::Begin, AckResult::Ok) => {

@@ -21,6 +21,8 @@
 //! - [`responder`]: the board's end of the host link (`docs/wire.md`, "Board link"): frames
 //!   in, commands acknowledged and carried out on the safety core and the power relays,
 //!   `Status`, COR changes and faults out.
+//! - [`update`]: signed A/B firmware updates over the link, the boot-state record and the
+//!   bootloader's choice of slot.
 #![no_std]
 
 #[cfg(test)]
@@ -31,4 +33,5 @@ pub mod polarity;
 pub mod ptt;
 pub mod responder;
 pub mod safety;
+pub mod update;
 pub mod watchdog;

@@ -27,12 +27,22 @@
 //!   debounced COR change, and `Fault` for what the safety core did on its own (host silence,
 //!   TX cap) and for refused power cycles.
 //!
-//! Firmware update (signed A/B) is a later piece of work. Until then the board answers the
-//! update commands as an idle board whose update slot holds nothing: `UpdateBegin` is refused
-//! `Busy` while a PTT is keyed and `ImageTooLarge { max: 0 }` otherwise, `UpdateChunk`,
-//! `UpdateVerify` and `UpdateCommit` are refused `NoUpdate` (no update was begun),
-//! `UpdateAbort` is acked (the spec acks it when idle) and `GetUpdateStatus` reports
-//! `Idle, 0, 0`.
+//! Firmware update goes to the [`Updater`] (see [`crate::update`]):
+//! - `UpdateBegin` is refused `Busy` while any PTT is keyed, and from then until the update is
+//!   aborted, fails or the board resets, keying is refused `UpdateInProgress`: a radio is never
+//!   on the air while the board erases or writes flash;
+//! - `UpdateBegin` (erase) and `UpdateVerify` (read back, CRC, signature) take long on real
+//!   flash, so the board acks them only when [`Updater::step`], run a piece per
+//!   [`Responder::handle_timeout`], has finished; meanwhile the main loop keeps serving the
+//!   link and the safety core, and a retry of the same command is not answered twice;
+//! - every phase change is reported with `UpdateStatus` (before the ack of the command that
+//!   caused it);
+//! - after the ack of `UpdateCommit` has been transmitted, [`Responder::wants_reset`] tells
+//!   the board support code to reset into the new image;
+//! - a `Hello` confirms an image on trial (it booted and talks to the host) and abandons an
+//!   update not yet committed (a host that handshakes again has lost track of it, and a
+//!   forgotten update would keep every radio off the air);
+//! - an update left without any update command for [`UPDATE_IDLE_TIMEOUT`] is abandoned too.
 //!
 //! # Driving it
 //! The board's main loop, with `now` from its monotonic timer:
@@ -47,14 +57,16 @@
 use borderlink_protocol::link::{
     AckResult, BoardInfo, Fault, FirmwareVersion, FrameDecoder, FrameRepr, HEARTBEAT_INTERVAL,
     LinkError, MAX_CHUNK, MAX_FRAME_LEN, Message, NackReason, PORTS, Port, PortMask, ResetCause,
-    Slot, Telemetry, UpdatePhase, VERSION, WINDOW, encode,
+    Signature, Telemetry, VERSION, WINDOW, encode,
 };
 use borderlink_protocol::time::{Duration, Instant};
 use embedded_hal::digital::{InputPin, OutputPin};
+use embedded_storage::nor_flash::NorFlash;
 use heapless::Deque;
 
 use crate::polarity::Polarity;
 use crate::safety::{self, Event, Safety};
+use crate::update::{Done, Updater};
 
 /// How many frames wait for [`Responder::poll_transmit`].
 pub const OUT_CAPACITY: usize = 24;
@@ -64,9 +76,14 @@ pub const OUT_CAPACITY: usize = 24;
 pub const HISTORY: usize = 2 * WINDOW;
 
 /// The most frames one received frame can make the board send: its report and ack, a host
-/// silence fault and a TX-cap fault per port that fell due before it. [`Responder::push`] stops
-/// taking bytes when fewer slots than this are free, so an answer is never lost.
-const RESERVE: usize = 3 + PORTS;
+/// silence fault and a TX-cap fault per port that fell due before it, and for an update
+/// command the status and ack of a deferred command it ends. [`Responder::push`] stops taking
+/// bytes when fewer slots than this are free, so an answer is never lost.
+const RESERVE: usize = 5 + PORTS;
+
+/// An update that hears no update command for this long is abandoned, so a host that died
+/// mid-update does not leave the board refusing to key its radios.
+pub const UPDATE_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The shortest interval between two power cycles of one port, unless configured otherwise.
 pub const DEFAULT_POWER_CYCLE_INTERVAL: Duration = Duration::from_secs(60);
@@ -81,11 +98,11 @@ pub const POWER_RETRY: Duration = Duration::from_millis(10);
 /// The shortest interval between two [`Fault::LinkErrors`] reports.
 pub const LINK_ERROR_REPORT_INTERVAL: Duration = Duration::from_secs(1);
 
-/// Who the board is and how its power relays behave.
+/// Who the board is and how its power relays behave. (The slot it runs from is the
+/// [`Updater`]'s.)
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ResponderConfig {
     firmware: FirmwareVersion,
-    slot: Slot,
     reset_cause: ResetCause,
     power_polarity: Polarity,
     power_cycle_interval: Duration,
@@ -93,12 +110,11 @@ pub struct ResponderConfig {
 }
 
 impl ResponderConfig {
-    /// The running firmware, its slot and the last reset cause (read by the board support code
-    /// at boot), with active-high power relays and the default power-cycle limits.
-    pub const fn new(firmware: FirmwareVersion, slot: Slot, reset_cause: ResetCause) -> Self {
+    /// The running firmware and the last reset cause (read by the board support code at boot),
+    /// with active-high power relays and the default power-cycle limits.
+    pub const fn new(firmware: FirmwareVersion, reset_cause: ResetCause) -> Self {
         ResponderConfig {
             firmware,
-            slot,
             reset_cause,
             power_polarity: Polarity::ActiveHigh,
             power_cycle_interval: DEFAULT_POWER_CYCLE_INTERVAL,
@@ -145,7 +161,7 @@ impl LinkErrorCounts {
 }
 
 /// A host command, owned (update chunk data is not kept: only its offset and length, which
-/// tell a retry from a new chunk).
+/// tell a retry from a new chunk; the data goes straight to the updater).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Command {
     Hello,
@@ -174,10 +190,35 @@ enum Command {
         offset: u32,
         len: usize,
     },
-    UpdateVerify,
+    UpdateVerify {
+        signature: Signature,
+    },
     UpdateCommit,
     UpdateAbort,
     GetUpdateStatus,
+}
+
+impl Command {
+    fn is_update(&self) -> bool {
+        matches!(
+            self,
+            Command::UpdateBegin { .. }
+                | Command::UpdateChunk { .. }
+                | Command::UpdateVerify { .. }
+                | Command::UpdateCommit
+                | Command::UpdateAbort
+                | Command::GetUpdateStatus
+        )
+    }
+}
+
+/// What carrying out a command came to.
+#[derive(Debug, Clone, Copy)]
+enum Outcome {
+    /// Answered now: the report to send before the ack, and the ack's result.
+    Done(Option<Message<'static>>, AckResult),
+    /// Answered when the updater's work is done.
+    Deferred,
 }
 
 /// What a valid frame asks of the board.
@@ -212,7 +253,7 @@ impl Request {
                 offset,
                 len: data.len(),
             },
-            Message::UpdateVerify { .. } => Command::UpdateVerify,
+            Message::UpdateVerify { signature } => Command::UpdateVerify { signature },
             Message::UpdateCommit => Command::UpdateCommit,
             Message::UpdateAbort => Command::UpdateAbort,
             Message::GetUpdateStatus => Command::GetUpdateStatus,
@@ -251,13 +292,20 @@ struct PowerRelay<P> {
 }
 
 /// The board's link endpoint for `N` radio ports (at most [`PORTS`]), generic over the pins
-/// of [`Safety`] and a power relay output `P` per port.
+/// of [`Safety`], a power relay output `P` per port and the update flash `F`.
 #[derive(Debug)]
-pub struct Responder<O, I, L, P, const N: usize> {
+pub struct Responder<O, I, L, P, F, const N: usize> {
     decoder: FrameDecoder<MAX_FRAME_LEN>,
     safety: Safety<O, I, L, N>,
     power: [PowerRelay<P>; N],
     config: ResponderConfig,
+    updater: Updater<F>,
+    /// A command whose ack waits for the updater's work (erase, verify).
+    pending: Option<(u16, Command)>,
+    /// When the updater's work is next due (it is stepped from `handle_timeout`).
+    work_at: Option<Instant>,
+    /// The last update command heard.
+    update_heard: Instant,
     booted: Instant,
     session: bool,
     history: Deque<Answered, HISTORY>,
@@ -278,22 +326,25 @@ pub struct Responder<O, I, L, P, const N: usize> {
     reports_dropped: u32,
 }
 
-impl<O, I, L, P, const N: usize> Responder<O, I, L, P, N>
+impl<O, I, L, P, F, const N: usize> Responder<O, I, L, P, F, N>
 where
     O: OutputPin,
     I: InputPin,
     L: OutputPin,
     P: OutputPin,
+    F: NorFlash,
 {
     const PORTS_FIT: () = assert!(N <= PORTS, "a board has at most PORTS radio ports");
 
-    /// Takes the safety core and the power relays, and powers every radio (a relay that fails
-    /// to switch is retried every [`POWER_RETRY`]). `now` is the boot time: uptime counts from
-    /// it and the first `Status` is due at once.
+    /// Takes the safety core, the power relays and the updater (with the flash and the key
+    /// images must be signed with), and powers every radio (a relay that fails to switch is
+    /// retried every [`POWER_RETRY`]). `now` is the boot time: uptime counts from it and the
+    /// first `Status` is due at once.
     pub fn new(
         safety: Safety<O, I, L, N>,
         power: [P; N],
         config: ResponderConfig,
+        updater: Updater<F>,
         now: Instant,
     ) -> Self {
         let () = Self::PORTS_FIT;
@@ -311,6 +362,10 @@ where
             safety,
             power,
             config,
+            updater,
+            pending: None,
+            work_at: None,
+            update_heard: now,
             booted: now,
             session: false,
             history: Deque::new(),
@@ -344,10 +399,19 @@ where
             let (used, outcome) = self.decoder.push(rest);
             taken += used;
             // Copy what is needed out of the frame: it borrows the decoder's buffer.
-            let outcome = outcome.map(|r| r.map(|frame| (frame.seq, Request::of(&frame.message))));
+            let outcome = outcome.map(|r| {
+                r.map(|frame| {
+                    let mut chunk = heapless::Vec::<u8, MAX_CHUNK>::new();
+                    if let Message::UpdateChunk { data, .. } = frame.message {
+                        // Parsing already refused chunks over MAX_CHUNK.
+                        let _ = chunk.extend_from_slice(data);
+                    }
+                    (frame.seq, Request::of(&frame.message), chunk)
+                })
+            });
             match outcome {
                 None => {}
-                Some(Ok((seq, request))) => self.handle_request(now, seq, request),
+                Some(Ok((seq, request, chunk))) => self.handle_request(now, seq, request, &chunk),
                 Some(Err(error)) => self.handle_link_error(now, error),
             }
         }
@@ -391,10 +455,12 @@ where
     }
 
     /// Acts on every deadline passed at `now`: the safety core's (watchdog, TX caps, COR
-    /// sampling), the end of power cycles, the periodic `Status` and the link-error report.
+    /// sampling), the end of power cycles, the periodic `Status`, the link-error report, a
+    /// piece of the updater's work and the update idle timeout.
     pub fn handle_timeout(&mut self, now: Instant) {
         self.safety.handle_timeout(now);
         self.sync_safety(now);
+        self.update_timers(now);
         for index in 0..N {
             if self.power[index].on_at.is_some_and(|at| now >= at) {
                 self.switch_on(index, now);
@@ -423,10 +489,14 @@ where
     #[must_use]
     pub fn poll_timeout(&self) -> Instant {
         let errors = (!self.errors.is_empty()).then_some(self.next_error_report);
+        let update_idle = (self.updater.is_active() && !self.updater.is_committed())
+            .then_some(self.update_heard + UPDATE_IDLE_TIMEOUT);
         self.power
             .iter()
             .filter_map(|p| p.on_at)
             .chain(errors)
+            .chain(self.work_at)
+            .chain(update_idle)
             .fold(
                 self.safety.poll_timeout().min(self.next_status),
                 Instant::min,
@@ -444,6 +514,28 @@ where
     /// The safety core, for inspection.
     pub fn safety(&self) -> &Safety<O, I, L, N> {
         &self.safety
+    }
+
+    /// The updater, for inspection.
+    pub fn updater(&self) -> &Updater<F> {
+        &self.updater
+    }
+
+    /// The updater, mutable (tests reach the flash through it).
+    pub fn updater_mut(&mut self) -> &mut Updater<F> {
+        &mut self.updater
+    }
+
+    /// Gives the updater (and with it the flash) back: a simulated reset boots a new board
+    /// from it.
+    pub fn into_updater(self) -> Updater<F> {
+        self.updater
+    }
+
+    /// Whether the board must reset now to boot a committed update: the commit's ack has been
+    /// handed to [`poll_transmit`](Self::poll_transmit). Flush the UART, then reset.
+    pub fn wants_reset(&self) -> bool {
+        self.updater.is_committed() && self.out.is_empty()
     }
 
     /// Whether a host has opened a session (sent `Hello`) since boot.
@@ -471,7 +563,7 @@ where
         self.reports_dropped
     }
 
-    fn handle_request(&mut self, now: Instant, seq: u16, request: Request) {
+    fn handle_request(&mut self, now: Instant, seq: u16, request: Request, chunk: &[u8]) {
         self.safety.host_heard(now);
         self.sync_safety(now);
         let command = match request {
@@ -481,23 +573,55 @@ where
             }
             Request::Command(command) => command,
         };
-        if command != Command::Hello
-            && let Some(answered) = self
+        if command != Command::Hello {
+            if self.pending == Some((seq, command)) {
+                // A retry of the command being worked on: its answer comes when the work is
+                // done.
+                return;
+            }
+            if let Some(answered) = self
                 .history
                 .iter()
                 .find(|a| a.seq == seq && a.command == command)
                 .copied()
-        {
-            if let Some(report) = answered.report {
-                self.queue(report);
+            {
+                if let Some(report) = answered.report {
+                    self.queue(report);
+                }
+                return self.ack(seq, answered.result);
             }
-            return self.ack(seq, answered.result);
         }
-        let (report, result) = if self.session || command == Command::Hello {
-            self.execute(now, command)
+        if command.is_update() {
+            self.update_heard = now;
+        }
+        let phase = self.updater.phase();
+        let outcome = if self.session || command == Command::Hello {
+            self.execute(now, command, chunk)
         } else {
-            (None, AckResult::Nack(NackReason::NoSession))
+            Outcome::Done(None, AckResult::Nack(NackReason::NoSession))
         };
+        match outcome {
+            Outcome::Deferred => {
+                self.pending = Some((seq, command));
+                self.work_at = Some(now);
+            }
+            Outcome::Done(report, result) => {
+                // A command that moved the update to another phase reports it.
+                let report = report
+                    .or_else(|| (self.updater.phase() != phase).then(|| self.update_status()));
+                self.answer(seq, command, report, result);
+            }
+        }
+    }
+
+    /// Sends a command's report and ack, and remembers them for retries.
+    fn answer(
+        &mut self,
+        seq: u16,
+        command: Command,
+        report: Option<Message<'static>>,
+        result: AckResult,
+    ) {
         if let Some(report) = report {
             self.queue(report);
         }
@@ -513,10 +637,14 @@ where
         });
     }
 
-    /// Carries out a command; returns the report to send before the ack, and the ack's result.
-    fn execute(&mut self, now: Instant, command: Command) -> (Option<Message<'static>>, AckResult) {
-        let ok = AckResult::Ok;
-        let nack = AckResult::Nack;
+    /// Carries out a command.
+    fn execute(&mut self, now: Instant, command: Command, chunk: &[u8]) -> Outcome {
+        let ok = |report| Outcome::Done(report, AckResult::Ok);
+        let nack = |reason| Outcome::Done(None, AckResult::Nack(reason));
+        let result = |r: Result<(), NackReason>| match r {
+            Ok(()) => Outcome::Done(None, AckResult::Ok),
+            Err(reason) => Outcome::Done(None, AckResult::Nack(reason)),
+        };
         match command {
             Command::Hello => {
                 self.session = true;
@@ -526,46 +654,110 @@ where
                     let _ = self.safety.request_ptt(index, false, now);
                 }
                 self.sync_safety(now);
+                // The image talks to a host: good enough to keep. If the record cannot be
+                // written it stays on trial (GetUpdateStatus says so) and the next reset rolls
+                // back, which is the safe side.
+                let _ = self.updater.confirm();
+                if self.updater.is_active() && !self.updater.is_committed() {
+                    self.updater.abort();
+                    self.pending = None;
+                    self.work_at = None;
+                    let status = self.update_status();
+                    self.queue(status);
+                }
                 let info = BoardInfo {
                     firmware: self.config.firmware,
-                    slot: self.config.slot,
+                    slot: self.updater.running_slot(),
                     ports: N as u8,
                     max_chunk: MAX_CHUNK as u16,
                     window: WINDOW as u8,
                 };
-                (Some(Message::BoardInfo(info)), ok)
+                ok(Some(Message::BoardInfo(info)))
             }
-            Command::SetPtt { port, keyed } => (None, self.set_ptt(now, port, keyed)),
+            Command::SetPtt { port, keyed } => Outcome::Done(None, self.set_ptt(now, port, keyed)),
             Command::GetPtt { port } => {
                 if port.index() >= N {
-                    return (None, nack(NackReason::NoSuchPort { port: port.get() }));
+                    return nack(NackReason::NoSuchPort { port: port.get() });
                 }
                 let keyed = self.keyed.contains(port);
-                (Some(Message::PttState { port, keyed }), ok)
+                ok(Some(Message::PttState { port, keyed }))
             }
-            Command::SetPower { port, on } => (None, self.set_power(now, port, on)),
-            Command::PowerCycle { port, off_ms } => (None, self.power_cycle(now, port, off_ms)),
-            Command::GetTelemetry => (Some(Message::Telemetry(self.telemetry(now))), ok),
-            Command::UpdateBegin { .. } => {
-                let result = if self.keyed.is_empty() {
-                    NackReason::ImageTooLarge { max: 0 }
-                } else {
-                    NackReason::Busy
-                };
-                (None, nack(result))
+            Command::SetPower { port, on } => Outcome::Done(None, self.set_power(now, port, on)),
+            Command::PowerCycle { port, off_ms } => {
+                Outcome::Done(None, self.power_cycle(now, port, off_ms))
             }
-            Command::UpdateChunk { .. } | Command::UpdateVerify | Command::UpdateCommit => {
-                (None, nack(NackReason::NoUpdate))
+            Command::GetTelemetry => ok(Some(Message::Telemetry(self.telemetry(now)))),
+            Command::UpdateBegin {
+                size,
+                crc32,
+                version,
+            } => {
+                if self.updater.is_active() {
+                    return nack(NackReason::UpdateInProgress);
+                }
+                if !self.keyed.is_empty() {
+                    return nack(NackReason::Busy);
+                }
+                match self.updater.begin(size, crc32, version) {
+                    Ok(()) => Outcome::Deferred,
+                    Err(reason) => nack(reason),
+                }
             }
-            Command::UpdateAbort => (None, ok),
-            Command::GetUpdateStatus => {
-                let status = Message::UpdateStatus {
-                    phase: UpdatePhase::Idle,
-                    received: 0,
-                    size: 0,
-                };
-                (Some(status), ok)
+            Command::UpdateChunk { offset, .. } => result(self.updater.chunk(offset, chunk)),
+            Command::UpdateVerify { signature } => match self.updater.verify(&signature) {
+                Ok(()) if self.updater.is_working() => Outcome::Deferred,
+                other => result(other),
+            },
+            Command::UpdateCommit => result(self.updater.commit()),
+            Command::UpdateAbort => {
+                if let Some((seq, command)) = self.pending.take() {
+                    self.answer(seq, command, None, AckResult::Nack(NackReason::NoUpdate));
+                }
+                self.work_at = None;
+                self.updater.abort();
+                ok(None)
             }
+            Command::GetUpdateStatus => ok(Some(self.update_status())),
+        }
+    }
+
+    /// A piece of the updater's work, and the update idle timeout.
+    fn update_timers(&mut self, now: Instant) {
+        if self.work_at.is_some_and(|at| now >= at) {
+            match self.updater.step() {
+                None => {
+                    self.work_at = self.updater.is_working().then_some(now);
+                }
+                Some(outcome) => {
+                    self.work_at = None;
+                    self.update_heard = now;
+                    let result = match outcome {
+                        Ok(Done::Erased | Done::Verified) => AckResult::Ok,
+                        Err(reason) => AckResult::Nack(reason),
+                    };
+                    if let Some((seq, command)) = self.pending.take() {
+                        let status = self.update_status();
+                        self.answer(seq, command, Some(status), result);
+                    }
+                }
+            }
+        }
+        let idle = self.updater.is_active()
+            && !self.updater.is_committed()
+            && !self.updater.is_working()
+            && now >= self.update_heard + UPDATE_IDLE_TIMEOUT;
+        if idle {
+            self.updater.abort();
+            let status = self.update_status();
+            self.queue(status);
+        }
+    }
+
+    fn update_status(&self) -> Message<'static> {
+        Message::UpdateStatus {
+            phase: self.updater.phase(),
+            received: self.updater.received(),
+            size: self.updater.size(),
         }
     }
 
@@ -576,6 +768,9 @@ where
         };
         if keyed && (!relay.on || relay.on_at.is_some()) {
             return AckResult::Nack(NackReason::PoweredOff);
+        }
+        if keyed && self.updater.is_active() {
+            return AckResult::Nack(NackReason::UpdateInProgress);
         }
         let result = self.safety.request_ptt(index, keyed, now);
         self.sync_safety(now);
@@ -796,7 +991,7 @@ where
             uptime_s: u32::try_from((now - self.booted).as_secs()).unwrap_or(u32::MAX),
             reset_cause: self.config.reset_cause,
             firmware: self.config.firmware,
-            slot: self.config.slot,
+            slot: self.updater.running_slot(),
             ptt_seconds,
             link_errors: self.errors_total,
         }
@@ -823,6 +1018,9 @@ mod tests {
     use crate::cor::{CorConfig, CorInput};
     use crate::ptt::{PttConfig, PttOutput};
     use crate::safety::SafetyConfig;
+    use crate::update::ram_flash::RamFlash;
+    use crate::update::{FlashLayout, VerifyingKey};
+    use borderlink_protocol::link::{Slot, UpdatePhase};
 
     /// A pin shared between the board and the test: the test reads what the board drove, sets
     /// what the board reads, and can make writes fail.
@@ -889,7 +1087,24 @@ mod tests {
         list.iter().map(|&n| port(n)).collect()
     }
 
-    type Board<const N: usize> = Responder<Line, Line, Line, Line, N>;
+    type TestFlash = RamFlash<Vec<u8>, 8, 1024>;
+    type Board<const N: usize> = Responder<Line, Line, Line, Line, TestFlash, N>;
+
+    /// Two 8 KiB slots and a 2 KiB boot-state area.
+    const LAYOUT: FlashLayout = FlashLayout::new(0, 8192, 8192, 16384, 2048);
+
+    fn signer() -> ed25519_compact::KeyPair {
+        ed25519_compact::KeyPair::from_seed(ed25519_compact::Seed::new([1; 32]))
+    }
+
+    fn updater(flash: TestFlash, running: Slot) -> Updater<TestFlash> {
+        let key = VerifyingKey::from_bytes(*signer().pk);
+        Updater::new(flash, LAYOUT, key, running).unwrap()
+    }
+
+    fn blank_flash() -> TestFlash {
+        RamFlash::new(std::vec![0; 18432])
+    }
 
     /// A board under test with its lines and a host-side sequence counter.
     struct Bench<const N: usize> {
@@ -905,13 +1120,22 @@ mod tests {
     /// PTT lines are active-low (keyed = low) so a test sees polarity at work; COR and power are
     /// active-high; the TX cap is 2 s; COR has no refusal so keying over it is allowed.
     fn bench<const N: usize>() -> Bench<N> {
-        bench_with(
+        bench_on(
             PttConfig::new(Polarity::ActiveLow).with_tx_cap(Duration::from_secs(2)),
-            ResponderConfig::new(FIRMWARE, Slot::B, ResetCause::Watchdog),
+            ResponderConfig::new(FIRMWARE, ResetCause::Watchdog),
+            updater(blank_flash(), Slot::B),
         )
     }
 
     fn bench_with<const N: usize>(ptt_config: PttConfig, config: ResponderConfig) -> Bench<N> {
+        bench_on(ptt_config, config, updater(blank_flash(), Slot::A))
+    }
+
+    fn bench_on<const N: usize>(
+        ptt_config: PttConfig,
+        config: ResponderConfig,
+        updater: Updater<TestFlash>,
+    ) -> Bench<N> {
         let ptt: [Line; N] = core::array::from_fn(|_| Line::default());
         let cor: [Line; N] = core::array::from_fn(|_| Line::default());
         let power: [Line; N] = core::array::from_fn(|_| Line::default());
@@ -923,7 +1147,7 @@ mod tests {
             SafetyConfig::new().with_refuse_while_cor(false),
             ms(0),
         );
-        let board = Responder::new(safety, power.clone(), config, ms(0));
+        let board = Responder::new(safety, power.clone(), config, updater, ms(0));
         Bench {
             board,
             ptt,
@@ -1558,7 +1782,7 @@ mod tests {
 
     #[test]
     fn power_cycle_switches_off_then_on_and_is_rate_limited() {
-        let config = ResponderConfig::new(FIRMWARE, Slot::A, ResetCause::PowerOn)
+        let config = ResponderConfig::new(FIRMWARE, ResetCause::PowerOn)
             .with_power_cycle_interval(Duration::from_secs(30))
             .with_min_power_off(Duration::from_millis(300));
         let mut b = bench_with::<4>(PttConfig::new(Polarity::ActiveHigh), config);
@@ -1609,9 +1833,10 @@ mod tests {
 
     #[test]
     fn telemetry_reports_uptime_reset_cause_ptt_seconds_and_link_errors() {
-        let mut b = bench_with::<4>(
+        let mut b = bench_on::<4>(
             PttConfig::new(Polarity::ActiveHigh),
-            ResponderConfig::new(FIRMWARE, Slot::B, ResetCause::Brownout),
+            ResponderConfig::new(FIRMWARE, ResetCause::Brownout),
+            updater(blank_flash(), Slot::B),
         );
         b.hello();
         b.send(set_ptt(0, true));
@@ -1642,50 +1867,387 @@ mod tests {
         );
     }
 
+    /// An image for the test key, with what the host announces and signs.
+    struct TestImage {
+        bytes: Vec<u8>,
+        version: FirmwareVersion,
+        crc32: u32,
+        signature: Signature,
+    }
+
+    fn test_image(len: usize) -> TestImage {
+        let bytes: Vec<u8> = (0..len).map(|i| (i * 7 + i / 251) as u8).collect();
+        let version = FirmwareVersion::new(2, 0, 0);
+        let mut message = borderlink_protocol::link::signed_prefix(version, len as u32).to_vec();
+        message.extend_from_slice(&bytes);
+        let signature = Signature::from_bytes(&signer().sk.sign(message, None));
+        TestImage {
+            crc32: borderlink_protocol::link::image_crc32(&bytes),
+            bytes,
+            version,
+            signature,
+        }
+    }
+
+    fn begin(img: &TestImage) -> Message<'static> {
+        Message::UpdateBegin {
+            size: img.bytes.len() as u32,
+            crc32: img.crc32,
+            version: img.version,
+        }
+    }
+
+    fn update_status(phase: UpdatePhase, received: u32, size: u32) -> Message<'static> {
+        Message::UpdateStatus {
+            phase,
+            received,
+            size,
+        }
+    }
+
+    impl<const N: usize> Bench<N> {
+        /// Runs the board's pending work (it is due at once) and collects what it sends.
+        fn settle(&mut self) -> Vec<Message<'static>> {
+            self.run_until(self.now);
+            self.recv()
+        }
+
+        /// Begin, chunks, verify: every answer as expected.
+        fn transfer(&mut self, img: &TestImage) {
+            let size = img.bytes.len() as u32;
+            let seq = self.send(begin(img));
+            assert!(self.recv().is_empty(), "the ack waits for the erase");
+            assert_eq!(
+                self.settle(),
+                [
+                    update_status(UpdatePhase::Receiving, 0, size),
+                    ack(seq, AckResult::Ok)
+                ]
+            );
+            for (i, data) in img.bytes.chunks(MAX_CHUNK).enumerate() {
+                let seq = self.send(Message::UpdateChunk {
+                    offset: (i * MAX_CHUNK) as u32,
+                    data,
+                });
+                assert_eq!(self.recv(), [ack(seq, AckResult::Ok)]);
+            }
+            let seq = self.send(Message::UpdateVerify {
+                signature: img.signature,
+            });
+            assert!(self.recv().is_empty(), "the ack waits for the checks");
+            assert_eq!(
+                self.settle(),
+                [
+                    update_status(UpdatePhase::Verified, size, size),
+                    ack(seq, AckResult::Ok)
+                ]
+            );
+        }
+
+        /// A reset: the bootloader picks the slot from the flash and a new board starts on
+        /// the same lines.
+        fn reboot(self) -> (crate::update::boot::BootKind, Bench<N>) {
+            let mut flash = self.board.into_updater().into_flash();
+            let selection = crate::update::boot::boot(&mut flash, &LAYOUT);
+            let b = bench_on(
+                PttConfig::new(Polarity::ActiveLow).with_tx_cap(Duration::from_secs(2)),
+                ResponderConfig::new(FIRMWARE, ResetCause::Software),
+                updater(flash, selection.slot),
+            );
+            (selection.kind, b)
+        }
+    }
+
     #[test]
-    fn update_commands_are_answered_as_an_idle_board_without_an_update_slot() {
-        let mut b = bench::<4>();
+    fn an_update_over_the_link_commits_resets_and_confirms_on_hello() {
+        use crate::update::boot::BootKind;
+        let mut b = bench_with::<4>(
+            PttConfig::new(Polarity::ActiveLow),
+            ResponderConfig::new(FIRMWARE, ResetCause::PowerOn),
+        );
         b.hello();
-        let begin = Message::UpdateBegin {
-            size: 1024,
-            crc32: 0,
-            version: FirmwareVersion::new(2, 0, 0),
-        };
-        let seq = b.send(begin);
-        assert_eq!(b.recv(), [nack(seq, NackReason::ImageTooLarge { max: 0 })]);
-        b.send(set_ptt(0, true));
-        b.recv();
-        let seq = b.send(begin);
-        assert_eq!(b.recv(), [nack(seq, NackReason::Busy)], "never while keyed");
-        let seq = b.send(Message::UpdateChunk {
-            offset: 0,
-            data: &[1, 2, 3],
-        });
-        assert_eq!(b.recv(), [nack(seq, NackReason::NoUpdate)]);
-        let seq = b.send(Message::UpdateVerify {
-            signature: borderlink_protocol::link::Signature {
-                r: [0; 32],
-                s: [0; 32],
-            },
-        });
-        assert_eq!(b.recv(), [nack(seq, NackReason::NoUpdate)]);
+        let img = test_image(3000);
+        b.transfer(&img);
+        assert!(!b.board.wants_reset());
         let seq = b.send(Message::UpdateCommit);
-        assert_eq!(b.recv(), [nack(seq, NackReason::NoUpdate)]);
-        let seq = b.send(Message::UpdateAbort);
+        assert!(!b.board.wants_reset(), "not before the ack is out");
         assert_eq!(b.recv(), [ack(seq, AckResult::Ok)]);
+        assert!(b.board.wants_reset());
+
+        let (kind, mut b) = b.reboot();
+        assert_eq!(kind, BootKind::Trial);
+        assert!(b.board.updater().is_trial());
+        let seq = b.send(Message::GetUpdateStatus);
+        assert_eq!(b.recv(), [nack(seq, NackReason::NoSession)]);
+        let seq = b.send(Message::Hello);
+        assert_eq!(
+            b.recv(),
+            [
+                Message::BoardInfo(BoardInfo {
+                    firmware: FIRMWARE,
+                    slot: Slot::B,
+                    ports: 4,
+                    max_chunk: MAX_CHUNK as u16,
+                    window: WINDOW as u8,
+                }),
+                ack(seq, AckResult::Ok)
+            ]
+        );
+        assert!(!b.board.updater().is_trial(), "confirmed by the Hello");
         let seq = b.send(Message::GetUpdateStatus);
         assert_eq!(
             b.recv(),
             [
-                Message::UpdateStatus {
-                    phase: UpdatePhase::Idle,
-                    received: 0,
-                    size: 0
-                },
+                update_status(UpdatePhase::Idle, 0, 0),
                 ack(seq, AckResult::Ok)
             ]
         );
-        assert!(!b.ptt[0].is_high(), "keyed all along");
+        let (kind, b) = b.reboot();
+        assert_eq!(kind, BootKind::Normal);
+        assert_eq!(b.board.updater().running_slot(), Slot::B);
+    }
+
+    #[test]
+    fn a_trial_image_that_never_hears_hello_is_rolled_back() {
+        use crate::update::boot::BootKind;
+        let mut b = bench_with::<4>(
+            PttConfig::new(Polarity::ActiveLow),
+            ResponderConfig::new(FIRMWARE, ResetCause::PowerOn),
+        );
+        b.hello();
+        b.transfer(&test_image(2000));
+        b.send(Message::UpdateCommit);
+        b.recv();
+        let (kind, mut b) = b.reboot();
+        assert_eq!(kind, BootKind::Trial);
+        b.run_until(ms(5_000));
+        let (kind, mut b) = b.reboot();
+        assert_eq!(kind, BootKind::RolledBack);
+        b.hello();
+        b.send(Message::GetTelemetry);
+        assert!(matches!(
+            b.recv()[0],
+            Message::Telemetry(Telemetry { slot: Slot::A, .. })
+        ));
+    }
+
+    #[test]
+    fn no_update_while_keyed_and_no_keying_during_an_update() {
+        let mut b = bench::<4>();
+        b.hello();
+        let img = test_image(1000);
+        b.send(set_ptt(0, true));
+        b.recv();
+        let seq = b.send(begin(&img));
+        assert_eq!(b.recv(), [nack(seq, NackReason::Busy)], "never while keyed");
+        b.send(set_ptt(0, false));
+        b.recv();
+        let seq = b.send(begin(&img));
+        assert!(b.recv().is_empty());
+        // Keying is refused from the moment the update begins, even before its ack.
+        let key = b.send(set_ptt(1, true));
+        assert_eq!(b.recv(), [nack(key, NackReason::UpdateInProgress)]);
+        assert_eq!(
+            b.settle(),
+            [
+                update_status(UpdatePhase::Receiving, 0, 1000),
+                ack(seq, AckResult::Ok)
+            ]
+        );
+        let key = b.send(set_ptt(1, true));
+        assert_eq!(b.recv(), [nack(key, NackReason::UpdateInProgress)]);
+        let again = b.send(begin(&img));
+        assert_eq!(b.recv(), [nack(again, NackReason::UpdateInProgress)]);
+        // Releasing is always allowed.
+        let release = b.send(set_ptt(1, false));
+        assert_eq!(b.recv(), [ack(release, AckResult::Ok)]);
+        let abort = b.send(Message::UpdateAbort);
+        assert_eq!(
+            b.recv(),
+            [
+                update_status(UpdatePhase::Idle, 0, 0),
+                ack(abort, AckResult::Ok)
+            ]
+        );
+        let key = b.send(set_ptt(1, true));
+        assert_eq!(b.recv(), [ack(key, AckResult::Ok)]);
+        assert!(!b.ptt[1].is_high(), "keyed (active low) after the abort");
+    }
+
+    #[test]
+    fn a_retried_begin_is_answered_once_when_the_erase_is_done() {
+        let mut b = bench::<4>();
+        b.hello();
+        let img = test_image(5000);
+        let frame = wire(60, begin(&img));
+        b.push(&frame);
+        b.push(&frame);
+        assert!(b.recv().is_empty());
+        assert_eq!(
+            b.settle(),
+            [
+                update_status(UpdatePhase::Receiving, 0, 5000),
+                ack(60, AckResult::Ok)
+            ]
+        );
+        // A retry after the answer gets the remembered one.
+        b.push(&frame);
+        assert_eq!(
+            b.recv(),
+            [
+                update_status(UpdatePhase::Receiving, 0, 5000),
+                ack(60, AckResult::Ok)
+            ]
+        );
+    }
+
+    #[test]
+    fn abort_during_the_erase_answers_the_begin_first() {
+        let mut b = bench::<4>();
+        b.hello();
+        let img = test_image(5000);
+        let seq = b.send(begin(&img));
+        let abort = b.send(Message::UpdateAbort);
+        assert_eq!(
+            b.recv(),
+            [
+                nack(seq, NackReason::NoUpdate),
+                update_status(UpdatePhase::Idle, 0, 0),
+                ack(abort, AckResult::Ok)
+            ]
+        );
+        assert!(b.settle().is_empty(), "no late answer");
+    }
+
+    #[test]
+    fn bad_images_are_nacked_and_leave_the_board_idle() {
+        let mut b = bench::<4>();
+        b.hello();
+        let img = test_image(1500);
+        let seq = b.send(Message::UpdateChunk {
+            offset: 0,
+            data: &img.bytes[..10],
+        });
+        assert_eq!(b.recv(), [nack(seq, NackReason::NoUpdate)]);
+        let seq = b.send(Message::UpdateBegin {
+            size: 1_000_000,
+            crc32: 0,
+            version: img.version,
+        });
+        assert_eq!(
+            b.recv(),
+            [nack(seq, NackReason::ImageTooLarge { max: 8192 })]
+        );
+        let mut bad = test_image(1500);
+        bad.signature.s[0] ^= 1;
+        b.send(begin(&bad));
+        b.settle();
+        for (i, data) in bad.bytes.chunks(MAX_CHUNK).enumerate() {
+            b.send(Message::UpdateChunk {
+                offset: (i * MAX_CHUNK) as u32,
+                data,
+            });
+        }
+        b.recv();
+        let seq = b.send(Message::UpdateVerify {
+            signature: bad.signature,
+        });
+        assert_eq!(
+            b.settle(),
+            [
+                update_status(UpdatePhase::Idle, 0, 0),
+                nack(seq, NackReason::BadSignature)
+            ]
+        );
+        let seq = b.send(Message::UpdateCommit);
+        assert_eq!(b.recv(), [nack(seq, NackReason::NoUpdate)]);
+    }
+
+    #[test]
+    fn hello_abandons_an_update_in_progress() {
+        let mut b = bench::<4>();
+        b.hello();
+        let img = test_image(3000);
+        b.send(begin(&img));
+        b.settle();
+        b.send(Message::UpdateChunk {
+            offset: 0,
+            data: &img.bytes[..MAX_CHUNK],
+        });
+        b.recv();
+        let seq = b.send(Message::Hello);
+        let got = b.recv();
+        assert_eq!(got[0], update_status(UpdatePhase::Idle, 0, 0));
+        assert!(matches!(got[1], Message::BoardInfo(_)));
+        assert_eq!(got[2], ack(seq, AckResult::Ok));
+        let key = b.send(set_ptt(0, true));
+        assert_eq!(b.recv(), [ack(key, AckResult::Ok)]);
+    }
+
+    #[test]
+    fn an_update_left_idle_is_abandoned_so_radios_can_key_again() {
+        let mut b = bench::<4>();
+        b.hello();
+        let img = test_image(3000);
+        b.send(begin(&img));
+        b.settle();
+        let got = b.run_with_heartbeats(ms(29_000));
+        assert!(got.is_empty(), "{got:?}");
+        let got = b.run_with_heartbeats(ms(31_000));
+        assert_eq!(got, [update_status(UpdatePhase::Idle, 0, 0)]);
+        let key = b.send(set_ptt(0, true));
+        assert_eq!(b.recv(), [ack(key, AckResult::Ok)]);
+    }
+
+    #[test]
+    fn a_board_without_update_flash_refuses_every_image() {
+        let lines: [Line; 2] = core::array::from_fn(|_| Line::default());
+        let safety = Safety::new(
+            lines
+                .clone()
+                .map(|l| PttOutput::new(l, PttConfig::new(Polarity::ActiveHigh)).unwrap()),
+            lines
+                .clone()
+                .map(|l| CorInput::new(l, CorConfig::new(Polarity::ActiveHigh))),
+            Line::default(),
+            SafetyConfig::new(),
+            ms(0),
+        );
+        let mut board: Responder<Line, Line, Line, Line, crate::update::NoFlash, 2> =
+            Responder::new(
+                safety,
+                lines.clone(),
+                ResponderConfig::new(FIRMWARE, ResetCause::PowerOn),
+                Updater::unsupported(Slot::A),
+                ms(0),
+            );
+        let mut bytes = wire(1, Message::Hello);
+        bytes.extend(wire(
+            2,
+            Message::UpdateBegin {
+                size: 10,
+                crc32: 0,
+                version: FIRMWARE,
+            },
+        ));
+        assert_eq!(board.push(ms(0), &bytes), bytes.len());
+        let mut rx = FrameDecoder::<MAX_FRAME_LEN>::new();
+        let mut got = Vec::new();
+        let mut buf = [0u8; MAX_WIRE_LEN + 1];
+        while let Some(n) = board.poll_transmit(ms(0), &mut buf) {
+            let mut rest = &buf[..n];
+            while !rest.is_empty() {
+                let (used, frame) = rx.push(rest);
+                rest = &rest[used..];
+                if let Some(Ok(frame)) = frame {
+                    got.push(owned(frame.message));
+                }
+            }
+        }
+        assert!(
+            got.contains(&nack(2, NackReason::ImageTooLarge { max: 0 })),
+            "{got:?}"
+        );
     }
 
     #[test]
@@ -1785,7 +2347,7 @@ mod tests {
     fn a_failed_release_is_nacked_busy_and_status_keeps_showing_the_port() {
         let mut b = bench_with::<4>(
             PttConfig::new(Polarity::ActiveHigh),
-            ResponderConfig::new(FIRMWARE, Slot::A, ResetCause::PowerOn),
+            ResponderConfig::new(FIRMWARE, ResetCause::PowerOn),
         );
         b.hello();
         b.send(set_ptt(1, true));
@@ -1869,7 +2431,7 @@ mod tests {
         ) {
             let mut b = bench_with::<4>(
                 PttConfig::new(Polarity::ActiveHigh),
-                ResponderConfig::new(FIRMWARE, Slot::A, ResetCause::PowerOn),
+                ResponderConfig::new(FIRMWARE, ResetCause::PowerOn),
             );
             let mut oracle = FrameDecoder::<MAX_FRAME_LEN>::new();
             let mut hello_seen = false;

@@ -16,6 +16,8 @@
 //! - [`audio`]: each radio's voice path (audio backends).
 //! - [`daemon`]: `borderlinkd`'s IO shell: serial and audio tasks around one loop that owns
 //!   the engine and the radio sessions.
+//! - [`firmware_image`]: behind `borderlink firmware`, the signed firmware-image container and
+//!   the engineers' signing keys.
 //! - [`decode`]: behind `borderlink decode`, turns a captured RTP packet, board-link frame, LIP
 //!   report or PEI transcript into what it means, for people and for scripts.
 
@@ -27,4 +29,5 @@ pub mod config;
 pub mod daemon;
 pub mod decode;
 pub mod engine;
+pub mod firmware_image;
 pub mod radio;

@@ -14,6 +14,7 @@ use borderlink_firmware::polarity::Polarity;
 use borderlink_firmware::ptt::{PttConfig, PttOutput};
 use borderlink_firmware::responder::{Responder, ResponderConfig};
 use borderlink_firmware::safety::{Safety, SafetyConfig};
+use borderlink_firmware::update::{NoFlash, Updater};
 use borderlink_gateway::board::{BoardEvent, BoardSession, DownReason, PowerAction, SessionConfig};
 use borderlink_protocol::link::{
     BOARD_SILENCE_LIMIT, BoardInfo, Fault, FirmwareVersion, FrameDecoder, HOST_SILENCE_LIMIT,
@@ -75,7 +76,7 @@ impl InputPin for Line {
     }
 }
 
-type Board = Responder<Line, Line, Line, Line, PORTS>;
+type Board = Responder<Line, Line, Line, Line, NoFlash, PORTS>;
 
 /// The board's lines: PTT active-low (keyed = low), COR and power active-high.
 #[derive(Debug, Clone, Default)]
@@ -111,9 +112,10 @@ fn boot(lines: &Lines, now: Instant) -> Board {
         SafetyConfig::new().with_refuse_while_cor(false),
         now,
     );
-    let config = ResponderConfig::new(FIRMWARE, Slot::A, ResetCause::PowerOn)
+    let config = ResponderConfig::new(FIRMWARE, ResetCause::PowerOn)
         .with_power_cycle_interval(Duration::from_secs(30));
-    Responder::new(safety, lines.power.clone(), config, now)
+    let updater = Updater::unsupported(Slot::A);
+    Responder::new(safety, lines.power.clone(), config, updater, now)
 }
 
 /// Picks frames by their message.

@@ -18,6 +18,7 @@ use borderlink_firmware::polarity::Polarity;
 use borderlink_firmware::ptt::{PttConfig, PttOutput};
 use borderlink_firmware::responder::{Responder, ResponderConfig};
 use borderlink_firmware::safety::{Safety, SafetyConfig};
+use borderlink_firmware::update::{NoFlash, Updater};
 use borderlink_protocol::ids::Tsi;
 use borderlink_protocol::link::{
     Fault, FirmwareVersion, MAX_FRAME_LEN, MAX_WIRE_LEN, Message, PORTS, ResetCause, Slot,
@@ -61,7 +62,7 @@ impl InputPin for Line {
     }
 }
 
-type Firmware = Responder<Line, Line, Line, Line, PORTS>;
+type Firmware = Responder<Line, Line, Line, Line, NoFlash, PORTS>;
 
 /// The emulated interface board; its PTT lines are active-low (keyed = low).
 struct Board {
@@ -100,10 +101,10 @@ impl Board {
                 SafetyConfig::new().with_refuse_while_cor(false),
                 now(),
             );
-            let config =
-                ResponderConfig::new(FirmwareVersion::new(1, 0, 0), Slot::A, ResetCause::PowerOn);
+            let config = ResponderConfig::new(FirmwareVersion::new(1, 0, 0), ResetCause::PowerOn);
             let power: [Line; PORTS] = Default::default();
-            let mut board: Firmware = Responder::new(safety, power, config, now());
+            let updater = Updater::unsupported(Slot::A);
+            let mut board: Firmware = Responder::new(safety, power, config, updater, now());
             let mut buf = [0u8; 512];
             let mut cable = Some(master);
             loop {

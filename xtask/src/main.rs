@@ -4,7 +4,8 @@
 //! - `cargo xtask wireshark`: tshark must dissect borderlink voice packets as valid RTP.
 //! - `cargo xtask fuzz [--seconds N] [--keep]`: every fuzz target for N seconds (nightly,
 //!   cargo-fuzz).
-//! - `cargo xtask no-std`: the protocol crate builds for the board's `thumbv7em-none-eabihf`.
+//! - `cargo xtask no-std`: the protocol and firmware crates build for the board's
+//!   `thumbv7em-none-eabihf`.
 //! - `cargo xtask alsa`: the daemon's ALSA audio backend (the `alsa` feature, which links
 //!   libasound) passes clippy and its tests against alsa-lib's `null` device.
 //! - `cargo xtask all [--seconds N]`: all of the above.
@@ -33,6 +34,8 @@ fn no_std(root: &Path) -> anyhow::Result<()> {
             "build",
             "--package",
             "borderlink-protocol",
+            "--package",
+            "borderlink-firmware",
             "--target",
             "thumbv7em-none-eabihf",
         ])
@@ -41,10 +44,10 @@ fn no_std(root: &Path) -> anyhow::Result<()> {
         .context("running cargo build for thumbv7em-none-eabihf")?;
     if !status.success() {
         bail!(
-            "borderlink-protocol does not build for thumbv7em-none-eabihf (is the target installed? rustup target add thumbv7em-none-eabihf)"
+            "borderlink-protocol or borderlink-firmware does not build for thumbv7em-none-eabihf (is the target installed? rustup target add thumbv7em-none-eabihf)"
         );
     }
-    println!("no-std: borderlink-protocol builds for thumbv7em-none-eabihf");
+    println!("no-std: borderlink-protocol and borderlink-firmware build for thumbv7em-none-eabihf");
     Ok(())
 }
 

@@ -9,16 +9,20 @@
 //! `borderlinkd` over its control API (`--api`, `BORDERLINK_API`); changes need a bearer token
 //! (`--token-file`, `BORDERLINK_TOKEN_FILE`). A refused request exits with status 1 and the
 //! API's message.
+//!
+//! `borderlink firmware keygen|sign|inspect` makes signing keys and signed board-firmware
+//! images (`borderlink_gateway::firmware_image`); a bad key or image file exits with status 2.
 
 use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-
-use std::path::PathBuf;
 
 use anyhow::Context;
 use borderlink_gateway::api::model::PatchBody;
 use borderlink_gateway::client::{self, Client, ClientError};
 use borderlink_gateway::decode::{self, Decoded};
+use borderlink_gateway::firmware_image::{self, SignedImage};
+use borderlink_protocol::link::FirmwareVersion;
 use clap::{Args, Parser, Subcommand};
 
 /// borderlink engineer's tool.
@@ -49,6 +53,9 @@ enum Command {
         #[command(flatten)]
         api: ApiArgs,
     },
+    /// Interface-board firmware: signing keys and signed images.
+    #[command(subcommand)]
+    Firmware(FirmwareCommand),
 }
 
 /// Where the daemon's API is and how to print its answer.
@@ -107,6 +114,55 @@ enum PatchCommand {
         #[command(flatten)]
         api: ApiArgs,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum FirmwareCommand {
+    /// Make a signing key: writes the private key (PKCS#8 PEM, mode 0600, never over an
+    /// existing file) and prints the public key to build into the firmware.
+    Keygen {
+        /// Where to write the private key.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Sign a raw firmware image (`objcopy -O binary` output) into a signed-image file.
+    Sign {
+        /// The private key file (from `keygen`, or `openssl genpkey -algorithm ed25519`).
+        #[arg(long)]
+        key: PathBuf,
+        /// The image's firmware version, MAJOR.MINOR.PATCH (each 0-255).
+        #[arg(long = "version", value_name = "X.Y.Z", value_parser = parse_version)]
+        version: FirmwareVersion,
+        /// The raw image.
+        image: PathBuf,
+        /// The signed file to write; by default IMAGE with `.blfw` appended.
+        #[arg(short, long)]
+        out: Option<PathBuf>,
+    },
+    /// Check a signed-image file and print what it holds.
+    Inspect {
+        /// The signed file.
+        file: PathBuf,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn parse_version(text: &str) -> Result<FirmwareVersion, String> {
+    let parts: Vec<&str> = text.split('.').collect();
+    let [major, minor, patch] = parts.as_slice() else {
+        return Err(format!("\"{text}\" is not MAJOR.MINOR.PATCH"));
+    };
+    let part = |p: &str| {
+        p.parse::<u8>()
+            .map_err(|_| format!("\"{p}\" in \"{text}\" is not a number from 0 to 255"))
+    };
+    Ok(FirmwareVersion::new(
+        part(major)?,
+        part(minor)?,
+        part(patch)?,
+    ))
 }
 
 #[derive(Debug, Subcommand)]
@@ -278,7 +334,7 @@ fn api_command(command: &Command) -> ExitCode {
                     format!("removed patch {} '{}'\n", p.id, p.name)
                 })
             }
-            Command::Decode(_) => Ok(()),
+            Command::Decode(_) | Command::Firmware(_) => Ok(()),
         })
     })();
     match result {
@@ -295,12 +351,134 @@ fn api_command(command: &Command) -> ExitCode {
     }
 }
 
+/// A firmware command's failure: bad input (exit status 2) or the system (1).
+enum FirmwareFailure {
+    Input(anyhow::Error),
+    System(anyhow::Error),
+}
+
+fn keygen(out: &Path) -> Result<(), FirmwareFailure> {
+    let key = firmware_image::generate().map_err(|e| FirmwareFailure::System(e.into()))?;
+    firmware_image::write_private_key(out, &key).map_err(|e| FirmwareFailure::Input(e.into()))?;
+    let public = key.verifying_key();
+    let hex = firmware_image::public_key_hex(&public);
+    let text = format!(
+        "private key written to {} (keep it secret; it signs firmware every board with this \
+         public key will boot)\n\npublic key: {hex}\n\nbuild the firmware with it:\n  \
+         BORDERLINK_FIRMWARE_PUBLIC_KEY={hex} cargo build --release ...\n\nor as a Rust constant:\n{}",
+        out.display(),
+        firmware_image::public_key_rust(&public)
+    );
+    out_line(text)
+}
+
+fn sign(
+    key: &Path,
+    version: FirmwareVersion,
+    image: &Path,
+    out: Option<&Path>,
+) -> Result<(), FirmwareFailure> {
+    let key =
+        firmware_image::read_private_key(key).map_err(|e| FirmwareFailure::Input(e.into()))?;
+    let bytes = std::fs::read(image)
+        .with_context(|| format!("cannot read image {}", image.display()))
+        .map_err(FirmwareFailure::Input)?;
+    if bytes.starts_with(b"\x7fELF") {
+        return Err(FirmwareFailure::Input(anyhow::anyhow!(
+            "{} is an ELF file; sign the raw image (objcopy -O binary)",
+            image.display()
+        )));
+    }
+    let signed = SignedImage::sign(&key, version, bytes)
+        .with_context(|| format!("cannot sign {}", image.display()))
+        .map_err(FirmwareFailure::Input)?;
+    let out = out.map_or_else(
+        || {
+            let mut name = image.as_os_str().to_owned();
+            name.push(".blfw");
+            PathBuf::from(name)
+        },
+        Path::to_path_buf,
+    );
+    std::fs::write(&out, signed.to_bytes())
+        .with_context(|| format!("cannot write {}", out.display()))
+        .map_err(FirmwareFailure::System)?;
+    out_line(format!(
+        "signed {} ({} bytes, version {}, CRC-32 {:#010x}) with key {}\nwrote {}",
+        image.display(),
+        signed.len(),
+        signed.version(),
+        signed.crc32(),
+        firmware_image::public_key_hex(signed.signer()),
+        out.display()
+    ))
+}
+
+fn inspect(file: &Path, json: bool) -> Result<(), FirmwareFailure> {
+    let bytes = std::fs::read(file)
+        .with_context(|| format!("cannot read {}", file.display()))
+        .map_err(FirmwareFailure::Input)?;
+    let signed = SignedImage::parse(&bytes)
+        .with_context(|| format!("{}", file.display()))
+        .map_err(FirmwareFailure::Input)?;
+    let signer = firmware_image::public_key_hex(signed.signer());
+    if json {
+        out_line(serde_json::json!({
+            "version": signed.version().to_string(),
+            "size": signed.len(),
+            "crc32": format!("{:08x}", signed.crc32()),
+            "signer": signer,
+            "signature": "valid",
+        }))
+    } else {
+        out_line(format!(
+            "signed firmware image, version {}\nsize       {} bytes\ncrc32      {:#010x}\nsigner     {signer}\nsignature  valid for that key",
+            signed.version(),
+            signed.len(),
+            signed.crc32()
+        ))
+    }
+}
+
+fn out_line(line: impl std::fmt::Display) -> Result<(), FirmwareFailure> {
+    match out(line) {
+        Ok(()) => Ok(()),
+        Err(err) if reader_gone(&err) => Ok(()),
+        Err(err) => Err(FirmwareFailure::System(err.into())),
+    }
+}
+
+fn firmware(command: &FirmwareCommand) -> ExitCode {
+    let result = match command {
+        FirmwareCommand::Keygen { out } => keygen(out),
+        FirmwareCommand::Sign {
+            key,
+            version,
+            image,
+            out,
+        } => sign(key, *version, image, out.as_deref()),
+        FirmwareCommand::Inspect { file, json } => inspect(file, *json),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(FirmwareFailure::Input(err)) => {
+            eprintln!("borderlink: {err:#}");
+            ExitCode::from(2)
+        }
+        Err(FirmwareFailure::System(err)) => {
+            eprintln!("borderlink: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
         Command::Status(_) | Command::Patch(_) | Command::Talkers(_) | Command::Release { .. } => {
             return api_command(&cli.command);
         }
+        Command::Firmware(command) => return firmware(command),
         Command::Decode(DecodeCommand::Rtp(input)) => input
             .text()
             .map(|text| (decode::rtp_hex(&text), input.json)),

@@ -7,34 +7,42 @@
 use borderlink_protocol::link::{ACK_TIMEOUT, Message, Port};
 use borderlink_protocol::time::Instant;
 
+use super::update::UpdateCommand;
+
 /// A host command, before it is framed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "chunk data inline keeps commands Copy; only a window's worth are ever queued"
+)]
 pub(super) enum Command {
     Hello,
     SetPtt { port: Port, on: bool },
     SetPower { port: Port, on: bool },
     PowerCycle { port: Port, off_ms: u16 },
     GetTelemetry,
+    Update(UpdateCommand),
 }
 
 impl Command {
-    pub(super) fn message(self) -> Message<'static> {
-        match self {
+    pub(super) fn message(&self) -> Message<'_> {
+        match *self {
             Command::Hello => Message::Hello,
             Command::SetPtt { port, on } => Message::SetPtt { port, keyed: on },
             Command::SetPower { port, on } => Message::SetPower { port, on },
             Command::PowerCycle { port, off_ms } => Message::PowerCycle { port, off_ms },
             Command::GetTelemetry => Message::GetTelemetry,
+            Command::Update(ref update) => update.message(),
         }
     }
 
-    pub(super) fn name(self) -> &'static str {
+    pub(super) fn name(&self) -> &'static str {
         self.message().name()
     }
 
     /// The port of a PTT command.
-    pub(super) fn ptt_port(self) -> Option<Port> {
-        match self {
+    pub(super) fn ptt_port(&self) -> Option<Port> {
+        match *self {
             Command::SetPtt { port, .. } => Some(port),
             _ => None,
         }
@@ -44,8 +52,8 @@ impl Command {
     /// or both switch the same port's power. On a UART the older frame arrives first, so the
     /// board ends in the newer state whether or not the older one got through; resending the
     /// older one after the newer could only undo it.
-    pub(super) fn superseded_by(self, newer: Command) -> bool {
-        match (self, newer) {
+    pub(super) fn superseded_by(&self, newer: &Command) -> bool {
+        match (*self, *newer) {
             (Command::SetPtt { port: a, .. }, Command::SetPtt { port: b, .. })
             | (Command::SetPower { port: a, .. }, Command::SetPower { port: b, .. }) => a == b,
             _ => false,

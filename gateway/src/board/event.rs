@@ -5,10 +5,12 @@
 //! "this board's radios cannot transmit" on [`BoardEvent::Down`]) and to logs and metrics.
 
 use borderlink_protocol::link::{
-    BOARD_SILENCE_LIMIT, BoardInfo, Fault, MAX_RETRIES, NackReason, Port, PortMask, Telemetry,
-    VERSION,
+    AckResult, BOARD_SILENCE_LIMIT, BoardInfo, Fault, MAX_RETRIES, NackReason, Port, PortMask,
+    Telemetry, UpdatePhase, VERSION,
 };
 use serde::Serialize;
+
+use super::update::UpdateStep;
 
 /// Something the board session reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -105,6 +107,24 @@ pub enum BoardEvent {
         command: &'static str,
         /// Why.
         reason: NackReason,
+    },
+    /// The board answered a firmware-update command (see
+    /// [`BoardSession::send_update`](super::BoardSession::send_update)).
+    UpdateAcked {
+        /// Which command.
+        step: UpdateStep,
+        /// Done, or why not.
+        result: AckResult,
+    },
+    /// The board's update progress: after every phase change and in answer to
+    /// `GetUpdateStatus`.
+    UpdateStatus {
+        /// Where the update is.
+        phase: UpdatePhase,
+        /// Bytes written so far.
+        received: u32,
+        /// Announced image size (0 when idle).
+        size: u32,
     },
 }
 

@@ -9,12 +9,14 @@
 //! firmware logic (`borderlink_firmware::responder`) in virtual time. The engine sees only
 //! [`BoardEvent`]s — PTT confirmed or refused, COR, the link up or down — and asks for PTT and
 //! power states; the session makes sure a radio is keyed only on request and every release
-//! reaches the board.
+//! reaches the board. [`UpdateDriver`] runs a firmware update of the board through the same
+//! session ([`update`]).
 
 mod command;
 mod event;
 mod session;
 mod stats;
+pub mod update;
 
 #[cfg(test)]
 mod tests;
@@ -24,3 +26,4 @@ pub use session::{
     BoardSession, CommandError, DEFAULT_RETRY_BACKOFF, EVENT_CAPACITY, SessionConfig,
 };
 pub use stats::LinkStats;
+pub use update::{UpdateDriver, UpdateProgress};

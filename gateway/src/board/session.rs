@@ -12,6 +12,7 @@ use borderlink_protocol::time::{Duration, Instant};
 use super::command::{Command, InFlight};
 use super::event::{BoardEvent, DownReason, PowerAction};
 use super::stats::LinkStats;
+use super::update::UpdateCommand;
 
 /// Events kept for [`BoardSession::poll_event`] before new ones are dropped (and counted): a
 /// driver that drains after every call never comes near it.
@@ -240,6 +241,33 @@ impl BoardSession {
         Ok(())
     }
 
+    /// Queues a firmware-update command (normally the [`super::UpdateDriver`]'s); its outcome
+    /// is reported as [`BoardEvent::UpdateAcked`]. Update commands go in order behind whatever
+    /// is queued, within the board's window like every command.
+    pub fn send_update(
+        &mut self,
+        now: Instant,
+        command: UpdateCommand,
+    ) -> Result<(), CommandError> {
+        self.handle_timeout(now);
+        if !self.is_up() {
+            return Err(CommandError::NotUp {
+                command: command.message().name(),
+            });
+        }
+        self.queue.push_back(Command::Update(command));
+        Ok(())
+    }
+
+    /// Withdraws the update chunks not yet sent (the driver goes back after an `OutOfOrder`
+    /// nack); returns how many.
+    pub fn cancel_update_chunks(&mut self) -> usize {
+        let before = self.queue.len();
+        self.queue
+            .retain(|c| !matches!(c, Command::Update(UpdateCommand::Chunk { .. })));
+        before - self.queue.len()
+    }
+
     /// Takes bytes received from the board.
     pub fn handle_bytes(&mut self, now: Instant, bytes: &[u8]) {
         let mut rest = bytes;
@@ -313,17 +341,17 @@ impl BoardSession {
             _ => 1,
         };
         // A command that supersedes one in flight frees that slot as it goes.
-        let frees_a_slot = self.queue.front().is_some_and(|next| {
-            self.in_flight
-                .iter()
-                .any(|e| e.command.superseded_by(*next))
-        });
+        let frees_a_slot = self
+            .queue
+            .front()
+            .is_some_and(|next| self.in_flight.iter().any(|e| e.command.superseded_by(next)));
         if (self.in_flight.len() < window || frees_a_slot)
             && let Some(command) = self.queue.pop_front()
         {
             let seq = self.take_seq();
             let bytes = frame(seq, command.message());
-            self.in_flight.retain(|e| !e.command.superseded_by(command));
+            self.in_flight
+                .retain(|e| !e.command.superseded_by(&command));
             self.in_flight.push(InFlight {
                 seq,
                 command,
@@ -457,8 +485,17 @@ impl BoardSession {
                 self.emit(BoardEvent::Telemetry { telemetry });
             }
             Message::Fault(fault) => self.handle_fault(fault),
-            // Reports outside a session (a board's Status before the handshake) and update
-            // status (firmware update is not driven yet) carry nothing to act on.
+            Message::UpdateStatus {
+                phase,
+                received,
+                size,
+            } if self.is_up() => self.emit(BoardEvent::UpdateStatus {
+                phase,
+                received,
+                size,
+            }),
+            // Reports outside a session (a board's Status before the handshake) carry nothing
+            // to act on.
             _ => {}
         }
     }
@@ -511,6 +548,12 @@ impl BoardSession {
             }
             (Command::PowerCycle { port, off_ms }, result) => {
                 self.power_result(port, PowerAction::Cycle { off_ms }, result);
+            }
+            (Command::Update(update), result) => {
+                self.emit(BoardEvent::UpdateAcked {
+                    step: update.step(),
+                    result,
+                });
             }
             (Command::GetTelemetry, AckResult::Ok) => {}
             (Command::GetTelemetry, AckResult::Nack(reason)) => {

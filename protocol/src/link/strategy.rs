@@ -110,7 +110,8 @@ fn any_phase() -> impl Strategy<Value = UpdatePhase> {
     prop_oneof![
         Just(UpdatePhase::Idle),
         Just(UpdatePhase::Receiving),
-        Just(UpdatePhase::Verified)
+        Just(UpdatePhase::Verified),
+        Just(UpdatePhase::Trial)
     ]
 }
 

@@ -89,6 +89,10 @@ pub enum UpdatePhase {
     Receiving,
     /// Every byte is in and the CRC-32 and signature checked out; waiting for commit.
     Verified,
+    /// No update under way, but the running image was committed by the last update and has not
+    /// yet confirmed itself (it does so when a `Hello` succeeds): the next reset returns to the
+    /// previous image, and a new update is refused until it has confirmed.
+    Trial,
 }
 
 impl fmt::Display for UpdatePhase {
@@ -97,6 +101,7 @@ impl fmt::Display for UpdatePhase {
             UpdatePhase::Idle => "idle",
             UpdatePhase::Receiving => "receiving",
             UpdatePhase::Verified => "verified",
+            UpdatePhase::Trial => "trial (unconfirmed)",
         })
     }
 }

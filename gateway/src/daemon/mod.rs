@@ -619,6 +619,10 @@ impl Site {
             RadioOutput::Sds { from, bits, .. } => {
                 info!(from = ?from.map(|t| t.to_string()), bits, "short data")
             }
+            RadioOutput::SdsSent { to, result } => match result {
+                Ok(()) => info!(%to, "short data sent"),
+                Err(error) => warn!(%to, %error, "short data refused by the radio"),
+            },
             RadioOutput::Fault(fault) => warn!(%fault, "radio fault"),
         }
     }

@@ -9,6 +9,8 @@
 //! - [`board`]: the link session with the interface board (PTT, COR, power, its watchdog).
 //! - [`radio`]: the sans-IO PEI session of each TETRA radio (initialisation, keying, receive
 //!   gating, short data).
+//! - [`roaming`]: semi-roaming — mirror groups brought up by schedule, dispatch, a unit's
+//!   status or its position in a border zone, under each country's sovereignty rules.
 //! - [`config`]: the site's TOML configuration, validated at load with errors that name the
 //!   file, line, column and key.
 //! - [`audio`]: each radio's voice path (audio backends).
@@ -24,3 +26,4 @@ pub mod daemon;
 pub mod decode;
 pub mod engine;
 pub mod radio;
+pub mod roaming;

@@ -42,6 +42,12 @@
 //! into the per-origin limits of one patch. A rule for a group replaces its network's rule; both
 //! only ever tighten the per-origin limits, never loosen them.
 //!
+//! Their priority cap applies on the floor and on the air. Their emergency flag says whether a
+//! foreign emergency *propagates* — is set up as an emergency call on this network
+//! ([`FloorPolicy::on_air`], what the engine keys radios with) — but does not demote it on the
+//! floor: one side refusing the other's emergencies must not let its own talkers pre-empt an
+//! emergency there, so on the floor every emergency the per-origin limits honour stays one.
+//!
 //! # Same policy everywhere
 //! A "home" network is really a property of each destination, but the floor of a patch is one
 //! decision shared by all sites. The policy is therefore keyed by *origin* only, and **every site
@@ -320,14 +326,35 @@ impl FloorPolicy {
         Ok(self)
     }
 
-    /// The limits for a source of this kind entering at this site (in this patch, for a policy
-    /// from [`FloorPolicy::for_patch`]).
+    /// The limits on the floor for a source of this kind entering at this site (in this patch,
+    /// for a policy from [`FloorPolicy::for_patch`]: its priority caps, not its emergency
+    /// rules; see the module doc).
     pub fn limits(&self, site: SiteId, kind: SourceKind) -> SourceLimits {
+        let limits = self.origin_limits(site, kind);
+        match self.patch_caps.get(kind.index()).copied().flatten() {
+            Some(cap) => SourceLimits {
+                max_priority: limits.max_priority.min(cap.max_priority),
+                ..limits
+            },
+            None => limits,
+        }
+    }
+
+    /// The limits on the air: what a destination radio is keyed with for a source of this
+    /// kind (the floor limits, and the patch's emergency rules too).
+    pub fn air_limits(&self, site: SiteId, kind: SourceKind) -> SourceLimits {
         let limits = self.origin_limits(site, kind);
         match self.patch_caps.get(kind.index()).copied().flatten() {
             Some(cap) => limits.tighten(cap),
             None => limits,
         }
+    }
+
+    /// The priority and emergency a destination radio is keyed with for this claim: capped,
+    /// and an emergency only where it propagates.
+    pub fn on_air(&self, claim: &Claim) -> Urgency {
+        self.air_limits(claim.key.site, SourceKind::of(claim.origin_network))
+            .apply(claim.emergency, claim.priority)
     }
 
     fn origin_limits(&self, site: SiteId, kind: SourceKind) -> SourceLimits {
@@ -593,6 +620,10 @@ mod tests {
             (Network::C2000, c2000_group),
         ]);
         let dutch = patched.urgency(&claim(2, Some(Network::C2000), true, 12));
+        // On the floor the emergency stays one (so Belgian refusal cannot let Belgian talkers
+        // cut a Dutch emergency); on the air it is an ordinary call at the cap.
+        assert_eq!((dutch.emergency, dutch.priority), (true, p(3)));
+        let dutch = patched.on_air(&claim(2, Some(Network::C2000), true, 12));
         assert_eq!((dutch.emergency, dutch.priority), (false, p(3)));
         // Belgian talkers are not ASTRID's foreigners.
         let belgian = patched.urgency(&claim(1, Some(Network::Astrid), true, 12));

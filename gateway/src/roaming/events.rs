@@ -258,9 +258,10 @@ pub enum RoamingEvent {
         call_sign: Option<String>,
         /// Its network; `None` for a dispatch console.
         from: Option<Network>,
-        /// Whether the emergency counts as one across the border (sovereignty rules); if not,
-        /// it is relayed as an ordinary call and only this flag tells dispatch.
-        honoured: bool,
+        /// Whether the emergency propagates across the border as an emergency call
+        /// (sovereignty rules); if not, it is keyed there as an ordinary call and this event is
+        /// how the other side's dispatch learns of it.
+        propagated: bool,
     },
     /// A unit sent the emergency status to a gateway radio.
     EmergencyStatus {

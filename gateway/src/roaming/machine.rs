@@ -429,16 +429,16 @@ impl Roaming {
                 let mirror = self.mirror_of_patch(*patch);
                 let call_sign = claim.talker.and_then(|t| self.call_sign(t));
                 if claim.emergency {
-                    let honoured = engine
+                    let propagated = engine
                         .floor(*patch)
-                        .is_some_and(|f| f.policy().urgency(claim).emergency);
+                        .is_some_and(|f| f.policy().on_air(claim).emergency);
                     self.event(RoamingEvent::Emergency {
                         patch: *patch,
                         mirror: mirror.map(mirror_id),
                         talker: claim.talker,
                         call_sign: call_sign.clone(),
                         from: claim.origin_network,
-                        honoured,
+                        propagated,
                     });
                 }
                 if let Some(i) = mirror {

@@ -4,9 +4,11 @@
 //!
 //! - **which groups may be patched at all**: a group not allowed is never patched, whatever
 //!   triggers arrive (status, position, dispatch, or a mirror in the configuration);
-//! - **the highest priority a foreign talker may use** in a patch holding the group, and
-//!   **whether a foreign emergency counts** as one there (and so whether the emergency call
-//!   propagates: the engine keys the radio on this network with the claim after these limits);
+//! - **the highest priority a foreign talker may use** in a patch holding the group (on the
+//!   floor and on the air), and **whether a foreign emergency propagates**: whether the engine
+//!   keys the radio on this network for an emergency call or an ordinary one. On the floor an
+//!   emergency stays an emergency either way, so that no side's refusal lets its own talkers
+//!   pre-empt the other side's emergency;
 //! - **who may create patches** holding the group: its own country's dispatch only, or both
 //!   countries' dispatch; and whether field units may trigger them (status or position).
 //!

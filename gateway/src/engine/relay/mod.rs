@@ -596,8 +596,8 @@ impl Engine {
                         .map(|s| (s.patch, Claim::from_header(&s.header)));
                     if let Some((patch, claim)) = claim {
                         let urgency = self.floors.get(&patch).map_or_else(
-                            || self.policy.urgency(&claim),
-                            |f| f.policy().urgency(&claim),
+                            || self.policy.on_air(&claim),
+                            |f| f.policy().on_air(&claim),
                         );
                         r.tx.key(now, group, urgency.priority, urgency.emergency);
                     }
@@ -852,8 +852,8 @@ impl Engine {
         // foreign talker must not reach the SwMI at its own priority, nor as an emergency call
         // when the destination does not honour the foreign emergency.
         let urgency = self.floors.get(&stream.patch).map_or_else(
-            || self.policy.urgency(&claim),
-            |f| f.policy().urgency(&claim),
+            || self.policy.on_air(&claim),
+            |f| f.policy().on_air(&claim),
         );
         stream.has_floor = true;
         if stream.radios.is_empty() {

@@ -27,9 +27,11 @@
 //! Sans-IO like the engine. Feed what the radios report ([`Roaming::handle_status`],
 //! [`Roaming::handle_location`]), dispatch's actions ([`Roaming::dispatch`]) and the engine's
 //! events ([`Roaming::handle_engine_event`]); call [`Roaming::handle_timeout`] with the civil
-//! time when [`Roaming::poll_timeout`] is due, and once at start. After each call, run
-//! [`Roaming::apply`] on the engine, then drain [`Roaming::poll_reply`] (send each with the
-//! radio on its talkgroup) and [`Roaming::poll_event`].
+//! time when [`Roaming::poll_timeout`] is due, and once at start. After each call, hand it the
+//! engine's pending events first, then run [`Roaming::apply`] on the engine (in that order, so
+//! a patch the engine dissolved is reported as lapsed, not as removed), then drain
+//! [`Roaming::poll_reply`] (send each with the radio on its talkgroup) and
+//! [`Roaming::poll_event`].
 
 use std::collections::VecDeque;
 

@@ -904,7 +904,12 @@ fn defaults_are_applied() {
     assert_eq!(config.timers.grant_wait_bound, Duration::from_secs(1));
     assert_eq!(config.timers.heartbeat, Duration::from_millis(100));
     assert_eq!(config.playout, DelayConfig::default());
-    assert_eq!(config.policy, FloorPolicy::unlimited());
+    // No caps; between emergencies the sovereignty default: the first one holds the floor.
+    assert_eq!(
+        config.policy,
+        FloorPolicy::unlimited()
+            .with_emergency_rule(crate::engine::policy::EmergencyRule::FirstHolds)
+    );
     assert_eq!(config.radios[0].baud, DEFAULT_PEI_BAUD);
     assert_eq!(config.radios[0].groups, [config.radios[0].group]);
     let board = config.board.as_ref().unwrap();

@@ -16,7 +16,10 @@ mod patches;
 mod peers;
 mod policy;
 mod radios;
+mod roaming;
 mod timers;
+
+pub(super) use roaming::{ModeWord, ReplyWord, TriggerWord};
 
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
@@ -36,8 +39,8 @@ use toml::de::{DeTable, DeValue};
 use super::duration::parse_duration;
 use super::error::{ConfigError, Human, KeyPath, Location, Problem, ProblemKind, Problems, locate};
 use super::file::{
-    BoardFile, Digits, DurationText, PatchFile, PeerFile, PlayoutFile, PolicyFile, RadioFile,
-    SiteFile, TimersFile,
+    BoardFile, Digits, DurationText, MirrorFile, PatchFile, PeerFile, PlayoutFile, PolicyFile,
+    RadioFile, SiteFile, SovereigntyFile, TimersFile, TriggersFile, ZoneFile,
 };
 use super::{Config, Site};
 
@@ -51,7 +54,7 @@ pub(super) const STANDARD_BAUDS_TEXT: &str =
     "1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400, 460800, 921600";
 
 /// The top-level keys, in the order the examples use.
-const SECTIONS: [&str; 9] = [
+const SECTIONS: [&str; 14] = [
     "site",
     "radios",
     "board",
@@ -61,6 +64,11 @@ const SECTIONS: [&str; 9] = [
     "gateway_radios",
     "peers",
     "patches",
+    "aliases",
+    "sovereignty",
+    "triggers",
+    "mirrors",
+    "zones",
 ];
 
 /// At most this many syntax errors are shown: after the first, a parser's guesses cascade.
@@ -111,6 +119,11 @@ struct RawFile {
     gateway_radios: Section<Digits>,
     peers: Section<PeerFile>,
     patches: Section<PatchFile>,
+    aliases: Option<Spanned<std::collections::BTreeMap<String, Spanned<String>>>>,
+    sovereignty: Option<Spanned<SovereigntyFile>>,
+    triggers: Option<Spanned<TriggersFile>>,
+    mirrors: Section<MirrorFile>,
+    zones: Section<ZoneFile>,
 }
 
 /// An array section: its elements (`None` where unreadable), and whether all were read.
@@ -246,6 +259,11 @@ impl<'a> Report<'a> {
                 "gateway_radios" => raw.gateway_radios = self.read_list(value),
                 "peers" => raw.peers = self.read_list(value),
                 "patches" => raw.patches = self.read_list(value),
+                "aliases" => raw.aliases = self.read(value),
+                "sovereignty" => raw.sovereignty = self.read(value),
+                "triggers" => raw.triggers = self.read(value),
+                "mirrors" => raw.mirrors = self.read_list(value),
+                "zones" => raw.zones = self.read_list(value),
                 other => {
                     let expected = SECTIONS
                         .iter()
@@ -511,6 +529,24 @@ impl<'a> Report<'a> {
         let gateway_radios = self.gateway_radios(&raw.gateway_radios);
         let peers = self.peers(&raw.peers, site.as_ref());
         let patches = self.patches(&raw, site.as_ref(), &radios, &peers);
+        let roaming = self.roaming(&raw, site.as_ref(), &radios, &peers, patches.as_deref());
+        // The sovereignty rules' floor limits are part of the policy every site must share.
+        let policy = match (policy, roaming.as_ref()) {
+            (Some(policy), Some(roaming)) => {
+                match roaming.sovereignty.floor_policy(policy) {
+                    Ok(policy) => Some(policy),
+                    Err(e) => {
+                        self.add(
+                            KeyPath::root().key("sovereignty"),
+                            raw.sovereignty.as_ref().map(|s| s.span()),
+                            ProblemKind::BadValue(e.to_string()),
+                        );
+                        None
+                    }
+                }
+            }
+            (policy, _) => policy,
+        };
 
         let radios = radios.into_iter().collect::<Option<Vec<_>>>()?;
         let board = match board {
@@ -527,6 +563,7 @@ impl<'a> Report<'a> {
             gateway_radios: gateway_radios?,
             peers: peers.into_iter().collect::<Option<Vec<_>>>()?,
             patches: patches?,
+            roaming: roaming?,
         })
     }
 

@@ -10,6 +10,7 @@
 //! and the serial tasks write everything queued before they end. The binary gives this 2 s.
 
 mod clock;
+mod roaming;
 mod serial;
 
 use std::time::Duration as StdDuration;
@@ -31,6 +32,7 @@ use crate::engine::endpoint::RadioId;
 use crate::engine::radio_tx::RadioCommand;
 use crate::engine::relay::{Capture, Engine, EngineError};
 use crate::radio::{RadioOutput, RadioSession, RadioSessionConfig};
+use crate::roaming::Roaming;
 use clock::Clock;
 use serial::PortEvent;
 
@@ -128,6 +130,8 @@ struct Site {
     clock: Clock,
     /// Packets for peers and consoles while the network side does not exist yet.
     ip_unsent: u64,
+    /// Semi-roaming: mirrors, zones, status triggers (see `roaming.rs`).
+    roaming: Roaming,
 }
 
 /// Runs the daemon until `shutdown` is cancelled; returns once every transmitter is released
@@ -238,12 +242,15 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Daem
     drop(input_tx);
     info!(site = config.site.id.0, name = %config.site.name, radios = radios.len(), "borderlinkd running");
 
+    let mut roaming = Roaming::new(config.roaming.clone());
+    roaming.handle_timeout(now, jiff::Timestamp::now());
     let mut site = Site {
         engine,
         radios,
         board,
         clock,
         ip_unsent: 0,
+        roaming,
     };
     // A panic inside the loop is caught here, and the transmitters are released with
     // whatever state is left (see `release_everything`).
@@ -398,6 +405,7 @@ impl Site {
         tails
             .chain(self.session_deadline())
             .chain(self.engine.poll_timeout())
+            .chain(self.roaming.poll_timeout())
             .min()
     }
 
@@ -508,6 +516,10 @@ impl Site {
         if self.engine.poll_timeout().is_some_and(|t| t <= now) {
             self.engine.handle_timeout(now);
         }
+        if self.roaming.poll_timeout().is_some_and(|t| t <= now) {
+            // Schedules are in civil time: the wall clock, read here in the shell.
+            self.roaming.handle_timeout(now, jiff::Timestamp::now());
+        }
     }
 
     /// Moves every output to where it goes until nothing changes.
@@ -545,7 +557,10 @@ impl Site {
             }
             while let Some(event) = self.engine.poll_event() {
                 debug!(?event, "engine");
+                self.roaming.handle_engine_event(now, &event, &self.engine);
             }
+            // Replies queue radio commands and patch changes engine outputs: go round again.
+            again |= self.pump_roaming(now);
             self.pump_board(now);
             if !again {
                 break;
@@ -554,6 +569,7 @@ impl Site {
     }
 
     fn radio_output(&mut self, now: Instant, index: usize, out: RadioOutput) {
+        self.roaming_input(now, index, &out);
         let radio = &mut self.radios[index];
         let _span = info_span!("radio", radio = %radio.name).entered();
         if let Some(event) = out.engine_event() {

@@ -103,10 +103,17 @@ fn roaming_sections_reach_the_configuration_and_the_policy() {
         r.aliases.call_sign(tsi(206, 1, 120_012)),
         Some("BE-POL Turnhout 12")
     );
-    assert!(r.sovereignty.allows_group(Network::Astrid, tsi(206, 1, 2_061_005)));
-    assert!(!r.sovereignty.allows_group(Network::Astrid, tsi(206, 1, 2_061_001)));
+    assert!(
+        r.sovereignty
+            .allows_group(Network::Astrid, tsi(206, 1, 2_061_005))
+    );
+    assert!(
+        !r.sovereignty
+            .allows_group(Network::Astrid, tsi(206, 1, 2_061_001))
+    );
     assert_eq!(
-        r.sovereignty.creators(Network::Astrid, tsi(206, 1, 2_061_005)),
+        r.sovereignty
+            .creators(Network::Astrid, tsi(206, 1, 2_061_005)),
         Creators::Home
     );
     // The floor limits are in the policy every site shares.
@@ -130,7 +137,10 @@ fn roaming_sections_reach_the_configuration_and_the_policy() {
 fn a_static_patch_group_outside_allowed_groups_is_still_accepted_but_mirrors_are_checked() {
     // The base patch's ASTRID group is not in allowed_groups; sovereignty governs what
     // roaming and dispatch may bring up, and a mirror of that group is refused.
-    let t = changed("group = \"02060000102061005\" }", "group = \"02060000102061001\" }");
+    let t = changed(
+        "group = \"02060000102061005\" }",
+        "group = \"02060000102061001\" }",
+    );
     let line = line_of(&t, "home = { site = 2", 0);
     assert_problem(
         &t,
@@ -216,7 +226,12 @@ fn a_mirror_site_must_be_known() {
 fn scheduled_mirrors_need_windows_that_parse() {
     let t = changed("schedule = [\"Mon-Fri 07:00-19:00\"]\n", "");
     let line = line_of(&t, "mode = \"scheduled\"", 0);
-    assert_problem(&t, "mirrors[0].schedule", line, "a scheduled mirror needs `schedule");
+    assert_problem(
+        &t,
+        "mirrors[0].schedule",
+        line,
+        "a scheduled mirror needs `schedule",
+    );
     let t = changed("Mon-Fri 07:00-19:00", "Mon-Fry 07:00-19:00");
     let line = line_of(&t, "schedule = [", 0);
     assert_problem(&t, "mirrors[0].schedule[0]", line, "`Fry` is not a day");
@@ -240,7 +255,10 @@ fn mode_and_trigger_words_are_listed() {
         line,
         "\"permanent\", \"scheduled\", \"on-demand\"",
     );
-    let t = changed("triggers = [\"status\", \"position\"]", "triggers = [\"radio\"]");
+    let t = changed(
+        "triggers = [\"status\", \"position\"]",
+        "triggers = [\"radio\"]",
+    );
     let line = line_of(&t, "triggers = [\"radio\"]", 0);
     assert_problem(
         &t,
@@ -262,7 +280,10 @@ fn mirror_window_out_of_range_and_unknown_keys() {
 
 #[test]
 fn a_zone_names_existing_mirrors() {
-    let t = changed("mirrors = [\"Hazeldonk police\"]", "mirrors = [\"Meer police\"]");
+    let t = changed(
+        "mirrors = [\"Hazeldonk police\"]",
+        "mirrors = [\"Meer police\"]",
+    );
     let line = line_of(&t, "mirrors = [\"Meer police\"]", 0);
     assert_problem(
         &t,
@@ -427,7 +448,10 @@ fn the_commented_mirror_example_is_valid_when_uncommented() {
         } else if line.starts_with("# <<< mirror example") {
             inside = false;
         } else if inside {
-            out.push_str(line.strip_prefix("# ").unwrap_or(line.trim_start_matches('#')));
+            out.push_str(
+                line.strip_prefix("# ")
+                    .unwrap_or(line.trim_start_matches('#')),
+            );
         } else {
             out.push_str(line);
         }

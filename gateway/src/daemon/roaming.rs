@@ -79,10 +79,18 @@ fn log_event(roaming: &Roaming, event: &RoamingEvent) {
             asked,
             outcome,
         } => match outcome {
-            Ok(()) => info!(mirror = ?mirror.map(mirror_name), %by, ?call_sign, ?asked, "roaming request carried out"),
-            Err(reason) => warn!(mirror = ?mirror.map(mirror_name), %by, ?call_sign, ?asked, %reason, "roaming request refused"),
+            Ok(()) => {
+                info!(mirror = ?mirror.map(mirror_name), %by, ?call_sign, ?asked, "roaming request carried out")
+            }
+            Err(reason) => {
+                warn!(mirror = ?mirror.map(mirror_name), %by, ?call_sign, ?asked, %reason, "roaming request refused")
+            }
         },
-        RoamingEvent::MirrorUp { mirror, patch, cause } => {
+        RoamingEvent::MirrorUp {
+            mirror,
+            patch,
+            cause,
+        } => {
             info!(mirror = %mirror_name(*mirror), %patch, ?cause, "mirror up")
         }
         RoamingEvent::MirrorLapsing { mirror, .. } => {
@@ -100,9 +108,14 @@ fn log_event(roaming: &Roaming, event: &RoamingEvent) {
             from,
             propagated,
             ..
-        } => warn!(talker = ?talker.map(|t| t.to_string()), ?call_sign, ?from, propagated, "emergency call on a patch"),
+        } => {
+            warn!(talker = ?talker.map(|t| t.to_string()), ?call_sign, ?from, propagated, "emergency call on a patch")
+        }
         RoamingEvent::EmergencyStatus {
-            unit, call_sign, heard_on, ..
+            unit,
+            call_sign,
+            heard_on,
+            ..
         } => warn!(%unit, ?call_sign, %heard_on, "emergency status from a unit"),
         other => info!(event = ?other, "roaming"),
     }

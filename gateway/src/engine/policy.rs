@@ -598,7 +598,10 @@ mod tests {
         foreign_claim.started = KeyUpTime(2_000);
         let foreign = policy.rank(&foreign_claim);
         assert_eq!(home.urgency, foreign.urgency, "emergencies tie on urgency");
-        assert!(home.beats(&foreign), "the earlier emergency keeps the floor");
+        assert!(
+            home.beats(&foreign),
+            "the earlier emergency keeps the floor"
+        );
         // And the same the other way round: the home emergency does not cut in either.
         let mut late_home = claim(1, Some(Network::Astrid), true, 15);
         late_home.started = KeyUpTime(3_000);
@@ -638,26 +641,36 @@ mod tests {
     fn a_group_rule_replaces_the_network_rule_but_never_loosens_the_origin_limits() {
         let strict = Tsi::from_parts(206, 1, 2_061_009).unwrap();
         let loose = Tsi::from_parts(206, 1, 2_061_001).unwrap();
-        let policy = capped_c2000() // C2000 origin capped at 8, emergencies off
-            .with_foreign_limits(Network::Astrid, SourceLimits::new(p(5), true))
-            .with_group_foreign_limits([
-                (strict, SourceLimits::new(p(1), true)),
-                (loose, SourceLimits::UNLIMITED),
-            ])
-            .unwrap();
+        let policy =
+            capped_c2000() // C2000 origin capped at 8, emergencies off
+                .with_foreign_limits(Network::Astrid, SourceLimits::new(p(5), true))
+                .with_group_foreign_limits([
+                    (strict, SourceLimits::new(p(1), true)),
+                    (loose, SourceLimits::UNLIMITED),
+                ])
+                .unwrap();
         let dutch = claim(2, Some(Network::C2000), false, 12);
         assert_eq!(
-            policy.for_patch([(Network::Astrid, strict)]).urgency(&dutch).priority,
+            policy
+                .for_patch([(Network::Astrid, strict)])
+                .urgency(&dutch)
+                .priority,
             p(1)
         );
         // The group's own rule is unlimited, but the origin cap of 8 still holds.
         assert_eq!(
-            policy.for_patch([(Network::Astrid, loose)]).urgency(&dutch).priority,
+            policy
+                .for_patch([(Network::Astrid, loose)])
+                .urgency(&dutch)
+                .priority,
             p(8)
         );
         let other = Tsi::from_parts(206, 1, 2_061_002).unwrap();
         assert_eq!(
-            policy.for_patch([(Network::Astrid, other)]).urgency(&dutch).priority,
+            policy
+                .for_patch([(Network::Astrid, other)])
+                .urgency(&dutch)
+                .priority,
             p(5)
         );
         let err = FloorPolicy::unlimited()

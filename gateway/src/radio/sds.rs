@@ -68,9 +68,7 @@ impl RadioSession {
     /// [`RadioOutput::SdsSent`].
     pub fn send_status(&mut self, now: Instant, to: Tsi, value: Status) -> Result<(), SendError> {
         let mut buf = [0u8; MAX_SDS_BYTES];
-        let len = value
-            .emit(&mut buf)
-            .map_err(|_| SendError::TooLong(0))?;
+        let len = value.emit(&mut buf).map_err(|_| SendError::TooLong(0))?;
         self.queue_sds(now, to, AiService::Status, Status::BIT_LEN, &buf[..len])
     }
 

@@ -1564,7 +1564,11 @@ fn a_refused_service_selection_withdraws_its_message() {
     rig.drain();
     assert_eq!(rig.sent(), ["AT+CTSDS=13,0\r"]);
     rig.feed("\r\n+CME ERROR: 3\r\n");
-    assert_eq!(rig.sent(), Vec::<String>::new(), "no AT+CMGS after a refusal");
+    assert_eq!(
+        rig.sent(),
+        Vec::<String>::new(),
+        "no AT+CMGS after a refusal"
+    );
     assert_eq!(
         rig.events(),
         [RadioOutput::SdsSent {

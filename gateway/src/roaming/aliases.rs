@@ -77,7 +77,10 @@ mod tests {
         assert_eq!(aliases.label(unit), format!("BE-POL 12 ({unit})"));
         assert_eq!(aliases.call_sign(stranger), None);
         assert_eq!(aliases.label(stranger), stranger.to_string());
-        assert_eq!(aliases.insert(unit, "BE-POL 13").as_deref(), Some("BE-POL 12"));
+        assert_eq!(
+            aliases.insert(unit, "BE-POL 13").as_deref(),
+            Some("BE-POL 12")
+        );
         assert_eq!(aliases.len(), 1);
     }
 }

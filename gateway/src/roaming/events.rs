@@ -155,6 +155,8 @@ pub enum Cause {
     /// An existing patch of the same channels (another site's, or from before a restart) was
     /// taken over.
     Adopted,
+    /// Brought back while still held, after its patch had gone (removed, or refused before).
+    Restored,
 }
 
 /// Why a mirror went down.

@@ -50,7 +50,7 @@ use super::mirrors::{MirrorId, MirrorMode};
 use super::schedule::civil_zone;
 use super::sovereignty::{Refusal, Requester};
 use super::triggers::{FieldAction, ReplyStyle};
-use super::zones::{ZoneChange, ZoneTracker};
+use super::zones::{Fix, ZoneChange, ZoneTracker};
 use super::{Aliases, RoamingConfig};
 use crate::engine::floor::FloorEvent;
 use crate::engine::patch::{PatchError, PatchEvent, PatchId};
@@ -271,9 +271,8 @@ impl Roaming {
             None => {
                 // Answered once the patch is up (or could not be), unless it already is or
                 // nothing needed creating.
-                let waiting = mirror.is_some_and(|i| {
-                    self.state[i].waiting.iter().any(|(u, _)| *u == unit)
-                });
+                let waiting =
+                    mirror.is_some_and(|i| self.state[i].waiting.iter().any(|(u, _)| *u == unit));
                 if !waiting {
                     self.reply(heard_on, unit, mirror, Ok(()), action);
                 }
@@ -334,9 +333,12 @@ impl Roaming {
             return;
         };
         let used = self.config.zones.iter().any(|z| {
-            z.mirrors
-                .iter()
-                .any(|m| self.config.mirrors.get(usize::from(m.0)).is_some_and(|m| m.has_group(heard_on)))
+            z.mirrors.iter().any(|m| {
+                self.config
+                    .mirrors
+                    .get(usize::from(m.0))
+                    .is_some_and(|m| m.has_group(heard_on))
+            })
         });
         if !used {
             self.stats.positions_unused += 1;
@@ -347,8 +349,7 @@ impl Roaming {
             now,
             unit,
             heard_on,
-            LatLon::of_report(report),
-            report.position_error,
+            Fix::new(LatLon::of_report(report), report.position_error),
             &self.config.zones,
             &mut changes,
         );
@@ -388,7 +389,9 @@ impl Roaming {
         by: &Requester,
     ) -> Result<(), RequestRefused> {
         let Some(mirror) = self.config.mirrors.get(i) else {
-            return Err(RequestRefused::UnknownMirror(u16::try_from(i).unwrap_or(u16::MAX)));
+            return Err(RequestRefused::UnknownMirror(
+                u16::try_from(i).unwrap_or(u16::MAX),
+            ));
         };
         if !mirror.triggers.dispatch {
             return Err(RequestRefused::TriggerOff("dispatch"));
@@ -602,7 +605,8 @@ impl Roaming {
         let s = &self.state[i];
         self.config.mirrors[i].mode == MirrorMode::Permanent
             || s.scheduled
-            || s.dispatch.is_some_and(|until| until.is_none_or(|t| t > now))
+            || s.dispatch
+                .is_some_and(|until| until.is_none_or(|t| t > now))
             || s.field_until.is_some_and(|t| t > now)
             || self.zone_units(i, now) > 0
     }
@@ -634,7 +638,8 @@ impl Roaming {
                         None => "roaming".to_owned(),
                     };
                     let spec = mirror.patch_spec(created_by);
-                    self.requests.push_back(PatchRequest::Create { mirror: id, spec });
+                    self.requests
+                        .push_back(PatchRequest::Create { mirror: id, spec });
                 }
                 (true, Some(patch)) => {
                     s.end_by = None;
@@ -702,7 +707,10 @@ impl Roaming {
                 // A patch of exactly these channels already exists: take it over.
                 let existing = engine.patches().patch_of_group(m.home.group);
                 if let Some(id) = existing
-                    && engine.patches().get(id).is_some_and(|p| m.matches(p.spec()))
+                    && engine
+                        .patches()
+                        .get(id)
+                        .is_some_and(|p| m.matches(p.spec()))
                 {
                     let window = m.window;
                     let _ = engine.retime_patch(now, id, Some(window), None);
@@ -716,12 +724,12 @@ impl Roaming {
                     }
                     Err(error) => {
                         let reason = match error {
-                            EngineError::Patch(PatchError::ChannelInUse { channel, other, .. }) => {
-                                BlockReason::GroupInUse {
-                                    group: channel.group,
-                                    other,
-                                }
-                            }
+                            EngineError::Patch(PatchError::ChannelInUse {
+                                channel, other, ..
+                            }) => BlockReason::GroupInUse {
+                                group: channel.group,
+                                other,
+                            },
                             EngineError::Patch(_) => BlockReason::Refused,
                         };
                         self.state[i].blocked_until = Some(now + BLOCKED_RETRY);
@@ -770,10 +778,15 @@ impl Roaming {
         s.expires_at = Some(now + window);
         s.blocked_until = None;
         let waiting = std::mem::take(&mut s.waiting);
+        let cause = cause.unwrap_or_else(|| match self.config.mirrors[i].mode {
+            MirrorMode::Permanent => Cause::Permanent,
+            MirrorMode::Scheduled(_) if self.state[i].scheduled => Cause::Schedule,
+            _ => Cause::Restored,
+        });
         self.event(RoamingEvent::MirrorUp {
             mirror: mirror_id(i),
             patch: id,
-            cause: cause.unwrap_or(Cause::Permanent),
+            cause,
         });
         for (unit, via) in waiting {
             self.reply(via, unit, Some(i), Ok(()), FieldAction::Request);
@@ -897,6 +910,7 @@ fn cause_text(cause: &Cause) -> String {
         Cause::Status { unit } => format!("status from {unit}"),
         Cause::Position { unit, zone } => format!("position of {unit} in zone {}", zone.0),
         Cause::Adopted => "adopted".into(),
+        Cause::Restored => "restored".into(),
     }
 }
 

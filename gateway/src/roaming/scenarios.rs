@@ -292,7 +292,9 @@ fn driving_into_the_netherlands_mirrors_the_group_until_the_unit_has_gone() {
         rig.position(belgian_unit(), at, PositionError::LessThan20m);
         for event in rig.take_events() {
             match event {
-                RoamingEvent::ZoneEntered { unit, call_sign, .. } => {
+                RoamingEvent::ZoneEntered {
+                    unit, call_sign, ..
+                } => {
                     assert_eq!(unit, belgian_unit());
                     assert_eq!(call_sign.as_deref(), Some("BE-POL Turnhout 12"));
                     entered_at = Some((i, at));
@@ -313,7 +315,11 @@ fn driving_into_the_netherlands_mirrors_the_group_until_the_unit_has_gone() {
         }
         // Up while the unit is in the zone, before and after.
         let in_zone = entered_at.is_some() && left_at.is_none();
-        assert_eq!(rig.patch().is_some(), in_zone || left_at.is_some(), "report {i}");
+        assert_eq!(
+            rig.patch().is_some(),
+            in_zone || left_at.is_some(),
+            "report {i}"
+        );
         rig.advance(Duration::from_secs(10));
     }
     let (_, entered) = entered_at.expect("entered the zone");
@@ -362,7 +368,11 @@ fn jitter_at_the_zone_edge_does_not_flap_the_patch() {
         seed ^= seed >> 17;
         seed ^= seed << 5;
         let north = f64::from(seed % 121) - 60.0;
-        rig.position(belgian_unit(), edge.offset_m(north, 0.0), PositionError::LessThan20m);
+        rig.position(
+            belgian_unit(),
+            edge.offset_m(north, 0.0),
+            PositionError::LessThan20m,
+        );
         rig.advance(Duration::from_secs(10));
     }
     let events = rig.take_events();
@@ -372,11 +382,21 @@ fn jitter_at_the_zone_edge_does_not_flap_the_patch() {
         .count();
     let lapses = events
         .iter()
-        .filter(|e| matches!(e, RoamingEvent::MirrorLapsing { .. } | RoamingEvent::MirrorDown { .. }))
+        .filter(|e| {
+            matches!(
+                e,
+                RoamingEvent::MirrorLapsing { .. } | RoamingEvent::MirrorDown { .. }
+            )
+        })
         .count();
     let zone_changes = events
         .iter()
-        .filter(|e| matches!(e, RoamingEvent::ZoneEntered { .. } | RoamingEvent::ZoneLeft { .. }))
+        .filter(|e| {
+            matches!(
+                e,
+                RoamingEvent::ZoneEntered { .. } | RoamingEvent::ZoneLeft { .. }
+            )
+        })
         .count();
     assert_eq!((ups, lapses, zone_changes), (1, 0, 1), "{events:?}");
     assert!(rig.patch().is_some());
@@ -427,7 +447,10 @@ fn a_status_request_patches_the_group_and_the_unit_is_answered() {
     assert_eq!(rig.replies.len(), 1);
     assert!(rig.take_events().iter().any(|e| matches!(
         e,
-        RoamingEvent::MirrorDown { reason: DownReason::Ended(Requester::Unit { .. }), .. }
+        RoamingEvent::MirrorDown {
+            reason: DownReason::Ended(Requester::Unit { .. }),
+            ..
+        }
     )));
 }
 
@@ -439,8 +462,16 @@ fn the_reply_reaches_the_unit_through_the_radio_session() {
     let mut radio = RadioSession::new(RadioSessionConfig::new(identity, mirror_group())).unwrap();
     radio.link_up(rig.now);
     for answer in [
-        "OK", "OK", "OK", "OK", "OK", "OK", "OK",
-        "+CNUMF: 0,02040000109000001\r\n\r\nOK", "OK", "+CSQ: 20,99\r\n\r\nOK",
+        "OK",
+        "OK",
+        "OK",
+        "OK",
+        "OK",
+        "OK",
+        "OK",
+        "+CNUMF: 0,02040000109000001\r\n\r\nOK",
+        "OK",
+        "+CSQ: 20,99\r\n\r\nOK",
     ] {
         while radio.poll_transmit().is_some() {}
         radio.handle_bytes(rig.now, format!("\r\n{answer}\r\n").as_bytes());
@@ -454,7 +485,8 @@ fn the_reply_reaches_the_unit_through_the_radio_session() {
     let mut handled = false;
     while let Some(out) = radio.poll_event() {
         if let RadioOutput::Status { from, value } = out {
-            rig.roaming.handle_status(rig.now, mirror_group(), from, value);
+            rig.roaming
+                .handle_status(rig.now, mirror_group(), from, value);
             rig.pump();
             handled = true;
         }
@@ -624,7 +656,11 @@ fn a_group_not_allowed_is_never_patched_whatever_triggers_arrive() {
         rig.replies
     );
     assert_eq!(rig.replies.len(), 2);
-    assert!(!rig.take_events().iter().any(|e| matches!(e, RoamingEvent::MirrorUp { .. })));
+    assert!(
+        !rig.take_events()
+            .iter()
+            .any(|e| matches!(e, RoamingEvent::MirrorUp { .. }))
+    );
     assert!(rig.roaming.mirrors()[0].forbidden.is_some());
 }
 
@@ -651,7 +687,11 @@ fn foreign_dispatch_is_refused_where_only_home_dispatch_may_patch() {
     let activate = DispatchAction::Activate {
         duration: Some(mins(120)),
     };
-    assert!(rig.roaming.dispatch(rig.now, MirrorId(0), activate, dutch).is_err());
+    assert!(
+        rig.roaming
+            .dispatch(rig.now, MirrorId(0), activate, dutch)
+            .is_err()
+    );
     rig.pump();
     assert_eq!(rig.patch(), None);
     rig.roaming
@@ -673,7 +713,10 @@ fn a_scheduled_mirror_follows_local_time() {
     let schedule = schedule::Schedule::new(vec![
         schedule::TimeWindow::parse("Tue 10:30-11:00").unwrap(),
     ]);
-    let mut rig = Rig::new(config(MirrorMode::Scheduled(schedule), Sovereignty::default()));
+    let mut rig = Rig::new(config(
+        MirrorMode::Scheduled(schedule),
+        Sovereignty::default(),
+    ));
     // 10:00 CET: not yet.
     assert_eq!(rig.patch(), None);
     rig.advance(mins(30) - Duration::from_secs(1));
@@ -682,10 +725,20 @@ fn a_scheduled_mirror_follows_local_time() {
     assert!(rig.patch().is_some(), "up at 10:30 CET");
     rig.advance(mins(30));
     let events = rig.take_events();
-    assert!(events.iter().any(|e| matches!(e, RoamingEvent::MirrorLapsing { .. })), "{events:?}");
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, RoamingEvent::MirrorLapsing { .. })),
+        "{events:?}"
+    );
     rig.advance(mins(5));
     let events = rig.take_events();
-    assert_eq!(rig.patch(), None, "{events:?} {:?}", rig.engine.patches().iter().next());
+    assert_eq!(
+        rig.patch(),
+        None,
+        "{events:?} {:?}",
+        rig.engine.patches().iter().next()
+    );
 }
 
 #[test]
@@ -697,7 +750,10 @@ fn a_mirror_removed_by_dispatch_is_noticed_and_brought_back_while_held() {
     let events = rig.take_events();
     assert!(events.iter().any(|e| matches!(
         e,
-        RoamingEvent::MirrorDown { reason: DownReason::Removed, .. }
+        RoamingEvent::MirrorDown {
+            reason: DownReason::Removed,
+            ..
+        }
     )));
     // Permanent: it comes back.
     assert!(rig.patch().is_some_and(|p| p != first));

@@ -37,7 +37,9 @@ pub enum ScheduleError {
     #[error("expected `<days> <HH:MM>-<HH:MM>`, e.g. \"Mon-Fri 07:00-19:00\"")]
     Shape,
     /// A day name that is not one of Mon, Tue, Wed, Thu, Fri, Sat, Sun.
-    #[error("`{0}` is not a day: expected Mon, Tue, Wed, Thu, Fri, Sat or Sun, a range such as Mon-Fri, or a list such as Sat,Sun")]
+    #[error(
+        "`{0}` is not a day: expected Mon, Tue, Wed, Thu, Fri, Sat or Sun, a range such as Mon-Fri, or a list such as Sat,Sun"
+    )]
     Day(String),
     /// A time that is not `HH:MM` within 00:00–24:00.
     #[error("`{0}` is not a time of day: expected HH:MM from 00:00 to 24:00")]
@@ -235,7 +237,12 @@ mod tests {
     }
 
     fn schedule(windows: &[&str]) -> Schedule {
-        Schedule::new(windows.iter().map(|w| TimeWindow::parse(w).unwrap()).collect())
+        Schedule::new(
+            windows
+                .iter()
+                .map(|w| TimeWindow::parse(w).unwrap())
+                .collect(),
+        )
     }
 
     #[test]

@@ -383,6 +383,9 @@ mod tests {
             policy.foreign_limits(Network::Astrid, astrid(2_061_001)),
             Some(SourceLimits::new(Priority::new(8).unwrap(), false))
         );
-        assert_eq!(policy.foreign_limits(Network::C2000, c2000(2_040_551)), None);
+        assert_eq!(
+            policy.foreign_limits(Network::C2000, c2000(2_040_551)),
+            None
+        );
     }
 }

@@ -70,6 +70,22 @@ pub enum LeaveReason {
     Evicted,
 }
 
+/// A reported position and how accurate the unit says it is.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Fix {
+    /// Where.
+    pub position: LatLon,
+    /// The report's position error.
+    pub error: PositionError,
+}
+
+impl Fix {
+    /// A fix at `position` with this error.
+    pub fn new(position: LatLon, error: PositionError) -> Self {
+        Fix { position, error }
+    }
+}
+
 /// A change of a unit's zones.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ZoneChange {
@@ -142,8 +158,7 @@ impl ZoneTracker {
         now: Instant,
         unit: Tsi,
         heard_on: Tsi,
-        position: LatLon,
-        error: PositionError,
+        fix: Fix,
         zones: &[Zone],
         out: &mut Vec<ZoneChange>,
     ) {
@@ -159,10 +174,10 @@ impl ZoneTracker {
         track.heard_on = heard_on;
         for (index, zone) in zones.iter().enumerate() {
             let id = ZoneId(u16::try_from(index).unwrap_or(u16::MAX));
-            if !zone.accepts(error) {
+            if !zone.accepts(fix.error) {
                 continue;
             }
-            let within = zone.area.locate(position).is_within();
+            let within = zone.area.locate(fix.position).is_within();
             let present = track.inside.iter().position(|p| p.zone == id);
             match (present, within) {
                 (None, true) => {
@@ -177,7 +192,8 @@ impl ZoneTracker {
                 (Some(i), true) => track.inside[i].last_inside = now,
                 (Some(i), false) => {
                     let p = track.inside[i];
-                    let beyond = zone.area.distance_to_boundary_m(position) > zone.exit_margin_m;
+                    let beyond =
+                        zone.area.distance_to_boundary_m(fix.position) > zone.exit_margin_m;
                     let dwelt = now.saturating_since(p.since) >= zone.min_dwell;
                     if beyond && dwelt {
                         track.inside.remove(i);
@@ -283,9 +299,14 @@ mod tests {
     /// A zone whose north edge is the parallel 51.4858 N between Hazeldonk and Meer.
     fn zone(exit_margin_m: f64, min_dwell: Duration) -> Zone {
         let ring = Ring::new(
-            [(4.72, 51.47), (4.75, 51.47), (4.75, 51.4858), (4.72, 51.4858)]
-                .into_iter()
-                .map(|(lon, lat)| at(lat, lon)),
+            [
+                (4.72, 51.47),
+                (4.75, 51.47),
+                (4.75, 51.4858),
+                (4.72, 51.4858),
+            ]
+            .into_iter()
+            .map(|(lon, lat)| at(lat, lon)),
         )
         .unwrap();
         Zone {
@@ -320,21 +341,52 @@ mod tests {
         let zones = [zone(100.0, Duration::ZERO)];
         let mut tracker = ZoneTracker::new(16, Duration::from_secs(600));
         let mut out = Vec::new();
-        tracker.report(t(0), unit(1), group(), edge(-5.0), PositionError::LessThan20m, &zones, &mut out);
-        assert_eq!(out, [ZoneChange::Entered { unit: unit(1), zone: ZoneId(0) }]);
+        tracker.report(
+            t(0),
+            unit(1),
+            group(),
+            Fix::new(edge(-5.0), PositionError::LessThan20m),
+            &zones,
+            &mut out,
+        );
+        assert_eq!(
+            out,
+            [ZoneChange::Entered {
+                unit: unit(1),
+                zone: ZoneId(0)
+            }]
+        );
         out.clear();
         // +/- 40 m around the edge for ten minutes: no change.
         for i in 1..60u64 {
             let north = if i % 2 == 0 { -40.0 } else { 40.0 };
-            tracker.report(t(i * 10), unit(1), group(), edge(north), PositionError::LessThan20m, &zones, &mut out);
+            tracker.report(
+                t(i * 10),
+                unit(1),
+                group(),
+                Fix::new(edge(north), PositionError::LessThan20m),
+                &zones,
+                &mut out,
+            );
         }
         assert!(out.is_empty(), "{out:?}");
         assert_eq!(tracker.presence(unit(1)).len(), 1);
         // Well clear of the margin: gone.
-        tracker.report(t(600), unit(1), group(), edge(150.0), PositionError::LessThan20m, &zones, &mut out);
+        tracker.report(
+            t(600),
+            unit(1),
+            group(),
+            Fix::new(edge(150.0), PositionError::LessThan20m),
+            &zones,
+            &mut out,
+        );
         assert_eq!(
             out,
-            [ZoneChange::Left { unit: unit(1), zone: ZoneId(0), reason: LeaveReason::Moved }]
+            [ZoneChange::Left {
+                unit: unit(1),
+                zone: ZoneId(0),
+                reason: LeaveReason::Moved
+            }]
         );
     }
 
@@ -346,7 +398,14 @@ mod tests {
         let mut out = Vec::new();
         for i in 0..10u64 {
             let north = if i % 2 == 0 { -40.0 } else { 40.0 };
-            tracker.report(t(i * 10), unit(1), group(), edge(north), PositionError::LessThan20m, &zones, &mut out);
+            tracker.report(
+                t(i * 10),
+                unit(1),
+                group(),
+                Fix::new(edge(north), PositionError::LessThan20m),
+                &zones,
+                &mut out,
+            );
         }
         assert_eq!(out.len(), 10, "{out:?}");
     }
@@ -356,11 +415,32 @@ mod tests {
         let zones = [zone(10.0, Duration::from_secs(120))];
         let mut tracker = ZoneTracker::new(16, Duration::from_secs(600));
         let mut out = Vec::new();
-        tracker.report(t(0), unit(1), group(), edge(-5.0), PositionError::LessThan2m, &zones, &mut out);
+        tracker.report(
+            t(0),
+            unit(1),
+            group(),
+            Fix::new(edge(-5.0), PositionError::LessThan2m),
+            &zones,
+            &mut out,
+        );
         out.clear();
-        tracker.report(t(60), unit(1), group(), edge(500.0), PositionError::LessThan2m, &zones, &mut out);
+        tracker.report(
+            t(60),
+            unit(1),
+            group(),
+            Fix::new(edge(500.0), PositionError::LessThan2m),
+            &zones,
+            &mut out,
+        );
         assert!(out.is_empty(), "left before the dwell: {out:?}");
-        tracker.report(t(120), unit(1), group(), edge(500.0), PositionError::LessThan2m, &zones, &mut out);
+        tracker.report(
+            t(120),
+            unit(1),
+            group(),
+            Fix::new(edge(500.0), PositionError::LessThan2m),
+            &zones,
+            &mut out,
+        );
         assert_eq!(out.len(), 1);
     }
 
@@ -371,10 +451,31 @@ mod tests {
         let zones = [z];
         let mut tracker = ZoneTracker::new(16, Duration::from_secs(600));
         let mut out = Vec::new();
-        tracker.report(t(0), unit(1), group(), edge(-50.0), PositionError::LessThan2km, &zones, &mut out);
-        tracker.report(t(1), unit(1), group(), edge(-50.0), PositionError::Unknown, &zones, &mut out);
+        tracker.report(
+            t(0),
+            unit(1),
+            group(),
+            Fix::new(edge(-50.0), PositionError::LessThan2km),
+            &zones,
+            &mut out,
+        );
+        tracker.report(
+            t(1),
+            unit(1),
+            group(),
+            Fix::new(edge(-50.0), PositionError::Unknown),
+            &zones,
+            &mut out,
+        );
         assert!(out.is_empty());
-        tracker.report(t(2), unit(1), group(), edge(-50.0), PositionError::LessThan200m, &zones, &mut out);
+        tracker.report(
+            t(2),
+            unit(1),
+            group(),
+            Fix::new(edge(-50.0), PositionError::LessThan200m),
+            &zones,
+            &mut out,
+        );
         assert_eq!(out.len(), 1);
     }
 
@@ -383,14 +484,39 @@ mod tests {
         let zones = [zone(10.0, Duration::ZERO)];
         let mut tracker = ZoneTracker::new(2, Duration::from_secs(300));
         let mut out = Vec::new();
-        tracker.report(t(0), unit(1), group(), edge(-5.0), PositionError::LessThan2m, &zones, &mut out);
-        tracker.report(t(10), unit(2), group(), edge(-5.0), PositionError::LessThan2m, &zones, &mut out);
+        tracker.report(
+            t(0),
+            unit(1),
+            group(),
+            Fix::new(edge(-5.0), PositionError::LessThan2m),
+            &zones,
+            &mut out,
+        );
+        tracker.report(
+            t(10),
+            unit(2),
+            group(),
+            Fix::new(edge(-5.0), PositionError::LessThan2m),
+            &zones,
+            &mut out,
+        );
         out.clear();
         // A third unit evicts the one heard from longest ago.
-        tracker.report(t(20), unit(3), group(), edge(500.0), PositionError::LessThan2m, &zones, &mut out);
+        tracker.report(
+            t(20),
+            unit(3),
+            group(),
+            Fix::new(edge(500.0), PositionError::LessThan2m),
+            &zones,
+            &mut out,
+        );
         assert_eq!(
             out,
-            [ZoneChange::Left { unit: unit(1), zone: ZoneId(0), reason: LeaveReason::Evicted }]
+            [ZoneChange::Left {
+                unit: unit(1),
+                zone: ZoneId(0),
+                reason: LeaveReason::Evicted
+            }]
         );
         assert_eq!((tracker.len(), tracker.evicted()), (2, 1));
         out.clear();
@@ -398,7 +524,11 @@ mod tests {
         tracker.handle_timeout(t(310), &mut out);
         assert_eq!(
             out,
-            [ZoneChange::Left { unit: unit(2), zone: ZoneId(0), reason: LeaveReason::Silent }]
+            [ZoneChange::Left {
+                unit: unit(2),
+                zone: ZoneId(0),
+                reason: LeaveReason::Silent
+            }]
         );
         tracker.handle_timeout(t(320), &mut out);
         assert!(tracker.is_empty());

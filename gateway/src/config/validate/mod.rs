@@ -532,19 +532,17 @@ impl<'a> Report<'a> {
         let roaming = self.roaming(&raw, site.as_ref(), &radios, &peers, patches.as_deref());
         // The sovereignty rules' floor limits are part of the policy every site must share.
         let policy = match (policy, roaming.as_ref()) {
-            (Some(policy), Some(roaming)) => {
-                match roaming.sovereignty.floor_policy(policy) {
-                    Ok(policy) => Some(policy),
-                    Err(e) => {
-                        self.add(
-                            KeyPath::root().key("sovereignty"),
-                            raw.sovereignty.as_ref().map(|s| s.span()),
-                            ProblemKind::BadValue(e.to_string()),
-                        );
-                        None
-                    }
+            (Some(policy), Some(roaming)) => match roaming.sovereignty.floor_policy(policy) {
+                Ok(policy) => Some(policy),
+                Err(e) => {
+                    self.add(
+                        KeyPath::root().key("sovereignty"),
+                        raw.sovereignty.as_ref().map(|s| s.span()),
+                        ProblemKind::BadValue(e.to_string()),
+                    );
+                    None
                 }
-            }
+            },
             (policy, _) => policy,
         };
 

@@ -163,7 +163,10 @@ impl Report<'_> {
         Some(NetworkRules {
             allowed_groups: allowed?,
             foreign: foreign?.unwrap_or(SourceLimits::UNLIMITED),
-            creators: s.creators.as_ref().map_or_else(Default::default, |c| c.get_ref().0),
+            creators: s
+                .creators
+                .as_ref()
+                .map_or_else(Default::default, |c| c.get_ref().0),
             field_triggers: s.field_triggers.unwrap_or(true),
         })
     }
@@ -250,7 +253,8 @@ impl Report<'_> {
                 consoles.push(self.console(&path.key("consoles").index(i), c));
             }
             let mut channels_ok = true;
-            for (key, raw_channel, channel) in [("home", &m.home, home), ("mirror", &m.mirror, mirror)]
+            for (key, raw_channel, channel) in
+                [("home", &m.home, home), ("mirror", &m.mirror, mirror)]
             {
                 let Some(channel) = channel else { continue };
                 let cpath = path.key(key);
@@ -442,11 +446,7 @@ impl Report<'_> {
 
     // ---- [[zones]] -----------------------------------------------------------------------
 
-    fn zones(
-        &mut self,
-        raw: &Section<ZoneFile>,
-        mirrors: Option<&[Mirror]>,
-    ) -> Option<Vec<Zone>> {
+    fn zones(&mut self, raw: &Section<ZoneFile>, mirrors: Option<&[Mirror]>) -> Option<Vec<Zone>> {
         let mut names = HashMap::new();
         let mut zones = Vec::with_capacity(raw.items.len());
         let mut ok = raw.complete;
@@ -618,7 +618,11 @@ impl Report<'_> {
                 match Ring::new(vertices) {
                     Ok(ring) => rings.push(ring),
                     Err(e) => {
-                        self.add(rpath, Some(ring.span()), ProblemKind::Geometry(e.to_string()));
+                        self.add(
+                            rpath,
+                            Some(ring.span()),
+                            ProblemKind::Geometry(e.to_string()),
+                        );
                         ok = false;
                     }
                 }
@@ -684,7 +688,8 @@ impl Report<'_> {
                             path.key("reply"),
                             t.reply.as_ref().map(|r| r.span()),
                             ProblemKind::MissingKey(
-                                "`reply = \"status\"` needs the `ack` and `refuse` status values".into(),
+                                "`reply = \"status\"` needs the `ack` and `refuse` status values"
+                                    .into(),
                             ),
                         );
                     }

@@ -684,7 +684,11 @@ fn retime_restarts_both_deadlines_from_now_and_keeps_the_definition() {
     assert_eq!(table.poll_timeout(), Some(t(1_100 + 5 * 60)));
     table.handle_timeout(t(1_100 + 5 * 60));
     match table.poll_event() {
-        Some(PatchEvent::Dissolved { id: gone, spec, reason }) => {
+        Some(PatchEvent::Dissolved {
+            id: gone,
+            spec,
+            reason,
+        }) => {
             assert_eq!(gone, id);
             assert_eq!(reason, DissolveReason::Inactive);
             assert_eq!(spec.inactivity_timeout, Some(mins(5)));
@@ -710,5 +714,9 @@ fn retime_refuses_zero_durations_and_unknown_patches() {
         table.retime(t(1), PatchId(99), None, None),
         Err(PatchError::UnknownPatch(PatchId(99)))
     );
-    assert_eq!(table.poll_timeout(), None, "a refused retime changes nothing");
+    assert_eq!(
+        table.poll_timeout(),
+        None,
+        "a refused retime changes nothing"
+    );
 }

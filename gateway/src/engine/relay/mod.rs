@@ -851,10 +851,10 @@ impl Engine {
         // The destination network hears the claim as policy allows it, not as made: a capped
         // foreign talker must not reach the SwMI at its own priority, nor as an emergency call
         // when the destination does not honour the foreign emergency.
-        let urgency = self.floors.get(&stream.patch).map_or_else(
-            || self.policy.on_air(&claim),
-            |f| f.policy().on_air(&claim),
-        );
+        let urgency = self
+            .floors
+            .get(&stream.patch)
+            .map_or_else(|| self.policy.on_air(&claim), |f| f.policy().on_air(&claim));
         stream.has_floor = true;
         if stream.radios.is_empty() {
             return;

@@ -134,7 +134,10 @@ impl LatLon {
         } else if dlon < -180.0 {
             dlon += 360.0;
         }
-        (dlon * M_PER_DEG * cos_lat, (self.lat - origin.lat) * M_PER_DEG)
+        (
+            dlon * M_PER_DEG * cos_lat,
+            (self.lat - origin.lat) * M_PER_DEG,
+        )
     }
 }
 
@@ -212,11 +215,7 @@ impl Ring {
             return 0.0;
         };
         let cos = origin.lat.to_radians().cos();
-        let pts: Vec<(f64, f64)> = self
-            .vertices
-            .iter()
-            .map(|p| p.local(origin, cos))
-            .collect();
+        let pts: Vec<(f64, f64)> = self.vertices.iter().map(|p| p.local(origin, cos)).collect();
         let mut twice = 0.0;
         for (i, a) in pts.iter().enumerate() {
             let b = pts[(i + 1) % pts.len()];

@@ -112,11 +112,27 @@ fn quadripoint() -> LatLon {
 #[test]
 fn published_belgian_points_are_inside_and_dutch_points_outside() {
     let belgium = baarle_hertog();
-    for (lat, lon) in [(51.4383, 4.9294), (51.440628, 4.931858), (51.445161, 4.941440)] {
-        assert_eq!(belgium.locate(at(lat, lon)), Placement::Inside, "{lat} {lon}");
+    for (lat, lon) in [
+        (51.4383, 4.9294),
+        (51.440628, 4.931858),
+        (51.445161, 4.941440),
+    ] {
+        assert_eq!(
+            belgium.locate(at(lat, lon)),
+            Placement::Inside,
+            "{lat} {lon}"
+        );
     }
-    for (lat, lon) in [(51.4428, 4.9294), (51.445820, 4.929431), (51.439391, 4.931514)] {
-        assert_eq!(belgium.locate(at(lat, lon)), Placement::Outside, "{lat} {lon}");
+    for (lat, lon) in [
+        (51.4428, 4.9294),
+        (51.445820, 4.929431),
+        (51.439391, 4.931514),
+    ] {
+        assert_eq!(
+            belgium.locate(at(lat, lon)),
+            Placement::Outside,
+            "{lat} {lon}"
+        );
     }
 }
 
@@ -129,7 +145,10 @@ fn the_waymarked_border_point_is_on_the_boundary() {
     // The published Dutch point 500 m north of Baarle-Hertog is a few metres past that line.
     let north = at(51.4428, 4.9294);
     let d = belgium.distance_to_boundary_m(north);
-    assert!((d - north.distance_m(at(MARKER.0, 4.9294))).abs() < 0.05, "{d}");
+    assert!(
+        (d - north.distance_m(at(MARKER.0, 4.9294))).abs() < 0.05,
+        "{d}"
+    );
     assert!((3.0..5.0).contains(&d), "{d}");
 }
 
@@ -137,7 +156,10 @@ fn the_waymarked_border_point_is_on_the_boundary() {
 fn a_counter_enclave_is_a_hole_and_its_edge_is_boundary() {
     let belgium = baarle_hertog();
     // N1: inside the hole is the Netherlands, inside H1 around it is Belgium.
-    let n1_centre = at(51.4370 + 134.0 / M_PER_DEG, H1_WEST + 120.0 / m_per_deg_lon());
+    let n1_centre = at(
+        51.4370 + 134.0 / M_PER_DEG,
+        H1_WEST + 120.0 / m_per_deg_lon(),
+    );
     assert_eq!(belgium.locate(n1_centre), Placement::Outside);
     // The 20.46 m strip of Belgium between N1 and the Netherlands proper.
     let strip = at(51.4380, H1_WEST + 10.23 / m_per_deg_lon());
@@ -203,12 +225,18 @@ fn a_ray_through_vertices_and_along_an_edge_counts_once() {
 
 /// Hazeldonk (NL), 51°29′11″N 4°44′10″E.
 fn hazeldonk() -> LatLon {
-    at(51.0 + 29.0 / 60.0 + 11.0 / 3600.0, 4.0 + 44.0 / 60.0 + 10.0 / 3600.0)
+    at(
+        51.0 + 29.0 / 60.0 + 11.0 / 3600.0,
+        4.0 + 44.0 / 60.0 + 10.0 / 3600.0,
+    )
 }
 
 /// Meer (BE), 51°29′07″N 4°44′02″E.
 fn meer() -> LatLon {
-    at(51.0 + 29.0 / 60.0 + 7.0 / 3600.0, 4.0 + 44.0 / 60.0 + 2.0 / 3600.0)
+    at(
+        51.0 + 29.0 / 60.0 + 7.0 / 3600.0,
+        4.0 + 44.0 / 60.0 + 2.0 / 3600.0,
+    )
 }
 
 /// The border between the two, simplified to a parallel half-way.
@@ -220,7 +248,12 @@ fn border_lat() -> f64 {
 fn meer_side() -> Area {
     let b = border_lat();
     Area::new(vec![Polygon::new(
-        ring(&[(4.7200, 51.4700), (4.7500, 51.4700), (4.7500, b), (4.7200, b)]),
+        ring(&[
+            (4.7200, 51.4700),
+            (4.7500, 51.4700),
+            (4.7500, b),
+            (4.7200, b),
+        ]),
         vec![],
     )])
     .unwrap()
@@ -246,7 +279,10 @@ fn distances_agree_with_the_great_circle() {
     let far = at(border_lat() + 2_000.0 / M_PER_DEG, 4.7350);
     let plane = belgium.distance_to_boundary_m(far);
     let sphere = far.distance_m(at(border_lat(), 4.7350));
-    assert!((plane - sphere).abs() / sphere < 1e-3, "{plane} vs {sphere}");
+    assert!(
+        (plane - sphere).abs() / sphere < 1e-3,
+        "{plane} vs {sphere}"
+    );
 }
 
 // ---- construction ------------------------------------------------------------------------
@@ -254,7 +290,10 @@ fn distances_agree_with_the_great_circle() {
 #[test]
 fn bad_geometry_is_refused_with_its_reason() {
     assert_eq!(LatLon::new(91.0, 4.0), Err(GeoError::Latitude(91.0)));
-    assert!(matches!(LatLon::new(f64::NAN, 4.0), Err(GeoError::Latitude(_))));
+    assert!(matches!(
+        LatLon::new(f64::NAN, 4.0),
+        Err(GeoError::Latitude(_))
+    ));
     assert_eq!(LatLon::new(51.0, 181.0), Err(GeoError::Longitude(181.0)));
     let p = at(51.0, 4.0);
     assert_eq!(Ring::new([p, p, p]), Err(GeoError::TooFewVertices(1)));

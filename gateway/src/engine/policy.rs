@@ -138,6 +138,15 @@ impl SourceLimits {
         }
     }
 
+    /// The stricter of two limits: the lower priority cap, and emergencies honoured only if
+    /// both honour them.
+    pub fn tighten(self, other: SourceLimits) -> SourceLimits {
+        SourceLimits {
+            max_priority: self.max_priority.min(other.max_priority),
+            honour_emergency: self.honour_emergency && other.honour_emergency,
+        }
+    }
+
     /// The urgency a claim has under these limits.
     pub fn apply(self, emergency: bool, priority: Priority) -> Urgency {
         Urgency {
@@ -150,17 +159,6 @@ impl SourceLimits {
 impl Default for SourceLimits {
     fn default() -> Self {
         SourceLimits::UNLIMITED
-    }
-}
-
-impl SourceLimits {
-    /// The stricter of two limits: the lower priority cap, and emergencies honoured only if
-    /// both honour them.
-    pub fn tighten(self, other: SourceLimits) -> SourceLimits {
-        SourceLimits {
-            max_priority: self.max_priority.min(other.max_priority),
-            honour_emergency: self.honour_emergency && other.honour_emergency,
-        }
     }
 }
 

@@ -11,6 +11,8 @@
 //! - [`radio`]: the sans-IO PEI session of each TETRA radio (initialisation, keying, receive
 //!   gating, short data).
 //! - [`client`]: the CLI side of the control API (`borderlink status`, `patch`, ...).
+//! - [`roaming`]: semi-roaming — mirror groups brought up by schedule, dispatch, a unit's
+//!   status or its position in a border zone, under each country's sovereignty rules.
 //! - [`config`]: the site's TOML configuration, validated at load with errors that name the
 //!   file, line, column and key.
 //! - [`audio`]: each radio's voice path (audio backends).
@@ -31,3 +33,4 @@ pub mod decode;
 pub mod engine;
 pub mod firmware_image;
 pub mod radio;
+pub mod roaming;

@@ -1,7 +1,9 @@
 //! An emulated TETRA radio on a pseudo-terminal: the daemon under test opens the pty's path as
 //! the radio's PEI port, and a thread answers as a radio on a trunked network that connects
 //! group calls at once and grants transmit after a fixed delay. A radio started behind a
-//! symlink can have its cable pulled and plugged in again.
+//! symlink can have its cable pulled and plugged in again. A test can have a unit send the
+//! radio a status message ([`PtyRadio::inject_status`]) and read the short data the daemon
+//! sent out through it ([`PtyRadio::sent_sds`]).
 
 use std::path::PathBuf;
 use std::sync::mpsc;
@@ -9,8 +11,20 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::pty::{Master, pty};
-use borderlink_protocol::ids::Tsi;
+use borderlink_protocol::ids::{PeiIdentity, Tsi};
+use borderlink_protocol::pei::AiService;
 use borderlink_sim::radio::{RadioAction, RadioEmulator};
+
+/// An SDS the daemon sent through the radio (`AT+CMGS` and its data).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SentSds {
+    /// The addressee as the daemon wrote it.
+    pub to: PeiIdentity,
+    /// Length in bits.
+    pub bits: u16,
+    /// User data.
+    pub data: Vec<u8>,
+}
 
 /// A radio on a pty; the emulator is shared with the test, which can drive its network side.
 #[derive(Debug)]
@@ -23,6 +37,8 @@ pub struct PtyRadio {
     cable: mpsc::Sender<Option<Master>>,
     /// For a radio behind a symlink (see [`PtyRadio::start_linked`]): the link.
     link: Option<PathBuf>,
+    /// Every SDS the daemon sent, in order.
+    sds: Arc<Mutex<Vec<SentSds>>>,
 }
 
 impl PtyRadio {
@@ -32,6 +48,8 @@ impl PtyRadio {
         let emulator = Arc::new(Mutex::new(RadioEmulator::new(identity)));
         let shared = Arc::clone(&emulator);
         let (cable, plugs) = mpsc::channel::<Option<Master>>();
+        let sds = Arc::new(Mutex::new(Vec::new()));
+        let sent = Arc::clone(&sds);
         std::thread::spawn(move || {
             let mut port = Some(master);
             let mut grants: Vec<(Instant, u16)> = Vec::new();
@@ -57,6 +75,10 @@ impl PtyRadio {
                         RadioAction::DemandTransmit { cc } => {
                             grants.push((Instant::now() + grant_delay, cc))
                         }
+                        RadioAction::SendSds { to, bits, data } => sent
+                            .lock()
+                            .expect("sds lock")
+                            .push(SentSds { to, bits, data }),
                         _ => {}
                     }
                 }
@@ -80,7 +102,35 @@ impl PtyRadio {
             path,
             cable,
             link: None,
+            sds,
         }
+    }
+
+    /// A unit sends this radio a pre-coded status (`+CTSDSR` with AI service 13 and 16 bits).
+    pub fn inject_status(&self, from: Tsi, value: u16) {
+        self.emulator.lock().expect("emulator lock").network_sds(
+            from,
+            AiService::Status,
+            &value.to_be_bytes(),
+            16,
+        );
+    }
+
+    /// Every SDS the daemon sent through the radio so far.
+    pub fn sent_sds(&self) -> Vec<SentSds> {
+        self.sds.lock().expect("sds lock").clone()
+    }
+
+    /// Waits until the daemon has sent an SDS; `None` after `timeout`.
+    pub fn wait_for_sds(&self, timeout: Duration) -> Option<SentSds> {
+        let end = Instant::now() + timeout;
+        while Instant::now() < end {
+            if let Some(first) = self.sent_sds().into_iter().next() {
+                return Some(first);
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        None
     }
 
     /// Like [`PtyRadio::start`], but the daemon opens `link`, a symlink to the pty, as it opens a

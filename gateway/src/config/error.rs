@@ -367,6 +367,32 @@ pub enum ProblemKind {
         /// `playout.max`.
         max: Duration,
     },
+    /// A mirror whose home and mirror groups are on the same network.
+    #[error(
+        "home and mirror are both on {0}: a mirror joins a group on ASTRID with one on C2000 (patching two groups of one network is the SwMI's job)"
+    )]
+    MirrorSameNetwork(Network),
+    /// A group a sovereignty rule does not allow to be patched.
+    #[error(
+        "{network} group {group} is not in `sovereignty.{network}.allowed_groups`: a group not allowed is never patched"
+    )]
+    GroupNotAllowed {
+        /// The group.
+        group: Tsi,
+        /// Its network.
+        network: Network,
+    },
+    /// A zone naming a mirror that is not configured.
+    #[error("no mirror is named `{name}`: expected {known}")]
+    UnknownMirror {
+        /// The name given.
+        name: String,
+        /// The configured names, in words.
+        known: String,
+    },
+    /// A zone shape that cannot be used.
+    #[error("{0}")]
+    Geometry(String),
     /// No radio at all.
     #[error("no radio configured: a border site drives at least one (add a `[[radios]]` table)")]
     NoRadios,

@@ -300,3 +300,131 @@ keyword! {
         "dispatch" => crate::engine::policy::SourceKind::Dispatch,
     }
 }
+
+// ---- roaming ----------------------------------------------------------------------------
+
+/// One `[[mirrors]]` table.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct MirrorFile {
+    pub(super) name: Spanned<String>,
+    pub(super) home: Spanned<ChannelFile>,
+    pub(super) mirror: Spanned<ChannelFile>,
+    #[serde(default)]
+    pub(super) consoles: Vec<Spanned<ConsoleFile>>,
+    pub(super) mode: Spanned<MirrorModeName>,
+    #[serde(default)]
+    pub(super) schedule: Vec<Spanned<String>>,
+    pub(super) triggers: Option<Spanned<Vec<Spanned<TriggerName>>>>,
+    pub(super) window: Option<Spanned<DurationText>>,
+    pub(super) inactivity_timeout: Option<Spanned<DurationText>>,
+}
+
+/// `[lon, lat]` of one vertex.
+pub(super) type VertexFile = Spanned<Vec<f64>>;
+/// A ring of vertices.
+pub(super) type RingFile = Spanned<Vec<VertexFile>>;
+/// A polygon: its outer ring, then its holes.
+pub(super) type PolygonFile = Spanned<Vec<RingFile>>;
+
+/// One `[[zones]]` table.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct ZoneFile {
+    pub(super) name: Spanned<String>,
+    pub(super) mirrors: Vec<Spanned<String>>,
+    pub(super) polygons: Vec<PolygonFile>,
+    pub(super) exit_margin_m: Option<Spanned<f64>>,
+    pub(super) min_dwell: Option<Spanned<DurationText>>,
+    pub(super) max_position_error_m: Option<Spanned<i64>>,
+}
+
+/// `[triggers]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct TriggersFile {
+    pub(super) request: Option<Spanned<i64>>,
+    pub(super) extend: Option<Spanned<i64>>,
+    pub(super) end: Option<Spanned<i64>>,
+    pub(super) reply: Option<Spanned<ReplyName>>,
+    pub(super) ack: Option<Spanned<i64>>,
+    pub(super) refuse: Option<Spanned<i64>>,
+}
+
+/// `[sovereignty]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct SovereigntyFile {
+    pub(super) emergencies: Option<Spanned<EmergencyRuleName>>,
+    #[serde(rename = "ASTRID")]
+    pub(super) astrid: Option<Spanned<SideFile>>,
+    #[serde(rename = "C2000")]
+    pub(super) c2000: Option<Spanned<SideFile>>,
+    #[serde(default)]
+    pub(super) groups: Vec<Spanned<GroupRuleFile>>,
+}
+
+/// `[sovereignty.ASTRID]`, `[sovereignty.C2000]`: a network's rules for its groups.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct SideFile {
+    pub(super) allowed_groups: Option<Vec<Spanned<Digits>>>,
+    pub(super) foreign_max_priority: Option<Spanned<i64>>,
+    pub(super) foreign_emergency: Option<bool>,
+    pub(super) creators: Option<Spanned<CreatorsName>>,
+    pub(super) field_triggers: Option<bool>,
+}
+
+/// One `[[sovereignty.groups]]` table.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct GroupRuleFile {
+    pub(super) group: Spanned<Digits>,
+    pub(super) foreign_max_priority: Option<Spanned<i64>>,
+    pub(super) foreign_emergency: Option<bool>,
+    pub(super) creators: Option<Spanned<CreatorsName>>,
+    pub(super) field_triggers: Option<bool>,
+}
+
+keyword! {
+    /// `"permanent"`, `"scheduled"` or `"on-demand"`.
+    MirrorModeName(super::validate::ModeWord) {
+        "permanent" => super::validate::ModeWord::Permanent,
+        "scheduled" => super::validate::ModeWord::Scheduled,
+        "on-demand" => super::validate::ModeWord::OnDemand,
+    }
+}
+
+keyword! {
+    /// `"status"`, `"position"` or `"dispatch"`.
+    TriggerName(super::validate::TriggerWord) {
+        "status" => super::validate::TriggerWord::Status,
+        "position" => super::validate::TriggerWord::Position,
+        "dispatch" => super::validate::TriggerWord::Dispatch,
+    }
+}
+
+keyword! {
+    /// `"status"`, `"text"` or `"none"`.
+    ReplyName(super::validate::ReplyWord) {
+        "status" => super::validate::ReplyWord::Status,
+        "text" => super::validate::ReplyWord::Text,
+        "none" => super::validate::ReplyWord::None,
+    }
+}
+
+keyword! {
+    /// `"first-holds"` or `"by-priority"`.
+    EmergencyRuleName(crate::engine::policy::EmergencyRule) {
+        "first-holds" => crate::engine::policy::EmergencyRule::FirstHolds,
+        "by-priority" => crate::engine::policy::EmergencyRule::ByPriority,
+    }
+}
+
+keyword! {
+    /// `"home"` or `"both"`.
+    CreatorsName(crate::roaming::Creators) {
+        "home" => crate::roaming::Creators::Home,
+        "both" => crate::roaming::Creators::Both,
+    }
+}

@@ -6,8 +6,10 @@
 //! their audio reaches it ([`Radio`]), which interface-board port keys which radio
 //! ([`Board`]), the timers ([`Timers`]) and playout-delay bounds, the floor [`policy`]
 //! (identical at every site), the identities of the other gateway radios in the system (for
-//! loop prevention), the peer boxes ([`Peer`]) and the static patches. Everything a site rarely
-//! changes has a default; `gateway/examples/*.toml` are commented, complete examples.
+//! loop prevention), the peer boxes ([`Peer`]), the static patches, and semi-roaming (mirror
+//! groups, border zones, status triggers, sovereignty rules, aliases; see `docs/roaming.md`).
+//! Everything a site rarely changes has a default; `gateway/examples/*.toml` are commented,
+//! complete examples.
 //!
 //! # Errors
 //! Loading reads the TOML keeping the span of every value (`file.rs`), checks each value and
@@ -32,6 +34,8 @@ mod file;
 mod validate;
 
 #[cfg(test)]
+mod roaming_tests;
+#[cfg(test)]
 mod tests;
 
 use std::net::SocketAddr;
@@ -48,6 +52,7 @@ use crate::engine::loops::GatewayIdentities;
 use crate::engine::patch::PatchSpec;
 use crate::engine::policy::FloorPolicy;
 use crate::engine::relay::{EngineConfig, RadioConfig};
+use crate::roaming::RoamingConfig;
 
 pub use duration::{DurationError, parse_duration};
 pub use error::{ConfigError, KeyPath, Location, Problem, ProblemKind, Problems};
@@ -96,6 +101,10 @@ pub struct Config {
     pub api: Option<Api>,
     /// `[state] file`: where dynamic patches are kept across restarts; `None`: they are not.
     pub state_file: Option<PathBuf>,
+    /// Semi-roaming: mirrors, border zones, status triggers, sovereignty rules and aliases
+    /// (`[[mirrors]]`, `[[zones]]`, `[triggers]`, `[sovereignty]`, `[aliases]`). The
+    /// sovereignty rules' floor limits are already folded into [`Config::policy`].
+    pub roaming: RoamingConfig,
 }
 
 /// `[api]`: the control API and metrics endpoint.

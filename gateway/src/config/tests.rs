@@ -16,7 +16,7 @@ use crate::engine::patch::{Channel, PatchKind, SiteConsole};
 use crate::engine::policy::{SourceKind, SourceLimits};
 
 /// A valid site with two radios, a board, a peer and a patch; tests break one thing in it.
-const BASE: &str = r#"[site]
+pub(super) const BASE: &str = r#"[site]
 id = 1
 name = "Baarle"
 
@@ -66,13 +66,13 @@ fn tsi(mcc: u16, mnc: u16, ssi: u32) -> Tsi {
 }
 
 /// `BASE` with the first occurrence of `from` replaced by `to` (which must be there).
-fn with(from: &str, to: &str) -> String {
+pub(super) fn with(from: &str, to: &str) -> String {
     assert!(BASE.contains(from), "BASE has no {from:?}");
     BASE.replacen(from, to, 1)
 }
 
 /// The error of a text that must be invalid.
-fn invalid(text: &str) -> ConfigError {
+pub(super) fn invalid(text: &str) -> ConfigError {
     match Config::parse(text, "site.toml") {
         Ok(_) => panic!("accepted:\n{text}"),
         Err(e) => e,
@@ -81,7 +81,7 @@ fn invalid(text: &str) -> ConfigError {
 
 /// The 1-based line of the first line of `text` containing `needle`, searching from the
 /// `nth` (0-based) occurrence.
-fn line_of(text: &str, needle: &str, nth: usize) -> usize {
+pub(super) fn line_of(text: &str, needle: &str, nth: usize) -> usize {
     text.lines()
         .enumerate()
         .filter(|(_, l)| l.contains(needle))
@@ -93,7 +93,7 @@ fn line_of(text: &str, needle: &str, nth: usize) -> usize {
 
 /// Asserts that `text` is refused with a problem at `key` on `line` whose message contains
 /// `fragment`, printed as `site.toml:LINE:COL: KEY: ...` in the error's Display; returns it.
-fn assert_problem(text: &str, key: &str, line: usize, fragment: &str) -> Problem {
+pub(super) fn assert_problem(text: &str, key: &str, line: usize, fragment: &str) -> Problem {
     let error = invalid(text);
     let shown = error.to_string();
     let problem = error
@@ -132,7 +132,7 @@ fn base_is_valid() {
     assert_eq!(config.patches.len(), 1);
 }
 
-fn example(name: &str) -> PathBuf {
+pub(super) fn example(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("examples")
         .join(name)
@@ -904,7 +904,12 @@ fn defaults_are_applied() {
     assert_eq!(config.timers.grant_wait_bound, Duration::from_secs(1));
     assert_eq!(config.timers.heartbeat, Duration::from_millis(100));
     assert_eq!(config.playout, DelayConfig::default());
-    assert_eq!(config.policy, FloorPolicy::unlimited());
+    // No caps; between emergencies the sovereignty default: the first one holds the floor.
+    assert_eq!(
+        config.policy,
+        FloorPolicy::unlimited()
+            .with_emergency_rule(crate::engine::policy::EmergencyRule::FirstHolds)
+    );
     assert_eq!(config.radios[0].baud, DEFAULT_PEI_BAUD);
     assert_eq!(config.radios[0].groups, [config.radios[0].group]);
     let board = config.board.as_ref().unwrap();

@@ -12,6 +12,7 @@
 mod clock;
 mod control;
 mod persist;
+mod roaming;
 mod serial;
 
 use std::sync::Arc;
@@ -41,6 +42,7 @@ use crate::engine::radio_tx::{RadioCommand, RadioEvent};
 use crate::engine::relay::EngineEvent;
 use crate::engine::relay::{Capture, Engine, EngineError};
 use crate::radio::{RadioOutput, RadioSession, RadioSessionConfig};
+use crate::roaming::Roaming;
 use clock::Clock;
 use serial::PortEvent;
 
@@ -228,6 +230,8 @@ struct Site {
     ip_unsent: u64,
     /// Where dynamic patch state goes to be saved, if the site keeps it.
     state: Option<watch::Sender<PatchSnapshot>>,
+    /// Semi-roaming: mirrors, zones, status triggers (see `roaming.rs`).
+    roaming: Roaming,
 }
 
 /// Runs the daemon until `shutdown` is cancelled; returns once every transmitter is released
@@ -394,6 +398,8 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Daem
         Some((tx, handle)) => (Some(tx), Some(handle)),
         None => (None, None),
     };
+    let mut roaming = Roaming::new(config.roaming.clone());
+    roaming.handle_timeout(now, jiff::Timestamp::now());
     let mut site = Site {
         config: Arc::clone(&config),
         started: now,
@@ -403,6 +409,7 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Daem
         clock,
         ip_unsent: 0,
         state,
+        roaming,
     };
     // A panic inside the loop is caught here, and the transmitters are released with
     // whatever state is left (see `release_everything`).
@@ -704,6 +711,7 @@ impl Site {
         tails
             .chain(self.session_deadline())
             .chain(self.engine.poll_timeout())
+            .chain(self.roaming.poll_timeout())
             .min()
     }
 
@@ -818,6 +826,10 @@ impl Site {
         if self.engine.poll_timeout().is_some_and(|t| t <= now) {
             self.engine.handle_timeout(now);
         }
+        if self.roaming.poll_timeout().is_some_and(|t| t <= now) {
+            // Schedules are in civil time: the wall clock, read here in the shell.
+            self.roaming.handle_timeout(now, jiff::Timestamp::now());
+        }
     }
 
     /// Moves every output to where it goes until nothing changes.
@@ -863,7 +875,10 @@ impl Site {
                 } else {
                     debug!(?event, "engine");
                 }
+                self.roaming.handle_engine_event(now, &event, &self.engine);
             }
+            // Replies queue radio commands and patch changes engine outputs: go round again.
+            again |= self.pump_roaming(now);
             again |= self.pump_board(now);
             if !again {
                 break;
@@ -872,6 +887,7 @@ impl Site {
     }
 
     fn radio_output(&mut self, now: Instant, index: usize, out: RadioOutput) {
+        self.roaming_input(now, index, &out);
         let radio = &mut self.radios[index];
         let _span = info_span!("radio", radio = %radio.name).entered();
         if let Some(event) = out.engine_event() {
@@ -943,6 +959,10 @@ impl Site {
             RadioOutput::Sds { from, bits, .. } => {
                 info!(from = ?from.map(|t| t.to_string()), bits, "short data")
             }
+            RadioOutput::SdsSent { to, result } => match result {
+                Ok(()) => info!(%to, "short data sent"),
+                Err(error) => warn!(%to, %error, "short data refused by the radio"),
+            },
             RadioOutput::Fault(fault) => warn!(%fault, "radio fault"),
         }
     }

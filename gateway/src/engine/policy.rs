@@ -24,6 +24,30 @@
 //! id decides between key-ups in the same millisecond; the stream id is only there to make the
 //! order total (one site can originate two streams in the same millisecond, one per radio).
 //!
+//! # Emergencies against emergencies
+//! [`EmergencyRule::ByPriority`] ranks two emergencies by their priority, so a foreign emergency
+//! at priority 15 pre-empts a home emergency at priority 3. Sovereignty forbids that: a foreign
+//! talker never pre-empts a home emergency. Because a patch carries both networks, "home" is
+//! each side in turn, and the only rule that protects both at once is
+//! [`EmergencyRule::FirstHolds`]: every honoured emergency ranks at the same urgency, so the
+//! first one keeps the floor and a later one waits for it (late entry) whatever its network.
+//! The order stays a function of the claims alone (key-up time, site, stream), so sites still
+//! converge without asking each other.
+//!
+//! # Foreign limits per network and per group
+//! [`FloorPolicy::with_foreign_limits`] and [`FloorPolicy::with_group_foreign_limits`] say what a
+//! talker from the *other* network may claim in a patch that holds a group of this network (a
+//! Dutch talker in a patch with an ASTRID group, say). They are the sovereignty rules of each
+//! side, and they only apply where that side has a group: [`FloorPolicy::for_patch`] folds them
+//! into the per-origin limits of one patch. A rule for a group replaces its network's rule; both
+//! only ever tighten the per-origin limits, never loosen them.
+//!
+//! Their priority cap applies on the floor and on the air. Their emergency flag says whether a
+//! foreign emergency *propagates* — is set up as an emergency call on this network
+//! ([`FloorPolicy::on_air`], what the engine keys radios with) — but does not demote it on the
+//! floor: one side refusing the other's emergencies must not let its own talkers pre-empt an
+//! emergency there, so on the floor every emergency the per-origin limits honour stays one.
+//!
 //! # Same policy everywhere
 //! A "home" network is really a property of each destination, but the floor of a patch is one
 //! decision shared by all sites. The policy is therefore keyed by *origin* only, and **every site
@@ -44,7 +68,7 @@
 use core::cmp::Ordering;
 use core::fmt;
 
-use borderlink_protocol::ids::Network;
+use borderlink_protocol::ids::{Network, Tsi};
 use borderlink_protocol::voice::{KeyUpTime, Priority, SiteId};
 use thiserror::Error;
 
@@ -114,6 +138,15 @@ impl SourceLimits {
         }
     }
 
+    /// The stricter of two limits: the lower priority cap, and emergencies honoured only if
+    /// both honour them.
+    pub fn tighten(self, other: SourceLimits) -> SourceLimits {
+        SourceLimits {
+            max_priority: self.max_priority.min(other.max_priority),
+            honour_emergency: self.honour_emergency && other.honour_emergency,
+        }
+    }
+
     /// The urgency a claim has under these limits.
     pub fn apply(self, emergency: bool, priority: Priority) -> Urgency {
         Urgency {
@@ -127,6 +160,17 @@ impl Default for SourceLimits {
     fn default() -> Self {
         SourceLimits::UNLIMITED
     }
+}
+
+/// How two honoured emergencies rank against each other (see the module doc).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum EmergencyRule {
+    /// The higher priority (after policy) wins, and pre-empts a lower-priority emergency.
+    #[default]
+    ByPriority,
+    /// Every honoured emergency ranks alike: the first keeps the floor, later ones wait. A
+    /// foreign emergency never pre-empts a home emergency.
+    FirstHolds,
 }
 
 /// Limits for one kind of source entering at one origin site; overrides the per-kind limits.
@@ -143,6 +187,9 @@ pub struct SiteRule {
 /// A floor policy that cannot be built.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
 pub enum PolicyError {
+    /// Two foreign-limit rules name the same group.
+    #[error("floor policy: two foreign-limit rules for group {0}")]
+    DuplicateGroupRule(Tsi),
     /// Two site rules name the same site and source kind, so which one applies is ambiguous.
     #[error("floor policy: two site rules for origin site {site} and {kind} sources")]
     DuplicateSiteRule {
@@ -160,6 +207,22 @@ pub struct FloorPolicy {
     by_kind: [SourceLimits; 3],
     /// Sorted by (site, kind), unique, for a binary search per claim.
     site_rules: Vec<SiteRule>,
+    /// How emergencies rank against each other.
+    emergency_rule: EmergencyRule,
+    /// What talkers of the other network may claim where a group of this network is patched,
+    /// indexed by [`network_index`].
+    foreign: [Option<SourceLimits>; 2],
+    /// The same per group, sorted by group, unique; replaces its network's rule.
+    group_foreign: Vec<(Tsi, SourceLimits)>,
+    /// Caps of one patch, by [`SourceKind::index`] (set by [`FloorPolicy::for_patch`]).
+    patch_caps: [Option<SourceLimits>; 3],
+}
+
+const fn network_index(network: Network) -> usize {
+    match network {
+        Network::Astrid => 0,
+        Network::C2000 => 1,
+    }
 }
 
 impl FloorPolicy {
@@ -172,8 +235,72 @@ impl FloorPolicy {
     pub fn new(astrid: SourceLimits, c2000: SourceLimits, dispatch: SourceLimits) -> Self {
         FloorPolicy {
             by_kind: [astrid, c2000, dispatch],
-            site_rules: Vec::new(),
+            ..FloorPolicy::default()
         }
+    }
+
+    /// This policy with another rule between emergencies.
+    pub fn with_emergency_rule(mut self, rule: EmergencyRule) -> Self {
+        self.emergency_rule = rule;
+        self
+    }
+
+    /// The rule between emergencies.
+    pub fn emergency_rule(&self) -> EmergencyRule {
+        self.emergency_rule
+    }
+
+    /// This policy where talkers of the network other than `home` may claim at most `limits`
+    /// in any patch that holds a group of `home` (that side's sovereignty rule).
+    pub fn with_foreign_limits(mut self, home: Network, limits: SourceLimits) -> Self {
+        if let Some(slot) = self.foreign.get_mut(network_index(home)) {
+            *slot = Some(limits);
+        }
+        self
+    }
+
+    /// Adds per-group foreign limits, which replace the group's network rule; fails if two rules
+    /// (here or from before) name the same group.
+    pub fn with_group_foreign_limits(
+        mut self,
+        rules: impl IntoIterator<Item = (Tsi, SourceLimits)>,
+    ) -> Result<Self, PolicyError> {
+        self.group_foreign.extend(rules);
+        self.group_foreign.sort_by_key(|(g, _)| *g);
+        if let Some(w) = self.group_foreign.windows(2).find(|w| w[0].0 == w[1].0) {
+            return Err(PolicyError::DuplicateGroupRule(w[0].0));
+        }
+        Ok(self)
+    }
+
+    /// What talkers from outside `network` may claim where `group` (on `network`) is patched,
+    /// if a rule says.
+    pub fn foreign_limits(&self, network: Network, group: Tsi) -> Option<SourceLimits> {
+        match self.group_foreign.binary_search_by_key(&group, |(g, _)| *g) {
+            Ok(i) => self.group_foreign.get(i).map(|(_, l)| *l),
+            Err(_) => self.foreign.get(network_index(network)).copied().flatten(),
+        }
+    }
+
+    /// Whether any foreign-limit rule exists, so [`FloorPolicy::for_patch`] can be skipped.
+    pub fn has_foreign_rules(&self) -> bool {
+        self.foreign.iter().any(Option::is_some) || !self.group_foreign.is_empty()
+    }
+
+    /// The policy of one patch holding these `(network, group)` channels: this policy with the
+    /// foreign limits of every group folded in (each tightens what the other network's talkers
+    /// may claim). Every site derives the same from the same patch definition.
+    pub fn for_patch(&self, channels: impl IntoIterator<Item = (Network, Tsi)>) -> FloorPolicy {
+        let mut policy = self.clone();
+        for (network, group) in channels {
+            if let Some(limits) = self.foreign_limits(network, group) {
+                let kind = SourceKind::of(Some(network.other()));
+                if let Some(cap) = policy.patch_caps.get_mut(kind.index()) {
+                    *cap = Some(cap.map_or(limits, |c| c.tighten(limits)));
+                }
+            }
+        }
+        policy
     }
 
     /// Adds per-site overrides; fails if two rules (here or from before) name the same site and
@@ -197,8 +324,38 @@ impl FloorPolicy {
         Ok(self)
     }
 
-    /// The limits for a source of this kind entering at this site.
+    /// The limits on the floor for a source of this kind entering at this site (in this patch,
+    /// for a policy from [`FloorPolicy::for_patch`]: its priority caps, not its emergency
+    /// rules; see the module doc).
     pub fn limits(&self, site: SiteId, kind: SourceKind) -> SourceLimits {
+        let limits = self.origin_limits(site, kind);
+        match self.patch_caps.get(kind.index()).copied().flatten() {
+            Some(cap) => SourceLimits {
+                max_priority: limits.max_priority.min(cap.max_priority),
+                ..limits
+            },
+            None => limits,
+        }
+    }
+
+    /// The limits on the air: what a destination radio is keyed with for a source of this
+    /// kind (the floor limits, and the patch's emergency rules too).
+    pub fn air_limits(&self, site: SiteId, kind: SourceKind) -> SourceLimits {
+        let limits = self.origin_limits(site, kind);
+        match self.patch_caps.get(kind.index()).copied().flatten() {
+            Some(cap) => limits.tighten(cap),
+            None => limits,
+        }
+    }
+
+    /// The priority and emergency a destination radio is keyed with for this claim: capped,
+    /// and an emergency only where it propagates.
+    pub fn on_air(&self, claim: &Claim) -> Urgency {
+        self.air_limits(claim.key.site, SourceKind::of(claim.origin_network))
+            .apply(claim.emergency, claim.priority)
+    }
+
+    fn origin_limits(&self, site: SiteId, kind: SourceKind) -> SourceLimits {
         match self
             .site_rules
             .binary_search_by_key(&(site, kind), |r| (r.site, r.kind))
@@ -215,10 +372,19 @@ impl FloorPolicy {
         }
     }
 
-    /// The claim's emergency and priority after policy.
+    /// The claim's emergency and priority after policy. Under [`EmergencyRule::FirstHolds`] an
+    /// honoured emergency ranks at the top priority, so emergencies tie on urgency.
     pub fn urgency(&self, claim: &Claim) -> Urgency {
-        self.limits(claim.key.site, SourceKind::of(claim.origin_network))
-            .apply(claim.emergency, claim.priority)
+        let urgency = self
+            .limits(claim.key.site, SourceKind::of(claim.origin_network))
+            .apply(claim.emergency, claim.priority);
+        match self.emergency_rule {
+            EmergencyRule::FirstHolds if urgency.emergency => Urgency {
+                emergency: true,
+                priority: Priority::EMERGENCY,
+            },
+            _ => urgency,
+        }
     }
 
     /// The claim's rank after policy.
@@ -409,6 +575,109 @@ mod tests {
             err.to_string(),
             "floor policy: two site rules for origin site 4 and dispatch sources"
         );
+    }
+
+    #[test]
+    fn by_priority_lets_a_foreign_emergency_beat_a_home_emergency() {
+        // The gap sovereignty closes: with honoured emergencies on both sides, priority decides.
+        let policy = FloorPolicy::unlimited();
+        let home = policy.rank(&claim(1, Some(Network::Astrid), true, 3));
+        let mut foreign_claim = claim(2, Some(Network::C2000), true, 15);
+        foreign_claim.started = KeyUpTime(2_000);
+        let foreign = policy.rank(&foreign_claim);
+        assert!(foreign.beats(&home));
+    }
+
+    #[test]
+    fn first_holds_keeps_the_earlier_emergency_whatever_the_priority() {
+        let policy = FloorPolicy::unlimited().with_emergency_rule(EmergencyRule::FirstHolds);
+        let home = policy.rank(&claim(1, Some(Network::Astrid), true, 3));
+        let mut foreign_claim = claim(2, Some(Network::C2000), true, 15);
+        foreign_claim.started = KeyUpTime(2_000);
+        let foreign = policy.rank(&foreign_claim);
+        assert_eq!(home.urgency, foreign.urgency, "emergencies tie on urgency");
+        assert!(
+            home.beats(&foreign),
+            "the earlier emergency keeps the floor"
+        );
+        // And the same the other way round: the home emergency does not cut in either.
+        let mut late_home = claim(1, Some(Network::Astrid), true, 15);
+        late_home.started = KeyUpTime(3_000);
+        assert!(foreign.beats(&policy.rank(&late_home)));
+        // An emergency still beats any non-emergency.
+        let plain = policy.rank(&claim(3, Some(Network::C2000), false, 15));
+        assert!(home.beats(&plain));
+    }
+
+    #[test]
+    fn foreign_limits_apply_only_where_that_network_has_a_group() {
+        let astrid_group = Tsi::from_parts(206, 1, 2_061_001).unwrap();
+        let c2000_group = Tsi::from_parts(204, 1, 2_040_551).unwrap();
+        // ASTRID's rule: Dutch talkers at most priority 3, emergencies not honoured.
+        let policy = FloorPolicy::unlimited()
+            .with_foreign_limits(Network::Astrid, SourceLimits::new(p(3), false));
+        let patched = policy.for_patch([
+            (Network::Astrid, astrid_group),
+            (Network::C2000, c2000_group),
+        ]);
+        let dutch = patched.urgency(&claim(2, Some(Network::C2000), true, 12));
+        // On the floor the emergency stays one (so Belgian refusal cannot let Belgian talkers
+        // cut a Dutch emergency); on the air it is an ordinary call at the cap.
+        assert_eq!((dutch.emergency, dutch.priority), (true, p(3)));
+        let dutch = patched.on_air(&claim(2, Some(Network::C2000), true, 12));
+        assert_eq!((dutch.emergency, dutch.priority), (false, p(3)));
+        // Belgian talkers are not ASTRID's foreigners.
+        let belgian = patched.urgency(&claim(1, Some(Network::Astrid), true, 12));
+        assert_eq!((belgian.emergency, belgian.priority), (true, p(12)));
+        // A patch with no ASTRID group is not under ASTRID's rule.
+        let dutch_only = policy.for_patch([(Network::C2000, c2000_group)]);
+        let dutch = dutch_only.urgency(&claim(2, Some(Network::C2000), true, 12));
+        assert_eq!((dutch.emergency, dutch.priority), (true, p(12)));
+    }
+
+    #[test]
+    fn a_group_rule_replaces_the_network_rule_but_never_loosens_the_origin_limits() {
+        let strict = Tsi::from_parts(206, 1, 2_061_009).unwrap();
+        let loose = Tsi::from_parts(206, 1, 2_061_001).unwrap();
+        let policy =
+            capped_c2000() // C2000 origin capped at 8, emergencies off
+                .with_foreign_limits(Network::Astrid, SourceLimits::new(p(5), true))
+                .with_group_foreign_limits([
+                    (strict, SourceLimits::new(p(1), true)),
+                    (loose, SourceLimits::UNLIMITED),
+                ])
+                .unwrap();
+        let dutch = claim(2, Some(Network::C2000), false, 12);
+        assert_eq!(
+            policy
+                .for_patch([(Network::Astrid, strict)])
+                .urgency(&dutch)
+                .priority,
+            p(1)
+        );
+        // The group's own rule is unlimited, but the origin cap of 8 still holds.
+        assert_eq!(
+            policy
+                .for_patch([(Network::Astrid, loose)])
+                .urgency(&dutch)
+                .priority,
+            p(8)
+        );
+        let other = Tsi::from_parts(206, 1, 2_061_002).unwrap();
+        assert_eq!(
+            policy
+                .for_patch([(Network::Astrid, other)])
+                .urgency(&dutch)
+                .priority,
+            p(5)
+        );
+        let err = FloorPolicy::unlimited()
+            .with_group_foreign_limits([
+                (strict, SourceLimits::UNLIMITED),
+                (strict, SourceLimits::UNLIMITED),
+            ])
+            .unwrap_err();
+        assert_eq!(err, PolicyError::DuplicateGroupRule(strict));
     }
 
     #[test]

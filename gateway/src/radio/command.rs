@@ -6,11 +6,15 @@
 
 use borderlink_protocol::ids::{PeiIdentity, Tsi, TsiForm};
 use borderlink_protocol::pei::{
-    AiMode, CircuitService, Command, ServiceProfile, ServiceRoute, TxDemandPriority,
+    AiMode, AiService, CircuitService, Command, IdentityType, SdsSend, ServiceProfile,
+    ServiceRoute, TxDemandPriority, UserData,
 };
 
-/// Longest command line a session writes (`AT+CTGS=1,` and a 17-digit TSI is 28 bytes).
-const MAX_COMMAND_LEN: usize = 64;
+use super::sds::OutgoingSds;
+
+/// Longest command line a session writes: `AT+CMGS=` with a 17-digit TSI and a length, then
+/// [`MAX_SDS_BYTES`](super::sds::MAX_SDS_BYTES) of user data in hex and Ctrl-Z is 164 bytes.
+const MAX_COMMAND_LEN: usize = 192;
 
 /// Bytes to write to the radio's serial port: one command line.
 #[derive(Clone, PartialEq, Eq)]
@@ -69,6 +73,15 @@ pub(super) enum Op {
         /// Call instance.
         cc: u16,
     },
+    /// `AT+CTSDS=<AI service>,<called party type>`: the service of the `AT+CMGS` after it.
+    SelectSds {
+        /// Status or SDS type 4.
+        service: AiService,
+        /// How the addressee is written.
+        called_type: IdentityType,
+    },
+    /// `AT+CMGS=<to>,<bits>`, the user data in hex and Ctrl-Z.
+    SendSds(OutgoingSds),
 }
 
 impl Op {
@@ -89,8 +102,8 @@ impl Op {
         ]
     }
 
-    fn command(self) -> Command<'static> {
-        match self {
+    fn command(&self) -> Command<'_> {
+        match *self {
             Op::Probe => Command::Attention,
             Op::EchoOff => Command::SetEcho(false),
             Op::NumericErrors => Command::NumericErrors,
@@ -104,6 +117,18 @@ impl Op {
             Op::Dial(g) => Command::Dial(PeiIdentity::Ssi(g.ssi())),
             Op::Demand { cc, priority } => Command::DemandTransmit { cc, priority },
             Op::Cease { cc } => Command::CeaseTransmit { cc },
+            Op::SelectSds {
+                service,
+                called_type,
+            } => Command::SelectSdsService {
+                ai_service: service,
+                called_type,
+            },
+            Op::SendSds(ref sds) => Command::SendSds(SdsSend {
+                to: sds.to,
+                bits: sds.bits,
+                data: UserData(sds.data()),
+            }),
         }
     }
 
@@ -125,6 +150,8 @@ impl Op {
             Op::Dial(_) => "ATD",
             Op::Demand { .. } => "AT+CTXD",
             Op::Cease { .. } => "AT+CUTXC",
+            Op::SelectSds { .. } => "AT+CTSDS",
+            Op::SendSds(_) => "AT+CMGS",
         }
     }
 

@@ -23,7 +23,9 @@
 //!   grant, a refusal or a loss to the engine, and cease on unkey, always.
 //! - **Receiving**: `ReceiveStart`/`ReceiveEnd` bracket the time another party talks, which is
 //!   when the driver captures the radio's audio for the engine.
-//! - **Short data**: status messages, LIP short reports and other SDS, decoded.
+//! - **Short data**: status messages, LIP short reports and other SDS, decoded; and the
+//!   gateway's own replies to units (`sds.rs`): a status or a text, sent with `AT+CTSDS`
+//!   and `AT+CMGS`.
 //!
 //! ```
 //! use borderlink_gateway::radio::{RadioOutput, RadioSession, RadioSessionConfig};
@@ -49,6 +51,7 @@ mod config;
 mod init;
 mod line;
 mod output;
+mod sds;
 mod session;
 
 #[cfg(test)]
@@ -57,4 +60,5 @@ mod tests;
 pub use command::Transmit;
 pub use config::{ConfigError, MAX_RETRIES, RadioSessionConfig};
 pub use output::{CommandError, DownReason, RadioFault, RadioOutput, TxFailure};
+pub use sds::{MAX_SDS_BYTES, MAX_TEXT_LEN, SendError};
 pub use session::{LinkState, RadioSession, RadioStatus};

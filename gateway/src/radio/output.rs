@@ -77,6 +77,15 @@ pub enum RadioOutput {
         /// The report.
         report: ShortLocationReport,
     },
+    /// The radio accepted (`Ok`) or refused an SDS the gateway asked it to send
+    /// ([`RadioSession::send_status`](super::RadioSession::send_status),
+    /// [`RadioSession::send_text`](super::RadioSession::send_text)).
+    SdsSent {
+        /// The addressee.
+        to: Tsi,
+        /// The radio's answer.
+        result: Result<(), CommandError>,
+    },
     /// Received signal strength from `+CSQ`; `None` when the radio does not know.
     SignalQuality {
         /// RSSI in dBm.

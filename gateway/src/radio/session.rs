@@ -309,12 +309,14 @@ impl RadioSession {
         id.resolve(self.config.identity.mcc(), self.config.identity.mnc())
     }
 
-    /// Queues a call-control command ahead of routine queries, behind earlier call control.
+    /// Queues a call-control command ahead of routine queries and short data, behind earlier
+    /// call control: a reply to a unit must never delay a transmit demand. (Nothing but
+    /// `AT+CTSDS` changes the service an `AT+CMGS` uses, so call control may pass between them.)
     pub(super) fn enqueue_urgent(&mut self, op: Op) {
         let at = self
             .queue
             .iter()
-            .position(|q| *q == Op::SignalQuality)
+            .position(|q| matches!(q, Op::SignalQuality | Op::SelectSds { .. } | Op::SendSds(_)))
             .unwrap_or(self.queue.len());
         self.queue.insert(at, op);
     }
@@ -452,6 +454,7 @@ impl RadioSession {
             return;
         }
         match op {
+            Op::SelectSds { .. } | Op::SendSds(_) => self.sds_result(op, result),
             Op::SignalQuality => match result {
                 // The radio has answered a routine query while ready: it is stable, so the
                 // next failure starts the backoff afresh.

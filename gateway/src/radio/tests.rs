@@ -1503,3 +1503,138 @@ proptest! {
         prop_assert!(rig.radio.queue.iter().all(|op| !op.is_keying()));
     }
 }
+
+// ---- outgoing short data -----------------------------------------------------------------
+
+#[test]
+fn status_to_an_own_network_unit_is_addressed_by_ssi() {
+    let mut rig = Rig::ready();
+    rig.radio
+        .send_status(rig.now, unit(2_040_777), Status::new(0x8002))
+        .unwrap();
+    rig.drain();
+    // One command at a time: the service first, the message once it is accepted.
+    assert_eq!(rig.sent(), ["AT+CTSDS=13,0\r"]);
+    rig.ok();
+    assert_eq!(rig.sent(), ["AT+CMGS=2040777,16\r8002\u{1a}"]);
+    // Some radios print the prompt and a +CMGS result before the final OK.
+    rig.feed("\r\n> \r\n+CMGS: 0,4,1\r\n\r\nOK\r\n");
+    assert_eq!(
+        rig.events(),
+        [RadioOutput::SdsSent {
+            to: unit(2_040_777),
+            result: Ok(())
+        }]
+    );
+}
+
+#[test]
+fn text_to_a_visiting_unit_uses_its_full_tsi() {
+    let mut rig = Rig::ready();
+    let belgian = Tsi::from_parts(206, 1, 2_069_001).unwrap();
+    rig.radio.send_text(rig.now, belgian, "OK patch").unwrap();
+    rig.drain();
+    assert_eq!(rig.sent(), ["AT+CTSDS=12,1\r"]);
+    rig.ok();
+    // Simple text messaging (0x02), fill bit, Latin-1 (1), then the text.
+    let expected = format!(
+        "AT+CMGS=02060000102069001,80\r0201{}\u{1a}",
+        "OK patch"
+            .bytes()
+            .map(|b| format!("{b:02X}"))
+            .collect::<String>()
+    );
+    assert_eq!(rig.sent(), [expected]);
+    rig.ok();
+    assert_eq!(
+        rig.events(),
+        [RadioOutput::SdsSent {
+            to: belgian,
+            result: Ok(())
+        }]
+    );
+}
+
+#[test]
+fn a_refused_service_selection_withdraws_its_message() {
+    let mut rig = Rig::ready();
+    rig.radio
+        .send_status(rig.now, unit(2_040_777), Status::new(0x8003))
+        .unwrap();
+    rig.drain();
+    assert_eq!(rig.sent(), ["AT+CTSDS=13,0\r"]);
+    rig.feed("\r\n+CME ERROR: 3\r\n");
+    assert_eq!(
+        rig.sent(),
+        Vec::<String>::new(),
+        "no AT+CMGS after a refusal"
+    );
+    assert_eq!(
+        rig.events(),
+        [RadioOutput::SdsSent {
+            to: unit(2_040_777),
+            result: Err(CommandError::Cme(CmeError(3)))
+        }]
+    );
+    assert!(rig.radio.queue.is_empty());
+}
+
+#[test]
+fn sds_is_refused_before_the_radio_is_ready_and_bad_texts_are_refused() {
+    let mut rig = Rig::new();
+    assert_eq!(
+        rig.radio.send_status(rig.now, unit(1), Status::new(0x8002)),
+        Err(SendError::NotReady)
+    );
+    let mut rig = Rig::ready();
+    let long = "x".repeat(MAX_TEXT_LEN + 1);
+    assert_eq!(
+        rig.radio.send_text(rig.now, unit(1), &long),
+        Err(SendError::TooLong(MAX_TEXT_LEN + 1))
+    );
+    assert_eq!(
+        rig.radio.send_text(rig.now, unit(1), "patch \u{2713}"),
+        Err(SendError::NotLatin1)
+    );
+    // The longest text fits the session's command buffer.
+    let longest = "y".repeat(MAX_TEXT_LEN);
+    rig.radio.send_text(rig.now, unit(1), &longest).unwrap();
+    rig.drain();
+    assert_eq!(rig.sent(), ["AT+CTSDS=12,0\r"]);
+    rig.ok();
+    let sent = rig.sent();
+    assert_eq!(sent.len(), 1);
+    assert!(sent[0].ends_with('\u{1a}'), "{sent:?}");
+    assert!(sent[0].len() > 2 * MAX_TEXT_LEN, "{sent:?}");
+}
+
+#[test]
+fn a_reply_waits_behind_call_control() {
+    let mut rig = Rig::ready();
+    rig.key();
+    rig.radio
+        .send_status(rig.now, unit(2_040_777), Status::new(0x8002))
+        .unwrap();
+    rig.drain();
+    assert_eq!(rig.sent(), [GROUP_CALL]);
+    rig.ok();
+    assert_eq!(rig.sent(), [DIAL]);
+}
+
+#[test]
+fn call_control_overtakes_a_queued_reply() {
+    let mut rig = Rig::ready();
+    rig.radio
+        .send_status(rig.now, unit(2_040_777), Status::new(0x8002))
+        .unwrap();
+    rig.drain();
+    assert_eq!(rig.sent(), ["AT+CTSDS=13,0\r"]);
+    rig.key();
+    rig.ok();
+    // The set-up goes before the message waiting behind the service selection.
+    assert_eq!(rig.sent(), [GROUP_CALL]);
+    rig.ok();
+    assert_eq!(rig.sent(), [DIAL]);
+    rig.ok();
+    assert_eq!(rig.sent(), ["AT+CMGS=2040777,16\r8002\u{1a}"]);
+}

@@ -17,7 +17,10 @@ mod patches;
 mod peers;
 mod policy;
 mod radios;
+mod roaming;
 mod timers;
+
+pub(super) use roaming::{ModeWord, ReplyWord, TriggerWord};
 
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
@@ -37,8 +40,9 @@ use toml::de::{DeTable, DeValue};
 use super::duration::parse_duration;
 use super::error::{ConfigError, Human, KeyPath, Location, Problem, ProblemKind, Problems, locate};
 use super::file::{
-    ApiFile, BoardFile, Digits, DurationText, PatchFile, PeerFile, PlayoutFile, PolicyFile,
-    RadioFile, SiteFile, StateFile, TimersFile,
+    ApiFile, BoardFile, Digits, DurationText, MirrorFile, PatchFile, PeerFile, PlayoutFile,
+    PolicyFile, RadioFile, SiteFile, SovereigntyFile, StateFile, TimersFile, TriggersFile,
+    ZoneFile,
 };
 use super::{Config, Site};
 
@@ -52,7 +56,7 @@ pub(super) const STANDARD_BAUDS_TEXT: &str =
     "1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400, 460800, 921600";
 
 /// The top-level keys, in the order the examples use.
-const SECTIONS: [&str; 11] = [
+const SECTIONS: [&str; 16] = [
     "site",
     "radios",
     "board",
@@ -64,6 +68,11 @@ const SECTIONS: [&str; 11] = [
     "patches",
     "api",
     "state",
+    "aliases",
+    "sovereignty",
+    "triggers",
+    "mirrors",
+    "zones",
 ];
 
 /// At most this many syntax errors are shown: after the first, a parser's guesses cascade.
@@ -116,6 +125,11 @@ struct RawFile {
     patches: Section<PatchFile>,
     api: Option<Spanned<ApiFile>>,
     state: Option<Spanned<StateFile>>,
+    aliases: Option<Spanned<std::collections::BTreeMap<String, Spanned<String>>>>,
+    sovereignty: Option<Spanned<SovereigntyFile>>,
+    triggers: Option<Spanned<TriggersFile>>,
+    mirrors: Section<MirrorFile>,
+    zones: Section<ZoneFile>,
 }
 
 /// An array section: its elements (`None` where unreadable), and whether all were read.
@@ -253,6 +267,11 @@ impl<'a> Report<'a> {
                 "patches" => raw.patches = self.read_list(value),
                 "api" => raw.api = self.read(value),
                 "state" => raw.state = self.read(value),
+                "aliases" => raw.aliases = self.read(value),
+                "sovereignty" => raw.sovereignty = self.read(value),
+                "triggers" => raw.triggers = self.read(value),
+                "mirrors" => raw.mirrors = self.read_list(value),
+                "zones" => raw.zones = self.read_list(value),
                 other => {
                     let expected = SECTIONS
                         .iter()
@@ -520,6 +539,22 @@ impl<'a> Report<'a> {
         let patches = self.patches(&raw, site.as_ref(), &radios, &peers);
         let api = raw.api.as_ref().map(|a| self.api(a));
         let state_file = raw.state.as_ref().map(|s| self.state(s));
+        let roaming = self.roaming(&raw, site.as_ref(), &radios, &peers, patches.as_deref());
+        // The sovereignty rules' floor limits are part of the policy every site must share.
+        let policy = match (policy, roaming.as_ref()) {
+            (Some(policy), Some(roaming)) => match roaming.sovereignty.floor_policy(policy) {
+                Ok(policy) => Some(policy),
+                Err(e) => {
+                    self.add(
+                        KeyPath::root().key("sovereignty"),
+                        raw.sovereignty.as_ref().map(|s| s.span()),
+                        ProblemKind::BadValue(e.to_string()),
+                    );
+                    None
+                }
+            },
+            (policy, _) => policy,
+        };
 
         let radios = radios.into_iter().collect::<Option<Vec<_>>>()?;
         let board = match board {
@@ -566,6 +601,7 @@ impl<'a> Report<'a> {
                 Some(s) => Some(s?),
                 None => None,
             },
+            roaming: roaming?,
         })
     }
 

@@ -152,7 +152,11 @@ impl Report<'_> {
         ok.then_some(specs)
     }
 
-    fn channel(&mut self, path: &KeyPath, raw: &Spanned<ChannelFile>) -> Option<Channel> {
+    pub(super) fn channel(
+        &mut self,
+        path: &KeyPath,
+        raw: &Spanned<ChannelFile>,
+    ) -> Option<Channel> {
         let c = raw.get_ref();
         let site = self.site_id(path.key("site"), &c.site);
         // The MCC is checked against the network by PatchSpec::validate.
@@ -164,7 +168,11 @@ impl Report<'_> {
         })
     }
 
-    fn console(&mut self, path: &KeyPath, raw: &Spanned<ConsoleFile>) -> Option<SiteConsole> {
+    pub(super) fn console(
+        &mut self,
+        path: &KeyPath,
+        raw: &Spanned<ConsoleFile>,
+    ) -> Option<SiteConsole> {
         let c = raw.get_ref();
         let site = self.site_id(path.key("site"), &c.site);
         let console = self.int(
@@ -179,7 +187,7 @@ impl Report<'_> {
         })
     }
 
-    fn known_site(
+    pub(super) fn known_site(
         &mut self,
         known: Option<&[SiteId]>,
         own: Option<&Site>,

@@ -26,7 +26,7 @@ mod spec;
 use std::collections::{BTreeMap, VecDeque};
 
 use borderlink_protocol::ids::{Network, Tsi};
-use borderlink_protocol::time::Instant;
+use borderlink_protocol::time::{Duration, Instant};
 use borderlink_protocol::voice::SiteId;
 use serde::{Deserialize, Serialize};
 
@@ -253,6 +253,37 @@ impl PatchTable {
         self.check_channels_free(&spec, Some(id))?;
         self.remove(id)?;
         self.insert(Patch::new(id, spec, now));
+        Ok(())
+    }
+
+    /// Gives a patch a new lifetime and inactivity timeout, both counted from `now`, and keeps
+    /// its definition otherwise: the way to extend a patch (or let it lapse) without the
+    /// restart [`modify`](Self::modify) means for its streams. `None` removes that deadline.
+    pub fn retime(
+        &mut self,
+        now: Instant,
+        id: PatchId,
+        lifetime: Option<Duration>,
+        inactivity_timeout: Option<Duration>,
+    ) -> Result<(), PatchError> {
+        let patch = self
+            .patches
+            .get_mut(&id)
+            .ok_or(PatchError::UnknownPatch(id))?;
+        if lifetime == Some(Duration::ZERO) {
+            return Err(PatchError::ZeroLifetime {
+                name: patch.spec.name.clone(),
+            });
+        }
+        if inactivity_timeout == Some(Duration::ZERO) {
+            return Err(PatchError::ZeroInactivityTimeout {
+                name: patch.spec.name.clone(),
+            });
+        }
+        patch.spec.lifetime = lifetime;
+        patch.spec.inactivity_timeout = inactivity_timeout;
+        patch.expires_at = lifetime.map(|d| now + d);
+        patch.inactive_at = inactivity_timeout.map(|d| now + d);
         Ok(())
     }
 

@@ -663,3 +663,60 @@ fn spec_reads_from_hand_written_json() {
     let bad = json.replace("2040551", "16777216");
     assert!(serde_json::from_str::<PatchSpec>(&bad).is_err());
 }
+
+#[test]
+fn retime_restarts_both_deadlines_from_now_and_keeps_the_definition() {
+    let mut table = PatchTable::new();
+    let mut spec = pair("mirror", 2_061_001, 2_040_551);
+    spec.lifetime = Some(mins(30));
+    let id = table.create(t(0), spec).unwrap();
+    assert_eq!(table.poll_timeout(), Some(t(30 * 60)));
+    // Extended at 10 min for another 30: the old deadline is gone.
+    table.retime(t(600), id, Some(mins(30)), None).unwrap();
+    assert_eq!(table.poll_timeout(), Some(t(600 + 30 * 60)));
+    table.handle_timeout(t(30 * 60));
+    assert!(table.poll_event().is_none(), "still up at the old deadline");
+    // Lapsing: an inactivity timeout of 5 min, a cap of 30.
+    table
+        .retime(t(1_000), id, Some(mins(30)), Some(mins(5)))
+        .unwrap();
+    table.touch(id, t(1_100));
+    assert_eq!(table.poll_timeout(), Some(t(1_100 + 5 * 60)));
+    table.handle_timeout(t(1_100 + 5 * 60));
+    match table.poll_event() {
+        Some(PatchEvent::Dissolved {
+            id: gone,
+            spec,
+            reason,
+        }) => {
+            assert_eq!(gone, id);
+            assert_eq!(reason, DissolveReason::Inactive);
+            assert_eq!(spec.inactivity_timeout, Some(mins(5)));
+            assert_eq!(spec.channels.len(), 2);
+        }
+        other => panic!("expected the patch to dissolve, got {other:?}"),
+    }
+}
+
+#[test]
+fn retime_refuses_zero_durations_and_unknown_patches() {
+    let mut table = PatchTable::new();
+    let id = table.create(t(0), pair("m", 2_061_001, 2_040_551)).unwrap();
+    assert!(matches!(
+        table.retime(t(1), id, Some(Duration::ZERO), None),
+        Err(PatchError::ZeroLifetime { .. })
+    ));
+    assert!(matches!(
+        table.retime(t(1), id, None, Some(Duration::ZERO)),
+        Err(PatchError::ZeroInactivityTimeout { .. })
+    ));
+    assert_eq!(
+        table.retime(t(1), PatchId(99), None, None),
+        Err(PatchError::UnknownPatch(PatchId(99)))
+    );
+    assert_eq!(
+        table.poll_timeout(),
+        None,
+        "a refused retime changes nothing"
+    );
+}

@@ -361,10 +361,38 @@ impl Engine {
 
     /// Adds a patch.
     pub fn create_patch(&mut self, now: Instant, spec: PatchSpec) -> Result<PatchId, EngineError> {
+        let policy = self.patch_policy(&spec);
         let id = self.patches.create(now, spec)?;
         self.floors
-            .insert(id, Floor::new(self.config.floor, Arc::clone(&self.policy)));
+            .insert(id, Floor::new(self.config.floor, policy));
         Ok(id)
+    }
+
+    /// The floor policy of a patch: the site policy with the sovereignty limits of its groups
+    /// folded in (shared when there are none).
+    fn patch_policy(&self, spec: &PatchSpec) -> Arc<FloorPolicy> {
+        if !self.policy.has_foreign_rules() {
+            return Arc::clone(&self.policy);
+        }
+        Arc::new(
+            self.policy
+                .for_patch(spec.channels.iter().map(|c| (c.network, c.group))),
+        )
+    }
+
+    /// Restarts a patch's lifetime and inactivity timeout at `now` with these durations,
+    /// without touching its streams: a conversation under way goes on (unlike
+    /// [`Engine::modify_patch`]). Roaming extends and lapses its mirrors this way.
+    pub fn retime_patch(
+        &mut self,
+        now: Instant,
+        id: PatchId,
+        lifetime: Option<Duration>,
+        inactivity_timeout: Option<Duration>,
+    ) -> Result<(), EngineError> {
+        self.patches
+            .retime(now, id, lifetime, inactivity_timeout)
+            .map_err(EngineError::from)
     }
 
     /// Replaces a patch's definition; its streams end and start again under the new one.
@@ -374,8 +402,12 @@ impl Engine {
         id: PatchId,
         spec: PatchSpec,
     ) -> Result<(), EngineError> {
+        let policy = self.patch_policy(&spec);
         self.patches.modify(now, id, spec)?;
         self.end_patch_streams(now, id, UnkeyReason::FloorLost);
+        // Other groups may bring other sovereignty limits: a fresh floor under them.
+        self.floors
+            .insert(id, Floor::new(self.config.floor, policy));
         Ok(())
     }
 
@@ -601,9 +633,13 @@ impl Engine {
                     let claim = r
                         .playing
                         .and_then(|k| self.streams.get(&k))
-                        .map(|s| s.header);
-                    if let Some(h) = claim {
-                        r.tx.key(now, group, h.priority, h.emergency);
+                        .map(|s| (s.patch, Claim::from_header(&s.header)));
+                    if let Some((patch, claim)) = claim {
+                        let urgency = self.floors.get(&patch).map_or_else(
+                            || self.policy.on_air(&claim),
+                            |f| f.policy().on_air(&claim),
+                        );
+                        r.tx.key(now, group, urgency.priority, urgency.emergency);
                     }
                 }
                 // Refused, or down: the held audio cannot go out on this radio.
@@ -852,6 +888,13 @@ impl Engine {
         let Some(stream) = self.streams.get_mut(&key) else {
             return;
         };
+        // The destination network hears the claim as policy allows it, not as made: a capped
+        // foreign talker must not reach the SwMI at its own priority, nor as an emergency call
+        // when the destination does not honour the foreign emergency.
+        let urgency = self
+            .floors
+            .get(&stream.patch)
+            .map_or_else(|| self.policy.on_air(&claim), |f| f.policy().on_air(&claim));
         stream.has_floor = true;
         if stream.radios.is_empty() {
             return;
@@ -864,7 +907,10 @@ impl Engine {
         for radio in &mut self.radios {
             if stream.radios.contains(&radio.config.id) {
                 let group = radio.config.group;
-                if radio.tx.key(now, group, claim.priority, claim.emergency) {
+                if radio
+                    .tx
+                    .key(now, group, urgency.priority, urgency.emergency)
+                {
                     radio.playing = Some(key);
                     radio.pending_hang = false;
                     if radio.tx.is_granted() {

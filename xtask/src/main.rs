@@ -5,10 +5,18 @@
 //! - `cargo xtask fuzz [--seconds N] [--keep]`: every fuzz target for N seconds (nightly,
 //!   cargo-fuzz).
 //! - `cargo xtask no-std`: the protocol crate builds for the board's `thumbv7em-none-eabihf`.
+//! - `cargo xtask firmware-size`: builds both board images (`firmware/bsp/`) and fails if one
+//!   needs more than 64 KiB of flash or 16 KiB of RAM.
+//! - `cargo xtask qemu`: boots the emulated board's image under QEMU and checks, over its UART
+//!   and from outside it, that PTT keys on command and drops within 500 ms of host silence.
 //! - `cargo xtask all [--seconds N]`: all of the above.
 
+mod bsp;
+mod firmware_size;
 mod fuzz;
 mod pcap;
+mod qemu;
+mod qmp;
 mod wireshark;
 
 use std::path::{Path, PathBuf};
@@ -16,8 +24,7 @@ use std::process::Command;
 
 use anyhow::{Context, bail};
 
-const USAGE: &str =
-    "usage: cargo xtask <wireshark | fuzz [--seconds N] [--keep] | no-std | all [--seconds N]>";
+const USAGE: &str = "usage: cargo xtask <wireshark | fuzz [--seconds N] [--keep] | no-std | firmware-size | qemu | all [--seconds N]>";
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -62,8 +69,12 @@ fn main() -> anyhow::Result<()> {
         Some("wireshark") => wireshark::run(&root.join("target").join("xtask")),
         Some("fuzz") => fuzz::run(&root, seconds, keep),
         Some("no-std") => no_std(&root),
+        Some("firmware-size") => firmware_size::run(&root),
+        Some("qemu") => qemu::run(&root),
         Some("all") => {
             no_std(&root)?;
+            firmware_size::run(&root)?;
+            qemu::run(&root)?;
             wireshark::run(&root.join("target").join("xtask"))?;
             fuzz::run(&root, seconds, keep)
         }

@@ -22,54 +22,43 @@ pub(crate) const ALL: [&str; 2] = [QEMU_IMAGE, PRODUCTION_IMAGE];
 /// Builds `packages` in release and returns each one's ELF, in the order asked.
 ///
 /// Cargo runs inside the bsp workspace, so its `.cargo/config.toml` (target, linker script)
-/// applies; the images land in the repository's target directory.
+/// applies; the images land in the repository's target directory. Each image is built on its
+/// own: built together, the STM32 HAL would switch on cortex-m-rt's `device` feature for the
+/// MPS2 image too, which has no device crate to go with it.
 pub(crate) fn build(root: &Path, packages: &[&str]) -> anyhow::Result<Vec<PathBuf>> {
-    let mut cargo = Command::new("cargo");
-    cargo
+    packages.iter().map(|p| build_one(root, p)).collect()
+}
+
+fn build_one(root: &Path, package: &str) -> anyhow::Result<PathBuf> {
+    let mut child = Command::new("cargo")
         .args([
             "build",
             "--release",
             "--message-format=json-render-diagnostics",
         ])
+        .args(["--package", package])
         .current_dir(root.join(BSP_DIR))
-        .stdout(Stdio::piped());
-    for package in packages {
-        cargo.args(["--package", package]);
-    }
-    let mut child = cargo
+        .stdout(Stdio::piped())
         .spawn()
         .context("running cargo build in firmware/bsp")?;
     let stdout = child.stdout.take().context("cargo's stdout")?;
-    let mut found: Vec<Option<PathBuf>> = vec![None; packages.len()];
+    let mut elf = None;
     for line in BufReader::new(stdout).lines() {
         let line = line.context("reading cargo's messages")?;
         let Ok(message) = serde_json::from_str::<serde_json::Value>(&line) else {
             continue;
         };
-        if message["reason"] != "compiler-artifact" {
-            continue;
-        }
-        let (Some(name), Some(executable)) = (
-            message["target"]["name"].as_str(),
-            message["executable"].as_str(),
-        ) else {
-            continue;
-        };
-        if let Some(i) = packages.iter().position(|p| *p == name) {
-            found[i] = Some(PathBuf::from(executable));
+        if message["reason"] == "compiler-artifact" && message["target"]["name"] == package {
+            if let Some(executable) = message["executable"].as_str() {
+                elf = Some(PathBuf::from(executable));
+            }
         }
     }
     let status = child.wait().context("waiting for cargo build")?;
     if !status.success() {
         bail!(
-            "building the board images failed (is the target installed? rustup target add thumbv7em-none-eabihf)"
+            "building {package} failed (is the target installed? rustup target add thumbv7em-none-eabihf)"
         );
     }
-    packages
-        .iter()
-        .zip(found)
-        .map(|(package, elf)| {
-            elf.with_context(|| format!("cargo built no executable for {package}"))
-        })
-        .collect()
+    elf.with_context(|| format!("cargo built no executable for {package}"))
 }

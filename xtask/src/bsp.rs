@@ -48,10 +48,11 @@ fn build_one(root: &Path, package: &str) -> anyhow::Result<PathBuf> {
         let Ok(message) = serde_json::from_str::<serde_json::Value>(&line) else {
             continue;
         };
-        if message["reason"] == "compiler-artifact" && message["target"]["name"] == package {
-            if let Some(executable) = message["executable"].as_str() {
-                elf = Some(PathBuf::from(executable));
-            }
+        if message["reason"] == "compiler-artifact"
+            && message["target"]["name"] == package
+            && let Some(executable) = message["executable"].as_str()
+        {
+            elf = Some(PathBuf::from(executable));
         }
     }
     let status = child.wait().context("waiting for cargo build")?;

@@ -17,6 +17,7 @@
 use std::fs;
 use std::io::{ErrorKind, Read, Write};
 use std::os::unix::net::UnixStream;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -50,7 +51,13 @@ const HOLD: Duration = Duration::from_secs(1);
 const EARLY_SLACK: Duration = Duration::from_millis(10);
 const LATE_SLACK: Duration = Duration::from_millis(100);
 
+/// The longest QEMU may live, even if this program is killed before it can stop it.
+const QEMU_LIFETIME: &str = "120";
+
 /// Kills QEMU when the check ends, however it ends.
+///
+/// QEMU runs under `timeout`, which puts both in a process group of their own: dropping this
+/// kills the group, and if this program is killed outright, `timeout` still ends QEMU.
 struct Qemu {
     child: Child,
     log: PathBuf,
@@ -65,6 +72,11 @@ impl Qemu {
 
 impl Drop for Qemu {
     fn drop(&mut self) {
+        let group = format!("-{}", self.child.id());
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &group])
+            .stderr(Stdio::null())
+            .status();
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -198,7 +210,8 @@ fn check(elf: &Path, dir: &Path, stack_end: u32, stack_start: u32) -> anyhow::Re
     let log = dir.join("qemu.log");
     let log_file = fs::File::create(&log).context("creating QEMU's log")?;
     // Paused (-S) until both sockets are connected, so nothing the image sends is lost.
-    let child = Command::new("qemu-system-arm")
+    let child = Command::new("timeout")
+        .args(["--signal=KILL", QEMU_LIFETIME, "qemu-system-arm"])
         .args(["-M", "mps2-an386", "-display", "none", "-nodefaults", "-S"])
         .args(["-semihosting-config", "enable=on,target=native"])
         .arg("-chardev")
@@ -218,8 +231,9 @@ fn check(elf: &Path, dir: &Path, stack_end: u32, stack_start: u32) -> anyhow::Re
         .stdin(Stdio::null())
         .stdout(log_file.try_clone()?)
         .stderr(log_file)
+        .process_group(0)
         .spawn()
-        .context("starting qemu-system-arm")?;
+        .context("starting qemu-system-arm (under timeout)")?;
     let qemu = Qemu { child, log };
 
     let outcome = drive(&qmp_path, &uart_path, stack_end, stack_start);

@@ -19,24 +19,36 @@ pub(crate) const PRODUCTION_IMAGE: &str = "borderlink-bsp-stm32f411";
 /// Every board-support image.
 pub(crate) const ALL: [&str; 2] = [QEMU_IMAGE, PRODUCTION_IMAGE];
 
-/// Builds `packages` in release and returns each one's ELF, in the order asked.
+/// Builds `packages` in release with `features` and returns each one's ELF, in the order asked.
 ///
 /// Cargo runs inside the bsp workspace, so its `.cargo/config.toml` (target, linker script)
 /// applies; the images land in the repository's target directory. Each image is built on its
 /// own: built together, the STM32 HAL would switch on cortex-m-rt's `device` feature for the
 /// MPS2 image too, which has no device crate to go with it.
-pub(crate) fn build(root: &Path, packages: &[&str]) -> anyhow::Result<Vec<PathBuf>> {
-    packages.iter().map(|p| build_one(root, p)).collect()
+pub(crate) fn build(
+    root: &Path,
+    packages: &[&str],
+    features: &[&str],
+) -> anyhow::Result<Vec<PathBuf>> {
+    packages
+        .iter()
+        .map(|p| build_one(root, p, features))
+        .collect()
 }
 
-fn build_one(root: &Path, package: &str) -> anyhow::Result<PathBuf> {
-    let mut child = Command::new("cargo")
+fn build_one(root: &Path, package: &str, features: &[&str]) -> anyhow::Result<PathBuf> {
+    let mut cargo = Command::new("cargo");
+    cargo
         .args([
             "build",
             "--release",
             "--message-format=json-render-diagnostics",
         ])
-        .args(["--package", package])
+        .args(["--package", package]);
+    if !features.is_empty() {
+        cargo.args(["--features", &features.join(",")]);
+    }
+    let mut child = cargo
         .current_dir(root.join(BSP_DIR))
         .stdout(Stdio::piped())
         .spawn()

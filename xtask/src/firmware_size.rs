@@ -95,7 +95,7 @@ fn stack_in(file: &ElfFile32<'_, Endianness>, elf: &Path) -> anyhow::Result<(u32
 
 /// `cargo xtask firmware-size`: builds every image, prints its footprint, fails over budget.
 pub(crate) fn run(root: &Path) -> anyhow::Result<()> {
-    let elves = bsp::build(root, &bsp::ALL)?;
+    let elves = bsp::build(root, &bsp::ALL, &[])?;
     println!(
         "{:<26} {:>22} {:>34}",
         "image", "flash (budget 64 KiB)", "RAM = statics + stack (16 KiB)"

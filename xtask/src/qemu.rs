@@ -1,16 +1,22 @@
 //! `cargo xtask qemu`: boots the board image under QEMU (`mps2-an386`) and checks, from the
-//! host, the one promise the board must keep alone: when the host falls silent, PTT drops
-//! within 500 ms.
+//! host, the promises the board must keep alone: when the host falls silent, PTT drops within
+//! 500 ms; when the firmware panics, PTT drops at once.
 //!
 //! The host end is the daemon's own [`BoardSession`], speaking the board link over the
 //! emulated UART0 (a unix socket). The PTT line is watched independently of the link: the image
 //! drives its radio lines as bits of the MPS2's LED registers, and QEMU's monitor reads those
 //! registers back (`xp` through QMP), so what is checked is the line, not the board's word.
 //!
-//! Steps, each with a deadline: handshake; every PTT line released and every radio powered;
-//! key port 0, see it acknowledged and see its line go up; keep it keyed for a second of
-//! heartbeats; stop sending and time the line's fall from the host's last frame; see the
-//! fault LED light and the board report the silence; read how much of the stack was used.
+//! Two boots, every step with a deadline:
+//! 1. the `panic-drill` build of the image, which panics once port 3 has been keyed for 300 ms:
+//!    key port 3, see the ack and the line up, see the panic reported through semihosting and
+//!    the line down with the fault LED lit, while the host is still sending heartbeats;
+//! 2. the ordinary image: after the handshake every PTT line is released and every radio
+//!    powered; key port 0, see it acknowledged and its line go up; keep it keyed for a second of
+//!    heartbeats; stop sending and time the line's fall from the host's last frame; see the
+//!    fault LED light and the board report the silence; read how much of the stack was used
+//!    (cortex-m-rt paints it at start-up).
+//!
 //! QEMU runs without `-icount`, so its clocks follow the host's: the measured fall also checks
 //! that a board second is a host second.
 
@@ -42,8 +48,10 @@ const FAULT_LED: u32 = 1 << 0;
 /// What cortex-m-rt's `paint-stack` fills the stack with before `main`.
 const STACK_PAINT: u32 = 0xCCCC_CCCC;
 
-/// The port the check keys.
+/// The port the silence check keys.
 const PORT: u8 = 0;
+/// The port whose keying makes the drill image (feature `panic-drill`) panic, 300 ms later.
+const DRILL_PORT: u8 = 3;
 /// How long the port stays keyed under heartbeats before the host falls silent.
 const HOLD: Duration = Duration::from_secs(1);
 /// The watchdog must not fire before the limit (less this much for the board's clock and the
@@ -179,16 +187,23 @@ impl Host {
 pub(crate) fn run(root: &Path) -> anyhow::Result<()> {
     let started = Instant::now();
     which_qemu()?;
-    let elf = bsp::build(root, &[bsp::QEMU_IMAGE])?.remove(0);
-    let (stack_end, stack_start) = firmware_size::stack_bounds(&elf)?;
-
     let dir = std::env::temp_dir().join(format!("borderlink-qemu-{}", std::process::id()));
     fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-    let result = check(&elf, &dir, stack_end, stack_start);
+    let result = run_in(root, &dir);
     let _ = fs::remove_dir_all(&dir);
     result?;
     println!("qemu: passed in {:.1} s", started.elapsed().as_secs_f64());
     Ok(())
+}
+
+fn run_in(root: &Path, dir: &Path) -> anyhow::Result<()> {
+    // The drill image is the same image plus a panic while a PTT line is keyed. It goes first,
+    // so the image left in the target directory is the ordinary one.
+    let drill = bsp::build(root, &[bsp::QEMU_IMAGE], &["panic-drill"])?.remove(0);
+    with_board(&drill, dir, panic_drill)?;
+    let elf = bsp::build(root, &[bsp::QEMU_IMAGE], &[])?.remove(0);
+    let stack = firmware_size::stack_bounds(&elf)?;
+    with_board(&elf, dir, |board| host_silence(board, stack))
 }
 
 fn which_qemu() -> anyhow::Result<()> {
@@ -204,10 +219,26 @@ fn which_qemu() -> anyhow::Result<()> {
     }
 }
 
-fn check(elf: &Path, dir: &Path, stack_end: u32, stack_start: u32) -> anyhow::Result<()> {
+/// A booted board with the host's link up.
+struct Board {
+    qemu: Qemu,
+    qmp: Qmp,
+    host: Host,
+}
+
+/// Boots `elf` under QEMU, brings the link up, and runs `check` on it; QEMU's output is shown
+/// if anything fails.
+fn with_board(
+    elf: &Path,
+    dir: &Path,
+    check: impl FnOnce(&mut Board) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
     let uart_path = dir.join("uart.sock");
     let qmp_path = dir.join("qmp.sock");
     let log = dir.join("qemu.log");
+    for stale in [&uart_path, &qmp_path] {
+        let _ = fs::remove_file(stale);
+    }
     let log_file = fs::File::create(&log).context("creating QEMU's log")?;
     // Paused (-S) until both sockets are connected, so nothing the image sends is lost.
     let child = Command::new("timeout")
@@ -235,41 +266,54 @@ fn check(elf: &Path, dir: &Path, stack_end: u32, stack_start: u32) -> anyhow::Re
         .spawn()
         .context("starting qemu-system-arm (under timeout)")?;
     let qemu = Qemu { child, log };
-
-    let outcome = drive(&qmp_path, &uart_path, stack_end, stack_start);
-    if outcome.is_err() {
-        let log = qemu.log();
-        if !log.trim().is_empty() {
-            eprintln!("--- QEMU's output ---\n{}\n---", log.trim_end());
+    let outcome = boot(qemu, &qmp_path, &uart_path).and_then(|mut board| {
+        let result = check(&mut board);
+        if result.is_ok() {
+            let _ = board.qmp.execute("quit", json!({}));
+        }
+        result.map_err(|e| (e, board.qemu.log()))
+    });
+    match outcome {
+        Ok(()) => Ok(()),
+        Err((error, log)) => {
+            if !log.trim().is_empty() {
+                eprintln!("--- QEMU's output ---\n{}\n---", log.trim_end());
+            }
+            Err(error)
         }
     }
-    outcome
 }
 
-fn drive(
-    qmp_path: &Path,
-    uart_path: &Path,
-    stack_end: u32,
-    stack_start: u32,
-) -> anyhow::Result<()> {
-    let mut qmp = Qmp::open(qmp::connect(qmp_path, Duration::from_secs(10))?)?;
-    let serial = qmp::connect(uart_path, Duration::from_secs(10))?;
-    let mut host = Host::new(serial)?;
-    qmp.execute("cont", json!({}))?;
-
-    let port = Port::new(PORT).context("port 0 exists")?;
-    let info = host.wait_for("handshake", Duration::from_secs(5), |e| {
-        matches!(e, BoardEvent::Up { .. })
-    })?;
-    if let BoardEvent::Up { info } = info {
-        println!(
-            "qemu: link up after {:.0} ms: firmware {} slot {:?}, {} ports",
-            host.start.elapsed().as_secs_f64() * 1e3,
-            info.firmware,
-            info.slot,
-            info.ports
-        );
+fn boot(qemu: Qemu, qmp_path: &Path, uart_path: &Path) -> Result<Board, (anyhow::Error, String)> {
+    let connect = || -> anyhow::Result<(Qmp, Host)> {
+        let mut qmp = Qmp::open(qmp::connect(qmp_path, Duration::from_secs(10))?)?;
+        let serial = qmp::connect(uart_path, Duration::from_secs(10))?;
+        let mut host = Host::new(serial)?;
+        qmp.execute("cont", json!({}))?;
+        let up = host.wait_for("handshake", Duration::from_secs(5), |e| {
+            matches!(e, BoardEvent::Up { .. })
+        })?;
+        if let BoardEvent::Up { info } = up {
+            println!(
+                "qemu: link up after {:.0} ms: firmware {} slot {:?}, {} ports",
+                host.start.elapsed().as_secs_f64() * 1e3,
+                info.firmware,
+                info.slot,
+                info.ports
+            );
+        }
+        Ok((qmp, host))
+    };
+    match connect() {
+        Ok((qmp, host)) => Ok(Board { qemu, qmp, host }),
+        Err(e) => Err((e, qemu.log())),
     }
+}
+
+/// Keys port 0, holds it under heartbeats, falls silent and times the PTT line's fall.
+fn host_silence(board: &mut Board, (stack_end, stack_start): (u32, u32)) -> anyhow::Result<()> {
+    let Board { qmp, host, .. } = board;
+    let port = Port::new(PORT).context("port 0 exists")?;
     let leds = qmp.read_word(SCC_LEDS)?;
     if leds & PTT_BITS != 0 || leds & POWER_BITS != POWER_BITS {
         bail!(
@@ -380,6 +424,49 @@ fn drive(
         bail!("the stack reached the bottom of its {size}-byte reservation");
     }
 
-    let _ = qmp.execute("quit", json!({}));
+    Ok(())
+}
+
+/// Keys the port the drill image panics on and checks that the panic handler released it.
+fn panic_drill(board: &mut Board) -> anyhow::Result<()> {
+    let Board { qemu, qmp, host } = board;
+    let port = Port::new(DRILL_PORT).context("the drill port exists")?;
+    let now = host.now();
+    host.session.set_ptt(now, port, true);
+    host.wait_for(
+        "PTT acknowledged",
+        Duration::from_secs(2),
+        |e| matches!(e, BoardEvent::PttConfirmed { port: p, on: true } if *p == port),
+    )?;
+    let leds = qmp.read_word(SCC_LEDS)?;
+    if leds & PTT_BITS != 1 << DRILL_PORT {
+        bail!(
+            "the drill image acknowledged PTT on port {DRILL_PORT} but its lines read SCC CFG_REG1 = {leds:#04x}"
+        );
+    }
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while !qemu.log().contains("panicked") {
+        if Instant::now() > deadline {
+            bail!("the drill image keyed port {DRILL_PORT} but did not panic");
+        }
+        // The host keeps talking, so only the panic can release the line.
+        host.pump()?;
+    }
+    let leds = qmp.read_word(SCC_LEDS)?;
+    let fpga_leds = qmp.read_word(FPGAIO_LEDS)?;
+    if leds & PTT_BITS != 0 {
+        bail!("the image panicked with PTT keyed and left it keyed: SCC CFG_REG1 = {leds:#04x}");
+    }
+    if fpga_leds & FAULT_LED == 0 {
+        bail!("the image panicked and left the fault LED dark (FPGAIO LED0 = {fpga_leds:#x})");
+    }
+    let said = qemu.log();
+    let said = said
+        .lines()
+        .find(|l| l.contains("panic drill"))
+        .unwrap_or("");
+    println!(
+        "qemu: panic drill: the panic handler released PTT on port {DRILL_PORT} and lit the fault LED ({said})"
+    );
     Ok(())
 }

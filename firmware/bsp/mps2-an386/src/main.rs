@@ -10,8 +10,10 @@
 //! outside. [`board`] builds the board logic from `borderlink-firmware`; the main loop feeds
 //! it received bytes, calls its timeouts, sends what it has to say and blinks the run LED.
 //!
-//! A panic or a hard fault releases every PTT line before anything else, then reports itself
-//! through semihosting (QEMU prints it and exits) and halts.
+//! A panic or a hard fault releases every PTT line before anything else, lights the fault LED,
+//! reports itself through semihosting (QEMU prints it) and halts. The `panic-drill` feature
+//! makes the image panic once port 3 has been keyed for 300 ms, which `cargo xtask qemu` uses to check
+//! exactly that.
 #![no_std]
 #![no_main]
 
@@ -35,7 +37,7 @@ use borderlink_firmware::safety::{Safety, SafetyConfig};
 use borderlink_protocol::link::{FirmwareVersion, MAX_WIRE_LEN, PORTS, ResetCause, Slot};
 use borderlink_protocol::time::{Duration, Instant};
 use cortex_m_rt::{ExceptionFrame, entry, exception};
-use cortex_m_semihosting::{debug, hprintln};
+use cortex_m_semihosting::hprintln;
 use embedded_hal::digital::OutputPin;
 use static_cell::StaticCell;
 
@@ -115,6 +117,16 @@ fn serve(board: &mut Board, mut clock: Clock, mut uart: Uart, mut run_led: LedBi
         if now >= board.poll_timeout() {
             board.handle_timeout(now);
         }
+        // Long enough after keying for the host to see the ack and the line.
+        #[cfg(feature = "panic-drill")]
+        if board
+            .safety()
+            .ptt(3)
+            .and_then(|ptt| ptt.keyed_since())
+            .is_some_and(|since| now.saturating_since(since) >= Duration::from_millis(300))
+        {
+            panic!("panic drill: port 3 keyed for 300 ms");
+        }
         if out_sent == out_len {
             (out_len, out_sent) = (board.poll_transmit(now, &mut out).unwrap_or(0), 0);
         }
@@ -135,7 +147,6 @@ fn panic(info: &PanicInfo<'_>) -> ! {
     lines::release_all_ptt();
     lines::light_fault_led();
     hprintln!("borderlink-bsp-mps2 panicked: {}", info);
-    debug::exit(debug::EXIT_FAILURE);
     halt()
 }
 
@@ -146,11 +157,11 @@ unsafe fn HardFault(frame: &ExceptionFrame) -> ! {
     lines::release_all_ptt();
     lines::light_fault_led();
     hprintln!("borderlink-bsp-mps2: hard fault at pc {:#010x}", frame.pc());
-    debug::exit(debug::EXIT_FAILURE);
     halt()
 }
 
-/// Stops for good (only reached when no semihosting host ended the emulation).
+/// Stops for good, leaving the lines as the handler set them (QEMU keeps running, so they can
+/// be read from outside).
 fn halt() -> ! {
     loop {
         cortex_m::asm::wfi();

@@ -12,8 +12,8 @@
 //!
 //! A panic or a hard fault releases every PTT line before anything else, lights the fault LED,
 //! reports itself through semihosting (QEMU prints it) and halts. The `panic-drill` feature
-//! makes the image panic once port 3 has been keyed for 300 ms, which `cargo xtask qemu` uses to check
-//! exactly that.
+//! makes the image panic once port 3 has been keyed for 300 ms, which `cargo xtask qemu` uses
+//! to check exactly that.
 #![no_std]
 #![no_main]
 

@@ -8,10 +8,18 @@
 //!   `thumbv7em-none-eabihf`.
 //! - `cargo xtask alsa`: the daemon's ALSA audio backend (the `alsa` feature, which links
 //!   libasound) passes clippy and its tests against alsa-lib's `null` device.
+//! - `cargo xtask firmware-size`: builds both board images (`firmware/bsp/`) and fails if one
+//!   needs more than 64 KiB of flash or 16 KiB of RAM.
+//! - `cargo xtask qemu`: boots the emulated board's image under QEMU and checks, over its UART
+//!   and from outside it, that PTT keys on command and drops within 500 ms of host silence.
 //! - `cargo xtask all [--seconds N]`: all of the above.
 
+mod bsp;
+mod firmware_size;
 mod fuzz;
 mod pcap;
+mod qemu;
+mod qmp;
 mod wireshark;
 
 use std::path::{Path, PathBuf};
@@ -19,7 +27,7 @@ use std::process::Command;
 
 use anyhow::{Context, bail};
 
-const USAGE: &str = "usage: cargo xtask <wireshark | fuzz [--seconds N] [--keep] | no-std | alsa | all [--seconds N]>";
+const USAGE: &str = "usage: cargo xtask <wireshark | fuzz [--seconds N] [--keep] | no-std | alsa | firmware-size | qemu | all [--seconds N]>";
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -98,9 +106,13 @@ fn main() -> anyhow::Result<()> {
         Some("fuzz") => fuzz::run(&root, seconds, keep),
         Some("no-std") => no_std(&root),
         Some("alsa") => alsa(&root),
+        Some("firmware-size") => firmware_size::run(&root),
+        Some("qemu") => qemu::run(&root),
         Some("all") => {
             no_std(&root)?;
             alsa(&root)?;
+            firmware_size::run(&root)?;
+            qemu::run(&root)?;
             wireshark::run(&root.join("target").join("xtask"))?;
             fuzz::run(&root, seconds, keep)
         }

@@ -24,13 +24,13 @@ const REGIONS: [(&str, u32, u32, &str); 4] = [
     (
         "STACK",
         0x2000_0000,
-        7 * KIB,
+        10 * KIB,
         "the stack, at the bottom of RAM: an overflow faults instead of corrupting statics",
     ),
     (
         "RAM",
-        0x2000_1C00,
-        121 * KIB,
+        0x2000_2800,
+        118 * KIB,
         "statics (.data, .bss); the part of ZBT SSRAM2/3 the image may use, as on the STM32F411",
     ),
 ];

@@ -30,13 +30,13 @@ const REGIONS: [(&str, u32, u32, &str); 4] = [
     (
         "STACK",
         0x2000_0000,
-        7 * KIB,
+        10 * KIB,
         "the stack, at the bottom of SRAM: an overflow faults instead of corrupting statics",
     ),
     (
         "RAM",
-        0x2000_1C00,
-        121 * KIB,
+        0x2000_2800,
+        118 * KIB,
         "statics (.data, .bss): the rest of the 128 KiB SRAM",
     ),
 ];

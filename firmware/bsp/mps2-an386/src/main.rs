@@ -34,6 +34,7 @@ use borderlink_firmware::polarity::Polarity;
 use borderlink_firmware::ptt::{PttConfig, PttOutput};
 use borderlink_firmware::responder::{Responder, ResponderConfig};
 use borderlink_firmware::safety::{Safety, SafetyConfig};
+use borderlink_firmware::update::{NoFlash, Updater};
 use borderlink_protocol::link::{FirmwareVersion, MAX_WIRE_LEN, PORTS, ResetCause, Slot};
 use borderlink_protocol::time::{Duration, Instant};
 use cortex_m_rt::{ExceptionFrame, entry, exception};
@@ -46,7 +47,7 @@ use crate::lines::{LedBit, Lines, SwitchBit};
 use crate::uart::Uart;
 
 /// The board logic on this board's lines.
-type Board = Responder<LedBit, SwitchBit, LedBit, LedBit, PORTS>;
+type Board = Responder<LedBit, SwitchBit, LedBit, LedBit, NoFlash, PORTS>;
 
 /// This image's version, from the crate's.
 const FIRMWARE: FirmwareVersion = FirmwareVersion::new(
@@ -81,8 +82,16 @@ fn board(lines: Lines, now: Instant) -> Board {
         .cor
         .map(|pin| CorInput::new(pin, CorConfig::new(Polarity::ActiveHigh)));
     let safety = Safety::new(ptt, cor, lines.fault_led, SafetyConfig::new(), now);
-    let config = ResponderConfig::new(FIRMWARE, Slot::A, ResetCause::PowerOn);
-    Responder::new(safety, lines.power, config, now)
+    let config = ResponderConfig::new(FIRMWARE, ResetCause::PowerOn);
+    // QEMU runs the image from a fixed address and cannot reboot into another slot, so this
+    // board takes no updates: it answers update commands with the link's refusals.
+    Responder::new(
+        safety,
+        lines.power,
+        config,
+        Updater::unsupported(Slot::A),
+        now,
+    )
 }
 
 #[entry]

@@ -37,6 +37,7 @@ use borderlink_firmware::cor::{CorConfig, CorInput};
 use borderlink_firmware::ptt::{PttConfig, PttOutput};
 use borderlink_firmware::responder::{Responder, ResponderConfig};
 use borderlink_firmware::safety::{Safety, SafetyConfig};
+use borderlink_firmware::update::{NoFlash, Updater};
 use borderlink_protocol::link::{FirmwareVersion, MAX_WIRE_LEN, ResetCause, Slot};
 use borderlink_protocol::time::{Duration, Instant};
 use cortex_m_rt::{ExceptionFrame, entry, exception};
@@ -57,6 +58,7 @@ type Board = Responder<
     ErasedPin<Input>,
     ErasedPin<Output>,
     ErasedPin<Output>,
+    NoFlash,
     { pinout::PORTS },
 >;
 
@@ -114,9 +116,18 @@ fn board(pins: BoardPins, reset_cause: ResetCause, now: Instant) -> Board {
         .map(|pin| CorInput::new(pin, CorConfig::new(polarity.next().unwrap_or_default())));
     let safety_config = SafetyConfig::new().with_led_polarity(pinout::FAULT_LED_POLARITY);
     let safety = Safety::new(ptt, cor, pins.fault_led, safety_config, now);
-    let config = ResponderConfig::new(FIRMWARE, Slot::A, reset_cause)
-        .with_power_polarity(pinout::POWER_POLARITY);
-    Responder::new(safety, pins.power, config, now)
+    let config =
+        ResponderConfig::new(FIRMWARE, reset_cause).with_power_polarity(pinout::POWER_POLARITY);
+    // Updates need the flash driver for sectors 5-7 and the boot selector that reads the
+    // boot-state record (hardware/README.md, "Firmware updates"); until both are in, this
+    // image answers update commands with the link's refusals.
+    Responder::new(
+        safety,
+        pins.power,
+        config,
+        Updater::unsupported(Slot::A),
+        now,
+    )
 }
 
 #[entry]

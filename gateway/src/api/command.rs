@@ -41,6 +41,10 @@ pub enum Command {
     Release(u32),
     /// Figures for `GET /metrics`.
     Metrics,
+    /// Start updating the board's firmware with a signed image.
+    FirmwareStart(Box<crate::firmware_image::SignedImage>),
+    /// How the board's firmware update goes.
+    FirmwareStatus,
 }
 
 /// The main loop's answer.
@@ -59,6 +63,8 @@ pub enum Reply {
     Released(Released),
     /// To [`Command::Metrics`].
     Metrics(Box<MetricsSnapshot>),
+    /// To [`Command::FirmwareStart`] and [`Command::FirmwareStatus`].
+    Firmware(super::model::FirmwareView),
 }
 
 /// The figures `GET /metrics` publishes, read from the main loop's state at one instant.

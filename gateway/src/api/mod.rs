@@ -12,6 +12,8 @@
 //! | `/api/v1/patches/{id}` | DELETE | yes | remove a dynamic patch |
 //! | `/api/v1/patches/{id}/release` | POST | yes | cut the transmission holding its floor |
 //! | `/api/v1/talkers` | GET | – | who talks on each patch |
+//! | `/api/v1/board/firmware` | GET | – | the board's firmware and the last update |
+//! | `/api/v1/board/firmware` | POST | yes | update the board with a signed image (the body) |
 //! | `/metrics` | GET | – | Prometheus text |
 //!
 //! The HTTP side holds no voice state. Each request becomes a [`command::Request`] to the
@@ -50,6 +52,9 @@ use model::PatchBody;
 /// How long a request waits for the main loop before answering 503: the loop answers in
 /// microseconds unless it is stuck, and a client should hear about that.
 const LOOP_TIMEOUT: StdDuration = StdDuration::from_secs(2);
+
+/// The largest signed firmware image accepted: the board's update slot is smaller.
+const MAX_IMAGE: usize = 1024 * 1024;
 
 /// What every handler shares.
 #[derive(Debug, Clone)]
@@ -128,6 +133,12 @@ pub fn router(state: ApiState) -> Router {
         )
         .route("/api/v1/patches/{id}/release", post(release))
         .route("/api/v1/talkers", get(talkers))
+        .route(
+            "/api/v1/board/firmware",
+            get(firmware_status)
+                .post(firmware_update)
+                .layer(axum::extract::DefaultBodyLimit::max(MAX_IMAGE)),
+        )
         .route("/metrics", get(metrics_text))
         .fallback(not_found)
         .layer(axum::extract::DefaultBodyLimit::max(body::MAX_BODY))
@@ -352,6 +363,49 @@ async fn release(
     .await?;
     match reply {
         Reply::Released(r) => Ok(Json(r).into_response()),
+        other => Err(unexpected(&other)),
+    }
+}
+
+async fn firmware_status(State(state): State<ApiState>) -> Result<Response, ApiError> {
+    match state.ask(Command::FirmwareStatus).await? {
+        Reply::Firmware(f) => Ok(Json(f).into_response()),
+        other => Err(unexpected(&other)),
+    }
+}
+
+async fn firmware_update(
+    State(state): State<ApiState>,
+    ConnectInfo(from): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> Result<Response, ApiError> {
+    let parsed = crate::firmware_image::SignedImage::parse(&bytes);
+    let summary = match &parsed {
+        Ok(image) => serde_json::json!({
+            "version": image.version().to_string(),
+            "size": image.len(),
+            "crc32": format!("{:08x}", image.crc32()),
+        }),
+        Err(_) => serde_json::json!({ "bytes": bytes.len() }),
+    };
+    let reply = change(
+        &state,
+        &headers,
+        from,
+        "firmware.update",
+        Some("board".to_owned()),
+        Some(summary),
+        |_| {
+            let image = parsed.map_err(|e| {
+                ApiError::field("body", format!("not a signed firmware image: {e}"))
+            })?;
+            Ok(Command::FirmwareStart(Box::new(image)))
+        },
+    )
+    .await?;
+    match reply {
+        Reply::Firmware(f) => Ok((StatusCode::ACCEPTED, Json(f)).into_response()),
         other => Err(unexpected(&other)),
     }
 }

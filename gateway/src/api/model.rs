@@ -213,6 +213,26 @@ pub struct Released {
     pub released: Option<TalkerView>,
 }
 
+/// `GET /api/v1/board/firmware`: the board's firmware and the last update.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FirmwareView {
+    /// What the board runs, once the link is up (`1.2.0 (slot A)`).
+    pub running: Option<String>,
+    /// `idle` (no update since start), `running`, `done` or `failed`.
+    pub state: String,
+    /// The version being (or last) installed.
+    pub target: Option<String>,
+    /// The last step reported: `erasing`, `sending`, `verifying`, `committing`, `rebooting`,
+    /// `done`, `failed`.
+    pub step: Option<String>,
+    /// Image bytes the board has acknowledged.
+    pub acked: u32,
+    /// Image size.
+    pub size: u32,
+    /// Why it failed.
+    pub error: Option<String>,
+}
+
 /// Every 4xx and 5xx answer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErrorBody {

@@ -16,7 +16,8 @@ use serde::de::DeserializeOwned;
 use thiserror::Error;
 
 use crate::api::model::{
-    ChannelBody, ConsoleBody, ErrorBody, PatchBody, PatchTalkers, PatchView, Released, SiteStatus,
+    ChannelBody, ConsoleBody, ErrorBody, FirmwareView, PatchBody, PatchTalkers, PatchView,
+    Released, SiteStatus,
 };
 pub use table::{render_patches, render_status, render_talkers};
 
@@ -191,6 +192,23 @@ impl Client {
             .delete(&url)
             .header("Authorization", &self.bearer()?)
             .call();
+        self.answer(url, result)
+    }
+
+    /// `GET /api/v1/board/firmware`.
+    pub fn firmware(&self) -> Result<FirmwareView, ClientError> {
+        self.get("/api/v1/board/firmware")
+    }
+
+    /// `POST /api/v1/board/firmware` with a signed image file's bytes.
+    pub fn firmware_update(&self, image: &[u8]) -> Result<FirmwareView, ClientError> {
+        let url = self.url("/api/v1/board/firmware");
+        let result = self
+            .agent
+            .post(&url)
+            .header("Authorization", &self.bearer()?)
+            .header("Content-Type", "application/octet-stream")
+            .send(image);
         self.answer(url, result)
     }
 

@@ -94,6 +94,8 @@ impl Site {
                 }))
             }
             Command::Metrics => Ok(Reply::Metrics(Box::new(self.metrics(now)))),
+            Command::FirmwareStart(image) => self.firmware_start(now, *image).map(Reply::Firmware),
+            Command::FirmwareStatus => Ok(Reply::Firmware(self.firmware_view())),
         }
     }
 

@@ -11,6 +11,7 @@
 
 mod clock;
 mod control;
+mod firmware;
 mod persist;
 mod roaming;
 mod serial;
@@ -230,6 +231,8 @@ struct Site {
     ip_unsent: u64,
     /// Where dynamic patch state goes to be saved, if the site keeps it.
     state: Option<watch::Sender<PatchSnapshot>>,
+    /// The board firmware update under way, or the last one.
+    firmware: Option<firmware::FirmwareJob>,
     /// Semi-roaming: mirrors, zones, status triggers (see `roaming.rs`).
     roaming: Roaming,
 }
@@ -409,6 +412,7 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Daem
         clock,
         ip_unsent: 0,
         state,
+        firmware: None,
         roaming,
     };
     // A panic inside the loop is caught here, and the transmitters are released with
@@ -807,6 +811,7 @@ impl Site {
         {
             board.session.handle_timeout(now);
         }
+        self.firmware_timeout(now);
     }
 
     /// When the radio and board sessions next need [`Site::session_timeouts`].
@@ -817,6 +822,7 @@ impl Site {
             .filter_map(|r| r.pei.as_ref()?.session.poll_timeout());
         radios
             .chain(self.board.as_ref().and_then(|b| b.session.poll_timeout()))
+            .chain(self.firmware_deadline())
             .min()
     }
 
@@ -1049,8 +1055,10 @@ impl Site {
                 BoardEvent::Fault { .. } => warn!(?event, "board fault"),
                 other => debug!(event = ?other, "board"),
             }
+            self.firmware_board_event(now, &event);
             self.board_radios(now, &event);
         }
+        self.pump_firmware();
         acted
     }
 

@@ -1,0 +1,163 @@
+//! Board firmware updates through the daemon: `POST /api/v1/board/firmware` starts the
+//! [`UpdateDriver`] on the board session the main loop owns, and the loop feeds it the board's
+//! events and its timers until the board is back, running the new image and confirmed (or the
+//! update failed and the board runs what it ran before).
+//!
+//! While an update runs the board refuses PTT (the firmware's rule), so a radio the engine
+//! wants to key on this board is refused rather than left silent.
+
+use borderlink_protocol::time::Instant;
+use tracing::{info, warn};
+
+use super::Site;
+use crate::api::error::ApiError;
+use crate::api::model::FirmwareView;
+use crate::board::BoardEvent;
+use crate::board::update::{UpdateConfig, UpdateDriver, UpdateProgress};
+use crate::firmware_image::SignedImage;
+
+/// The update under way, or the last one.
+#[derive(Debug)]
+pub(super) struct FirmwareJob {
+    driver: UpdateDriver,
+    target: String,
+    last: Option<UpdateProgress>,
+    acked: u32,
+    size: u32,
+}
+
+fn step(p: &UpdateProgress) -> &'static str {
+    match p {
+        UpdateProgress::Erasing { .. } => "erasing",
+        UpdateProgress::Sending { .. } => "sending",
+        UpdateProgress::Verifying => "verifying",
+        UpdateProgress::Committing => "committing",
+        UpdateProgress::Rebooting => "rebooting",
+        UpdateProgress::Done { .. } => "done",
+        UpdateProgress::Failed(_) => "failed",
+    }
+}
+
+impl Site {
+    /// Starts an update; refused while another runs, without a board, or (by the driver)
+    /// while any PTT is asked for or keyed.
+    pub(super) fn firmware_start(
+        &mut self,
+        now: Instant,
+        image: SignedImage,
+    ) -> Result<FirmwareView, ApiError> {
+        let conflict = |m: String| ApiError::new(axum::http::StatusCode::CONFLICT, m);
+        if self
+            .firmware
+            .as_ref()
+            .is_some_and(|j| !j.driver.is_finished())
+        {
+            return Err(conflict("a firmware update is already running".into()));
+        }
+        let Some(board) = self.board.as_mut() else {
+            return Err(conflict(
+                "this site has no interface board ([board])".into(),
+            ));
+        };
+        let target = image.version().to_string();
+        let size = image.len();
+        let driver = UpdateDriver::start(now, &mut board.session, image, UpdateConfig::default())
+            .map_err(|e| conflict(e.to_string()))?;
+        info!(version = %target, size, "board firmware update started");
+        self.firmware = Some(FirmwareJob {
+            driver,
+            target,
+            last: None,
+            acked: 0,
+            size,
+        });
+        self.pump_firmware();
+        Ok(self.firmware_view())
+    }
+
+    /// The board's firmware and the last update, for the API.
+    pub(super) fn firmware_view(&self) -> FirmwareView {
+        let running = self
+            .board
+            .as_ref()
+            .and_then(|b| b.session.board_info())
+            .map(|i| {
+                let v = i.firmware;
+                format!("{}.{}.{} (slot {:?})", v.major, v.minor, v.patch, i.slot)
+            });
+        match &self.firmware {
+            None => FirmwareView {
+                running,
+                state: "idle".into(),
+                target: None,
+                step: None,
+                acked: 0,
+                size: 0,
+                error: None,
+            },
+            Some(job) => FirmwareView {
+                running,
+                state: match &job.last {
+                    Some(UpdateProgress::Done { .. }) => "done",
+                    Some(UpdateProgress::Failed(_)) => "failed",
+                    _ => "running",
+                }
+                .into(),
+                target: Some(job.target.clone()),
+                step: job.last.as_ref().map(|p| step(p).to_owned()),
+                acked: job.acked,
+                size: job.size,
+                error: match &job.last {
+                    Some(UpdateProgress::Failed(e)) => Some(e.to_string()),
+                    _ => None,
+                },
+            },
+        }
+    }
+
+    /// Hands a board event to a running update.
+    pub(super) fn firmware_board_event(&mut self, now: Instant, event: &BoardEvent) {
+        if let (Some(job), Some(board)) = (self.firmware.as_mut(), self.board.as_mut())
+            && !job.driver.is_finished()
+        {
+            job.driver
+                .handle_board_event(now, &mut board.session, event);
+        }
+    }
+
+    /// Runs a running update's timers that are due.
+    pub(super) fn firmware_timeout(&mut self, now: Instant) {
+        if let (Some(job), Some(board)) = (self.firmware.as_mut(), self.board.as_mut())
+            && job.driver.poll_timeout().is_some_and(|t| t <= now)
+        {
+            job.driver.handle_timeout(now, &mut board.session);
+        }
+    }
+
+    /// When a running update next needs its timers.
+    pub(super) fn firmware_deadline(&self) -> Option<Instant> {
+        self.firmware.as_ref().and_then(|j| j.driver.poll_timeout())
+    }
+
+    /// Takes the update's progress reports.
+    pub(super) fn pump_firmware(&mut self) {
+        let Some(job) = self.firmware.as_mut() else {
+            return;
+        };
+        while let Some(progress) = job.driver.poll_event() {
+            match &progress {
+                UpdateProgress::Sending { acked, size } => {
+                    job.acked = *acked;
+                    job.size = *size;
+                }
+                UpdateProgress::Done { version, slot } => {
+                    job.acked = job.size;
+                    info!(%version, ?slot, "board firmware updated and confirmed");
+                }
+                UpdateProgress::Failed(e) => warn!(cause = %e, "board firmware update failed"),
+                other => info!(step = step(other), "board firmware update"),
+            }
+            job.last = Some(progress);
+        }
+    }
+}

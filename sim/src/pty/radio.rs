@@ -9,8 +9,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::pty::{Master, pty};
+use crate::radio::{RadioAction, RadioEmulator};
 use borderlink_protocol::ids::Tsi;
-use borderlink_sim::radio::{RadioAction, RadioEmulator};
 
 /// A radio on a pty; the emulator is shared with the test, which can drive its network side.
 #[derive(Debug)]
@@ -54,7 +54,7 @@ impl PtyRadio {
                 while let Some(action) = radio.poll_action() {
                     match action {
                         RadioAction::SetupGroupCall { cc, .. } => radio.network_call_connected(cc),
-                        RadioAction::DemandTransmit { cc } => {
+                        RadioAction::DemandTransmit { cc, .. } => {
                             grants.push((Instant::now() + grant_delay, cc))
                         }
                         _ => {}

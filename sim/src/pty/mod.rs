@@ -1,9 +1,16 @@
-//! Pseudo-terminals standing in for serial ports: the daemon under test opens the slave by
-//! path, an emulator (radio or board) holds the master.
+//! Pseudo-terminals standing in for serial ports: the daemon opens the slave by path, an
+//! emulator (radio or board) holds the master.
+//!
+//! The real-time mode and the black-box tests put every emulated radio and board behind one,
+//! so `borderlinkd` drives them through its real serial code. [`radio::PtyRadio`] is a radio
+//! with its own pump thread and a fixed grant delay, for tests that need no SwMI; the board
+//! equivalent is [`crate::board::pty::PtyBoard`].
+
+pub mod radio;
 
 use std::fs::File;
 use std::io::{Read, Write};
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, BorrowedFd};
 
 use nix::fcntl::{FcntlArg, FdFlag, fcntl};
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
@@ -25,9 +32,24 @@ impl Master {
         }
     }
 
+    /// Reads what is there without waiting (after `poll` said so); 0 when nothing is.
+    pub fn read_now(&mut self, buf: &mut [u8]) -> usize {
+        let mut fds = [PollFd::new(self.0.as_fd(), PollFlags::POLLIN)];
+        match poll(&mut fds, PollTimeout::ZERO) {
+            Ok(n) if n > 0 => self.0.read(buf).unwrap_or(0),
+            _ => 0,
+        }
+    }
+
     /// Writes to the daemon; an error when its end is closed.
     pub fn write_all(&mut self, bytes: &[u8]) -> std::io::Result<()> {
         self.0.write_all(bytes)
+    }
+}
+
+impl AsFd for Master {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.0.as_fd()
     }
 }
 

@@ -21,8 +21,10 @@
 //! [`report`], as text for people and JSON for tests.
 
 pub mod board;
+pub mod field;
 pub mod net;
 pub mod pty;
 pub mod radio;
+pub mod scenario;
 pub mod swmi;
 pub mod voice;

@@ -21,10 +21,13 @@
 //! [`report`], as text for people and JSON for tests.
 
 pub mod board;
+pub mod fast;
 pub mod field;
 pub mod net;
 pub mod pty;
 pub mod radio;
+pub mod report;
 pub mod scenario;
 pub mod swmi;
 pub mod voice;
+pub mod world;

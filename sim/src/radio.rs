@@ -320,7 +320,11 @@ impl RadioEmulator {
         } else if let Some(v) = body.strip_prefix('D') {
             match parse_tsi(v.trim_end_matches(';'), self.identity) {
                 Some(group) if self.mode == AiMode::Trunked => {
-                    let cc = self.new_cc();
+                    // Dialling the group of the call the radio is in joins that call.
+                    let cc = match self.call {
+                        Some(call) if call.group == group => call.cc,
+                        _ => self.new_cc(),
+                    };
                     self.call = Some(Call {
                         cc,
                         group,
@@ -715,6 +719,25 @@ mod tests {
         assert!(!r.is_transmitting());
         assert_eq!(r.poll_action(), Some(RadioAction::CeaseTransmit { cc: 1 }));
         assert_eq!(r.poll_transmit(), None, "nothing said on the PEI");
+    }
+
+    #[test]
+    fn dialling_the_group_of_the_current_call_joins_it() {
+        let mut r = radio();
+        send(&mut r, "ATE0");
+        let talker = Tsi::from_parts(206, 1, 1_234_567).unwrap();
+        let cc = r.network_incoming_group_call(talker, group(), 0);
+        let _ = r.poll_transmit();
+        send(&mut r, "ATD2061001");
+        assert_eq!(
+            r.poll_action(),
+            Some(RadioAction::SetupGroupCall {
+                cc,
+                group: group(),
+                level: 0
+            })
+        );
+        assert_eq!(send(&mut r, &format!("AT+CTXD={cc},1")), "OK\r\n");
     }
 
     #[test]

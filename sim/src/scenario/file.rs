@@ -50,6 +50,7 @@ pub(super) struct GatewayFile {
     pub(super) block_time: Option<Spanned<String>>,
     pub(super) grant_wait_bound: Option<Spanned<String>>,
     pub(super) playout_fixed: Option<Spanned<String>>,
+    pub(super) clock_error: Option<Spanned<String>>,
 }
 
 /// The keys of one IP path, in `[network]` and in each `[[network.links]]`.

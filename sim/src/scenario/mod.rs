@@ -71,6 +71,10 @@ pub struct GatewaySettings {
     pub grant_wait_bound: Duration,
     /// A fixed playout delay instead of the adaptive one.
     pub playout_fixed: Option<Duration>,
+    /// Each site's wall clock is off by up to this much (drawn per site from the seed); it
+    /// stamps key-up times, so it decides simultaneous key-ups. Fast mode only: real daemons
+    /// share the host's clock.
+    pub clock_error: Duration,
 }
 
 impl Default for GatewaySettings {
@@ -81,6 +85,7 @@ impl Default for GatewaySettings {
             block_time: Duration::from_secs(10),
             grant_wait_bound: Duration::from_secs(1),
             playout_fixed: None,
+            clock_error: Duration::ZERO,
         }
     }
 }

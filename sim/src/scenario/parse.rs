@@ -241,6 +241,7 @@ pub(super) fn parse(text: &str, origin: &str) -> Result<Scenario, ScenarioError>
                     .playout_fixed
                     .as_ref()
                     .and_then(|v| c.duration(v, "gateway.playout_fixed")),
+                clock_error: c.opt_duration(&g.clock_error, "gateway.clock_error", d.clock_error),
             }
         }
         None => GatewaySettings::default(),

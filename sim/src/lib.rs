@@ -26,6 +26,7 @@ pub mod field;
 pub mod net;
 pub mod pty;
 pub mod radio;
+pub mod realtime;
 pub mod report;
 pub mod scenario;
 pub mod swmi;

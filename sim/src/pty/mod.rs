@@ -12,7 +12,7 @@ use std::fs::File;
 use std::io::{Read, Write};
 use std::os::fd::{AsFd, BorrowedFd};
 
-use nix::fcntl::{FcntlArg, FdFlag, fcntl};
+use nix::fcntl::{FcntlArg, FdFlag, OFlag, fcntl};
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use nix::pty::openpty;
 use nix::unistd::ttyname;
@@ -39,6 +39,28 @@ impl Master {
             Ok(n) if n > 0 => self.0.read(buf).unwrap_or(0),
             _ => 0,
         }
+    }
+
+    /// Makes writes fail at once instead of waiting when the daemon does not read (a dead
+    /// daemon must not stall the simulator): use [`Master::try_write`] then.
+    pub fn set_nonblocking(&self) -> std::io::Result<()> {
+        let flags = fcntl(&self.0, FcntlArg::F_GETFL)?;
+        let flags = OFlag::from_bits_truncate(flags) | OFlag::O_NONBLOCK;
+        fcntl(&self.0, FcntlArg::F_SETFL(flags))?;
+        Ok(())
+    }
+
+    /// Writes what the line takes now; the rest is lost, as on a serial line nobody reads.
+    /// Returns the bytes written.
+    pub fn try_write(&mut self, bytes: &[u8]) -> usize {
+        let mut done = 0;
+        while done < bytes.len() {
+            match self.0.write(&bytes[done..]) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => done += n,
+            }
+        }
+        done
     }
 
     /// Writes to the daemon; an error when its end is closed.

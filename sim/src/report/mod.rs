@@ -7,7 +7,7 @@
 
 mod text;
 
-pub(crate) use text::{ms as text_ms, secs as text_secs};
+pub(crate) use text::secs as text_secs;
 
 use serde::Serialize;
 

@@ -701,7 +701,10 @@ mod tests {
             })
         );
         assert_eq!(send(&mut r, "AT+CTXD=1,9"), "+CME ERROR: 3\r\n");
-        assert_eq!(send(&mut r, "AT+CTSDC=0,0,0,1,1,0,1,1,0,16,0"), "+CME ERROR: 35\r\n");
+        assert_eq!(
+            send(&mut r, "AT+CTSDC=0,0,0,1,1,0,1,1,0,16,0"),
+            "+CME ERROR: 35\r\n"
+        );
     }
 
     #[test]

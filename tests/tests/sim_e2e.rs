@@ -44,7 +44,13 @@ fn fast_mode_under_5_percent_loss_and_10_ms_jitter_every_transmission_arrives_in
     assert!(lost > 0, "the link did lose packets");
     assert_eq!(r.transmissions.len(), 6);
     for t in &r.transmissions {
-        assert_eq!(t.paths.len(), 1, "#{} came out once: {}", t.number, r.text());
+        assert_eq!(
+            t.paths.len(),
+            1,
+            "#{} came out once: {}",
+            t.number,
+            r.text()
+        );
         let p = &t.paths[0];
         assert!(p.in_order, "#{} out of order: {p:?}", t.number);
         assert!(
@@ -69,12 +75,26 @@ fn fast_mode_three_gateways_on_the_same_groups_no_echo_no_loop() {
     let r = fast_run("three-gateways.toml");
     assert!(r.echoes.is_empty(), "{:?}", r.echoes);
     assert!(r.loops.is_empty(), "{:?}", r.loops);
-    let relayed = r.transmissions.iter().filter(|t| !t.paths.is_empty()).count();
+    let relayed = r
+        .transmissions
+        .iter()
+        .filter(|t| !t.paths.is_empty())
+        .count();
     assert!(relayed >= 5, "{}", r.text());
     for t in &r.transmissions {
         for p in &t.paths {
-            assert_ne!(p.network, t.network, "#{} came back on its own network", t.number);
-            assert_eq!(p.radios.len(), 1, "#{} on {} by one radio only", t.number, p.group);
+            assert_ne!(
+                p.network, t.network,
+                "#{} came back on its own network",
+                t.number
+            );
+            assert_eq!(
+                p.radios.len(),
+                1,
+                "#{} on {} by one radio only",
+                t.number,
+                p.group
+            );
         }
     }
     assert!(r.clean(), "{}", r.text());
@@ -86,7 +106,10 @@ fn fast_mode_the_border_scenario_is_clean() {
     assert!(r.clean(), "{}", r.text());
     let kill = &r.kills[0];
     assert!(!kill.keyed_ports.is_empty(), "the kill hits a transmission");
-    assert!(kill.released_after_us.is_some_and(|us| us <= 500_000), "{kill:?}");
+    assert!(
+        kill.released_after_us.is_some_and(|us| us <= 500_000),
+        "{kill:?}"
+    );
     // The pursuit crossed the border and was heard at home from the Dutch network.
     assert!(
         r.transmissions
@@ -107,12 +130,21 @@ fn realtime_kill_dash_nine_mid_transmission_the_board_drops_ptt_within_500_ms() 
     };
     let r = realtime::run(&s, s.seed, &options).expect("real-time run");
     let kill = &r.kills[0];
-    assert_eq!(kill.keyed_ports, [1], "the C2000 radio was relaying: {}", r.text());
+    assert_eq!(
+        kill.keyed_ports,
+        [1],
+        "the C2000 radio was relaying: {}",
+        r.text()
+    );
     let after = kill.released_after_us.expect("PTT released");
     assert!(after <= 500_000, "released {after} us after the kill");
     assert!(r.stuck_ptt.is_empty(), "{:?}", r.stuck_ptt);
     // The restarted daemon relays the next over.
     let next = &r.transmissions[1];
     assert_eq!(next.paths.len(), 1, "{}", r.text());
-    assert!(next.paths[0].in_order && next.paths[0].lost == 0, "{}", r.text());
+    assert!(
+        next.paths[0].in_order && next.paths[0].lost == 0,
+        "{}",
+        r.text()
+    );
 }

@@ -310,7 +310,10 @@ mod tests {
         let port = Port::new(1).unwrap();
         let h = host.as_mut().unwrap();
         assert!(h.is_up(), "handshake done");
-        while h.poll_event().is_some_and(|e| !matches!(e, BoardEvent::Up { .. })) {}
+        while h
+            .poll_event()
+            .is_some_and(|e| !matches!(e, BoardEvent::Up { .. }))
+        {}
         h.set_ptt(now, port, true);
         let now = run(&mut host, &mut board, now, Instant::from_millis(1_000));
         assert!(board.keyed(1));

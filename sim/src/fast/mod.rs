@@ -64,7 +64,14 @@ impl FastRun {
             })
             .collect();
         let sites = (0..scenario.sites.len())
-            .map(|i| Some(FastSite::start(scenario, i, Instant::ZERO, clock_offsets[i])))
+            .map(|i| {
+                Some(FastSite::start(
+                    scenario,
+                    i,
+                    Instant::ZERO,
+                    clock_offsets[i],
+                ))
+            })
             .collect();
         let mut links = BTreeMap::new();
         for a in &scenario.sites {
@@ -122,12 +129,13 @@ impl FastRun {
     }
 
     fn poll_timeout(&self) -> Option<Instant> {
-        let sites = self.sites.iter().flatten().filter_map(FastSite::poll_timeout);
+        let sites = self
+            .sites
+            .iter()
+            .flatten()
+            .filter_map(FastSite::poll_timeout);
         let links = self.links.values().filter_map(ImpairedLink::poll_timeout);
-        sites
-            .chain(links)
-            .chain(self.world.poll_timeout())
-            .min()
+        sites.chain(links).chain(self.world.poll_timeout()).min()
     }
 
     fn handle_timeout(&mut self) {

@@ -115,7 +115,10 @@ pub fn engine_config(scenario: &Scenario, site: usize) -> EngineConfig {
         config.delay.mode = PlayoutMode::Fixed(fixed);
     }
     let frames = |d: Duration| d.as_micros().div_ceil(FRAME_DURATION.as_micros()) as usize;
-    config.jitter.capacity = config.jitter.capacity.max(2 * frames(config.delay.max_delay()) + 1);
+    config.jitter.capacity = config
+        .jitter
+        .capacity
+        .max(2 * frames(config.delay.max_delay()) + 1);
     let backlog = frames(g.grant_wait_bound).max(1);
     config.grant.max_backlog = backlog;
     config.grant.capacity = config.grant.capacity.max(3 * backlog);
@@ -206,7 +209,10 @@ impl FastSite {
                 created_by: "dispatch".to_string(),
             },
         );
-        let id = self.engine.create_patch(now, spec).map_err(|e| e.to_string())?;
+        let id = self
+            .engine
+            .create_patch(now, spec)
+            .map_err(|e| e.to_string())?;
         self.patches.insert(def.name.clone(), id);
         self.pump(now);
         Ok(())
@@ -270,7 +276,8 @@ impl FastSite {
     pub fn packet(&mut self, now: Instant, from: SiteId, bytes: &[u8]) {
         // Malformed packets are dropped here as the daemon's network layer drops them.
         if let Ok(voice) = VoiceRepr::parse(bytes) {
-            self.engine.handle_packet(now, EndpointId::Peer(from), &voice);
+            self.engine
+                .handle_packet(now, EndpointId::Peer(from), &voice);
         }
         self.pump(now);
     }

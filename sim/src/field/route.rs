@@ -89,7 +89,7 @@ impl Route {
             }
             let (metres, _) = leg(&pair[0], &pair[1]);
             let secs = metres / (speed / 3.6);
-            at = at + Duration::from_micros((secs * 1e6).round() as u64);
+            at += Duration::from_micros((secs * 1e6).round() as u64);
             arrivals.push(at);
         }
         Some(Route {
@@ -176,13 +176,11 @@ mod tests {
         .unwrap();
         let (metres, heading) = leg(&route.waypoints()[0], &route.waypoints()[1]);
         assert!((4_500.0..4_700.0).contains(&metres), "{metres} m");
-        assert!(heading < 5.0 || heading > 355.0, "north: {heading}");
+        assert!(!(5.0..=355.0).contains(&heading), "north: {heading}");
         let arrive = route.arrivals()[1];
         let secs = arrive.saturating_since(route.start()).as_micros() as f64 / 1e6;
         assert!((secs - metres / (120.0 / 3.6)).abs() < 1e-3);
-        let half = Instant::from_micros(
-            (route.start().as_micros() + arrive.as_micros()) / 2,
-        );
+        let half = Instant::from_micros((route.start().as_micros() + arrive.as_micros()) / 2);
         let p = route.position(half);
         assert!((p.lat - 51.4655).abs() < 1e-4, "{p:?}");
         assert!((p.speed_kmh - 120.0).abs() < 0.5, "{p:?}");

@@ -195,7 +195,7 @@ impl FieldUnit {
                     };
                     out.push(UnitAction::Speak(marker.frame(), marker));
                     seq = seq.wrapping_add(1);
-                    next_frame = next_frame + FRAME_INTERVAL;
+                    next_frame += FRAME_INTERVAL;
                 }
                 if release_at <= now {
                     self.ptt = Ptt::Idle;
@@ -267,7 +267,12 @@ mod tests {
         // From 500 ms to 2000 ms: 75 frames.
         assert_eq!(frames.len(), 75);
         assert_eq!(frames[0].sent, Instant::from_millis(500));
-        assert!(frames.iter().enumerate().all(|(i, m)| m.seq as usize == i && m.transmission == 7));
+        assert!(
+            frames
+                .iter()
+                .enumerate()
+                .all(|(i, m)| m.seq as usize == i && m.transmission == 7)
+        );
         assert_eq!(actions.last().unwrap().1, UnitAction::Release);
         assert!(!u.pressed());
     }

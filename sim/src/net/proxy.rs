@@ -258,11 +258,17 @@ mod tests {
         let mut buf = [0u8; 16];
         let (n, from) = b.recv_from(&mut buf).unwrap();
         assert!(sent.elapsed() >= StdDuration::from_millis(30));
-        assert_eq!((&buf[..n], from), (&7u16.to_be_bytes()[..], proxy.b_facing()));
+        assert_eq!(
+            (&buf[..n], from),
+            (&7u16.to_be_bytes()[..], proxy.b_facing())
+        );
         b.send_to(&8u16.to_be_bytes(), proxy.b_facing()).unwrap();
         a.set_read_timeout(Some(StdDuration::from_secs(2))).unwrap();
         let (n, from) = a.recv_from(&mut buf).unwrap();
-        assert_eq!((&buf[..n], from), (&8u16.to_be_bytes()[..], proxy.a_facing()));
+        assert_eq!(
+            (&buf[..n], from),
+            (&8u16.to_be_bytes()[..], proxy.a_facing())
+        );
         assert_eq!(proxy.stats()[0].delivered, 1);
     }
 
@@ -287,7 +293,11 @@ mod tests {
         while let Some(t) = reference.poll_timeout() {
             expected.push(reference.poll_deliver(t).unwrap());
         }
-        assert!(expected.len() < 300 && expected.len() > 200, "{}", expected.len());
+        assert!(
+            expected.len() < 300 && expected.len() > 200,
+            "{}",
+            expected.len()
+        );
 
         let a = UdpSocket::bind("127.0.0.1:0").unwrap();
         let b = UdpSocket::bind("127.0.0.1:0").unwrap();
@@ -347,6 +357,10 @@ mod tests {
         }
         b.send_to(&3u16.to_be_bytes(), proxy.b_facing()).unwrap();
         let got = receive_all(&a, 1);
-        assert_eq!(got, [3], "the datagram sent during the cut never arrives; the one after does");
+        assert_eq!(
+            got,
+            [3],
+            "the datagram sent during the cut never arrives; the one after does"
+        );
     }
 }

@@ -57,7 +57,9 @@ pub fn borderlinkd(explicit: Option<&Path>) -> anyhow::Result<PathBuf> {
         if release {
             cmd.arg("--release");
         }
-        let status = cmd.status().context("running cargo build for borderlinkd")?;
+        let status = cmd
+            .status()
+            .context("running cargo build for borderlinkd")?;
         if !status.success() {
             bail!("cargo build of {NAME} failed");
         }

@@ -90,7 +90,12 @@ pub fn site_patches(scenario: &Scenario, site: usize, patches: &[PatchDef]) -> V
                 .min()?;
             (relay == id).then(|| PatchDef {
                 name: p.name.clone(),
-                channels: p.channels.iter().filter(|c| c.site.0 == id).copied().collect(),
+                channels: p
+                    .channels
+                    .iter()
+                    .filter(|c| c.site.0 == id)
+                    .copied()
+                    .collect(),
             })
         })
         .collect()
@@ -136,7 +141,12 @@ pub fn site_toml(
         .flat_map(|s| s.radios.iter().map(|r| quoted(&digits(r.issi))))
         .collect();
     let _ = writeln!(o, "gateway_radios = [{}]", others.join(", "));
-    let _ = writeln!(o, "\n[site]\nid = {}\nname = {}", spec.id, quoted(&spec.name));
+    let _ = writeln!(
+        o,
+        "\n[site]\nid = {}\nname = {}",
+        spec.id,
+        quoted(&spec.name)
+    );
     for (r, p) in spec.radios.iter().zip(&ports.radios) {
         let _ = writeln!(o, "\n[[radios]]");
         let _ = writeln!(o, "name = {}", quoted(&r.name));
@@ -197,8 +207,12 @@ mod tests {
             radios: (0..n)
                 .map(|i| RadioPorts {
                     serial: PathBuf::from(format!("/tmp/radio-{site}-{i}")),
-                    listen: format!("127.0.0.1:{}", 40_000 + 10 * site + i).parse().unwrap(),
-                    peer: format!("127.0.0.1:{}", 41_000 + 10 * site + i).parse().unwrap(),
+                    listen: format!("127.0.0.1:{}", 40_000 + 10 * site + i)
+                        .parse()
+                        .unwrap(),
+                    peer: format!("127.0.0.1:{}", 41_000 + 10 * site + i)
+                        .parse()
+                        .unwrap(),
                 })
                 .collect(),
             board: scenario.sites[site]

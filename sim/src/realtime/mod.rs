@@ -254,7 +254,10 @@ pub fn run(scenario: &Scenario, seed: u64, options: &Options) -> anyhow::Result<
                     Ok(Some(status)) => {
                         world.note(
                             now,
-                            format!("site {} ({}): borderlinkd exited ({status})", site.id, site.name),
+                            format!(
+                                "site {} ({}): borderlinkd exited ({status})",
+                                site.id, site.name
+                            ),
                         );
                         site.child = None;
                     }
@@ -278,7 +281,10 @@ pub fn run(scenario: &Scenario, seed: u64, options: &Options) -> anyhow::Result<
         if let Some(mut child) = site.child.take() {
             world.note(
                 clock(),
-                format!("site {} ({}): borderlinkd did not stop in time: killed", site.id, site.name),
+                format!(
+                    "site {} ({}): borderlinkd did not stop in time: killed",
+                    site.id, site.name
+                ),
             );
             let _ = child.kill();
             let _ = child.wait();
@@ -313,7 +319,11 @@ impl Io {
     ) -> anyhow::Result<()> {
         let now = clock();
         let next = world.poll_timeout().unwrap_or(end).min(end);
-        let wait_ms = next.saturating_since(now).as_micros().div_ceil(1_000).min(10);
+        let wait_ms = next
+            .saturating_since(now)
+            .as_micros()
+            .div_ceil(1_000)
+            .min(10);
         let mut which = Vec::new();
         let mut fds = Vec::new();
         for (si, site) in self.sites.iter().enumerate() {
@@ -337,7 +347,11 @@ impl Io {
             .zip(&which)
             .map(|(fd, w)| {
                 let r = fd.revents().unwrap_or(PollFlags::empty());
-                (*w, r.contains(PollFlags::POLLIN), r.contains(PollFlags::POLLHUP))
+                (
+                    *w,
+                    r.contains(PollFlags::POLLIN),
+                    r.contains(PollFlags::POLLHUP),
+                )
             })
             .collect();
         drop(fds);
@@ -418,7 +432,9 @@ impl Io {
                         board.try_write(&bytes);
                     }
                 }
-                WorldOutput::Control(c) => self.control(world, clock(), c, daemon, log, dispatch)?,
+                WorldOutput::Control(c) => {
+                    self.control(world, clock(), c, daemon, log, dispatch)?
+                }
             }
         }
         Ok(())
@@ -463,7 +479,10 @@ impl Io {
             Control::Restart { site } => {
                 let s = &mut self.sites[site];
                 let pid = s.start(daemon, log)?;
-                world.note(now, format!("site {} ({}): borderlinkd pid {pid}", s.id, s.name));
+                world.note(
+                    now,
+                    format!("site {} ({}): borderlinkd pid {pid}", s.id, s.name),
+                );
                 world.gateway_state(now, site, true);
             }
         }

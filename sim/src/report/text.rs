@@ -118,7 +118,11 @@ pub(super) fn render(r: &Report) -> String {
     let _ = writeln!(o, "Loops: {}", verdict(&r.loops));
     let _ = writeln!(o, "Undelivered: {}", verdict(&r.undelivered));
     if !r.played_off_air.is_empty() {
-        let _ = writeln!(o, "Played while not transmitting: {}", r.played_off_air.join("; "));
+        let _ = writeln!(
+            o,
+            "Played while not transmitting: {}",
+            r.played_off_air.join("; ")
+        );
     }
     if !r.links.is_empty() {
         let _ = writeln!(o);

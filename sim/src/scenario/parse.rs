@@ -23,6 +23,9 @@ use crate::field::route::{Route, Waypoint};
 use crate::net::impair::{Jitter, LinkConfig, Loss};
 use crate::swmi::NetworkConfig;
 
+/// An action option: its key, where the file gives it, and the actions it goes with.
+type OptionUse<'a> = (&'a str, Option<Range<usize>>, &'a [&'a str]);
+
 /// The most radios a board drives (its ports).
 const BOARD_PORTS: usize = borderlink_protocol::link::PORTS;
 
@@ -36,7 +39,10 @@ impl Checker<'_> {
     fn position(&self, offset: usize) -> (usize, usize) {
         let before = &self.text[..offset.min(self.text.len())];
         let line = before.matches('\n').count() + 1;
-        let column = before.rfind('\n').map_or(before.len(), |n| before.len() - n - 1) + 1;
+        let column = before
+            .rfind('\n')
+            .map_or(before.len(), |n| before.len() - n - 1)
+            + 1;
         (line, column)
     }
 
@@ -294,15 +300,7 @@ pub(super) fn parse(text: &str, origin: &str) -> Result<Scenario, ScenarioError>
     let mut events = Vec::new();
     for (i, e) in file.events.iter().enumerate() {
         let key = format!("events[{i}]");
-        if let Some(ev) = event(
-            &mut c,
-            e,
-            &key,
-            duration,
-            &units,
-            &sites,
-            &mut patch_names,
-        ) {
+        if let Some(ev) = event(&mut c, e, &key, duration, &units, &sites, &mut patch_names) {
             events.push(ev);
         }
     }
@@ -445,11 +443,17 @@ fn sites(c: &mut Checker<'_>, file: &ScenarioFile) -> Vec<SiteSpec> {
     for (i, s) in file.sites.iter().enumerate() {
         let key = format!("sites[{i}]");
         let s = s.get_ref();
-        let id = c.int(&s.id, &format!("{key}.id"), 0..65_536).map(|x| x as u16);
+        let id = c
+            .int(&s.id, &format!("{key}.id"), 0..65_536)
+            .map(|x| x as u16);
         if let Some(id) = id
             && out.iter().any(|o| o.id == id)
         {
-            c.problem(s.id.span(), &format!("{key}.id"), format!("site {id} is listed twice"));
+            c.problem(
+                s.id.span(),
+                &format!("{key}.id"),
+                format!("site {id} is listed twice"),
+            );
         }
         let name = c.nonempty(&s.name, &format!("{key}.name"));
         let board = s.board.as_ref().is_some_and(|b| *b.get_ref());
@@ -457,7 +461,10 @@ fn sites(c: &mut Checker<'_>, file: &ScenarioFile) -> Vec<SiteSpec> {
             c.problem(
                 s.board.as_ref().map_or(0..0, |b| b.span()),
                 &format!("{key}.board"),
-                format!("a board has {BOARD_PORTS} ports; this site has {} radios", s.radios.len()),
+                format!(
+                    "a board has {BOARD_PORTS} ports; this site has {} radios",
+                    s.radios.len()
+                ),
             );
         }
         let mut radios: Vec<RadioSpec> = Vec::new();
@@ -466,7 +473,11 @@ fn sites(c: &mut Checker<'_>, file: &ScenarioFile) -> Vec<SiteSpec> {
             let r = r.get_ref();
             let rname = c.nonempty(&r.name, &format!("{rk}.name"));
             if radios.iter().any(|o| o.name == rname) {
-                c.problem(r.name.span(), &format!("{rk}.name"), format!("radio `{rname}` is listed twice"));
+                c.problem(
+                    r.name.span(),
+                    &format!("{rk}.name"),
+                    format!("radio `{rname}` is listed twice"),
+                );
             }
             let network = c.network(&r.network, &format!("{rk}.network"));
             let issi = c.tsi(&r.issi, &format!("{rk}.issi"), network);
@@ -499,7 +510,11 @@ fn units(c: &mut Checker<'_>, file: &ScenarioFile) -> Vec<UnitSpec> {
         let u = u.get_ref();
         let name = c.nonempty(&u.name, &format!("{key}.name"));
         if out.iter().any(|o| o.name == name) {
-            c.problem(u.name.span(), &format!("{key}.name"), format!("unit `{name}` is listed twice"));
+            c.problem(
+                u.name.span(),
+                &format!("{key}.name"),
+                format!("unit `{name}` is listed twice"),
+            );
         }
         let network = c.network(&u.network, &format!("{key}.network"));
         let issi = c.tsi(&u.issi, &format!("{key}.issi"), None);
@@ -552,16 +567,28 @@ fn route(c: &mut Checker<'_>, r: &Spanned<RouteFile>, key: &str) -> Option<Route
         let w = w.get_ref();
         let (lat, lon) = (*w.lat.get_ref(), *w.lon.get_ref());
         if !(-90.0..90.0).contains(&lat) {
-            c.problem(w.lat.span(), &format!("{wk}.lat"), format!("{lat} is not a latitude"));
+            c.problem(
+                w.lat.span(),
+                &format!("{wk}.lat"),
+                format!("{lat} is not a latitude"),
+            );
         }
         if !(-180.0..=180.0).contains(&lon) {
-            c.problem(w.lon.span(), &format!("{wk}.lon"), format!("{lon} is not a longitude"));
+            c.problem(
+                w.lon.span(),
+                &format!("{wk}.lon"),
+                format!("{lon} is not a longitude"),
+            );
         }
         let speed = w.speed_kmh.as_ref().map(|s| *s.get_ref());
         if let (Some(s), Some(v)) = (speed, &w.speed_kmh)
             && !(s.is_finite() && s > 0.0 && s < 400.0)
         {
-            c.problem(v.span(), &format!("{wk}.speed_kmh"), format!("{s} is not a speed in km/h"));
+            c.problem(
+                v.span(),
+                &format!("{wk}.speed_kmh"),
+                format!("{s} is not a speed in km/h"),
+            );
         }
         let roam = w.roam.as_ref().and_then(|roam| {
             let roam = roam.get_ref();
@@ -578,7 +605,11 @@ fn route(c: &mut Checker<'_>, r: &Spanned<RouteFile>, key: &str) -> Option<Route
         });
     }
     if waypoints.len() < 2 {
-        c.problem(span, &format!("{key}.waypoints"), "a route needs at least two waypoints");
+        c.problem(
+            span,
+            &format!("{key}.waypoints"),
+            "a route needs at least two waypoints",
+        );
         return None;
     }
     // The same check the run makes, so a route that cannot be timed is reported here.
@@ -613,10 +644,11 @@ fn channels(
         let group = c.tsi(&f.group, &format!("{ck}.group"), network);
         match (site, network, group) {
             (Some(site), Some(network), Some(group)) => {
-                let reached = sites
-                    .iter()
-                    .find(|s| s.id == site)
-                    .is_some_and(|s| s.radios.iter().any(|r| r.network == network && r.group == group));
+                let reached = sites.iter().find(|s| s.id == site).is_some_and(|s| {
+                    s.radios
+                        .iter()
+                        .any(|r| r.network == network && r.group == group)
+                });
                 if !reached {
                     c.problem(
                         ch.span(),
@@ -690,18 +722,41 @@ fn event(
             return None;
         }
         many => {
-            c.problem(span, key, format!("one action per event, not {}", many.join(" and ")));
+            c.problem(
+                span,
+                key,
+                format!("one action per event, not {}", many.join(" and ")),
+            );
             return None;
         }
     };
     // Options that belong to another action are mistakes worth naming.
-    let options: [(&str, Option<Range<usize>>, &[&str]); 8] = [
-        ("for", f.for_.as_ref().map(|v| v.span()), &["talk", "partition"]),
+    let options: [OptionUse<'_>; 8] = [
+        (
+            "for",
+            f.for_.as_ref().map(|v| v.span()),
+            &["talk", "partition"],
+        ),
         ("priority", f.priority.as_ref().map(|v| v.span()), &["talk"]),
-        ("emergency", f.emergency.as_ref().map(|v| v.span()), &["talk"]),
+        (
+            "emergency",
+            f.emergency.as_ref().map(|v| v.span()),
+            &["talk"],
+        ),
         ("preempt", f.preempt.as_ref().map(|v| v.span()), &["talk"]),
-        ("channels", f.channels.as_ref().and_then(|v| v.first()).map(|v| v.span()), &["patch"]),
-        ("restart_after", f.restart_after.as_ref().map(|v| v.span()), &["kill"]),
+        (
+            "channels",
+            f.channels
+                .as_ref()
+                .and_then(|v| v.first())
+                .map(|v| v.span()),
+            &["patch"],
+        ),
+        (
+            "restart_after",
+            f.restart_after.as_ref().map(|v| v.span()),
+            &["kill"],
+        ),
         ("value", f.value.as_ref().map(|v| v.span()), &["status"]),
         ("to", f.to.as_ref().map(|v| v.span()), &["status"]),
     ];
@@ -712,25 +767,39 @@ fn event(
             c.problem(
                 span,
                 &format!("{key}.{name}"),
-                format!("`{name}` goes with {}, not with {kind}", allowed.join(" or ")),
+                format!(
+                    "`{name}` goes with {}, not with {kind}",
+                    allowed.join(" or ")
+                ),
             );
         }
     }
     let unit_ref = |c: &mut Checker<'_>, v: &Spanned<String>, k: &str| -> Option<usize> {
         let found = units.iter().position(|u| &u.name == v.get_ref());
         if found.is_none() {
-            c.problem(v.span(), k, format!("no unit named `{}` in [[units]]", v.get_ref()));
+            c.problem(
+                v.span(),
+                k,
+                format!("no unit named `{}` in [[units]]", v.get_ref()),
+            );
         }
         found
     };
     let site_ids: BTreeSet<u16> = sites.iter().map(|s| s.id).collect();
     let action = match kind {
         "talk" => {
-            let unit = f.talk.as_ref().and_then(|v| unit_ref(c, v, &format!("{key}.talk")));
+            let unit = f
+                .talk
+                .as_ref()
+                .and_then(|v| unit_ref(c, v, &format!("{key}.talk")));
             let duration = match &f.for_ {
                 Some(v) => c.duration(v, &format!("{key}.for")),
                 None => {
-                    c.problem(span, &format!("{key}.for"), "how long the unit talks, e.g. for = \"4s\"");
+                    c.problem(
+                        span,
+                        &format!("{key}.for"),
+                        "how long the unit talks, e.g. for = \"4s\"",
+                    );
                     None
                 }
             };
@@ -749,9 +818,16 @@ fn event(
             }
         }
         "patch" => {
-            let name = f.patch.as_ref().map(|v| c.nonempty(v, &format!("{key}.patch")))?;
+            let name = f
+                .patch
+                .as_ref()
+                .map(|v| c.nonempty(v, &format!("{key}.patch")))?;
             let Some(list) = &f.channels else {
-                c.problem(span, &format!("{key}.channels"), "the channels the patch joins");
+                c.problem(
+                    span,
+                    &format!("{key}.channels"),
+                    "the channels the patch joins",
+                );
                 return None;
             };
             let channels = channels(c, list, &format!("{key}.channels"), sites)?;
@@ -780,7 +856,11 @@ fn event(
             let duration = match &f.for_ {
                 Some(d) => c.duration(d, &format!("{key}.for")),
                 None => {
-                    c.problem(span, &format!("{key}.for"), "how long the link is cut, e.g. for = \"3s\"");
+                    c.problem(
+                        span,
+                        &format!("{key}.for"),
+                        "how long the link is cut, e.g. for = \"3s\"",
+                    );
                     None
                 }
             };
@@ -797,7 +877,11 @@ fn event(
                 // A bad site id is reported already.
                 [_, _] => return None,
                 _ => {
-                    c.problem(v.span(), &format!("{key}.partition"), "two sites, e.g. [1, 2]");
+                    c.problem(
+                        v.span(),
+                        &format!("{key}.partition"),
+                        "two sites, e.g. [1, 2]",
+                    );
                     return None;
                 }
             }
@@ -817,15 +901,22 @@ fn event(
             }
         }
         _ => {
-            let unit = f.status.as_ref().and_then(|v| unit_ref(c, v, &format!("{key}.status")));
+            let unit = f
+                .status
+                .as_ref()
+                .and_then(|v| unit_ref(c, v, &format!("{key}.status")));
             let value = match &f.value {
-                Some(v) => c.int(v, &format!("{key}.value"), 0..65_536).map(|x| x as u16),
+                Some(v) => c
+                    .int(v, &format!("{key}.value"), 0..65_536)
+                    .map(|x| x as u16),
                 None => {
                     c.problem(span, &format!("{key}.value"), "the status value (0-65535)");
                     None
                 }
             };
-            let to = f.to.as_ref().and_then(|v| c.tsi(v, &format!("{key}.to"), None));
+            let to =
+                f.to.as_ref()
+                    .and_then(|v| c.tsi(v, &format!("{key}.to"), None));
             Action::Status {
                 unit: unit?,
                 value: value?,

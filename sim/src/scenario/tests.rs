@@ -38,12 +38,17 @@ fn the_built_in_border_scenario_is_valid() {
     let s = Scenario::border();
     assert_eq!(s.sites.len(), 2);
     assert!(s.units.iter().any(|u| u.route.is_some()));
-    assert!(s.events.windows(2).all(|w| w[0].at <= w[1].at), "time order");
     assert!(
-        s.events
-            .iter()
-            .any(|e| matches!(e.action, Action::Kill { site: 1, restart_after: Some(_) }))
+        s.events.windows(2).all(|w| w[0].at <= w[1].at),
+        "time order"
     );
+    assert!(s.events.iter().any(|e| matches!(
+        e.action,
+        Action::Kill {
+            site: 1,
+            restart_after: Some(_)
+        }
+    )));
 }
 
 #[test]
@@ -98,9 +103,21 @@ priority = 16
     let e = errors(extra);
     assert_eq!(e.len(), 4, "{e:#?}");
     assert!(e[0].contains("network.jitter:"), "{}", e[0]);
-    assert!(e[1].contains("network.loss: 1.5 is not a probability"), "{}", e[1]);
-    assert!(e[2].contains("events[0].at: after the end of the run"), "{}", e[2]);
-    assert!(e[3].contains("events[0].priority: 16 is out of range 0..=15"), "{}", e[3]);
+    assert!(
+        e[1].contains("network.loss: 1.5 is not a probability"),
+        "{}",
+        e[1]
+    );
+    assert!(
+        e[2].contains("events[0].at: after the end of the run"),
+        "{}",
+        e[2]
+    );
+    assert!(
+        e[3].contains("events[0].priority: 16 is out of range 0..=15"),
+        "{}",
+        e[3]
+    );
 }
 
 #[test]
@@ -121,7 +138,11 @@ fn an_event_needs_exactly_one_action_and_only_its_options() {
     let extra = "\n[[events]]\nat = \"1s\"\nkill = 1\ntalk = \"u\"\n\n[[events]]\nat = \"2s\"\nkill = 1\npriority = 3\n";
     let e = errors(extra);
     assert_eq!(e.len(), 2, "{e:#?}");
-    assert!(e[0].ends_with("events[0]: one action per event, not talk and kill"), "{}", e[0]);
+    assert!(
+        e[0].ends_with("events[0]: one action per event, not talk and kill"),
+        "{}",
+        e[0]
+    );
     assert!(
         e[1].ends_with("events[1].priority: `priority` goes with talk, not with kill"),
         "{}",
@@ -142,8 +163,16 @@ channels = [
 "#;
     let e = errors(extra);
     assert_eq!(e.len(), 2, "{e:#?}");
-    assert!(e[0].contains("patches[0].channels[1]: site 1 has no C2000 radio on group 204-1-2040999"), "{}", e[0]);
-    assert!(e[1].contains("patches[0].channels[2].site: no site 2 in [[sites]]"), "{}", e[1]);
+    assert!(
+        e[0].contains("patches[0].channels[1]: site 1 has no C2000 radio on group 204-1-2040999"),
+        "{}",
+        e[0]
+    );
+    assert!(
+        e[1].contains("patches[0].channels[2].site: no site 2 in [[sites]]"),
+        "{}",
+        e[1]
+    );
 }
 
 #[test]

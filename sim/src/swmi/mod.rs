@@ -538,7 +538,8 @@ impl Swmi {
             return false;
         }
         let at = now + self.networks[net_index(call.network)].air_delay;
-        let listeners: Vec<TerminalId> = call.members.keys().copied().filter(|t| *t != id).collect();
+        let listeners: Vec<TerminalId> =
+            call.members.keys().copied().filter(|t| *t != id).collect();
         for to in listeners {
             self.air_order += 1;
             self.air.push(InFlight {
@@ -658,10 +659,7 @@ impl Swmi {
                 c.release_at.filter(|_| c.is_idle()),
             ]
         });
-        calls
-            .flatten()
-            .chain(self.air.peek().map(|f| f.at))
-            .min()
+        calls.flatten().chain(self.air.peek().map(|f| f.at)).min()
     }
 
     /// The next thing the simulator should know.
@@ -683,7 +681,9 @@ impl Swmi {
         let c = self.networks[net_index(network)];
         let (lo, hi) = (
             c.grant_delay_min.as_micros(),
-            c.grant_delay_max.as_micros().max(c.grant_delay_min.as_micros()),
+            c.grant_delay_max
+                .as_micros()
+                .max(c.grant_delay_min.as_micros()),
         );
         Duration::from_micros(self.rng.random_range(lo..=hi))
     }
@@ -699,7 +699,8 @@ impl Swmi {
             let mut call = GroupCall::new(network, level);
             call.release_at = Some(now + hang);
             self.calls.insert(group, call);
-            self.events.push_back(SwmiEvent::CallSetUp { group, by, level });
+            self.events
+                .push_back(SwmiEvent::CallSetUp { group, by, level });
         }
         if let Some(call) = self.calls.get_mut(&group) {
             call.members.insert(by, cc);

@@ -79,7 +79,9 @@ fn a_field_call_is_granted_within_the_grant_delay_and_heard_by_the_gateway() {
     let lines = pei(&mut s, gw);
     assert!(lines[0].starts_with("IncomingCall"), "{lines:?}");
     assert!(
-        lines.iter().any(|l| l.contains("GrantedToAnother") && l.contains("1234567")),
+        lines
+            .iter()
+            .any(|l| l.contains("GrantedToAnother") && l.contains("1234567")),
         "{lines:?}"
     );
     let frame = [0x11; FRAME_LEN];
@@ -123,7 +125,11 @@ fn a_second_demand_waits_and_gets_the_channel_when_the_first_stops() {
         terminal: b,
         group: g1()
     }));
-    assert_eq!(s.talker(g1()), Some(a), "no pre-emption without a pre-emptive demand");
+    assert_eq!(
+        s.talker(g1()),
+        Some(a),
+        "no pre-emption without a pre-emptive demand"
+    );
     let stop = t + Duration::from_secs(2);
     s.cease(stop, a);
     let t2 = s.poll_timeout().unwrap();
@@ -136,7 +142,9 @@ fn a_second_demand_waits_and_gets_the_channel_when_the_first_stops() {
 fn a_preemptive_higher_demand_interrupts_the_talker() {
     let mut s = swmi();
     let mut radio = RadioEmulator::new(tsi(206, 9_000_001));
-    radio.handle_bytes(b"ATE0\rAT+CTGS=1,02060000102061001\rAT+CTSDC=0,0,0,1,1,0,1,1,0,2,0\rATD2061001\r");
+    radio.handle_bytes(
+        b"ATE0\rAT+CTGS=1,02060000102061001\rAT+CTSDC=0,0,0,1,1,0,1,1,0,2,0\rATD2061001\r",
+    );
     let gw = s.add_gateway_radio("astrid", Network::Astrid, radio);
     s.radio_actions(Instant::ZERO, gw);
     s.radio_bytes(Instant::ZERO, gw, b"AT+CTXD=1,1\r");
@@ -148,18 +156,30 @@ fn a_preemptive_higher_demand_interrupts_the_talker() {
     s.demand(t, unit, 15, true);
     assert_eq!(s.talker(g1()), None, "interrupted at once");
     let lines = pei(&mut s, gw);
-    assert!(lines.iter().any(|l| l.starts_with("TxInterrupted")), "{lines:?}");
+    assert!(
+        lines.iter().any(|l| l.starts_with("TxInterrupted")),
+        "{lines:?}"
+    );
     let t2 = s.poll_timeout().unwrap();
     s.handle_timeout(t2);
     assert_eq!(s.talker(g1()), Some(unit));
     let lines = pei(&mut s, gw);
     // The emergency over re-sets the call up at priority 15.
-    assert!(lines.iter().any(|l| l.starts_with("CallReleased")), "{lines:?}");
     assert!(
-        lines.iter().any(|l| l.starts_with("IncomingCall") && l.contains("priority: Some(15)")),
+        lines.iter().any(|l| l.starts_with("CallReleased")),
         "{lines:?}"
     );
-    assert!(lines.iter().any(|l| l.contains(&format!("{:?}", TxGrant::GrantedToAnother))));
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("IncomingCall") && l.contains("priority: Some(15)")),
+        "{lines:?}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains(&format!("{:?}", TxGrant::GrantedToAnother)))
+    );
 }
 
 #[test]

@@ -123,7 +123,11 @@ impl Meter {
             r.duplicates += 1;
             return;
         }
-        if r.seqs.range(marker.seq.saturating_add(1)..).next().is_some() {
+        if r.seqs
+            .range(marker.seq.saturating_add(1)..)
+            .next()
+            .is_some()
+        {
             r.order_violations += 1;
         }
         r.latencies

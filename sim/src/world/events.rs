@@ -38,7 +38,8 @@ impl World {
                     format!("dispatch: patch `{}` joins {}", def.name, names.join(", ")),
                 );
                 self.patches.insert(def.name.clone(), def.clone());
-                self.out.push_back(WorldOutput::Control(Control::CreatePatch(def)));
+                self.out
+                    .push_back(WorldOutput::Control(Control::CreatePatch(def)));
             }
             Action::Unpatch(name) => {
                 self.timeline
@@ -100,10 +101,8 @@ impl World {
             Action::Status { unit, value, to } => {
                 let u = &self.units[unit];
                 let to = to.unwrap_or(u.group);
-                self.timeline.push(
-                    now,
-                    format!("{}: status {value} to {to}", u.name),
-                );
+                self.timeline
+                    .push(now, format!("{}: status {value} to {to}", u.name));
                 let terminal = u.terminal;
                 self.swmi
                     .send_sds(terminal, to, AiService::Status, &value.to_be_bytes(), 16);
@@ -122,7 +121,10 @@ impl World {
         for si in due {
             self.timeline.push(
                 now,
-                format!("site {} ({}): gateway restarted", self.sites[si].id, self.sites[si].name),
+                format!(
+                    "site {} ({}): gateway restarted",
+                    self.sites[si].id, self.sites[si].name
+                ),
             );
             self.sites[si].alive = true;
             if let Some(k) = self.kills.iter_mut().rev().find(|k| k.site == si) {
@@ -159,8 +161,10 @@ impl World {
         let u = &mut self.units[unit];
         if !u.press(number, now + duration) {
             let name = u.name.clone();
-            self.timeline
-                .push(now, format!("{name}: still holding PTT; this key-up is ignored"));
+            self.timeline.push(
+                now,
+                format!("{name}: still holding PTT; this key-up is ignored"),
+            );
             return;
         }
         self.next_tx += 1;
@@ -172,7 +176,11 @@ impl World {
                 "{name} keys up on {network} {} (#{number}, priority {level}{}{})",
                 group.ssi().get(),
                 if emergency { ", EMERGENCY" } else { "" },
-                if preempt && !emergency { ", pre-emptive" } else { "" },
+                if preempt && !emergency {
+                    ", pre-emptive"
+                } else {
+                    ""
+                },
             ),
         );
         self.txs.insert(
@@ -194,15 +202,15 @@ impl World {
     }
 
     /// The groups of the other network that a patch joins with `group` now.
-    fn expected_groups(
-        &self,
-        network: borderlink_protocol::ids::Network,
-        group: Tsi,
-    ) -> Vec<Tsi> {
+    fn expected_groups(&self, network: borderlink_protocol::ids::Network, group: Tsi) -> Vec<Tsi> {
         let mut out: Vec<Tsi> = self
             .patches
             .values()
-            .filter(|p| p.channels.iter().any(|c| c.group == group && c.network == network))
+            .filter(|p| {
+                p.channels
+                    .iter()
+                    .any(|c| c.group == group && c.network == network)
+            })
             .flat_map(|p| p.channels.iter())
             .filter(|c| c.network != network)
             .map(|c| c.group)
@@ -304,9 +312,8 @@ impl World {
                 let Some(&u) = self.unit_by_terminal.get(&terminal) else {
                     return;
                 };
-                let reaction = Duration::from_millis(
-                    self.rng.random_range(REACTION_MIN_MS..=REACTION_MAX_MS),
-                );
+                let reaction =
+                    Duration::from_millis(self.rng.random_range(REACTION_MIN_MS..=REACTION_MAX_MS));
                 self.units[u].granted(now, reaction);
                 let number = self.units[u].transmission();
                 if let Some(tx) = self.txs.get_mut(&number) {
@@ -326,8 +333,10 @@ impl World {
             }
             SwmiEvent::Queued { terminal, .. } => {
                 if let Some(&u) = self.unit_by_terminal.get(&terminal) {
-                    self.timeline
-                        .push(now, format!("{}: queued (channel busy)", self.units[u].name));
+                    self.timeline.push(
+                        now,
+                        format!("{}: queued (channel busy)", self.units[u].name),
+                    );
                 }
             }
             SwmiEvent::Refused { terminal } => {
@@ -356,13 +365,13 @@ impl World {
                     self.units[u].cut();
                     let number = self.units[u].transmission();
                     if let Some(tx) = self.txs.get_mut(&number) {
-                        let after = tx.granted.map_or(0, |g| now.saturating_since(g).as_millis());
+                        let after = tx
+                            .granted
+                            .map_or(0, |g| now.saturating_since(g).as_millis());
                         tx.outcome = format!("pre-empted by {by} after {after} ms");
                     }
-                    self.timeline.push(
-                        now,
-                        format!("{}: pre-empted by {by}", self.units[u].name),
-                    );
+                    self.timeline
+                        .push(now, format!("{}: pre-empted by {by}", self.units[u].name));
                 }
             }
             SwmiEvent::Ceased { terminal, .. } => {
@@ -374,7 +383,11 @@ impl World {
             SwmiEvent::Released { group, cause } => {
                 self.timeline.push(
                     now,
-                    format!("{}: group call on {} released (cause {cause})", group_network(group), group.ssi().get()),
+                    format!(
+                        "{}: group call on {} released (cause {cause})",
+                        group_network(group),
+                        group.ssi().get()
+                    ),
                 );
             }
             SwmiEvent::SdsDelivered {
@@ -386,14 +399,17 @@ impl World {
                     .map(|o| self.outputs[*o].name.as_str())
                     .collect();
                 if service == AiService::Status || !gateways.is_empty() {
-                    let what = if service == AiService::Status { "status" } else { "LIP" };
+                    let what = if service == AiService::Status {
+                        "status"
+                    } else {
+                        "LIP"
+                    };
                     if gateways.is_empty() {
-                        self.timeline.push(now, format!("{what} reached no gateway radio"));
+                        self.timeline
+                            .push(now, format!("{what} reached no gateway radio"));
                     } else if service == AiService::Status {
-                        self.timeline.push(
-                            now,
-                            format!("{what} delivered to {}", gateways.join(", ")),
-                        );
+                        self.timeline
+                            .push(now, format!("{what} delivered to {}", gateways.join(", ")));
                     }
                 }
             }

@@ -8,9 +8,7 @@ use borderlink_protocol::link::PORTS;
 use borderlink_protocol::time::{Duration, Instant};
 
 use super::World;
-use crate::report::{
-    HoldReport, KillReport, PathReport, PttReport, Report, TransmissionReport,
-};
+use crate::report::{HoldReport, KillReport, PathReport, PttReport, Report, TransmissionReport};
 use crate::voice::meter::Reception;
 
 /// What a gateway may add on top of the IP path's jitter (the budget: jitter p95 +
@@ -41,8 +39,10 @@ pub(super) fn report(w: &World, now: Instant, mode: &str) -> Report {
         let s = spoken.get(&number);
         let frames = s.map_or(0, |s| s.frames);
         // Receptions grouped by the group they went out on.
-        let mut by_group: BTreeMap<(Network, borderlink_protocol::ids::Tsi), Vec<(usize, &Reception)>> =
-            BTreeMap::new();
+        let mut by_group: BTreeMap<
+            (Network, borderlink_protocol::ids::Tsi),
+            Vec<(usize, &Reception)>,
+        > = BTreeMap::new();
         if let Some(s) = s {
             for (&o, r) in &s.receptions {
                 let out = &w.outputs[o as usize];
@@ -118,7 +118,10 @@ pub(super) fn report(w: &World, now: Instant, mode: &str) -> Report {
             released_us: tx.release.as_micros(),
             granted_us: tx.granted.map(Instant::as_micros),
             outcome: match contended.iter().find(|(n, _)| *n == number) {
-                Some((_, rival)) => format!("{}; overlapped #{rival} in its patch and lost the floor", tx.outcome),
+                Some((_, rival)) => format!(
+                    "{}; overlapped #{rival} in its patch and lost the floor",
+                    tx.outcome
+                ),
                 None => tx.outcome.clone(),
             },
             spoken_frames: frames,
@@ -200,7 +203,12 @@ fn path(
     let air_in = w.swmi.network_config(tx.network).air_delay;
     let air_out = w.swmi.network_config(network).air_delay;
     let (net, jitter) = match out_site {
-        Some(si) if !w.outputs.iter().any(|o| o.site == si && o.group == tx.group) => {
+        Some(si)
+            if !w
+                .outputs
+                .iter()
+                .any(|o| o.site == si && o.group == tx.group) =>
+        {
             // The nearest site that hears the talker's group carries it over IP.
             let to = w.sites[si].id;
             w.outputs
@@ -232,7 +240,9 @@ fn path(
         .zip(&holds)
         .flat_map(|((_, r), hold)| {
             let fixed = path.as_micros() + hold;
-            r.latencies.iter().map(move |(_, l)| l.saturating_sub(fixed))
+            r.latencies
+                .iter()
+                .map(move |(_, l)| l.saturating_sub(fixed))
         })
         .collect();
     added_all.sort_unstable();
@@ -280,7 +290,11 @@ fn holds(w: &World, now: Instant) -> (PttReport, Vec<String>) {
         > w.scenario.gateway.hang_time + w.scenario.gateway.grant_wait_bound + QUIET_MARGIN;
     let mut report = PttReport::default();
     let mut stuck = Vec::new();
-    let mut consider = |name: String, longest: Duration, since: Option<Instant>, count: u32, list: &mut Vec<HoldReport>| {
+    let mut consider = |name: String,
+                        longest: Duration,
+                        since: Option<Instant>,
+                        count: u32,
+                        list: &mut Vec<HoldReport>| {
         let current = since.map_or(Duration::ZERO, |s| now.saturating_since(s));
         let longest = longest.max(current);
         if longest > limit {
@@ -290,7 +304,9 @@ fn holds(w: &World, now: Instant) -> (PttReport, Vec<String>) {
                 crate::report::text_secs(limit.as_micros())
             ));
         } else if since.is_some() && quiet {
-            stuck.push(format!("{name} still keyed at the end, long after the last over"));
+            stuck.push(format!(
+                "{name} still keyed at the end, long after the last over"
+            ));
         }
         if longest.as_micros() > report.longest_hold_us {
             report.longest_hold_us = longest.as_micros();
@@ -309,10 +325,7 @@ fn holds(w: &World, now: Instant) -> (PttReport, Vec<String>) {
             continue;
         }
         for port in 0..PORTS {
-            let radio = w
-                .outputs
-                .iter()
-                .find(|o| o.site == si && o.radio == port);
+            let radio = w.outputs.iter().find(|o| o.site == si && o.radio == port);
             let Some(radio) = radio else { continue };
             consider(
                 format!("{} PTT line (board port {port})", radio.name),

@@ -241,11 +241,8 @@ impl World {
             let mut unit =
                 FieldUnit::new(&u.name, i as u16 + 1, terminal, u.issi, u.network, u.group);
             if let Some(r) = &u.route
-                && let Some(route) = Route::new(
-                    r.waypoints.clone(),
-                    Instant::ZERO + r.start,
-                    r.speed_kmh,
-                )
+                && let Some(route) =
+                    Route::new(r.waypoints.clone(), Instant::ZERO + r.start, r.speed_kmh)
             {
                 unit = unit.with_route(route, r.lip_interval);
             }
@@ -475,7 +472,11 @@ impl World {
             }
             for o in 0..self.outputs.len() {
                 let terminal = self.outputs[o].terminal;
-                if let Some(bytes) = self.swmi.radio_mut(terminal).and_then(|r| r.poll_transmit()) {
+                if let Some(bytes) = self
+                    .swmi
+                    .radio_mut(terminal)
+                    .and_then(|r| r.poll_transmit())
+                {
                     moved = true;
                     if self.trace {
                         eprintln!(
@@ -536,7 +537,10 @@ impl World {
         if !site.alive {
             self.timeline.push(
                 now,
-                format!("board of {}: PTT of {radio_name} released by the board itself (host silent)", site.name),
+                format!(
+                    "board of {}: PTT of {radio_name} released by the board itself (host silent)",
+                    site.name
+                ),
             );
         }
         // The radio's accessory PTT went: it stops transmitting, whatever its PEI was told.
@@ -550,9 +554,17 @@ impl World {
                 self.swmi.radio_actions(now, terminal);
             }
         }
-        for kill in self.kills.iter_mut().filter(|k| k.site == si && k.released.is_none()) {
+        for kill in self
+            .kills
+            .iter_mut()
+            .filter(|k| k.site == si && k.released.is_none())
+        {
             let sites = &self.sites;
-            if kill.keyed.iter().all(|p| sites[si].line_since[*p].is_none()) {
+            if kill
+                .keyed
+                .iter()
+                .all(|p| sites[si].line_since[*p].is_none())
+            {
                 kill.released = Some(now);
             }
         }

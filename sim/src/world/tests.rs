@@ -33,5 +33,9 @@ for = "1s"
     assert!(t.spoken_frames > 35, "{t:?}");
     assert!(t.paths.is_empty() && t.expected.is_empty());
     assert!(r.clean());
-    assert!(r.timeline.iter().any(|e| e.text.contains("u keys up on ASTRID 2061001")));
+    assert!(
+        r.timeline
+            .iter()
+            .any(|e| e.text.contains("u keys up on ASTRID 2061001"))
+    );
 }

@@ -147,6 +147,10 @@ pub fn site_toml(
         spec.id,
         quoted(&spec.name)
     );
+    if let (true, Some(voice)) = (PEERS, ports.voice) {
+        // The site's own voice socket; the key is the peer-link branch's to name.
+        let _ = writeln!(o, "voice = \"{voice}\"");
+    }
     for (r, p) in spec.radios.iter().zip(&ports.radios) {
         let _ = writeln!(o, "\n[[radios]]");
         let _ = writeln!(o, "name = {}", quoted(&r.name));

@@ -20,6 +20,7 @@ mod binary;
 pub mod config;
 pub mod dispatch;
 
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::net::{SocketAddr, UdpSocket};
 use std::os::fd::AsFd;
@@ -32,10 +33,12 @@ use borderlink_protocol::time::{Duration, Instant};
 use borderlink_protocol::voice::FRAME_LEN;
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 
+use crate::net::impair::LinkStats;
+use crate::net::proxy::UdpProxy;
 use crate::pty::{Master, pty};
-use crate::report::Report;
+use crate::report::{LinkReport, Report};
 use crate::scenario::{Action, PatchDef, Scenario};
-use crate::world::{Control, World, WorldOutput};
+use crate::world::{Control, World, WorldOutput, derive_seed};
 use config::{RadioPorts, SitePorts};
 use dispatch::{ConfigOnly, Dispatch};
 
@@ -147,14 +150,48 @@ pub fn run(scenario: &Scenario, seed: u64, options: &Options) -> anyhow::Result<
     let log_level = options.log.clone().unwrap_or_else(|| "info".to_string());
     let mut dispatch = ConfigOnly::new(all_patches(scenario));
 
+    let epoch = StdInstant::now();
+    // With peer links, each pair of sites talks through an impairing proxy.
+    let mut voice = Vec::new();
+    let mut proxies = BTreeMap::new();
+    if config::PEERS {
+        for _ in &scenario.sites {
+            voice.push(free_udp()?);
+        }
+        for (i, a) in scenario.sites.iter().enumerate() {
+            for (j, b) in scenario.sites.iter().enumerate().skip(i + 1) {
+                let stream = 1_000 + (u64::from(a.id) << 16) + u64::from(b.id);
+                let proxy = UdpProxy::start(
+                    voice[i],
+                    voice[j],
+                    scenario.links.link(a.id, b.id),
+                    scenario.links.link(b.id, a.id),
+                    derive_seed(seed, stream),
+                    epoch,
+                )?;
+                proxies.insert((a.id, b.id), proxy);
+            }
+        }
+    }
     let mut sites = Vec::new();
     for (si, spec) in scenario.sites.iter().enumerate() {
         let mut radios = Vec::new();
         let mut ports = SitePorts {
             radios: Vec::new(),
             board: None,
-            voice: None,
-            peers: Vec::new(),
+            voice: voice.get(si).copied(),
+            peers: proxies
+                .iter()
+                .filter_map(|(&(a, b), p): (&(u16, u16), &UdpProxy)| {
+                    if a == spec.id {
+                        Some((b, p.a_facing()))
+                    } else if b == spec.id {
+                        Some((a, p.b_facing()))
+                    } else {
+                        None
+                    }
+                })
+                .collect(),
         };
         for r in &spec.radios {
             let (master, pts) = pty();
@@ -200,7 +237,6 @@ pub fn run(scenario: &Scenario, seed: u64, options: &Options) -> anyhow::Result<
     }
 
     let mut world = World::new(scenario, seed, options.live);
-    let epoch = StdInstant::now();
     let clock = move || Instant::from_micros(epoch.elapsed().as_micros() as u64);
     for site in &mut sites {
         let pid = site.start(&daemon, &log_level)?;
@@ -224,6 +260,7 @@ pub fn run(scenario: &Scenario, seed: u64, options: &Options) -> anyhow::Result<
     let end = world.end();
     let mut io = Io {
         sites,
+        proxies,
         buf: vec![0u8; 4096],
     };
     let mut next_check = clock();
@@ -291,13 +328,33 @@ pub fn run(scenario: &Scenario, seed: u64, options: &Options) -> anyhow::Result<
         }
     }
     let now = clock();
-    let report = world.finish(now, "realtime");
+    let mut report = world.finish(now, "realtime");
+    for (&(a, b), proxy) in &io.proxies {
+        let [ab, ba] = proxy.stats();
+        report.links.push(link_report(a, b, ab));
+        report.links.push(link_report(b, a, ba));
+    }
     Ok(report)
+}
+
+fn link_report(from: u16, to: u16, s: LinkStats) -> LinkReport {
+    LinkReport {
+        from,
+        to,
+        sent: s.sent,
+        delivered: s.delivered,
+        lost: s.lost,
+        duplicated: s.duplicated,
+        reordered: s.reordered,
+        partitioned: s.dropped_by_partition,
+    }
 }
 
 /// The real-time IO: every pty and audio socket of every site.
 struct Io {
     sites: Vec<Site>,
+    /// The impairing proxy of each pair of sites `(lower id, higher id)`.
+    proxies: BTreeMap<(u16, u16), UdpProxy>,
     buf: Vec<u8>,
 }
 
@@ -460,8 +517,10 @@ impl Io {
                     world.note(now, format!("dispatch: patch `{name}` not removed: {why}"));
                 }
             }
-            Control::Partition { a, b, .. } => {
-                if !config::PEERS {
+            Control::Partition { a, b, until } => {
+                if let Some(proxy) = self.proxies.get(&(a.min(b), a.max(b))) {
+                    proxy.partition(until);
+                } else {
                     world.note(
                         now,
                         format!("network: no voice flows between sites {a} and {b} yet, so the cut changes nothing"),

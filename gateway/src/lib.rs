@@ -5,10 +5,12 @@
 //! This crate holds the IO shell and the daemon's state machines; every wire format comes from
 //! `borderlink-protocol`.
 //!
+//! - [`api`]: the HTTP control API for dispatch centres and engineers, and `GET /metrics`.
 //! - [`engine`]: the relay engine (patches, floor control, the receive path), sans-IO.
 //! - [`board`]: the link session with the interface board (PTT, COR, power, its watchdog).
 //! - [`radio`]: the sans-IO PEI session of each TETRA radio (initialisation, keying, receive
 //!   gating, short data).
+//! - [`client`]: the CLI side of the control API (`borderlink status`, `patch`, ...).
 //! - [`config`]: the site's TOML configuration, validated at load with errors that name the
 //!   file, line, column and key.
 //! - [`audio`]: each radio's voice path (audio backends).
@@ -17,8 +19,10 @@
 //! - [`decode`]: behind `borderlink decode`, turns a captured RTP packet, board-link frame, LIP
 //!   report or PEI transcript into what it means, for people and for scripts.
 
+pub mod api;
 pub mod audio;
 pub mod board;
+pub mod client;
 pub mod config;
 pub mod daemon;
 pub mod decode;

@@ -4,7 +4,9 @@
 //! - [`udp`]: 20 ms G.711 A-law frames over UDP, raw or as RTP, for external audio-over-IP
 //!   interfaces and for the simulator's radio emulators.
 //!
-//! An ALSA backend for the board's USB audio codec sits behind a cargo feature so that the
-//! default build needs no system library.
+//! - `alsa` (with the `alsa` cargo feature): a sound device, normally the interface board's
+//!   USB audio codec. It links the system's libasound, so the default build leaves it out.
 
+#[cfg(feature = "alsa")]
+pub mod alsa;
 pub mod udp;

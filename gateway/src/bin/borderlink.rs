@@ -4,11 +4,20 @@
 //! `borderlink decode pei < transcript` explains a radio's PEI traffic line by line. Output is
 //! for people by default and JSON with `--json`. Malformed input exits with status 2 and a
 //! message naming the offset or line.
+//!
+//! `borderlink status`, `patch ls|add|rm`, `talkers` and `release` talk to a running
+//! `borderlinkd` over its control API (`--api`, `BORDERLINK_API`); changes need a bearer token
+//! (`--token-file`, `BORDERLINK_TOKEN_FILE`). A refused request exits with status 1 and the
+//! API's message.
 
 use std::io::{Read, Write};
 use std::process::ExitCode;
 
+use std::path::PathBuf;
+
 use anyhow::Context;
+use borderlink_gateway::api::model::PatchBody;
+use borderlink_gateway::client::{self, Client, ClientError};
 use borderlink_gateway::decode::{self, Decoded};
 use clap::{Args, Parser, Subcommand};
 
@@ -26,6 +35,78 @@ enum Command {
     /// transcript.
     #[command(subcommand)]
     Decode(DecodeCommand),
+    /// The site's radios, board, peers and counters (from a running borderlinkd).
+    Status(ApiArgs),
+    /// List, create or remove patches.
+    #[command(subcommand)]
+    Patch(PatchCommand),
+    /// Who holds the floor of each patch.
+    Talkers(ApiArgs),
+    /// Cut the transmission holding a patch's floor (a dispatcher's force-release).
+    Release {
+        /// The patch's id (see `borderlink patch ls`).
+        patch: u32,
+        #[command(flatten)]
+        api: ApiArgs,
+    },
+}
+
+/// Where the daemon's API is and how to print its answer.
+#[derive(Debug, Args)]
+struct ApiArgs {
+    /// The daemon's control API.
+    #[arg(long, env = "BORDERLINK_API", default_value = client::DEFAULT_API_URL)]
+    api: String,
+    /// File holding the bearer token for changes (the daemon's token file works as is).
+    #[arg(long, env = "BORDERLINK_TOKEN_FILE")]
+    token_file: Option<PathBuf>,
+    /// Print the API's JSON instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+impl ApiArgs {
+    fn client(&self) -> Result<Client, ClientError> {
+        let token = self
+            .token_file
+            .as_deref()
+            .map(Client::read_token)
+            .transpose()?;
+        Ok(Client::new(&self.api, token))
+    }
+}
+
+#[derive(Debug, Subcommand)]
+enum PatchCommand {
+    /// List every patch with its channels, timers and talker.
+    Ls(ApiArgs),
+    /// Create a dynamic patch.
+    Add {
+        /// The name dispatchers see.
+        #[arg(long)]
+        name: String,
+        /// A talkgroup to join, SITE:NETWORK:GROUP (e.g. 1:ASTRID:02060000102061001); repeat.
+        #[arg(long = "channel", required = true)]
+        channels: Vec<String>,
+        /// A dispatch console to join, SITE:CONSOLE; repeat.
+        #[arg(long = "console")]
+        consoles: Vec<String>,
+        /// Dissolve this long after creation (e.g. 2h, 30min).
+        #[arg(long)]
+        lifetime: Option<String>,
+        /// Dissolve after this long without traffic.
+        #[arg(long)]
+        inactivity_timeout: Option<String>,
+        #[command(flatten)]
+        api: ApiArgs,
+    },
+    /// Remove a dynamic patch.
+    Rm {
+        /// The patch's id.
+        id: u32,
+        #[command(flatten)]
+        api: ApiArgs,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -125,9 +206,101 @@ fn decode_pei(json: bool) -> anyhow::Result<ExitCode> {
     })
 }
 
+/// Prints a value as JSON or through its table.
+fn show<T: serde::Serialize>(
+    value: &T,
+    json: bool,
+    table: impl Fn(&T) -> String,
+) -> std::io::Result<()> {
+    if json {
+        out(serde_json::to_string_pretty(value).map_err(std::io::Error::other)?)
+    } else {
+        let mut stdout = std::io::stdout().lock();
+        stdout.write_all(table(value).as_bytes())?;
+        stdout.flush()
+    }
+}
+
+/// Runs an API command; a refusal prints the API's message and exits 1.
+fn api_command(command: &Command) -> ExitCode {
+    let result: Result<std::io::Result<()>, ClientError> = (|| {
+        Ok(match command {
+            Command::Status(a) => show(&a.client()?.status()?, a.json, client::render_status),
+            Command::Talkers(a) => show(&a.client()?.talkers()?, a.json, |t| {
+                client::render_talkers(t)
+            }),
+            Command::Release { patch, api } => {
+                let released = api.client()?.release(*patch)?;
+                show(&released, api.json, |r| match &r.released {
+                    Some(t) => format!(
+                        "patch {}: released {}\n",
+                        r.patch,
+                        t.alias
+                            .clone()
+                            .or_else(|| t.talker.clone())
+                            .unwrap_or_else(|| "the talker".into())
+                    ),
+                    None => format!("patch {}: nobody was talking\n", r.patch),
+                })
+            }
+            Command::Patch(PatchCommand::Ls(a)) => show(&a.client()?.patches()?, a.json, |p| {
+                client::render_patches(p)
+            }),
+            Command::Patch(PatchCommand::Add {
+                name,
+                channels,
+                consoles,
+                lifetime,
+                inactivity_timeout,
+                api,
+            }) => {
+                let body = PatchBody {
+                    name: name.clone(),
+                    channels: channels
+                        .iter()
+                        .map(|c| client::parse_channel(c))
+                        .collect::<Result<_, _>>()?,
+                    consoles: consoles
+                        .iter()
+                        .map(|c| client::parse_console(c))
+                        .collect::<Result<_, _>>()?,
+                    lifetime: lifetime.clone(),
+                    inactivity_timeout: inactivity_timeout.clone(),
+                };
+                let patch = api.client()?.create_patch(&body)?;
+                show(&patch, api.json, |p| {
+                    format!("created patch {} '{}'\n", p.id, p.name)
+                })
+            }
+            Command::Patch(PatchCommand::Rm { id, api }) => {
+                let patch = api.client()?.remove_patch(*id)?;
+                show(&patch, api.json, |p| {
+                    format!("removed patch {} '{}'\n", p.id, p.name)
+                })
+            }
+            Command::Decode(_) => Ok(()),
+        })
+    })();
+    match result {
+        Ok(Ok(())) => ExitCode::SUCCESS,
+        Ok(Err(err)) if reader_gone(&err) => ExitCode::SUCCESS,
+        Ok(Err(err)) => {
+            eprintln!("borderlink: writing to standard output: {err}");
+            ExitCode::FAILURE
+        }
+        Err(err) => {
+            eprintln!("borderlink: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
+        Command::Status(_) | Command::Patch(_) | Command::Talkers(_) | Command::Release { .. } => {
+            return api_command(&cli.command);
+        }
         Command::Decode(DecodeCommand::Rtp(input)) => input
             .text()
             .map(|text| (decode::rtp_hex(&text), input.json)),

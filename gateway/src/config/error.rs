@@ -204,8 +204,10 @@ pub enum ProblemKind {
     /// A name or device that is empty.
     #[error("must not be empty")]
     Blank,
-    /// A serial device that is not an absolute path.
-    #[error("`{0}` is not an absolute device path (e.g. \"/dev/ttyUSB0\")")]
+    /// A serial device or a file that is not an absolute path.
+    #[error(
+        "`{0}` is not an absolute path (e.g. \"/dev/ttyUSB0\" for a port, \"/var/lib/borderlink/state.json\" for a file)"
+    )]
     NotAbsolutePath(String),
     /// A baud rate that is not a standard serial rate.
     #[error("{0} baud is not a standard rate: expected one of {list}", list = super::validate::STANDARD_BAUDS_TEXT)]
@@ -291,6 +293,12 @@ pub enum ProblemKind {
         "no audio backend: give `alsa = \"hw:1,0\"` or `udp = {{ listen = \"127.0.0.1:5100\", peer = \"127.0.0.1:5101\", format = \"rtp\" }}`"
     )]
     NoAudio,
+    /// A radio with no PEI port and no board port: nothing could key it or hear it.
+    #[error(
+        "this radio has no `serial` (PEI) port, so it must be driven by the interface board: \
+         add a [[board.ports]] entry with `radio = \"{0}\"` (its PTT and COR lines), or give `serial`"
+    )]
+    NoControl(String),
     /// A radio with two audio backends.
     #[error("both `alsa` and `udp` given: a radio has exactly one audio backend")]
     TwoAudio,

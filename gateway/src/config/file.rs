@@ -29,7 +29,7 @@ pub(super) struct SiteFile {
 pub(super) struct RadioFile {
     pub(super) name: Spanned<String>,
     pub(super) network: Spanned<NetworkName>,
-    pub(super) serial: Spanned<String>,
+    pub(super) serial: Option<Spanned<String>>,
     pub(super) baud: Option<Spanned<i64>>,
     pub(super) issi: Spanned<Digits>,
     pub(super) group: Spanned<Digits>,
@@ -66,6 +66,22 @@ pub(super) struct BoardPortFile {
     pub(super) radio: Spanned<String>,
     pub(super) ptt: Option<Spanned<PolarityName>>,
     pub(super) cor: Option<Spanned<PolarityName>>,
+}
+
+/// `[api]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct ApiFile {
+    pub(super) listen: Option<Spanned<String>>,
+    pub(super) token_file: Option<Spanned<String>>,
+    pub(super) audit_log: Option<Spanned<String>>,
+}
+
+/// `[state]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct StateFile {
+    pub(super) file: Spanned<String>,
 }
 
 /// `[timers]`.

@@ -92,7 +92,26 @@ pub struct Config {
     pub peers: Vec<Peer>,
     /// The static patches, with [`PatchKind::Static`](crate::engine::patch::PatchKind::Static).
     pub patches: Vec<PatchSpec>,
+    /// `[api]`: the control API; `None`: no API is served.
+    pub api: Option<Api>,
+    /// `[state] file`: where dynamic patches are kept across restarts; `None`: they are not.
+    pub state_file: Option<PathBuf>,
 }
+
+/// `[api]`: the control API and metrics endpoint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Api {
+    /// Address and port to listen on (default [`DEFAULT_API_LISTEN`], loopback only).
+    pub listen: SocketAddr,
+    /// Bearer tokens allowed to change the site; `None`: every change is refused.
+    pub token_file: Option<PathBuf>,
+    /// Append-only audit trail of changes; `None`: the trail goes to the log only.
+    pub audit_log: Option<PathBuf>,
+}
+
+/// Where the control API listens when `[api]` gives no `listen`: loopback, so a site exposes
+/// it to a dispatch network only by choice.
+pub const DEFAULT_API_LISTEN: &str = "127.0.0.1:8470";
 
 /// `[site]`: which border site this box is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -112,8 +131,10 @@ pub struct Radio {
     pub name: String,
     /// The network it is registered on.
     pub network: Network,
-    /// The PEI serial device.
-    pub serial: PathBuf,
+    /// The PEI serial device; `None` for a radio without PEI, which the interface board
+    /// drives alone: PTT keys it (the board's acknowledgement is its grant) and its COR line
+    /// gates what is captured from it.
+    pub serial: Option<PathBuf>,
     /// The PEI baud rate.
     pub baud: u32,
     /// The radio's own identity (ITSI), which the daemon checks against `AT+CNUMF?`. It is a

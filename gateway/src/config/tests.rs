@@ -240,9 +240,9 @@ fn unknown_top_level_key() {
 
 #[test]
 fn missing_key_points_at_its_table() {
-    let text = with("serial = \"/dev/ttyUSB1\"\n", "");
+    let text = with("issi = \"02040000109000101\"\n", "");
     let line = line_of(&text, "[[radios]]", 1);
-    let p = assert_problem(&text, "radios[1]", line, "missing key `serial`");
+    let p = assert_problem(&text, "radios[1]", line, "missing key `issi`");
     assert!(matches!(p.kind, ProblemKind::MissingKey(_)));
 }
 
@@ -550,7 +550,7 @@ fn board_serial_device_is_a_radios() {
 #[test]
 fn serial_device_must_be_an_absolute_path() {
     let text = with("serial = \"/dev/ttyUSB0\"", "serial = \"ttyUSB0\"");
-    assert_problem(&text, "radios[0].serial", 8, "not an absolute device path");
+    assert_problem(&text, "radios[0].serial", 8, "not an absolute path");
     let text = with("name = \"Baarle\"", "name = \"  \"");
     let p = assert_problem(&text, "site.name", 3, "must not be empty");
     assert_eq!(p.kind, ProblemKind::Blank);
@@ -1160,4 +1160,83 @@ proptest! {
             }
         }
     }
+}
+
+// ---- [api] and [state] -------------------------------------------------------------------
+
+#[test]
+fn api_and_state_take_defaults_and_absolute_paths() {
+    let text = format!(
+        "{BASE}\n[api]\ntoken_file = \"/etc/borderlink/tokens\"\n\n[state]\nfile = \"/var/lib/borderlink/patches.json\"\n"
+    );
+    let config = Config::parse(&text, "site.toml").unwrap();
+    let api = config.api.expect("api");
+    assert_eq!(api.listen.to_string(), crate::config::DEFAULT_API_LISTEN);
+    assert_eq!(
+        api.token_file.as_deref(),
+        Some(std::path::Path::new("/etc/borderlink/tokens"))
+    );
+    assert_eq!(api.audit_log, None);
+    assert_eq!(
+        config.state_file.as_deref(),
+        Some(std::path::Path::new("/var/lib/borderlink/patches.json"))
+    );
+    let bare = Config::parse(BASE, "site.toml").unwrap();
+    assert!(bare.api.is_none() && bare.state_file.is_none());
+}
+
+#[test]
+fn api_listen_must_be_an_address_and_port() {
+    let line = BASE.lines().count() + 3;
+    let text = format!("{BASE}\n[api]\nlisten = \"localhost\"\n");
+    assert_problem(&text, "api.listen", line, "an IP address and a port");
+}
+
+#[test]
+fn api_paths_must_be_absolute() {
+    let line = BASE.lines().count() + 3;
+    let text = format!("{BASE}\n[api]\naudit_log = \"audit.log\"\n");
+    assert_problem(&text, "api.audit_log", line, "not an absolute path");
+}
+
+#[test]
+fn api_unknown_key_is_named() {
+    let line = BASE.lines().count() + 3;
+    let text = format!("{BASE}\n[api]\ntoken = \"secret\"\n");
+    assert_problem(&text, "api.token", line, "unknown");
+}
+
+#[test]
+fn state_needs_its_file() {
+    let line = BASE.lines().count() + 2;
+    let text = format!("{BASE}\n[state]\n");
+    assert_problem(&text, "state", line, "file");
+}
+
+// ---- radios without PEI ----------------------------------------------------------------------
+
+#[test]
+fn a_radio_without_pei_is_driven_by_its_board_port() {
+    let text = with("serial = \"/dev/ttyUSB1\"\n", "");
+    let config = Config::parse(&text, "site.toml").unwrap();
+    assert_eq!(config.radios[1].serial, None);
+    assert_eq!(
+        config.radios[0].serial.as_deref(),
+        Some(std::path::Path::new("/dev/ttyUSB0"))
+    );
+}
+
+#[test]
+fn a_radio_without_pei_and_without_a_board_port_is_refused() {
+    let text = with("serial = \"/dev/ttyUSB1\"\n", "").replace(
+        "[[board.ports]]\nport = 1\nradio = \"c2000\"\nptt = \"active-low\"\n",
+        "",
+    );
+    let p = assert_problem(
+        &text,
+        "radios[1]",
+        13,
+        "must be driven by the interface board",
+    );
+    assert_eq!(p.kind, ProblemKind::NoControl("c2000".into()));
 }

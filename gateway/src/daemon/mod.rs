@@ -10,8 +10,12 @@
 //! and the serial tasks write everything queued before they end. The binary gives this 2 s.
 
 mod clock;
+mod control;
+mod persist;
 mod serial;
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration as StdDuration;
 
 use borderlink_protocol::ids::Tsi;
@@ -19,16 +23,22 @@ use borderlink_protocol::link::{PORTS, Port};
 use borderlink_protocol::time::Instant;
 use borderlink_protocol::voice::{FRAME_LEN, KeyUpTime, Priority};
 use thiserror::Error;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, debug, error, info, info_span, warn};
 
+use crate::api::audit::AuditLog;
+use crate::api::auth::{TokenFileError, Tokens};
+use crate::api::command::Request as ApiRequest;
+use crate::api::{self, ApiState};
 use crate::audio::udp::{AudioFormat, Received, UdpAudio};
 use crate::board::{BoardEvent, BoardSession, SessionConfig};
 use crate::config::{Audio, Config, UdpFormat};
 use crate::engine::endpoint::RadioId;
-use crate::engine::radio_tx::RadioCommand;
+use crate::engine::patch::PatchSnapshot;
+use crate::engine::radio_tx::{RadioCommand, RadioEvent};
+use crate::engine::relay::EngineEvent;
 use crate::engine::relay::{Capture, Engine, EngineError};
 use crate::radio::{RadioOutput, RadioSession, RadioSessionConfig};
 use clock::Clock;
@@ -68,6 +78,28 @@ pub enum DaemonError {
     /// The main loop panicked; every transmitter was released before this was reported.
     #[error("the main loop panicked; every transmitter was released")]
     Panicked,
+    /// Another task panicked; the daemon shut down and released every transmitter.
+    #[error("a task panicked; every transmitter was released and the daemon stopped")]
+    TaskPanicked,
+    /// The control API's token file is unusable.
+    #[error("[api] token_file: {0}")]
+    Tokens(#[from] TokenFileError),
+    /// The control API's audit log cannot be opened.
+    #[error("[api] audit_log {path}: {source}")]
+    AuditLog {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The control API cannot listen.
+    #[error("[api] listen {listen}: {source}")]
+    ApiListen {
+        /// The address.
+        listen: std::net::SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
 }
 
 /// Something a task reports to the main loop.
@@ -98,20 +130,84 @@ struct Receiving {
 /// How long audio is still taken after a radio reports the end of a call. The report comes
 /// on the PEI line and can overtake the last frames still in the audio path; closing the gate
 /// at once would cut the last syllable of every over.
+/// The priority of a call heard on a radio without PEI: the COR line says a call is on, not
+/// how urgent it is, so it claims the floor at the lowest priority.
+const COR_PRIORITY: Priority = match Priority::new(0) {
+    Some(p) => p,
+    None => Priority::EMERGENCY,
+};
+
 const CAPTURE_TAIL: borderlink_protocol::time::Duration =
     borderlink_protocol::time::Duration::from_millis(200);
+
+/// A radio's PEI port: its session and the serial task's write side.
+struct Pei {
+    session: RadioSession,
+    write: mpsc::Sender<Vec<u8>>,
+}
+
+impl Pei {
+    /// Hands every queued command to the serial task.
+    fn flush(&mut self, name: &str) {
+        while let Some(t) = self.session.poll_transmit() {
+            if self.write.try_send(t.bytes().to_vec()).is_err() {
+                error!(radio = %name, "serial write queue full: command dropped");
+            }
+        }
+    }
+}
+
+/// Where a radio's playback goes.
+enum Player {
+    /// The UDP audio task.
+    Udp(mpsc::Sender<[u8; FRAME_LEN]>),
+    /// A sound device.
+    #[cfg(feature = "alsa")]
+    Alsa(crate::audio::alsa::AlsaAudio),
+}
+
+impl Player {
+    /// Hands a frame on; `false` if the backend's queue is full (the frame is dropped).
+    fn play(&self, frame: [u8; FRAME_LEN]) -> bool {
+        match self {
+            Player::Udp(tx) => tx.try_send(frame).is_ok(),
+            #[cfg(feature = "alsa")]
+            Player::Alsa(audio) => audio.play(frame),
+        }
+    }
+}
 
 struct RadioIo {
     id: RadioId,
     name: String,
-    session: RadioSession,
-    write: mpsc::Sender<Vec<u8>>,
-    play: Option<mpsc::Sender<[u8; FRAME_LEN]>>,
+    /// `None` for a radio without PEI: the board keys it and its COR line gates capture.
+    pei: Option<Pei>,
+    play: Option<Player>,
     receiving: Option<Receiving>,
     /// Frames captured while the radio reported no call (not relayed).
     ungated: u64,
     /// The interface-board port that drives this radio's PTT line, if any.
     board_port: Option<Port>,
+    /// Since when the radio holds a transmit grant.
+    keyed_since: Option<Instant>,
+    /// Time keyed in earlier transmissions.
+    ptt_total: borderlink_protocol::time::Duration,
+    /// Transmissions granted since start.
+    transmissions: u64,
+}
+
+impl RadioIo {
+    /// The radio still owes a confirmed cease-transmit (shutdown waits for it).
+    fn cease_pending(&self) -> bool {
+        self.pei.as_ref().is_some_and(|p| p.session.cease_pending())
+    }
+
+    /// The radio's transmission ended (grant lost, unkeyed, or the radio went down).
+    fn ptt_ended(&mut self, now: Instant) {
+        if let Some(since) = self.keyed_since.take() {
+            self.ptt_total += now.saturating_since(since);
+        }
+    }
 }
 
 /// The interface board: its link session and the serial task's write side.
@@ -122,20 +218,39 @@ struct BoardIo {
 
 /// The state the main loop owns.
 struct Site {
+    config: Arc<Config>,
+    started: Instant,
     engine: Engine,
     radios: Vec<RadioIo>,
     board: Option<BoardIo>,
     clock: Clock,
     /// Packets for peers and consoles while the network side does not exist yet.
     ip_unsent: u64,
+    /// Where dynamic patch state goes to be saved, if the site keeps it.
+    state: Option<watch::Sender<PatchSnapshot>>,
 }
 
 /// Runs the daemon until `shutdown` is cancelled; returns once every transmitter is released
 /// and the serial tasks have written their last commands.
 pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), DaemonError> {
+    let panicked = release_on_panic(shutdown.clone());
+    let config = Arc::new(config);
     let clock = Clock::new();
     let now = clock.now();
     let mut engine = Engine::new(config.engine_config());
+    // Dynamic patches first, so they keep their ids; static ones from the config after.
+    let state = match &config.state_file {
+        Some(path) => {
+            restore_patches(&mut engine, now, path, config.site.id.0);
+            let (tx, handle) =
+                persist::spawn_writer(path.clone(), config.site.id.0, engine.dynamic_patches(now));
+            Some((tx, handle))
+        }
+        None => {
+            warn!("no [state] file: patches created through the API will not survive a restart");
+            None
+        }
+    };
     for (index, spec) in config.static_patches().into_iter().enumerate() {
         let name = spec.name.clone();
         engine
@@ -149,6 +264,13 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Daem
 
     let (input_tx, mut inputs) = mpsc::channel::<Input>(1024);
     let mut tasks: Vec<JoinHandle<()>> = Vec::new();
+    let (api_tx, mut api_rx) = mpsc::channel::<ApiRequest>(64);
+    if let Some(api) = &config.api {
+        tasks.push(start_api(api, api_tx, shutdown.clone()).await?);
+    } else {
+        info!("no [api] section: the control API and metrics are not served");
+        drop(api_tx);
+    }
     let mut radios = Vec::new();
     for (index, radio) in config.radios.iter().enumerate() {
         let mut session_config = RadioSessionConfig::new(radio.identity, radio.group);
@@ -160,14 +282,23 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Daem
             name: radio.name.clone(),
             message: e.to_string(),
         })?;
-        let (write, handle) = serial::spawn(
-            radio.serial.clone(),
-            radio.baud,
-            input_tx.clone(),
-            move |event| Input::Radio { index, event },
-            shutdown.clone(),
-        );
-        tasks.push(handle);
+        let pei = match &radio.serial {
+            Some(device) => {
+                let (write, handle) = serial::spawn(
+                    device.clone(),
+                    radio.baud,
+                    input_tx.clone(),
+                    move |event| Input::Radio { index, event },
+                    shutdown.clone(),
+                );
+                tasks.push(handle);
+                Some(Pei { session, write })
+            }
+            None => {
+                info!(radio = %radio.name, "no PEI port: keyed by the board's PTT line, heard while its COR line is active");
+                None
+            }
+        };
         let play = match &radio.audio {
             Audio::Udp(udp) => {
                 let format = match udp.format {
@@ -188,18 +319,39 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Daem
                     audio_task(socket, index, input_tx.clone(), play_rx, shutdown.clone())
                         .instrument(span),
                 ));
-                Some(play_tx)
+                Some(Player::Udp(play_tx))
             }
+            #[cfg(feature = "alsa")]
             Audio::Alsa { device } => {
-                warn!(radio = %radio.name, %device, "ALSA audio is not supported yet: this radio has no audio (use the UDP backend)");
-                None
+                let tx = input_tx.clone();
+                // The capture thread must never block on a busy loop: a frame that finds
+                // the queue full is dropped (and the loop is far behind anyway).
+                let audio = crate::audio::alsa::AlsaAudio::start(device, move |frame| {
+                    let _ = tx.try_send(Input::Audio { index, frame });
+                })
+                .map_err(|e| DaemonError::Radio {
+                    name: radio.name.clone(),
+                    message: e.to_string(),
+                })?;
+                info!(radio = %radio.name, %device, "ALSA audio");
+                Some(Player::Alsa(audio))
+            }
+            #[cfg(not(feature = "alsa"))]
+            Audio::Alsa { device } => {
+                return Err(DaemonError::Radio {
+                    name: radio.name.clone(),
+                    message: format!(
+                        "`alsa = \"{device}\"`: this borderlinkd was built without ALSA support; \
+                         build it with `cargo build --release --features alsa` (needs libasound2-dev), \
+                         or use the UDP audio backend"
+                    ),
+                });
             }
         };
         radios.push(RadioIo {
             id: radio.id,
             name: radio.name.clone(),
-            session,
-            write,
+            pei,
             play,
             receiving: None,
             ungated: 0,
@@ -208,6 +360,9 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Daem
                 .as_ref()
                 .and_then(|b| b.port_of(radio.id))
                 .map(|p| p.port),
+            keyed_since: None,
+            ptt_total: borderlink_protocol::time::Duration::ZERO,
+            transmissions: 0,
         });
     }
     let board = match &config.board {
@@ -238,18 +393,30 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Daem
     drop(input_tx);
     info!(site = config.site.id.0, name = %config.site.name, radios = radios.len(), "borderlinkd running");
 
+    let (state, state_writer) = match state {
+        Some((tx, handle)) => (Some(tx), Some(handle)),
+        None => (None, None),
+    };
     let mut site = Site {
+        config: Arc::clone(&config),
+        started: now,
         engine,
         radios,
         board,
         clock,
         ip_unsent: 0,
+        state,
     };
     // A panic inside the loop is caught here, and the transmitters are released with
     // whatever state is left (see `release_everything`).
     let loop_shutdown = shutdown.clone();
     let result = {
-        let fut = std::panic::AssertUnwindSafe(main_loop(&mut site, &mut inputs, loop_shutdown));
+        let fut = std::panic::AssertUnwindSafe(main_loop(
+            &mut site,
+            &mut inputs,
+            &mut api_rx,
+            loop_shutdown,
+        ));
         catch_panic(fut).await
     };
     site.release_everything();
@@ -257,11 +424,16 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Daem
     let ungated: u64 = site.radios.iter().map(|r| r.ungated).sum();
     // Closing the write channels lets each serial task write what is queued and end.
     for radio in site.radios.drain(..) {
-        drop(radio.write);
+        drop(radio.pei);
         drop(radio.play);
     }
     site.board = None;
+    // The last patch state (remaining times as of now) is written before the process ends.
+    let now = site.clock.now();
+    site.save_patches(now);
+    site.state = None;
     shutdown.cancel();
+    tasks.extend(state_writer);
     for task in tasks {
         let _ = tokio::time::timeout(StdDuration::from_millis(1_500), task).await;
     }
@@ -270,7 +442,92 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Daem
         audio_without_call = ungated,
         "borderlinkd stopped; every transmitter released"
     );
-    result
+    match result {
+        Ok(()) if panicked.load(Ordering::SeqCst) => Err(DaemonError::TaskPanicked),
+        other => other,
+    }
+}
+
+/// Makes a panic anywhere in the process start the shutdown, whose first act is to release
+/// every transmitter; the flag tells `run` to report it. (A panic inside the main loop is
+/// also caught where the loop is polled, so its state is still there to release.)
+fn release_on_panic(shutdown: CancellationToken) -> Arc<AtomicBool> {
+    let panicked = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&panicked);
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        previous(info);
+        error!(panic = %info, "panic: releasing every transmitter and stopping");
+        flag.store(true, Ordering::SeqCst);
+        shutdown.cancel();
+    }));
+    panicked
+}
+
+/// Reads the state file into the engine; an unusable file is reported and set aside.
+fn restore_patches(engine: &mut Engine, now: Instant, path: &std::path::Path, site: u16) {
+    let problem = match persist::load(path, site) {
+        Ok(None) => {
+            info!(file = %path.display(), "no saved patch state yet");
+            return;
+        }
+        Ok(Some(snapshot)) => match engine.restore_patches(now, &snapshot) {
+            Ok(()) => {
+                info!(file = %path.display(), patches = snapshot.patches.len(), "dynamic patches restored");
+                return;
+            }
+            Err(e) => e.to_string(),
+        },
+        Err(e) => e.to_string(),
+    };
+    match persist::set_aside(path) {
+        Ok(aside) => error!(
+            %problem, set_aside = %aside.display(),
+            "saved patch state NOT restored: the file was set aside for inspection; dynamic patches must be recreated"
+        ),
+        Err(e) => error!(
+            %problem, cause = %e,
+            "saved patch state NOT restored and could not be set aside"
+        ),
+    }
+}
+
+/// Loads the tokens, opens the audit log, binds the listener and spawns the API server.
+async fn start_api(
+    api: &crate::config::Api,
+    requests: mpsc::Sender<ApiRequest>,
+    shutdown: CancellationToken,
+) -> Result<JoinHandle<()>, DaemonError> {
+    let tokens = match &api.token_file {
+        Some(path) => Some(Tokens::load(path)?),
+        None => {
+            warn!("[api] has no token_file: every change through the API is refused");
+            None
+        }
+    };
+    let audit = match &api.audit_log {
+        Some(path) => AuditLog::open(path).map_err(|source| DaemonError::AuditLog {
+            path: path.clone(),
+            source,
+        })?,
+        None => AuditLog::log_only(),
+    };
+    let listener = tokio::net::TcpListener::bind(api.listen)
+        .await
+        .map_err(|source| DaemonError::ApiListen {
+            listen: api.listen,
+            source,
+        })?;
+    info!(listen = %api.listen, "control API listening");
+    let state = ApiState::new(requests, tokens, audit);
+    Ok(tokio::spawn(
+        async move {
+            if let Err(e) = api::serve(listener, state, shutdown).await {
+                error!(cause = %e, "control API stopped");
+            }
+        }
+        .instrument(info_span!("api")),
+    ))
 }
 
 /// Polls a future, turning a panic inside it into an error instead of unwinding further.
@@ -294,6 +551,7 @@ async fn catch_panic<F: std::future::Future<Output = ()>>(
 async fn main_loop(
     site: &mut Site,
     inputs: &mut mpsc::Receiver<Input>,
+    api: &mut mpsc::Receiver<ApiRequest>,
     shutdown: CancellationToken,
 ) {
     loop {
@@ -304,6 +562,14 @@ async fn main_loop(
                 Some(input) => site.handle(input),
                 None => return,
             },
+            // With no API the sender is gone and this branch stays disabled.
+            Some(request) = api.recv() => {
+                let now = site.clock.now();
+                let answer = site.handle_api(now, request.command);
+                // A client that gave up is no reason to stop.
+                let _ = request.reply.send(answer);
+                site.pump(now);
+            }
             _ = sleep_until_opt(deadline) => {}
         }
         let now = site.clock.now();
@@ -323,13 +589,13 @@ async fn drain(site: &mut Site, inputs: &mut mpsc::Receiver<Input>, limit: StdDu
     let end = tokio::time::Instant::now() + limit;
     loop {
         site.flush_radios();
-        if !site.radios.iter().any(|r| r.session.cease_pending()) && !site.board_keyed() {
+        if !site.radios.iter().any(RadioIo::cease_pending) && !site.board_keyed() {
             return;
         }
         let deadline = site.session_deadline().map(|t| site.clock.tokio_instant(t));
         tokio::select! {
             _ = tokio::time::sleep_until(end) => {
-                let owing: Vec<&str> = site.radios.iter().filter(|r| r.session.cease_pending()).map(|r| r.name.as_str()).collect();
+                let owing: Vec<&str> = site.radios.iter().filter(|r| r.cease_pending()).map(|r| r.name.as_str()).collect();
                 error!(radios = ?owing, "shutdown: cease not confirmed in time");
                 return;
             }
@@ -408,16 +674,17 @@ impl Site {
             Input::Radio { index, event } => {
                 let radio = self.radios.get_mut(index)?;
                 let _span = info_span!("radio", radio = %radio.name).entered();
+                let pei = radio.pei.as_mut()?;
                 match event {
                     PortEvent::Up => {
                         info!("serial port open");
-                        radio.session.link_up(now);
+                        pei.session.link_up(now);
                     }
                     PortEvent::Down(cause) => {
                         warn!(%cause, "serial port down");
-                        radio.session.link_down(now);
+                        pei.session.link_down(now);
                     }
-                    PortEvent::Bytes(bytes) => radio.session.handle_bytes(now, &bytes),
+                    PortEvent::Bytes(bytes) => pei.session.handle_bytes(now, &bytes),
                 }
                 None
             }
@@ -482,9 +749,9 @@ impl Site {
 
     /// Runs the radio and board sessions' timers that are due.
     fn session_timeouts(&mut self, now: Instant) {
-        for radio in &mut self.radios {
-            if radio.session.poll_timeout().is_some_and(|t| t <= now) {
-                radio.session.handle_timeout(now);
+        for pei in self.radios.iter_mut().filter_map(|r| r.pei.as_mut()) {
+            if pei.session.poll_timeout().is_some_and(|t| t <= now) {
+                pei.session.handle_timeout(now);
             }
         }
         if let Some(board) = self.board.as_mut()
@@ -496,7 +763,10 @@ impl Site {
 
     /// When the radio and board sessions next need [`Site::session_timeouts`].
     fn session_deadline(&self) -> Option<Instant> {
-        let radios = self.radios.iter().filter_map(|r| r.session.poll_timeout());
+        let radios = self
+            .radios
+            .iter()
+            .filter_map(|r| r.pei.as_ref()?.session.poll_timeout());
         radios
             .chain(self.board.as_ref().and_then(|b| b.session.poll_timeout()))
             .min()
@@ -516,12 +786,15 @@ impl Site {
             let mut again = false;
             for index in 0..self.radios.len() {
                 let radio = &mut self.radios[index];
-                while let Some(t) = radio.session.poll_transmit() {
-                    if radio.write.try_send(t.bytes().to_vec()).is_err() {
-                        error!(radio = %radio.name, "serial write queue full: command dropped");
-                    }
-                }
-                while let Some(out) = self.radios[index].session.poll_event() {
+                let Some(pei) = radio.pei.as_mut() else {
+                    continue;
+                };
+                pei.flush(&radio.name);
+                while let Some(out) = self.radios[index]
+                    .pei
+                    .as_mut()
+                    .and_then(|p| p.session.poll_event())
+                {
                     again = true;
                     self.radio_output(now, index, out);
                 }
@@ -537,16 +810,21 @@ impl Site {
                     .find(|r| r.id == id)
                     .and_then(|r| r.play.as_ref())
                 {
-                    let _ = play.try_send(frame);
+                    let _ = play.play(frame);
                 }
             }
             while self.engine.poll_transmit().is_some() {
                 self.ip_unsent += 1;
             }
             while let Some(event) = self.engine.poll_event() {
-                debug!(?event, "engine");
+                if let EngineEvent::Patch(patch) = &event {
+                    info!(?patch, "patch ended");
+                    self.save_patches(now);
+                } else {
+                    debug!(?event, "engine");
+                }
             }
-            self.pump_board(now);
+            again |= self.pump_board(now);
             if !again {
                 break;
             }
@@ -575,6 +853,7 @@ impl Site {
             RadioOutput::Down { reason } => {
                 warn!(%reason, "radio down");
                 radio.receiving = None;
+                radio.ptt_ended(now);
             }
             RadioOutput::ReceiveStart {
                 talker,
@@ -602,8 +881,13 @@ impl Site {
                     rx.closing.get_or_insert(now + CAPTURE_TAIL);
                 }
             }
-            RadioOutput::TxGranted => info!("transmit granted"),
+            RadioOutput::TxGranted => {
+                info!("transmit granted");
+                radio.keyed_since.get_or_insert(now);
+                radio.transmissions += 1;
+            }
             RadioOutput::TxRefused { reason } | RadioOutput::TxLost { reason } => {
+                radio.ptt_ended(now);
                 warn!(%reason, "transmit failed")
             }
             RadioOutput::IdentityMismatch { expected, got } => {
@@ -633,13 +917,25 @@ impl Site {
             } => {
                 if let Some(r) = self.radios.iter_mut().find(|r| r.id == radio) {
                     info!(radio = %r.name, %group, priority = priority.get(), emergency, "key");
-                    r.session.key(now, group, priority, emergency);
+                    match (r.pei.as_mut(), r.board_port, self.board.as_mut()) {
+                        (Some(pei), _, _) => pei.session.key(now, group, priority, emergency),
+                        // Without PEI the board's PTT line is the only key; its
+                        // acknowledgement is the grant (see `pump_board`).
+                        (None, Some(port), Some(board)) => board.session.set_ptt(now, port, true),
+                        (None, _, _) => {
+                            error!(radio = %r.name, "no PEI and no board: cannot key");
+                            self.engine.handle_radio(now, radio, RadioEvent::TxRefused);
+                        }
+                    }
                 }
             }
             RadioCommand::Unkey { radio, reason } => {
                 if let Some(r) = self.radios.iter_mut().find(|r| r.id == radio) {
                     info!(radio = %r.name, ?reason, "unkey");
-                    r.session.unkey(now);
+                    if let Some(pei) = r.pei.as_mut() {
+                        pei.session.unkey(now);
+                    }
+                    r.ptt_ended(now);
                     if let (Some(port), Some(board)) = (r.board_port, self.board.as_mut()) {
                         board.session.set_ptt(now, port, false);
                     }
@@ -660,9 +956,9 @@ impl Site {
     }
 
     /// Sends the board session's frames and acts on its events.
-    fn pump_board(&mut self, now: Instant) {
+    fn pump_board(&mut self, now: Instant) -> bool {
         let Some(board) = self.board.as_mut() else {
-            return;
+            return false;
         };
         while let Some(frame) = board.session.poll_transmit(now) {
             if board.write.try_send(frame).is_err() {
@@ -671,9 +967,14 @@ impl Site {
                 );
             }
         }
+        let mut events = Vec::new();
         while let Some(event) = board.session.poll_event() {
+            events.push(event);
+        }
+        let acted = !events.is_empty();
+        for event in events {
             let _span = info_span!("board").entered();
-            match event {
+            match &event {
                 BoardEvent::Up { .. } => info!(?event, "board up"),
                 BoardEvent::Down { reason } => warn!(%reason, "board down"),
                 BoardEvent::WrongVersion { got } => {
@@ -688,6 +989,70 @@ impl Site {
                 BoardEvent::Fault { .. } => warn!(?event, "board fault"),
                 other => debug!(event = ?other, "board"),
             }
+            self.board_radios(now, &event);
+        }
+        acted
+    }
+
+    /// What a board event means for the radios without PEI, which the board alone drives:
+    /// the link is their availability, PTT acknowledgements their grants, COR their calls.
+    fn board_radios(&mut self, now: Instant, event: &BoardEvent) {
+        let port = match event {
+            BoardEvent::PttConfirmed { port, .. }
+            | BoardEvent::PttRefused { port, .. }
+            | BoardEvent::PttDropped { port }
+            | BoardEvent::Cor { port, .. } => Some(*port),
+            _ => None,
+        };
+        for radio in self.radios.iter_mut().filter(|r| r.pei.is_none()) {
+            if port.is_some() && port != radio.board_port {
+                continue;
+            }
+            let id = radio.id;
+            match event {
+                BoardEvent::Up { .. } => self.engine.handle_radio(now, id, RadioEvent::Up),
+                BoardEvent::Down { .. } => {
+                    radio.receiving = None;
+                    radio.ptt_ended(now);
+                    self.engine.handle_radio(now, id, RadioEvent::Down);
+                }
+                BoardEvent::PttConfirmed { on: true, .. } => {
+                    if radio.keyed_since.is_none() {
+                        radio.keyed_since = Some(now);
+                        radio.transmissions += 1;
+                    }
+                    self.engine.handle_radio(now, id, RadioEvent::TxGranted);
+                }
+                BoardEvent::PttConfirmed { on: false, .. } => radio.ptt_ended(now),
+                BoardEvent::PttRefused { on: true, .. } => {
+                    self.engine.handle_radio(now, id, RadioEvent::TxRefused)
+                }
+                BoardEvent::PttDropped { .. } => {
+                    radio.ptt_ended(now);
+                    self.engine.handle_radio(now, id, RadioEvent::TxLost);
+                }
+                BoardEvent::Cor { active: true, .. } => {
+                    info!(radio = %radio.name, "COR active: receiving a call");
+                    match radio.receiving.as_mut() {
+                        Some(rx) => rx.closing = None,
+                        None => {
+                            radio.receiving = Some(Receiving {
+                                talker: None,
+                                priority: COR_PRIORITY,
+                                emergency: false,
+                                key_up: self.clock.key_up(),
+                                closing: None,
+                            })
+                        }
+                    }
+                }
+                BoardEvent::Cor { active: false, .. } => {
+                    if let Some(rx) = radio.receiving.as_mut() {
+                        rx.closing.get_or_insert(now + CAPTURE_TAIL);
+                    }
+                }
+                _ => {}
+            }
         }
     }
 
@@ -696,10 +1061,11 @@ impl Site {
         let now = self.clock.now();
         self.pump_board(now);
         for radio in &mut self.radios {
-            while let Some(t) = radio.session.poll_transmit() {
-                let _ = radio.write.try_send(t.bytes().to_vec());
-            }
-            while radio.session.poll_event().is_some() {}
+            let Some(pei) = radio.pei.as_mut() else {
+                continue;
+            };
+            pei.flush(&radio.name);
+            while pei.session.poll_event().is_some() {}
         }
     }
 
@@ -715,10 +1081,60 @@ impl Site {
         // Sessions keyed outside the engine's knowledge (a command the loop never delivered)
         // are ceased too: unkey is harmless on an idle session.
         for radio in &mut self.radios {
-            radio.session.unkey(now);
-            while let Some(t) = radio.session.poll_transmit() {
-                let _ = radio.write.try_send(t.bytes().to_vec());
-            }
+            let Some(pei) = radio.pei.as_mut() else {
+                continue;
+            };
+            pei.session.unkey(now);
+            pei.flush(&radio.name);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_panic_in_any_task_starts_the_shutdown_and_is_reported() {
+        let shutdown = CancellationToken::new();
+        let panicked = release_on_panic(shutdown.clone());
+        let task = tokio::spawn(async {
+            panic!("a serial task met a bug");
+        });
+        assert!(task.await.is_err());
+        tokio::time::timeout(StdDuration::from_secs(1), shutdown.cancelled())
+            .await
+            .expect("the panic cancelled the shutdown token");
+        assert!(panicked.load(Ordering::SeqCst));
+    }
+
+    #[cfg(not(feature = "alsa"))]
+    #[tokio::test]
+    async fn an_alsa_radio_without_alsa_support_stops_the_start_with_the_remedy() {
+        let config = Config::parse(
+            r#"
+[site]
+id = 1
+name = "test"
+
+[[radios]]
+name = "astrid"
+network = "ASTRID"
+serial = "/dev/borderlink-test-no-such-port"
+issi = "02060000109000001"
+group = "02060000102061001"
+alsa = "hw:CARD=Codec,DEV=0"
+"#,
+            "site.toml",
+        )
+        .expect("valid config");
+        let shutdown = CancellationToken::new();
+        let error = run(config, shutdown.clone()).await.unwrap_err();
+        shutdown.cancel();
+        let text = error.to_string();
+        assert!(
+            text.contains("radio astrid") && text.contains("--features alsa"),
+            "{text}"
+        );
     }
 }

@@ -9,9 +9,10 @@
 //! so one mistake does not echo as a second, misleading one.
 //!
 //! One file per part of the configuration: [`radios`] (and the board ports driving them),
-//! [`timers`] (and playout), [`policy`], [`peers`] (and the other gateways' radios) and
-//! [`patches`].
+//! [`timers`] (and playout), [`policy`], [`peers`] (and the other gateways' radios),
+//! [`patches`] and [`api`] (the control API and the state file).
 
+mod api;
 mod patches;
 mod peers;
 mod policy;
@@ -36,8 +37,8 @@ use toml::de::{DeTable, DeValue};
 use super::duration::parse_duration;
 use super::error::{ConfigError, Human, KeyPath, Location, Problem, ProblemKind, Problems, locate};
 use super::file::{
-    BoardFile, Digits, DurationText, PatchFile, PeerFile, PlayoutFile, PolicyFile, RadioFile,
-    SiteFile, TimersFile,
+    ApiFile, BoardFile, Digits, DurationText, PatchFile, PeerFile, PlayoutFile, PolicyFile,
+    RadioFile, SiteFile, StateFile, TimersFile,
 };
 use super::{Config, Site};
 
@@ -51,7 +52,7 @@ pub(super) const STANDARD_BAUDS_TEXT: &str =
     "1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400, 460800, 921600";
 
 /// The top-level keys, in the order the examples use.
-const SECTIONS: [&str; 9] = [
+const SECTIONS: [&str; 11] = [
     "site",
     "radios",
     "board",
@@ -61,6 +62,8 @@ const SECTIONS: [&str; 9] = [
     "gateway_radios",
     "peers",
     "patches",
+    "api",
+    "state",
 ];
 
 /// At most this many syntax errors are shown: after the first, a parser's guesses cascade.
@@ -111,6 +114,8 @@ struct RawFile {
     gateway_radios: Section<Digits>,
     peers: Section<PeerFile>,
     patches: Section<PatchFile>,
+    api: Option<Spanned<ApiFile>>,
+    state: Option<Spanned<StateFile>>,
 }
 
 /// An array section: its elements (`None` where unreadable), and whether all were read.
@@ -246,6 +251,8 @@ impl<'a> Report<'a> {
                 "gateway_radios" => raw.gateway_radios = self.read_list(value),
                 "peers" => raw.peers = self.read_list(value),
                 "patches" => raw.patches = self.read_list(value),
+                "api" => raw.api = self.read(value),
+                "state" => raw.state = self.read(value),
                 other => {
                     let expected = SECTIONS
                         .iter()
@@ -511,12 +518,36 @@ impl<'a> Report<'a> {
         let gateway_radios = self.gateway_radios(&raw.gateway_radios);
         let peers = self.peers(&raw.peers, site.as_ref());
         let patches = self.patches(&raw, site.as_ref(), &radios, &peers);
+        let api = raw.api.as_ref().map(|a| self.api(a));
+        let state_file = raw.state.as_ref().map(|s| self.state(s));
 
         let radios = radios.into_iter().collect::<Option<Vec<_>>>()?;
         let board = match board {
             Some(b) => Some(b?),
             None => None,
         };
+        // A radio without PEI is keyed and heard through the board alone.
+        for (index, radio) in radios.iter().enumerate() {
+            let driven = board
+                .as_ref()
+                .is_some_and(|b| b.port_of(radio.id).is_some());
+            if radio.serial.is_none() && !driven {
+                let span = raw
+                    .radios
+                    .items
+                    .get(index)
+                    .and_then(|r| r.as_ref())
+                    .map(|r| r.span());
+                self.add(
+                    KeyPath::root().key("radios").index(index),
+                    span,
+                    ProblemKind::NoControl(radio.name.clone()),
+                );
+            }
+        }
+        if !self.problems.is_empty() {
+            return None;
+        }
         Some(Config {
             site: site?,
             radios,
@@ -527,6 +558,14 @@ impl<'a> Report<'a> {
             gateway_radios: gateway_radios?,
             peers: peers.into_iter().collect::<Option<Vec<_>>>()?,
             patches: patches?,
+            api: match api {
+                Some(a) => Some(a?),
+                None => None,
+            },
+            state_file: match state_file {
+                Some(s) => Some(s?),
+                None => None,
+            },
         })
     }
 

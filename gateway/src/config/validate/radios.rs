@@ -49,17 +49,22 @@ impl Report<'_> {
                     r.name.span(),
                 )
             });
-            let serial = self.device(path.key("serial"), &r.serial);
-            let serial = serial.filter(|s| {
-                self.unique(
-                    &mut serials,
-                    s.clone(),
-                    "serial device",
-                    s.display().to_string(),
-                    path.key("serial"),
-                    r.serial.span(),
-                )
-            });
+            let serial = match &r.serial {
+                None => Some(None),
+                Some(raw) => self
+                    .device(path.key("serial"), raw)
+                    .filter(|s| {
+                        self.unique(
+                            &mut serials,
+                            s.clone(),
+                            "serial device",
+                            s.display().to_string(),
+                            path.key("serial"),
+                            raw.span(),
+                        )
+                    })
+                    .map(Some),
+            };
             let baud = self.baud(path.key("baud"), r.baud.as_ref(), DEFAULT_PEI_BAUD);
             let identity = self.tsi(path.key("issi"), &r.issi, Some(network));
             let identity = identity.filter(|t| {
@@ -188,11 +193,11 @@ impl Report<'_> {
         // The board's device must not be a radio's too.
         let serial = serial.filter(|s| {
             let clash = raw_radios.items.iter().enumerate().find_map(|(i, r)| {
-                let r = r.as_ref()?.get_ref();
-                (Path::new(r.serial.get_ref()) == s.as_path()).then(|| {
+                let serial = r.as_ref()?.get_ref().serial.as_ref()?;
+                (Path::new(serial.get_ref()) == s.as_path()).then(|| {
                     (
                         KeyPath::root().key("radios").index(i).key("serial"),
-                        r.serial.span(),
+                        serial.span(),
                     )
                 })
             });

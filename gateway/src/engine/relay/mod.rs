@@ -42,7 +42,10 @@ use super::jitter::{
     Arrival, DelayConfig, DelayEstimator, GrantConfig, GrantQueue, JitterConfig, StreamBuffer,
 };
 use super::loops::GatewayIdentities;
-use super::patch::{PatchError, PatchEvent, PatchId, PatchSpec, PatchTable, SiteConsole};
+use super::patch::{
+    PatchError, PatchEvent, PatchId, PatchKind, PatchSnapshot, PatchSpec, PatchTable, RestoreError,
+    SiteConsole,
+};
 use super::policy::FloorPolicy;
 use super::radio_tx::{RadioCommand, RadioEvent, RadioTx, UnkeyReason};
 use super::routing::{LocalRadio, LocalSite, RouteVerdict, max_destinations, route};
@@ -382,6 +385,43 @@ impl Engine {
         self.end_patch_streams(now, id, UnkeyReason::FloorLost);
         self.floors.remove(&id);
         Ok(spec)
+    }
+
+    /// The dynamic patches (those created through the API) with their remaining times, for
+    /// the daemon's state file. Static patches come from the config at every start.
+    pub fn dynamic_patches(&self, now: Instant) -> PatchSnapshot {
+        let mut snapshot = self.patches.snapshot(now);
+        snapshot
+            .patches
+            .retain(|p| matches!(p.spec.kind, PatchKind::Dynamic { .. }));
+        snapshot
+    }
+
+    /// Restores persisted patches, keeping their ids; all or nothing (see
+    /// [`PatchTable::restore`]). Call it before creating the static patches.
+    pub fn restore_patches(
+        &mut self,
+        now: Instant,
+        snapshot: &PatchSnapshot,
+    ) -> Result<(), RestoreError> {
+        self.patches.restore(now, snapshot)?;
+        for record in &snapshot.patches {
+            self.floors
+                .entry(record.id)
+                .or_insert_with(|| Floor::new(self.config.floor, Arc::clone(&self.policy)));
+        }
+        Ok(())
+    }
+
+    /// Per source of voice that has sent streams: the estimated interarrival jitter at
+    /// quantile `q` (once enough samples) and the playout delay its next stream starts with.
+    pub fn playout_estimates(
+        &self,
+        q: f64,
+    ) -> impl Iterator<Item = (EndpointId, Option<Duration>, Duration)> + '_ {
+        self.estimators
+            .iter()
+            .map(move |(source, e)| (*source, e.jitter_quantile(q), e.target()))
     }
 
     /// Ends the current transmission of a patch (a dispatcher's force-release).

@@ -664,3 +664,62 @@ fn a_console_is_heard_on_both_networks() {
     assert_eq!(w.frames_on_air(0, ASTRID), (0..10).collect::<Vec<u8>>());
     assert_eq!(w.frames_on_air(0, C2000), (0..10).collect::<Vec<u8>>());
 }
+
+#[test]
+fn only_dynamic_patches_are_saved_and_a_restored_one_relays_under_its_old_id() {
+    // Site 1 holds a dynamic patch with a lifetime; a static one on other groups beside it.
+    let mut before = Engine::new(config(1, 1));
+    let mut dynamic = patch(1, vec![]);
+    dynamic.kind = PatchKind::Dynamic {
+        created_by: "dispatch-be".into(),
+    };
+    dynamic.lifetime = Some(Duration::from_secs(600));
+    let id = before.create_patch(ms(0), dynamic.clone()).unwrap();
+    let mut other = patch(1, vec![]);
+    other.name = "static".into();
+    other.channels = vec![
+        Channel {
+            site: SiteId(1),
+            network: Network::Astrid,
+            group: Tsi::from_parts(206, 1, 2_061_999).unwrap(),
+        },
+        Channel {
+            site: SiteId(1),
+            network: Network::C2000,
+            group: Tsi::from_parts(204, 1, 2_040_999).unwrap(),
+        },
+    ];
+    before.create_patch(ms(0), other).unwrap();
+    let saved = before.dynamic_patches(ms(100_000));
+    assert_eq!(saved.patches.len(), 1);
+    assert_eq!(saved.patches[0].id, id);
+    assert_eq!(
+        saved.patches[0].remaining_lifetime,
+        Some(Duration::from_secs(500))
+    );
+
+    // A fresh engine restores it under the same id, with a floor, and a call is relayed.
+    let mut w = World::new(1, vec![]);
+    let existing: Vec<PatchId> = w.engines[0].patches().iter().map(|p| p.id()).collect();
+    for p in existing {
+        w.engines[0].remove_patch(ms(0), p).unwrap();
+    }
+    w.engines[0].restore_patches(ms(0), &saved).unwrap();
+    assert!(
+        w.engines[0].floor(id).is_some(),
+        "restored patch has no floor"
+    );
+    assert_eq!(
+        w.engines[0].patches().get(id).unwrap().spec().kind,
+        dynamic.kind
+    );
+    w.field_call(ms(100), 100, 1_000);
+    w.run_until(ms(700));
+    assert!(
+        w.engines[0].floor(id).unwrap().holder().is_some(),
+        "the restored patch carries the call"
+    );
+    // It still expires on its remaining lifetime.
+    w.run_until(ms(500_000 + 1_000));
+    assert!(w.engines[0].patches().get(id).is_none());
+}

@@ -1,0 +1,687 @@
+//! The control API of the real `borderlinkd`: every route answered, every refusal a 4xx with
+//! a JSON error naming the field, changes only with a bearer token and always audited, the
+//! Prometheus page, the CLI on top of it, a force-release cutting a live transmission, and
+//! dynamic patches surviving a restart (a corrupt state file set aside, never used).
+
+use std::net::{TcpListener, UdpSocket};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use borderlink_protocol::ids::Tsi;
+use borderlink_tests::pty_radio::PtyRadio;
+use borderlink_tests::{binary, sigterm};
+use serde_json::{Value, json};
+
+const TOKEN: &str = "0123456789abcdef0123456789abcdef";
+const ASTRID_GROUP: &str = "02060000102061001";
+const C2000_GROUP: &str = "02040000102040551";
+const OTHER_ASTRID_GROUP: &str = "02060000102061002";
+const OTHER_C2000_GROUP: &str = "02040000102040552";
+
+fn tsi(mcc: u16, ssi: u32) -> Tsi {
+    Tsi::from_parts(mcc, 1, ssi).expect("valid TSI")
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port()
+}
+
+fn free_udp() -> std::net::SocketAddr {
+    UdpSocket::bind("127.0.0.1:0")
+        .and_then(|s| s.local_addr())
+        .expect("free udp")
+}
+
+/// A site directory with config, token file, audit log and state file, and its radios.
+struct Site {
+    dir: PathBuf,
+    config: PathBuf,
+    base: String,
+    astrid: PtyRadio,
+    c2000: PtyRadio,
+    a_audio: UdpSocket,
+    a_daemon: std::net::SocketAddr,
+    daemon: Option<Child>,
+}
+
+impl Drop for Site {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.daemon.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+impl Site {
+    fn new(name: &str) -> Site {
+        let dir =
+            std::env::temp_dir().join(format!("borderlink-api-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("dir");
+        let tokens = dir.join("tokens");
+        std::fs::write(
+            &tokens,
+            format!("# dispatch centres\ndispatch-be {TOKEN}\n"),
+        )
+        .expect("tokens");
+        std::fs::set_permissions(&tokens, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+        let astrid = PtyRadio::start(tsi(206, 9_000_001), Duration::from_millis(150));
+        let c2000 = PtyRadio::start(tsi(204, 9_000_101), Duration::from_millis(150));
+        let a_audio = UdpSocket::bind("127.0.0.1:0").expect("bind");
+        let a_daemon = free_udp();
+        let c_audio = UdpSocket::bind("127.0.0.1:0").expect("bind");
+        let c_daemon = free_udp();
+        let port = free_port();
+        let config = format!(
+            r#"
+[site]
+id = 1
+name = "Baarle-Hertog"
+
+[[radios]]
+name = "astrid"
+network = "ASTRID"
+serial = "{a_path}"
+issi = "02060000109000001"
+group = "{ASTRID_GROUP}"
+groups = ["{OTHER_ASTRID_GROUP}"]
+udp = {{ listen = "{a_daemon}", peer = "{a_peer}", format = "pcma" }}
+
+[[radios]]
+name = "c2000"
+network = "C2000"
+serial = "{c_path}"
+issi = "02040000109000101"
+group = "{C2000_GROUP}"
+groups = ["{OTHER_C2000_GROUP}"]
+udp = {{ listen = "{c_daemon}", peer = "{c_peer}", format = "pcma" }}
+
+[[patches]]
+name = "border"
+channels = [
+    {{ site = 1, network = "ASTRID", group = "{ASTRID_GROUP}" }},
+    {{ site = 1, network = "C2000", group = "{C2000_GROUP}" }},
+]
+
+[api]
+listen = "127.0.0.1:{port}"
+token_file = "{tokens}"
+audit_log = "{audit}"
+
+[state]
+file = "{state}"
+"#,
+            a_path = astrid.path,
+            c_path = c2000.path,
+            a_peer = a_audio.local_addr().expect("addr"),
+            c_peer = c_audio.local_addr().expect("addr"),
+            tokens = tokens.display(),
+            audit = dir.join("audit.log").display(),
+            state = dir.join("patches.json").display(),
+        );
+        let config_path = dir.join("site.toml");
+        std::fs::write(&config_path, config).expect("config");
+        Site {
+            dir,
+            config: config_path,
+            base: format!("http://127.0.0.1:{port}"),
+            astrid,
+            c2000,
+            a_audio,
+            a_daemon,
+            daemon: None,
+        }
+    }
+
+    fn start(&mut self) {
+        let child = Command::new(binary("borderlinkd"))
+            .arg("--config")
+            .arg(&self.config)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start borderlinkd");
+        self.daemon = Some(child);
+        let end = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Ok((200, _)) = self.try_call("GET", "/health", None, None) {
+                break;
+            }
+            assert!(Instant::now() < end, "the API did not come up");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn stop(&mut self) {
+        let mut child = self.daemon.take().expect("running");
+        sigterm(&child);
+        let status = child.wait().expect("wait");
+        assert!(status.success(), "{status:?}");
+    }
+
+    fn try_call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&str>,
+    ) -> Result<(u16, String), ureq::Error> {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(5)))
+            .build()
+            .into();
+        let url = format!("{}{path}", self.base);
+        let mut request = ureq::http::Request::builder().method(method).uri(&url);
+        if let Some(token) = token {
+            request = request.header("Authorization", format!("Bearer {token}"));
+        }
+        if body.is_some() {
+            request = request.header("Content-Type", "application/json");
+        }
+        let request = request
+            .body(body.unwrap_or("").to_owned())
+            .expect("request");
+        let mut response = agent.run(request)?;
+        let status = response.status().as_u16();
+        let text = response.body_mut().read_to_string()?;
+        Ok((status, text))
+    }
+
+    /// A request that must get an answer: (status, JSON body or the text as a JSON string).
+    fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&str>,
+    ) -> (u16, Value) {
+        let (status, text) = self
+            .try_call(method, path, token, body)
+            .unwrap_or_else(|e| panic!("{method} {path}: {e}"));
+        let value = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        (status, value)
+    }
+
+    fn audit(&self) -> Vec<Value> {
+        std::fs::read_to_string(self.dir.join("audit.log"))
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("audit line is JSON"))
+            .collect()
+    }
+
+    fn cli(&self, args: &[&str], token: bool) -> std::process::Output {
+        let mut cmd = Command::new(binary("borderlink"));
+        cmd.args(args).env("BORDERLINK_API", &self.base);
+        cmd.env_remove("BORDERLINK_TOKEN_FILE");
+        if token {
+            cmd.env("BORDERLINK_TOKEN_FILE", self.dir.join("tokens"));
+        }
+        cmd.output().expect("run borderlink")
+    }
+}
+
+fn patch_body(name: &str) -> String {
+    json!({
+        "name": name,
+        "channels": [
+            {"site": 1, "network": "ASTRID", "group": OTHER_ASTRID_GROUP},
+            {"site": 2, "network": "C2000", "group": OTHER_C2000_GROUP},
+        ],
+        "lifetime": "2h",
+    })
+    .to_string()
+}
+
+fn error_field(v: &Value) -> Option<&str> {
+    v["field"].as_str()
+}
+
+#[test]
+fn every_route_answers_and_every_refusal_names_what_is_wrong() {
+    let mut site = Site::new("routes");
+    site.start();
+
+    // Status: the site, both radios (initialised by now or soon), no board.
+    let end = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        let (code, status) = site.call("GET", "/api/v1/status", None, None);
+        assert_eq!(code, 200, "{status}");
+        if status["radios"]
+            .as_array()
+            .is_some_and(|r| r.iter().all(|r| r["state"] == "ready"))
+        {
+            break status;
+        }
+        assert!(Instant::now() < end, "radios not ready: {status}");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(status["site"], 1);
+    assert_eq!(status["name"], "Baarle-Hertog");
+    assert_eq!(status["radios"][0]["name"], "astrid");
+    assert_eq!(status["radios"][1]["identity"], "02040000109000101");
+    assert_eq!(status["patches"], 1);
+
+    // The static patch is listed and cannot be changed through the API.
+    let (code, patches) = site.call("GET", "/api/v1/patches", None, None);
+    assert_eq!(code, 200);
+    assert_eq!(patches[0]["name"], "border");
+    assert_eq!(patches[0]["kind"], "static");
+    let static_id = patches[0]["id"].as_u64().expect("id");
+
+    // Changes without a token, with another scheme, or with a wrong token: 401.
+    let body = patch_body("Baarle pursuit");
+    for token in [None, Some("ffffffffffffffffffffffffffffffff")] {
+        let (code, e) = site.call("POST", "/api/v1/patches", token, Some(&body));
+        assert_eq!(code, 401, "{e}");
+        assert!(e["error"].as_str().is_some(), "{e}");
+    }
+
+    // Bad bodies: each names its field.
+    let cases: [(String, u16, Option<&str>); 6] = [
+        (
+            body.replace("\"site\":2", "\"site\":\"two\""),
+            400,
+            Some("channels[1].site"),
+        ),
+        (
+            body.replace(OTHER_C2000_GROUP, "0204x"),
+            400,
+            Some("channels[1].group"),
+        ),
+        (body.replace("\"2h\"", "\"soon\""), 400, Some("lifetime")),
+        (
+            body.replace("\"name\":\"Baarle pursuit\"", "\"name\":\" \""),
+            400,
+            Some("name"),
+        ),
+        ("{\"name\":\"x\"".to_owned(), 400, None),
+        // The group is in the static patch already: a conflict, on the channel.
+        (
+            body.replace(OTHER_ASTRID_GROUP, ASTRID_GROUP),
+            409,
+            Some("channels[0]"),
+        ),
+    ];
+    for (bad, code, field) in &cases {
+        let (got, e) = site.call("POST", "/api/v1/patches", Some(TOKEN), Some(bad));
+        assert_eq!(got, *code, "{bad}: {e}");
+        assert_eq!(error_field(&e), *field, "{bad}: {e}");
+    }
+    let (code, e) = site.call(
+        "POST",
+        "/api/v1/patches",
+        Some(TOKEN),
+        Some(&body.replace("\"lifetime\"", "\"lifetyme\"")),
+    );
+    assert_eq!(code, 400);
+    assert!(
+        e["error"].as_str().expect("error").contains("lifetyme"),
+        "{e}"
+    );
+
+    // Create, read, modify, release (nobody talks), remove.
+    let (code, created) = site.call("POST", "/api/v1/patches", Some(TOKEN), Some(&body));
+    assert_eq!(code, 201, "{created}");
+    assert_eq!(created["kind"], "dynamic");
+    assert_eq!(created["created_by"], "dispatch-be");
+    let expires = created["expires_in_s"].as_f64().expect("lifetime");
+    assert!((7190.0..=7200.0).contains(&expires), "{created}");
+    let id = created["id"].as_u64().expect("id");
+    let (code, got) = site.call("GET", &format!("/api/v1/patches/{id}"), None, None);
+    assert_eq!((code, &got["name"]), (200, &json!("Baarle pursuit")));
+    let (code, e) = site.call("GET", "/api/v1/patches/999", None, None);
+    assert_eq!(code, 404, "{e}");
+    let (code, e) = site.call("GET", "/api/v1/patches/abc", None, None);
+    assert_eq!((code, error_field(&e)), (400, Some("id")), "{e}");
+    let renamed = body.replace("Baarle pursuit", "Baarle pursuit (A16)");
+    let (code, modified) = site.call(
+        "PUT",
+        &format!("/api/v1/patches/{id}"),
+        Some(TOKEN),
+        Some(&renamed),
+    );
+    assert_eq!(
+        (code, &modified["name"]),
+        (200, &json!("Baarle pursuit (A16)")),
+        "{modified}"
+    );
+    let (code, e) = site.call(
+        "DELETE",
+        &format!("/api/v1/patches/{static_id}"),
+        Some(TOKEN),
+        None,
+    );
+    assert_eq!(code, 409, "{e}");
+    assert!(
+        e["error"].as_str().expect("error").contains("config file"),
+        "{e}"
+    );
+    let (code, released) = site.call(
+        "POST",
+        &format!("/api/v1/patches/{id}/release"),
+        Some(TOKEN),
+        None,
+    );
+    assert_eq!(code, 200, "{released}");
+    assert_eq!(released["released"], Value::Null);
+    let (code, talkers) = site.call("GET", "/api/v1/talkers", None, None);
+    assert_eq!(code, 200);
+    assert_eq!(talkers.as_array().expect("list").len(), 2, "{talkers}");
+    let (code, removed) = site.call(
+        "DELETE",
+        &format!("/api/v1/patches/{id}"),
+        Some(TOKEN),
+        None,
+    );
+    assert_eq!((code, &removed["id"]), (200, &json!(id)));
+    let (code, _) = site.call(
+        "DELETE",
+        &format!("/api/v1/patches/{id}"),
+        Some(TOKEN),
+        None,
+    );
+    assert_eq!(code, 404);
+    let (code, e) = site.call("GET", "/api/v1/nothing", None, None);
+    assert_eq!(code, 404);
+    assert!(e["error"].is_string(), "{e}");
+
+    // Metrics: engine, radios and the API's own counter.
+    let (code, text) = site
+        .try_call("GET", "/metrics", None, None)
+        .expect("metrics");
+    assert_eq!(code, 200);
+    assert!(text.contains("borderlink_frames_received_total"), "{text}");
+    assert!(
+        text.contains("borderlink_radio_up{radio=\"astrid\",network=\"ASTRID\"} 1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("borderlink_api_requests_total{route=\"/api/v1/patches\",status=\"401\"} 2"),
+        "{text}"
+    );
+
+    // The audit trail: refused tokens, refused bodies and each change, with who and what.
+    let audit = site.audit();
+    let actions: Vec<(&str, &str)> = audit
+        .iter()
+        .map(|r| {
+            (
+                r["action"].as_str().unwrap_or(""),
+                r["who"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert_eq!(
+        actions
+            .iter()
+            .filter(|a| **a == ("auth.refused", "anonymous"))
+            .count(),
+        2,
+        "{actions:?}"
+    );
+    for action in [
+        "patch.create",
+        "patch.modify",
+        "patch.remove",
+        "floor.release",
+    ] {
+        assert!(
+            audit
+                .iter()
+                .any(|r| r["action"] == action && r["who"] == "dispatch-be" && r["result"] == "ok"),
+            "{action} not audited: {actions:?}"
+        );
+    }
+    assert!(
+        audit.iter().any(|r| r["action"] == "patch.create"
+            && r["result"]
+                .as_str()
+                .is_some_and(|s| s.starts_with("refused (409)"))),
+        "a refused change is audited too: {audit:?}"
+    );
+    site.stop();
+}
+
+#[test]
+fn a_dispatcher_cuts_a_live_transmission() {
+    let mut site = Site::new("release");
+    site.start();
+    assert!(site.c2000.wait_for("AT+CSQ?", Duration::from_secs(20)));
+    assert!(site.astrid.wait_for("AT+CSQ?", Duration::from_secs(20)));
+    // A field unit talks on ASTRID: the patch relays it to C2000.
+    let talker = tsi(206, 1_234_567);
+    let cc = {
+        let mut radio = site.astrid.emulator.lock().expect("lock");
+        let cc = radio.network_incoming_group_call(talker, tsi(206, 2_061_001), 3);
+        radio.network_talker(cc, talker);
+        cc
+    };
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let sender = {
+        let socket = site.a_audio.try_clone().expect("clone");
+        let to = site.a_daemon;
+        let stop = std::sync::Arc::clone(&stop);
+        std::thread::spawn(move || {
+            let end = Instant::now() + Duration::from_secs(15);
+            while !stop.load(std::sync::atomic::Ordering::SeqCst) && Instant::now() < end {
+                let _ = socket.send_to(&[0xaa; 160], to);
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        })
+    };
+    let end = Instant::now() + Duration::from_secs(10);
+    let patch = loop {
+        let (_, talkers) = site.call("GET", "/api/v1/talkers", None, None);
+        if let Some(p) = talkers
+            .as_array()
+            .and_then(|t| t.iter().find(|p| !p["talker"].is_null()))
+        {
+            break p.clone();
+        }
+        assert!(Instant::now() < end, "no talker shown: {talkers}");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(patch["talker"]["talker"], "02060000101234567", "{patch}");
+    assert_eq!(patch["talker"]["network"], "ASTRID");
+    assert!(
+        site.c2000.wait_for("AT+CTXD=", Duration::from_secs(5)),
+        "{:?}",
+        site.c2000.commands()
+    );
+
+    // The CLI cuts it: the C2000 radio ceases transmit while the unit still talks.
+    let id = patch["patch"].as_u64().expect("id").to_string();
+    let out = site.cli(&["release", &id], true);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("released 02060000101234567"), "{text}");
+    assert!(
+        site.c2000.wait_for("AT+CUTXC=", Duration::from_secs(5)),
+        "{:?}",
+        site.c2000.commands()
+    );
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    sender.join().expect("sender");
+    site.astrid
+        .emulator
+        .lock()
+        .expect("lock")
+        .network_talker_stopped(cc);
+    site.stop();
+}
+
+#[test]
+fn the_cli_lists_adds_and_removes_patches() {
+    let mut site = Site::new("cli");
+    site.start();
+    let out = site.cli(&["status"], false);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("site 1 \"Baarle-Hertog\""), "{text}");
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("astrid") && l.contains("ASTRID")),
+        "{text}"
+    );
+
+    let add = [
+        "patch",
+        "add",
+        "--name",
+        "pursuit",
+        "--channel",
+        &format!("1:ASTRID:{OTHER_ASTRID_GROUP}"),
+        "--channel",
+        &format!("2:C2000:{OTHER_C2000_GROUP}"),
+        "--inactivity-timeout",
+        "30min",
+    ];
+    let refused = site.cli(&add, false);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("--token-file"),
+        "{refused:?}"
+    );
+
+    let out = site.cli(&add, true);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).starts_with("created patch"),
+        "{out:?}"
+    );
+
+    let out = site.cli(&["patch", "ls", "--json"], false);
+    let list: Value = serde_json::from_slice(&out.stdout).expect("JSON list");
+    let pursuit = list
+        .as_array()
+        .expect("array")
+        .iter()
+        .find(|p| p["name"] == "pursuit")
+        .expect("listed")
+        .clone();
+    assert_eq!(pursuit["created_by"], "dispatch-be");
+
+    let out = site.cli(&["patch", "ls"], false);
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(table.starts_with("ID"), "{table}");
+    assert!(
+        table
+            .lines()
+            .any(|l| l.contains("pursuit") && l.contains("dynamic (dispatch-be)")),
+        "{table}"
+    );
+
+    // A bad channel is the API's refusal, printed with its field.
+    let bad = site.cli(
+        &[
+            "patch",
+            "add",
+            "--name",
+            "x",
+            "--channel",
+            "1:ASTRID:0206",
+            "--channel",
+            "2:C2000:1",
+        ],
+        true,
+    );
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("channels[0].group"),
+        "{bad:?}"
+    );
+
+    let id = pursuit["id"].to_string();
+    let out = site.cli(&["patch", "rm", &id], true);
+    assert!(out.status.success(), "{out:?}");
+    let out = site.cli(&["patch", "rm", &id], true);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("404"),
+        "{out:?}"
+    );
+    site.stop();
+}
+
+fn dynamic_names(site: &Site) -> Vec<(u64, String)> {
+    let (_, patches) = site.call("GET", "/api/v1/patches", None, None);
+    patches
+        .as_array()
+        .expect("list")
+        .iter()
+        .filter(|p| p["kind"] == "dynamic")
+        .map(|p| {
+            (
+                p["id"].as_u64().expect("id"),
+                p["name"].as_str().expect("name").to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn dynamic_patches_survive_a_restart_and_a_corrupt_state_is_set_aside() {
+    let mut site = Site::new("restart");
+    site.start();
+    let (code, created) = site.call(
+        "POST",
+        "/api/v1/patches",
+        Some(TOKEN),
+        Some(&patch_body("pursuit")),
+    );
+    assert_eq!(code, 201, "{created}");
+    let id = created["id"].as_u64().expect("id");
+    site.stop();
+
+    site.start();
+    assert_eq!(dynamic_names(&site), vec![(id, "pursuit".to_owned())]);
+    let (_, again) = site.call("GET", &format!("/api/v1/patches/{id}"), None, None);
+    assert_eq!(again["created_by"], "dispatch-be");
+    assert!(again["expires_in_s"].as_f64().expect("lifetime kept") <= 7200.0);
+    // A restart also keeps static patches as they are: one of each.
+    assert_eq!(
+        site.call("GET", "/api/v1/status", None, None).1["patches"],
+        2
+    );
+    site.stop();
+
+    // A damaged file: the daemon starts without it and keeps it aside for an engineer.
+    let state = site.dir.join("patches.json");
+    std::fs::write(&state, b"{\"version\": 1, \"site\": 1, \"pat").expect("damage");
+    site.start();
+    assert!(dynamic_names(&site).is_empty());
+    let aside: Vec<PathBuf> = std::fs::read_dir(&site.dir)
+        .expect("dir")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.to_string_lossy().contains("patches.json.corrupt-"))
+        .collect();
+    assert_eq!(aside.len(), 1, "{aside:?}");
+    assert_eq!(
+        std::fs::read(&aside[0]).expect("kept"),
+        b"{\"version\": 1, \"site\": 1, \"pat"
+    );
+    site.stop();
+    let _ = Path::new(&state);
+}

@@ -111,6 +111,8 @@ pub struct BoardEmulator {
     keyed: [bool; PORTS],
     changes: VecDeque<PttChange>,
     host_silence: Vec<u8>,
+    /// When the host last sent anything.
+    last_host: Option<Instant>,
 }
 
 impl core::fmt::Debug for BoardEmulator {
@@ -160,6 +162,7 @@ impl BoardEmulator {
             keyed: [false; PORTS],
             changes: VecDeque::new(),
             host_silence: Vec::new(),
+            last_host: None,
         };
         board.sample(now);
         board
@@ -167,6 +170,9 @@ impl BoardEmulator {
 
     /// Bytes from the host.
     pub fn handle_bytes(&mut self, now: Instant, bytes: &[u8]) {
+        if !bytes.is_empty() {
+            self.last_host = Some(now);
+        }
         let mut used = 0;
         while used < bytes.len() {
             let n = self.firmware.push(now, &bytes[used..]);
@@ -179,11 +185,16 @@ impl BoardEmulator {
     }
 
     /// Runs the board's timers (watchdog, TX cap, COR sampling) due at `now`.
+    ///
+    /// A PTT change a timer makes is recorded at the timer's deadline: on the board a timer
+    /// interrupt fires on time, while the emulator, sharing a loaded host in real time, may get
+    /// to it a little late.
     pub fn handle_timeout(&mut self, now: Instant) {
-        if self.firmware.poll_timeout() <= now {
+        let due = self.firmware.poll_timeout();
+        if due <= now {
             self.firmware.handle_timeout(now);
         }
-        self.sample(now);
+        self.sample(due.min(now));
     }
 
     /// When [`BoardEmulator::handle_timeout`] must next run.
@@ -222,6 +233,11 @@ impl BoardEmulator {
     /// had to release because the host went quiet (0: nothing was keyed).
     pub fn host_silence_reports(&self) -> &[u8] {
         &self.host_silence
+    }
+
+    /// When the host last sent anything: where its silence starts.
+    pub fn last_host_bytes(&self) -> Option<Instant> {
+        self.last_host
     }
 
     /// Drives a radio's COR ("call active") input.

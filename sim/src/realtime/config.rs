@@ -33,9 +33,22 @@ pub struct RadioPorts {
     pub peer: SocketAddr,
 }
 
+/// A site's control API and state file.
+#[derive(Debug, Clone)]
+pub struct ApiFiles {
+    /// Where the API listens.
+    pub listen: SocketAddr,
+    /// The token file (mode 0600).
+    pub tokens: PathBuf,
+    /// Where dynamic patches are kept across restarts.
+    pub state: PathBuf,
+}
+
 /// Where a site's ends are.
 #[derive(Debug, Clone)]
 pub struct SitePorts {
+    /// The control API, if the site serves one.
+    pub api: Option<ApiFiles>,
     /// Per radio, in the scenario's order.
     pub radios: Vec<RadioPorts>,
     /// The board's port, if the site has one.
@@ -72,32 +85,40 @@ fn path(p: &Path) -> String {
     quoted(&p.to_string_lossy())
 }
 
-/// The patches a site configures: whole patches with peers; without, the patches this site
-/// relays alone (see the [module documentation](self)).
+/// The part of a patch a site is given: the whole patch with peer links; without, the
+/// patch's channels at this site if it is the one that relays the patch alone (see the
+/// [module documentation](self)).
+pub fn patch_for_site(patch: &PatchDef, site: u16) -> Option<PatchDef> {
+    if PEERS {
+        return patch
+            .channels
+            .iter()
+            .any(|c| c.site.0 == site)
+            .then(|| patch.clone());
+    }
+    let relay = patch
+        .channels
+        .iter()
+        .map(|c| c.site.0)
+        .filter(|s| patch.channels.iter().filter(|c| c.site.0 == *s).count() >= 2)
+        .min()?;
+    (relay == site).then(|| PatchDef {
+        name: patch.name.clone(),
+        channels: patch
+            .channels
+            .iter()
+            .filter(|c| c.site.0 == site)
+            .copied()
+            .collect(),
+    })
+}
+
+/// The patches a site configures.
 pub fn site_patches(scenario: &Scenario, site: usize, patches: &[PatchDef]) -> Vec<PatchDef> {
     let id = scenario.sites[site].id;
     patches
         .iter()
-        .filter_map(|p| {
-            if PEERS {
-                return p.channels.iter().any(|c| c.site.0 == id).then(|| p.clone());
-            }
-            let relay = p
-                .channels
-                .iter()
-                .map(|c| c.site.0)
-                .filter(|s| p.channels.iter().filter(|c| c.site.0 == *s).count() >= 2)
-                .min()?;
-            (relay == id).then(|| PatchDef {
-                name: p.name.clone(),
-                channels: p
-                    .channels
-                    .iter()
-                    .filter(|c| c.site.0 == id)
-                    .copied()
-                    .collect(),
-            })
-        })
+        .filter_map(|p| patch_for_site(p, id))
         .collect()
 }
 
@@ -183,6 +204,15 @@ pub fn site_toml(
     if let Some(fixed) = g.playout_fixed {
         let _ = writeln!(o, "\n[playout]\nfixed = \"{}\"", duration(fixed));
     }
+    if let Some(api) = &ports.api {
+        let _ = writeln!(
+            o,
+            "\n[api]\nlisten = \"{}\"\ntoken_file = {}",
+            api.listen,
+            path(&api.tokens)
+        );
+        let _ = writeln!(o, "\n[state]\nfile = {}", path(&api.state));
+    }
     o.push_str(&peers_toml(scenario, ports));
     for p in site_patches(scenario, site, patches) {
         let _ = writeln!(o, "\n[[patches]]\nname = {}\nchannels = [", quoted(&p.name));
@@ -208,6 +238,11 @@ mod tests {
     fn ports(scenario: &Scenario, site: usize) -> SitePorts {
         let n = scenario.sites[site].radios.len();
         SitePorts {
+            api: Some(ApiFiles {
+                listen: format!("127.0.0.1:{}", 42_000 + site).parse().unwrap(),
+                tokens: PathBuf::from("/tmp/tokens"),
+                state: PathBuf::from("/tmp/state.json"),
+            }),
             radios: (0..n)
                 .map(|i| RadioPorts {
                     serial: PathBuf::from(format!("/tmp/radio-{site}-{i}")),
@@ -256,6 +291,7 @@ mod tests {
                 "every gateway radio of the system is known"
             );
             assert!(config.board.is_some());
+            assert!(config.state_file.is_some());
         }
     }
 

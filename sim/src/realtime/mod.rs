@@ -12,9 +12,10 @@
 //! file; at the end every daemon gets `SIGTERM` and the run goes on until they have exited, so
 //! the report also shows that shutdown released every transmitter.
 //!
-//! Until the daemons have peer links and a control API, each site relays its patches
-//! locally ([`config`]) and dispatch changes are limited to what [`dispatch::ConfigOnly`] can
-//! do; the timeline says so where it matters.
+//! The dispatcher's patch changes go to each site's control API ([`dispatch::HttpApi`]), and
+//! each site keeps its dynamic patches in a state file, so a restarted gateway restores them.
+//! Until the daemons have peer links, each site relays its patches locally ([`config`]); the
+//! timeline says so where it matters.
 
 mod binary;
 pub mod config;
@@ -37,10 +38,10 @@ use crate::net::impair::LinkStats;
 use crate::net::proxy::UdpProxy;
 use crate::pty::{Master, pty};
 use crate::report::{LinkReport, Report};
-use crate::scenario::{Action, PatchDef, Scenario};
+use crate::scenario::Scenario;
 use crate::world::{Control, World, WorldOutput, derive_seed};
-use config::{RadioPorts, SitePorts};
-use dispatch::{ConfigOnly, Dispatch};
+use config::{ApiFiles, RadioPorts, SitePorts};
+use dispatch::{Dispatch, HttpApi, SiteApi};
 
 pub use binary::borderlinkd;
 
@@ -83,6 +84,17 @@ fn free_udp() -> std::io::Result<SocketAddr> {
     UdpSocket::bind("127.0.0.1:0")?.local_addr()
 }
 
+fn free_tcp() -> std::io::Result<SocketAddr> {
+    std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()
+}
+
+/// A token file as the daemon wants it: one named token, readable by its owner only.
+fn write_tokens(path: &Path, token: &str) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::write(path, format!("borderlink-sim {token}\n"))?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+}
+
 fn link(target: &str, at: &Path) -> std::io::Result<()> {
     let _ = std::fs::remove_file(at);
     std::os::unix::fs::symlink(target, at)
@@ -122,17 +134,6 @@ impl Site {
     }
 }
 
-/// Every patch the scenario uses, static and dispatched (for [`ConfigOnly`]).
-fn all_patches(scenario: &Scenario) -> Vec<PatchDef> {
-    let mut out = scenario.patches.clone();
-    for e in &scenario.events {
-        if let Action::Patch(p) = &e.action {
-            out.push(p.clone());
-        }
-    }
-    out
-}
-
 /// Runs `scenario` with real daemons; the report is made after they have stopped.
 pub fn run(scenario: &Scenario, seed: u64, options: &Options) -> anyhow::Result<Report> {
     let daemon = borderlinkd(options.daemon.as_deref())?;
@@ -148,7 +149,7 @@ pub fn run(scenario: &Scenario, seed: u64, options: &Options) -> anyhow::Result<
     };
     std::fs::create_dir_all(&dir).with_context(|| format!("run directory {}", dir.display()))?;
     let log_level = options.log.clone().unwrap_or_else(|| "info".to_string());
-    let mut dispatch = ConfigOnly::new(all_patches(scenario));
+    let mut apis = Vec::new();
 
     let epoch = StdInstant::now();
     // With peer links, each pair of sites talks through an impairing proxy.
@@ -176,7 +177,25 @@ pub fn run(scenario: &Scenario, seed: u64, options: &Options) -> anyhow::Result<
     let mut sites = Vec::new();
     for (si, spec) in scenario.sites.iter().enumerate() {
         let mut radios = Vec::new();
+        let api = ApiFiles {
+            listen: free_tcp()?,
+            tokens: dir.join(format!("site{}.tokens", spec.id)),
+            state: dir.join(format!("site{}-patches.json", spec.id)),
+        };
+        let token = format!(
+            "{:032x}",
+            derive_seed(seed, 50 + u64::from(spec.id)) as u128 | 1 << 127
+        );
+        write_tokens(&api.tokens, &token)?;
+        // A state file from an earlier run in the same directory must not leak patches in.
+        let _ = std::fs::remove_file(&api.state);
+        apis.push(SiteApi {
+            site: spec.id,
+            listen: api.listen,
+            token,
+        });
         let mut ports = SitePorts {
+            api: Some(api),
             radios: Vec::new(),
             board: None,
             voice: voice.get(si).copied(),
@@ -222,7 +241,7 @@ pub fn run(scenario: &Scenario, seed: u64, options: &Options) -> anyhow::Result<
         } else {
             None
         };
-        let text = config::site_toml(scenario, si, &ports, &dispatch.configured());
+        let text = config::site_toml(scenario, si, &ports, &scenario.patches);
         let config_path = dir.join(format!("site{}.toml", spec.id));
         std::fs::write(&config_path, text)?;
         sites.push(Site {
@@ -236,6 +255,7 @@ pub fn run(scenario: &Scenario, seed: u64, options: &Options) -> anyhow::Result<
         });
     }
 
+    let mut dispatch = HttpApi::new(apis, config::patch_for_site);
     let mut world = World::new(scenario, seed, options.live);
     let clock = move || Instant::from_micros(epoch.elapsed().as_micros() as u64);
     for site in &mut sites {

@@ -185,6 +185,9 @@ pub struct KillReport {
     pub keyed_ports: Vec<usize>,
     /// How long after the kill the last of them was released, µs (`None`: never).
     pub released_after_us: Option<u64>,
+    /// How long after the host's last bytes to the board they were released, µs: what the
+    /// board's watchdog promises to keep within 500 ms.
+    pub silence_to_release_us: Option<u64>,
     /// When it was restarted, µs.
     pub restarted_us: Option<u64>,
 }

@@ -100,7 +100,13 @@ pub(super) fn render(r: &Report) -> String {
     for k in &r.kills {
         let released = match (k.keyed_ports.is_empty(), k.released_after_us) {
             (true, _) => "nothing was keyed".to_string(),
-            (false, Some(us)) => format!("board released PTT after {} ms", ms(us)),
+            (false, Some(us)) => format!(
+                "board released PTT {} ms after the kill{}",
+                ms(us),
+                k.silence_to_release_us
+                    .map(|s| format!(", {} ms after the host's last frame", ms(s)))
+                    .unwrap_or_default()
+            ),
             (false, None) => "PTT NEVER RELEASED".to_string(),
         };
         let _ = writeln!(

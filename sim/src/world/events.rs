@@ -88,6 +88,7 @@ impl World {
                 self.kills.push(Kill {
                     site: si,
                     at: now,
+                    silent_since: None,
                     released: keyed.is_empty().then_some(now),
                     keyed,
                     restarted: None,

@@ -144,6 +144,10 @@ pub(super) fn report(w: &World, now: Instant, mode: &str) -> Report {
             at_us: k.at.as_micros(),
             keyed_ports: k.keyed.clone(),
             released_after_us: k.released.map(|r| r.saturating_since(k.at).as_micros()),
+            silence_to_release_us: k
+                .released
+                .zip(k.silent_since)
+                .map(|(r, s)| r.saturating_since(s).as_micros()),
             restarted_us: k.restarted.map(Instant::as_micros),
         })
         .collect();

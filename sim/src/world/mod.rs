@@ -153,6 +153,8 @@ struct Kill {
     at: Instant,
     keyed: Vec<usize>,
     released: Option<Instant>,
+    /// The host's last bytes to the board before the release.
+    silent_since: Option<Instant>,
     restarted: Option<Instant>,
 }
 
@@ -515,7 +517,7 @@ impl World {
         }
         for change in changes {
             moved = true;
-            self.ptt_change(now, si, change.port, change.keyed);
+            self.ptt_change(change.at, si, change.port, change.keyed);
         }
         moved
     }
@@ -566,6 +568,10 @@ impl World {
                 .all(|p| sites[si].line_since[*p].is_none())
             {
                 kill.released = Some(now);
+                kill.silent_since = sites[si]
+                    .board
+                    .as_ref()
+                    .and_then(BoardEmulator::last_host_bytes);
             }
         }
     }

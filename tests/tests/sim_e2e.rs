@@ -167,3 +167,17 @@ fn realtime_kill_dash_nine_mid_transmission_the_board_drops_ptt_and_the_restart_
         r.text()
     );
 }
+
+#[test]
+fn fast_mode_a_partition_during_a_transmission_releases_the_far_radio_within_hang_time_plus_1_s() {
+    let s = scenario("partition-mid-transmission.toml");
+    let r = fast::run(&s, s.seed, false);
+    let cut = &r.partitions[0];
+    assert_eq!(cut.keyed, ["Baarle-Nassau/c2000"], "{}", r.text());
+    let limit = s.gateway.hang_time.as_micros() + 1_000_000;
+    let released = cut.released_after_us.expect("released");
+    assert!(released <= limit, "released {released} us after the cut");
+    assert!(r.stuck_ptt.is_empty(), "{:?}", r.stuck_ptt);
+    // Once the path is back, the next call gets through whole.
+    assert!(r.transmissions[1].delivered_in_order(0.0), "{}", r.text());
+}

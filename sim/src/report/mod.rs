@@ -36,6 +36,8 @@ pub struct Report {
     pub undelivered: Vec<String>,
     /// Gateways killed, and how soon their boards released PTT.
     pub kills: Vec<KillReport>,
+    /// IP partitions, and how soon the radios transmitting across them were released.
+    pub partitions: Vec<PartitionReport>,
     /// Frames gateways played into radios that were not transmitting, per radio.
     pub played_off_air: Vec<String>,
     /// The IP paths between sites, per direction.
@@ -190,6 +192,19 @@ pub struct KillReport {
     pub silence_to_release_us: Option<u64>,
     /// When it was restarted, µs.
     pub restarted_us: Option<u64>,
+}
+
+/// An IP partition between two sites.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PartitionReport {
+    /// The two sites.
+    pub sites: [u16; 2],
+    /// When the cut began, µs.
+    pub at_us: u64,
+    /// Gateway radios transmitting when it began.
+    pub keyed: Vec<String>,
+    /// How long after the cut the last of them stopped, µs (`None`: one never did).
+    pub released_after_us: Option<u64>,
 }
 
 /// One direction of an IP path between sites.

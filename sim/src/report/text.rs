@@ -119,6 +119,20 @@ pub(super) fn render(r: &Report) -> String {
                 .unwrap_or_default()
         );
     }
+    for p in &r.partitions {
+        let released = match (p.keyed.is_empty(), p.released_after_us) {
+            (true, _) => "no radio was transmitting".to_string(),
+            (false, Some(us)) => format!("{} released {} ms later", p.keyed.join(" + "), ms(us)),
+            (false, None) => format!("{} NEVER RELEASED", p.keyed.join(" + ")),
+        };
+        let _ = writeln!(
+            o,
+            "IP path between sites {} and {} cut at {} s: {released}",
+            p.sites[0],
+            p.sites[1],
+            secs(p.at_us)
+        );
+    }
     let _ = writeln!(o, "Stuck PTT: {}", verdict(&r.stuck_ptt));
     let _ = writeln!(o, "Echo: {}", verdict(&r.echoes));
     let _ = writeln!(o, "Loops: {}", verdict(&r.loops));

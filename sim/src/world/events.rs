@@ -58,6 +58,16 @@ impl World {
                     ),
                 );
                 self.partitions_end.push((until, a, b));
+                let keyed = (0..self.outputs.len())
+                    .filter(|o| self.outputs[*o].tx_since.is_some())
+                    .map(|o| (o, None))
+                    .collect();
+                self.cuts.push(super::Cut {
+                    a,
+                    b,
+                    at: now,
+                    keyed,
+                });
                 self.out
                     .push_back(WorldOutput::Control(Control::Partition { a, b, until }));
             }
@@ -423,6 +433,13 @@ impl World {
             out.tx_longest = out.tx_longest.max(now.saturating_since(since));
         }
         self.meter.ended(o as u32);
+        for cut in &mut self.cuts {
+            for (k, ended) in &mut cut.keyed {
+                if *k == o && ended.is_none() {
+                    *ended = Some(now);
+                }
+            }
+        }
     }
 }
 

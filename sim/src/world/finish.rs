@@ -8,7 +8,9 @@ use borderlink_protocol::link::PORTS;
 use borderlink_protocol::time::{Duration, Instant};
 
 use super::World;
-use crate::report::{HoldReport, KillReport, PathReport, PttReport, Report, TransmissionReport};
+use crate::report::{
+    HoldReport, KillReport, PartitionReport, PathReport, PttReport, Report, TransmissionReport,
+};
 use crate::voice::meter::Reception;
 
 /// What a gateway may add on top of the IP path's jitter (the budget: jitter p95 +
@@ -151,6 +153,24 @@ pub(super) fn report(w: &World, now: Instant, mode: &str) -> Report {
             restarted_us: k.restarted.map(Instant::as_micros),
         })
         .collect();
+    let partitions = w
+        .cuts
+        .iter()
+        .map(|c| PartitionReport {
+            sites: [c.a, c.b],
+            at_us: c.at.as_micros(),
+            keyed: c
+                .keyed
+                .iter()
+                .map(|(o, _)| w.outputs[*o].name.clone())
+                .collect(),
+            released_after_us: c
+                .keyed
+                .iter()
+                .map(|(_, e)| e.map(|e| e.saturating_since(c.at).as_micros()))
+                .try_fold(0u64, |acc, e| e.map(|e| acc.max(e))),
+        })
+        .collect();
     let played_off_air = w
         .outputs
         .iter()
@@ -169,6 +189,7 @@ pub(super) fn report(w: &World, now: Instant, mode: &str) -> Report {
         loops,
         undelivered,
         kills,
+        partitions,
         played_off_air,
         links: Vec::new(),
         gateways: Vec::new(),

@@ -146,6 +146,16 @@ struct Tx {
     expected: Vec<Tsi>,
 }
 
+/// A partition and the radios that were transmitting when it began.
+#[derive(Debug, Clone)]
+struct Cut {
+    a: u16,
+    b: u16,
+    at: Instant,
+    /// Output index and when its transmission ended.
+    keyed: Vec<(usize, Option<Instant>)>,
+}
+
 /// A kill and what the board did about it.
 #[derive(Debug, Clone)]
 struct Kill {
@@ -173,6 +183,8 @@ pub struct World {
     next_event: usize,
     restarts: Vec<(Instant, usize)>,
     partitions_end: Vec<(Instant, u16, u16)>,
+    /// Each partition, with the gateway radios transmitting when it began.
+    cuts: Vec<Cut>,
     meter: Meter,
     txs: BTreeMap<u32, Tx>,
     next_tx: u32,
@@ -267,6 +279,7 @@ impl World {
             next_event: 0,
             restarts: Vec::new(),
             partitions_end: Vec::new(),
+            cuts: Vec::new(),
             meter: Meter::new(),
             txs: BTreeMap::new(),
             next_tx: 1,

@@ -432,19 +432,19 @@ impl Io {
             })
             .collect();
         drop(fds);
-        let mut only_hangups = true;
-        for (fd, readable, hangup) in ready {
+        let hung_up = ready.iter().any(|(_, _, hangup)| *hangup);
+        let mut got = false;
+        for (fd, readable, _) in ready {
             if !readable {
                 continue;
             }
-            only_hangups &= hangup;
             let now = clock();
             match fd {
                 Fd::Radio(si, ri) => {
                     let n = self.sites[si].radios[ri].master.read_now(&mut self.buf);
                     if n > 0 {
                         world.from_gateway_pei(now, si, ri, &self.buf[..n]);
-                        only_hangups = false;
+                        got = true;
                     }
                 }
                 Fd::Board(si) => {
@@ -454,7 +454,7 @@ impl Io {
                         .map_or(0, |b| b.read_now(&mut self.buf));
                     if n > 0 {
                         world.from_gateway_board(now, si, &self.buf[..n]);
-                        only_hangups = false;
+                        got = true;
                     }
                 }
                 Fd::Audio(si, ri) => {
@@ -466,11 +466,11 @@ impl Io {
                             world.from_gateway_audio(clock(), si, ri, &frame);
                         }
                     }
-                    only_hangups = false;
+                    got = true;
                 }
             }
         }
-        if only_hangups && wait_ms > 0 {
+        if hung_up && !got {
             // A daemon starting up has not opened its ptys yet: a hang-up is all poll says.
             std::thread::sleep(StdDuration::from_millis(1));
         }

@@ -42,11 +42,19 @@ pub enum RadioAction {
         cc: u16,
         /// The group.
         group: Tsi,
+        /// Call priority 0–15 from the last `AT+CTSDC`.
+        level: u8,
     },
     /// Demand transmit in call `cc` (`AT+CTXD`); answer with a grant, a refusal or a queue.
     DemandTransmit {
         /// Call instance.
         cc: u16,
+        /// The level the demand claims: 15 for an emergency demand, else the priority of the
+        /// last `AT+CTSDC`.
+        level: u8,
+        /// The demand priority is pre-emptive or emergency (`AT+CTXD=<cc>,2` or `,3`): the
+        /// SwMI may interrupt a lower-level talker for it.
+        preemptive: bool,
     },
     /// Cease transmit in call `cc` (`AT+CUTXC`).
     CeaseTransmit {
@@ -94,6 +102,8 @@ pub struct RadioEmulator {
     commands: Vec<String>,
     /// Whether the radio answers at all (an unplugged cable or a radio that is off).
     powered: bool,
+    /// Call priority of the last `AT+CTSDC`.
+    call_level: u8,
 }
 
 impl RadioEmulator {
@@ -113,6 +123,7 @@ impl RadioEmulator {
             actions: VecDeque::new(),
             commands: Vec::new(),
             powered: true,
+            call_level: 0,
         }
     }
 
@@ -282,10 +293,17 @@ impl RadioEmulator {
                 }
                 None => self.cme(cme::SYNTAX),
             }
-        } else if body.starts_with("+CTSP=")
-            || body.starts_with("+CTSDC=")
-            || body.starts_with("+CTSDS=")
-        {
+        } else if let Some(v) = body.strip_prefix("+CTSDC=") {
+            // The tenth parameter is the call priority of the next `ATD`.
+            match v.split(',').nth(9).map(|p| p.trim().parse::<u8>()) {
+                Some(Ok(level)) if level <= 15 => {
+                    self.call_level = level;
+                    self.ok();
+                }
+                Some(_) => self.cme(cme::SYNTAX),
+                None => self.ok(),
+            }
+        } else if body.starts_with("+CTSP=") || body.starts_with("+CTSDS=") {
             // Service routing and call parameters: accepted as given.
             self.ok();
         } else if let Some(v) = body.strip_prefix("+CTGS=") {
@@ -302,25 +320,41 @@ impl RadioEmulator {
         } else if let Some(v) = body.strip_prefix('D') {
             match parse_tsi(v.trim_end_matches(';'), self.identity) {
                 Some(group) if self.mode == AiMode::Trunked => {
-                    let cc = self.new_cc();
+                    // Dialling the group of the call the radio is in joins that call.
+                    let cc = match self.call {
+                        Some(call) if call.group == group => call.cc,
+                        _ => self.new_cc(),
+                    };
                     self.call = Some(Call {
                         cc,
                         group,
                         transmitting: false,
                     });
                     self.ok();
-                    self.actions
-                        .push_back(RadioAction::SetupGroupCall { cc, group });
+                    self.actions.push_back(RadioAction::SetupGroupCall {
+                        cc,
+                        group,
+                        level: self.call_level,
+                    });
                 }
                 Some(_) => self.cme(cme::NOT_ALLOWED),
                 None => self.cme(cme::SYNTAX),
             }
         } else if let Some(v) = body.strip_prefix("+CTXD=") {
-            let cc = v.split(',').next().and_then(|c| c.parse::<u16>().ok());
-            match (cc, self.call) {
-                (Some(cc), Some(call)) if call.cc == cc => {
+            let mut fields = v.split(',');
+            let cc = fields.next().and_then(|c| c.parse::<u16>().ok());
+            let demand = fields
+                .next()
+                .map_or(Some(0), |d| d.trim().parse::<u8>().ok());
+            match (cc, demand, self.call) {
+                (Some(cc), Some(demand @ 0..=3), Some(call)) if call.cc == cc => {
                     self.ok();
-                    self.actions.push_back(RadioAction::DemandTransmit { cc });
+                    let level = if demand == 3 { 15 } else { self.call_level };
+                    self.actions.push_back(RadioAction::DemandTransmit {
+                        cc,
+                        level,
+                        preemptive: demand >= 2,
+                    });
                 }
                 _ => self.cme(cme::NOT_ALLOWED),
             }
@@ -382,6 +416,21 @@ impl RadioEmulator {
             self.next_cc + 1
         };
         cc
+    }
+
+    /// The radio's accessory PTT line was released while it transmitted (the interface board
+    /// dropped it): the radio ends its transmission as if its user let go of the PTT key, and
+    /// tells the network. Nothing is said on the PEI. Returns whether it was transmitting.
+    pub fn ptt_line_released(&mut self) -> bool {
+        match self.call.as_mut() {
+            Some(call) if call.transmitting => {
+                call.transmitting = false;
+                let cc = call.cc;
+                self.actions.push_back(RadioAction::CeaseTransmit { cc });
+                true
+            }
+            _ => false,
+        }
     }
 
     // ---- what the network tells the radio -------------------------------------------------
@@ -594,14 +643,22 @@ mod tests {
             r.poll_action(),
             Some(RadioAction::SetupGroupCall {
                 cc: 1,
-                group: group()
+                group: group(),
+                level: 0,
             })
         );
         r.network_call_connected(1);
         let out = String::from_utf8(r.poll_transmit().unwrap()).unwrap();
         assert!(events(&out)[0].starts_with("CallConnected"), "{out}");
         assert_eq!(send(&mut r, "AT+CTXD=1,1"), "OK\r\n");
-        assert_eq!(r.poll_action(), Some(RadioAction::DemandTransmit { cc: 1 }));
+        assert_eq!(
+            r.poll_action(),
+            Some(RadioAction::DemandTransmit {
+                cc: 1,
+                level: 0,
+                preemptive: false
+            })
+        );
         r.network_grant(1);
         let out = String::from_utf8(r.poll_transmit().unwrap()).unwrap();
         assert_eq!(out, "+CTXG: 1,0,0,0\r\n");
@@ -609,6 +666,81 @@ mod tests {
         assert_eq!(send(&mut r, "AT+CUTXC=1"), "OK\r\n");
         assert_eq!(r.poll_action(), Some(RadioAction::CeaseTransmit { cc: 1 }));
         assert!(!r.is_transmitting());
+    }
+
+    #[test]
+    fn call_priority_and_emergency_demand_reach_the_network() {
+        let mut r = radio();
+        send(&mut r, "ATE0");
+        assert_eq!(send(&mut r, "AT+CTSDC=0,0,0,1,1,0,1,1,0,7,0"), "OK\r\n");
+        send(&mut r, "ATD2061001");
+        assert_eq!(
+            r.poll_action(),
+            Some(RadioAction::SetupGroupCall {
+                cc: 1,
+                group: group(),
+                level: 7
+            })
+        );
+        send(&mut r, "AT+CTXD=1,1");
+        assert_eq!(
+            r.poll_action(),
+            Some(RadioAction::DemandTransmit {
+                cc: 1,
+                level: 7,
+                preemptive: false
+            })
+        );
+        send(&mut r, "AT+CTXD=1,3");
+        assert_eq!(
+            r.poll_action(),
+            Some(RadioAction::DemandTransmit {
+                cc: 1,
+                level: 15,
+                preemptive: true
+            })
+        );
+        assert_eq!(send(&mut r, "AT+CTXD=1,9"), "+CME ERROR: 3\r\n");
+        assert_eq!(
+            send(&mut r, "AT+CTSDC=0,0,0,1,1,0,1,1,0,16,0"),
+            "+CME ERROR: 35\r\n"
+        );
+    }
+
+    #[test]
+    fn a_released_ptt_line_ends_the_transmission() {
+        let mut r = radio();
+        send(&mut r, "ATE0");
+        send(&mut r, "ATD2061001");
+        let _ = r.poll_action();
+        send(&mut r, "AT+CTXD=1,1");
+        let _ = r.poll_action();
+        assert!(!r.ptt_line_released(), "not transmitting yet");
+        r.network_grant(1);
+        let _ = r.poll_transmit();
+        assert!(r.ptt_line_released());
+        assert!(!r.is_transmitting());
+        assert_eq!(r.poll_action(), Some(RadioAction::CeaseTransmit { cc: 1 }));
+        assert_eq!(r.poll_transmit(), None, "nothing said on the PEI");
+    }
+
+    #[test]
+    fn dialling_the_group_of_the_current_call_joins_it() {
+        let mut r = radio();
+        send(&mut r, "ATE0");
+        let talker = Tsi::from_parts(206, 1, 1_234_567).unwrap();
+        let cc = r.network_incoming_group_call(talker, group(), 0);
+        let _ = r.poll_transmit();
+        send(&mut r, "ATD2061001");
+        assert_eq!(
+            r.poll_action(),
+            Some(RadioAction::SetupGroupCall {
+                cc,
+                group: group(),
+                level: 0
+            })
+        );
+        assert_eq!(send(&mut r, &format!("AT+CTXD={cc},1")), "OK\r\n");
     }
 
     #[test]

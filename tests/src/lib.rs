@@ -2,11 +2,9 @@
 //!
 //! Black-box tests that start borderlink's real binaries (the CLI today; the daemon and the
 //! simulator as they arrive) and assert on what a user would see: output, exit status, and
-//! later the simulator's report. This library finds and builds those binaries, and puts
-//! emulated radios on pseudo-terminals for the daemon to open ([`pty_radio`]).
-
-pub mod pty;
-pub mod pty_radio;
+//! the simulator's report. This library finds and builds those binaries; the emulated radios
+//! and boards the daemon opens on pseudo-terminals live in the simulator
+//! (`borderlink_sim::pty`, `borderlink_sim::board::pty`).
 
 use std::path::PathBuf;
 use std::process::Command;

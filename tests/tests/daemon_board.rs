@@ -7,198 +7,23 @@
 //! board reports `Fault::HostSilence` with the mask of the ports its watchdog had to drop.
 
 use std::net::{SocketAddr, UdpSocket};
-use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration as StdDuration;
 
-use borderlink_firmware::cor::{CorConfig, CorInput};
 use borderlink_firmware::polarity::Polarity;
-use borderlink_firmware::ptt::{PttConfig, PttOutput};
-use borderlink_firmware::responder::{Responder, ResponderConfig};
-use borderlink_firmware::safety::{Safety, SafetyConfig};
-use borderlink_firmware::update::{NoFlash, Updater};
 use borderlink_protocol::ids::Tsi;
-use borderlink_protocol::link::{
-    Fault, FirmwareVersion, MAX_FRAME_LEN, MAX_WIRE_LEN, Message, PORTS, ResetCause, Slot,
-    decode_wire,
-};
-use borderlink_protocol::time::{Duration, Instant};
-use borderlink_tests::pty::{Master, pty};
-use borderlink_tests::pty_radio::PtyRadio;
+use borderlink_protocol::link::PORTS;
+use borderlink_sim::board::BoardConfig;
+use borderlink_sim::board::pty::PtyBoard;
+use borderlink_sim::pty::radio::PtyRadio;
 use borderlink_tests::{binary, sigterm};
-use embedded_hal::digital::{ErrorType, InputPin, OutputPin};
 
 const GRANT_DELAY: StdDuration = StdDuration::from_millis(300);
 /// The C2000 radio's board port.
 const C2000_PORT: usize = 1;
 
-/// A board pin the test watches from its own thread.
-#[derive(Debug, Clone, Default)]
-struct Line(Arc<AtomicBool>);
-
-impl ErrorType for Line {
-    type Error = core::convert::Infallible;
-}
-
-impl OutputPin for Line {
-    fn set_low(&mut self) -> Result<(), Self::Error> {
-        self.0.store(false, Ordering::SeqCst);
-        Ok(())
-    }
-    fn set_high(&mut self) -> Result<(), Self::Error> {
-        self.0.store(true, Ordering::SeqCst);
-        Ok(())
-    }
-}
-
-impl InputPin for Line {
-    fn is_high(&mut self) -> Result<bool, Self::Error> {
-        Ok(self.0.load(Ordering::SeqCst))
-    }
-    fn is_low(&mut self) -> Result<bool, Self::Error> {
-        Ok(!self.0.load(Ordering::SeqCst))
-    }
-}
-
-type Firmware = Responder<Line, Line, Line, Line, NoFlash, PORTS>;
-
 /// The emulated interface board; its PTT lines are active-low (keyed = low).
-struct Board {
-    ptt: [Line; PORTS],
-    /// The symlink the daemon opens (as a udev symlink in the field).
-    path: String,
-    /// Cable control for the board's thread: `None` unplugs, `Some` plugs in a new pty.
-    cable: mpsc::Sender<Option<Master>>,
-    link: PathBuf,
-    /// The port masks of the `Fault::HostSilence` reports the board sent.
-    host_silence: Arc<Mutex<Vec<u8>>>,
-}
-
-impl Board {
-    fn start(link: &std::path::Path) -> Board {
-        let (master, pts) = pty();
-        let link = link.to_path_buf();
-        let _ = std::fs::remove_file(&link);
-        std::os::unix::fs::symlink(&pts, &link).expect("symlink");
-        let path = link.to_string_lossy().into_owned();
-        let (cable, plugs) = mpsc::channel::<Option<Master>>();
-        let ptt: [Line; PORTS] = Default::default();
-        let lines = ptt.clone();
-        let host_silence = Arc::new(Mutex::new(Vec::new()));
-        let faults = Arc::clone(&host_silence);
-        std::thread::spawn(move || {
-            let start = std::time::Instant::now();
-            let now = move || Instant::from_micros(start.elapsed().as_micros() as u64);
-            let ptt_config =
-                PttConfig::new(Polarity::ActiveLow).with_tx_cap(Duration::from_secs(60));
-            let cors: [Line; PORTS] = Default::default();
-            let safety = Safety::new(
-                lines.map(|l| PttOutput::new(l, ptt_config).expect("pin")),
-                cors.map(|l| CorInput::new(l, CorConfig::new(Polarity::ActiveHigh))),
-                Line::default(),
-                SafetyConfig::new().with_refuse_while_cor(false),
-                now(),
-            );
-            let config = ResponderConfig::new(FirmwareVersion::new(1, 0, 0), ResetCause::PowerOn);
-            let power: [Line; PORTS] = Default::default();
-            let updater = Updater::unsupported(Slot::A);
-            let mut board: Firmware = Responder::new(safety, power, config, updater, now());
-            let mut buf = [0u8; 512];
-            let mut cable = Some(master);
-            loop {
-                match plugs.try_recv() {
-                    Ok(new) => cable = new,
-                    Err(mpsc::TryRecvError::Empty) => {}
-                    // The test let go of the handle: the board stays as it is.
-                    Err(mpsc::TryRecvError::Disconnected) => {}
-                }
-                // Unplugged, the board runs on: its watchdog is what keeps the air safe.
-                let n = match cable.as_mut() {
-                    Some(master) => master.read(&mut buf),
-                    None => {
-                        std::thread::sleep(StdDuration::from_millis(2));
-                        0
-                    }
-                };
-                let mut used = 0;
-                while used < n {
-                    used += board.push(now(), &buf[used..n]);
-                    send(&mut board, cable.as_mut(), &faults, now());
-                }
-                if board.poll_timeout() <= now() {
-                    board.handle_timeout(now());
-                }
-                send(&mut board, cable.as_mut(), &faults, now());
-            }
-        });
-        Board {
-            ptt,
-            path,
-            cable,
-            link,
-            host_silence,
-        }
-    }
-
-    /// Pulls the host cable (and the symlink with it, so the daemon opens nothing meanwhile).
-    fn unplug(&self) {
-        let _ = std::fs::remove_file(&self.link);
-        self.cable.send(None).expect("board running");
-    }
-
-    /// Plugs the host cable back in, on a new pty behind the same symlink.
-    fn plug_in(&self) {
-        let (master, pts) = pty();
-        let tmp = self.link.with_extension("new");
-        let _ = std::fs::remove_file(&tmp);
-        std::os::unix::fs::symlink(&pts, &tmp).expect("symlink");
-        std::fs::rename(&tmp, &self.link).expect("re-point symlink");
-        self.cable.send(Some(master)).expect("board running");
-    }
-
-    fn keyed(&self, port: usize) -> bool {
-        !self.ptt[port].0.load(Ordering::SeqCst)
-    }
-
-    fn wait(&self, what: &str, timeout: StdDuration, cond: impl Fn(&Board) -> bool) {
-        let end = std::time::Instant::now() + timeout;
-        while !cond(self) {
-            assert!(
-                std::time::Instant::now() < end,
-                "timed out waiting for {what}"
-            );
-            std::thread::sleep(StdDuration::from_millis(5));
-        }
-    }
-
-    fn silence_masks(&self) -> Vec<u8> {
-        self.host_silence.lock().expect("lock").clone()
-    }
-}
-
-/// Writes the board's frames to the host (if plugged in), noting every `HostSilence` fault.
-fn send(
-    board: &mut Firmware,
-    mut master: Option<&mut Master>,
-    faults: &Mutex<Vec<u8>>,
-    now: Instant,
-) {
-    let mut out = [0u8; MAX_WIRE_LEN];
-    while let Some(len) = board.poll_transmit(now, &mut out) {
-        let mut scratch = [0u8; MAX_FRAME_LEN];
-        if let Ok(frame) = decode_wire(&out[..len], &mut scratch)
-            && let Message::Fault(Fault::HostSilence { dropped }) = frame.message
-        {
-            faults.lock().expect("lock").push(dropped.bits());
-        }
-        // With the host gone the pty may refuse writes; the board carries on regardless.
-        if let Some(master) = master.as_mut() {
-            let _ = master.write_all(&out[..len]);
-        }
-    }
-}
+type Board = PtyBoard;
 
 struct Site {
     daemon: Child,
@@ -243,7 +68,13 @@ fn transmitting_site() -> Site {
         a_daemon.port()
     ));
     std::fs::create_dir_all(&dir).expect("temp dir");
-    let board = Board::start(&dir.join("board"));
+    let board = Board::start(
+        &dir.join("board"),
+        BoardConfig {
+            ptt: [Polarity::ActiveLow; PORTS],
+            ..BoardConfig::default()
+        },
+    );
     let config = format!(
         r#"
 gateway_radios = []

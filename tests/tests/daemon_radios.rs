@@ -8,7 +8,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use borderlink_protocol::ids::Tsi;
-use borderlink_tests::pty_radio::PtyRadio;
+use borderlink_sim::pty::radio::PtyRadio;
 use borderlink_tests::{binary, sigterm};
 
 const FRAMES: u8 = 40;

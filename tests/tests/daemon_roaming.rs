@@ -8,7 +8,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use borderlink_protocol::ids::{PeiIdentity, Tsi};
-use borderlink_tests::pty_radio::PtyRadio;
+use borderlink_sim::pty::radio::PtyRadio;
 use borderlink_tests::{binary, sigterm};
 
 const GRANT_DELAY: Duration = Duration::from_millis(200);

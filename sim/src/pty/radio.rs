@@ -11,9 +11,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::pty::{Master, pty};
+use crate::radio::{RadioAction, RadioEmulator};
 use borderlink_protocol::ids::{PeiIdentity, Tsi};
 use borderlink_protocol::pei::AiService;
-use borderlink_sim::radio::{RadioAction, RadioEmulator};
 
 /// An SDS the daemon sent through the radio (`AT+CMGS` and its data).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,7 +72,7 @@ impl PtyRadio {
                 while let Some(action) = radio.poll_action() {
                     match action {
                         RadioAction::SetupGroupCall { cc, .. } => radio.network_call_connected(cc),
-                        RadioAction::DemandTransmit { cc } => {
+                        RadioAction::DemandTransmit { cc, .. } => {
                             grants.push((Instant::now() + grant_delay, cc))
                         }
                         RadioAction::SendSds { to, bits, data } => sent

@@ -1,0 +1,309 @@
+//! The fast mode: a discrete-event run of a whole scenario in one process, in virtual time.
+//!
+//! Each site's gateway is the daemon's own sans-IO state machines ([`site::FastSite`]), the
+//! world around them is the [`World`] (SwMIs, radios, field units, boards), and the IP paths
+//! between sites are [`ImpairedLink`]s. Time jumps from one due event to the next, so a minute
+//! of scenario runs in well under a second, and every random draw comes from the run's seed:
+//! the same scenario and seed give the same report, byte for byte.
+//!
+//! Serial lines and loopback UDP take no time here: what one part writes, the other reads at
+//! the same instant. A killed gateway is dropped with all its state and started afresh on
+//! restart, with the static patches and the dispatch patches in force (what the daemon's
+//! persistence restores).
+
+pub mod site;
+
+use std::collections::BTreeMap;
+
+use borderlink_gateway::engine::counters::{Counters, DropCause};
+use borderlink_protocol::time::Instant;
+use borderlink_protocol::voice::SiteId;
+
+use crate::net::impair::{ImpairedLink, Partition};
+use crate::report::{GatewayReport, LinkReport, Report};
+use crate::scenario::{PatchDef, Scenario};
+use crate::world::{Control, World, WorldOutput, derive_seed};
+use site::{FastSite, SiteOutput};
+
+/// The most steps the run takes at one instant before it declares a livelock.
+const MAX_STEPS_PER_INSTANT: u32 = 100_000;
+
+/// A fast run in progress.
+#[derive(Debug)]
+pub struct FastRun {
+    scenario: Scenario,
+    world: World,
+    sites: Vec<Option<FastSite>>,
+    links: BTreeMap<(u16, u16), ImpairedLink<Vec<u8>>>,
+    /// Dispatch patches in force (restored into a restarted gateway).
+    patches: BTreeMap<String, PatchDef>,
+    /// Counters of gateways that were killed.
+    retired: BTreeMap<u16, Counters>,
+    clock_offsets: Vec<i64>,
+    now: Instant,
+}
+
+/// Runs `scenario` with `seed` to its end; `live` prints the timeline as it goes.
+pub fn run(scenario: &Scenario, seed: u64, live: bool) -> Report {
+    let mut run = FastRun::new(scenario, seed, live);
+    run.run_until(run.world.end());
+    run.finish()
+}
+
+impl FastRun {
+    /// Everything at time zero: gateways started, links idle.
+    pub fn new(scenario: &Scenario, seed: u64, live: bool) -> FastRun {
+        let world = World::new(scenario, seed, live);
+        // Each site's clock may be off true time by up to the scenario's clock error, as NTP
+        // leaves it; the error decides simultaneous key-ups between sites.
+        let skew = scenario.gateway.clock_error.as_millis() as i64;
+        let clock_offsets: Vec<i64> = (0..scenario.sites.len())
+            .map(|i| {
+                let draw = derive_seed(seed, 10 + i as u64) % (2 * skew as u64 + 1);
+                draw as i64 - skew
+            })
+            .collect();
+        let sites = (0..scenario.sites.len())
+            .map(|i| {
+                Some(FastSite::start(
+                    scenario,
+                    i,
+                    Instant::ZERO,
+                    clock_offsets[i],
+                ))
+            })
+            .collect();
+        let mut links = BTreeMap::new();
+        for a in &scenario.sites {
+            for b in &scenario.sites {
+                if a.id == b.id {
+                    continue;
+                }
+                let stream = 1_000 + (u64::from(a.id) << 16) + u64::from(b.id);
+                let config = scenario.links.link(a.id, b.id);
+                // The scenario parser checked every probability.
+                if let Ok(link) = ImpairedLink::new(config, derive_seed(seed, stream)) {
+                    links.insert((a.id, b.id), link);
+                }
+            }
+        }
+        FastRun {
+            scenario: scenario.clone(),
+            world,
+            sites,
+            links,
+            patches: BTreeMap::new(),
+            retired: BTreeMap::new(),
+            clock_offsets,
+            now: Instant::ZERO,
+        }
+    }
+
+    /// The world (to inspect while stepping).
+    pub fn world(&self) -> &World {
+        &self.world
+    }
+
+    /// Runs until `until` (virtual time).
+    pub fn run_until(&mut self, until: Instant) {
+        let mut steps_here = 0u32;
+        loop {
+            self.shuttle();
+            let Some(next) = self.poll_timeout().filter(|t| *t <= until) else {
+                self.now = self.now.max(until);
+                return;
+            };
+            if next <= self.now {
+                steps_here += 1;
+                assert!(
+                    steps_here < MAX_STEPS_PER_INSTANT,
+                    "livelock at {} µs: a timer stays due after handling",
+                    self.now.as_micros()
+                );
+            } else {
+                steps_here = 0;
+                self.now = next;
+            }
+            self.handle_timeout();
+        }
+    }
+
+    fn poll_timeout(&self) -> Option<Instant> {
+        let sites = self
+            .sites
+            .iter()
+            .flatten()
+            .filter_map(FastSite::poll_timeout);
+        let links = self.links.values().filter_map(ImpairedLink::poll_timeout);
+        sites.chain(links).chain(self.world.poll_timeout()).min()
+    }
+
+    fn handle_timeout(&mut self) {
+        let now = self.now;
+        if self.world.poll_timeout().is_some_and(|t| t <= now) {
+            self.world.handle_timeout(now);
+        }
+        for site in self.sites.iter_mut().flatten() {
+            if site.poll_timeout().is_some_and(|t| t <= now) {
+                site.handle_timeout(now);
+            }
+        }
+        for (&(from, to), link) in &mut self.links {
+            while let Some(packet) = link.poll_deliver(now) {
+                if let Some(site) = self
+                    .sites
+                    .iter_mut()
+                    .flatten()
+                    .find(|s| s.id() == SiteId(to))
+                {
+                    site.packet(now, SiteId(from), &packet);
+                }
+            }
+        }
+    }
+
+    /// Moves what the world and the gateways have for each other until nothing is left.
+    fn shuttle(&mut self) {
+        let now = self.now;
+        loop {
+            let mut moved = false;
+            while let Some(out) = self.world.poll_output() {
+                moved = true;
+                match out {
+                    WorldOutput::Pei { site, radio, bytes } => {
+                        if let Some(s) = self.sites[site].as_mut() {
+                            s.radio_bytes(now, radio, &bytes);
+                        }
+                    }
+                    WorldOutput::Audio { site, radio, frame } => {
+                        if let Some(s) = self.sites[site].as_mut() {
+                            s.radio_audio(now, radio, &frame);
+                        }
+                    }
+                    WorldOutput::Board { site, bytes } => {
+                        if let Some(s) = self.sites[site].as_mut() {
+                            s.board_bytes(now, &bytes);
+                        }
+                    }
+                    WorldOutput::Control(c) => self.control(c),
+                }
+            }
+            for si in 0..self.sites.len() {
+                let Some(site) = self.sites[si].as_mut() else {
+                    continue;
+                };
+                let from = site.id().0;
+                while let Some(out) = site.poll_output() {
+                    moved = true;
+                    match out {
+                        SiteOutput::Pei { radio, bytes } => {
+                            self.world.from_gateway_pei(now, si, radio, &bytes)
+                        }
+                        SiteOutput::Audio { radio, frame } => {
+                            self.world.from_gateway_audio(now, si, radio, &frame)
+                        }
+                        SiteOutput::Board(bytes) => self.world.from_gateway_board(now, si, &bytes),
+                        SiteOutput::Packet { to, bytes } => {
+                            if let Some(link) = self.links.get_mut(&(from, to.0)) {
+                                link.send(now, bytes);
+                            }
+                        }
+                    }
+                }
+            }
+            if !moved {
+                return;
+            }
+        }
+    }
+
+    fn control(&mut self, control: Control) {
+        let now = self.now;
+        match control {
+            Control::CreatePatch(def) => {
+                for site in self.sites.iter_mut().flatten() {
+                    if let Err(e) = site.create_patch(now, &def) {
+                        let id = site.id().0;
+                        self.world
+                            .note(now, format!("site {id}: patch `{}` refused: {e}", def.name));
+                    }
+                }
+                self.patches.insert(def.name.clone(), def);
+            }
+            Control::RemovePatch(name) => {
+                for site in self.sites.iter_mut().flatten() {
+                    let _ = site.remove_patch(now, &name);
+                }
+                self.patches.remove(&name);
+            }
+            Control::Partition { a, b, until } => {
+                for key in [(a, b), (b, a)] {
+                    if let Some(link) = self.links.get_mut(&key) {
+                        let _ = link.add_partition(Partition::new(now, until));
+                    }
+                }
+            }
+            Control::Kill { site } => {
+                if let Some(s) = self.sites[site].take() {
+                    let c = s.counters();
+                    self.retired.entry(s.id().0).or_default().add(&c);
+                }
+                self.world.gateway_state(now, site, false);
+            }
+            Control::Restart { site } => {
+                let mut s = FastSite::start(&self.scenario, site, now, self.clock_offsets[site]);
+                for def in self.patches.values() {
+                    let _ = s.create_patch(now, def);
+                }
+                self.sites[site] = Some(s);
+                self.world.gateway_state(now, site, true);
+            }
+        }
+    }
+
+    /// Ends the run with its report.
+    pub fn finish(self) -> Report {
+        let mut gateways = Vec::new();
+        for (i, spec) in self.scenario.sites.iter().enumerate() {
+            let mut c = self.retired.get(&spec.id).copied().unwrap_or_default();
+            if let Some(site) = &self.sites[i] {
+                c.add(&site.counters());
+            }
+            gateways.push(GatewayReport {
+                site: spec.id,
+                received: c.received,
+                delivered: c.delivered,
+                dropped: DropCause::ALL
+                    .iter()
+                    .filter(|cause| c.dropped(**cause) > 0)
+                    .map(|cause| format!("{}={}", cause.label(), c.dropped(*cause)))
+                    .collect(),
+                concealed: c.concealed,
+            });
+        }
+        let links = self
+            .links
+            .iter()
+            .map(|(&(from, to), link)| {
+                let s = link.stats();
+                LinkReport {
+                    from,
+                    to,
+                    sent: s.sent,
+                    delivered: s.delivered,
+                    lost: s.lost,
+                    duplicated: s.duplicated,
+                    reordered: s.reordered,
+                    partitioned: s.dropped_by_partition,
+                }
+            })
+            .collect();
+        let mut report = self.world.finish(self.now, "fast");
+        report.links = links;
+        report.gateways = gateways;
+        report
+    }
+}
+
+#[cfg(test)]
+mod tests;

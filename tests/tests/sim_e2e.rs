@@ -1,0 +1,183 @@
+//! The whole system in the simulated world, each test asserting on the simulator's report:
+//! emulated ASTRID and C2000 networks, field units, interface boards running the firmware's
+//! logic, and an impaired IP network around the gateways.
+//!
+//! The fast-mode tests drive the daemon's own state machines in virtual time (several sites
+//! with inter-site voice); the real-time test starts real `borderlinkd` processes. Real-time
+//! versions of the inter-site tests follow once the daemons have peer links.
+
+use std::path::PathBuf;
+
+use borderlink_sim::fast;
+use borderlink_sim::realtime::{self, Options};
+use borderlink_sim::report::Report;
+use borderlink_sim::scenario::Scenario;
+use borderlink_tests::binary;
+
+fn scenario(name: &str) -> Scenario {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../sim/scenarios")
+        .join(name);
+    Scenario::load(&path).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn fast_run(name: &str) -> Report {
+    let s = scenario(name);
+    fast::run(&s, s.seed, false)
+}
+
+#[test]
+fn fast_mode_the_same_seed_twice_gives_identical_reports() {
+    let s = scenario("border.toml");
+    let first = fast::run(&s, 7, false).json();
+    let second = fast::run(&s, 7, false).json();
+    assert!(first == second, "two runs with seed 7 differ");
+    let other = fast::run(&s, 8, false).json();
+    assert_ne!(first, other, "the seed matters");
+}
+
+#[test]
+fn fast_mode_under_5_percent_loss_and_10_ms_jitter_every_transmission_arrives_in_order_within_budget()
+ {
+    let r = fast_run("lossy-link.toml");
+    let lost: u64 = r.links.iter().map(|l| l.lost).sum();
+    assert!(lost > 0, "the link did lose packets");
+    assert_eq!(r.transmissions.len(), 6);
+    for t in &r.transmissions {
+        assert_eq!(
+            t.paths.len(),
+            1,
+            "#{} came out once: {}",
+            t.number,
+            r.text()
+        );
+        let p = &t.paths[0];
+        assert!(p.in_order, "#{} out of order: {p:?}", t.number);
+        assert!(
+            p.within_budget,
+            "#{}: gateway added {} us, budget {} us",
+            t.number, p.added_us, p.budget_us
+        );
+        // 5% of packets lost on the IP path; the rest must come out.
+        assert!(
+            f64::from(p.lost) <= 0.12 * f64::from(t.spoken_frames),
+            "#{}: {} of {} frames lost",
+            t.number,
+            p.lost,
+            t.spoken_frames
+        );
+    }
+    assert!(r.clean(), "{}", r.text());
+}
+
+#[test]
+fn fast_mode_three_gateways_on_the_same_groups_no_echo_no_loop() {
+    let r = fast_run("three-gateways.toml");
+    assert!(r.echoes.is_empty(), "{:?}", r.echoes);
+    assert!(r.loops.is_empty(), "{:?}", r.loops);
+    let relayed = r
+        .transmissions
+        .iter()
+        .filter(|t| !t.paths.is_empty())
+        .count();
+    assert!(relayed >= 5, "{}", r.text());
+    for t in &r.transmissions {
+        for p in &t.paths {
+            assert_ne!(
+                p.network, t.network,
+                "#{} came back on its own network",
+                t.number
+            );
+            assert_eq!(
+                p.radios.len(),
+                1,
+                "#{} on {} by one radio only",
+                t.number,
+                p.group
+            );
+        }
+    }
+    assert!(r.clean(), "{}", r.text());
+}
+
+#[test]
+fn fast_mode_the_border_scenario_is_clean() {
+    let r = fast_run("border.toml");
+    assert!(r.clean(), "{}", r.text());
+    let kill = &r.kills[0];
+    assert!(!kill.keyed_ports.is_empty(), "the kill hits a transmission");
+    assert!(
+        kill.silence_to_release_us.is_some_and(|us| us <= 500_000),
+        "{kill:?}"
+    );
+    // The pursuit crossed the border and was heard at home from the Dutch network.
+    assert!(
+        r.transmissions
+            .iter()
+            .any(|t| t.talker == "BE-pursuit" && t.network == "C2000" && !t.paths.is_empty())
+    );
+}
+
+#[test]
+fn realtime_kill_dash_nine_mid_transmission_the_board_drops_ptt_and_the_restart_restores_the_patch()
+{
+    let s = scenario("kill-mid-transmission.toml");
+    let dir = std::env::temp_dir().join(format!("sim-e2e-kill-{}", std::process::id()));
+    let options = Options {
+        live: false,
+        daemon: Some(binary("borderlinkd")),
+        run_dir: Some(dir),
+        log: Some("warn".to_string()),
+    };
+    let r = realtime::run(&s, s.seed, &options).expect("real-time run");
+    let kill = &r.kills[0];
+    assert_eq!(
+        kill.keyed_ports,
+        [1],
+        "the C2000 radio was relaying: {}",
+        r.text()
+    );
+    // The watchdog counts from the last frame the board heard, which the daemon may have sent a
+    // moment before it died.
+    let silence = kill.silence_to_release_us.expect("PTT released");
+    assert!(
+        silence <= 500_000,
+        "released {silence} us after the host fell silent"
+    );
+    let after = kill.released_after_us.expect("PTT released");
+    assert!(after <= 520_000, "released {after} us after the kill");
+    assert!(r.stuck_ptt.is_empty(), "{:?}", r.stuck_ptt);
+    // The restarted daemon relays the next over.
+    let next = &r.transmissions[1];
+    assert_eq!(next.paths.len(), 1, "{}", r.text());
+    // The restored patch did it: the patch was created through the control API before the
+    // kill, and the restarted daemon read it back from its state file.
+    assert!(
+        r.timeline.iter().all(|e| !e.text.contains("not applied")),
+        "{}",
+        r.text()
+    );
+    // Timing on a loaded machine is the host's, not the daemon's: order and near-completeness
+    // are what the daemon answers for.
+    let p = &next.paths[0];
+    assert!(p.in_order, "{}", r.text());
+    assert!(
+        f64::from(p.lost) <= 0.1 * f64::from(next.spoken_frames),
+        "{}",
+        r.text()
+    );
+}
+
+#[test]
+fn fast_mode_a_partition_during_a_transmission_releases_the_far_radio_within_hang_time_plus_1_s() {
+    let s = scenario("partition-mid-transmission.toml");
+    let r = fast::run(&s, s.seed, false);
+    let cut = &r.partitions[0];
+    assert_eq!(cut.keyed, ["Baarle-Nassau/c2000"], "{}", r.text());
+    let limit = s.gateway.hang_time.as_micros() + 1_000_000;
+    let released = cut.released_after_us.expect("released");
+    assert!(released <= limit, "released {released} us after the cut");
+    assert!(r.stuck_ptt.is_empty(), "{:?}", r.stuck_ptt);
+    // Once the path is back, the next call gets through whole.
+    assert!(r.transmissions[1].delivered_in_order(0.0), "{}", r.text());
+}

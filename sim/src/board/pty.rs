@@ -98,6 +98,21 @@ impl PtyBoard {
         self.cable.send(Some(master)).expect("board running");
     }
 
+    /// The firmware version the board runs.
+    pub fn firmware_version(&self) -> borderlink_protocol::link::FirmwareVersion {
+        self.board.lock().expect("board lock").firmware_version()
+    }
+
+    /// How many times the board has booted (1 at power-up; one more per committed update).
+    pub fn boots(&self) -> u32 {
+        self.board.lock().expect("board lock").boots()
+    }
+
+    /// Drives a radio's COR ("call active") input.
+    pub fn set_cor(&self, port: usize, active: bool) {
+        self.board.lock().expect("board lock").set_cor(port, active);
+    }
+
     /// Whether the PTT line of `port` keys its radio now.
     pub fn keyed(&self, port: usize) -> bool {
         self.board.lock().expect("board lock").keyed(port)

@@ -1,0 +1,347 @@
+//! Board firmware updates and board-only radios through the real `borderlinkd`: an engineer
+//! signs an image with `borderlink firmware sign` and sends it with `borderlink firmware
+//! flash`; the daemon drives the emulated board (the firmware's own update logic on a RAM
+//! flash) through erase, transfer, verification, commit and reset, and the CLI returns once the
+//! board runs the new image and has confirmed it. An image signed with another key is refused
+//! and the board runs on. A radio without PEI is keyed by the board's PTT line and heard while
+//! its COR line is active.
+
+use std::net::{SocketAddr, TcpListener, UdpSocket};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use borderlink_firmware::polarity::Polarity;
+use borderlink_protocol::ids::Tsi;
+use borderlink_protocol::link::{FirmwareVersion, PORTS};
+use borderlink_sim::board::BoardConfig;
+use borderlink_sim::board::pty::PtyBoard;
+use borderlink_sim::pty::radio::PtyRadio;
+use borderlink_tests::{binary, sigterm};
+
+const TOKEN: &str = "0123456789abcdef0123456789abcdef";
+/// The board port of the radio without PEI.
+const C2000_PORT: usize = 1;
+
+fn free_udp() -> SocketAddr {
+    UdpSocket::bind("127.0.0.1:0")
+        .and_then(|s| s.local_addr())
+        .expect("free port")
+}
+
+struct Site {
+    dir: PathBuf,
+    api: String,
+    board: PtyBoard,
+    astrid: PtyRadio,
+    a_audio: UdpSocket,
+    a_daemon: SocketAddr,
+    c_audio: UdpSocket,
+    c_daemon: SocketAddr,
+    daemon: Child,
+}
+
+impl Drop for Site {
+    fn drop(&mut self) {
+        let _ = self.daemon.kill();
+        let _ = self.daemon.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// A site with an ASTRID radio on PEI and a C2000 radio the board alone drives (no `serial`).
+fn site(name: &str) -> Site {
+    let dir = std::env::temp_dir().join(format!("borderlink-fw-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("dir");
+    let tokens = dir.join("tokens");
+    std::fs::write(&tokens, format!("engineer {TOKEN}\n")).expect("tokens");
+    std::fs::set_permissions(&tokens, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    let board = PtyBoard::start(
+        &dir.join("board"),
+        BoardConfig {
+            ptt: [Polarity::ActiveLow; PORTS],
+            ..BoardConfig::default()
+        },
+    );
+    let astrid = PtyRadio::start(
+        Tsi::from_parts(206, 1, 9_000_001).expect("TSI"),
+        Duration::from_millis(150),
+    );
+    let a_audio = UdpSocket::bind("127.0.0.1:0").expect("bind");
+    a_audio
+        .set_read_timeout(Some(Duration::from_millis(50)))
+        .expect("timeout");
+    let c_audio = UdpSocket::bind("127.0.0.1:0").expect("bind");
+    c_audio
+        .set_read_timeout(Some(Duration::from_millis(50)))
+        .expect("timeout");
+    let (a_daemon, c_daemon) = (free_udp(), free_udp());
+    let port = TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port();
+    let config = format!(
+        r#"
+[site]
+id = 1
+name = "firmware test"
+
+[[radios]]
+name = "astrid"
+network = "ASTRID"
+serial = "{a_path}"
+issi = "02060000109000001"
+group = "02060000102061001"
+udp = {{ listen = "{a_daemon}", peer = "{a_peer}", format = "pcma" }}
+
+[[radios]]
+name = "c2000"
+network = "C2000"
+issi = "02040000109000101"
+group = "02040000102040551"
+udp = {{ listen = "{c_daemon}", peer = "{c_peer}", format = "pcma" }}
+
+[board]
+serial = "{b_path}"
+
+[[board.ports]]
+port = {C2000_PORT}
+radio = "c2000"
+ptt = "active-low"
+
+[playout]
+fixed = "100ms"
+
+[[patches]]
+name = "border"
+channels = [
+    {{ site = 1, network = "ASTRID", group = "02060000102061001" }},
+    {{ site = 1, network = "C2000", group = "02040000102040551" }},
+]
+
+[api]
+listen = "127.0.0.1:{port}"
+token_file = "{tokens}"
+"#,
+        a_path = astrid.path,
+        b_path = board.path,
+        a_peer = a_audio.local_addr().expect("addr"),
+        c_peer = c_audio.local_addr().expect("addr"),
+        tokens = tokens.display(),
+    );
+    let path = dir.join("site.toml");
+    std::fs::write(&path, config).expect("config");
+    let daemon = Command::new(binary("borderlinkd"))
+        .arg("--config")
+        .arg(&path)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start borderlinkd");
+    let site = Site {
+        dir,
+        api: format!("http://127.0.0.1:{port}"),
+        board,
+        astrid,
+        a_audio,
+        a_daemon,
+        c_audio,
+        c_daemon,
+        daemon,
+    };
+    // Up: the board's firmware is known to the daemon.
+    let end = Instant::now() + Duration::from_secs(20);
+    loop {
+        let out = site.cli(&["status", "--json"]);
+        if out.status.success() {
+            let status: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+            if status["board"]["up"] == true && site.astrid.initialised() {
+                break;
+            }
+        }
+        assert!(Instant::now() < end, "site not up");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    site
+}
+
+impl Site {
+    fn cli(&self, args: &[&str]) -> Output {
+        Command::new(binary("borderlink"))
+            .args(args)
+            .env("BORDERLINK_API", &self.api)
+            .env("BORDERLINK_TOKEN_FILE", self.dir.join("tokens"))
+            .output()
+            .expect("run borderlink")
+    }
+
+    /// A raw image whose first three bytes are its version (the emulated board reads its
+    /// version there), signed with `key`.
+    fn signed_image(&self, version: FirmwareVersion, key: &Path) -> PathBuf {
+        let mut image = vec![version.major, version.minor, version.patch];
+        image.extend((0..12_000u32).map(|i| (i * 7 + 3) as u8));
+        let raw = self.dir.join(format!("image-{version}.bin"));
+        std::fs::write(&raw, image).expect("image");
+        let out = self.cli(&[
+            "firmware",
+            "sign",
+            "--key",
+            key.to_str().expect("utf-8"),
+            "--version",
+            &version.to_string(),
+            raw.to_str().expect("utf-8"),
+        ]);
+        assert!(out.status.success(), "{out:?}");
+        let mut signed = raw.into_os_string();
+        signed.push(".blfw");
+        PathBuf::from(signed)
+    }
+}
+
+/// The development signing key, whose public half the firmware is built with by default.
+fn dev_key() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../firmware/keys/dev-signing-key.pem")
+}
+
+#[test]
+fn a_signed_image_is_flashed_through_the_daemon_and_the_board_comes_back_confirmed() {
+    let site = site("flash");
+    assert_eq!(site.board.firmware_version(), FirmwareVersion::new(1, 0, 0));
+    let image = site.signed_image(FirmwareVersion::new(1, 1, 0), &dev_key());
+    let out = site.cli(&["firmware", "flash", image.to_str().expect("utf-8")]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert!(stdout.contains("now running 1.1.0 (slot B)"), "{stdout}");
+    assert!(
+        stderr.contains("updating the board to 1.1.0 (12003 bytes), now running 1.0.0 (slot A)"),
+        "progress shown: {stderr}"
+    );
+    assert_eq!(site.board.firmware_version(), FirmwareVersion::new(1, 1, 0));
+    assert_eq!(site.board.boots(), 2, "one reset into the new image");
+
+    // Another key's image: refused at verification, the board runs on what it ran.
+    let other = site.dir.join("other.pem");
+    let out = site.cli(&[
+        "firmware",
+        "keygen",
+        "--out",
+        other.to_str().expect("utf-8"),
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    let image = site.signed_image(FirmwareVersion::new(6, 6, 6), &other);
+    let out = site.cli(&["firmware", "flash", image.to_str().expect("utf-8")]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("update failed"), "{stderr}");
+    assert_eq!(site.board.firmware_version(), FirmwareVersion::new(1, 1, 0));
+    assert_eq!(site.board.boots(), 2, "no reset");
+
+    // Without a token nothing is sent.
+    let out = Command::new(binary("borderlink"))
+        .args(["firmware", "flash", image.to_str().expect("utf-8")])
+        .env("BORDERLINK_API", &site.api)
+        .env_remove("BORDERLINK_TOKEN_FILE")
+        .output()
+        .expect("run");
+    assert_ne!(out.status.code(), Some(0));
+}
+
+/// Frames whose first byte counts, heard on `socket`.
+fn heard(socket: &UdpSocket, count: usize, timeout: Duration) -> Vec<u8> {
+    let mut heard = Vec::new();
+    let end = Instant::now() + timeout;
+    let mut buf = [0u8; 400];
+    while Instant::now() < end && heard.len() < count {
+        if let Ok(n) = socket.recv(&mut buf)
+            && n == 160
+            && buf[1..160].iter().all(|&b| b == 0xaa)
+        {
+            heard.push(buf[0]);
+        }
+    }
+    heard
+}
+
+#[test]
+fn a_radio_without_pei_is_keyed_by_its_ptt_line_and_heard_while_its_cor_is_active() {
+    let mut site = site("cor");
+    // A call on ASTRID: the board-only C2000 radio is keyed by its PTT line and plays it all.
+    let talker = Tsi::from_parts(206, 1, 1_234_567).expect("TSI");
+    let cc = {
+        let mut radio = site.astrid.emulator.lock().expect("lock");
+        let cc = radio.network_incoming_group_call(
+            talker,
+            Tsi::from_parts(206, 1, 2_061_001).expect("TSI"),
+            3,
+        );
+        radio.network_talker(cc, talker);
+        cc
+    };
+    std::thread::sleep(Duration::from_millis(100));
+    for n in 0..30u8 {
+        let mut frame = [0xaa; 160];
+        frame[0] = n;
+        site.a_audio.send_to(&frame, site.a_daemon).expect("audio");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    site.board
+        .wait("PTT keyed", Duration::from_secs(5), |b| b.keyed(C2000_PORT));
+    site.astrid
+        .emulator
+        .lock()
+        .expect("lock")
+        .network_talker_stopped(cc);
+    let played = heard(&site.c_audio, 30, Duration::from_secs(5));
+    assert_eq!(played, (0..30).collect::<Vec<u8>>());
+    site.board.wait(
+        "PTT released after hang time",
+        Duration::from_secs(10),
+        |b| !b.keyed(C2000_PORT),
+    );
+
+    // Audio from the C2000 radio is relayed only while its COR line is active.
+    for n in 100..110u8 {
+        let mut frame = [0xaa; 160];
+        frame[0] = n;
+        site.c_audio.send_to(&frame, site.c_daemon).expect("audio");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        !site
+            .astrid
+            .commands()
+            .iter()
+            .any(|c| c.starts_with("AT+CTXD")),
+        "audio without COR keyed ASTRID: {:?}",
+        site.astrid.commands()
+    );
+    site.board.set_cor(C2000_PORT, true);
+    std::thread::sleep(Duration::from_millis(100));
+    for n in 0..20u8 {
+        let mut frame = [0xaa; 160];
+        frame[0] = n;
+        site.c_audio.send_to(&frame, site.c_daemon).expect("audio");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(
+        site.astrid.wait_for("AT+CTXD=", Duration::from_secs(5)),
+        "COR active: the call goes out on ASTRID: {:?}",
+        site.astrid.commands()
+    );
+    let played = heard(&site.a_audio, 20, Duration::from_secs(5));
+    assert_eq!(played, (0..20).collect::<Vec<u8>>());
+    site.board.set_cor(C2000_PORT, false);
+    assert!(
+        site.astrid.wait_for("AT+CUTXC=", Duration::from_secs(10)),
+        "COR released: ASTRID ceases: {:?}",
+        site.astrid.commands()
+    );
+    sigterm(&site.daemon);
+    let status = site.daemon.wait().expect("exit");
+    assert!(status.success(), "{status:?}");
+}

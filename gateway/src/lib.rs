@@ -23,4 +23,5 @@ pub mod config;
 pub mod daemon;
 pub mod decode;
 pub mod engine;
+pub mod net;
 pub mod radio;

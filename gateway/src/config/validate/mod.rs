@@ -36,7 +36,7 @@ use toml::de::{DeTable, DeValue};
 use super::duration::parse_duration;
 use super::error::{ConfigError, Human, KeyPath, Location, Problem, ProblemKind, Problems, locate};
 use super::file::{
-    BoardFile, Digits, DurationText, PatchFile, PeerFile, PlayoutFile, PolicyFile, RadioFile,
+    BoardFile, Digits, DurationText, NetworkFile, PatchFile, PeerFile, PlayoutFile, PolicyFile, RadioFile,
     SiteFile, TimersFile,
 };
 use super::{Config, Site};
@@ -51,7 +51,7 @@ pub(super) const STANDARD_BAUDS_TEXT: &str =
     "1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400, 460800, 921600";
 
 /// The top-level keys, in the order the examples use.
-const SECTIONS: [&str; 9] = [
+const SECTIONS: [&str; 10] = [
     "site",
     "radios",
     "board",
@@ -59,6 +59,7 @@ const SECTIONS: [&str; 9] = [
     "playout",
     "policy",
     "gateway_radios",
+    "network",
     "peers",
     "patches",
 ];
@@ -109,6 +110,7 @@ struct RawFile {
     playout: Option<Spanned<PlayoutFile>>,
     policy: Option<Spanned<PolicyFile>>,
     gateway_radios: Section<Digits>,
+    network: Option<Spanned<NetworkFile>>,
     peers: Section<PeerFile>,
     patches: Section<PatchFile>,
 }
@@ -244,6 +246,7 @@ impl<'a> Report<'a> {
                 "playout" => raw.playout = self.read(value),
                 "policy" => raw.policy = self.read(value),
                 "gateway_radios" => raw.gateway_radios = self.read_list(value),
+                "network" => raw.network = self.read(value),
                 "peers" => raw.peers = self.read_list(value),
                 "patches" => raw.patches = self.read_list(value),
                 other => {
@@ -509,6 +512,7 @@ impl<'a> Report<'a> {
         let playout = self.playout(raw.playout.as_ref());
         let policy = self.policy(raw.policy.as_ref());
         let gateway_radios = self.gateway_radios(&raw.gateway_radios);
+        let network = self.network(raw.network.as_ref());
         let peers = self.peers(&raw.peers, site.as_ref());
         let patches = self.patches(&raw, site.as_ref(), &radios, &peers);
 
@@ -525,6 +529,7 @@ impl<'a> Report<'a> {
             playout: playout?,
             policy: policy?,
             gateway_radios: gateway_radios?,
+            network: network?,
             peers: peers.into_iter().collect::<Option<Vec<_>>>()?,
             patches: patches?,
         })

@@ -10,6 +10,7 @@
 //! and the serial tasks write everything queued before they end. The binary gives this 2 s.
 
 mod clock;
+mod net;
 mod serial;
 
 use std::time::Duration as StdDuration;
@@ -65,6 +66,9 @@ pub enum DaemonError {
         /// Why.
         source: std::io::Error,
     },
+    /// The peer links could not start (a key file, the voice socket).
+    #[error(transparent)]
+    Net(#[from] net::NetError),
     /// The main loop panicked; every transmitter was released before this was reported.
     #[error("the main loop panicked; every transmitter was released")]
     Panicked,
@@ -82,6 +86,8 @@ enum Input {
         index: usize,
         frame: [u8; FRAME_LEN],
     },
+    /// From the peer links' socket task.
+    Net(crate::net::driver::ToEngine),
 }
 
 /// A call a radio is receiving: what goes into every captured frame's voice header.
@@ -126,7 +132,9 @@ struct Site {
     radios: Vec<RadioIo>,
     board: Option<BoardIo>,
     clock: Clock,
-    /// Packets for peers and consoles while the network side does not exist yet.
+    /// The peer links, if the site has peers.
+    net: Option<net::NetIo>,
+    /// Packets for consoles (not connected yet) and for peers without links.
     ip_unsent: u64,
 }
 
@@ -135,7 +143,9 @@ struct Site {
 pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), DaemonError> {
     let clock = Clock::new();
     let now = clock.now();
-    let mut engine = Engine::new(config.engine_config());
+    let mut engine_config = config.engine_config();
+    engine_config.first_stream = net::first_stream_id();
+    let mut engine = Engine::new(engine_config);
     for (index, spec) in config.static_patches().into_iter().enumerate() {
         let name = spec.name.clone();
         engine
@@ -235,6 +245,13 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Daem
         }
         None => None,
     };
+    let net = match net::start(&config, now, input_tx.clone(), shutdown.clone())? {
+        Some((net, task)) => {
+            tasks.push(task);
+            Some(net)
+        }
+        None => None,
+    };
     drop(input_tx);
     info!(site = config.site.id.0, name = %config.site.name, radios = radios.len(), "borderlinkd running");
 
@@ -243,6 +260,7 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Daem
         radios,
         board,
         clock,
+        net,
         ip_unsent: 0,
     };
     // A panic inside the loop is caught here, and the transmitters are released with
@@ -265,6 +283,7 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Daem
     for task in tasks {
         let _ = tokio::time::timeout(StdDuration::from_millis(1_500), task).await;
     }
+    site.log_net_summary();
     info!(
         ip_unsent = site.ip_unsent,
         audio_without_call = ungated,
@@ -435,11 +454,18 @@ impl Site {
                 None
             }
             Input::Audio { index, frame } => Some((index, frame)),
+            // Only the main loop relays peer voice (see `handle`); during shutdown it is dropped.
+            Input::Net(_) => None,
         }
     }
 
     fn handle(&mut self, input: Input) {
         let now = self.clock.now();
+        if let Input::Net(message) = input {
+            self.handle_net(now, message);
+            self.pump(now);
+            return;
+        }
         if let Some((index, frame)) = self.feed_port(now, input)
             && let Some(radio) = self.radios.get_mut(index)
         {
@@ -540,8 +566,8 @@ impl Site {
                     let _ = play.try_send(frame);
                 }
             }
-            while self.engine.poll_transmit().is_some() {
-                self.ip_unsent += 1;
+            while let Some(packet) = self.engine.poll_transmit() {
+                self.transmit(packet);
             }
             while let Some(event) = self.engine.poll_event() {
                 debug!(?event, "engine");

@@ -59,6 +59,9 @@ const PRUNE_EVERY: Duration = Duration::from_secs(10);
 /// A dropped packet of a kind already reported is reported again after this.
 const REPORT_EVERY: Duration = Duration::from_secs(10);
 
+/// Sources whose drops are rate-limited separately, at most.
+const MAX_REPORTED: usize = 256;
+
 /// A stream counts as live, for the SRTP context rebuild rule, within this of its last packet.
 const LIVE: Duration = Duration::from_secs(60);
 
@@ -219,7 +222,8 @@ pub struct PeerLinks {
     socket: SocketCounters,
     events: VecDeque<PeerEvent>,
     transmits: VecDeque<Datagram>,
-    reported: HashMap<(Option<SiteId>, DropKind), Instant>,
+    /// When each kind of drop was last reported, per peer (and per address for strangers).
+    reported: HashMap<(Option<SiteId>, DropKind, Option<SocketAddr>), Instant>,
     next_prune: Instant,
 }
 
@@ -524,12 +528,17 @@ impl PeerLinks {
         detail: &'static str,
         total: u64,
     ) {
+        // Strangers are reported per address (up to a bound, so a flood from many addresses
+        // cannot grow the table): the first packet of a misconfigured peer is worth a line.
+        let stranger = (kind == DropKind::UnknownSource).then_some(from);
+        let key = (site, kind, stranger);
         let due = self
             .reported
-            .get(&(site, kind))
-            .is_none_or(|at| now.saturating_since(*at) >= REPORT_EVERY);
+            .get(&key)
+            .is_none_or(|at| now.saturating_since(*at) >= REPORT_EVERY)
+            && (self.reported.len() < MAX_REPORTED || self.reported.contains_key(&key));
         if due {
-            self.reported.insert((site, kind), now);
+            self.reported.insert(key, now);
             self.events.push_back(PeerEvent::Dropped {
                 site,
                 from,

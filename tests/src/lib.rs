@@ -5,6 +5,7 @@
 //! later the simulator's report. This library finds and builds those binaries, and puts
 //! emulated radios on pseudo-terminals for the daemon to open ([`pty_radio`]).
 
+pub mod daemon;
 pub mod pty;
 pub mod pty_radio;
 

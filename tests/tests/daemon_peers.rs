@@ -5,11 +5,9 @@
 //! a malformed packet, and one from a stranger, key nothing and are counted; a key file others
 //! can read stops the daemon from starting.
 
-use std::io::{BufRead, BufReader};
 use std::net::{SocketAddr, UdpSocket};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -22,8 +20,8 @@ use borderlink_protocol::voice::{
     KeyUpTime, MAX_PACKET_LEN, Origin, Priority, RadioHeader, SiteId, StreamId, TxState,
     VoiceRepr,
 };
+use borderlink_tests::daemon::Daemon;
 use borderlink_tests::pty_radio::PtyRadio;
-use borderlink_tests::{binary, sigterm};
 
 const FRAMES: u8 = 40;
 const GRANT_DELAY: Duration = Duration::from_millis(300);
@@ -46,87 +44,6 @@ fn frame(n: u8) -> [u8; 160] {
     let mut f = [0xaa; 160];
     f[0] = n;
     f
-}
-
-/// A daemon whose stderr (JSON logs) is collected line by line.
-struct Daemon {
-    child: Child,
-    log: Arc<Mutex<Vec<serde_json::Value>>>,
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        // A failing test shows what the daemon said, its counters at shutdown included.
-        if std::thread::panicking() {
-            sigterm(&self.child);
-            let end = Instant::now() + Duration::from_secs(3);
-            while Instant::now() < end && matches!(self.child.try_wait(), Ok(None)) {
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            std::thread::sleep(Duration::from_millis(100));
-            for v in self.log.lock().expect("log").iter() {
-                eprintln!("{v}");
-            }
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Daemon {
-    fn start(config: &Path) -> Daemon {
-        let mut child = Command::new(binary("borderlinkd"))
-            .arg("--config")
-            .arg(config)
-            .args(["--log-format", "json"])
-            .env("RUST_LOG", "info")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start borderlinkd");
-        let stderr = child.stderr.take().expect("stderr");
-        let log = Arc::new(Mutex::new(Vec::new()));
-        let sink = Arc::clone(&log);
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Ok(v) = serde_json::from_str::<serde_json::Value>(&line) {
-                    sink.lock().expect("log").push(v);
-                } else {
-                    eprintln!("{line}");
-                }
-            }
-        });
-        Daemon { child, log }
-    }
-
-    /// The first log record whose message is `message` and that `matches`, waiting for it.
-    fn wait_log(
-        &self,
-        message: &str,
-        matches: impl Fn(&serde_json::Value) -> bool,
-        timeout: Duration,
-    ) -> Option<serde_json::Value> {
-        let end = Instant::now() + timeout;
-        while Instant::now() < end {
-            if let Some(v) = self
-                .log
-                .lock()
-                .expect("log")
-                .iter()
-                .find(|v| v["fields"]["message"] == message && matches(v))
-            {
-                return Some(v.clone());
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        None
-    }
-
-    /// SIGTERM, and the exit status.
-    fn stop(&mut self) -> std::process::ExitStatus {
-        sigterm(&self.child);
-        self.child.wait().expect("wait")
-    }
 }
 
 /// The relay between the sites: forwards every datagram, keeps a copy of those from A to B,

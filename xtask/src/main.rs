@@ -5,10 +5,13 @@
 //! - `cargo xtask fuzz [--seconds N] [--keep]`: every fuzz target for N seconds (nightly,
 //!   cargo-fuzz).
 //! - `cargo xtask no-std`: the protocol crate builds for the board's `thumbv7em-none-eabihf`.
+//! - `cargo xtask srtp-interop`: a libsrtp peer (pylibsrtp in a venv) and borderlinkd
+//!   exchange SRTP both ways (python3 with venv and pip).
 //! - `cargo xtask all [--seconds N]`: all of the above.
 
 mod fuzz;
 mod pcap;
+mod srtp_interop;
 mod wireshark;
 
 use std::path::{Path, PathBuf};
@@ -17,7 +20,7 @@ use std::process::Command;
 use anyhow::{Context, bail};
 
 const USAGE: &str =
-    "usage: cargo xtask <wireshark | fuzz [--seconds N] [--keep] | no-std | all [--seconds N]>";
+    "usage: cargo xtask <wireshark | fuzz [--seconds N] [--keep] | no-std | srtp-interop | all [--seconds N]>";
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -62,9 +65,11 @@ fn main() -> anyhow::Result<()> {
         Some("wireshark") => wireshark::run(&root.join("target").join("xtask")),
         Some("fuzz") => fuzz::run(&root, seconds, keep),
         Some("no-std") => no_std(&root),
+        Some("srtp-interop") => srtp_interop::run(&root),
         Some("all") => {
             no_std(&root)?;
             wireshark::run(&root.join("target").join("xtask"))?;
+            srtp_interop::run(&root)?;
             fuzz::run(&root, seconds, keep)
         }
         _ => bail!("{USAGE}"),

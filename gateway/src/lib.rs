@@ -32,5 +32,6 @@ pub mod daemon;
 pub mod decode;
 pub mod engine;
 pub mod firmware_image;
+pub mod net;
 pub mod radio;
 pub mod roaming;

@@ -6,6 +6,8 @@
 //! and boards the daemon opens on pseudo-terminals live in the simulator
 //! (`borderlink_sim::pty`, `borderlink_sim::board::pty`).
 
+pub mod daemon;
+
 use std::path::PathBuf;
 use std::process::Command;
 use std::sync::Mutex;

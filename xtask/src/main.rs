@@ -12,6 +12,8 @@
 //!   needs more than 64 KiB of flash or 16 KiB of RAM.
 //! - `cargo xtask qemu`: boots the emulated board's image under QEMU and checks, over its UART
 //!   and from outside it, that PTT keys on command and drops within 500 ms of host silence.
+//! - `cargo xtask srtp-interop`: a libsrtp peer (pylibsrtp in a venv) and borderlinkd
+//!   exchange SRTP both ways (python3 with venv and pip).
 //! - `cargo xtask all [--seconds N]`: all of the above.
 
 mod bsp;
@@ -20,6 +22,7 @@ mod fuzz;
 mod pcap;
 mod qemu;
 mod qmp;
+mod srtp_interop;
 mod wireshark;
 
 use std::path::{Path, PathBuf};
@@ -27,7 +30,7 @@ use std::process::Command;
 
 use anyhow::{Context, bail};
 
-const USAGE: &str = "usage: cargo xtask <wireshark | fuzz [--seconds N] [--keep] | no-std | alsa | firmware-size | qemu | all [--seconds N]>";
+const USAGE: &str = "usage: cargo xtask <wireshark | fuzz [--seconds N] [--keep] | no-std | alsa | firmware-size | qemu | srtp-interop | all [--seconds N]>";
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -108,12 +111,14 @@ fn main() -> anyhow::Result<()> {
         Some("alsa") => alsa(&root),
         Some("firmware-size") => firmware_size::run(&root),
         Some("qemu") => qemu::run(&root),
+        Some("srtp-interop") => srtp_interop::run(&root),
         Some("all") => {
             no_std(&root)?;
             alsa(&root)?;
             firmware_size::run(&root)?;
             qemu::run(&root)?;
             wireshark::run(&root.join("target").join("xtask"))?;
+            srtp_interop::run(&root)?;
             fuzz::run(&root, seconds, keep)
         }
         _ => bail!("{USAGE}"),

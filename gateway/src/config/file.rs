@@ -144,6 +144,19 @@ pub(super) struct PeerFile {
     pub(super) site: Spanned<i64>,
     pub(super) name: Spanned<String>,
     pub(super) address: Spanned<String>,
+    pub(super) key_file: Spanned<String>,
+    pub(super) suite: Option<Spanned<SuiteName>>,
+}
+
+/// `[network]`: the voice socket peers talk to.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct NetworkFile {
+    pub(super) listen: Option<Spanned<String>>,
+    pub(super) keepalive: Option<Spanned<DurationText>>,
+    pub(super) down_after: Option<Spanned<i64>>,
+    pub(super) dscp: Option<Spanned<i64>>,
+    pub(super) socket_buffer: Option<Spanned<i64>>,
 }
 
 /// One `[[patches]]` table.
@@ -289,6 +302,14 @@ keyword! {
     UdpFormatName(super::UdpFormat) {
         "pcma" => super::UdpFormat::Pcma,
         "rtp" => super::UdpFormat::Rtp,
+    }
+}
+
+keyword! {
+    /// `"AEAD_AES_128_GCM"` or `"AES_CM_128_HMAC_SHA1_80"` (the RFC 7714 / RFC 4568 names).
+    SuiteName(crate::net::Suite) {
+        "AEAD_AES_128_GCM" => crate::net::Suite::AeadAes128Gcm,
+        "AES_CM_128_HMAC_SHA1_80" => crate::net::Suite::AesCm128HmacSha1_80,
     }
 }
 

@@ -93,6 +93,8 @@ pub struct Config {
     /// The identities of every *other* gateway radio in the system (this site's radios are
     /// added by [`Config::gateway_identities`]).
     pub gateway_radios: Vec<Tsi>,
+    /// The voice socket the peers talk to.
+    pub network: NetworkSettings,
     /// The peer boxes at other sites.
     pub peers: Vec<Peer>,
     /// The static patches, with [`PatchKind::Static`](crate::engine::patch::PatchKind::Static).
@@ -269,6 +271,38 @@ pub struct Peer {
     pub name: String,
     /// `host:port` of its voice socket (a name is resolved by the daemon, not here).
     pub address: String,
+    /// The file holding the SRTP master key and salt shared with it (read by the daemon,
+    /// which refuses a file that group or others may read).
+    pub key_file: PathBuf,
+    /// The SRTP protection profile.
+    pub suite: crate::net::Suite,
+}
+
+/// `[network]`: the UDP socket that carries voice and keepalives to and from the peers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NetworkSettings {
+    /// Where the socket binds: `0.0.0.0:5200` by default; `[::]:5200` takes IPv6 and IPv4.
+    pub listen: SocketAddr,
+    /// Interval between keepalives to each peer: 1 s, 100 ms-60 s.
+    pub keepalive: Duration,
+    /// A peer silent for this many keepalive intervals is down: 5, 2-100.
+    pub down_after: u32,
+    /// DSCP code point on every packet sent: 46 (EF, expedited forwarding), 0-63.
+    pub dscp: u8,
+    /// Receive and send buffer size asked of the kernel, in bytes: 1 MiB, 64 KiB-64 MiB.
+    pub socket_buffer: usize,
+}
+
+impl Default for NetworkSettings {
+    fn default() -> Self {
+        NetworkSettings {
+            listen: SocketAddr::from(([0, 0, 0, 0], 5200)),
+            keepalive: Duration::from_secs(1),
+            down_after: 5,
+            dscp: 46,
+            socket_buffer: 1 << 20,
+        }
+    }
 }
 
 impl Config {

@@ -52,6 +52,7 @@ ptt = "active-low"
 site = 2
 name = "nassau"
 address = "site-b.example:5200"
+key_file = "/etc/borderlink/keys/nassau.key"
 
 [[patches]]
 name = "border"
@@ -679,8 +680,9 @@ fn peer_with_this_sites_id() {
 
 #[test]
 fn two_peers_with_one_site_id() {
-    let text =
-        format!("{BASE}\n[[peers]]\nsite = 2\nname = \"other\"\naddress = \"192.0.2.7:5200\"\n");
+    let text = format!(
+        "{BASE}\n[[peers]]\nsite = 2\nname = \"other\"\naddress = \"192.0.2.7:5200\"\nkey_file = \"/k\"\n"
+    );
     let line = line_of(&text, "site = 2", 1);
     assert_problem(
         &text,
@@ -712,6 +714,63 @@ fn peer_address_must_be_host_and_port() {
             &format!("address = \"{good}\""),
         );
         assert!(Config::parse(&text, "site.toml").is_ok(), "{good}");
+    }
+}
+
+#[test]
+fn peer_key_file_is_required_and_absolute() {
+    let text = with("key_file = \"/etc/borderlink/keys/nassau.key\"\n", "");
+    let error = invalid(&text);
+    assert!(
+        error.to_string().contains("key_file"),
+        "the missing key is named: {error}"
+    );
+    let text = with(
+        "key_file = \"/etc/borderlink/keys/nassau.key\"",
+        "key_file = \"keys/nassau.key\"",
+    );
+    let line = line_of(&text, "key_file", 0);
+    assert_problem(&text, "peers[0].key_file", line, "not an absolute path");
+}
+
+#[test]
+fn peer_suite_defaults_to_gcm_and_names_the_choices() {
+    let config = Config::parse(BASE, "site.toml").unwrap();
+    assert_eq!(config.peers[0].suite, crate::net::Suite::AeadAes128Gcm);
+    let text = with(
+        "key_file = \"/etc/borderlink/keys/nassau.key\"",
+        "key_file = \"/etc/borderlink/keys/nassau.key\"\nsuite = \"NULL\"",
+    );
+    let line = line_of(&text, "suite", 0);
+    assert_problem(&text, "peers[0].suite", line, "AES_CM_128_HMAC_SHA1_80");
+}
+
+#[test]
+fn network_defaults_and_ranges() {
+    let config = Config::parse(BASE, "site.toml").unwrap();
+    assert_eq!(config.network, NetworkSettings::default());
+    assert_eq!(config.network.dscp, 46);
+    let text = format!(
+        "{BASE}\n[network]\nlisten = \"[::]:5300\"\nkeepalive = \"500ms\"\ndown_after = 4\ndscp = 34\nsocket_buffer = 4194304\n"
+    );
+    let n = Config::parse(&text, "site.toml").unwrap().network;
+    assert_eq!(n.listen, "[::]:5300".parse().unwrap());
+    assert_eq!(n.keepalive, Duration::from_millis(500));
+    assert_eq!((n.down_after, n.dscp, n.socket_buffer), (4, 34, 4 << 20));
+    for (bad, key, fragment) in [
+        ("dscp = 64", "network.dscp", "0-63"),
+        ("down_after = 1", "network.down_after", "2-100"),
+        ("keepalive = \"10ms\"", "network.keepalive", "out of range"),
+        (
+            "listen = \"somewhere\"",
+            "network.listen",
+            "not a valid address",
+        ),
+        ("socket_buffer = 1", "network.socket_buffer", "65536"),
+    ] {
+        let text = format!("{BASE}\n[network]\n{bad}\n");
+        let line = line_of(&text, bad, 0);
+        assert_problem(&text, key, line, fragment);
     }
 }
 
@@ -987,6 +1046,8 @@ max_priority = 3
 site = 4
 name = "Ossendrecht"
 address = "[2001:db8::4]:5200"
+key_file = "/etc/borderlink/keys/ossendrecht.key"
+suite = "AES_CM_128_HMAC_SHA1_80"
 
 [[patches]]
 name = "Putte"

@@ -12,6 +12,7 @@
 mod clock;
 mod control;
 mod firmware;
+mod net;
 mod persist;
 mod roaming;
 mod serial;
@@ -78,6 +79,9 @@ pub enum DaemonError {
         /// Why.
         source: std::io::Error,
     },
+    /// The peer links could not start (a key file, the voice socket).
+    #[error(transparent)]
+    Net(#[from] net::NetError),
     /// The main loop panicked; every transmitter was released before this was reported.
     #[error("the main loop panicked; every transmitter was released")]
     Panicked,
@@ -117,6 +121,8 @@ enum Input {
         index: usize,
         frame: [u8; FRAME_LEN],
     },
+    /// From the peer links' socket task.
+    Net(crate::net::driver::ToEngine),
 }
 
 /// A call a radio is receiving: what goes into every captured frame's voice header.
@@ -227,7 +233,9 @@ struct Site {
     radios: Vec<RadioIo>,
     board: Option<BoardIo>,
     clock: Clock,
-    /// Packets for peers and consoles while the network side does not exist yet.
+    /// The peer links, if the site has peers.
+    net: Option<net::NetIo>,
+    /// Packets for consoles (not connected yet) and for peers without links.
     ip_unsent: u64,
     /// Where dynamic patch state goes to be saved, if the site keeps it.
     state: Option<watch::Sender<PatchSnapshot>>,
@@ -244,7 +252,9 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Daem
     let config = Arc::new(config);
     let clock = Clock::new();
     let now = clock.now();
-    let mut engine = Engine::new(config.engine_config());
+    let mut engine_config = config.engine_config();
+    engine_config.first_stream = net::first_stream_id();
+    let mut engine = Engine::new(engine_config);
     // Dynamic patches first, so they keep their ids; static ones from the config after.
     let state = match &config.state_file {
         Some(path) => {
@@ -394,6 +404,13 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Daem
         }
         None => None,
     };
+    let net = match net::start(&config, now, input_tx.clone(), shutdown.clone())? {
+        Some((net, task)) => {
+            tasks.push(task);
+            Some(net)
+        }
+        None => None,
+    };
     drop(input_tx);
     info!(site = config.site.id.0, name = %config.site.name, radios = radios.len(), "borderlinkd running");
 
@@ -410,6 +427,7 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Daem
         radios,
         board,
         clock,
+        net,
         ip_unsent: 0,
         state,
         firmware: None,
@@ -445,6 +463,7 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Daem
     for task in tasks {
         let _ = tokio::time::timeout(StdDuration::from_millis(1_500), task).await;
     }
+    site.log_net_summary();
     info!(
         ip_unsent = site.ip_unsent,
         audio_without_call = ungated,
@@ -754,11 +773,18 @@ impl Site {
                 None
             }
             Input::Audio { index, frame } => Some((index, frame)),
+            // Only the main loop relays peer voice (see `handle`); during shutdown it is dropped.
+            Input::Net(_) => None,
         }
     }
 
     fn handle(&mut self, input: Input) {
         let now = self.clock.now();
+        if let Input::Net(message) = input {
+            self.handle_net(now, message);
+            self.pump(now);
+            return;
+        }
         if let Some((index, frame)) = self.feed_port(now, input)
             && let Some(radio) = self.radios.get_mut(index)
         {
@@ -871,8 +897,8 @@ impl Site {
                     let _ = play.play(frame);
                 }
             }
-            while self.engine.poll_transmit().is_some() {
-                self.ip_unsent += 1;
+            while let Some(packet) = self.engine.poll_transmit() {
+                self.transmit(packet);
             }
             while let Some(event) = self.engine.poll_event() {
                 if let EngineEvent::Patch(patch) = &event {

@@ -29,11 +29,13 @@ pub enum DropCause {
     /// The radio network refused the transmit grant (or the radio went down) while audio was
     /// held for it.
     RadioRefused,
+    /// The peer the stream came from went down: what was held for its radios is dropped.
+    PeerDown,
 }
 
 impl DropCause {
     /// Every cause, in a fixed order (the index of [`Counters::dropped`]).
-    pub const ALL: [DropCause; 10] = [
+    pub const ALL: [DropCause; 11] = [
         DropCause::Late,
         DropCause::Duplicate,
         DropCause::Overflow,
@@ -44,6 +46,7 @@ impl DropCause {
         DropCause::Loop,
         DropCause::NoPatch,
         DropCause::RadioRefused,
+        DropCause::PeerDown,
     ];
 
     /// The cause's metric label.
@@ -59,6 +62,7 @@ impl DropCause {
             DropCause::Loop => "loop",
             DropCause::NoPatch => "no_patch",
             DropCause::RadioRefused => "radio_refused",
+            DropCause::PeerDown => "peer_down",
         }
     }
 
@@ -126,7 +130,7 @@ mod tests {
         for (n, cause) in DropCause::ALL.into_iter().enumerate() {
             assert_eq!(c.dropped(cause), n as u64 + 1, "{}", cause.label());
         }
-        assert_eq!(c.dropped_total(), 55);
+        assert_eq!(c.dropped_total(), 66);
     }
 
     #[test]

@@ -40,9 +40,9 @@ use toml::de::{DeTable, DeValue};
 use super::duration::parse_duration;
 use super::error::{ConfigError, Human, KeyPath, Location, Problem, ProblemKind, Problems, locate};
 use super::file::{
-    ApiFile, BoardFile, Digits, DurationText, MirrorFile, PatchFile, PeerFile, PlayoutFile,
-    PolicyFile, RadioFile, SiteFile, SovereigntyFile, StateFile, TimersFile, TriggersFile,
-    ZoneFile,
+    ApiFile, BoardFile, Digits, DurationText, MirrorFile, NetworkFile, PatchFile, PeerFile,
+    PlayoutFile, PolicyFile, RadioFile, SiteFile, SovereigntyFile, StateFile, TimersFile,
+    TriggersFile, ZoneFile,
 };
 use super::{Config, Site};
 
@@ -56,7 +56,7 @@ pub(super) const STANDARD_BAUDS_TEXT: &str =
     "1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400, 460800, 921600";
 
 /// The top-level keys, in the order the examples use.
-const SECTIONS: [&str; 16] = [
+const SECTIONS: [&str; 17] = [
     "site",
     "radios",
     "board",
@@ -64,6 +64,7 @@ const SECTIONS: [&str; 16] = [
     "playout",
     "policy",
     "gateway_radios",
+    "network",
     "peers",
     "patches",
     "api",
@@ -121,6 +122,7 @@ struct RawFile {
     playout: Option<Spanned<PlayoutFile>>,
     policy: Option<Spanned<PolicyFile>>,
     gateway_radios: Section<Digits>,
+    network: Option<Spanned<NetworkFile>>,
     peers: Section<PeerFile>,
     patches: Section<PatchFile>,
     api: Option<Spanned<ApiFile>>,
@@ -263,6 +265,7 @@ impl<'a> Report<'a> {
                 "playout" => raw.playout = self.read(value),
                 "policy" => raw.policy = self.read(value),
                 "gateway_radios" => raw.gateway_radios = self.read_list(value),
+                "network" => raw.network = self.read(value),
                 "peers" => raw.peers = self.read_list(value),
                 "patches" => raw.patches = self.read_list(value),
                 "api" => raw.api = self.read(value),
@@ -535,6 +538,7 @@ impl<'a> Report<'a> {
         let playout = self.playout(raw.playout.as_ref());
         let policy = self.policy(raw.policy.as_ref());
         let gateway_radios = self.gateway_radios(&raw.gateway_radios);
+        let network = self.network(raw.network.as_ref());
         let peers = self.peers(&raw.peers, site.as_ref());
         let patches = self.patches(&raw, site.as_ref(), &radios, &peers);
         let api = raw.api.as_ref().map(|a| self.api(a));
@@ -591,6 +595,7 @@ impl<'a> Report<'a> {
             playout: playout?,
             policy: policy?,
             gateway_radios: gateway_radios?,
+            network: network?,
             peers: peers.into_iter().collect::<Option<Vec<_>>>()?,
             patches: patches?,
             api: match api {

@@ -1,13 +1,18 @@
-//! `[[peers]]` and `gateway_radios`: the other sites and their radios.
+//! `[network]`, `[[peers]]` and `gateway_radios`: the voice socket, the other sites and their
+//! radios.
 
 use std::collections::HashMap;
+use std::path::PathBuf;
 
 use borderlink_protocol::ids::Tsi;
+use borderlink_protocol::time::Duration;
+use toml::Spanned;
 
 use super::{Report, Section};
 use crate::config::error::{KeyPath, ProblemKind};
-use crate::config::file::{Digits, PeerFile};
-use crate::config::{Peer, Site};
+use crate::config::file::{Digits, NetworkFile, PeerFile};
+use crate::config::{NetworkSettings, Peer, Site};
+use crate::net::Suite;
 
 impl Report<'_> {
     pub(super) fn gateway_radios(&mut self, raw: &Section<Digits>) -> Option<Vec<Tsi>> {
@@ -82,14 +87,102 @@ impl Report<'_> {
                     p.address.span(),
                 )
             });
+            let key_file = self.key_file(path.key("key_file"), &p.key_file);
+            let suite = p.suite.as_ref().map_or(Suite::default(), |s| s.get_ref().0);
             peers.push((|| {
                 Some(Peer {
                     site: id?,
                     name: name?,
                     address: address?,
+                    key_file: key_file?,
+                    suite,
                 })
             })());
         }
         peers
+    }
+}
+
+impl Report<'_> {
+    /// `[network]`, every key with its default.
+    pub(super) fn network(
+        &mut self,
+        raw: Option<&Spanned<NetworkFile>>,
+    ) -> Option<NetworkSettings> {
+        let empty = NetworkFile::default();
+        let n = raw.map_or(&empty, |r| r.get_ref());
+        let path = KeyPath::root().key("network");
+        let d = NetworkSettings::default();
+        let listen = match &n.listen {
+            Some(v) => self.socket_addr(path.key("listen"), v),
+            None => Some(d.listen),
+        };
+        let keepalive = self.duration(
+            path.key("keepalive"),
+            n.keepalive.as_ref(),
+            d.keepalive,
+            Duration::from_millis(100)..=Duration::from_secs(60),
+        );
+        let down_after = match &n.down_after {
+            Some(v) => self
+                .int(
+                    path.key("down_after"),
+                    v,
+                    2..=100,
+                    "a number of keepalive intervals, 2-100",
+                )
+                .map(|v| v as u32),
+            None => Some(d.down_after),
+        };
+        let dscp = match &n.dscp {
+            Some(v) => self
+                .int(
+                    path.key("dscp"),
+                    v,
+                    0..=63,
+                    "a DSCP code point, 0-63 (46 is EF)",
+                )
+                .map(|v| v as u8),
+            None => Some(d.dscp),
+        };
+        let socket_buffer = match &n.socket_buffer {
+            Some(v) => self
+                .int(
+                    path.key("socket_buffer"),
+                    v,
+                    65_536..=67_108_864,
+                    "a size in bytes, 65536-67108864",
+                )
+                .map(|v| v as usize),
+            None => Some(d.socket_buffer),
+        };
+        Some(NetworkSettings {
+            listen: listen?,
+            keepalive: keepalive?,
+            down_after: down_after?,
+            dscp: dscp?,
+            socket_buffer: socket_buffer?,
+        })
+    }
+
+    /// A peer's key file: an absolute path (the daemon reads it at start; its mode and
+    /// content are checked then).
+    fn key_file(&mut self, key: KeyPath, value: &Spanned<String>) -> Option<PathBuf> {
+        let text = value.get_ref();
+        if text.trim().is_empty() {
+            self.add(key, Some(value.span()), ProblemKind::Blank);
+            return None;
+        }
+        if !text.starts_with('/') {
+            self.add(
+                key,
+                Some(value.span()),
+                ProblemKind::BadValue(format!(
+                    "`{text}` is not an absolute path: expected the key file's full path, e.g. \"/etc/borderlink/keys/site-b.key\""
+                )),
+            );
+            return None;
+        }
+        Some(PathBuf::from(text))
     }
 }

@@ -88,6 +88,9 @@ pub struct EngineConfig {
     pub stream_timeout: Duration,
     /// The most streams tracked at once; packets of further streams are dropped as overflow.
     pub max_streams: usize,
+    /// The id of the first stream this site originates; the daemon derives it from its start
+    /// time, so a restarted site never reuses the ids (and SRTP SSRCs) of its previous run.
+    pub first_stream: u32,
 }
 
 impl EngineConfig {
@@ -108,6 +111,7 @@ impl EngineConfig {
             grant: GrantConfig::default(),
             stream_timeout: Duration::from_secs(1),
             max_streams: 1024,
+            first_stream: 1,
         }
     }
 }
@@ -308,7 +312,7 @@ impl Engine {
             estimators: HashMap::new(),
             radios,
             console_streams: HashMap::new(),
-            next_stream: 1,
+            next_stream: config.first_stream.max(1),
             transmits: VecDeque::with_capacity(256),
             audio: VecDeque::with_capacity(64),
             commands: VecDeque::with_capacity(16),
@@ -470,6 +474,42 @@ impl Engine {
             radio.queue.abort(DropCause::FloorDenied);
             radio.playing = None;
             radio.pending_hang = false;
+        }
+        self.collect_commands();
+    }
+
+    /// A peer gateway went silent (its link is down): every stream it was sending ends now,
+    /// and the radios playing one are released at once, without hang time, rather than when
+    /// the stream's end timeout notices.
+    pub fn handle_peer_down(&mut self, now: Instant, site: SiteId) {
+        let source = EndpointId::Peer(site);
+        let keys: Vec<StreamKey> = self
+            .streams
+            .iter()
+            .filter(|(_, s)| s.source == source && !s.ended)
+            .map(|(k, _)| *k)
+            .collect();
+        for key in keys {
+            let Some(stream) = self.streams.get_mut(&key) else {
+                continue;
+            };
+            stream.ended = true;
+            if let Some(buffer) = stream.buffer.take() {
+                self.retired.add(&losses_of(buffer.counters()));
+            }
+            let patch = stream.patch;
+            for radio in &mut self.radios {
+                if radio.playing == Some(key) {
+                    radio.playing = None;
+                    radio.pending_hang = false;
+                    radio.tx.unkey(UnkeyReason::FloorLost);
+                    radio.queue.abort(DropCause::PeerDown);
+                }
+            }
+            if let Some(floor) = self.floors.get_mut(&patch) {
+                floor.release(now, key);
+            }
+            self.drain_floor(now, patch);
         }
         self.collect_commands();
     }

@@ -723,3 +723,101 @@ fn only_dynamic_patches_are_saved_and_a_restored_one_relays_under_its_old_id() {
     w.run_until(ms(500_000 + 1_000));
     assert!(w.engines[0].patches().get(id).is_none());
 }
+
+/// Site 1 (ASTRID radio) plays a C2000 stream from peer site 2, granted and on air.
+fn playing_a_peer_stream() -> Engine {
+    let mut e = Engine::new(config(1, 2));
+    let mut spec = patch(1, vec![]);
+    spec.channels = vec![
+        Channel {
+            site: SiteId(1),
+            network: Network::Astrid,
+            group: group_x(),
+        },
+        Channel {
+            site: SiteId(2),
+            network: Network::C2000,
+            group: group_y(),
+        },
+    ];
+    e.create_patch(Instant::ZERO, spec).unwrap();
+    for seq in 0..5u16 {
+        let tx = if seq == 0 {
+            TxState::Start
+        } else {
+            TxState::Continue
+        };
+        let bytes = peer_packet(seq, tx, &frame(seq as u8), 2, 42);
+        e.handle_packet(
+            ms(100 + 20 * u64::from(seq)),
+            EndpointId::Peer(SiteId(2)),
+            &VoiceRepr::parse(&bytes).unwrap(),
+        );
+    }
+    assert!(matches!(
+        e.poll_command(),
+        Some(RadioCommand::Key { radio: ASTRID, .. })
+    ));
+    e.handle_radio(ms(200), ASTRID, RadioEvent::TxGranted);
+    e.handle_timeout(ms(400));
+    while e.poll_audio().is_some() {}
+    assert!(e.poll_command().is_none());
+    e
+}
+
+#[test]
+fn a_peer_going_down_releases_its_radios_at_once() {
+    let mut e = playing_a_peer_stream();
+    e.handle_peer_down(ms(420), SiteId(2));
+    assert_eq!(
+        e.poll_command(),
+        Some(RadioCommand::Unkey {
+            radio: ASTRID,
+            reason: UnkeyReason::FloorLost
+        }),
+        "released at once, not after the end timeout and hang time"
+    );
+    assert!(e.poll_command().is_none());
+    // The floor is free for others at once: nobody holds it.
+    let patch = e.patches().iter().next().unwrap().id();
+    assert_eq!(e.floor(patch).and_then(|f| f.holder()), None);
+    // Nothing else plays, and a late packet of the dead stream keys nothing.
+    let late = peer_packet(5, TxState::Continue, &frame(5), 2, 42);
+    e.handle_packet(
+        ms(430),
+        EndpointId::Peer(SiteId(2)),
+        &VoiceRepr::parse(&late).unwrap(),
+    );
+    assert!(e.poll_command().is_none());
+    e.handle_timeout(ms(2_000));
+    assert!(e.poll_audio().is_none());
+    assert_eq!(e.stream_count(), 0, "the ended stream is gone");
+}
+
+#[test]
+fn another_peer_going_down_changes_nothing() {
+    let mut e = playing_a_peer_stream();
+    e.handle_peer_down(ms(420), SiteId(3));
+    assert!(e.poll_command().is_none());
+    let patch = e.patches().iter().next().unwrap().id();
+    assert!(e.floor(patch).and_then(|f| f.holder()).is_some());
+}
+
+#[test]
+fn stream_ids_start_where_the_config_says() {
+    let mut cfg = config(1, 2);
+    cfg.first_stream = 0x1234_5600;
+    let mut e = Engine::new(cfg);
+    e.create_patch(Instant::ZERO, patch(2, vec![])).unwrap();
+    let capture = Capture {
+        talker: Some(field_unit()),
+        priority: prio(3),
+        emergency: false,
+        key_up: KeyUpTime(1),
+        frame: Some(&frame(0)),
+    };
+    e.handle_capture(ms(1), ASTRID, capture);
+    let t = e.poll_transmit().expect("sent to the peer");
+    let repr = VoiceRepr::parse(t.packet()).unwrap();
+    assert_eq!(repr.radio.stream, StreamId(0x1234_5600));
+}

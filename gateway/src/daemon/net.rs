@@ -1,0 +1,257 @@
+//! The daemon's side of the peer links: starts the voice socket task ([`crate::net::driver`])
+//! with the keys and settings of the configuration, hands authenticated voice to the engine,
+//! ends a dead peer's streams, and sends the engine's packets for peers.
+//!
+//! Kept apart from the main loop's file: the loop only sees [`Input::Net`] and calls
+//! [`Site::handle_net`] and [`Site::transmit`].
+
+use std::sync::{Arc, Mutex};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use borderlink_protocol::time::Instant;
+use borderlink_protocol::voice::VoiceRepr;
+use thiserror::Error;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tracing::{Instrument, debug, error, info, info_span, warn};
+
+use super::{Input, Site};
+use crate::config::Config;
+use crate::engine::endpoint::EndpointId;
+use crate::engine::relay::Transmit;
+use crate::net::driver::{self, NetSnapshot, SharedSnapshot, ToEngine};
+use crate::net::socket::{PeerSocket, SocketOptions};
+use crate::net::{KeyError, LinkConfig, PeerKeys, PeerLinks, PeerSpec, PeerStatus};
+
+/// Why the peer links could not start.
+#[derive(Debug, Error)]
+pub enum NetError {
+    /// A peer's key file is missing, exposed or malformed.
+    #[error("peer {peer}: {source}")]
+    Key {
+        /// The peer's name.
+        peer: String,
+        /// What is wrong with the file.
+        source: KeyError,
+    },
+    /// The voice socket could not be opened.
+    #[error("voice socket {listen}: {source}")]
+    Socket {
+        /// The configured address.
+        listen: std::net::SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+/// Packets for peers queued between the main loop and the socket task: 2 s of 100 streams.
+const OUTGOING_QUEUE: usize = 8192;
+
+/// The main loop's handle on the peer links.
+pub(super) struct NetIo {
+    out: mpsc::Sender<Transmit>,
+    snapshot: SharedSnapshot,
+    /// Packets for peers dropped because the socket task fell behind.
+    queue_full: u64,
+}
+
+/// The first stream id of this run: the wall clock in seconds × 256, so that a restarted
+/// daemon starts above every id (and so every SRTP SSRC) its previous run used, unless that
+/// run made more than 256 streams per second of its life.
+pub(super) fn first_stream_id() -> u32 {
+    let secs = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    (secs as u32).wrapping_mul(256)
+}
+
+/// Loads every peer's keys, opens the voice socket and starts its task; `None` without peers.
+pub(super) fn start(
+    config: &Config,
+    now: Instant,
+    inputs: mpsc::Sender<Input>,
+    shutdown: CancellationToken,
+) -> Result<Option<(NetIo, JoinHandle<()>)>, NetError> {
+    if config.peers.is_empty() {
+        return Ok(None);
+    }
+    let mut specs = Vec::with_capacity(config.peers.len());
+    for peer in &config.peers {
+        let keys = PeerKeys::load(&peer.key_file, peer.suite).map_err(|source| NetError::Key {
+            peer: peer.name.clone(),
+            source,
+        })?;
+        let (send, receive) = keys.for_link(config.site.id, peer.site);
+        specs.push(PeerSpec {
+            site: peer.site,
+            name: peer.name.clone(),
+            address: peer.address.clone(),
+            send,
+            receive,
+        });
+    }
+    let net = config.network;
+    let (socket, granted) = PeerSocket::bind(SocketOptions {
+        listen: net.listen,
+        dscp: net.dscp,
+        buffer: net.socket_buffer,
+        batch: true,
+    })
+    .map_err(|source| NetError::Socket {
+        listen: net.listen,
+        source,
+    })?;
+    info!(
+        local = %granted.local,
+        dscp = net.dscp,
+        recv_buffer = granted.recv_buffer,
+        send_buffer = granted.send_buffer,
+        peers = specs.len(),
+        "voice socket open"
+    );
+    // Linux reports twice the size it grants; less than asked means net.core.rmem_max caps it.
+    if granted.recv_buffer < net.socket_buffer {
+        warn!(
+            asked = net.socket_buffer,
+            granted = granted.recv_buffer,
+            "receive buffer smaller than configured: raise net.core.rmem_max"
+        );
+    }
+    // A keepalive SSRC of its own for each run, so the peers' SRTCP replay windows of the
+    // previous run never hold this one's keepalives back.
+    let keepalive_ssrc = (first_stream_id() ^ std::process::id().rotate_left(16)) | 1;
+    let links = PeerLinks::new(
+        now,
+        LinkConfig {
+            site: config.site.id,
+            keepalive: net.keepalive,
+            down_after: net.down_after,
+            keepalive_ssrc,
+        },
+        specs,
+    );
+    let (out, outgoing) = mpsc::channel(OUTGOING_QUEUE);
+    let snapshot: SharedSnapshot = Arc::new(Mutex::new(NetSnapshot::default()));
+    let task = tokio::spawn(
+        driver::run(
+            links,
+            socket,
+            outgoing,
+            inputs,
+            Input::Net,
+            Arc::clone(&snapshot),
+            shutdown,
+        )
+        .instrument(info_span!("net")),
+    );
+    Ok(Some((
+        NetIo {
+            out,
+            snapshot,
+            queue_full: 0,
+        },
+        task,
+    )))
+}
+
+impl NetIo {
+    fn snapshot(&self) -> NetSnapshot {
+        self.snapshot.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+}
+
+impl Site {
+    /// What the socket task reports: authenticated voice for the engine, peers up and down.
+    pub(super) fn handle_net(&mut self, now: Instant, message: ToEngine) {
+        match message {
+            ToEngine::Voice(delivery) => match VoiceRepr::parse(&delivery.packet) {
+                Ok(repr) => self
+                    .engine
+                    .handle_packet(now, EndpointId::Peer(delivery.site), &repr),
+                // The socket task parsed it already; this cannot happen, but costs nothing.
+                Err(err) => error!(cause = %err, "peer voice packet does not parse"),
+            },
+            ToEngine::PeerUp(site) => debug!(site = site.0, "peer up"),
+            ToEngine::PeerDown(site) => self.engine.handle_peer_down(now, site),
+        }
+    }
+
+    /// Sends a packet the engine has for a peer; packets for consoles are counted as unsent
+    /// (consoles are not connected yet).
+    pub(super) fn transmit(&mut self, packet: Transmit) {
+        match (&packet.to, self.net.as_mut()) {
+            (EndpointId::Peer(_), Some(net)) => {
+                if net.out.try_send(packet).is_err() {
+                    net.queue_full += 1;
+                    if net.queue_full.is_power_of_two() {
+                        warn!(
+                            dropped = net.queue_full,
+                            "voice socket task behind: packets for peers dropped"
+                        );
+                    }
+                }
+            }
+            _ => self.ip_unsent += 1,
+        }
+    }
+
+    /// Every peer link's status, as of the socket task's latest snapshot (at most a second
+    /// old): for the control API and metrics.
+    pub(super) fn peer_status(&self) -> Vec<PeerStatus> {
+        self.net
+            .as_ref()
+            .map(|n| n.snapshot().peers)
+            .unwrap_or_default()
+    }
+
+    /// The peer links' full snapshot (peers and socket counters), for metrics.
+    pub(super) fn net_snapshot(&self) -> NetSnapshot {
+        self.net.as_ref().map(NetIo::snapshot).unwrap_or_default()
+    }
+
+    /// Logs every peer's counters (at shutdown).
+    pub(super) fn log_net_summary(&self) {
+        let Some(net) = &self.net else { return };
+        for p in self.peer_status() {
+            let c = &p.counters;
+            info!(
+                peer = %p.name,
+                site = p.site.0,
+                state = ?p.state,
+                voice_in = c.voice_in,
+                voice_out = c.voice_out,
+                keepalives_in = c.keepalives_in,
+                lost = c.lost,
+                late = c.late,
+                duplicate = c.duplicate,
+                replay = c.replay,
+                stale = c.stale,
+                auth_failed = c.auth_failed,
+                malformed = c.malformed,
+                rtt_ms = ?p.rtt_smoothed_ms,
+                "peer link closed"
+            );
+        }
+        let engine = self.engine.counters();
+        let drops: Vec<String> = crate::engine::counters::DropCause::ALL
+            .iter()
+            .filter(|c| engine.dropped(**c) > 0)
+            .map(|c| format!("{}={}", c.label(), engine.dropped(*c)))
+            .collect();
+        info!(
+            received = engine.received,
+            delivered = engine.delivered,
+            concealed = engine.concealed,
+            dropped = %drops.join(" "),
+            "engine frames"
+        );
+        let socket = self.net_snapshot().socket;
+        info!(
+            unknown_source = socket.unknown_source,
+            unroutable = socket.unroutable,
+            queue_full = net.queue_full,
+            "voice socket closed"
+        );
+    }
+}

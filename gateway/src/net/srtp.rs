@@ -228,11 +228,12 @@ impl SrtpReceive {
         let header = rtp_header_len(&packet[..packet.len() - tag]).ok_or(SrtpFailure::Malformed)?;
         debug_assert!(header <= packet.len() - tag);
         let ssrc = u32::from_be_bytes([packet[8], packet[9], packet[10], packet[11]]);
-        if !self.rtp_seen.contains(&ssrc) && self.rtp_seen.len() >= SSRC_CAP {
-            if self.rtp_seen.len() >= 4 * SSRC_CAP || !wrapped_live() {
-                self.rtp = context(&self.key);
-                self.rtp_seen.clear();
-            }
+        if !self.rtp_seen.contains(&ssrc)
+            && self.rtp_seen.len() >= SSRC_CAP
+            && (self.rtp_seen.len() >= 4 * SSRC_CAP || !wrapped_live())
+        {
+            self.rtp = context(&self.key);
+            self.rtp_seen.clear();
         }
         self.rtp_seen.insert(ssrc);
         self.rtp

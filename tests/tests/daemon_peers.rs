@@ -39,6 +39,13 @@ fn free_udp_port() -> SocketAddr {
     probe.local_addr().expect("addr")
 }
 
+fn free_tcp_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port()
+}
+
 fn frame(n: u8) -> [u8; 160] {
     let mut f = [0xaa; 160];
     f[0] = n;
@@ -156,6 +163,8 @@ struct SiteSpec<'a> {
     voice: SocketAddr,
     peer: SocketAddr,
     key_file: &'a Path,
+    /// The control API's port.
+    api: u16,
 }
 
 fn write_config(dir: &Path, s: &SiteSpec<'_>) -> PathBuf {
@@ -189,6 +198,9 @@ name = "site {peer_id}"
 address = "{peer}"
 key_file = "{key}"
 
+[api]
+listen = "127.0.0.1:{api}"
+
 [[patches]]
 name = "border"
 channels = [
@@ -208,6 +220,7 @@ channels = [
         peer_id = 3 - s.id,
         peer = s.peer,
         key = s.key_file.display(),
+        api = s.api,
     );
     let path = dir.join(format!("site-{}.toml", s.id));
     std::fs::write(&path, config).expect("config");
@@ -225,6 +238,8 @@ struct Pair {
     a: Daemon,
     b: Daemon,
     relay: Relay,
+    /// Site A's control API.
+    a_api: String,
     _dir: TempDir,
 }
 
@@ -258,6 +273,7 @@ impl Pair {
         let (a_voice, b_voice) = (free_udp_port(), free_udp_port());
         let a_side = UdpSocket::bind("127.0.0.1:0").expect("bind");
         let b_side = UdpSocket::bind("127.0.0.1:0").expect("bind");
+        let a_api = free_tcp_port();
         let a_config = write_config(
             &dir.0,
             &SiteSpec {
@@ -272,6 +288,7 @@ impl Pair {
                 voice: a_voice,
                 peer: a_side.local_addr().expect("addr"),
                 key_file: &key,
+                api: a_api,
             },
         );
         let b_config = write_config(
@@ -288,6 +305,7 @@ impl Pair {
                 voice: b_voice,
                 peer: b_side.local_addr().expect("addr"),
                 key_file: &key,
+                api: free_tcp_port(),
             },
         );
         let relay = Relay::start(a_side, b_side, a_voice, b_voice);
@@ -322,6 +340,7 @@ impl Pair {
             a,
             b,
             relay,
+            a_api: format!("http://127.0.0.1:{a_api}"),
             _dir: dir,
         }
     }
@@ -413,6 +432,21 @@ fn two_sites_relay_calls_both_ways_over_srtp() {
             .iter()
             .any(|d| d.windows(32).any(|w| w.iter().all(|&b| b == 0xaa))),
         "plaintext audio on the wire"
+    );
+    // Dispatch sees the peer up, its round-trip time and its counters.
+    let out = std::process::Command::new(borderlink_tests::binary("borderlink"))
+        .args(["status", "--json", "--api", &pair.a_api])
+        .output()
+        .expect("borderlink status");
+    assert!(out.status.success(), "{out:?}");
+    let status: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let peer = &status["peers"][0];
+    assert_eq!(peer["site"], 2, "{status}");
+    assert_eq!(peer["state"], "up", "{status}");
+    assert!(peer["rtt_ms"].as_f64().is_some(), "{status}");
+    assert!(
+        peer["counters"]["voice_out"].as_u64() >= Some(u64::from(FRAMES)),
+        "{status}"
     );
     assert!(pair.a.stop().success());
     assert!(pair.b.stop().success());
@@ -586,6 +620,7 @@ fn a_key_file_others_can_read_stops_the_daemon_naming_file_and_mode() {
             voice: free_udp_port(),
             peer: free_udp_port(),
             key_file: &key,
+            api: free_tcp_port(),
         },
     );
     let mut daemon = Daemon::start(&config);

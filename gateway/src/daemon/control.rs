@@ -284,16 +284,25 @@ impl Site {
                 retransmissions: stats.retransmissions,
             }
         });
-        let peers = config
-            .peers
-            .iter()
+        let peers = self
+            .peer_status()
+            .into_iter()
             .map(|p| PeerView {
                 site: p.site.0,
-                name: p.name.clone(),
-                address: p.address.clone(),
-                state: "unknown".to_owned(),
-                rtt_ms: None,
-                counters: Default::default(),
+                name: p.name,
+                address: p.address,
+                state: match p.state {
+                    crate::net::PeerState::Up => "up",
+                    crate::net::PeerState::Down => "down",
+                }
+                .to_owned(),
+                rtt_ms: p.rtt_ms,
+                counters: p
+                    .counters
+                    .fields()
+                    .into_iter()
+                    .map(|(k, v)| (k.to_owned(), v))
+                    .collect(),
             })
             .collect();
         let c = self.engine.counters();
@@ -361,15 +370,19 @@ impl Site {
             }
         });
         let peers = self
-            .config
-            .peers
-            .iter()
+            .peer_status()
+            .into_iter()
             .map(|p| PeerFigures {
-                name: p.name.clone(),
+                name: p.name,
                 site: p.site.0,
-                up: false,
-                rtt_s: None,
-                counters: Vec::new(),
+                up: p.state == crate::net::PeerState::Up,
+                rtt_s: p.rtt_ms.map(|ms| ms / 1e3),
+                counters: p
+                    .counters
+                    .fields()
+                    .into_iter()
+                    .map(|(k, v)| (k.to_owned(), v))
+                    .collect(),
             })
             .collect();
         MetricsSnapshot {

@@ -3,12 +3,13 @@
 //! audio on loopback UDP (raw A-law) and the board on a pseudo-terminal.
 //!
 //! # Peers
-//! Until the daemon carries voice between sites ([`PEERS`] is `false`), each site relays
-//! locally: a patch goes to the lowest-numbered site that reaches at least two of its
-//! channels, with its local channels only, so two sites never both relay the same call onto
-//! one group. When the peer links land, set [`PEERS`] and fill in [`peers_toml`]: every site
-//! then gets the whole patch and a `[[peers]]` entry per other site pointing at that pair's
-//! [`UdpProxy`](crate::net::proxy::UdpProxy) address, and its own voice port in `[site]`.
+//! Sites carry voice to each other over their SRTP peer links ([`PEERS`]): every site gets the
+//! whole patch, its own voice socket in `[network]` and a `[[peers]]` entry per other site
+//! pointing at that pair's [`UdpProxy`](crate::net::proxy::UdpProxy) address, with the pair's
+//! key file. Keepalives run every 200 ms and a peer is down after 3 silent intervals, so a
+//! partition ends a relayed call well within hang time + 1 s. With [`PEERS`] off (kept for
+//! comparison runs) each site relays locally: a patch goes to the lowest-numbered site that
+//! reaches at least two of its channels, with its local channels only.
 
 use std::fmt::Write as _;
 use std::net::SocketAddr;
@@ -19,8 +20,8 @@ use borderlink_protocol::time::Duration;
 
 use crate::scenario::{PatchDef, Scenario};
 
-/// Whether `borderlinkd` carries voice to peer sites yet.
-pub const PEERS: bool = false;
+/// Whether the sites carry voice to each other over peer links.
+pub const PEERS: bool = true;
 
 /// Where one radio's ends are.
 #[derive(Debug, Clone)]
@@ -55,8 +56,9 @@ pub struct SitePorts {
     pub board: Option<PathBuf>,
     /// The site's own voice socket (peer links).
     pub voice: Option<SocketAddr>,
-    /// Per other site: the address this site sends its voice to (the proxy's facing side).
-    pub peers: Vec<(u16, SocketAddr)>,
+    /// Per other site: the address this site sends its voice to (the proxy's facing side)
+    /// and the pair's key file.
+    pub peers: Vec<(u16, SocketAddr, PathBuf)>,
 }
 
 fn digits(t: Tsi) -> String {
@@ -122,23 +124,40 @@ pub fn site_patches(scenario: &Scenario, site: usize, patches: &[PatchDef]) -> V
         .collect()
 }
 
-/// The `[[peers]]` entries and voice socket of a site, once the daemon has peer links.
-///
-/// The net branch decides the keys (a voice port per site, key files per peer); this is the
-/// one place that writes them.
+/// The `[network]` section and `[[peers]]` entries of a site.
 pub fn peers_toml(scenario: &Scenario, ports: &SitePorts) -> String {
     let mut o = String::new();
-    if !PEERS {
+    let (true, Some(voice)) = (PEERS, ports.voice) else {
         return o;
-    }
-    for (site, address) in &ports.peers {
+    };
+    let _ = writeln!(
+        o,
+        "\n[network]\nlisten = \"{voice}\"\nkeepalive = \"200ms\"\ndown_after = 3"
+    );
+    for (site, address, key) in &ports.peers {
         let name = scenario.site(*site).map_or("", |s| s.name.as_str());
         let _ = writeln!(o, "\n[[peers]]");
         let _ = writeln!(o, "site = {site}");
         let _ = writeln!(o, "name = {}", quoted(name));
         let _ = writeln!(o, "address = {}", quoted(&address.to_string()));
+        let _ = writeln!(o, "key_file = {}", path(key));
     }
     o
+}
+
+/// A pair's key file: two lines of base64 key‖salt for AEAD_AES_128_GCM (16 + 12 bytes),
+/// the lower site's direction first, drawn from `seed`.
+pub fn pair_key_file(seed: u64) -> String {
+    use base64::Engine as _;
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand::rngs::SmallRng::seed_from_u64(seed);
+    let mut line = || {
+        let mut bytes = [0u8; 28];
+        rng.fill(&mut bytes[..]);
+        base64::engine::general_purpose::STANDARD.encode(bytes)
+    };
+    let (a, b) = (line(), line());
+    format!("# borderlink-sim pair key (AEAD_AES_128_GCM)\n{a}\n{b}\n")
 }
 
 /// The configuration file of site `site`.
@@ -168,10 +187,6 @@ pub fn site_toml(
         spec.id,
         quoted(&spec.name)
     );
-    if let (true, Some(voice)) = (PEERS, ports.voice) {
-        // The site's own voice socket; the key is the peer-link branch's to name.
-        let _ = writeln!(o, "voice = \"{voice}\"");
-    }
     for (r, p) in spec.radios.iter().zip(&ports.radios) {
         let _ = writeln!(o, "\n[[radios]]");
         let _ = writeln!(o, "name = {}", quoted(&r.name));
@@ -257,9 +272,33 @@ mod tests {
             board: scenario.sites[site]
                 .board
                 .then(|| PathBuf::from(format!("/tmp/board \"{site}\""))),
-            voice: None,
-            peers: Vec::new(),
+            voice: Some(format!("127.0.0.1:{}", 43_000 + site).parse().unwrap()),
+            peers: scenario
+                .sites
+                .iter()
+                .enumerate()
+                .filter(|(other, _)| *other != site)
+                .map(|(other, spec)| {
+                    (
+                        spec.id,
+                        format!("127.0.0.1:{}", 44_000 + other).parse().unwrap(),
+                        PathBuf::from("/tmp/pair.key"),
+                    )
+                })
+                .collect(),
         }
+    }
+
+    #[test]
+    fn pair_keys_are_two_distinct_gcm_lines_the_daemon_reads() {
+        let text = pair_key_file(7);
+        assert_eq!(text, pair_key_file(7), "same seed, same key");
+        assert_ne!(text, pair_key_file(8));
+        let keys = borderlink_gateway::net::PeerKeys::parse(
+            &text,
+            borderlink_gateway::net::Suite::default(),
+        );
+        assert!(keys.is_ok(), "{keys:?}");
     }
 
     /// The written file is one the daemon accepts, and means what the fast mode runs.

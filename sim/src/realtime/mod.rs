@@ -88,6 +88,13 @@ fn free_tcp() -> std::io::Result<SocketAddr> {
     std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()
 }
 
+/// A secret file, readable by its owner only (the daemon refuses anything else).
+fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::write(path, text)?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+}
+
 /// A token file as the daemon wants it: one named token, readable by its owner only.
 fn write_tokens(path: &Path, token: &str) -> std::io::Result<()> {
     use std::os::unix::fs::PermissionsExt as _;
@@ -171,6 +178,8 @@ pub fn run(scenario: &Scenario, seed: u64, options: &Options) -> anyhow::Result<
                     epoch,
                 )?;
                 proxies.insert((a.id, b.id), proxy);
+                let key = dir.join(format!("pair-{}-{}.key", a.id, b.id));
+                write_private(&key, &config::pair_key_file(derive_seed(seed, 70 + stream)))?;
             }
         }
     }
@@ -202,10 +211,11 @@ pub fn run(scenario: &Scenario, seed: u64, options: &Options) -> anyhow::Result<
             peers: proxies
                 .iter()
                 .filter_map(|(&(a, b), p): (&(u16, u16), &UdpProxy)| {
+                    let key = dir.join(format!("pair-{a}-{b}.key"));
                     if a == spec.id {
-                        Some((b, p.a_facing()))
+                        Some((b, p.a_facing(), key))
                     } else if b == spec.id {
-                        Some((a, p.b_facing()))
+                        Some((a, p.b_facing(), key))
                     } else {
                         None
                     }

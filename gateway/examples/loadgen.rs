@@ -35,8 +35,7 @@ use borderlink_gateway::net::{LinkConfig, MasterKey, PeerLinks, PeerSpec, Suite}
 use borderlink_protocol::ids::{Network, Tsi};
 use borderlink_protocol::time::{Duration, Instant};
 use borderlink_protocol::voice::{
-    KeyUpTime, MAX_PACKET_LEN, Origin, Priority, RadioHeader, SiteId, StreamId, TxState,
-    VoiceRepr,
+    KeyUpTime, MAX_PACKET_LEN, Origin, Priority, RadioHeader, SiteId, StreamId, TxState, VoiceRepr,
 };
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -211,7 +210,7 @@ fn daemon(
         let mut queue_full = 0u64;
         // Both peers resolved (the snapshot says so, within a second) before the load starts.
         for _ in 0..300 {
-            let resolved = snapshot.lock().map_or(false, |s| {
+            let resolved = snapshot.lock().is_ok_and(|s| {
                 s.peers.len() == 2 && s.peers.iter().all(|p| p.resolved.is_some())
             });
             if resolved {
@@ -287,7 +286,12 @@ fn thread_cpu_us() -> u64 {
         .rsplit_once(')')
         .map(|(_, rest)| rest.split_whitespace().collect())
         .unwrap_or_default();
-    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
     // Fields after the command: state is 0, utime 11, stime 12.
     (ticks(11) + ticks(12)) * 10_000
 }
@@ -304,7 +308,6 @@ fn rss_kib(field: &str) -> u64 {
 
 /// Sends `rate` packets/s (0: as fast as it can) round-robin over the streams to `to` for
 /// `seconds`, recording each packet's send time.
-#[allow(clippy::too_many_arguments)]
 fn send(
     args: &Args,
     suite_key: Option<MasterKey>,
@@ -353,7 +356,11 @@ fn send(
                     timestamp: u32::from(seq).wrapping_mul(160),
                     ssrc: 0x0200_0000 | n as u32,
                     radio: RadioHeader {
-                        tx: if seq == 0 { TxState::Start } else { TxState::Continue },
+                        tx: if seq == 0 {
+                            TxState::Start
+                        } else {
+                            TxState::Continue
+                        },
                         squelch_open: true,
                         emergency: false,
                         priority: Priority::new(3).expect("priority"),
@@ -389,16 +396,29 @@ fn send(
 }
 
 /// Receives until `stop`, returning per-packet latencies in ns.
-fn sink(
+/// Where a sink listens and how it reads what arrives.
+#[derive(Clone, Copy)]
+struct SinkSpec {
     listen: SocketAddr,
     batch: bool,
-    ready: std::sync::mpsc::Sender<()>,
     streams: usize,
+    /// Packets come from the engine (its SSRCs), not straight from the sender.
     engine_ssrc: bool,
+}
+
+fn sink(
+    spec: SinkSpec,
+    ready: std::sync::mpsc::Sender<()>,
     times: &[AtomicU64],
     epoch: StdInstant,
     stop: &AtomicBool,
 ) -> Vec<u64> {
+    let SinkSpec {
+        listen,
+        batch,
+        streams,
+        engine_ssrc,
+    } = spec;
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -466,10 +486,14 @@ fn start_sink(
     stop: &Arc<AtomicBool>,
 ) -> std::thread::JoinHandle<Vec<u64>> {
     let (ready, bound) = std::sync::mpsc::channel();
-    let (t, s, streams, batch) = (Arc::clone(times), Arc::clone(stop), args.streams, args.batch);
-    let handle = std::thread::spawn(move || {
-        sink(listen, batch, ready, streams, engine_ssrc, &t, epoch, &s)
-    });
+    let (t, s) = (Arc::clone(times), Arc::clone(stop));
+    let spec = SinkSpec {
+        listen,
+        batch: args.batch,
+        streams: args.streams,
+        engine_ssrc,
+    };
+    let handle = std::thread::spawn(move || sink(spec, ready, &t, epoch, &s));
     bound.recv().expect("sink bound");
     handle
 }
@@ -478,7 +502,11 @@ fn main() {
     let args = args();
     let epoch = StdInstant::now();
     let slots = || -> Arc<Vec<AtomicU64>> {
-        Arc::new((0..args.streams * SLOTS).map(|_| AtomicU64::new(0)).collect())
+        Arc::new(
+            (0..args.streams * SLOTS)
+                .map(|_| AtomicU64::new(0))
+                .collect(),
+        )
     };
 
     // Baseline: sender straight to the sink (plain RTP, no daemon), 2 s at the same rate.
@@ -491,7 +519,15 @@ fn main() {
             rate: if args.rate == 0 { 50_000 } else { args.rate },
             ..args
         };
-        send(&baseline_args, None, free_addr(), sink_addr, &times, epoch, 2);
+        send(
+            &baseline_args,
+            None,
+            free_addr(),
+            sink_addr,
+            &times,
+            epoch,
+            2,
+        );
         std::thread::sleep(StdDuration::from_millis(200));
         stop.store(true, Ordering::Relaxed);
         let mut lat = receiver.join().expect("sink");

@@ -92,4 +92,3 @@ impl Daemon {
         self.child.wait().expect("wait")
     }
 }
-

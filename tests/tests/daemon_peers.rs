@@ -17,8 +17,7 @@ use borderlink_gateway::net::{MasterKey, Suite};
 use borderlink_protocol::ids::{Network, Tsi};
 use borderlink_protocol::time::Instant as VInstant;
 use borderlink_protocol::voice::{
-    KeyUpTime, MAX_PACKET_LEN, Origin, Priority, RadioHeader, SiteId, StreamId, TxState,
-    VoiceRepr,
+    KeyUpTime, MAX_PACKET_LEN, Origin, Priority, RadioHeader, SiteId, StreamId, TxState, VoiceRepr,
 };
 use borderlink_tests::daemon::Daemon;
 use borderlink_tests::pty_radio::PtyRadio;
@@ -67,7 +66,12 @@ impl Relay {
     /// `a_side` is where A's packets arrive, `b_side` where B's do. One thread per
     /// direction, each blocked in `recv`, so a loaded machine delays packets but never
     /// throttles a direction below its rate.
-    fn start(a_side: UdpSocket, b_side: UdpSocket, a_voice: SocketAddr, b_voice: SocketAddr) -> Relay {
+    fn start(
+        a_side: UdpSocket,
+        b_side: UdpSocket,
+        a_voice: SocketAddr,
+        b_voice: SocketAddr,
+    ) -> Relay {
         for s in [&a_side, &b_side] {
             s.set_read_timeout(Some(Duration::from_millis(50)))
                 .expect("timeout");
@@ -131,8 +135,11 @@ impl Relay {
 
 fn write_key_file(dir: &Path, mode: u32) -> PathBuf {
     let path = dir.join("a-b.key");
-    std::fs::write(&path, format!("# test pair\n{}\n{}\n", KEY_LINES[0], KEY_LINES[1]))
-        .expect("key file");
+    std::fs::write(
+        &path,
+        format!("# test pair\n{}\n{}\n", KEY_LINES[0], KEY_LINES[1]),
+    )
+    .expect("key file");
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).expect("chmod");
     path
 }
@@ -300,7 +307,8 @@ impl Pair {
         );
         for d in [&a, &b] {
             assert!(
-                d.wait_log("peer up", |_| true, Duration::from_secs(5)).is_some(),
+                d.wait_log("peer up", |_| true, Duration::from_secs(5))
+                    .is_some(),
                 "peer never up"
             );
         }
@@ -490,8 +498,9 @@ fn forged_replayed_malformed_and_stranger_packets_key_nothing() {
         pair.relay.inject_as_a(packet);
     }
     // Malformed: an RTP header whose extension runs past the datagram, and plain garbage.
-    pair.relay
-        .inject_as_a(&[0x90, 0x08, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 0xbe, 0xde, 0x00, 0x40]);
+    pair.relay.inject_as_a(&[
+        0x90, 0x08, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 0xbe, 0xde, 0x00, 0x40,
+    ]);
     pair.relay.inject_as_a(b"hello, I am a radio");
     // A stranger: a perfectly good-looking packet from an address that is no peer's.
     let stranger = UdpSocket::bind("127.0.0.1:0").expect("bind");
@@ -503,7 +512,11 @@ fn forged_replayed_malformed_and_stranger_packets_key_nothing() {
     for kind in ["auth_failed", "malformed"] {
         assert!(
             pair.b
-                .wait_log("packet dropped", |v| v["fields"]["kind"] == kind, Duration::from_secs(5))
+                .wait_log(
+                    "packet dropped",
+                    |v| v["fields"]["kind"] == kind,
+                    Duration::from_secs(5)
+                )
                 .is_some(),
             "no {kind} drop reported"
         );
@@ -548,7 +561,10 @@ fn forged_replayed_malformed_and_stranger_packets_key_nothing() {
         .b
         .wait_log("voice socket closed", |_| true, Duration::from_secs(5))
         .expect("socket summary");
-    assert!(socket["fields"]["unknown_source"].as_u64() >= Some(1), "{socket}");
+    assert!(
+        socket["fields"]["unknown_source"].as_u64() >= Some(1),
+        "{socket}"
+    );
 }
 
 #[test]
@@ -578,7 +594,10 @@ fn a_key_file_others_can_read_stops_the_daemon_naming_file_and_mode() {
     let stopped = daemon
         .wait_log("borderlinkd stopped", |_| true, Duration::from_secs(5))
         .expect("reason logged");
-    let cause = stopped["fields"]["cause"].as_str().unwrap_or_default().to_owned();
+    let cause = stopped["fields"]["cause"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
     assert!(
         cause.contains(&key.display().to_string()) && cause.contains("0644"),
         "{cause}"

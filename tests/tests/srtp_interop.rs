@@ -19,8 +19,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use borderlink_gateway::net::keepalive::Keepalive;
 use borderlink_protocol::ids::{Network, Tsi};
 use borderlink_protocol::voice::{
-    KeyUpTime, MAX_PACKET_LEN, Origin, Priority, RadioHeader, SiteId, StreamId, TxState,
-    VoiceRepr,
+    KeyUpTime, MAX_PACKET_LEN, Origin, Priority, RadioHeader, SiteId, StreamId, TxState, VoiceRepr,
 };
 use borderlink_tests::daemon::Daemon;
 use borderlink_tests::pty_radio::PtyRadio;
@@ -212,7 +211,8 @@ fn site1_packet(seq: u16, key_up: u32) -> Vec<u8> {
 }
 
 fn interop(suite: &str) {
-    let dir = std::env::temp_dir().join(format!("borderlink-interop-{}-{suite}", std::process::id()));
+    let dir =
+        std::env::temp_dir().join(format!("borderlink-interop-{}-{suite}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
     let keys = keys(suite);
     let voice = free_udp_port();
@@ -288,7 +288,10 @@ fn interop(suite: &str) {
         "{suite}: what libsrtp protected did not play in full on the radio"
     );
     let commands = setup.radio.commands();
-    assert!(commands.iter().any(|c| c.starts_with("AT+CTXD=")), "{commands:?}");
+    assert!(
+        commands.iter().any(|c| c.starts_with("AT+CTXD=")),
+        "{commands:?}"
+    );
     assert!(
         setup.radio.wait_for("AT+CUTXC=", Duration::from_secs(10)),
         "radio not released"

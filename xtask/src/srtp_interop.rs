@@ -36,7 +36,9 @@ pub(crate) fn run(root: &Path) -> anyhow::Result<()> {
             .status()
             .context("running pip")?;
         if !status.success() {
-            bail!("srtp-interop: `pip install {PYLIBSRTP}` failed (no network to PyPI, or no pip in the venv?)");
+            bail!(
+                "srtp-interop: `pip install {PYLIBSRTP}` failed (no network to PyPI, or no pip in the venv?)"
+            );
         }
     }
     let status = Command::new("cargo")
@@ -56,6 +58,8 @@ pub(crate) fn run(root: &Path) -> anyhow::Result<()> {
             "srtp-interop: borderlinkd and libsrtp do not interoperate (see the test output above)"
         );
     }
-    println!("srtp-interop: libsrtp decrypts borderlinkd's SRTP/SRTCP and borderlinkd accepts libsrtp's, both suites");
+    println!(
+        "srtp-interop: libsrtp decrypts borderlinkd's SRTP/SRTCP and borderlinkd accepts libsrtp's, both suites"
+    );
     Ok(())
 }

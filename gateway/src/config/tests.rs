@@ -680,8 +680,9 @@ fn peer_with_this_sites_id() {
 
 #[test]
 fn two_peers_with_one_site_id() {
-    let text =
-        format!("{BASE}\n[[peers]]\nsite = 2\nname = \"other\"\naddress = \"192.0.2.7:5200\"\nkey_file = \"/k\"\n");
+    let text = format!(
+        "{BASE}\n[[peers]]\nsite = 2\nname = \"other\"\naddress = \"192.0.2.7:5200\"\nkey_file = \"/k\"\n"
+    );
     let line = line_of(&text, "site = 2", 1);
     assert_problem(
         &text,
@@ -760,7 +761,11 @@ fn network_defaults_and_ranges() {
         ("dscp = 64", "network.dscp", "0-63"),
         ("down_after = 1", "network.down_after", "2-100"),
         ("keepalive = \"10ms\"", "network.keepalive", "out of range"),
-        ("listen = \"somewhere\"", "network.listen", "not a valid address"),
+        (
+            "listen = \"somewhere\"",
+            "network.listen",
+            "not a valid address",
+        ),
         ("socket_buffer = 1", "network.socket_buffer", "65536"),
     ] {
         let text = format!("{BASE}\n[network]\n{bad}\n");

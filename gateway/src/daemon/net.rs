@@ -157,10 +157,7 @@ pub(super) fn start(
 
 impl NetIo {
     fn snapshot(&self) -> NetSnapshot {
-        self.snapshot
-            .lock()
-            .map(|s| s.clone())
-            .unwrap_or_default()
+        self.snapshot.lock().map(|s| s.clone()).unwrap_or_default()
     }
 }
 
@@ -169,10 +166,9 @@ impl Site {
     pub(super) fn handle_net(&mut self, now: Instant, message: ToEngine) {
         match message {
             ToEngine::Voice(delivery) => match VoiceRepr::parse(&delivery.packet) {
-                Ok(repr) => {
-                    self.engine
-                        .handle_packet(now, EndpointId::Peer(delivery.site), &repr)
-                }
+                Ok(repr) => self
+                    .engine
+                    .handle_packet(now, EndpointId::Peer(delivery.site), &repr),
                 // The socket task parsed it already; this cannot happen, but costs nothing.
                 Err(err) => error!(cause = %err, "peer voice packet does not parse"),
             },

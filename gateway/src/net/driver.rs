@@ -99,7 +99,9 @@ pub async fn run<T: Send + 'static>(
     loop {
         let now = clock.now();
         start_lookups(&mut links, now, &socket, &resolved_tx);
-        let deadline = links.poll_timeout().map_or(next_snapshot, |t| t.min(next_snapshot));
+        let deadline = links
+            .poll_timeout()
+            .map_or(next_snapshot, |t| t.min(next_snapshot));
         tokio::select! {
             _ = shutdown.cancelled() => break,
             received = socket.recv() => match received {
@@ -261,7 +263,10 @@ fn report_events(links: &mut PeerLinks, to_engine: &mut Vec<ToEngine>) -> bool {
             PeerEvent::Up { site } | PeerEvent::Down { site, .. } => Some(*site),
             PeerEvent::Dropped { site, .. } => *site,
         };
-        let name = site.and_then(|s| links.name_of(s)).unwrap_or("-").to_owned();
+        let name = site
+            .and_then(|s| links.name_of(s))
+            .unwrap_or("-")
+            .to_owned();
         let span = info_span!("peer", site = site.map(|s| s.0), name = %name);
         let _entered = span.enter();
         match event {
@@ -271,7 +276,10 @@ fn report_events(links: &mut PeerLinks, to_engine: &mut Vec<ToEngine>) -> bool {
                 to_engine.push(ToEngine::PeerUp(site));
             }
             PeerEvent::Down { site, silent_for } => {
-                warn!(silent_ms = silent_for.as_millis(), "peer down: ending its streams");
+                warn!(
+                    silent_ms = silent_for.as_millis(),
+                    "peer down: ending its streams"
+                );
                 changed = true;
                 to_engine.push(ToEngine::PeerDown(site));
             }

@@ -31,8 +31,8 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
-use borderlink_protocol::voice::SiteId;
 use base64::engine::general_purpose::STANDARD;
+use borderlink_protocol::voice::SiteId;
 use serde::Serialize;
 use thiserror::Error;
 use webrtc_srtp::protection_profile::ProtectionProfile;
@@ -306,7 +306,10 @@ mod tests {
         let path = temp("open.key", &two(), 0o644);
         let err = PeerKeys::load(&path, Suite::AeadAes128Gcm).unwrap_err();
         let text = err.to_string();
-        assert!(matches!(err, KeyError::Exposed { mode: 0o644, .. }), "{text}");
+        assert!(
+            matches!(err, KeyError::Exposed { mode: 0o644, .. }),
+            "{text}"
+        );
         assert!(text.contains("open.key") && text.contains("0644"), "{text}");
         let path = temp("group.key", &two(), 0o640);
         assert!(matches!(
@@ -326,7 +329,10 @@ mod tests {
     fn wrong_length_names_the_suite_and_the_fix() {
         // 28 bytes is a GCM key; AES-CM needs 30.
         let err = PeerKeys::parse(&two(), Suite::AesCm128HmacSha1_80).unwrap_err();
-        assert!(err.contains("line 3: 28 bytes") && err.contains("needs 30"), "{err}");
+        assert!(
+            err.contains("line 3: 28 bytes") && err.contains("needs 30"),
+            "{err}"
+        );
         assert!(err.contains("head -c 30"), "{err}");
     }
 

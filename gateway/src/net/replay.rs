@@ -141,7 +141,10 @@ mod tests {
                 accepted += 1;
             }
         }
-        assert_eq!(accepted, 100, "index 0 was the first packet; 1..=100 once each");
+        assert_eq!(
+            accepted, 100,
+            "index 0 was the first packet; 1..=100 once each"
+        );
     }
 
     #[test]

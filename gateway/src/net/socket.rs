@@ -64,7 +64,11 @@ impl PeerSocket {
     /// Opens and binds the socket; must be called within a tokio runtime.
     pub fn bind(options: SocketOptions) -> io::Result<(PeerSocket, Granted)> {
         let listen = options.listen;
-        let socket = Socket::new(Domain::for_address(listen), Type::DGRAM, Some(Protocol::UDP))?;
+        let socket = Socket::new(
+            Domain::for_address(listen),
+            Type::DGRAM,
+            Some(Protocol::UDP),
+        )?;
         let v6 = listen.is_ipv6();
         let v6_only = v6 && !listen.ip().is_unspecified();
         if v6 {
@@ -268,7 +272,10 @@ fn send_batch(socket: &PeerSocket, chunk: &[(SocketAddr, &[u8])]) -> io::Result<
 #[cfg(not(target_os = "linux"))]
 fn send_batch(socket: &PeerSocket, chunk: &[(SocketAddr, &[u8])]) -> io::Result<usize> {
     let (to, bytes) = chunk[0];
-    socket.io.try_send_to(bytes, socket.destination(to)).map(|_| 1)
+    socket
+        .io
+        .try_send_to(bytes, socket.destination(to))
+        .map(|_| 1)
 }
 
 #[cfg(test)]

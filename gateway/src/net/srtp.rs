@@ -73,7 +73,10 @@ pub fn rtp_header_len(packet: &[u8]) -> Option<usize> {
                 continue;
             }
             let (header, len) = if two_byte {
-                (2, usize::from(*packet.get(at + 1).filter(|_| at + 1 < end)?))
+                (
+                    2,
+                    usize::from(*packet.get(at + 1).filter(|_| at + 1 < end)?),
+                )
             } else if b >> 4 == 15 {
                 // ID 15 ends the walk early (RFC 8285): the rest would be unaccounted for.
                 return None;
@@ -225,11 +228,12 @@ impl SrtpReceive {
         let header = rtp_header_len(&packet[..packet.len() - tag]).ok_or(SrtpFailure::Malformed)?;
         debug_assert!(header <= packet.len() - tag);
         let ssrc = u32::from_be_bytes([packet[8], packet[9], packet[10], packet[11]]);
-        if !self.rtp_seen.contains(&ssrc) && self.rtp_seen.len() >= SSRC_CAP {
-            if self.rtp_seen.len() >= 4 * SSRC_CAP || !wrapped_live() {
-                self.rtp = context(&self.key);
-                self.rtp_seen.clear();
-            }
+        if !self.rtp_seen.contains(&ssrc)
+            && self.rtp_seen.len() >= SSRC_CAP
+            && (self.rtp_seen.len() >= 4 * SSRC_CAP || !wrapped_live())
+        {
+            self.rtp = context(&self.key);
+            self.rtp_seen.clear();
         }
         self.rtp_seen.insert(ssrc);
         self.rtp
@@ -315,7 +319,10 @@ mod tests {
             let mut wire = Vec::new();
             tx.protect_rtp(Instant::ZERO, &plain, &mut wire).unwrap();
             assert_eq!(wire.len(), plain.len() + suite.rtp_tag_len());
-            assert_ne!(wire[plain.len() - 160..plain.len()], plain[plain.len() - 160..]);
+            assert_ne!(
+                wire[plain.len() - 160..plain.len()],
+                plain[plain.len() - 160..]
+            );
             let mut bad = wire.clone();
             *bad.last_mut().unwrap() ^= 1;
             assert_eq!(rx.unprotect_rtp(&bad, || false), Err(SrtpFailure::Auth));
@@ -328,7 +335,8 @@ mod tests {
         let mut tx = SrtpSend::new(MasterKey::new(Suite::AeadAes128Gcm, &[7; 28]).unwrap());
         let mut rx = SrtpReceive::new(key(Suite::AeadAes128Gcm));
         let mut wire = Vec::new();
-        tx.protect_rtp(Instant::ZERO, &voice(1, 5), &mut wire).unwrap();
+        tx.protect_rtp(Instant::ZERO, &voice(1, 5), &mut wire)
+            .unwrap();
         assert_eq!(rx.unprotect_rtp(&wire, || false), Err(SrtpFailure::Auth));
     }
 
@@ -370,7 +378,8 @@ mod tests {
         let mut tx = SrtpSend::new(key(suite));
         let mut rx = SrtpReceive::new(key(suite));
         let mut wire = Vec::new();
-        tx.protect_rtp(Instant::ZERO, &voice(1, 5), &mut wire).unwrap();
+        tx.protect_rtp(Instant::ZERO, &voice(1, 5), &mut wire)
+            .unwrap();
         assert!(rx.unprotect_rtp(&wire, || false).is_ok());
         for ssrc in 1000..1000 + 2 * SSRC_CAP as u32 {
             let mut forged = voice(1, ssrc);
@@ -379,7 +388,8 @@ mod tests {
         }
         assert!(rx.rtp_seen.len() <= SSRC_CAP);
         wire.clear();
-        tx.protect_rtp(Instant::ZERO, &voice(2, 5), &mut wire).unwrap();
+        tx.protect_rtp(Instant::ZERO, &voice(2, 5), &mut wire)
+            .unwrap();
         assert!(rx.unprotect_rtp(&wire, || false).is_ok());
     }
 

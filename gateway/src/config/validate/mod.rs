@@ -36,8 +36,8 @@ use toml::de::{DeTable, DeValue};
 use super::duration::parse_duration;
 use super::error::{ConfigError, Human, KeyPath, Location, Problem, ProblemKind, Problems, locate};
 use super::file::{
-    BoardFile, Digits, DurationText, NetworkFile, PatchFile, PeerFile, PlayoutFile, PolicyFile, RadioFile,
-    SiteFile, TimersFile,
+    BoardFile, Digits, DurationText, NetworkFile, PatchFile, PeerFile, PlayoutFile, PolicyFile,
+    RadioFile, SiteFile, TimersFile,
 };
 use super::{Config, Site};
 

@@ -105,7 +105,10 @@ impl Report<'_> {
 
 impl Report<'_> {
     /// `[network]`, every key with its default.
-    pub(super) fn network(&mut self, raw: Option<&Spanned<NetworkFile>>) -> Option<NetworkSettings> {
+    pub(super) fn network(
+        &mut self,
+        raw: Option<&Spanned<NetworkFile>>,
+    ) -> Option<NetworkSettings> {
         let empty = NetworkFile::default();
         let n = raw.map_or(&empty, |r| r.get_ref());
         let path = KeyPath::root().key("network");
@@ -122,13 +125,23 @@ impl Report<'_> {
         );
         let down_after = match &n.down_after {
             Some(v) => self
-                .int(path.key("down_after"), v, 2..=100, "a number of keepalive intervals, 2-100")
+                .int(
+                    path.key("down_after"),
+                    v,
+                    2..=100,
+                    "a number of keepalive intervals, 2-100",
+                )
                 .map(|v| v as u32),
             None => Some(d.down_after),
         };
         let dscp = match &n.dscp {
             Some(v) => self
-                .int(path.key("dscp"), v, 0..=63, "a DSCP code point, 0-63 (46 is EF)")
+                .int(
+                    path.key("dscp"),
+                    v,
+                    0..=63,
+                    "a DSCP code point, 0-63 (46 is EF)",
+                )
                 .map(|v| v as u8),
             None => Some(d.dscp),
         };

@@ -381,7 +381,10 @@ impl PeerLinks {
         } = &mut self.peers[index];
         let tag = recv.suite().rtp_tag_len();
         if bytes.len() < 12 + tag || rtp_header_len(&bytes[..bytes.len() - tag]).is_none() {
-            return Err((DropKind::Malformed, "not an SRTP packet with a valid RTP header"));
+            return Err((
+                DropKind::Malformed,
+                "not an SRTP packet with a valid RTP header",
+            ));
         }
         let ssrc = u32::from_be_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]);
         let seq = u16::from_be_bytes([bytes[2], bytes[3]]);
@@ -409,8 +412,12 @@ impl PeerLinks {
                 SrtpFailure::Auth => (DropKind::AuthFailed, "SRTP authentication failed"),
                 SrtpFailure::Malformed => (DropKind::Malformed, "malformed SRTP packet"),
             })?;
-        let repr = VoiceRepr::parse(&plain)
-            .map_err(|_| (DropKind::Malformed, "authenticated, but not borderlink voice"))?;
+        let repr = VoiceRepr::parse(&plain).map_err(|_| {
+            (
+                DropKind::Malformed,
+                "authenticated, but not borderlink voice",
+            )
+        })?;
         if repr.radio.origin.site != *site {
             // Sites only send what they originate (split horizon): a peer's key speaking for
             // another site is misconfiguration or abuse.
@@ -418,7 +425,10 @@ impl PeerLinks {
         }
         let age = (wall_ms as u32).wrapping_sub(repr.radio.started.0) as i32;
         if i64::from(age) > STALE_AFTER.as_millis() as i64 {
-            return Err((DropKind::Stale, "key-up time too old (replayed, or clocks apart)"));
+            return Err((
+                DropKind::Stale,
+                "key-up time too old (replayed, or clocks apart)",
+            ));
         }
         let timestamp = repr.timestamp;
         let stream = streams
@@ -480,7 +490,10 @@ impl PeerLinks {
             return Err((DropKind::Malformed, "keepalive from another site id"));
         }
         if wall_ms.abs_diff(keepalive.wall_ms) > STALE_AFTER.as_millis() {
-            return Err((DropKind::Stale, "keepalive wall-clock time too far from ours"));
+            return Err((
+                DropKind::Stale,
+                "keepalive wall-clock time too far from ours",
+            ));
         }
         let srtcp_index = u64::from(srtcp_index);
         match keepalive_windows.get_mut(&ssrc) {
@@ -599,7 +612,10 @@ impl PeerLinks {
 
     /// Sends due keepalives, marks silent peers down and prunes idle replay state.
     pub fn handle_timeout(&mut self, now: Instant, wall_ms: u64) {
-        let silence = self.config.keepalive.saturating_mul(u64::from(self.config.down_after));
+        let silence = self
+            .config
+            .keepalive
+            .saturating_mul(u64::from(self.config.down_after));
         for peer in &mut self.peers {
             if peer.state == PeerState::Up
                 && let Some(heard) = peer.last_heard
@@ -674,7 +690,10 @@ impl PeerLinks {
     /// When [`PeerLinks::handle_timeout`] must next run.
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
-        let silence = self.config.keepalive.saturating_mul(u64::from(self.config.down_after));
+        let silence = self
+            .config
+            .keepalive
+            .saturating_mul(u64::from(self.config.down_after));
         let peers = self.peers.iter().flat_map(|p| {
             let down = match (p.state, p.last_heard) {
                 (PeerState::Up, Some(heard)) => Some(heard + silence),
@@ -728,7 +747,9 @@ impl PeerLinks {
 
     /// The name of the peer at `site`.
     pub fn name_of(&self, site: SiteId) -> Option<&str> {
-        self.by_site.get(&site).map(|&i| self.peers[i].name.as_str())
+        self.by_site
+            .get(&site)
+            .map(|&i| self.peers[i].name.as_str())
     }
 }
 

@@ -123,8 +123,7 @@ impl World {
             }
             self.now = next.max(self.now);
             let now = self.now;
-            let (due, later): (Vec<_>, Vec<_>) =
-                self.flight.drain(..).partition(|f| f.0 <= now);
+            let (due, later): (Vec<_>, Vec<_>) = self.flight.drain(..).partition(|f| f.0 <= now);
             self.flight = later;
             for (_, to_a, bytes) in due {
                 if to_a {
@@ -284,15 +283,14 @@ fn voice_is_delivered_and_every_bad_packet_is_counted_and_dropped() {
     assert_eq!(c.auth_failed, 2);
     assert_eq!(c.malformed, 3);
     assert_eq!(w.a.socket_counters().unknown_source, 1);
-    let kinds: Vec<DropKind> = w
-        .a
-        .events
-        .iter()
-        .filter_map(|e| match e {
-            PeerEvent::Dropped { kind, .. } => Some(*kind),
-            _ => None,
-        })
-        .collect();
+    let kinds: Vec<DropKind> =
+        w.a.events
+            .iter()
+            .filter_map(|e| match e {
+                PeerEvent::Dropped { kind, .. } => Some(*kind),
+                _ => None,
+            })
+            .collect();
     // Each kind reported once (the second auth failure falls within the report interval).
     assert_eq!(
         kinds,
@@ -400,7 +398,10 @@ fn a_peer_that_does_not_resolve_is_tried_again() {
     };
     let mut l = PeerLinks::new(Instant::ZERO, config, vec![spec]);
     assert!(l.poll_resolve(Instant::ZERO).is_some());
-    assert!(l.poll_resolve(Instant::ZERO).is_none(), "one lookup at a time");
+    assert!(
+        l.poll_resolve(Instant::ZERO).is_none(),
+        "one lookup at a time"
+    );
     l.set_addresses(Instant::ZERO, B, vec![]);
     // No address: no keepalive, and voice cannot go.
     l.handle_timeout(Instant::ZERO, WALL0);

@@ -126,6 +126,18 @@ pub async fn run<T: Send + 'static>(
             Some((site, addrs)) = resolved.recv() => links.set_addresses(clock.now(), site, addrs),
             _ = tokio::time::sleep_until(clock.at(deadline)) => {}
         }
+        // Whatever the engine has queued goes out now too, whichever branch woke the loop:
+        // under load the receive branch is always ready, and outgoing packets must not wait
+        // for the select to pick them.
+        while batch.len() < BATCH {
+            match outgoing.try_recv() {
+                Ok(t) => batch.push(t),
+                Err(_) => break,
+            }
+        }
+        if !batch.is_empty() {
+            send_voice(&mut links, &socket, clock.now(), &mut batch, &mut wire).await;
+        }
         let now = clock.now();
         if links.poll_timeout().is_some_and(|t| t <= now) {
             links.handle_timeout(now, Clock::wall_ms());
@@ -133,8 +145,15 @@ pub async fn run<T: Send + 'static>(
         send_keepalives(&mut links, &socket, now).await;
         let changed = report_events(&mut links, &mut to_engine);
         for message in to_engine.drain(..) {
-            if deliver.send(wrap(message)).await.is_err() {
-                return;
+            // The main loop may be slow (its queue full) or gone; shutdown must still win.
+            tokio::select! {
+                sent = deliver.send(wrap(message)) => if sent.is_err() {
+                    return;
+                },
+                _ = shutdown.cancelled() => {
+                    publish(&links, clock.now(), &snapshot);
+                    return;
+                }
             }
         }
         if changed || now >= next_snapshot {

@@ -47,6 +47,11 @@ fn a_status_request_creates_the_patch_and_the_ack_reaches_the_radio() {
     let (c_audio, c_daemon) = audio_pair();
     let dir = std::env::temp_dir().join(format!("borderlinkd-roaming-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
+    let api_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port();
+    let api = format!("http://127.0.0.1:{api_port}");
     // No static patch: the two groups are a mirror, on demand.
     let config = format!(
         r#"
@@ -87,6 +92,9 @@ name = "Baarle police"
 home = {{ site = 1, network = "ASTRID", group = "02060000102061001" }}
 mirror = {{ site = 1, network = "C2000", group = "02040000102040551" }}
 mode = "on-demand"
+
+[api]
+listen = "127.0.0.1:{api_port}"
 "#,
         a_path = astrid.path,
         c_path = c2000.path,
@@ -172,6 +180,39 @@ mode = "on-demand"
         c2000.commands().iter().any(|c| c.starts_with("AT+CTXD")),
         "not relayed after the request: {:?}",
         c2000.commands()
+    );
+
+    // Dispatch sees who asked (call sign from the alias table), the mirror up, and the
+    // talker's call sign on the patch.
+    let out = Command::new(binary("borderlink"))
+        .args(["status", "--api", &api])
+        .output()
+        .expect("borderlink");
+    assert!(out.status.success(), "{out:?}");
+    let body: serde_json::Value = {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .build()
+            .into();
+        let mut response = agent
+            .get(format!("{api}/api/v1/roaming"))
+            .call()
+            .expect("GET /api/v1/roaming");
+        serde_json::from_str(&response.body_mut().read_to_string().expect("body")).expect("JSON")
+    };
+    assert_eq!(body["mirrors"][0]["name"], "Baarle police", "{body}");
+    assert!(body["mirrors"][0]["patch"].is_u64(), "mirror up: {body}");
+    let events: Vec<&str> = body["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter_map(|e| e["event"].as_str())
+        .collect();
+    assert!(
+        events.iter().any(|e| e.starts_with("BE-POL Turnhout 12")
+            && e.contains("Baarle police")
+            && e.ends_with("done")),
+        "{events:?}"
     );
 
     sigterm(&daemon.child);

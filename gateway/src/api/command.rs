@@ -45,6 +45,8 @@ pub enum Command {
     FirmwareStart(Box<crate::firmware_image::SignedImage>),
     /// How the board's firmware update goes.
     FirmwareStatus,
+    /// Mirrors and roaming events.
+    Roaming,
 }
 
 /// The main loop's answer.
@@ -65,6 +67,8 @@ pub enum Reply {
     Metrics(Box<MetricsSnapshot>),
     /// To [`Command::FirmwareStart`] and [`Command::FirmwareStatus`].
     Firmware(super::model::FirmwareView),
+    /// To [`Command::Roaming`].
+    Roaming(Box<super::model::RoamingView>),
 }
 
 /// The figures `GET /metrics` publishes, read from the main loop's state at one instant.

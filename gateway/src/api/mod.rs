@@ -12,6 +12,7 @@
 //! | `/api/v1/patches/{id}` | DELETE | yes | remove a dynamic patch |
 //! | `/api/v1/patches/{id}/release` | POST | yes | cut the transmission holding its floor |
 //! | `/api/v1/talkers` | GET | – | who talks on each patch |
+//! | `/api/v1/roaming` | GET | – | mirrors and the latest roaming events (who asked) |
 //! | `/api/v1/board/firmware` | GET | – | the board's firmware and the last update |
 //! | `/api/v1/board/firmware` | POST | yes | update the board with a signed image (the body) |
 //! | `/metrics` | GET | – | Prometheus text |
@@ -133,6 +134,7 @@ pub fn router(state: ApiState) -> Router {
         )
         .route("/api/v1/patches/{id}/release", post(release))
         .route("/api/v1/talkers", get(talkers))
+        .route("/api/v1/roaming", get(roaming))
         .route(
             "/api/v1/board/firmware",
             get(firmware_status)
@@ -363,6 +365,13 @@ async fn release(
     .await?;
     match reply {
         Reply::Released(r) => Ok(Json(r).into_response()),
+        other => Err(unexpected(&other)),
+    }
+}
+
+async fn roaming(State(state): State<ApiState>) -> Result<Response, ApiError> {
+    match state.ask(Command::Roaming).await? {
+        Reply::Roaming(r) => Ok(Json(r).into_response()),
         other => Err(unexpected(&other)),
     }
 }

@@ -233,6 +233,40 @@ pub struct FirmwareView {
     pub error: Option<String>,
 }
 
+/// `GET /api/v1/roaming`: the mirrors and the latest roaming events.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RoamingView {
+    /// Every configured mirror.
+    pub mirrors: Vec<MirrorStateView>,
+    /// The latest events, oldest first (requests with who asked, mirrors up and down,
+    /// emergencies).
+    pub events: Vec<RoamingEventView>,
+}
+
+/// One mirror's state.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MirrorStateView {
+    /// Its name.
+    pub name: String,
+    /// Its patch's id while up.
+    pub patch: Option<u32>,
+    /// Something (a schedule, a request, a unit in a zone) holds it up.
+    pub held: bool,
+    /// Units inside one of its zones.
+    pub units_in_zone: usize,
+    /// The sovereignty rule that forbids it, if one does.
+    pub forbidden: Option<String>,
+}
+
+/// One roaming event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoamingEventView {
+    /// Wall-clock time, RFC 3339 UTC.
+    pub time: String,
+    /// What happened, for people.
+    pub event: String,
+}
+
 /// Every 4xx and 5xx answer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErrorBody {

@@ -15,8 +15,8 @@ use crate::api::command::{
 };
 use crate::api::error::ApiError;
 use crate::api::model::{
-    BoardPortView, BoardView, ChannelBody, ConsoleBody, FrameCounters, PatchTalkers, PatchView,
-    PeerView, RadioView, Released, SiteStatus, TalkerView,
+    BoardPortView, BoardView, ChannelBody, ConsoleBody, FrameCounters, MirrorStateView,
+    PatchTalkers, PatchView, PeerView, RadioView, Released, RoamingView, SiteStatus, TalkerView,
 };
 use crate::engine::counters::DropCause;
 use crate::engine::endpoint::EndpointId;
@@ -96,6 +96,21 @@ impl Site {
             Command::Metrics => Ok(Reply::Metrics(Box::new(self.metrics(now)))),
             Command::FirmwareStart(image) => self.firmware_start(now, *image).map(Reply::Firmware),
             Command::FirmwareStatus => Ok(Reply::Firmware(self.firmware_view())),
+            Command::Roaming => Ok(Reply::Roaming(Box::new(RoamingView {
+                mirrors: self
+                    .roaming
+                    .mirrors()
+                    .into_iter()
+                    .map(|m| MirrorStateView {
+                        name: m.name,
+                        patch: m.patch.map(|p| p.0),
+                        held: m.held,
+                        units_in_zone: m.units_in_zone,
+                        forbidden: m.forbidden.map(|r| r.to_string()),
+                    })
+                    .collect(),
+                events: self.roaming_log.iter().cloned().collect(),
+            }))),
         }
     }
 
@@ -188,7 +203,10 @@ impl Site {
         let claim: &Claim = self.engine.floor(id)?.holder_claim()?;
         Some(TalkerView {
             talker: claim.talker.map(|t| t.pei(TsiForm::Long).to_string()),
-            alias: None,
+            alias: claim
+                .talker
+                .and_then(|t| self.roaming.aliases().call_sign(t))
+                .map(str::to_owned),
             network: claim.origin_network.map(|n| n.to_string()),
             origin_site: claim.key.site.0,
             priority: claim.priority.get(),

@@ -241,6 +241,8 @@ struct Site {
     state: Option<watch::Sender<PatchSnapshot>>,
     /// The board firmware update under way, or the last one.
     firmware: Option<firmware::FirmwareJob>,
+    /// The latest roaming events, for dispatch through the API.
+    roaming_log: std::collections::VecDeque<crate::api::model::RoamingEventView>,
     /// Semi-roaming: mirrors, zones, status triggers (see `roaming.rs`).
     roaming: Roaming,
 }
@@ -431,6 +433,7 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Daem
         ip_unsent: 0,
         state,
         firmware: None,
+        roaming_log: std::collections::VecDeque::with_capacity(roaming::ROAMING_LOG),
         roaming,
     };
     // A panic inside the loop is caught here, and the transmitters are released with

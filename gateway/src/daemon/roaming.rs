@@ -7,6 +7,7 @@ use borderlink_protocol::time::Instant;
 use tracing::{info, warn};
 
 use super::Site;
+use crate::api::model::RoamingEventView;
 use crate::radio::RadioOutput;
 use crate::roaming::{ReplyMessage, Roaming, RoamingEvent};
 
@@ -63,8 +64,94 @@ impl Site {
         }
         while let Some(event) = self.roaming.poll_event() {
             log_event(&self.roaming, &event);
+            // Dispatch sees the latest events (who asked for what, emergencies, mirrors
+            // coming and going) through the API.
+            if self.roaming_log.len() == ROAMING_LOG {
+                self.roaming_log.pop_front();
+            }
+            self.roaming_log.push_back(RoamingEventView {
+                time: humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string(),
+                event: describe(&self.roaming, &event),
+            });
         }
         moved
+    }
+}
+
+/// How many roaming events the API keeps.
+pub(super) const ROAMING_LOG: usize = 100;
+
+/// One line for dispatch: the event with mirror names and call signs resolved.
+fn describe(roaming: &Roaming, event: &RoamingEvent) -> String {
+    let mirror_name = |id: crate::roaming::MirrorId| {
+        roaming
+            .config()
+            .mirrors
+            .get(usize::from(id.0))
+            .map_or("?", |m| m.name.as_str())
+            .to_owned()
+    };
+    match event {
+        RoamingEvent::Requested {
+            mirror,
+            by,
+            call_sign,
+            asked,
+            outcome,
+        } => {
+            let who = call_sign
+                .as_ref()
+                .map_or_else(|| by.to_string(), |c| format!("{c} ({by})"));
+            let what = mirror.map_or_else(|| "a mirror".to_owned(), mirror_name);
+            match outcome {
+                Ok(()) => format!("{who} asked to {asked:?} {what}: done"),
+                Err(reason) => format!("{who} asked to {asked:?} {what}: refused, {reason}"),
+            }
+        }
+        RoamingEvent::MirrorUp {
+            mirror,
+            patch,
+            cause,
+        } => {
+            format!("mirror {} up as {patch} ({cause:?})", mirror_name(*mirror))
+        }
+        RoamingEvent::MirrorLapsing { mirror, .. } => format!(
+            "mirror {} no longer held: lapses after its inactivity timeout",
+            mirror_name(*mirror)
+        ),
+        RoamingEvent::MirrorDown { mirror, reason } => {
+            format!("mirror {} down ({reason:?})", mirror_name(*mirror))
+        }
+        RoamingEvent::MirrorBlocked { mirror, reason } => {
+            format!(
+                "mirror {} cannot be brought up: {reason}",
+                mirror_name(*mirror)
+            )
+        }
+        RoamingEvent::Emergency {
+            talker,
+            call_sign,
+            propagated,
+            ..
+        } => format!(
+            "EMERGENCY call by {} on a patch{}",
+            call_sign
+                .clone()
+                .or_else(|| talker.map(|t| t.to_string()))
+                .unwrap_or_else(|| "an unknown talker".into()),
+            if *propagated {
+                ", carried as an emergency on the other network"
+            } else {
+                ", carried as an ordinary call on the other network (sovereignty rule)"
+            }
+        ),
+        RoamingEvent::EmergencyStatus {
+            unit, call_sign, ..
+        } => format!(
+            "EMERGENCY status from {}",
+            call_sign.clone().unwrap_or_else(|| unit.to_string())
+        ),
+        other => format!("{other:?}"),
     }
 }
 

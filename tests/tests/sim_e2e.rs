@@ -181,3 +181,67 @@ fn fast_mode_a_partition_during_a_transmission_releases_the_far_radio_within_han
     // Once the path is back, the next call gets through whole.
     assert!(r.transmissions[1].delivered_in_order(0.0), "{}", r.text());
 }
+
+/// A real-time run of `name` with the daemons built for this test.
+fn realtime_run(name: &str, tag: &str) -> Report {
+    let s = scenario(name);
+    let dir = std::env::temp_dir().join(format!("sim-e2e-{tag}-{}", std::process::id()));
+    let options = Options {
+        live: false,
+        daemon: Some(binary("borderlinkd")),
+        run_dir: Some(dir),
+        log: Some("warn".to_string()),
+    };
+    realtime::run(&s, s.seed, &options).expect("real-time run")
+}
+
+#[test]
+fn realtime_a_partition_during_a_transmission_releases_the_far_radio_within_hang_time_plus_1_s() {
+    let s = scenario("partition-mid-transmission.toml");
+    let r = realtime_run("partition-mid-transmission.toml", "partition");
+    let cut = &r.partitions[0];
+    assert_eq!(cut.keyed, ["Baarle-Nassau/c2000"], "{}", r.text());
+    let limit = s.gateway.hang_time.as_micros() + 1_000_000;
+    let released = cut.released_after_us.expect("released");
+    assert!(released <= limit, "released {released} us after the cut");
+    assert!(r.stuck_ptt.is_empty(), "{:?}", r.stuck_ptt);
+    // Once the path is back (real SRTP peer links through the impairing proxy), the next call
+    // gets through in order.
+    let next = &r.transmissions[1];
+    assert_eq!(next.paths.len(), 1, "{}", r.text());
+    assert!(next.paths[0].in_order, "{}", r.text());
+    assert!(r.clean(), "{}", r.text());
+}
+
+/// The real daemons over real SRTP links through the impairing proxy: every transmission comes
+/// out once, in order, near-complete. The added-delay budget is asserted in virtual time
+/// (`fast_mode_under_5_percent_loss...`); here it is reported, because on a shared 2-core
+/// machine wall-clock figures are the host's scheduling as much as the daemon's.
+#[test]
+fn realtime_under_5_percent_loss_and_10_ms_jitter_every_transmission_arrives_in_order() {
+    let r = realtime_run("lossy-link.toml", "lossy");
+    let lost: u64 = r.links.iter().map(|l| l.lost).sum();
+    assert!(lost > 0, "the link did lose packets: {}", r.text());
+    assert_eq!(r.transmissions.len(), 6, "{}", r.text());
+    for t in &r.transmissions {
+        assert_eq!(
+            t.paths.len(),
+            1,
+            "#{} came out once: {}",
+            t.number,
+            r.text()
+        );
+        let p = &t.paths[0];
+        assert!(p.in_order, "#{} out of order: {}", t.number, r.text());
+        assert!(p.budget_us > 0, "#{}: no budget reported", t.number);
+        assert!(
+            f64::from(p.lost) <= 0.12 * f64::from(t.spoken_frames),
+            "#{}: {} of {} frames lost: {}",
+            t.number,
+            p.lost,
+            t.spoken_frames,
+            r.text()
+        );
+    }
+    assert!(r.clean(), "{}", r.text());
+}

@@ -245,3 +245,31 @@ fn realtime_under_5_percent_loss_and_10_ms_jitter_every_transmission_arrives_in_
     }
     assert!(r.clean(), "{}", r.text());
 }
+
+/// Three real daemons on the same groups, linked pairwise over SRTP: no call comes back to the
+/// network it came from, and each is played by one radio only.
+#[test]
+fn realtime_three_gateways_on_the_same_groups_no_echo_no_loop() {
+    let r = realtime_run("three-gateways.toml", "three");
+    assert!(r.echoes.is_empty(), "{}", r.text());
+    assert!(r.loops.is_empty(), "{}", r.text());
+    let relayed = r
+        .transmissions
+        .iter()
+        .filter(|t| !t.paths.is_empty())
+        .count();
+    assert!(relayed >= 5, "{}", r.text());
+    for t in &r.transmissions {
+        for p in &t.paths {
+            assert_ne!(
+                p.network,
+                t.network,
+                "#{} came back: {}",
+                t.number,
+                r.text()
+            );
+            assert_eq!(p.radios.len(), 1, "#{} twice: {}", t.number, r.text());
+        }
+    }
+    assert!(r.clean(), "{}", r.text());
+}

@@ -665,12 +665,28 @@ where
                     let status = self.update_status();
                     self.queue(status);
                 }
+                let mut ptt_active_low = PortMask::EMPTY;
+                let mut cor_active_low = PortMask::EMPTY;
+                for (i, port) in (0..N).filter_map(|i| Some((i, Port::new(i as u8)?))) {
+                    if self.safety.ptt(i).map(|p| p.config().polarity())
+                        == Some(Polarity::ActiveLow)
+                    {
+                        ptt_active_low = ptt_active_low.with(port);
+                    }
+                    if self.safety.cor(i).map(|c| c.config().polarity())
+                        == Some(Polarity::ActiveLow)
+                    {
+                        cor_active_low = cor_active_low.with(port);
+                    }
+                }
                 let info = BoardInfo {
                     firmware: self.config.firmware,
                     slot: self.updater.running_slot(),
                     ports: N as u8,
                     max_chunk: MAX_CHUNK as u16,
                     window: WINDOW as u8,
+                    ptt_active_low,
+                    cor_active_low,
                 };
                 ok(Some(Message::BoardInfo(info)))
             }
@@ -1389,6 +1405,9 @@ mod tests {
                     ports: 4,
                     max_chunk: MAX_CHUNK as u16,
                     window: WINDOW as u8,
+                    // The bench's PTT lines are active-low, its COR inputs active-high.
+                    ptt_active_low: PortMask::ALL,
+                    cor_active_low: PortMask::EMPTY,
                 }),
                 ack(seq, AckResult::Ok)
             ]
@@ -1989,6 +2008,9 @@ mod tests {
                     ports: 4,
                     max_chunk: MAX_CHUNK as u16,
                     window: WINDOW as u8,
+                    // The bench's PTT lines are active-low, its COR inputs active-high.
+                    ptt_active_low: PortMask::ALL,
+                    cor_active_low: PortMask::EMPTY,
                 }),
                 ack(seq, AckResult::Ok)
             ]

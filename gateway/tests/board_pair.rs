@@ -390,6 +390,9 @@ fn handshake_brings_the_link_up_with_everything_released() {
                 ports: PORTS as u8,
                 max_chunk: 256,
                 window: WINDOW as u8,
+                // The board's own wiring: every PTT active-low, every COR active-high.
+                ptt_active_low: borderlink_protocol::link::PortMask::ALL,
+                cor_active_low: borderlink_protocol::link::PortMask::EMPTY,
             }
         }
     );

@@ -52,6 +52,12 @@ impl Drop for Site {
 
 /// A site with an ASTRID radio on PEI and a C2000 radio the board alone drives (no `serial`).
 fn site(name: &str) -> Site {
+    site_with(name, "active-low")
+}
+
+/// [`site`] with the C2000 port's PTT polarity as the config states it (the board's is
+/// active-low).
+fn site_with(name: &str, ptt: &str) -> Site {
     let dir = std::env::temp_dir().join(format!("borderlink-fw-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("dir");
@@ -109,7 +115,7 @@ serial = "{b_path}"
 [[board.ports]]
 port = {C2000_PORT}
 radio = "c2000"
-ptt = "active-low"
+ptt = "{ptt}"
 
 [playout]
 fixed = "100ms"
@@ -344,4 +350,37 @@ fn a_radio_without_pei_is_keyed_by_its_ptt_line_and_heard_while_its_cor_is_activ
     sigterm(&site.daemon);
     let status = site.daemon.wait().expect("exit");
     assert!(status.success(), "{status:?}");
+}
+
+#[test]
+fn a_port_whose_polarity_differs_from_the_board_is_never_keyed_and_dispatch_is_told() {
+    let site = site_with("polarity", "active-high");
+    let out = site.cli(&["status", "--json"]);
+    let status: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(
+        status["board"]["ports"][0]["polarity_mismatch"], true,
+        "{status}"
+    );
+    let table = String::from_utf8_lossy(&site.cli(&["status"]).stdout).into_owned();
+    assert!(table.contains("MISMATCH: not keyed"), "{table}");
+    // A call that would key the board-only radio: the engine is refused, the line stays put.
+    let talker = Tsi::from_parts(206, 1, 1_234_567).expect("TSI");
+    {
+        let mut radio = site.astrid.emulator.lock().expect("lock");
+        let cc = radio.network_incoming_group_call(
+            talker,
+            Tsi::from_parts(206, 1, 2_061_001).expect("TSI"),
+            3,
+        );
+        radio.network_talker(cc, talker);
+    }
+    for n in 0..50u8 {
+        let mut frame = [0xaa; 160];
+        frame[0] = n;
+        site.a_audio.send_to(&frame, site.a_daemon).expect("audio");
+        std::thread::sleep(Duration::from_millis(20));
+        assert!(!site.board.keyed(C2000_PORT), "keyed despite the mismatch");
+    }
+    let changes = site.board.ptt_changes();
+    assert!(changes.is_empty(), "{changes:?}");
 }

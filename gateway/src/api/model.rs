@@ -79,6 +79,8 @@ pub struct BoardPortView {
     pub ptt_requested: bool,
     /// What the board last reported (`None` until it did).
     pub ptt: Option<bool>,
+    /// The board reports another PTT or COR polarity than the config: the port is never keyed.
+    pub polarity_mismatch: bool,
 }
 
 /// Another border site.

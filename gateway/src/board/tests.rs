@@ -24,6 +24,8 @@ const INFO: BoardInfo = BoardInfo {
     ports: 4,
     max_chunk: 256,
     window: 4,
+    ptt_active_low: PortMask::EMPTY,
+    cor_active_low: PortMask::EMPTY,
 };
 
 /// A host frame as the scripted board read it.

@@ -129,10 +129,19 @@ pub fn render_status(s: &SiteStatus) -> String {
                     p.radio.clone(),
                     if p.ptt_requested { "on" } else { "off" }.to_owned(),
                     opt(p.ptt.map(|on| if on { "on" } else { "off" })),
+                    if p.polarity_mismatch {
+                        "MISMATCH: not keyed"
+                    } else {
+                        "ok"
+                    }
+                    .to_owned(),
                 ]
             })
             .collect();
-        out.push_str(&table(&["PORT", "RADIO", "PTT ASKED", "PTT BOARD"], &ports));
+        out.push_str(&table(
+            &["PORT", "RADIO", "PTT ASKED", "PTT BOARD", "POLARITY"],
+            &ports,
+        ));
     }
     if !s.peers.is_empty() {
         out.push('\n');

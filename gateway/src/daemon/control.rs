@@ -296,6 +296,7 @@ impl Site {
                             .map_or_else(String::new, |r| r.name.clone()),
                         ptt_requested: b.session.ptt_requested(p.port),
                         ptt: b.session.board_ptt(p.port),
+                        polarity_mismatch: b.mismatched.contains(p.port),
                     })
                     .collect(),
                 link_errors: stats.bad_crc + stats.framing_errors,

@@ -223,6 +223,9 @@ impl RadioIo {
 struct BoardIo {
     session: BoardSession,
     write: mpsc::Sender<Vec<u8>>,
+    /// Ports whose PTT or COR polarity the board reports differently from the config: never
+    /// keyed, because the line would not mean what the config says.
+    mismatched: borderlink_protocol::link::PortMask,
 }
 
 /// The state the main loop owns.
@@ -402,7 +405,11 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Daem
                     ..SessionConfig::default()
                 },
             );
-            Some(BoardIo { session, write })
+            Some(BoardIo {
+                session,
+                write,
+                mismatched: borderlink_protocol::link::PortMask::EMPTY,
+            })
         }
         None => None,
     };
@@ -932,6 +939,10 @@ impl Site {
         // granted transmit, released as soon as the grant is gone.
         if let (Some(port), Some(board)) = (radio.board_port, self.board.as_mut()) {
             match &out {
+                RadioOutput::TxGranted if board.mismatched.contains(port) => error!(
+                    port = port.get(),
+                    "PTT line not keyed: its polarity on the board differs from the config"
+                ),
                 RadioOutput::TxGranted => board.session.set_ptt(now, port, true),
                 RadioOutput::TxRefused { .. }
                 | RadioOutput::TxLost { .. }
@@ -1016,7 +1027,13 @@ impl Site {
                         (Some(pei), _, _) => pei.session.key(now, group, priority, emergency),
                         // Without PEI the board's PTT line is the only key; its
                         // acknowledgement is the grant (see `pump_board`).
-                        (None, Some(port), Some(board)) => board.session.set_ptt(now, port, true),
+                        (None, Some(port), Some(board)) if !board.mismatched.contains(port) => {
+                            board.session.set_ptt(now, port, true)
+                        }
+                        (None, Some(port), Some(_)) => {
+                            error!(radio = %r.name, port = port.get(), "not keyed: the board's PTT polarity differs from the config");
+                            self.engine.handle_radio(now, radio, RadioEvent::TxRefused);
+                        }
                         (None, _, _) => {
                             error!(radio = %r.name, "no PEI and no board: cannot key");
                             self.engine.handle_radio(now, radio, RadioEvent::TxRefused);
@@ -1070,7 +1087,10 @@ impl Site {
         for event in events {
             let _span = info_span!("board").entered();
             match &event {
-                BoardEvent::Up { .. } => info!(?event, "board up"),
+                BoardEvent::Up { info } => {
+                    info!(?event, "board up");
+                    self.check_polarity(info);
+                }
                 BoardEvent::Down { reason } => warn!(%reason, "board down"),
                 BoardEvent::WrongVersion { got } => {
                     error!(
@@ -1089,6 +1109,34 @@ impl Site {
         }
         self.pump_firmware();
         acted
+    }
+
+    /// Compares the polarity of every configured port with what the board reports; a port that
+    /// differs is never keyed (the board's wiring is what holds the line released at power-up,
+    /// so the board is right about its lines, and the config about the radio's).
+    fn check_polarity(&mut self, info: &borderlink_protocol::link::BoardInfo) {
+        use crate::config::Polarity as P;
+        let Some(board) = self.board.as_mut() else {
+            return;
+        };
+        let mut mismatched = borderlink_protocol::link::PortMask::EMPTY;
+        for p in self.config.board.iter().flat_map(|b| b.ports.iter()) {
+            let ptt_low = info.ptt_active_low.contains(p.port);
+            let cor_low = info.cor_active_low.contains(p.port);
+            let side = |low: bool| if low { "active-low" } else { "active-high" };
+            if (p.ptt == P::ActiveLow) != ptt_low || (p.cor == P::ActiveLow) != cor_low {
+                error!(
+                    port = p.port.get(),
+                    board_ptt = side(ptt_low),
+                    config_ptt = side(p.ptt == P::ActiveLow),
+                    board_cor = side(cor_low),
+                    config_cor = side(p.cor == P::ActiveLow),
+                    "[[board.ports]] polarity differs from the board's: this port is not keyed until they agree"
+                );
+                mismatched = mismatched.with(p.port);
+            }
+        }
+        board.mismatched = mismatched;
     }
 
     /// What a board event means for the radios without PEI, which the board alone drives:

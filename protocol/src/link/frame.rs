@@ -516,6 +516,8 @@ mod tests {
                 ports: u8::MAX,
                 max_chunk: u16::MAX,
                 window: u8::MAX,
+                ptt_active_low: crate::link::PortMask::ALL,
+                cor_active_low: crate::link::PortMask::ALL,
             }),
         };
         assert!(info.buffer_len() <= MAX_FRAME_LEN);

@@ -155,14 +155,22 @@ fn any_board_info() -> impl Strategy<Value = BoardInfo> {
         any::<u8>(),
         any::<u16>(),
         any::<u8>(),
+        any_mask(),
+        any_mask(),
     )
-        .prop_map(|(firmware, slot, ports, max_chunk, window)| BoardInfo {
-            firmware,
-            slot,
-            ports,
-            max_chunk,
-            window,
-        })
+        .prop_map(
+            |(firmware, slot, ports, max_chunk, window, ptt_active_low, cor_active_low)| {
+                BoardInfo {
+                    firmware,
+                    slot,
+                    ports,
+                    max_chunk,
+                    window,
+                    ptt_active_low,
+                    cor_active_low,
+                }
+            },
+        )
 }
 
 /// Any valid message, every variant equally likely.

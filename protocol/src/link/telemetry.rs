@@ -93,6 +93,12 @@ pub struct BoardInfo {
     /// How many unacknowledged commands it accepts from the host (at most
     /// [`crate::link::WINDOW`]).
     pub window: u8,
+    /// The ports whose PTT output is active-low (keyed = low). The polarity is the board's own
+    /// (it must hold every line released from power-up, before any host speaks); the host
+    /// compares it with its configuration and keys no port where the two disagree.
+    pub ptt_active_low: crate::link::PortMask,
+    /// The ports whose COR input is active-low.
+    pub cor_active_low: crate::link::PortMask,
 }
 
 /// The board's health report, the answer to [`crate::link::Message::GetTelemetry`].

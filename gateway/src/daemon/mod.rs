@@ -964,18 +964,38 @@ impl Site {
                 ..
             } => {
                 info!(talker = ?talker.map(|t| t.to_string()), emergency, "receiving a call");
-                // A new call within the tail of the previous one continues it.
+                let fresh = Receiving {
+                    talker,
+                    priority,
+                    emergency,
+                    key_up: self.clock.key_up(),
+                    closing: None,
+                };
                 match radio.receiving.as_mut() {
-                    Some(rx) if rx.closing.is_some() => rx.closing = None,
-                    _ => {
-                        radio.receiving = Some(Receiving {
-                            talker,
-                            priority,
-                            emergency,
-                            key_up: self.clock.key_up(),
-                            closing: None,
-                        })
+                    // The same talker again within the tail of the over: it goes on.
+                    Some(rx) if rx.closing.is_some() && talker.is_some() && rx.talker == talker => {
+                        rx.closing = None
                     }
+                    // Anyone else — another unit, a gateway radio relaying — is a new
+                    // transmission with its own talker, priority and emergency flag: the old
+                    // capture ends now, or a gateway's relay would be captured under the last
+                    // talker's name and echo back across the border.
+                    Some(rx) if rx.closing.is_some() => {
+                        let old = *rx;
+                        self.engine.handle_capture(
+                            now,
+                            radio.id,
+                            Capture {
+                                talker: old.talker,
+                                priority: old.priority,
+                                emergency: old.emergency,
+                                key_up: old.key_up,
+                                frame: None,
+                            },
+                        );
+                        radio.receiving = Some(fresh);
+                    }
+                    _ => radio.receiving = Some(fresh),
                 }
             }
             RadioOutput::ReceiveEnd => {

@@ -405,18 +405,37 @@ impl FastSite {
                 priority,
                 emergency,
                 ..
-            } => match radio.receiving.as_mut() {
-                Some(rx) if rx.closing.is_some() => rx.closing = None,
-                _ => {
-                    radio.receiving = Some(Receiving {
-                        talker,
-                        priority,
-                        emergency,
-                        key_up,
-                        closing: None,
-                    })
+            } => {
+                let fresh = Receiving {
+                    talker,
+                    priority,
+                    emergency,
+                    key_up,
+                    closing: None,
+                };
+                // As the daemon does: only the same talker continues an over in its tail.
+                match radio.receiving.as_mut() {
+                    Some(rx) if rx.closing.is_some() && talker.is_some() && rx.talker == talker => {
+                        rx.closing = None
+                    }
+                    Some(rx) if rx.closing.is_some() => {
+                        let old = *rx;
+                        self.engine.handle_capture(
+                            now,
+                            radio.id,
+                            Capture {
+                                talker: old.talker,
+                                priority: old.priority,
+                                emergency: old.emergency,
+                                key_up: old.key_up,
+                                frame: None,
+                            },
+                        );
+                        radio.receiving = Some(fresh);
+                    }
+                    _ => radio.receiving = Some(fresh),
                 }
-            },
+            }
             RadioOutput::ReceiveEnd => {
                 if let Some(rx) = radio.receiving.as_mut() {
                     rx.closing.get_or_insert(now + CAPTURE_TAIL);

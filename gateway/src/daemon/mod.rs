@@ -21,10 +21,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration as StdDuration;
 
-use borderlink_protocol::ids::Tsi;
 use borderlink_protocol::link::{PORTS, Port};
 use borderlink_protocol::time::Instant;
-use borderlink_protocol::voice::{FRAME_LEN, KeyUpTime, Priority};
+use borderlink_protocol::voice::{FRAME_LEN, Priority};
 use thiserror::Error;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
@@ -42,7 +41,8 @@ use crate::engine::endpoint::RadioId;
 use crate::engine::patch::PatchSnapshot;
 use crate::engine::radio_tx::{RadioCommand, RadioEvent};
 use crate::engine::relay::EngineEvent;
-use crate::engine::relay::{Capture, Engine, EngineError};
+use crate::engine::relay::{Engine, EngineError};
+use crate::radio::capture::{self, Receiving};
 use crate::radio::{RadioOutput, RadioSession, RadioSessionConfig};
 use crate::roaming::Roaming;
 use clock::Clock;
@@ -125,29 +125,12 @@ enum Input {
     Net(crate::net::driver::ToEngine),
 }
 
-/// A call a radio is receiving: what goes into every captured frame's voice header.
-#[derive(Debug, Clone, Copy)]
-struct Receiving {
-    talker: Option<Tsi>,
-    priority: Priority,
-    emergency: bool,
-    key_up: KeyUpTime,
-    /// The radio reported the end of the call: audio still in flight until then is captured.
-    closing: Option<Instant>,
-}
-
-/// How long audio is still taken after a radio reports the end of a call. The report comes
-/// on the PEI line and can overtake the last frames still in the audio path; closing the gate
-/// at once would cut the last syllable of every over.
 /// The priority of a call heard on a radio without PEI: the COR line says a call is on, not
 /// how urgent it is, so it claims the floor at the lowest priority.
 const COR_PRIORITY: Priority = match Priority::new(0) {
     Some(p) => p,
     None => Priority::EMERGENCY,
 };
-
-const CAPTURE_TAIL: borderlink_protocol::time::Duration =
-    borderlink_protocol::time::Duration::from_millis(200);
 
 /// A radio's PEI port: its session and the serial task's write side.
 struct Pei {
@@ -801,16 +784,9 @@ impl Site {
             // Capture is gated by call state: only while the radio reports another party
             // talking is its audio a transmission to relay.
             match radio.receiving {
-                Some(rx) => {
-                    let capture = Capture {
-                        talker: rx.talker,
-                        priority: rx.priority,
-                        emergency: rx.emergency,
-                        key_up: rx.key_up,
-                        frame: Some(&frame),
-                    };
-                    self.engine.handle_capture(now, radio.id, capture);
-                }
+                Some(rx) => self
+                    .engine
+                    .handle_capture(now, radio.id, rx.capture(Some(&frame))),
                 None => radio.ungated += 1,
             }
         }
@@ -821,16 +797,9 @@ impl Site {
     fn close_captures(&mut self, now: Instant) {
         for radio in &mut self.radios {
             let Some(rx) = radio.receiving else { continue };
-            if rx.closing.is_some_and(|at| at <= now) {
+            if rx.tail_over(now) {
                 radio.receiving = None;
-                let capture = Capture {
-                    talker: rx.talker,
-                    priority: rx.priority,
-                    emergency: rx.emergency,
-                    key_up: rx.key_up,
-                    frame: None,
-                };
-                self.engine.handle_capture(now, radio.id, capture);
+                self.engine.handle_capture(now, radio.id, rx.capture(None));
             }
         }
     }
@@ -964,45 +933,13 @@ impl Site {
                 ..
             } => {
                 info!(talker = ?talker.map(|t| t.to_string()), emergency, "receiving a call");
-                let fresh = Receiving {
-                    talker,
-                    priority,
-                    emergency,
-                    key_up: self.clock.key_up(),
-                    closing: None,
-                };
-                match radio.receiving.as_mut() {
-                    // The same talker again within the tail of the over: it goes on.
-                    Some(rx) if rx.closing.is_some() && talker.is_some() && rx.talker == talker => {
-                        rx.closing = None
-                    }
-                    // Anyone else — another unit, a gateway radio relaying — is a new
-                    // transmission with its own talker, priority and emergency flag: the old
-                    // capture ends now, or a gateway's relay would be captured under the last
-                    // talker's name and echo back across the border.
-                    Some(rx) if rx.closing.is_some() => {
-                        let old = *rx;
-                        self.engine.handle_capture(
-                            now,
-                            radio.id,
-                            Capture {
-                                talker: old.talker,
-                                priority: old.priority,
-                                emergency: old.emergency,
-                                key_up: old.key_up,
-                                frame: None,
-                            },
-                        );
-                        radio.receiving = Some(fresh);
-                    }
-                    _ => radio.receiving = Some(fresh),
+                let fresh = Receiving::new(talker, priority, emergency, self.clock.key_up());
+                if let Some(ended) = capture::start(&mut radio.receiving, fresh) {
+                    self.engine
+                        .handle_capture(now, radio.id, ended.capture(None));
                 }
             }
-            RadioOutput::ReceiveEnd => {
-                if let Some(rx) = radio.receiving.as_mut() {
-                    rx.closing.get_or_insert(now + CAPTURE_TAIL);
-                }
-            }
+            RadioOutput::ReceiveEnd => capture::end(&mut radio.receiving, now),
             RadioOutput::TxGranted => {
                 info!("transmit granted");
                 radio.keyed_since.get_or_insert(now);
@@ -1198,24 +1135,21 @@ impl Site {
                 }
                 BoardEvent::Cor { active: true, .. } => {
                     info!(radio = %radio.name, "COR active: receiving a call");
+                    // COR carries no talker: the line coming back within the tail is the same
+                    // call going on.
                     match radio.receiving.as_mut() {
                         Some(rx) => rx.closing = None,
                         None => {
-                            radio.receiving = Some(Receiving {
-                                talker: None,
-                                priority: COR_PRIORITY,
-                                emergency: false,
-                                key_up: self.clock.key_up(),
-                                closing: None,
-                            })
+                            radio.receiving = Some(Receiving::new(
+                                None,
+                                COR_PRIORITY,
+                                false,
+                                self.clock.key_up(),
+                            ))
                         }
                     }
                 }
-                BoardEvent::Cor { active: false, .. } => {
-                    if let Some(rx) = radio.receiving.as_mut() {
-                        rx.closing.get_or_insert(now + CAPTURE_TAIL);
-                    }
-                }
+                BoardEvent::Cor { active: false, .. } => capture::end(&mut radio.receiving, now),
                 _ => {}
             }
         }

@@ -46,6 +46,7 @@
 //! ```
 
 mod call;
+pub mod capture;
 mod command;
 mod config;
 mod init;

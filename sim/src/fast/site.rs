@@ -16,18 +16,14 @@ use borderlink_gateway::engine::jitter::{FRAME_DURATION, PlayoutMode};
 use borderlink_gateway::engine::loops::GatewayIdentities;
 use borderlink_gateway::engine::patch::{PatchId, PatchKind, PatchSpec};
 use borderlink_gateway::engine::radio_tx::RadioCommand;
-use borderlink_gateway::engine::relay::{Capture, Engine, EngineConfig, RadioConfig};
+use borderlink_gateway::engine::relay::{Engine, EngineConfig, RadioConfig};
+use borderlink_gateway::radio::capture::{self, Receiving};
 use borderlink_gateway::radio::{RadioOutput, RadioSession, RadioSessionConfig};
-use borderlink_protocol::ids::Tsi;
 use borderlink_protocol::link::Port;
 use borderlink_protocol::time::{Duration, Instant};
-use borderlink_protocol::voice::{FRAME_LEN, KeyUpTime, Priority, SiteId, VoiceRepr};
+use borderlink_protocol::voice::{FRAME_LEN, KeyUpTime, SiteId, VoiceRepr};
 
 use crate::scenario::{PatchDef, Scenario};
-
-/// How long audio is still captured after a radio reports the end of a call (the daemon's
-/// `CAPTURE_TAIL`).
-const CAPTURE_TAIL: Duration = Duration::from_millis(200);
 
 /// The wall clock the sites' key-up times count from (a fixed date, so runs repeat).
 const KEY_UP_EPOCH_MS: u64 = 1_750_000_000_000;
@@ -58,15 +54,6 @@ pub enum SiteOutput {
         /// The RTP datagram.
         bytes: Vec<u8>,
     },
-}
-
-#[derive(Debug, Clone, Copy)]
-struct Receiving {
-    talker: Option<Tsi>,
-    priority: Priority,
-    emergency: bool,
-    key_up: KeyUpTime,
-    closing: Option<Instant>,
 }
 
 #[derive(Debug)]
@@ -251,15 +238,8 @@ impl FastSite {
         if let Some(r) = self.radios.get(radio)
             && let Some(rx) = r.receiving
         {
-            let capture = Capture {
-                talker: rx.talker,
-                priority: rx.priority,
-                emergency: rx.emergency,
-                key_up: rx.key_up,
-                frame: Some(frame),
-            };
-            let id = r.id;
-            self.engine.handle_capture(now, id, capture);
+            self.engine
+                .handle_capture(now, r.id, rx.capture(Some(frame)));
         }
         self.pump(now);
     }
@@ -302,16 +282,9 @@ impl FastSite {
     pub fn handle_timeout(&mut self, now: Instant) {
         for r in &mut self.radios {
             let Some(rx) = r.receiving else { continue };
-            if rx.closing.is_some_and(|at| at <= now) {
+            if rx.tail_over(now) {
                 r.receiving = None;
-                let capture = Capture {
-                    talker: rx.talker,
-                    priority: rx.priority,
-                    emergency: rx.emergency,
-                    key_up: rx.key_up,
-                    frame: None,
-                };
-                self.engine.handle_capture(now, r.id, capture);
+                self.engine.handle_capture(now, r.id, rx.capture(None));
             }
         }
         for r in &mut self.radios {
@@ -406,41 +379,13 @@ impl FastSite {
                 emergency,
                 ..
             } => {
-                let fresh = Receiving {
-                    talker,
-                    priority,
-                    emergency,
-                    key_up,
-                    closing: None,
-                };
-                // As the daemon does: only the same talker continues an over in its tail.
-                match radio.receiving.as_mut() {
-                    Some(rx) if rx.closing.is_some() && talker.is_some() && rx.talker == talker => {
-                        rx.closing = None
-                    }
-                    Some(rx) if rx.closing.is_some() => {
-                        let old = *rx;
-                        self.engine.handle_capture(
-                            now,
-                            radio.id,
-                            Capture {
-                                talker: old.talker,
-                                priority: old.priority,
-                                emergency: old.emergency,
-                                key_up: old.key_up,
-                                frame: None,
-                            },
-                        );
-                        radio.receiving = Some(fresh);
-                    }
-                    _ => radio.receiving = Some(fresh),
+                let fresh = Receiving::new(talker, priority, emergency, key_up);
+                if let Some(ended) = capture::start(&mut radio.receiving, fresh) {
+                    self.engine
+                        .handle_capture(now, radio.id, ended.capture(None));
                 }
             }
-            RadioOutput::ReceiveEnd => {
-                if let Some(rx) = radio.receiving.as_mut() {
-                    rx.closing.get_or_insert(now + CAPTURE_TAIL);
-                }
-            }
+            RadioOutput::ReceiveEnd => capture::end(&mut radio.receiving, now),
             _ => {}
         }
     }

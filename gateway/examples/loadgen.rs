@@ -13,9 +13,19 @@
 //! Each stream is a transmission from site 2 in its own patch (one talker per patch), relayed
 //! to a dispatch console of this site; the console's packets are sent to a sink peer (site 3)
 //! over SRTP, as the daemon sends to any peer. The sink reads the clear RTP header only
-//! (sequence number and SSRC), so its own cost stays small. *Added latency* is a packet's time
-//! from the sender's `sendmmsg` to the sink's `recvmmsg`, minus the median of the same path
-//! without the daemon (measured first, sender straight to sink).
+//! (sequence number and SSRC), so its own cost stays small.
+//!
+//! The sender paces its packets evenly at the offered rate (a thread sleep between sends, so
+//! whatever fell due goes out together: usually one packet at 10,000/s); `--burst N` sends N
+//! back to back every N/rate seconds instead, as streams that happen to share a phase would.
+//!
+//! *Added latency* is measured two ways, each against the same path without the daemon
+//! (sender straight to sink, measured first; its median is subtracted):
+//! - to the moment the forwarded datagram is queued at the sink's socket, from the kernel's
+//!   receive timestamp (`SO_TIMESTAMPNS`): what putting the daemon in the path adds — its
+//!   wake-up, its work and its second trip through the loopback — without the sink's own
+//!   wake-up, which a receiver pays with or without the daemon;
+//! - to the moment the sink's thread reads it, its wake-up included in both paths.
 //!
 //! Bounded: at most 4096 streams, 1,000,000 packets/s and 60 s; loopback only.
 
@@ -52,6 +62,8 @@ struct Args {
     seconds: u64,
     suite: Suite,
     batch: bool,
+    /// Packets sent back to back at a time (1: evenly paced).
+    burst: u64,
 }
 
 fn args() -> Args {
@@ -61,6 +73,7 @@ fn args() -> Args {
         seconds: 10,
         suite: Suite::AeadAes128Gcm,
         batch: true,
+        burst: 1,
     };
     let argv: Vec<String> = std::env::args().skip(1).collect();
     let mut i = 0;
@@ -74,6 +87,7 @@ fn args() -> Args {
             "--streams" => a.streams = value(i) as usize,
             "--rate" => a.rate = value(i),
             "--seconds" => a.seconds = value(i),
+            "--burst" => a.burst = value(i).clamp(1, 32),
             "--suite" => {
                 a.suite = match argv.get(i + 1).map(String::as_str) {
                     Some("gcm") => Suite::AeadAes128Gcm,
@@ -98,7 +112,7 @@ fn args() -> Args {
 
 fn usage(why: &str) -> ! {
     eprintln!(
-        "loadgen: {why}\nusage: loadgen [--streams N] [--rate PACKETS_PER_S|0] [--seconds S] [--suite gcm|cm] [--no-batch]"
+        "loadgen: {why}\nusage: loadgen [--streams N] [--rate PACKETS_PER_S|0] [--seconds S] [--suite gcm|cm] [--no-batch] [--burst N]"
     );
     std::process::exit(2)
 }
@@ -314,7 +328,6 @@ fn send(
     from: SocketAddr,
     to: SocketAddr,
     times: &[AtomicU64],
-    epoch: StdInstant,
     seconds: u64,
 ) -> u64 {
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -341,13 +354,19 @@ fn send(
             let due = if args.rate == 0 {
                 k + 32
             } else {
-                (start.elapsed().as_secs_f64() * args.rate as f64) as u64
+                let paced = (start.elapsed().as_secs_f64() * args.rate as f64) as u64;
+                paced - paced % args.burst
             };
             if due <= k {
-                tokio::time::sleep(StdDuration::from_micros(200)).await;
+                // Paced, not in bursts: a thread sleep (Linux high-resolution timers, some
+                // 60-100 µs here) rather than tokio's millisecond timer, which would send 10
+                // packets at once every millisecond. Whatever fell due meanwhile goes in one
+                // batch.
+                std::thread::sleep(StdDuration::from_micros(50));
                 continue;
             }
             let count = (due - k).min(32) as usize;
+            let first = k;
             for out in wire.iter_mut().take(count) {
                 let n = (k % args.streams as u64) as usize;
                 let seq = (k / args.streams as u64) as u16;
@@ -383,9 +402,14 @@ fn send(
                         .expect("protect"),
                     None => out.extend_from_slice(&plain[..len]),
                 }
-                times[n * SLOTS + usize::from(seq) % SLOTS]
-                    .store(epoch.elapsed().as_nanos() as u64, Ordering::Relaxed);
                 k += 1;
+            }
+            // Stamped once the batch is built, just before it is sent.
+            let stamp = wall_ns();
+            for k in first..k {
+                let n = (k % args.streams as u64) as usize;
+                let seq = (k / args.streams as u64) as u16;
+                times[n * SLOTS + usize::from(seq) % SLOTS].store(stamp, Ordering::Relaxed);
             }
             let datagrams: Vec<(SocketAddr, &[u8])> =
                 wire.iter().take(count).map(|w| (to, &w[..])).collect();
@@ -395,72 +419,139 @@ fn send(
     })
 }
 
-/// Receives until `stop`, returning per-packet latencies in ns.
 /// Where a sink listens and how it reads what arrives.
 #[derive(Clone, Copy)]
 struct SinkSpec {
     listen: SocketAddr,
-    batch: bool,
     streams: usize,
     /// Packets come from the engine (its SSRCs), not straight from the sender.
     engine_ssrc: bool,
 }
 
+/// One packet's latency at the sink, ns from the sender's stamp (taken just before its
+/// `sendmmsg`): to the kernel's receive timestamp on the sink's socket (`SO_TIMESTAMPNS`,
+/// when it was queued there), and to the sink's thread reading it.
+#[derive(Clone, Copy)]
+struct Latency {
+    queued: u64,
+    read: u64,
+}
+
+/// The wall clock in ns: the clock of `SO_TIMESTAMPNS`, so sender stamps compare with it.
+fn wall_ns() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64)
+}
+
+/// Receives until `stop`, in batches (`recvmmsg`); the kernel stamps each datagram as it is
+/// queued, so the sink's own speed and wake-up are not in [`Latency::queued`].
 fn sink(
     spec: SinkSpec,
     ready: std::sync::mpsc::Sender<()>,
     times: &[AtomicU64],
-    epoch: StdInstant,
     stop: &AtomicBool,
-) -> Vec<u64> {
+) -> Vec<Latency> {
+    use std::io::IoSliceMut;
+    use std::os::fd::AsRawFd;
+
+    use nix::sys::socket::{
+        ControlMessageOwned, MsgFlags, MultiHeaders, SockaddrStorage, recvmmsg, setsockopt, sockopt,
+    };
+    use nix::sys::time::TimeSpec;
+
+    const BATCH: usize = 64;
     let SinkSpec {
         listen,
-        batch,
         streams,
         engine_ssrc,
     } = spec;
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    rt.block_on(async {
-        let (mut socket, _) = PeerSocket::bind(SocketOptions {
-            listen,
-            dscp: 0,
-            buffer: 4 << 20,
-            batch,
-        })
-        .expect("sink socket");
-        let _ = ready.send(());
-        let mut lat = Vec::with_capacity(1 << 20);
-        while !stop.load(Ordering::Relaxed) {
-            let Ok(Ok(n)) =
-                tokio::time::timeout(StdDuration::from_millis(100), socket.recv()).await
-            else {
-                continue;
+    let socket = std::net::UdpSocket::bind(listen).expect("sink socket");
+    // Blocks for the first datagram of a batch at most this long, then looks at `stop`.
+    socket
+        .set_read_timeout(Some(StdDuration::from_millis(100)))
+        .expect("sink timeout");
+    setsockopt(&socket, sockopt::ReceiveTimestampns, &true).expect("SO_TIMESTAMPNS");
+    socket2::SockRef::from(&socket)
+        .set_recv_buffer_size(4 << 20)
+        .expect("sink buffer");
+    let _ = ready.send(());
+    let mut lat = Vec::with_capacity(1 << 20);
+    let mut bufs = vec![[0u8; 2048]; BATCH];
+    let mut headers =
+        MultiHeaders::<SockaddrStorage>::preallocate(BATCH, Some(nix::cmsg_space!(TimeSpec)));
+    let mut got: Vec<(usize, Option<u64>)> = Vec::with_capacity(BATCH);
+    while !stop.load(Ordering::Relaxed) {
+        got.clear();
+        {
+            let mut slices: Vec<[IoSliceMut<'_>; 1]> =
+                bufs.iter_mut().map(|b| [IoSliceMut::new(b)]).collect();
+            let Ok(results) = recvmmsg(
+                socket.as_raw_fd(),
+                &mut headers,
+                slices.iter_mut(),
+                MsgFlags::MSG_WAITFORONE,
+                None,
+            ) else {
+                continue; // the read timeout
             };
-            let now = epoch.elapsed().as_nanos() as u64;
-            for i in 0..n {
-                let (_, b) = socket.datagram(i);
-                if b.len() < 12 || b[1] & 0x7f != 8 {
-                    continue; // keepalives
-                }
-                let seq = u16::from_be_bytes([b[2], b[3]]);
-                let ssrc = u32::from_be_bytes([b[8], b[9], b[10], b[11]]);
-                // The engine's SSRC of stream id s from site 2 is (2 << 20) ^ s.
-                let n = if engine_ssrc {
-                    ((ssrc ^ (u32::from(SENDER.0) << 20)) as usize).wrapping_sub(1)
-                } else {
-                    (ssrc & 0xffff) as usize
-                };
-                if n < streams && lat.len() < 4 << 20 {
-                    let sent = times[n * SLOTS + usize::from(seq) % SLOTS].load(Ordering::Relaxed);
-                    lat.push(now.saturating_sub(sent));
-                }
+            for r in results {
+                let queued = r.cmsgs().ok().and_then(|mut c| {
+                    c.find_map(|m| match m {
+                        ControlMessageOwned::ScmTimestampns(ts) => {
+                            Some(ts.tv_sec() as u64 * 1_000_000_000 + ts.tv_nsec() as u64)
+                        }
+                        _ => None,
+                    })
+                });
+                got.push((r.bytes, queued));
             }
         }
-        lat
-    })
+        let read = wall_ns();
+        for (buf, &(len, queued)) in bufs.iter().zip(&got) {
+            let b = &buf[..len];
+            let Some(queued) = queued else { continue };
+            if b.len() < 12 || b[1] & 0x7f != 8 {
+                continue; // keepalives
+            }
+            let seq = u16::from_be_bytes([b[2], b[3]]);
+            let ssrc = u32::from_be_bytes([b[8], b[9], b[10], b[11]]);
+            // The engine's SSRC of stream id s from site 2 is (2 << 20) ^ s.
+            let n = if engine_ssrc {
+                ((ssrc ^ (u32::from(SENDER.0) << 20)) as usize).wrapping_sub(1)
+            } else {
+                (ssrc & 0xffff) as usize
+            };
+            if n < streams && lat.len() < 4 << 20 {
+                let sent = times[n * SLOTS + usize::from(seq) % SLOTS].load(Ordering::Relaxed);
+                lat.push(Latency {
+                    queued: queued.saturating_sub(sent),
+                    read: read.saturating_sub(sent),
+                });
+            }
+        }
+    }
+    lat
+}
+
+/// Latencies at the sink, each kind sorted.
+struct Sorted {
+    queued: Vec<u64>,
+    read: Vec<u64>,
+}
+
+impl Sorted {
+    fn new(lat: &[Latency]) -> Self {
+        let mut queued: Vec<u64> = lat.iter().map(|l| l.queued).collect();
+        let mut read: Vec<u64> = lat.iter().map(|l| l.read).collect();
+        queued.sort_unstable();
+        read.sort_unstable();
+        Sorted { queued, read }
+    }
+
+    fn len(&self) -> usize {
+        self.queued.len()
+    }
 }
 
 fn percentile(sorted: &[u64], p: f64) -> u64 {
@@ -482,25 +573,22 @@ fn start_sink(
     listen: SocketAddr,
     engine_ssrc: bool,
     times: &Arc<Vec<AtomicU64>>,
-    epoch: StdInstant,
     stop: &Arc<AtomicBool>,
-) -> std::thread::JoinHandle<Vec<u64>> {
+) -> std::thread::JoinHandle<Vec<Latency>> {
     let (ready, bound) = std::sync::mpsc::channel();
     let (t, s) = (Arc::clone(times), Arc::clone(stop));
     let spec = SinkSpec {
         listen,
-        batch: args.batch,
         streams: args.streams,
         engine_ssrc,
     };
-    let handle = std::thread::spawn(move || sink(spec, ready, &t, epoch, &s));
+    let handle = std::thread::spawn(move || sink(spec, ready, &t, &s));
     bound.recv().expect("sink bound");
     handle
 }
 
 fn main() {
     let args = args();
-    let epoch = StdInstant::now();
     let slots = || -> Arc<Vec<AtomicU64>> {
         Arc::new(
             (0..args.streams * SLOTS)
@@ -514,33 +602,22 @@ fn main() {
         let times = slots();
         let stop = Arc::new(AtomicBool::new(false));
         let sink_addr = free_addr();
-        let receiver = start_sink(&args, sink_addr, false, &times, epoch, &stop);
+        let receiver = start_sink(&args, sink_addr, false, &times, &stop);
         let baseline_args = Args {
             rate: if args.rate == 0 { 50_000 } else { args.rate },
             ..args
         };
-        send(
-            &baseline_args,
-            None,
-            free_addr(),
-            sink_addr,
-            &times,
-            epoch,
-            2,
-        );
+        send(&baseline_args, None, free_addr(), sink_addr, &times, 2);
         std::thread::sleep(StdDuration::from_millis(200));
         stop.store(true, Ordering::Relaxed);
-        let mut lat = receiver.join().expect("sink");
-        lat.sort_unstable();
-        (percentile(&lat, 0.5), percentile(&lat, 0.99))
+        Sorted::new(&receiver.join().expect("sink"))
     };
-    let (baseline, baseline_p99) = baseline;
 
     // The run: sender -> daemon side -> sink.
     let times = slots();
     let (daemon_addr, sink_addr, sender_addr) = (free_addr(), free_addr(), free_addr());
     let stop_sink = Arc::new(AtomicBool::new(false));
-    let receiver = start_sink(&args, sink_addr, true, &times, epoch, &stop_sink);
+    let receiver = start_sink(&args, sink_addr, true, &times, &stop_sink);
     let stop_daemon = CancellationToken::new();
     let cpu = Arc::new(AtomicU64::new(0));
     let daemon_thread = {
@@ -561,18 +638,15 @@ fn main() {
         sender_addr,
         daemon_addr,
         &times,
-        epoch,
         args.seconds,
     );
     std::thread::sleep(StdDuration::from_millis(300));
     let rss = rss_kib("VmRSS:");
     let hwm = rss_kib("VmHWM:");
     stop_sink.store(true, Ordering::Relaxed);
-    let mut lat = receiver.join().expect("sink");
+    let lat = Sorted::new(&receiver.join().expect("sink"));
     stop_daemon.cancel();
     daemon_thread.join().expect("daemon");
-    lat.sort_unstable();
-    let added = |p: f64| percentile(&lat, p).saturating_sub(baseline) as f64 / 1000.0;
     let cpu_share = cpu.load(Ordering::Relaxed) as f64 / (args.seconds as f64 * 1e6 + 300_000.0);
     println!(
         "loadgen: {} streams, {} for {} s, {}, {}",
@@ -598,13 +672,28 @@ fn main() {
         lat.len() as f64 / args.seconds as f64,
         100.0 * lat.len() as f64 / sent.max(1) as f64
     );
+    let us = |ns: u64| ns as f64 / 1000.0;
+    let added = |lat: &[u64], base: &[u64], p: f64| {
+        us(percentile(lat, p).saturating_sub(percentile(base, 0.5)))
+    };
     println!(
-        "  added latency µs: p50 {:.1}  p99 {:.1}  p99.9 {:.1}  (loopback baseline p50 {:.1} µs subtracted; baseline p99 {:.1} µs)",
-        added(0.5),
-        added(0.99),
-        added(0.999),
-        baseline as f64 / 1000.0,
-        baseline_p99 as f64 / 1000.0
+        "  added latency µs: p50 {:.1}  p99 {:.1}  p99.9 {:.1}  (sender's send to the datagram queued at the sink's socket, kernel timestamp; the direct path's median subtracted)",
+        added(&lat.queued, &baseline.queued, 0.5),
+        added(&lat.queued, &baseline.queued, 0.99),
+        added(&lat.queued, &baseline.queued, 0.999),
+    );
+    println!(
+        "  the same to the sink's thread reading it (its wake-up in both paths): p50 {:.1}  p99 {:.1}  p99.9 {:.1}",
+        added(&lat.read, &baseline.read, 0.5),
+        added(&lat.read, &baseline.read, 0.99),
+        added(&lat.read, &baseline.read, 0.999),
+    );
+    println!(
+        "  direct path, no daemon, µs: queued p50 {:.1} p99 {:.1}; read p50 {:.1} p99 {:.1}",
+        us(percentile(&baseline.queued, 0.5)),
+        us(percentile(&baseline.queued, 0.99)),
+        us(percentile(&baseline.read, 0.5)),
+        us(percentile(&baseline.read, 0.99)),
     );
     let cpu_s = cpu.load(Ordering::Relaxed) as f64 / 1e6;
     println!(

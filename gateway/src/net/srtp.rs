@@ -220,7 +220,7 @@ impl SrtpReceive {
         &mut self,
         packet: &[u8],
         wrapped_live: impl FnOnce() -> bool,
-    ) -> Result<Vec<u8>, SrtpFailure> {
+    ) -> Result<bytes::Bytes, SrtpFailure> {
         let tag = self.key.suite().rtp_tag_len();
         if packet.len() < tag + 12 {
             return Err(SrtpFailure::Malformed);
@@ -236,10 +236,7 @@ impl SrtpReceive {
             self.rtp_seen.clear();
         }
         self.rtp_seen.insert(ssrc);
-        self.rtp
-            .decrypt_rtp(packet)
-            .map(|b| b.to_vec())
-            .map_err(|_| SrtpFailure::Auth)
+        self.rtp.decrypt_rtp(packet).map_err(|_| SrtpFailure::Auth)
     }
 
     /// Authenticates and decrypts an SRTCP packet.

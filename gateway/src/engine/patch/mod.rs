@@ -224,6 +224,11 @@ pub struct PatchTable {
     groups: BTreeMap<Tsi, PatchId>,
     next_id: u32,
     events: VecDeque<PatchEvent>,
+    /// No patch has a deadline before this one: the exact earliest after every change that
+    /// can bring a deadline forward, and possibly early after traffic has moved inactivity
+    /// deadlines later (then [`handle_timeout`](Self::handle_timeout) looks and recomputes).
+    /// So neither a packet nor a poll looks at every patch.
+    earliest: Option<Instant>,
 }
 
 impl PatchTable {
@@ -284,6 +289,7 @@ impl PatchTable {
         patch.spec.inactivity_timeout = inactivity_timeout;
         patch.expires_at = lifetime.map(|d| now + d);
         patch.inactive_at = inactivity_timeout.map(|d| now + d);
+        self.recompute_earliest();
         Ok(())
     }
 
@@ -295,6 +301,9 @@ impl PatchTable {
             .ok_or(PatchError::UnknownPatch(id))?;
         for channel in &patch.spec.channels {
             self.groups.remove(&channel.group);
+        }
+        if patch.deadline().is_some() && patch.deadline() == self.earliest {
+            self.recompute_earliest();
         }
         Ok(patch.spec)
     }
@@ -314,6 +323,9 @@ impl PatchTable {
     /// Dissolves every patch whose lifetime or inactivity deadline is at or before `now`,
     /// queueing a [`PatchEvent::Dissolved`] for each.
     pub fn handle_timeout(&mut self, now: Instant) {
+        if self.earliest.is_none_or(|t| t > now) {
+            return;
+        }
         // Dissolving is rare and tables are small: search again after each removal rather
         // than collect the due ids into a buffer.
         while let Some((id, reason)) = self
@@ -326,13 +338,20 @@ impl PatchTable {
                     .push_back(PatchEvent::Dissolved { id, spec, reason });
             }
         }
+        self.recompute_earliest();
     }
 
-    /// The earliest deadline of any patch: when [`handle_timeout`](Self::handle_timeout) must
-    /// next be called. `None` when no patch can end on its own.
+    /// When [`handle_timeout`](Self::handle_timeout) must next be called: the earliest
+    /// deadline of any patch, or a moment before it when traffic has since moved an inactivity
+    /// deadline later (that call then dissolves nothing and looks again). `None` when no
+    /// patch can end on its own.
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.patches.values().filter_map(Patch::deadline).min()
+        self.earliest
+    }
+
+    fn recompute_earliest(&mut self) {
+        self.earliest = self.patches.values().filter_map(Patch::deadline).min();
     }
 
     /// The next event, oldest first.
@@ -426,6 +445,9 @@ impl PatchTable {
     fn insert(&mut self, patch: Patch) {
         for channel in &patch.spec.channels {
             self.groups.insert(channel.group, patch.id);
+        }
+        if let Some(deadline) = patch.deadline() {
+            self.earliest = Some(self.earliest.map_or(deadline, |t| t.min(deadline)));
         }
         self.patches.insert(patch.id, patch);
     }

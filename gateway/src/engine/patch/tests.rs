@@ -341,15 +341,18 @@ fn inactivity_dissolves_exactly_on_time_and_traffic_resets_it() {
     assert_eq!(table.poll_timeout(), Some(t(300)));
 
     table.touch(a, t(200));
+    assert_eq!(table.patches.get(&a).unwrap().inactive_at(), Some(t(500)));
+    // A touch costs no search: the table wakes at the old deadline, finds nothing due and
+    // learns the new one.
+    assert_eq!(table.poll_timeout(), Some(t(300)));
+    table.handle_timeout(t(300));
+    assert_eq!(table.poll_event(), None);
     assert_eq!(table.poll_timeout(), Some(t(500)));
     // A late touch with an older time does not pull the deadline back.
     table.touch(a, t(100));
     assert_eq!(table.poll_timeout(), Some(t(500)));
     // Touching an unknown patch is harmless.
     table.touch(PatchId(42), t(200));
-
-    table.handle_timeout(t(300));
-    assert_eq!(table.poll_event(), None);
     table.handle_timeout(t(500) - Duration::from_micros(1));
     assert_eq!(table.poll_event(), None);
     table.handle_timeout(t(500));
@@ -400,6 +403,10 @@ fn poll_timeout_is_the_earliest_deadline_of_any_patch() {
     assert_eq!(table.poll_event(), None);
     assert_eq!(table.poll_timeout(), Some(t(240)));
     table.touch(a, t(120));
+    // Early (A's old deadline) until a timeout call looks again, never late.
+    assert_eq!(table.poll_timeout(), Some(t(240)));
+    table.handle_timeout(t(240));
+    assert_eq!(table.poll_event(), None);
     assert_eq!(table.poll_timeout(), Some(t(360))); // A: last traffic 120 s + 4 min
 
     // Several due at once: each dissolves, each reported.
@@ -680,7 +687,14 @@ fn retime_restarts_both_deadlines_from_now_and_keeps_the_definition() {
     table
         .retime(t(1_000), id, Some(mins(30)), Some(mins(5)))
         .unwrap();
+    assert_eq!(table.poll_timeout(), Some(t(1_000 + 5 * 60)));
     table.touch(id, t(1_100));
+    table.handle_timeout(t(1_000 + 5 * 60));
+    assert_eq!(
+        table.poll_event(),
+        None,
+        "traffic at 1 100 s moved the deadline"
+    );
     assert_eq!(table.poll_timeout(), Some(t(1_100 + 5 * 60)));
     table.handle_timeout(t(1_100 + 5 * 60));
     match table.poll_event() {

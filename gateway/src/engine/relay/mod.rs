@@ -51,6 +51,9 @@ use super::radio_tx::{RadioCommand, RadioEvent, RadioTx, UnkeyReason};
 use super::routing::{LocalRadio, LocalSite, RouteVerdict, max_destinations, route};
 use super::stream::{Claim, StreamKey};
 
+mod timers;
+use timers::{Timer, Timers};
+
 /// A radio attached to this gateway.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RadioConfig {
@@ -271,7 +274,13 @@ pub struct Engine {
     /// Scratch buffer for routing, reused for every new stream.
     route_buf: Vec<EndpointId>,
     ended: Vec<StreamKey>,
-    due_floors: Vec<PatchId>,
+    /// When each stream without a jitter buffer and each floor next needs a look.
+    timers: Timers,
+    /// Scratch list of the timers due in [`Engine::handle_timeout`].
+    due: Vec<Timer>,
+    /// The streams that have a jitter buffer (they play on local radios: a few at most),
+    /// looked at on every timeout; a stream may stay listed a little after its buffer goes.
+    buffered: Vec<StreamKey>,
 }
 
 impl Engine {
@@ -321,7 +330,9 @@ impl Engine {
             retired: Counters::default(),
             route_buf: Vec::with_capacity(64),
             ended: Vec::with_capacity(64),
-            due_floors: Vec::with_capacity(16),
+            timers: Timers::with_capacity(config.max_streams.min(4096)),
+            due: Vec::with_capacity(64),
+            buffered: Vec::with_capacity(config.radios.len()),
             config,
         }
     }
@@ -369,6 +380,8 @@ impl Engine {
         let id = self.patches.create(now, spec)?;
         self.floors
             .insert(id, Floor::new(self.config.floor, policy));
+        self.arm_floor(id);
+        self.check_timers();
         Ok(id)
     }
 
@@ -396,7 +409,9 @@ impl Engine {
     ) -> Result<(), EngineError> {
         self.patches
             .retime(now, id, lifetime, inactivity_timeout)
-            .map_err(EngineError::from)
+            .map_err(EngineError::from)?;
+        self.check_timers();
+        Ok(())
     }
 
     /// Replaces a patch's definition; its streams end and start again under the new one.
@@ -412,6 +427,8 @@ impl Engine {
         // Other groups may bring other sovereignty limits: a fresh floor under them.
         self.floors
             .insert(id, Floor::new(self.config.floor, policy));
+        self.arm_floor(id);
+        self.check_timers();
         Ok(())
     }
 
@@ -420,6 +437,8 @@ impl Engine {
         let spec = self.patches.remove(id)?;
         self.end_patch_streams(now, id, UnkeyReason::FloorLost);
         self.floors.remove(&id);
+        self.timers.forget(Timer::Floor(id));
+        self.check_timers();
         Ok(spec)
     }
 
@@ -445,7 +464,9 @@ impl Engine {
             self.floors
                 .entry(record.id)
                 .or_insert_with(|| Floor::new(self.config.floor, Arc::clone(&self.policy)));
+            self.arm_floor(record.id);
         }
+        self.check_timers();
         Ok(())
     }
 
@@ -464,6 +485,7 @@ impl Engine {
     pub fn force_release(&mut self, now: Instant, id: PatchId) -> Option<StreamKey> {
         let released = self.floors.get_mut(&id)?.force_release(now);
         self.drain_floor(now, id);
+        self.check_timers();
         released
     }
 
@@ -476,6 +498,7 @@ impl Engine {
             radio.pending_hang = false;
         }
         self.collect_commands();
+        self.check_timers();
     }
 
     /// A peer gateway went silent (its link is down): every stream it was sending ends now,
@@ -498,6 +521,11 @@ impl Engine {
                 self.retired.add(&losses_of(buffer.counters()));
             }
             let patch = stream.patch;
+            // Kept until its silence timeout, so a late packet of it keys nothing.
+            self.timers.arm(
+                Timer::Stream(key),
+                Some(stream.last_seen + self.config.stream_timeout),
+            );
             for radio in &mut self.radios {
                 if radio.playing == Some(key) {
                     radio.playing = None;
@@ -512,6 +540,7 @@ impl Engine {
             self.drain_floor(now, patch);
         }
         self.collect_commands();
+        self.check_timers();
     }
 
     fn end_patch_streams(&mut self, now: Instant, id: PatchId, reason: UnkeyReason) {
@@ -522,7 +551,7 @@ impl Engine {
             .map(|(k, _)| *k)
             .collect();
         for key in keys {
-            self.streams.remove(&key);
+            self.remove_stream(key);
             for radio in &mut self.radios {
                 if radio.playing == Some(key) {
                     radio.playing = None;
@@ -577,6 +606,7 @@ impl Engine {
             }
         };
         self.handle_frame(now, from, key, header, Arrival::from_voice(packet));
+        self.check_timers();
     }
 
     /// A frame captured from a local radio receiving a call, or the end of that call.
@@ -648,6 +678,7 @@ impl Engine {
             stream.next_seq = seq.wrapping_add(1);
             stream.next_timestamp = timestamp.wrapping_add(FRAME_SAMPLES);
         }
+        self.check_timers();
     }
 
     /// What a radio reported about its transmitter.
@@ -697,6 +728,7 @@ impl Engine {
             self.end_stream(now, key);
         }
         self.collect_commands();
+        self.check_timers();
     }
 
     fn radio_index(&self, radio: RadioId) -> Option<usize> {
@@ -905,6 +937,8 @@ impl Engine {
                 next_timestamp: 0,
             },
         );
+        self.timers
+            .arm(Timer::Stream(key), Some(now + self.config.stream_timeout));
         true
     }
 
@@ -922,6 +956,7 @@ impl Engine {
             self.events.push_back(EngineEvent::Floor { patch, event });
         }
         self.collect_commands();
+        self.arm_floor(patch);
     }
 
     fn on_granted(&mut self, now: Instant, key: StreamKey, claim: Claim) {
@@ -944,6 +979,9 @@ impl Engine {
             .get(&stream.source)
             .map_or(self.config.delay.initial, DelayEstimator::target);
         stream.buffer = Some(StreamBuffer::new(&self.config.jitter, target));
+        if !self.buffered.contains(&key) {
+            self.buffered.push(key);
+        }
         for radio in &mut self.radios {
             if stream.radios.contains(&radio.config.id) {
                 let group = radio.config.group;
@@ -966,6 +1004,11 @@ impl Engine {
             stream.has_floor = false;
             if let Some(buffer) = stream.buffer.take() {
                 self.retired.add(&losses_of(buffer.counters()));
+                // Back to the silence timeout of streams without a buffer.
+                self.timers.arm(
+                    Timer::Stream(key),
+                    Some(stream.last_seen + self.config.stream_timeout),
+                );
             }
         }
         let unkey = match reason {
@@ -1019,30 +1062,56 @@ impl Engine {
 
     // ---- time ----------------------------------------------------------------------------
 
-    /// Runs every timer due at `now`: playout, stream ends, floors, patches, radios.
+    /// Runs every timer due at `now`: playout, stream ends, floors, patches, radios. Looks
+    /// only at what is due (and at the few streams playing on local radios), however many
+    /// streams and patches there are.
     pub fn handle_timeout(&mut self, now: Instant) {
         self.play_out(now);
 
-        // Streams whose jitter buffer saw the end, or that went silent.
+        let mut due = std::mem::take(&mut self.due);
+        due.clear();
+        self.timers.pop_due(now, &mut due);
+
+        // Streams whose jitter buffer saw the end, and streams without one that went silent.
         self.ended.clear();
-        for (key, stream) in &self.streams {
-            let over = match &stream.buffer {
-                Some(buffer) => buffer.is_ended(),
-                None => now >= stream.last_seen + self.config.stream_timeout,
+        for &key in &self.buffered {
+            if self
+                .streams
+                .get(&key)
+                .and_then(|s| s.buffer.as_ref())
+                .is_some_and(StreamBuffer::is_ended)
+            {
+                self.ended.push(key);
+            }
+        }
+        for timer in &due {
+            let Timer::Stream(key) = *timer else { continue };
+            let Some(stream) = self.streams.get(&key) else {
+                continue;
             };
-            if over || stream.ended {
-                self.ended.push(*key);
+            // A stream that has a buffer again is looked at through `buffered`.
+            if stream.buffer.is_some() {
+                continue;
+            }
+            let silent_until = stream.last_seen + self.config.stream_timeout;
+            if now >= silent_until {
+                self.ended.push(key);
+            } else {
+                self.timers.arm(*timer, Some(silent_until));
             }
         }
         let ended = std::mem::take(&mut self.ended);
         for key in &ended {
             self.end_stream(now, *key);
+            // An ended stream is kept until its silence timeout, so a late packet of it keys
+            // nothing; one ended by its buffer was armed for that when the buffer went.
+            let timeout = self.config.stream_timeout;
             if self
                 .streams
                 .get(key)
-                .is_some_and(|s| s.ended && s.buffer.is_none())
+                .is_some_and(|s| s.ended && s.buffer.is_none() && now >= s.last_seen + timeout)
             {
-                self.streams.remove(key);
+                self.remove_stream(*key);
                 self.console_streams.retain(|_, k| k != key);
                 for radio in &mut self.radios {
                     if radio.capture == Some(*key) {
@@ -1052,22 +1121,23 @@ impl Engine {
             }
         }
         self.ended = ended;
+        let streams = &self.streams;
+        self.buffered
+            .retain(|key| streams.get(key).is_some_and(|s| s.buffer.is_some()));
 
-        let mut due = std::mem::take(&mut self.due_floors);
-        due.clear();
-        due.extend(
-            self.floors
-                .iter()
-                .filter(|(_, f)| f.poll_timeout().is_some_and(|t| t <= now))
-                .map(|(id, _)| *id),
-        );
-        for patch in &due {
-            if let Some(floor) = self.floors.get_mut(patch) {
+        for timer in &due {
+            let Timer::Floor(patch) = *timer else {
+                continue;
+            };
+            if let Some(floor) = self.floors.get_mut(&patch)
+                && floor.poll_timeout().is_some_and(|t| t <= now)
+            {
                 floor.handle_timeout(now);
             }
-            self.drain_floor(now, *patch);
+            // Acts on what fired and arms the floor's next deadline.
+            self.drain_floor(now, patch);
         }
-        self.due_floors = due;
+        self.due = due;
 
         self.patches.handle_timeout(now);
         while let Some(event) = self.patches.poll_event() {
@@ -1075,6 +1145,7 @@ impl Engine {
             let id = *id;
             self.end_patch_streams(now, id, UnkeyReason::FloorLost);
             self.floors.remove(&id);
+            self.timers.forget(Timer::Floor(id));
             self.events.push_back(EngineEvent::Patch(event));
         }
 
@@ -1083,18 +1154,19 @@ impl Engine {
         }
         self.collect_commands();
         self.play_out(now);
+        self.check_timers();
     }
 
     /// Moves frames due at `now` from jitter buffers into grant queues and out to radios.
     fn play_out(&mut self, now: Instant) {
-        for (key, stream) in &mut self.streams {
-            let Some(buffer) = stream.buffer.as_mut() else {
+        for &key in &self.buffered {
+            let Some(buffer) = self.streams.get_mut(&key).and_then(|s| s.buffer.as_mut()) else {
                 continue;
             };
             buffer.handle_timeout(now);
             while let Some(frame) = buffer.poll_frame(now) {
                 for radio in &mut self.radios {
-                    if radio.playing == Some(*key) {
+                    if radio.playing == Some(key) {
                         radio.queue.push(now, &frame.audio);
                     }
                 }
@@ -1114,24 +1186,86 @@ impl Engine {
         self.collect_commands();
     }
 
-    /// When [`Engine::handle_timeout`] must next be called.
+    /// When [`Engine::handle_timeout`] must next be called. Cheap: the timer index's earliest
+    /// entry, the streams playing on local radios, the radios and the patches' earliest
+    /// deadline; it may name a moment a little early (a deadline that has since moved later),
+    /// never late.
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
-        let streams = self.streams.values().filter_map(|s| match &s.buffer {
-            Some(buffer) => buffer.poll_timeout(),
-            None => Some(s.last_seen + self.config.stream_timeout),
+        let buffered = self.buffered.iter().filter_map(|key| {
+            self.streams
+                .get(key)?
+                .buffer
+                .as_ref()
+                .and_then(StreamBuffer::poll_timeout)
         });
-        let floors = self.floors.values().filter_map(Floor::poll_timeout);
         let radios = self
             .radios
             .iter()
             .flat_map(|r| [r.tx.poll_timeout(), r.queue.poll_timeout()])
             .flatten();
-        streams
-            .chain(floors)
+        buffered
             .chain(radios)
+            .chain(self.timers.next())
             .chain(self.patches.poll_timeout())
             .min()
+    }
+
+    /// Arms a floor's earliest deadline in the timer index, after anything changed it.
+    fn arm_floor(&mut self, patch: PatchId) {
+        let at = self.floors.get(&patch).and_then(Floor::poll_timeout);
+        self.timers.arm(Timer::Floor(patch), at);
+    }
+
+    /// Forgets a stream and its timer.
+    fn remove_stream(&mut self, key: StreamKey) {
+        self.streams.remove(&key);
+        self.timers.forget(Timer::Stream(key));
+    }
+
+    /// Debug builds: the timer index's rule (see [`timers`]) holds after a public call, so
+    /// no stream or floor can miss its deadline. Tests of the engine, the simulator and the
+    /// daemon run it after every input.
+    fn check_timers(&self) {
+        if !cfg!(debug_assertions) {
+            return;
+        }
+        for (key, stream) in &self.streams {
+            if stream.buffer.is_some() {
+                assert!(
+                    self.buffered.contains(key),
+                    "stream {key:?} has a jitter buffer but is not listed as buffered"
+                );
+                continue;
+            }
+            let deadline = stream.last_seen + self.config.stream_timeout;
+            let armed = self.timers.armed(Timer::Stream(*key));
+            assert!(
+                armed.is_some_and(|at| at <= deadline),
+                "stream {key:?}: silence timeout {deadline:?}, armed {armed:?}"
+            );
+        }
+        for (patch, floor) in &self.floors {
+            if let Some(deadline) = floor.poll_timeout() {
+                let armed = self.timers.armed(Timer::Floor(*patch));
+                assert!(
+                    armed.is_some_and(|at| at <= deadline),
+                    "floor of {patch:?}: next timer {deadline:?}, armed {armed:?}"
+                );
+            }
+        }
+        let patches = self
+            .patches
+            .iter()
+            .filter_map(super::patch::Patch::deadline)
+            .min();
+        if let Some(deadline) = patches {
+            assert!(
+                self.patches.poll_timeout().is_some_and(|at| at <= deadline),
+                "patches: earliest deadline {deadline:?}, poll_timeout {:?}",
+                self.patches.poll_timeout()
+            );
+        }
     }
 
     // ---- outputs -------------------------------------------------------------------------

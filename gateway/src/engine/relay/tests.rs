@@ -821,3 +821,128 @@ fn stream_ids_start_where_the_config_says() {
     let repr = VoiceRepr::parse(t.packet()).unwrap();
     assert_eq!(repr.radio.stream, StreamId(0x1234_5600));
 }
+
+/// Site 1 relays `n` one-talker patches from peer site 2 (C2000 group `100 + i`) to its
+/// console 0, as the load generator does.
+fn many_patches(n: u32) -> Engine {
+    let mut config = EngineConfig::new(SiteId(1), vec![], GatewayIdentities::default());
+    config.max_streams = n as usize;
+    let mut e = Engine::new(config);
+    for i in 0..n {
+        let spec = PatchSpec {
+            name: format!("p{i}"),
+            channels: vec![Channel {
+                site: SiteId(2),
+                network: Network::C2000,
+                group: Tsi::from_parts(204, 1, 100 + i).unwrap(),
+            }],
+            consoles: vec![SiteConsole {
+                site: SiteId(1),
+                console: ConsoleId(0),
+            }],
+            lifetime: None,
+            inactivity_timeout: None,
+            kind: PatchKind::Static,
+        };
+        e.create_patch(Instant::ZERO, spec).unwrap();
+    }
+    e
+}
+
+/// Packet `seq` of stream `i` of [`many_patches`].
+fn many_packet(i: u32, seq: u16, tx: TxState) -> Vec<u8> {
+    let mut bytes = peer_packet(seq, tx, &frame(seq as u8), 2, i + 1);
+    let mut radio = VoiceRepr::parse(&bytes).unwrap().radio;
+    radio.talkgroup = Tsi::from_parts(204, 1, 100 + i).unwrap();
+    let payload = frame(seq as u8);
+    let packet = VoiceRepr {
+        sequence: seq,
+        timestamp: u32::from(seq) * 160,
+        ssrc: 9,
+        radio,
+        payload: &payload,
+    };
+    bytes.resize(256, 0);
+    let len = packet.emit(&mut bytes).unwrap();
+    bytes.truncate(len);
+    bytes
+}
+
+#[test]
+fn among_many_streams_each_silent_one_ends_at_its_own_deadline() {
+    // 300 streams, stream i last heard at i ms: each must end exactly 1 s (the stream timeout)
+    // after its last packet, found through the timer index rather than a scan, and the engine
+    // must never ask to be woken later than the next of those ends.
+    let n = 300u32;
+    let mut e = many_patches(n);
+    for i in 0..n {
+        let bytes = many_packet(i, 0, TxState::Start);
+        e.handle_packet(
+            ms(u64::from(i)),
+            EndpointId::Peer(SiteId(2)),
+            &VoiceRepr::parse(&bytes).unwrap(),
+        );
+    }
+    // Stream 0 goes on talking every 20 ms until 0.9 s: its deadline keeps moving later.
+    for k in 1..=45u16 {
+        let bytes = many_packet(0, k, TxState::Continue);
+        let at = ms(20 * u64::from(k));
+        if e.poll_timeout().is_some_and(|t| t <= at) {
+            e.handle_timeout(at);
+        }
+        e.handle_packet(
+            at,
+            EndpointId::Peer(SiteId(2)),
+            &VoiceRepr::parse(&bytes).unwrap(),
+        );
+    }
+    while e.poll_transmit().is_some() {}
+    assert_eq!(e.stream_count(), n as usize);
+    for i in 1..n {
+        let deadline = ms(1_000 + u64::from(i));
+        // Stream 0 is still live: its end, at 1.9 s, comes after all of these.
+        assert!(
+            e.poll_timeout().is_some_and(|t| t <= deadline),
+            "stream {i}: woken at {:?}, after its deadline {deadline:?}",
+            e.poll_timeout()
+        );
+        e.handle_timeout(deadline - Duration::from_micros(1));
+        assert_eq!(e.stream_count(), (n - i + 1) as usize, "stream {i} ended early");
+        e.handle_timeout(deadline);
+        assert_eq!(e.stream_count(), (n - i) as usize, "stream {i} not ended on time");
+    }
+    // Stream 0: last packet at 0.9 s.
+    e.handle_timeout(ms(1_899));
+    assert_eq!(e.stream_count(), 1);
+    e.handle_timeout(ms(1_900));
+    assert_eq!(e.stream_count(), 0);
+}
+
+#[test]
+fn an_ended_stream_is_kept_until_its_silence_timeout_so_a_late_packet_keys_nothing() {
+    let mut e = many_patches(1);
+    let send = |e: &mut Engine, at: u64, seq: u16, tx: TxState| {
+        let bytes = many_packet(0, seq, tx);
+        e.handle_packet(
+            ms(at),
+            EndpointId::Peer(SiteId(2)),
+            &VoiceRepr::parse(&bytes).unwrap(),
+        );
+    };
+    send(&mut e, 0, 0, TxState::Start);
+    send(&mut e, 20, 1, TxState::Continue);
+    send(&mut e, 40, 2, TxState::End);
+    while e.poll_transmit().is_some() {}
+    e.handle_timeout(ms(41));
+    // A copy of packet 1 arriving late (a second path) is dropped, not relayed as a new
+    // transmission.
+    let late_before = e.counters().dropped(DropCause::Late);
+    send(&mut e, 60, 1, TxState::Continue);
+    assert!(e.poll_transmit().is_none(), "a late packet was relayed");
+    assert_eq!(e.counters().dropped(DropCause::Late), late_before + 1);
+    assert_eq!(e.stream_count(), 1);
+    e.handle_timeout(ms(1_039));
+    assert_eq!(e.stream_count(), 1);
+    e.handle_timeout(ms(1_040));
+    assert_eq!(e.stream_count(), 0, "gone at its last packet + the stream timeout");
+}

@@ -98,8 +98,8 @@ pub struct PeerSpec {
 pub struct Delivery {
     /// The peer it came from.
     pub site: SiteId,
-    /// The plain RTP packet.
-    pub packet: Vec<u8>,
+    /// The plain RTP packet, as the SRTP library decrypted it (no copy).
+    pub packet: bytes::Bytes,
 }
 
 /// A datagram to send.

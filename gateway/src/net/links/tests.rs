@@ -128,7 +128,7 @@ impl World {
             for (_, to_a, bytes) in due {
                 if to_a {
                     if let Some(d) = self.a.handle_datagram(now, wall(now), addr(B), &bytes) {
-                        self.delivered_a.push(d.packet);
+                        self.delivered_a.push(d.packet.to_vec());
                     }
                 } else {
                     let _ = self.b.handle_datagram(now, wall(now), addr(A), &bytes);

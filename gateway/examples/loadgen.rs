@@ -582,7 +582,10 @@ fn start_sink(
         streams: args.streams,
         engine_ssrc,
     };
-    let handle = std::thread::spawn(move || sink(spec, ready, &t, &s));
+    let handle = std::thread::Builder::new()
+        .name("sink".into())
+        .spawn(move || sink(spec, ready, &t, &s))
+        .expect("sink thread");
     bound.recv().expect("sink bound");
     handle
 }
@@ -624,9 +627,13 @@ fn main() {
         let (stop, cpu) = (stop_daemon.clone(), Arc::clone(&cpu));
         let a = Args { ..args };
         let (ready, bound) = std::sync::mpsc::channel();
-        let handle = std::thread::spawn(move || {
-            daemon(&a, daemon_addr, sender_addr, sink_addr, ready, stop, cpu);
-        });
+        // Named, so a profiler can tell the daemon side from the sender and the sink.
+        let handle = std::thread::Builder::new()
+            .name("daemon".into())
+            .spawn(move || {
+                daemon(&a, daemon_addr, sender_addr, sink_addr, ready, stop, cpu);
+            });
+        let handle = handle.expect("daemon thread");
         bound.recv().expect("daemon bound");
         handle
     };

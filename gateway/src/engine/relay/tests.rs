@@ -907,9 +907,17 @@ fn among_many_streams_each_silent_one_ends_at_its_own_deadline() {
             e.poll_timeout()
         );
         e.handle_timeout(deadline - Duration::from_micros(1));
-        assert_eq!(e.stream_count(), (n - i + 1) as usize, "stream {i} ended early");
+        assert_eq!(
+            e.stream_count(),
+            (n - i + 1) as usize,
+            "stream {i} ended early"
+        );
         e.handle_timeout(deadline);
-        assert_eq!(e.stream_count(), (n - i) as usize, "stream {i} not ended on time");
+        assert_eq!(
+            e.stream_count(),
+            (n - i) as usize,
+            "stream {i} not ended on time"
+        );
     }
     // Stream 0: last packet at 0.9 s.
     e.handle_timeout(ms(1_899));
@@ -944,5 +952,9 @@ fn an_ended_stream_is_kept_until_its_silence_timeout_so_a_late_packet_keys_nothi
     e.handle_timeout(ms(1_039));
     assert_eq!(e.stream_count(), 1);
     e.handle_timeout(ms(1_040));
-    assert_eq!(e.stream_count(), 0, "gone at its last packet + the stream timeout");
+    assert_eq!(
+        e.stream_count(),
+        0,
+        "gone at its last packet + the stream timeout"
+    );
 }

@@ -714,4 +714,10 @@ fn main() {
         rss as f64 / 1024.0,
         hwm as f64 / 1024.0
     );
+    // The sink keeps one record per forwarded packet for the percentiles: memory of the
+    // measurement, not of the daemon side.
+    println!(
+        "  of that, the sink's latency records: {:.1} MB",
+        (lat.len() * std::mem::size_of::<Latency>()) as f64 / (1024.0 * 1024.0)
+    );
 }

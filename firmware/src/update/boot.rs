@@ -281,6 +281,15 @@ fn scan<F: NorFlash>(flash: &mut F, layout: &FlashLayout) -> Result<Scan, F::Err
     Ok(found)
 }
 
+/// The latest valid record in the boot-state area, if any: what the bootloader will act on
+/// (for tools that inspect a board's flash).
+pub fn latest<F: NorFlash>(
+    flash: &mut F,
+    layout: &FlashLayout,
+) -> Result<Option<BootState>, F::Error> {
+    Ok(read(flash, layout)?.map(|stored| stored.state))
+}
+
 /// The latest valid record, if any.
 pub(crate) fn read<F: NorFlash>(
     flash: &mut F,

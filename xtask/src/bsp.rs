@@ -16,31 +16,11 @@ pub(crate) const QEMU_IMAGE: &str = "borderlink-bsp-mps2";
 /// The emulated board's bootloader (a binary of the [`QEMU_IMAGE`] package).
 pub(crate) const QEMU_BOOTLOADER: &str = "borderlink-boot-mps2";
 
-/// The production board's image (STM32F411).
+/// The production board's image (STM32F411); its package also builds its bootloader.
 pub(crate) const PRODUCTION_IMAGE: &str = "borderlink-bsp-stm32f411";
 
-/// Every board-support image.
-pub(crate) const ALL: [&str; 2] = [QEMU_IMAGE, PRODUCTION_IMAGE];
-
-/// Builds `packages` in release with `features` and returns each one's ELF, in the order asked.
-///
-/// Cargo runs inside the bsp workspace, so its `.cargo/config.toml` (target, linker script)
-/// applies; the images land in the repository's target directory. Each image is built on its
-/// own: built together, the STM32 HAL would switch on cortex-m-rt's `device` feature for the
-/// MPS2 image too, which has no device crate to go with it.
-pub(crate) fn build(
-    root: &Path,
-    packages: &[&str],
-    features: &[&str],
-) -> anyhow::Result<Vec<PathBuf>> {
-    packages
-        .iter()
-        .map(|p| {
-            let bins = build_bins(root, p, features, None)?;
-            bin(&bins, p)
-        })
-        .collect()
-}
+/// The production board's bootloader (a binary of the [`PRODUCTION_IMAGE`] package).
+pub(crate) const PRODUCTION_BOOTLOADER: &str = "borderlink-boot-stm32f411";
 
 /// The executable called `name` among `bins`.
 pub(crate) fn bin(bins: &[(String, PathBuf)], name: &str) -> anyhow::Result<PathBuf> {
@@ -53,8 +33,11 @@ pub(crate) fn bin(bins: &[(String, PathBuf)], name: &str) -> anyhow::Result<Path
 /// Builds every binary of `package` in release with `features`, the firmware version
 /// `BORDERLINK_FIRMWARE_VERSION` set to `version` (or unset), and returns (name, ELF) of each.
 ///
-/// The ELF files are where cargo leaves them, so the next build of the same package with other
-/// features overwrites them: copy what must be kept.
+/// Cargo runs inside the bsp workspace, so its `.cargo/config.toml` (target, linker script)
+/// applies. Each package is built on its own: built together, the STM32 HAL would switch on
+/// cortex-m-rt's `device` feature for the MPS2 programs too, which have no device crate to go
+/// with it. The ELF files are where cargo leaves them, so the next build of the same package
+/// with other features overwrites them: copy what must be kept.
 pub(crate) fn build_bins(
     root: &Path,
     package: &str,

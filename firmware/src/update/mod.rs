@@ -42,6 +42,7 @@ mod no_flash;
 pub mod ram_flash;
 mod sectored;
 mod updater;
+mod version;
 
 #[cfg(test)]
 mod tests;
@@ -51,3 +52,4 @@ pub use layout::{FlashLayout, LayoutError, MAX_WRITE_SIZE};
 pub use no_flash::NoFlash;
 pub use sectored::{Sector, SectorDevice, SectorTableError, SectoredError, SectoredFlash};
 pub use updater::{Done, Updater, VERIFY_STEP};
+pub use version::{parse_version, try_parse_version};

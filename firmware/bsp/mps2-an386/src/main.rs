@@ -36,7 +36,7 @@ use borderlink_firmware::polarity::Polarity;
 use borderlink_firmware::ptt::{PttConfig, PttOutput};
 use borderlink_firmware::responder::{Responder, ResponderConfig};
 use borderlink_firmware::safety::{Safety, SafetyConfig};
-use borderlink_firmware::update::{FIRMWARE_KEY, Updater};
+use borderlink_firmware::update::{FIRMWARE_KEY, Updater, parse_version};
 use borderlink_protocol::link::{FirmwareVersion, MAX_WIRE_LEN, PORTS, ResetCause, Slot};
 use borderlink_protocol::time::{Duration, Instant};
 use cortex_m_rt::{ExceptionFrame, entry, exception};
@@ -213,36 +213,4 @@ fn halt() -> ! {
     loop {
         cortex_m::asm::wfi();
     }
-}
-
-/// A `MAJOR.MINOR.PATCH` version at compile time; anything else stops the build.
-const fn parse_version(text: &str) -> FirmwareVersion {
-    let bytes = text.as_bytes();
-    let mut parts = [0u8; 3];
-    let mut part = 0;
-    let mut digits = 0;
-    let mut i = 0;
-    while i < bytes.len() {
-        let b = bytes[i];
-        if b == b'.' {
-            assert!(
-                digits > 0 && part < 2,
-                "the version is not MAJOR.MINOR.PATCH"
-            );
-            part += 1;
-            digits = 0;
-        } else {
-            assert!(b.is_ascii_digit(), "the version is not MAJOR.MINOR.PATCH");
-            let value = parts[part] as u32 * 10 + (b - b'0') as u32;
-            assert!(value <= 255, "a version component is over 255");
-            parts[part] = value as u8;
-            digits += 1;
-        }
-        i += 1;
-    }
-    assert!(
-        digits > 0 && part == 2,
-        "the version is not MAJOR.MINOR.PATCH"
-    );
-    FirmwareVersion::new(parts[0], parts[1], parts[2])
 }

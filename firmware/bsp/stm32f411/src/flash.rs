@@ -12,7 +12,7 @@
 //! key any radio, or in the bootloader, before any line is driven.
 
 use borderlink_firmware::update::{FlashLayout, Sector, SectorDevice, SectoredFlash};
-use stm32f4xx_hal::flash::{self, FlashExt, LockedFlash};
+use stm32f4xx_hal::flash::{self, FlashExt};
 use stm32f4xx_hal::pac::FLASH;
 
 use crate::memory::{BOOT_START, SLOT_A_LEN, SLOT_A_START, SLOT_B_START, STATE_LEN, STATE_START};
@@ -69,10 +69,7 @@ const _: () = {
 
 /// The update flash over the internal flash, with the watchdog it stretches around erases.
 pub fn take(flash: FLASH, watchdog: Watchdog) -> Flash {
-    let device = F411Sectors {
-        flash: LockedFlash::new(flash),
-        watchdog,
-    };
+    let device = F411Sectors { flash, watchdog };
     match SectoredFlash::new(device, &SECTORS) {
         Ok(flash) => flash,
         Err(_) => unreachable!("the sector table above is aligned and ordered"),
@@ -90,7 +87,7 @@ pub enum FlashError {
 
 /// The F411's internal flash, erased by sector, and the independent watchdog.
 pub struct F411Sectors {
-    flash: LockedFlash,
+    flash: FLASH,
     watchdog: Watchdog,
 }
 
@@ -98,6 +95,26 @@ impl F411Sectors {
     /// The watchdog, to feed from the main loop.
     pub fn watchdog(&mut self) -> &mut Watchdog {
         &mut self.watchdog
+    }
+
+    /// Empties the flash interface's instruction and data caches, which may still hold what a
+    /// sector held before it was erased or programmed (ST's own HAL does the same after an
+    /// erase): reads after this see the flash as it is. A cache must be off while it is reset.
+    fn flush_caches(&mut self) {
+        let acr = self.flash.acr().read();
+        let (icache, dcache) = (acr.icen().bit_is_set(), acr.dcen().bit_is_set());
+        self.flash
+            .acr()
+            .modify(|_, w| w.icen().clear_bit().dcen().clear_bit());
+        self.flash
+            .acr()
+            .modify(|_, w| w.icrst().set_bit().dcrst().set_bit());
+        self.flash
+            .acr()
+            .modify(|_, w| w.icrst().clear_bit().dcrst().clear_bit());
+        self.flash
+            .acr()
+            .modify(|_, w| w.icen().bit(icache).dcen().bit(dcache));
     }
 }
 
@@ -124,16 +141,16 @@ impl SectorDevice for F411Sectors {
     }
 
     fn program(&mut self, offset: u32, bytes: &[u8]) -> Result<(), FlashError> {
-        self.flash
-            .unlocked()
-            .program(offset as usize, bytes.iter())
-            .map_err(FlashError::Controller)
+        let programmed = self.flash.unlocked().program(offset as usize, bytes.iter());
+        self.flush_caches();
+        programmed.map_err(FlashError::Controller)
     }
 
     fn erase_sector(&mut self, sector: Sector) -> Result<(), FlashError> {
         self.watchdog.set_period(ERASE_PERIOD_MS);
         let erased = self.flash.unlocked().erase(sector.number);
         self.watchdog.set_period(RUN_PERIOD_MS);
+        self.flush_caches();
         erased.map_err(FlashError::Controller)
     }
 }

@@ -10,12 +10,16 @@
 //!   libasound) passes clippy and its tests against alsa-lib's `null` device.
 //! - `cargo xtask firmware-size`: builds both board images (`firmware/bsp/`) and fails if one
 //!   needs more than 64 KiB of flash or 16 KiB of RAM.
-//! - `cargo xtask qemu`: boots the emulated board's image under QEMU and checks, over its UART
-//!   and from outside it, that PTT keys on command and drops within 500 ms of host silence.
+//! - `cargo xtask qemu`: boots the emulated board (bootloader and slot-A image) under QEMU and
+//!   checks, over its UART and from outside it, that PTT keys on command and drops within
+//!   500 ms of host silence and on a panic, then updates it through `borderlinkd` and
+//!   `borderlink firmware flash`: a hanging image is rolled back, a good one boots from slot B
+//!   and confirms, another key's image is refused.
 //! - `cargo xtask srtp-interop`: a libsrtp peer (pylibsrtp in a venv) and borderlinkd
 //!   exchange SRTP both ways (python3 with venv and pip).
 //! - `cargo xtask all [--seconds N]`: all of the above.
 
+mod board_update;
 mod bsp;
 mod firmware_size;
 mod fuzz;

@@ -7,15 +7,19 @@
 //! drives its radio lines as bits of the MPS2's LED registers, and QEMU's monitor reads those
 //! registers back (`xp` through QMP), so what is checked is the line, not the board's word.
 //!
-//! Two boots, every step with a deadline:
+//! The board boots as a field board does: QEMU loads the bootloader at the start of flash
+//! (`-kernel`) and the slot-A image where a debug probe would flash it (`-device loader`), and
+//! the bootloader starts the image. Three boots, every step with a deadline:
 //! 1. the `panic-drill` build of the image, which panics once port 3 has been keyed for 300 ms:
 //!    key port 3, see the ack and the line up, see the panic reported through semihosting and
-//!    the line down with the fault LED lit, while the host is still sending heartbeats;
+//!    the line down with the fault LED lit, while the host is still sending heartbeats; then
+//!    see the watchdog reset the halted board;
 //! 2. the ordinary image: after the handshake every PTT line is released and every radio
 //!    powered; key port 0, see it acknowledged and its line go up; keep it keyed for a second of
 //!    heartbeats; stop sending and time the line's fall from the host's last frame; see the
 //!    fault LED light and the board report the silence; read how much of the stack was used
-//!    (cortex-m-rt paints it at start-up).
+//!    (cortex-m-rt paints it at start-up);
+//! 3. firmware updates through the real daemon and CLI ([`crate::board_update`]).
 //!
 //! QEMU runs without `-icount`, so its clocks follow the host's: the measured fall also checks
 //! that a board second is a host second.
@@ -34,7 +38,8 @@ use borderlink_protocol::link::{Fault, HOST_SILENCE_LIMIT, Port, PortMask};
 use borderlink_protocol::time;
 use serde_json::json;
 
-use crate::bsp;
+use crate::board_update;
+use crate::bsp::{self, RawImage};
 use crate::firmware_size;
 use crate::qmp::{self, Qmp};
 
@@ -60,20 +65,20 @@ const EARLY_SLACK: Duration = Duration::from_millis(10);
 const LATE_SLACK: Duration = Duration::from_millis(100);
 
 /// The longest QEMU may live, even if this program is killed before it can stop it.
-const QEMU_LIFETIME: &str = "120";
+pub(crate) const QEMU_LIFETIME: &str = "300";
 
 /// Kills QEMU when the check ends, however it ends.
 ///
 /// QEMU runs under `timeout`, which puts both in a process group of their own: dropping this
 /// kills the group, and if this program is killed outright, `timeout` still ends QEMU.
-struct Qemu {
+pub(crate) struct Qemu {
     child: Child,
     log: PathBuf,
 }
 
 impl Qemu {
     /// What QEMU printed (semihosting output of a panicking image included).
-    fn log(&self) -> String {
+    pub(crate) fn log(&self) -> String {
         fs::read_to_string(&self.log).unwrap_or_default()
     }
 }
@@ -197,13 +202,122 @@ pub(crate) fn run(root: &Path) -> anyhow::Result<()> {
 }
 
 fn run_in(root: &Path, dir: &Path) -> anyhow::Result<()> {
-    // The drill image is the same image plus a panic while a PTT line is keyed. It goes first,
-    // so the image left in the target directory is the ordinary one.
-    let drill = bsp::build(root, &[bsp::QEMU_IMAGE], &["panic-drill"])?.remove(0);
+    // The drill image is the same image plus a panic while a PTT line is keyed.
+    let drill = Flashed::build(root, dir, "drill", &["panic-drill"])?;
     with_board(&drill, dir, panic_drill)?;
-    let elf = bsp::build(root, &[bsp::QEMU_IMAGE], &[])?.remove(0);
-    let stack = firmware_size::stack_bounds(&elf)?;
-    with_board(&elf, dir, |board| host_silence(board, stack))
+    let flashed = Flashed::build(root, dir, "a", &[])?;
+    let stack = firmware_size::stack_bounds(&flashed.image_elf)?;
+    with_board(&flashed, dir, |board| host_silence(board, stack))?;
+    board_update::run(root, dir, &flashed)
+}
+
+/// What a debug probe flashes onto a new board: the bootloader and a slot-A image.
+pub(crate) struct Flashed {
+    /// The bootloader's ELF (QEMU's `-kernel`).
+    pub(crate) bootloader: PathBuf,
+    /// The slot-A image's ELF (for its symbols).
+    pub(crate) image_elf: PathBuf,
+    /// The slot-A image, raw, and where it goes.
+    pub(crate) image: RawImage,
+    /// The raw image's file (QEMU's `-device loader`).
+    pub(crate) image_bin: PathBuf,
+}
+
+impl Flashed {
+    /// Builds the bootloader and the slot-A image with `features` into `dir`, named by `tag`.
+    pub(crate) fn build(
+        root: &Path,
+        dir: &Path,
+        tag: &str,
+        features: &[&str],
+    ) -> anyhow::Result<Self> {
+        let bins = bsp::build_bins(root, bsp::QEMU_IMAGE, features, None)?;
+        let keep = |name: &str, file: String| -> anyhow::Result<PathBuf> {
+            let kept = dir.join(file);
+            fs::copy(bsp::bin(&bins, name)?, &kept)
+                .with_context(|| format!("copying {name} to {}", kept.display()))?;
+            Ok(kept)
+        };
+        let bootloader = keep(bsp::QEMU_BOOTLOADER, format!("boot-{tag}.elf"))?;
+        let image_elf = keep(bsp::QEMU_IMAGE, format!("image-{tag}.elf"))?;
+        let image = bsp::raw_image(&image_elf)?;
+        let image_bin = dir.join(format!("image-{tag}.bin"));
+        fs::write(&image_bin, &image.bytes)
+            .with_context(|| format!("writing {}", image_bin.display()))?;
+        Ok(Flashed {
+            bootloader,
+            image_elf,
+            image,
+            image_bin,
+        })
+    }
+}
+
+/// Where the emulated board's UART0 goes.
+pub(crate) enum Uart<'a> {
+    /// A unix socket QEMU listens on.
+    Socket(&'a Path),
+    /// A pseudo-terminal, as a serial device for the daemon (see `query-chardev`).
+    Pty,
+}
+
+/// Starts QEMU on `flashed` with its monitor on `qmp_path`; paused (`-S`) if `paused`.
+pub(crate) fn launch(
+    flashed: &Flashed,
+    uart: Uart<'_>,
+    qmp_path: &Path,
+    log: &Path,
+    paused: bool,
+) -> anyhow::Result<Qemu> {
+    let log_file = fs::File::create(log).context("creating QEMU's log")?;
+    let mut command = Command::new("timeout");
+    command
+        .args(["--signal=KILL", QEMU_LIFETIME, "qemu-system-arm"])
+        .args(["-M", "mps2-an386", "-display", "none", "-nodefaults"])
+        .args(["-semihosting-config", "enable=on,target=native"]);
+    if paused {
+        command.arg("-S");
+    }
+    match uart {
+        Uart::Socket(path) => {
+            command.arg("-chardev").arg(format!(
+                "socket,id=uart,path={},server=on,wait=off",
+                path.display()
+            ));
+        }
+        Uart::Pty => {
+            command.args(["-chardev", "pty,id=uart"]);
+        }
+    }
+    let child = command
+        .args(["-serial", "chardev:uart"])
+        .arg("-chardev")
+        .arg(format!(
+            "socket,id=qmp,path={},server=on,wait=off",
+            qmp_path.display()
+        ))
+        .args(["-mon", "chardev=qmp,mode=control"])
+        // The bootloader at the start of flash, the slot-A image where a probe puts it. QEMU
+        // copies both in again at every system reset; the boot-state record and slot B are
+        // never loaded, so they keep what the board wrote, as flash would.
+        .arg("-kernel")
+        .arg(&flashed.bootloader)
+        .arg("-device")
+        .arg(format!(
+            "loader,file={},addr={:#x},force-raw=on",
+            flashed.image_bin.display(),
+            flashed.image.address
+        ))
+        .stdin(Stdio::null())
+        .stdout(log_file.try_clone()?)
+        .stderr(log_file)
+        .process_group(0)
+        .spawn()
+        .context("starting qemu-system-arm (under timeout)")?;
+    Ok(Qemu {
+        child,
+        log: log.to_owned(),
+    })
 }
 
 fn which_qemu() -> anyhow::Result<()> {
@@ -226,10 +340,10 @@ struct Board {
     host: Host,
 }
 
-/// Boots `elf` under QEMU, brings the link up, and runs `check` on it; QEMU's output is shown
-/// if anything fails.
+/// Boots `flashed` under QEMU, brings the link up, and runs `check` on it; QEMU's output is
+/// shown if anything fails.
 fn with_board(
-    elf: &Path,
+    flashed: &Flashed,
     dir: &Path,
     check: impl FnOnce(&mut Board) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
@@ -239,33 +353,8 @@ fn with_board(
     for stale in [&uart_path, &qmp_path] {
         let _ = fs::remove_file(stale);
     }
-    let log_file = fs::File::create(&log).context("creating QEMU's log")?;
     // Paused (-S) until both sockets are connected, so nothing the image sends is lost.
-    let child = Command::new("timeout")
-        .args(["--signal=KILL", QEMU_LIFETIME, "qemu-system-arm"])
-        .args(["-M", "mps2-an386", "-display", "none", "-nodefaults", "-S"])
-        .args(["-semihosting-config", "enable=on,target=native"])
-        .arg("-chardev")
-        .arg(format!(
-            "socket,id=uart,path={},server=on,wait=off",
-            uart_path.display()
-        ))
-        .args(["-serial", "chardev:uart"])
-        .arg("-chardev")
-        .arg(format!(
-            "socket,id=qmp,path={},server=on,wait=off",
-            qmp_path.display()
-        ))
-        .args(["-mon", "chardev=qmp,mode=control"])
-        .arg("-kernel")
-        .arg(elf)
-        .stdin(Stdio::null())
-        .stdout(log_file.try_clone()?)
-        .stderr(log_file)
-        .process_group(0)
-        .spawn()
-        .context("starting qemu-system-arm (under timeout)")?;
-    let qemu = Qemu { child, log };
+    let qemu = launch(flashed, Uart::Socket(&uart_path), &qmp_path, &log, true)?;
     let outcome = boot(qemu, &qmp_path, &uart_path).and_then(|mut board| {
         let result = check(&mut board);
         if result.is_ok() {
@@ -454,6 +543,13 @@ fn panic_drill(board: &mut Board) -> anyhow::Result<()> {
     }
     let leds = qmp.read_word(SCC_LEDS)?;
     let fpga_leds = qmp.read_word(FPGAIO_LEDS)?;
+    // The halted image is reset by the watchdog 250 ms after its last feed; a reset before
+    // these reads would make them the new boot's, not the panic handler's.
+    if qmp.count_events("RESET")? > 0 {
+        bail!(
+            "the watchdog reset the board before its lines could be read after the panic (more than 250 ms)"
+        );
+    }
     if leds & PTT_BITS != 0 {
         bail!("the image panicked with PTT keyed and left it keyed: SCC CFG_REG1 = {leds:#04x}");
     }
@@ -467,6 +563,17 @@ fn panic_drill(board: &mut Board) -> anyhow::Result<()> {
         .unwrap_or("");
     println!(
         "qemu: panic drill: the panic handler released PTT on port {DRILL_PORT} and lit the fault LED ({said})"
+    );
+    let halted = Instant::now();
+    qmp.wait_events("RESET", 1, Duration::from_secs(2))
+        .context("the halted image was not reset by the watchdog")?;
+    let leds = qmp.read_word(SCC_LEDS)?;
+    if leds & PTT_BITS != 0 {
+        bail!("after the watchdog reset a PTT line is keyed: SCC CFG_REG1 = {leds:#04x}");
+    }
+    println!(
+        "qemu: panic drill: the watchdog reset the halted board ({:.0} ms after the panic was seen); PTT still released",
+        halted.elapsed().as_secs_f64() * 1e3
     );
     Ok(())
 }

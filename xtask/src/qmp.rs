@@ -20,6 +20,8 @@ const REPLY_TIMEOUT: Duration = Duration::from_secs(5);
 pub(crate) struct Qmp {
     reader: BufReader<UnixStream>,
     writer: UnixStream,
+    /// The names of the asynchronous events seen so far (`RESET`, `STOP`, ...), in order.
+    events: Vec<String>,
 }
 
 impl Qmp {
@@ -30,6 +32,7 @@ impl Qmp {
         let mut qmp = Qmp {
             reader: BufReader::new(stream),
             writer,
+            events: Vec::new(),
         };
         let greeting = qmp.read_message()?;
         if greeting.get("QMP").is_none() {
@@ -51,7 +54,37 @@ impl Qmp {
             if let Some(error) = reply.get("error") {
                 bail!("QEMU refused `{command}`: {error}");
             }
-            // Anything else is an event (e.g. STOP, RESUME): not an answer.
+            // Anything else is an event (e.g. STOP, RESET): not an answer, but kept.
+            if let Some(event) = reply.get("event").and_then(Value::as_str) {
+                self.events.push(event.to_owned());
+            }
+        }
+    }
+
+    /// How many `name` events QEMU has sent so far. QEMU sends events in order with replies,
+    /// so one that happened before this call is counted.
+    pub(crate) fn count_events(&mut self, name: &str) -> anyhow::Result<usize> {
+        self.execute("query-status", json!({}))?;
+        Ok(self.events.iter().filter(|e| *e == name).count())
+    }
+
+    /// Waits until QEMU has sent `count` `name` events in all, polling until `timeout`.
+    pub(crate) fn wait_events(
+        &mut self,
+        name: &str,
+        count: usize,
+        timeout: Duration,
+    ) -> anyhow::Result<()> {
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            let seen = self.count_events(name)?;
+            if seen >= count {
+                return Ok(());
+            }
+            if std::time::Instant::now() > deadline {
+                bail!("QEMU reported {seen} {name} events within {timeout:?}, not {count}");
+            }
+            std::thread::sleep(Duration::from_millis(10));
         }
     }
 
@@ -73,6 +106,21 @@ impl Qmp {
         let words = parse_xp(&text).with_context(|| format!("unexpected `xp` output: {text:?}"))?;
         if words.len() != count {
             bail!("`xp` gave {} words, not {count}: {text:?}", words.len());
+        }
+        Ok(words)
+    }
+
+    /// Reads `count` 32-bit words as the CPU sees its address space (the system control
+    /// block's registers included, which `xp` does not reach).
+    pub(crate) fn read_cpu_words(
+        &mut self,
+        address: u32,
+        count: usize,
+    ) -> anyhow::Result<Vec<u32>> {
+        let text = self.human(&format!("x /{count}wx {address:#x}"))?;
+        let words = parse_xp(&text).with_context(|| format!("unexpected `x` output: {text:?}"))?;
+        if words.len() != count {
+            bail!("`x` gave {} words, not {count}: {text:?}", words.len());
         }
         Ok(words)
     }

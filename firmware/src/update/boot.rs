@@ -161,6 +161,24 @@ pub fn boot<F: NorFlash>(flash: &mut F, layout: &FlashLayout) -> Selection {
     }
 }
 
+/// Whether the first two words of a Cortex-M vector table — the initial stack pointer and
+/// the reset vector — describe an image a bootloader may start from the slot at `image`: the
+/// stack pointer inside (or at the top of) `ram` and word aligned, the reset vector a Thumb
+/// address inside the slot. An erased slot (0xFFFF_FFFF) fails, and so does an image linked
+/// for the other slot, whose reset vector points there.
+pub fn entry_is_plausible(
+    initial_sp: u32,
+    reset: u32,
+    image: core::ops::Range<u32>,
+    ram: core::ops::Range<u32>,
+) -> bool {
+    let sp_ok = initial_sp > ram.start && initial_sp <= ram.end && initial_sp.is_multiple_of(4);
+    let thumb = reset & 1 == 1;
+    // The vector table itself sits at the start of the slot: code comes after it.
+    let code = reset & !1;
+    sp_ok && thumb && code > image.start && image.contains(&code)
+}
+
 /// A record as read from flash, with its position in the log.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Stored {
@@ -263,6 +281,15 @@ fn scan<F: NorFlash>(flash: &mut F, layout: &FlashLayout) -> Result<Scan, F::Err
     Ok(found)
 }
 
+/// The latest valid record in the boot-state area, if any: what the bootloader will act on
+/// (for tools that inspect a board's flash).
+pub fn latest<F: NorFlash>(
+    flash: &mut F,
+    layout: &FlashLayout,
+) -> Result<Option<BootState>, F::Error> {
+    Ok(read(flash, layout)?.map(|stored| stored.state))
+}
+
 /// The latest valid record, if any.
 pub(crate) fn read<F: NorFlash>(
     flash: &mut F,
@@ -327,6 +354,63 @@ mod tests {
 
     fn flash() -> Flash {
         RamFlash::new(vec![0; 2560])
+    }
+
+    #[test]
+    fn entry_plausibility() {
+        let slot_a = 0x0802_0000..0x0804_0000;
+        let slot_b = 0x0804_0000..0x0806_0000;
+        let ram = 0x2000_0000..0x2002_0000;
+        assert!(entry_is_plausible(
+            0x2000_2800,
+            0x0802_0401,
+            slot_a.clone(),
+            ram.clone()
+        ));
+        assert!(entry_is_plausible(
+            0x2002_0000,
+            0x0802_0401,
+            slot_a.clone(),
+            ram.clone()
+        ));
+        // Erased, linked for the other slot, not Thumb, stack outside RAM or misaligned.
+        assert!(!entry_is_plausible(
+            u32::MAX,
+            u32::MAX,
+            slot_a.clone(),
+            ram.clone()
+        ));
+        assert!(!entry_is_plausible(
+            0x2000_2800,
+            0x0802_0401,
+            slot_b,
+            ram.clone()
+        ));
+        assert!(!entry_is_plausible(
+            0x2000_2800,
+            0x0802_0400,
+            slot_a.clone(),
+            ram.clone()
+        ));
+        assert!(!entry_is_plausible(
+            0x2002_0004,
+            0x0802_0401,
+            slot_a.clone(),
+            ram.clone()
+        ));
+        assert!(!entry_is_plausible(
+            0x2000_0000,
+            0x0802_0401,
+            slot_a.clone(),
+            ram.clone()
+        ));
+        assert!(!entry_is_plausible(
+            0x2000_2802,
+            0x0802_0401,
+            slot_a.clone(),
+            ram.clone()
+        ));
+        assert!(!entry_is_plausible(0x2000_2800, 0x0802_0001, slot_a, ram));
     }
 
     #[test]

@@ -22,7 +22,10 @@
 //!
 //! # What the board support code provides
 //! - a `NorFlash` (embedded-storage 0.3) over the internal flash, and the [`FlashLayout`] of
-//!   slots and boot-state area on it (erase-unit aligned, checked by [`Updater::new`]);
+//!   slots and boot-state area on it (erase-unit aligned, checked by [`Updater::new`]); for a
+//!   part with large uneven sectors, a [`SectorDevice`] under a [`SectoredFlash`], which
+//!   presents them as one small erase unit and keeps everything outside its sector table
+//!   (the bootloader) out of reach;
 //! - the slot the running image was linked for, passed to [`Updater::new`];
 //! - a reset once [`crate::responder::Responder::wants_reset`] says the commit's ack is out;
 //! - a bootloader that runs [`boot::boot`] and jumps to the slot it returns, and a hardware
@@ -37,7 +40,9 @@ mod key;
 mod layout;
 mod no_flash;
 pub mod ram_flash;
+mod sectored;
 mod updater;
+mod version;
 
 #[cfg(test)]
 mod tests;
@@ -45,4 +50,6 @@ mod tests;
 pub use key::{DEV_PUBLIC_KEY_HEX, FIRMWARE_KEY, IS_DEV_KEY, VerifyingKey};
 pub use layout::{FlashLayout, LayoutError, MAX_WRITE_SIZE};
 pub use no_flash::NoFlash;
+pub use sectored::{Sector, SectorDevice, SectorTableError, SectoredError, SectoredFlash};
 pub use updater::{Done, Updater, VERIFY_STEP};
+pub use version::{parse_version, try_parse_version};

@@ -9,7 +9,7 @@
 
 use borderlink_protocol::time::Instant;
 
-use crate::mmio::timer1;
+use borderlink_bsp_mps2::mmio::timer1;
 
 /// One tick is 16 / 25 MHz = 16/25 µs: the prescaler over the AN386's 25 MHz system clock.
 const US_PER_TICK: (u64, u64) = (16, 25);

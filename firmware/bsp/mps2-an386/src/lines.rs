@@ -19,7 +19,7 @@ use core::convert::Infallible;
 use borderlink_protocol::link::PORTS;
 use embedded_hal::digital::{ErrorType, InputPin, OutputPin};
 
-use crate::mmio::{Reg, fpgaio, scc};
+use borderlink_bsp_mps2::mmio::{Reg, fpgaio, scc};
 
 /// The SCC CFG_REG1 bits of the PTT lines, ports 0 to 3.
 pub(crate) const PTT_MASK: u32 = 0x0F;

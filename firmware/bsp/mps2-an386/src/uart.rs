@@ -4,7 +4,7 @@
 //! no byte is lost however long the main loop takes (on silicon this would need the FIFO-less
 //! UART's interrupt, as the production board does).
 
-use crate::mmio::uart0;
+use borderlink_bsp_mps2::mmio::uart0;
 
 /// The link's bit rate (`docs/wire.md`, "Board link").
 const BAUD: u32 = 115_200;
@@ -36,6 +36,11 @@ impl Uart {
     pub(crate) fn read(&mut self) -> Option<u8> {
         // The data register holds the byte in bits 7:0.
         (uart0::STATE.read() & RX_FULL != 0).then(|| uart0::DATA.read() as u8)
+    }
+
+    /// Whether everything written has gone.
+    pub(crate) fn is_idle(&self) -> bool {
+        uart0::STATE.read() & TX_FULL == 0
     }
 
     /// Sends `byte` if the transmitter can take it; `false` if it is busy.

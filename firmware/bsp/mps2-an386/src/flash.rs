@@ -1,0 +1,121 @@
+//! The update flash: slot A, slot B and the boot-state record in the AN386's ZBT SSRAM1,
+//! with the STM32F411's sector shape (see `build.rs`), behind the production board's
+//! [`SectoredFlash`] (16 KiB logical erase unit).
+//!
+//! It is RAM under QEMU, so [`RamSectors`] makes it behave like NOR flash: erasing a sector
+//! sets every byte to 0xFF and programming can only clear bits (a byte becomes old AND new),
+//! so a program over bytes that were not erased shows up as corruption, as it would on
+//! silicon. QEMU's system reset re-copies only the blobs it loaded (the bootloader and slot A),
+//! so the boot-state record and slot B survive a reset like flash.
+
+use core::convert::Infallible;
+
+use borderlink_firmware::update::{FlashLayout, Sector, SectorDevice, SectoredFlash};
+
+use crate::memory::{BOOT_START, SLOT_A_LEN, SLOT_A_START, SLOT_B_START, STATE_LEN, STATE_START};
+
+/// The logical erase unit: the smallest sector.
+pub const UNIT: usize = 16 * 1024;
+
+/// The update flash.
+pub type Flash = SectoredFlash<RamSectors, UNIT>;
+
+/// Offset 0 of the update flash: the start of the bootloader's sector.
+pub const BASE: u32 = BOOT_START;
+
+/// The sectors the updater and the bootloader may touch, as offsets from [`BASE`]: the
+/// boot-state halves (1, 2) and the slots (5, 6). Sector 0 (the bootloader) and the unused 3
+/// and 4 are out of reach.
+pub static SECTORS: [Sector; 4] = [
+    Sector {
+        number: 1,
+        start: STATE_START - BASE,
+        size: STATE_LEN / 2,
+    },
+    Sector {
+        number: 2,
+        start: STATE_START - BASE + STATE_LEN / 2,
+        size: STATE_LEN / 2,
+    },
+    Sector {
+        number: 5,
+        start: SLOT_A_START - BASE,
+        size: SLOT_A_LEN,
+    },
+    Sector {
+        number: 6,
+        start: SLOT_B_START - BASE,
+        size: SLOT_A_LEN,
+    },
+];
+
+/// Where the slots and the boot-state record are in the update flash.
+pub const LAYOUT: FlashLayout = FlashLayout::new(
+    SLOT_A_START - BASE,
+    SLOT_B_START - BASE,
+    SLOT_A_LEN,
+    STATE_START - BASE,
+    STATE_LEN,
+);
+
+/// The update flash. Call once per program (bootloader or image).
+pub fn take() -> Flash {
+    match SectoredFlash::new(RamSectors { _private: () }, &SECTORS) {
+        Ok(flash) => flash,
+        Err(_) => unreachable!("the sector table above is aligned and ordered"),
+    }
+}
+
+/// The sectors of SSRAM1, as NOR flash.
+#[derive(Debug)]
+pub struct RamSectors {
+    _private: (),
+}
+
+impl RamSectors {
+    fn byte(offset: u32) -> *mut u8 {
+        (BASE + offset) as usize as *mut u8
+    }
+}
+
+impl SectorDevice for RamSectors {
+    type Error = Infallible;
+    const WRITE_SIZE: usize = 4;
+
+    fn read(&mut self, offset: u32, bytes: &mut [u8]) -> Result<(), Infallible> {
+        for (at, byte) in (offset..).zip(bytes.iter_mut()) {
+            #[allow(unsafe_code)]
+            // SAFETY: `SectoredFlash` passes only offsets inside `SECTORS`, which lie in
+            // SSRAM1 (always mapped, byte-addressable, never at address 0) and hold no Rust
+            // object: images and records are only ever reached through this driver.
+            unsafe {
+                *byte = core::ptr::read_volatile(Self::byte(at));
+            }
+        }
+        Ok(())
+    }
+
+    fn program(&mut self, offset: u32, bytes: &[u8]) -> Result<(), Infallible> {
+        for (at, &new) in (offset..).zip(bytes) {
+            #[allow(unsafe_code)]
+            // SAFETY: as in `read`; the running image's slot is never programmed (the updater
+            // writes only the other one).
+            unsafe {
+                let old = core::ptr::read_volatile(Self::byte(at));
+                core::ptr::write_volatile(Self::byte(at), old & new);
+            }
+        }
+        Ok(())
+    }
+
+    fn erase_sector(&mut self, sector: Sector) -> Result<(), Infallible> {
+        for at in sector.start..sector.end() {
+            #[allow(unsafe_code)]
+            // SAFETY: as in `program`.
+            unsafe {
+                core::ptr::write_volatile(Self::byte(at), 0xff);
+            }
+        }
+        Ok(())
+    }
+}

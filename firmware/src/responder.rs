@@ -304,6 +304,9 @@ pub struct Responder<O, I, L, P, F, const N: usize> {
     pending: Option<(u16, Command)>,
     /// When the updater's work is next due (it is stepped from `handle_timeout`).
     work_at: Option<Instant>,
+    /// The last step erased flash: the board may not have heard the host since (see
+    /// [`Safety::resume_listening`]).
+    erased: bool,
     /// The last update command heard.
     update_heard: Instant,
     booted: Instant,
@@ -365,6 +368,7 @@ where
             updater,
             pending: None,
             work_at: None,
+            erased: false,
             update_heard: now,
             booted: now,
             session: false,
@@ -391,6 +395,7 @@ where
     /// nearly full: then drain [`poll_transmit`](Self::poll_transmit) and push the rest.
     #[must_use = "bytes not taken must be pushed again after draining poll_transmit"]
     pub fn push(&mut self, now: Instant, bytes: &[u8]) -> usize {
+        self.resume_after_erase(now);
         let mut taken = 0;
         while let Some(rest) = bytes.get(taken..).filter(|rest| !rest.is_empty()) {
             if self.out.capacity() - self.out.len() < RESERVE {
@@ -458,6 +463,7 @@ where
     /// sampling), the end of power cycles, the periodic `Status`, the link-error report, a
     /// piece of the updater's work and the update idle timeout.
     pub fn handle_timeout(&mut self, now: Instant) {
+        self.resume_after_erase(now);
         self.safety.handle_timeout(now);
         self.sync_safety(now);
         self.update_timers(now);
@@ -738,8 +744,19 @@ where
     }
 
     /// A piece of the updater's work, and the update idle timeout.
+    /// After a flash erase: on a single-bank MCU the core stood still while it ran (for seconds
+    /// on large sectors), deaf to the host, whose frames were lost meanwhile. That is not the
+    /// host's silence, and reporting it as such would make the host start over and abandon
+    /// the update; the erase's ack, sent when it ended, tells the host the board is back.
+    fn resume_after_erase(&mut self, now: Instant) {
+        if core::mem::take(&mut self.erased) {
+            self.safety.resume_listening(now);
+        }
+    }
+
     fn update_timers(&mut self, now: Instant) {
         if self.work_at.is_some_and(|at| now >= at) {
+            self.erased = self.updater.is_erasing();
             match self.updater.step() {
                 None => {
                     self.work_at = self.updater.is_working().then_some(now);
@@ -2094,6 +2111,42 @@ mod tests {
         let key = b.send(set_ptt(1, true));
         assert_eq!(b.recv(), [ack(key, AckResult::Ok)]);
         assert!(!b.ptt[1].is_high(), "keyed (active low) after the abort");
+    }
+
+    #[test]
+    fn a_flash_erase_that_stops_the_core_is_not_reported_as_host_silence() {
+        let mut b = bench::<4>();
+        b.hello();
+        let img = test_image(5000);
+        let seq = b.send(begin(&img));
+        // Each erase step stops the board for 2 s (a 128 KiB sector of the STM32F411): no host
+        // frame gets through meanwhile, and the board's clock runs on.
+        let mut got = Vec::new();
+        for _ in 0..64 {
+            b.board.handle_timeout(b.now);
+            b.now += Duration::from_secs(2);
+            got.extend(b.recv());
+            if got.contains(&ack(seq, AckResult::Ok)) {
+                break;
+            }
+        }
+        assert!(got.contains(&ack(seq, AckResult::Ok)), "{got:?}");
+        assert!(
+            !got.iter()
+                .any(|m| matches!(m, Message::Fault(Fault::HostSilence { .. }))),
+            "the board's own stall reported as host silence: {got:?}"
+        );
+        // A real silence after the erase is still one: 500 ms from the erase's end.
+        let end = b.now;
+        b.run_until(end + HOST_SILENCE_LIMIT - Duration::from_millis(1));
+        assert!(b.recv().is_empty());
+        b.run_until(end + HOST_SILENCE_LIMIT);
+        assert_eq!(
+            b.recv(),
+            [Message::Fault(Fault::HostSilence {
+                dropped: PortMask::EMPTY
+            })]
+        );
     }
 
     #[test]

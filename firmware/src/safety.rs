@@ -235,6 +235,17 @@ where
         self.update_led(now);
     }
 
+    /// The board could not listen until `now` (a flash erase stopped its core): the host's
+    /// silence until then is not counted, so no host-silence fault is reported for it. Only
+    /// while no port is keyed: a keyed port's silence is acted on as always (the board keys
+    /// nothing during an update anyway).
+    pub fn resume_listening(&mut self, now: Instant) {
+        if self.ptt.iter().any(PttOutput::is_keyed) {
+            return;
+        }
+        self.watchdog.restart_if_alive(now);
+    }
+
     /// Keys (`on`) or releases a port at the host's request.
     ///
     /// Releasing always proceeds. Keying is refused while the host is not alive, while the

@@ -61,6 +61,15 @@ impl Watchdog {
         !was_alive
     }
 
+    /// Restarts the countdown from `now` if the host is alive (heard, not tripped), even if
+    /// the deadline has passed meanwhile: for time the board itself could not listen, which is
+    /// not the host's silence. Does nothing before first contact or after a trip.
+    pub fn restart_if_alive(&mut self, now: Instant) {
+        if let State::Alive { deadline } = &mut self.state {
+            *deadline = now + self.timeout;
+        }
+    }
+
     /// Trips the watchdog if the deadline has passed; returns `true` if it tripped in this call.
     ///
     /// A silence of exactly the timeout trips it, so PTT is down *within* the timeout.

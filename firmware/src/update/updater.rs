@@ -218,6 +218,12 @@ impl<F: NorFlash> Updater<F> {
         !matches!(self.job, Job::Idle)
     }
 
+    /// Whether the next [`step`](Self::step) erases flash (which stops the core of a
+    /// single-bank MCU for as long as the erase takes).
+    pub fn is_erasing(&self) -> bool {
+        matches!(self.job, Job::Erasing { .. })
+    }
+
     /// Whether [`step`](Self::step) has work to do.
     pub fn is_working(&self) -> bool {
         matches!(self.job, Job::Erasing { .. } | Job::Verifying { .. })

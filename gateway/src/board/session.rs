@@ -289,15 +289,16 @@ impl BoardSession {
     pub fn handle_timeout(&mut self, now: Instant) {
         match self.link {
             Link::Waiting { until } if now >= until => self.start_handshake(),
-            Link::Up { .. } if now >= self.last_rx + BOARD_SILENCE_LIMIT => {
+            Link::Up { .. } if now >= self.silent_at() => {
                 self.go_down(DownReason::BoardSilent);
                 self.start_handshake();
             }
             _ => {}
         }
         let mut exhausted = None;
+        let busy = self.busy_until();
         for entry in &mut self.in_flight {
-            if entry.resend || now < entry.deadline() {
+            if entry.resend || now < deadline(entry, busy) {
                 continue;
             }
             if entry.retries < MAX_RETRIES {
@@ -381,14 +382,45 @@ impl BoardSession {
             return Some(until);
         }
         let heartbeat = self.last_tx.map(|last| last + HEARTBEAT_INTERVAL);
-        let silence = self.is_up().then_some(self.last_rx + BOARD_SILENCE_LIMIT);
+        let silence = self.is_up().then_some(self.silent_at());
+        let busy = self.busy_until();
         self.in_flight
             .iter()
             .filter(|e| !e.resend)
-            .map(InFlight::deadline)
+            .map(|e| deadline(e, busy))
             .chain(heartbeat)
             .chain(silence)
             .min()
+    }
+
+    /// When the board's silence takes the link down: [`BOARD_SILENCE_LIMIT`] after its last
+    /// frame, or later while it works on a command whose ack may take longer than that — until
+    /// that ack is due. Erasing a flash sector stops a single-bank MCU such as the production
+    /// board's STM32F411 for seconds (its core cannot fetch code from the flash being erased),
+    /// so it sends nothing, heartbeats included, until the erase is over; a handshake in the
+    /// middle would abandon the update. No radio is keyed meanwhile: the board refuses PTT
+    /// while an update is under way.
+    fn silent_at(&self) -> Instant {
+        let normal = self.last_rx + BOARD_SILENCE_LIMIT;
+        self.busy_until().map_or(normal, |busy| busy.max(normal))
+    }
+
+    /// While the board works on a command whose ack may take longer than the silence limit
+    /// (`UpdateBegin`'s erase, `UpdateVerify`): when the last such ack is due. Until then the
+    /// board may answer nothing, so neither its silence nor an unanswered ordinary command
+    /// sent meanwhile counts against it (those are retried once it is due, see
+    /// [`deadline`]).
+    fn busy_until(&self) -> Option<Instant> {
+        self.in_flight
+            .iter()
+            .filter(|e| {
+                e.command
+                    .message()
+                    .ack_timeout()
+                    .is_some_and(|t| t > BOARD_SILENCE_LIMIT)
+            })
+            .map(InFlight::deadline)
+            .max()
     }
 
     /// The oldest event not yet reported.
@@ -585,6 +617,12 @@ impl BoardSession {
             Fault::HostSilence { dropped } => {
                 for port in dropped.iter() {
                     self.ptt_seen(port, false);
+                }
+                // A board busy erasing flash could not hear us (its core was stopped), and
+                // nothing was keyed to drop (it refuses PTT during an update): expected, and
+                // a handshake now would abandon the update.
+                if self.busy_until().is_some() && dropped.is_empty() {
+                    return;
                 }
                 // The board stopped hearing us: our frames are not getting through (or we
                 // stalled). Nothing keyed survived it; start over.
@@ -785,4 +823,12 @@ fn board_message(message: Message<'_>) -> Option<Message<'static>> {
         | Message::UpdateAbort
         | Message::GetUpdateStatus => return None,
     })
+}
+
+/// When a command's ack is overdue: its own deadline, or, for a command sent while the board
+/// is busy with a long one (an erase), no earlier than that one's (see
+/// [`BoardSession::busy_until`]).
+fn deadline(entry: &InFlight, busy: Option<Instant>) -> Instant {
+    let own = entry.deadline();
+    busy.map_or(own, |busy| own.max(busy))
 }

@@ -45,6 +45,15 @@ fn host_message(message: Message<'_>) -> Message<'static> {
         Message::SetPower { port, on } => Message::SetPower { port, on },
         Message::PowerCycle { port, off_ms } => Message::PowerCycle { port, off_ms },
         Message::GetTelemetry => Message::GetTelemetry,
+        Message::UpdateBegin {
+            size,
+            crc32,
+            version,
+        } => Message::UpdateBegin {
+            size,
+            crc32,
+            version,
+        },
         other => panic!("the session sent {other:?}"),
     }
 }
@@ -883,4 +892,78 @@ fn release_all_releases_every_port_first() {
         ]
     );
     assert!(Port::ALL.iter().all(|&p| !r.host.ptt_requested(p)));
+}
+
+#[test]
+fn an_erase_under_way_covers_board_silence_until_its_ack_is_due() {
+    // A flash erase stops the production board's core for seconds: it sends nothing, not even
+    // Status. The link must not go down (and handshake, which abandons the update) before the
+    // erase's own ack deadline.
+    let mut r = Rig::new();
+    r.up();
+    let begin = update::UpdateCommand::Begin {
+        size: 32 * 1024,
+        crc32: 0x1234_5678,
+        version: FirmwareVersion::new(1, 2, 3),
+    };
+    r.host.send_update(r.now, begin).unwrap();
+    let sent = r.sent();
+    let begin_seq = sent
+        .iter()
+        .find(|s| matches!(s.message, Message::UpdateBegin { .. }))
+        .map(|s| s.seq)
+        .expect("UpdateBegin sent");
+    let heard = r.now;
+    // An ordinary command sent meanwhile goes unanswered too: it must not count against the
+    // board either.
+    r.host.set_power(r.now, port(2), false);
+    assert!(r.sent().iter().any(|s| s.message
+        == Message::SetPower {
+            port: port(2),
+            on: false
+        }));
+    // Well past the ordinary silence limit and the ordinary command's retries: still up, no
+    // Hello sent.
+    let sent = r.advance(heard + Duration::from_secs(4));
+    assert!(r.host.is_up(), "an erase of 4 s took the link down");
+    assert!(!sent.iter().any(|s| s.message == Message::Hello));
+    assert_eq!(r.host.stats().link_downs, 0);
+    // The board comes back: its core was stopped, so it reports that it did not hear the
+    // host, with nothing dropped (nothing is keyed during an update). Expected: no handshake.
+    r.board(Message::Fault(Fault::HostSilence {
+        dropped: PortMask::EMPTY,
+    }));
+    assert!(
+        r.host.is_up(),
+        "a host-silence report after an erase took the link down"
+    );
+    // It acks the erase: ordinary silence rules again from its last frame.
+    r.ack(begin_seq, AckResult::Ok);
+    let back = r.now;
+    r.advance(back + BOARD_SILENCE_LIMIT - Duration::from_millis(1));
+    assert!(r.host.is_up());
+    r.advance(back + BOARD_SILENCE_LIMIT);
+    assert!(
+        !r.host.is_up(),
+        "after the erase, 500 ms of silence is silence again"
+    );
+}
+
+#[test]
+fn a_board_silent_past_the_erase_deadline_is_down() {
+    let mut r = Rig::new();
+    r.up();
+    let begin = update::UpdateCommand::Begin {
+        size: 32 * 1024,
+        crc32: 0x1234_5678,
+        version: FirmwareVersion::new(1, 2, 3),
+    };
+    r.host.send_update(r.now, begin).unwrap();
+    r.sent();
+    let sent_at = r.now;
+    // The erase ack is retried at its deadline; the board never answers at all: the link
+    // goes down once the retries are used up, and never waits forever.
+    r.advance(sent_at + Duration::from_secs(60));
+    assert!(!r.host.is_up());
+    assert_eq!(r.host.stats().link_downs, 1);
 }

@@ -5,7 +5,9 @@
 //! It is RAM under QEMU, so [`RamSectors`] makes it behave like NOR flash: erasing a sector
 //! sets every byte to 0xFF and programming can only clear bits (a byte becomes old AND new),
 //! so a program over bytes that were not erased shows up as corruption, as it would on
-//! silicon. QEMU's system reset re-copies only the blobs it loaded (the bootloader and slot A),
+//! silicon. And erasing takes as long as on the F411, during which the program stops (see
+//! [`erase_time_ms`]): the host link goes silent for seconds, as it does on the production
+//! board, whose core cannot fetch code from the flash bank being erased. QEMU's system reset re-copies only the blobs it loaded (the bootloader and slot A),
 //! so the boot-state record and slot B survive a reset like flash.
 
 use core::convert::Infallible;
@@ -13,6 +15,8 @@ use core::convert::Infallible;
 use borderlink_firmware::update::{FlashLayout, Sector, SectorDevice, SectoredFlash};
 
 use crate::memory::{BOOT_START, SLOT_A_LEN, SLOT_A_START, SLOT_B_START, STATE_LEN, STATE_START};
+use crate::mmio::timer2;
+use crate::watchdog;
 
 /// The logical erase unit: the smallest sector.
 pub const UNIT: usize = 16 * 1024;
@@ -109,6 +113,10 @@ impl SectorDevice for RamSectors {
     }
 
     fn erase_sector(&mut self, sector: Sector) -> Result<(), Infallible> {
+        // As the F411 driver does around its erase: the program stops for the erase time.
+        watchdog::start_with(watchdog::ERASE_PERIOD_MS);
+        stall_ms(erase_time_ms(sector.size));
+        watchdog::start_with(watchdog::PERIOD_MS);
         for at in sector.start..sector.end() {
             #[allow(unsafe_code)]
             // SAFETY: as in `program`.
@@ -118,4 +126,30 @@ impl SectorDevice for RamSectors {
         }
         Ok(())
     }
+}
+
+/// How long the STM32F411 takes to erase a sector of `size` bytes with the HAL's 8-bit
+/// parallelism: the typical figures of its datasheet (16 KiB 400 ms, 64 KiB 1.2 s, 128 KiB
+/// 2 s; the maxima are twice that).
+pub const fn erase_time_ms(size: u32) -> u32 {
+    match size {
+        0..=0x4000 => 400,
+        0x4001..=0x1_0000 => 1_200,
+        _ => 2_000,
+    }
+}
+
+/// Busy-waits `ms` on timer 2, doing nothing else: no UART, no watchdog feed, as a core
+/// stalled on a flash erase.
+fn stall_ms(ms: u32) {
+    // 25 MHz / 256 = 97 656.25 ticks per second.
+    const ENABLE: u32 = 1 << 7;
+    const PRESCALE_256: u32 = 0b10 << 2;
+    const SIZE_32: u32 = 1 << 1;
+    const ONE_SHOT: u32 = 1 << 0;
+    timer2::CONTROL.write(0);
+    timer2::LOAD.write(ms.saturating_mul(97_656) / 1000);
+    timer2::CONTROL.write(ENABLE | PRESCALE_256 | SIZE_32 | ONE_SHOT);
+    while timer2::VALUE.read() != 0 {}
+    timer2::CONTROL.write(0);
 }

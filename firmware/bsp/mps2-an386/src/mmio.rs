@@ -62,6 +62,18 @@ pub mod timer1 {
     pub const CONTROL: Reg = Reg(BASE + 0x08);
 }
 
+/// CMSDK APB dual timer, timer 2: one-shot waits (the update flash's erase time).
+pub mod timer2 {
+    use super::Reg;
+    const BASE: usize = 0x4000_2020;
+    /// The value the counter starts from.
+    pub const LOAD: Reg = Reg(BASE);
+    /// The counter, counting down; in one-shot mode it stops at 0.
+    pub const VALUE: Reg = Reg(BASE + 0x04);
+    /// Enable (bit 7), prescale (bits 3:2), 32-bit (bit 1), one-shot (bit 0).
+    pub const CONTROL: Reg = Reg(BASE + 0x08);
+}
+
 /// The serial communication controller's configuration registers.
 pub mod scc {
     use super::Reg;

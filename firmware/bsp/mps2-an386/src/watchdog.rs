@@ -17,10 +17,19 @@ const UNLOCK: u32 = 0x1ACC_E551;
 const INTEN: u32 = 1 << 0;
 const RESEN: u32 = 1 << 1;
 
+/// The period while the update flash erases a sector, as on the production board: longer
+/// than the slowest erase, which stops the program.
+pub const ERASE_PERIOD_MS: u32 = 8_000;
+
 /// Starts the watchdog (or restarts it with a full period).
 pub fn start() {
+    start_with(PERIOD_MS);
+}
+
+/// Starts the watchdog, or restarts it, with a period of `period_ms` (at most 340 s).
+pub fn start_with(period_ms: u32) {
     LOCK.write(UNLOCK);
-    LOAD.write(CLOCK_HZ / 1000 * PERIOD_MS / 2);
+    LOAD.write(CLOCK_HZ / 1000 / 2 * period_ms);
     CONTROL.write(INTEN | RESEN);
     LOCK.write(0);
 }

@@ -7,7 +7,7 @@ mod support;
 use borderlink_gateway::board::update::{UpdateConfig, UpdateError, UpdateStep};
 use borderlink_gateway::board::{BoardEvent, UpdateDriver, UpdateProgress};
 use borderlink_gateway::firmware_image::SignedImage;
-use borderlink_protocol::link::{FirmwareVersion, NackReason, Port, Slot};
+use borderlink_protocol::link::{Fault, FirmwareVersion, NackReason, Port, Slot};
 use borderlink_protocol::time::{Duration, Instant};
 use ed25519_dalek::SigningKey;
 use support::serial_board::{FACTORY, Rig, Timed, image_bytes};
@@ -277,4 +277,57 @@ fn too_large_an_image_is_refused_at_begin() {
             reason: NackReason::ImageTooLarge { max: 32 * 1024 }
         })
     );
+}
+
+#[test]
+fn an_update_goes_through_the_production_boards_erase_stall() {
+    // The STM32F411's core stands still for the 2 s of a 128 KiB sector erase: it sends
+    // nothing, not even Status, and the host's heartbeats are lost. The link must neither go
+    // down nor restart the handshake (which would abandon the update), and the board must not
+    // report its own deafness as host silence.
+    let mut rig = Rig::new(Duration::ZERO);
+    rig.erase_stall = secs(2);
+    let image = rig.signed(NEW, 32 * 1024);
+    let start = rig.now;
+    let mut driver =
+        UpdateDriver::start(start, &mut rig.session, image, UpdateConfig::default()).unwrap();
+    let progress = rig.update(&mut driver, secs(60));
+    assert_eq!(
+        outcome(&progress),
+        UpdateProgress::Done {
+            version: NEW,
+            slot: Slot::B
+        }
+    );
+    assert!(
+        rig.lost_in_stall > 0,
+        "the host's bytes during the stall were lost"
+    );
+    // The link goes down only for the reboot into the new image, after the commit.
+    let committing = when(&progress, |p| *p == UpdateProgress::Committing);
+    let early_down = rig
+        .events
+        .iter()
+        .find(|(at, e)| *at < committing && matches!(e, BoardEvent::Down { .. }));
+    assert!(early_down.is_none(), "the link went down: {early_down:?}");
+    let silence_reported = rig.events.iter().any(|(_, e)| {
+        matches!(
+            e,
+            BoardEvent::Fault {
+                fault: Fault::HostSilence { .. }
+            }
+        )
+    });
+    assert!(
+        !silence_reported,
+        "the board reported its own stall as host silence"
+    );
+    // The erase shows in the time: begin to verified is the wire time plus the stall.
+    let verified = when(&progress, |p| *p == UpdateProgress::Committing);
+    let took = verified - start;
+    assert!(
+        took >= secs(2) + rig.h2b.time_for(32 * 1024),
+        "took {took:?}"
+    );
+    assert!(!rig.ever_keyed);
 }

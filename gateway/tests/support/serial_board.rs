@@ -199,6 +199,14 @@ pub(crate) struct Rig {
     pub(crate) boots: Vec<(Slot, BootKind)>,
     /// Set when any PTT line was ever driven to keyed.
     pub(crate) ever_keyed: bool,
+    /// How long the board's core stands still for the first erase of an update (the
+    /// STM32F411 erasing a 128 KiB sector); bytes from the host are lost meanwhile, as in a
+    /// USART that nobody reads.
+    pub(crate) erase_stall: Duration,
+    stalled_until: Option<Instant>,
+    stalled_this_update: bool,
+    /// Bytes from the host lost during stalls.
+    pub(crate) lost_in_stall: u64,
 }
 
 impl Rig {
@@ -223,6 +231,10 @@ impl Rig {
             watchdog: Duration::from_secs(2),
             boots: Vec::new(),
             ever_keyed: false,
+            erase_stall: Duration::ZERO,
+            stalled_until: None,
+            stalled_this_update: false,
+            lost_in_stall: 0,
         };
         let deadline = rig.now + Duration::from_secs(5);
         rig.run_while(None, &mut Vec::new(), |r| !r.session.is_up(), deadline);
@@ -304,17 +316,36 @@ impl Rig {
         if self.board.is_none() && self.board_up_at.is_some_and(|t| now >= t) {
             self.boot();
         }
+        let stalled = self.stalled_until.is_some_and(|t| now < t);
+        if !stalled {
+            self.stalled_until = None;
+        }
         while let Some(bytes) = self.h2b.take_due(now) {
-            self.board_push(&bytes);
+            if stalled {
+                self.lost_in_stall += bytes.len() as u64;
+            } else {
+                self.board_push(&bytes);
+            }
         }
         while let Some(bytes) = self.b2h.take_due(now) {
             self.session.handle_bytes(now, &bytes);
         }
         if let Some(board) = self.board.as_mut()
+            && !stalled
             && board.poll_timeout() <= now
         {
+            let erasing = board.updater().is_erasing();
             board.handle_timeout(now);
+            if !board.updater().is_active() {
+                self.stalled_this_update = false;
+            }
+            if erasing && !self.stalled_this_update && self.erase_stall > Duration::ZERO {
+                // What that step queued goes out when the core runs again.
+                self.stalled_this_update = true;
+                self.stalled_until = Some(now + self.erase_stall);
+            }
         }
+        let stalled = self.stalled_until.is_some_and(|t| now < t);
         self.session.handle_timeout(now);
         if let Some(d) = driver.as_deref_mut()
             && d.poll_timeout().is_some_and(|t| t <= now)
@@ -335,7 +366,7 @@ impl Rig {
         while let Some(bytes) = self.session.poll_transmit(now) {
             self.h2b.send(now, &bytes);
         }
-        if let Some(board) = self.board.as_mut() {
+        if let Some(board) = self.board.as_mut().filter(|_| !stalled) {
             let mut buf = [0u8; MAX_WIRE_LEN + 1];
             while let Some(len) = board.poll_transmit(now, &mut buf) {
                 self.b2h.send(now, &buf[..len]);
@@ -350,7 +381,11 @@ impl Rig {
         let next = [
             self.h2b.next(),
             self.b2h.next(),
-            self.board.as_ref().map(Board::poll_timeout),
+            self.board
+                .as_ref()
+                .map(Board::poll_timeout)
+                .map(|t| self.stalled_until.map_or(t, |s| t.max(s))),
+            self.stalled_until,
             self.session.poll_timeout(),
             driver.as_deref().and_then(UpdateDriver::poll_timeout),
             self.board_up_at,

@@ -59,6 +59,11 @@ pub(crate) fn build_bins(
         Some(version) => cargo.env("BORDERLINK_FIRMWARE_VERSION", version),
         None => cargo.env_remove("BORDERLINK_FIRMWARE_VERSION"),
     };
+    // These builds are for checks (sizes, QEMU), signed with the development key unless the
+    // caller set a release key: the production image refuses the development key otherwise.
+    if std::env::var_os("BORDERLINK_FIRMWARE_PUBLIC_KEY").is_none() {
+        cargo.env("BORDERLINK_ALLOW_DEV_KEY", "1");
+    }
     let mut child = cargo
         .current_dir(root.join(BSP_DIR))
         .stdout(Stdio::piped())

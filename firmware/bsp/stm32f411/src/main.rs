@@ -65,6 +65,15 @@ type Board = Responder<
     { pinout::PORTS },
 >;
 
+// A board in the field must never accept images signed with the development key: its private
+// half is in the repository. Bench boards (and CI's size check) say so explicitly.
+const _: () = assert!(
+    !borderlink_firmware::update::IS_DEV_KEY || option_env!("BORDERLINK_ALLOW_DEV_KEY").is_some(),
+    "this image would accept updates signed with the development key, whose private half is in \
+     the repository: build with BORDERLINK_FIRMWARE_PUBLIC_KEY=<the public key printed by \
+     `borderlink firmware keygen`>, or set BORDERLINK_ALLOW_DEV_KEY=1 for a bench board"
+);
+
 /// The board link has room for exactly as many ports as the board has.
 const _: () = assert!(pinout::PORTS == borderlink_protocol::link::PORTS);
 

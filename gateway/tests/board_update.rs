@@ -34,18 +34,7 @@ fn when(progress: &[Timed], f: impl Fn(&UpdateProgress) -> bool) -> Instant {
 fn a_32_kib_image_goes_over_near_wire_time_and_the_board_comes_back_confirmed() {
     let mut rig = Rig::new(Duration::ZERO);
     assert_eq!(rig.running(), Some((Slot::A, FACTORY)));
-    let image = rig.signed(NEW, 32 * 1024);
-    let start = rig.now;
-    let mut driver =
-        UpdateDriver::start(start, &mut rig.session, image, UpdateConfig::default()).unwrap();
-    let progress = rig.update(&mut driver, secs(60));
-    assert_eq!(
-        outcome(&progress),
-        UpdateProgress::Done {
-            version: NEW,
-            slot: Slot::B
-        }
-    );
+    let (start, progress) = update_to_slot_b(&mut rig);
     assert_eq!(rig.running(), Some((Slot::B, NEW)));
     // Every chunk was reported, in order, up to the whole image.
     let acked: Vec<u32> = progress
@@ -287,18 +276,7 @@ fn an_update_goes_through_the_production_boards_erase_stall() {
     // report its own deafness as host silence.
     let mut rig = Rig::new(Duration::ZERO);
     rig.erase_stall = secs(2);
-    let image = rig.signed(NEW, 32 * 1024);
-    let start = rig.now;
-    let mut driver =
-        UpdateDriver::start(start, &mut rig.session, image, UpdateConfig::default()).unwrap();
-    let progress = rig.update(&mut driver, secs(60));
-    assert_eq!(
-        outcome(&progress),
-        UpdateProgress::Done {
-            version: NEW,
-            slot: Slot::B
-        }
-    );
+    let (start, progress) = update_to_slot_b(&mut rig);
     assert!(
         rig.lost_in_stall > 0,
         "the host's bytes during the stall were lost"
@@ -330,4 +308,22 @@ fn an_update_goes_through_the_production_boards_erase_stall() {
         "took {took:?}"
     );
     assert!(!rig.ever_keyed);
+}
+
+/// Sends a 32 KiB image of [`NEW`] to a board running slot A, to the end; it must come back
+/// confirmed in slot B. Returns when it started and every progress report.
+fn update_to_slot_b(rig: &mut Rig) -> (Instant, Vec<Timed>) {
+    let image = rig.signed(NEW, 32 * 1024);
+    let start = rig.now;
+    let mut driver =
+        UpdateDriver::start(start, &mut rig.session, image, UpdateConfig::default()).unwrap();
+    let progress = rig.update(&mut driver, secs(60));
+    assert_eq!(
+        outcome(&progress),
+        UpdateProgress::Done {
+            version: NEW,
+            slot: Slot::B
+        }
+    );
+    (start, progress)
 }

@@ -901,13 +901,7 @@ fn an_erase_under_way_covers_board_silence_until_its_ack_is_due() {
     // erase's own ack deadline.
     let mut r = Rig::new();
     r.up();
-    let begin = update::UpdateCommand::Begin {
-        size: 32 * 1024,
-        crc32: 0x1234_5678,
-        version: FirmwareVersion::new(1, 2, 3),
-    };
-    r.host.send_update(r.now, begin).unwrap();
-    let sent = r.sent();
+    let sent = begin_update(&mut r);
     let begin_seq = sent
         .iter()
         .find(|s| matches!(s.message, Message::UpdateBegin { .. }))
@@ -953,17 +947,22 @@ fn an_erase_under_way_covers_board_silence_until_its_ack_is_due() {
 fn a_board_silent_past_the_erase_deadline_is_down() {
     let mut r = Rig::new();
     r.up();
-    let begin = update::UpdateCommand::Begin {
-        size: 32 * 1024,
-        crc32: 0x1234_5678,
-        version: FirmwareVersion::new(1, 2, 3),
-    };
-    r.host.send_update(r.now, begin).unwrap();
-    r.sent();
+    begin_update(&mut r);
     let sent_at = r.now;
     // The erase ack is retried at its deadline; the board never answers at all: the link
     // goes down once the retries are used up, and never waits forever.
     r.advance(sent_at + Duration::from_secs(60));
     assert!(!r.host.is_up());
     assert_eq!(r.host.stats().link_downs, 1);
+}
+
+/// Queues an `UpdateBegin` (the board then erases) and returns what the session wrote.
+fn begin_update(r: &mut Rig) -> Vec<Sent> {
+    let begin = update::UpdateCommand::Begin {
+        size: 32 * 1024,
+        crc32: 0x1234_5678,
+        version: FirmwareVersion::new(1, 2, 3),
+    };
+    r.host.send_update(r.now, begin).unwrap();
+    r.sent()
 }

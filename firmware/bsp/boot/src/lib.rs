@@ -14,6 +14,8 @@
 #![no_std]
 
 use borderlink_firmware::update::FlashLayout;
+
+pub mod f411;
 use borderlink_firmware::update::boot::{self, BootKind, entry_is_plausible};
 use borderlink_protocol::link::Slot;
 use embedded_storage::nor_flash::NorFlash;

@@ -12,14 +12,15 @@
 
 use core::convert::Infallible;
 
-use borderlink_firmware::update::{FlashLayout, Sector, SectorDevice, SectoredFlash};
+use borderlink_firmware::update::{Sector, SectorDevice, SectoredFlash};
 
-use crate::memory::{BOOT_START, SLOT_A_LEN, SLOT_A_START, SLOT_B_START, STATE_LEN, STATE_START};
+use crate::memory::{
+    BOOT_START, SLOT_A_LEN, SLOT_A_START, SLOT_B_LEN, SLOT_B_START, STATE_LEN, STATE_START,
+};
 use crate::mmio::timer2;
 use crate::watchdog;
 
-/// The logical erase unit: the smallest sector.
-pub const UNIT: usize = 16 * 1024;
+pub use borderlink_boot::f411::{LAYOUT, SECTORS, UNIT};
 
 /// The update flash.
 pub type Flash = SectoredFlash<RamSectors, UNIT>;
@@ -27,40 +28,13 @@ pub type Flash = SectoredFlash<RamSectors, UNIT>;
 /// Offset 0 of the update flash: the start of the bootloader's sector.
 pub const BASE: u32 = BOOT_START;
 
-/// The sectors the updater and the bootloader may touch, as offsets from [`BASE`]: the
-/// boot-state halves (1, 2) and the slots (5, 6). Sector 0 (the bootloader) and the unused 3
-/// and 4 are out of reach.
-pub static SECTORS: [Sector; 4] = [
-    Sector {
-        number: 1,
-        start: STATE_START - BASE,
-        size: STATE_LEN / 2,
-    },
-    Sector {
-        number: 2,
-        start: STATE_START - BASE + STATE_LEN / 2,
-        size: STATE_LEN / 2,
-    },
-    Sector {
-        number: 5,
-        start: SLOT_A_START - BASE,
-        size: SLOT_A_LEN,
-    },
-    Sector {
-        number: 6,
-        start: SLOT_B_START - BASE,
-        size: SLOT_A_LEN,
-    },
-];
-
-/// Where the slots and the boot-state record are in the update flash.
-pub const LAYOUT: FlashLayout = FlashLayout::new(
-    SLOT_A_START - BASE,
-    SLOT_B_START - BASE,
-    SLOT_A_LEN,
-    STATE_START - BASE,
-    STATE_LEN,
-);
+// The linker regions of `build.rs` are where the F411's sector shape puts them.
+const _: () = {
+    use borderlink_boot::f411;
+    assert!(STATE_START - BASE == f411::STATE && STATE_LEN == f411::STATE_LEN);
+    assert!(SLOT_A_START - BASE == f411::SLOT_A && SLOT_B_START - BASE == f411::SLOT_B);
+    assert!(SLOT_A_LEN == f411::SLOT_LEN && SLOT_B_LEN == f411::SLOT_LEN);
+};
 
 /// The update flash. Call once per program (bootloader or image).
 pub fn take() -> Flash {

@@ -11,15 +11,16 @@
 //! [`RUN_PERIOD_MS`] afterwards. Erases happen only during an update, when the board refuses to
 //! key any radio, or in the bootloader, before any line is driven.
 
-use borderlink_firmware::update::{FlashLayout, Sector, SectorDevice, SectoredFlash};
+use borderlink_firmware::update::{Sector, SectorDevice, SectoredFlash};
 use stm32f4xx_hal::flash::{self, FlashExt};
 use stm32f4xx_hal::pac::FLASH;
 
-use crate::memory::{BOOT_START, SLOT_A_LEN, SLOT_A_START, SLOT_B_START, STATE_LEN, STATE_START};
+use crate::memory::{
+    BOOT_START, SLOT_A_LEN, SLOT_A_START, SLOT_B_LEN, SLOT_B_START, STATE_LEN, STATE_START,
+};
 use crate::watchdog::{ERASE_PERIOD_MS, RUN_PERIOD_MS, Watchdog};
 
-/// The logical erase unit: the smallest sector.
-pub const UNIT: usize = 16 * 1024;
+pub use borderlink_boot::f411::{LAYOUT, SECTORS, UNIT};
 
 /// The update flash.
 pub type Flash = SectoredFlash<F411Sectors, UNIT>;
@@ -27,44 +28,12 @@ pub type Flash = SectoredFlash<F411Sectors, UNIT>;
 /// Offset 0 of the update flash: the start of the internal flash.
 pub const BASE: u32 = BOOT_START;
 
-/// The sectors the updater and the bootloader may touch, as offsets from [`BASE`].
-pub static SECTORS: [Sector; 4] = [
-    Sector {
-        number: 1,
-        start: STATE_START - BASE,
-        size: STATE_LEN / 2,
-    },
-    Sector {
-        number: 2,
-        start: STATE_START - BASE + STATE_LEN / 2,
-        size: STATE_LEN / 2,
-    },
-    Sector {
-        number: 5,
-        start: SLOT_A_START - BASE,
-        size: SLOT_A_LEN,
-    },
-    Sector {
-        number: 6,
-        start: SLOT_B_START - BASE,
-        size: SLOT_A_LEN,
-    },
-];
-
-/// Where the slots and the boot-state record are in the update flash.
-pub const LAYOUT: FlashLayout = FlashLayout::new(
-    SLOT_A_START - BASE,
-    SLOT_B_START - BASE,
-    SLOT_A_LEN,
-    STATE_START - BASE,
-    STATE_LEN,
-);
-
-// The table above is the F411's real sector map (RM0383, "Flash module organization").
+// The linker regions of `build.rs` are where the F411's sector shape puts them.
 const _: () = {
-    assert!(STATE_START - BASE == 0x4000 && STATE_LEN == 0x8000);
-    assert!(SLOT_A_START - BASE == 0x2_0000 && SLOT_B_START - BASE == 0x4_0000);
-    assert!(SLOT_A_LEN == 0x2_0000);
+    use borderlink_boot::f411;
+    assert!(STATE_START - BASE == f411::STATE && STATE_LEN == f411::STATE_LEN);
+    assert!(SLOT_A_START - BASE == f411::SLOT_A && SLOT_B_START - BASE == f411::SLOT_B);
+    assert!(SLOT_A_LEN == f411::SLOT_LEN && SLOT_B_LEN == f411::SLOT_LEN);
 };
 
 /// The update flash over the internal flash, with the watchdog it stretches around erases.

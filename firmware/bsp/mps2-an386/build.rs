@@ -1,6 +1,7 @@
 //! Writes the linker's memory maps — one for the bootloader, one for the firmware image in the
 //! slot this build is for (feature `slot-b`, else slot A) — and the same figures as Rust
-//! constants (`memory.rs`), from the one table below, so they cannot disagree.
+//! constants (`memory.rs`), from the one table below, so they cannot disagree (the writer is
+//! `borderlink_pinout::memory_map`, shared with the production board).
 //!
 //! The update flash has the STM32F411's shape (hardware/README.md, "Memory map"), so the
 //! emulated board exercises the production board's flash layout and logical erase: sector 0
@@ -8,138 +9,78 @@
 //! (128 KiB) slot A, sector 6 (128 KiB) slot B. Under QEMU all of it is RAM (ZBT SSRAM1).
 
 use std::env;
-use std::fmt::Write as _;
-use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
+
+use borderlink_pinout::memory_map::{MemoryMap, Region};
 
 const KIB: u32 = 1024;
 
-/// The address space: (name, origin, length, what it holds).
-const REGIONS: [(&str, u32, u32, &str); 7] = [
-    (
-        "BOOT",
-        0x0000_0000,
-        16 * KIB,
-        "the bootloader (sector 0; QEMU loads it with -kernel)",
-    ),
-    (
-        "STATE",
-        0x0000_4000,
-        32 * KIB,
-        "the boot-state record's two halves (sectors 1 and 2; never loaded, survives a reset)",
-    ),
-    (
-        "SLOT_A",
-        0x0002_0000,
-        128 * KIB,
-        "firmware slot A (sector 5; the image a debug probe flashes, loaded by QEMU)",
-    ),
-    (
-        "SLOT_B",
-        0x0004_0000,
-        128 * KIB,
-        "firmware slot B (sector 6; written only by updates, survives a reset)",
-    ),
-    (
-        "STACK",
-        0x2000_0000,
-        10 * KIB,
-        "the image's stack, at the bottom of RAM: an overflow faults instead of corrupting statics",
-    ),
-    (
-        "RAM",
-        0x2000_2800,
-        118 * KIB,
-        "the image's statics (.data, .bss); the part of ZBT SSRAM2/3 it may use, as on the STM32F411",
-    ),
-    (
-        "BOOT_STACK",
-        0x2000_0000,
-        4 * KIB,
-        "the bootloader's stack (its RAM is the image's again once it has jumped)",
-    ),
+/// The address space.
+const REGIONS: [Region; 7] = [
+    Region {
+        name: "BOOT",
+        origin: 0x0000_0000,
+        length: 16 * KIB,
+        what: "the bootloader (sector 0; QEMU loads it with -kernel)",
+    },
+    Region {
+        name: "STATE",
+        origin: 0x0000_4000,
+        length: 32 * KIB,
+        what: "the boot-state record's two halves (sectors 1 and 2; never loaded, survives a reset)",
+    },
+    Region {
+        name: "SLOT_A",
+        origin: 0x0002_0000,
+        length: 128 * KIB,
+        what: "firmware slot A (sector 5; the image a debug probe flashes, loaded by QEMU)",
+    },
+    Region {
+        name: "SLOT_B",
+        origin: 0x0004_0000,
+        length: 128 * KIB,
+        what: "firmware slot B (sector 6; written only by updates, survives a reset)",
+    },
+    Region {
+        name: "STACK",
+        origin: 0x2000_0000,
+        length: 10 * KIB,
+        what: "the image's stack, at the bottom of RAM: an overflow faults instead of corrupting statics",
+    },
+    Region {
+        name: "RAM",
+        origin: 0x2000_2800,
+        length: 118 * KIB,
+        what: "the image's statics (.data, .bss); the part of ZBT SSRAM2/3 it may use, as on the STM32F411",
+    },
+    Region {
+        name: "BOOT_STACK",
+        origin: 0x2000_0000,
+        length: 4 * KIB,
+        what: "the bootloader's stack (its RAM is the image's again once it has jumped)",
+    },
 ];
 
 /// The bootloader's RAM for statics, after its stack.
 const BOOT_RAM: (u32, u32) = (0x2000_1000, 4 * KIB);
 
-fn region(name: &str) -> (u32, u32) {
-    REGIONS
-        .iter()
-        .find(|r| r.0 == name)
-        .map(|r| (r.1, r.2))
-        .unwrap_or_else(|| panic!("no region {name}"))
-}
-
 fn main() {
-    let flash = ["BOOT", "STATE", "SLOT_A", "SLOT_B"].map(region);
-    for (i, a) in flash.iter().enumerate() {
-        for b in &flash[i + 1..] {
-            assert!(
-                a.0 + a.1 <= b.0 || b.0 + b.1 <= a.0,
-                "flash regions overlap"
-            );
-        }
-    }
     let out = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
-    let slot = if env::var_os("CARGO_FEATURE_SLOT_B").is_some() {
-        "SLOT_B"
-    } else {
-        "SLOT_A"
+    let map = MemoryMap {
+        chip: "Arm MPS2 AN386 as QEMU models it",
+        regions: &REGIONS,
+        boot_ram: BOOT_RAM,
     };
-    write_script(
-        &out.join("app"),
-        region(slot),
-        region("STACK"),
-        region("RAM"),
-        &format!("the firmware image, linked for {slot}"),
-    );
-    write_script(
-        &out.join("boot"),
-        region("BOOT"),
-        region("BOOT_STACK"),
-        BOOT_RAM,
-        "the bootloader",
-    );
-    let mut memory_rs = String::from("// Generated by build.rs from its REGIONS table.\n");
-    for (name, origin, length, what) in REGIONS {
-        let _ = write!(
-            memory_rs,
-            "/// Start of {what}.\npub const {name}_START: u32 = {origin:#010x};\n\
-             /// Length of {what}.\npub const {name}_LEN: u32 = {length:#x};\n"
-        );
-    }
-    fs::write(out.join("memory.rs"), memory_rs).expect("writing memory.rs");
+    let slot_b = env::var_os("CARGO_FEATURE_SLOT_B").is_some();
+    let scripts = map.write(&out, slot_b).unwrap_or_else(|e| panic!("{e}"));
     // Each binary finds its own memory.x (cortex-m-rt's link.x includes it by name).
     println!(
         "cargo:rustc-link-arg-bin=borderlink-bsp-mps2=-L{}",
-        out.join("app").display()
+        scripts.app.display()
     );
     println!(
         "cargo:rustc-link-arg-bin=borderlink-boot-mps2=-L{}",
-        out.join("boot").display()
+        scripts.boot.display()
     );
     println!("cargo:rerun-if-changed=build.rs");
-}
-
-fn write_script(dir: &Path, flash: (u32, u32), stack: (u32, u32), ram: (u32, u32), what: &str) {
-    assert!(
-        stack.0 + stack.1 <= ram.0,
-        "the stack must sit below the statics"
-    );
-    let mut x = format!(
-        "/* Generated by build.rs: Arm MPS2 AN386 as QEMU models it; {what}. */\nMEMORY\n{{\n"
-    );
-    for (name, (origin, length)) in [("FLASH", flash), ("STACK", stack), ("RAM", ram)] {
-        let _ = writeln!(
-            x,
-            "  {name} : ORIGIN = {origin:#010x}, LENGTH = {length:#x}"
-        );
-    }
-    x.push_str(
-        "}\n\n/* cortex-m-rt puts the stack at the top of RAM unless told otherwise. */\n\
-         _stack_end = ORIGIN(STACK);\n_stack_start = ORIGIN(STACK) + LENGTH(STACK);\n",
-    );
-    fs::create_dir_all(dir).expect("creating the linker script's directory");
-    fs::write(dir.join("memory.x"), x).expect("writing memory.x");
 }

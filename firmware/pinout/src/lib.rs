@@ -14,7 +14,11 @@
 //! - any key the format does not know.
 //!
 //! It lives in the main workspace so `cargo test --workspace` checks these rules on the host.
+//!
+//! [`memory_map`] writes both board programs' linker scripts and memory constants from one table
+//! (used by both boards' build scripts).
 
+pub mod memory_map;
 mod model;
 mod pin;
 mod wiring;

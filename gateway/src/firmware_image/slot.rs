@@ -70,9 +70,9 @@ impl From<Slot> for ImageSlot {
 impl std::fmt::Display for ImageSlot {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            ImageSlot::Any => f.write_str("any slot"),
-            ImageSlot::A => f.write_str("slot A"),
-            ImageSlot::B => f.write_str("slot B"),
+            ImageSlot::Any => f.pad("any slot"),
+            ImageSlot::A => f.pad("slot A"),
+            ImageSlot::B => f.pad("slot B"),
         }
     }
 }

@@ -20,7 +20,10 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(v.image.version(), file.version());
         assert!(!v.image.is_empty());
         assert!(variants[..i].iter().all(|w| w.slot != v.slot), "slot twice");
-        assert!(v.slot != ImageSlot::Any || variants.len() == 1, "any not alone");
+        assert!(
+            v.slot != ImageSlot::Any || variants.len() == 1,
+            "any not alone"
+        );
     }
     for running in [Slot::A, Slot::B] {
         match file.choose(running) {

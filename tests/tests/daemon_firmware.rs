@@ -3,7 +3,9 @@
 //! flash`; the daemon drives the emulated board (the firmware's own update logic on a RAM
 //! flash) through erase, transfer, verification, commit and reset, and the CLI returns once the
 //! board runs the new image and has confirmed it. An image signed with another key is refused
-//! and the board runs on. A radio without PEI is keyed by the board's PTT line and heard while
+//! and the board runs on. A file with an image per slot has the one for the slot the board is
+//! not running sent; a file holding only the running slot's image is refused before anything
+//! reaches the board. A radio without PEI is keyed by the board's PTT line and heard while
 //! its COR line is active.
 
 use std::net::{SocketAddr, TcpListener, UdpSocket};
@@ -14,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use borderlink_firmware::polarity::Polarity;
 use borderlink_protocol::ids::Tsi;
-use borderlink_protocol::link::{FirmwareVersion, PORTS};
+use borderlink_protocol::link::{FirmwareVersion, PORTS, Slot};
 use borderlink_sim::board::BoardConfig;
 use borderlink_sim::board::pty::PtyBoard;
 use borderlink_sim::pty::radio::PtyRadio;
@@ -184,13 +186,21 @@ impl Site {
             .expect("run borderlink")
     }
 
+    /// `GET /api/v1/board/firmware`.
+    fn firmware_view(&self) -> serde_json::Value {
+        ureq::get(format!("{}/api/v1/board/firmware", self.api))
+            .call()
+            .expect("GET firmware")
+            .body_mut()
+            .read_json()
+            .expect("JSON")
+    }
+
     /// A raw image whose first three bytes are its version (the emulated board reads its
     /// version there), signed with `key`.
     fn signed_image(&self, version: FirmwareVersion, key: &Path) -> PathBuf {
-        let mut image = vec![version.major, version.minor, version.patch];
-        image.extend((0..12_000u32).map(|i| (i * 7 + 3) as u8));
         let raw = self.dir.join(format!("image-{version}.bin"));
-        std::fs::write(&raw, image).expect("image");
+        std::fs::write(&raw, raw_image(version, 7)).expect("image");
         let out = self.cli(&[
             "firmware",
             "sign",
@@ -205,6 +215,14 @@ impl Site {
         signed.push(".blfw");
         PathBuf::from(signed)
     }
+}
+
+/// A raw image of `version` (its first three bytes, where the emulated board reads it) whose
+/// other bytes depend on `pattern`, so two builds of one version differ.
+fn raw_image(version: FirmwareVersion, pattern: u32) -> Vec<u8> {
+    let mut image = vec![version.major, version.minor, version.patch];
+    image.extend((0..12_000u32).map(|i| (i * pattern + 3) as u8));
+    image
 }
 
 /// The development signing key, whose public half the firmware is built with by default.
@@ -223,7 +241,8 @@ fn a_signed_image_is_flashed_through_the_daemon_and_the_board_comes_back_confirm
     assert!(out.status.success(), "{stdout}\n{stderr}");
     assert!(stdout.contains("now running 1.1.0 (slot B)"), "{stdout}");
     assert!(
-        stderr.contains("updating the board to 1.1.0 (12003 bytes), now running 1.0.0 (slot A)"),
+        stderr.contains("updating the board to 1.1.0 with the image for any slot (12003 bytes")
+            && stderr.contains("now running 1.0.0 (slot A)"),
         "progress shown: {stderr}"
     );
     assert_eq!(site.board.firmware_version(), FirmwareVersion::new(1, 1, 0));
@@ -254,6 +273,99 @@ fn a_signed_image_is_flashed_through_the_daemon_and_the_board_comes_back_confirm
         .output()
         .expect("run");
     assert_ne!(out.status.code(), Some(0));
+}
+
+#[test]
+fn the_image_for_the_slot_not_running_is_sent_and_a_file_without_one_is_refused_unsent() {
+    let site = site("slots");
+    let v110 = FirmwareVersion::new(1, 1, 0);
+    // Two builds of 1.1.0, told apart by their bytes (the emulated board runs either).
+    let (build_a, build_b) = (raw_image(v110, 5), raw_image(v110, 11));
+    std::fs::write(site.dir.join("a.bin"), &build_a).expect("image");
+    std::fs::write(site.dir.join("b.bin"), &build_b).expect("image");
+    let key = dev_key();
+    let dir = site.dir.to_str().expect("utf-8");
+    let both = format!("{dir}/both.blfw");
+    let out = site.cli(&[
+        "firmware",
+        "sign",
+        "--key",
+        key.to_str().expect("utf-8"),
+        "--version",
+        "1.1.0",
+        "--slot-a",
+        &format!("{dir}/a.bin"),
+        "--slot-b",
+        &format!("{dir}/b.bin"),
+        "-o",
+        &both,
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    let factory_a = site.board.slot_bytes(Slot::A, build_a.len());
+
+    // The board runs slot A: the slot-B build goes to slot B.
+    let out = site.cli(&["firmware", "flash", &both]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert!(stdout.contains("now running 1.1.0 (slot B)"), "{stdout}");
+    assert!(
+        stderr.contains("updating the board to 1.1.0 with the image for slot B (12003 bytes"),
+        "{stderr}"
+    );
+    assert_eq!(site.board.slot_bytes(Slot::B, build_b.len()), build_b);
+    assert_eq!(site.board.slot_bytes(Slot::A, build_a.len()), factory_a);
+    assert_eq!(site.board.boots(), 2);
+    let out = site.cli(&["firmware", "flash", "--json", &both]);
+    // (A second flash of the same file now sends the slot-A build; see below for the refusal.)
+    assert!(out.status.success(), "{out:?}");
+    let view: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(view["variant"], "A", "{view}");
+    assert_eq!(view["running"], "1.1.0 (slot A)", "{view}");
+    assert_eq!(site.board.slot_bytes(Slot::A, build_a.len()), build_a);
+    assert_eq!(site.board.boots(), 3);
+
+    // The board runs slot A again; a file holding only slot A's build cannot go anywhere.
+    let only_a = format!("{dir}/only-a.blfw");
+    std::fs::write(
+        site.dir.join("a2.bin"),
+        raw_image(FirmwareVersion::new(1, 2, 0), 13),
+    )
+    .expect("image");
+    let out = site.cli(&[
+        "firmware",
+        "sign",
+        "--key",
+        key.to_str().expect("utf-8"),
+        "--version",
+        "1.2.0",
+        "--slot-a",
+        &format!("{dir}/a2.bin"),
+        "-o",
+        &only_a,
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    let slot_b_before = site.board.slot_bytes(Slot::B, build_b.len());
+    let out = site.cli(&["firmware", "flash", &only_a]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("409")
+            && stderr.contains(
+                "the board runs slot A and this file holds only an image linked for slot A: \
+                 flash a file with a slot-B image"
+            ),
+        "{stderr}"
+    );
+    // Nothing reached the board: no erase of slot B (its first step), no reset, and the
+    // daemon still reports the last update.
+    assert_eq!(site.board.slot_bytes(Slot::B, build_b.len()), slot_b_before);
+    assert_eq!(site.board.boots(), 3);
+    assert_eq!(site.board.firmware_version(), v110);
+    let view = site.firmware_view();
+    assert_eq!(view["state"], "done", "{view}");
+    assert_eq!(view["target"], "1.1.0", "{view}");
+    assert_eq!(view["variant"], "A", "{view}");
 }
 
 /// Frames whose first byte counts, heard on `socket`.

@@ -72,18 +72,26 @@ fn keygen_sign_inspect_round_trip() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(text(&out.stdout).contains("wrote board.bin.blfw"));
     let signed = std::fs::read(dir.join("board.bin.blfw")).unwrap();
-    assert_eq!(&signed[..8], b"BLFI\x01\x02\x04\x01");
-    assert_eq!(&signed[112..], &image[..]);
+    // Format 2, one variant for any slot (slot byte 0 at 41), the image after its header.
+    assert_eq!(&signed[..8], b"BLFI\x02\x02\x04\x01");
+    assert_eq!((signed[40], signed[41]), (1, 0));
+    assert_eq!(&signed[41 + 73..], &image[..]);
 
     let out = run(&["firmware", "inspect", "--json", "board.bin.blfw"], &dir);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
     assert_eq!(v["version"], "2.4.1");
-    assert_eq!(v["size"], 20_000);
     assert_eq!(v["signer"], public.as_str());
+    assert_eq!(v["dev_key"], false);
     assert_eq!(v["signature"], "valid");
+    assert_eq!(v["variants"].as_array().map(Vec::len), Some(1), "{v}");
+    assert_eq!(v["variants"][0]["slot"], "any");
+    assert_eq!(v["variants"][0]["size"], 20_000);
+    assert_eq!(v["variants"][0]["signature"], "valid");
     let out = run(&["firmware", "inspect", "board.bin.blfw"], &dir);
-    assert!(text(&out.stdout).contains("version 2.4.1"));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("version 2.4.1"), "{stdout}");
+    assert!(!stdout.contains("development key"), "{stdout}");
     std::fs::remove_dir_all(dir).unwrap();
 }
 
@@ -116,6 +124,89 @@ fn sign_writes_where_asked_and_reads_openssl_style_keys() {
     let out = run(&["firmware", "inspect", "--json", "out.signed"], &dir);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
     assert_eq!(v["signer"], dev_public.trim());
+    assert_eq!(v["dev_key"], true);
+    let out = run(&["firmware", "inspect", "out.signed"], &dir);
+    assert!(
+        text(&out.stdout).contains("(the development key: bench boards only)"),
+        "{}",
+        text(&out.stdout)
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn the_builds_for_each_slot_are_signed_into_one_file_and_inspected() {
+    let dir = scratch("slots");
+    let out = run(&["firmware", "keygen", "--out", "k.pem"], &dir);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    std::fs::write(dir.join("a.bin"), [0xa0u8; 1000]).unwrap();
+    std::fs::write(dir.join("b.bin"), [0xb0u8; 1200]).unwrap();
+    let sign = |extra: &[&str]| {
+        let mut args = vec!["firmware", "sign", "--key", "k.pem", "--version", "3.1.4"];
+        args.extend_from_slice(extra);
+        run(&args, &dir)
+    };
+    let out = sign(&["--slot-a", "a.bin", "--slot-b", "b.bin", "-o", "rel.blfw"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("slot A   a.bin (1000 bytes")
+            && stdout.contains("slot B   b.bin (1200 bytes")
+            && stdout.contains("wrote rel.blfw"),
+        "{stdout}"
+    );
+    let out = run(&["firmware", "inspect", "--json", "rel.blfw"], &dir);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(v["version"], "3.1.4");
+    assert_eq!(v["variants"][0]["slot"], "A", "{v}");
+    assert_eq!(v["variants"][0]["size"], 1000);
+    assert_eq!(v["variants"][1]["slot"], "B", "{v}");
+    assert_eq!(v["variants"][1]["size"], 1200);
+    assert_eq!(v["variants"].as_array().map(Vec::len), Some(2));
+    let out = run(&["firmware", "inspect", "rel.blfw"], &dir);
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("2 image(s)")
+            && stdout.contains("slot A     1000 bytes")
+            && stdout.contains("slot B     1200 bytes"),
+        "{stdout}"
+    );
+
+    // One slot alone is a file too.
+    let out = sign(&["--slot-b", "b.bin", "-o", "b-only.blfw"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = run(&["firmware", "inspect", "--json", "b-only.blfw"], &dir);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(v["variants"][0]["slot"], "B", "{v}");
+
+    // Usage errors: an "any" image with per-slot ones, per-slot images without --out, nothing.
+    for extra in [
+        &["a.bin", "--slot-b", "b.bin"][..],
+        &["--slot-a", "a.bin"][..],
+        &[][..],
+    ] {
+        let out = sign(extra);
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{extra:?}: {}",
+            text(&out.stderr)
+        );
+    }
+
+    // A damaged second variant is named.
+    let mut damaged = std::fs::read(dir.join("rel.blfw")).unwrap();
+    let last = damaged.len() - 1;
+    damaged[last] ^= 1;
+    std::fs::write(dir.join("damaged.blfw"), &damaged).unwrap();
+    let out = run(&["firmware", "inspect", "damaged.blfw"], &dir);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("damaged.blfw: variant 2 (slot B): image CRC-32"),
+        "{err}"
+    );
     std::fs::remove_dir_all(dir).unwrap();
 }
 
@@ -233,7 +324,7 @@ fn bad_inputs_exit_2_with_a_clear_message() {
     for (file, expected) in [
         ("damaged.blfw", "CRC-32"),
         ("relabelled.blfw", "signature does not verify"),
-        ("short.blfw", "300 bytes, but 299 follow"),
+        ("short.blfw", "300 bytes, but the file holds 299"),
     ] {
         let out = run(&["firmware", "inspect", file], &dir);
         assert_eq!(out.status.code(), Some(2), "{file}");

@@ -5,14 +5,22 @@
 //! writes them into its other slot over its real update flash, resets, and its bootloader
 //! picks the slot from the boot-state record.
 //!
-//! On one board, booted from the bootloader and slot A, every step with a deadline:
-//! 1. a slot-B image that hangs before it serves the link (`hang-drill`): sent, verified and
-//!    committed; the board resets, the bootloader starts it on trial, the watchdog resets it,
-//!    the bootloader rolls back: `flash` fails with "rolled back", the board runs slot A;
-//! 2. a slot-B image with a new version: the board resets into it on trial, answers the
-//!    daemon's `Hello` from slot B with the new version and confirms it: `flash` succeeds;
-//! 3. that image signed with another key: refused at verification, no reset, slot B runs on;
-//! 4. a reset from outside (QMP `system_reset`): the board comes back on slot B, so the record
+//! A release is built twice, linked for slot A and for slot B, and signed into one file with
+//! both (`sign --slot-a A.bin --slot-b B.bin`); `flash` sends the image for the slot the board
+//! is not running. On one board, booted from the bootloader and slot A, every step with a
+//! deadline:
+//! 1. a file holding a slot-B image that hangs before it serves the link (`hang-drill`): sent,
+//!    verified and committed; the board resets, the bootloader starts it on trial, the watchdog
+//!    resets it, the bootloader rolls back: `flash` fails with "rolled back", the board runs
+//!    slot A;
+//! 2. a file holding only the new release's slot-A image, while the board runs slot A: refused
+//!    by the daemon before anything is sent (no reset, boot state unchanged);
+//! 3. the new release's file with both images: the daemon sends the slot-B one, the board
+//!    resets into it on trial, answers the daemon's `Hello` from slot B with the new version
+//!    and confirms it: `flash` succeeds;
+//! 4. that release signed with another key: the daemon sends its slot-A image, refused at
+//!    verification, no reset, slot B runs on;
+//! 5. a reset from outside (QMP `system_reset`): the board comes back on slot B, so the record
 //!    and slot B survived the reset as flash would.
 //!
 //! After each step the CPU's VTOR (which slot's vector table is in use) and the boot-state
@@ -91,24 +99,45 @@ pub(crate) fn run(root: &Path, dir: &Path, flashed: &Flashed) -> anyhow::Result<
         &[],
     )?;
 
-    let hang = slot_b_image(root, dir, "hang", &["slot-b", "hang-drill"], HANG_VERSION)?;
-    let good = slot_b_image(root, dir, "new", &["slot-b"], NEW_VERSION)?;
-    if hang.0.address != good.0.address || good.0.address == flashed.image.address {
+    let hang = build_image(root, dir, "hang", &["slot-b", "hang-drill"], HANG_VERSION)?;
+    let good = build_image(root, dir, "new-b", &["slot-b"], NEW_VERSION)?;
+    let good_a = build_image(root, dir, "new-a", &[], NEW_VERSION)?;
+    if hang.0.address != good.0.address
+        || good.0.address == flashed.image.address
+        || good_a.0.address != flashed.image.address
+    {
         bail!(
-            "the slot-B images start at {:#x} and {:#x}, slot A at {:#x}",
+            "the slot-B images start at {:#x} and {:#x}, the slot-A ones at {:#x} and {:#x}",
             hang.0.address,
             good.0.address,
+            good_a.0.address,
             flashed.image.address
         );
     }
-    let hang_file = sign(&cli, &key, &hang.1, HANG_VERSION)?;
-    let good_file = sign(&cli, &key, &good.1, NEW_VERSION)?;
-    let forged = dir.join("new-other-key.bin");
-    fs::copy(&good.1, &forged).context("copying the image for the other key")?;
-    let forged_file = sign(&cli, &other_key, &forged, NEW_VERSION)?;
+    let files = Files {
+        hang: sign(&cli, &key, "hang", &[("--slot-b", &hang.1)], HANG_VERSION)?,
+        only_a: sign(&cli, &key, "new-a", &[("--slot-a", &good_a.1)], NEW_VERSION)?,
+        good: sign(
+            &cli,
+            &key,
+            "new",
+            &[("--slot-a", &good_a.1), ("--slot-b", &good.1)],
+            NEW_VERSION,
+        )?,
+        forged: sign(
+            &cli,
+            &other_key,
+            "new-other-key",
+            &[("--slot-a", &good_a.1), ("--slot-b", &good.1)],
+            NEW_VERSION,
+        )?,
+    };
+    let listed = run_cli(&cli, &["firmware", "inspect", path(&files.good)?], &[])?;
     println!(
-        "qemu update: slot-B images of {} bytes signed with `borderlink firmware sign`",
-        good.0.bytes.len()
+        "qemu update: {NEW_VERSION} built for slot A ({} bytes) and slot B ({} bytes), signed into one file with `borderlink firmware sign`:\n{}",
+        good_a.0.bytes.len(),
+        good.0.bytes.len(),
+        String::from_utf8_lossy(&listed.stdout).trim_end()
     );
 
     let mut site = start_site(
@@ -118,7 +147,7 @@ pub(crate) fn run(root: &Path, dir: &Path, flashed: &Flashed) -> anyhow::Result<
         &cli,
         [flashed.image.address, good.0.address],
     )?;
-    let result = updates(&mut site, &hang_file, &good_file, &forged_file);
+    let result = updates(&mut site, &files);
     if result.is_err() {
         let log = site.qemu.log();
         if !log.trim().is_empty() {
@@ -134,7 +163,19 @@ pub(crate) fn run(root: &Path, dir: &Path, flashed: &Flashed) -> anyhow::Result<
     result
 }
 
-fn updates(site: &mut Site, hang: &Path, good: &Path, forged: &Path) -> anyhow::Result<()> {
+/// The signed files the stage flashes.
+struct Files {
+    /// The hanging image, slot B only.
+    hang: PathBuf,
+    /// The new release's slot-A image alone.
+    only_a: PathBuf,
+    /// The new release, both slots.
+    good: PathBuf,
+    /// The new release, both slots, signed with another key.
+    forged: PathBuf,
+}
+
+fn updates(site: &mut Site, files: &Files) -> anyhow::Result<()> {
     let factory = site.wait_running(Slot::A, None, Duration::from_secs(30))?;
     site.expect_boot(Slot::A, None)?;
     println!(
@@ -142,7 +183,7 @@ fn updates(site: &mut Site, hang: &Path, good: &Path, forged: &Path) -> anyhow::
     );
 
     // 1. An image that never confirms: rolled back.
-    let (out, took) = site.flash(hang)?;
+    let (out, took) = site.flash(&files.hang)?;
     let stderr = String::from_utf8_lossy(&out.stderr);
     if out.status.code() != Some(1) || !stderr.contains("rolled back") {
         bail!(
@@ -162,14 +203,35 @@ fn updates(site: &mut Site, hang: &Path, good: &Path, forged: &Path) -> anyhow::
     );
     println!("qemu update: the board runs {running} again; boot state: active A, no trial");
 
-    // 2. A good image: boots on trial from slot B and confirms.
-    let (out, took) = site.flash(good)?;
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let expected = format!("now running {NEW_VERSION} (slot B)");
-    if !out.status.success() || !stdout.contains(&expected) {
+    // 2. Only an image for the slot the board runs: refused before anything is sent.
+    let (out, _) = site.flash(&files.only_a)?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let expected = "the board runs slot A and this file holds only an image linked for slot A: flash a file with a slot-B image";
+    if out.status.code() != Some(1) || !stderr.contains("409") || !stderr.contains(expected) {
         bail!(
-            "flashing {NEW_VERSION} should end with `{expected}`; `borderlink firmware flash` said:\n{stdout}{}",
-            String::from_utf8_lossy(&out.stderr)
+            "a file with only a slot-A image should be refused (409) while the board runs slot A; `borderlink firmware flash` said:\n{}{stderr}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+    }
+    if site.qmp.count_events("RESET")? != 2 {
+        bail!("the board reset after the daemon refused a file for the slot it runs");
+    }
+    site.wait_running(Slot::A, Some(factory_version), Duration::from_secs(5))?;
+    site.expect_boot(Slot::A, Some(BootState::confirmed(Slot::A)))?;
+    println!(
+        "qemu update: a file holding only a slot-A image is refused while the board runs slot A, nothing sent: {}",
+        last_line(&stderr)
+    );
+
+    // 3. The release with both images: the slot-B one is sent, boots on trial and confirms.
+    let (out, took) = site.flash(&files.good)?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let expected = format!("now running {NEW_VERSION} (slot B)");
+    let sent = format!("updating the board to {NEW_VERSION} with the image for slot B");
+    if !out.status.success() || !stdout.contains(&expected) || !stderr.contains(&sent) {
+        bail!(
+            "flashing {NEW_VERSION} should send the slot-B image and end with `{expected}`; `borderlink firmware flash` said:\n{stdout}{stderr}"
         );
     }
     site.qmp.wait_events("RESET", 3, Duration::from_secs(5))?;
@@ -181,8 +243,8 @@ fn updates(site: &mut Site, hang: &Path, good: &Path, forged: &Path) -> anyhow::
         last_line(&stdout)
     );
 
-    // 3. Another key's signature: refused, nothing changes.
-    let (out, _) = site.flash(forged)?;
+    // 4. Another key's signature: refused, nothing changes.
+    let (out, _) = site.flash(&files.forged)?;
     let stderr = String::from_utf8_lossy(&out.stderr);
     if out.status.code() != Some(1) || !stderr.contains("update failed") {
         bail!(
@@ -200,7 +262,7 @@ fn updates(site: &mut Site, hang: &Path, good: &Path, forged: &Path) -> anyhow::
         last_line(&stderr)
     );
 
-    // 4. A reset from outside: the confirmed slot B boots again.
+    // 5. A reset from outside: the confirmed slot B boots again.
     site.qmp.execute("system_reset", json!({}))?;
     site.qmp.wait_events("RESET", 4, Duration::from_secs(5))?;
     site.wait_running(Slot::B, Some(NEW_VERSION), Duration::from_secs(10))?;
@@ -423,8 +485,9 @@ fn gateway_binaries(root: &Path) -> anyhow::Result<(PathBuf, PathBuf)> {
     ))
 }
 
-/// Builds the image for slot B with `features` and `version`; returns it raw and its file.
-fn slot_b_image(
+/// Builds the image with `features` (`slot-b` links it for slot B) and `version`; returns it
+/// raw and its file.
+fn build_image(
     root: &Path,
     dir: &Path,
     tag: &str,
@@ -438,24 +501,32 @@ fn slot_b_image(
     Ok((image, file))
 }
 
-/// Signs `raw` with `key` as `version` (`borderlink firmware sign`); returns the signed file.
-fn sign(cli: &Path, key: &Path, raw: &Path, version: &str) -> anyhow::Result<PathBuf> {
-    let signed = raw.with_extension("blfw");
-    run_cli(
-        cli,
-        &[
-            "firmware",
-            "sign",
-            "--key",
-            path(key)?,
-            "--version",
-            version,
-            path(raw)?,
-            "--out",
-            path(&signed)?,
-        ],
-        &[],
-    )?;
+/// Signs the raw images, each after its slot option (`--slot-a`, `--slot-b`), with `key` as
+/// `version` into `NAME.blfw` next to them (`borderlink firmware sign`); returns the file.
+fn sign(
+    cli: &Path,
+    key: &Path,
+    name: &str,
+    images: &[(&str, &Path)],
+    version: &str,
+) -> anyhow::Result<PathBuf> {
+    let Some((_, first)) = images.first() else {
+        bail!("nothing to sign into {name}.blfw");
+    };
+    let signed = first.with_file_name(format!("{name}.blfw"));
+    let mut args = vec![
+        "firmware",
+        "sign",
+        "--key",
+        path(key)?,
+        "--version",
+        version,
+    ];
+    for (option, raw) in images {
+        args.extend([*option, path(raw)?]);
+    }
+    args.extend(["--out", path(&signed)?]);
+    run_cli(cli, &args, &[])?;
     Ok(signed)
 }
 

@@ -41,8 +41,9 @@ pub enum Command {
     Release(u32),
     /// Figures for `GET /metrics`.
     Metrics,
-    /// Start updating the board's firmware with a signed image.
-    FirmwareStart(Box<crate::firmware_image::SignedImage>),
+    /// Start updating the board's firmware from a signed-image file, with its image for the
+    /// slot the board is not running.
+    FirmwareStart(Box<crate::firmware_image::SignedFile>),
     /// How the board's firmware update goes.
     FirmwareStatus,
     /// Mirrors and roaming events.

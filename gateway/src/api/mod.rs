@@ -389,12 +389,15 @@ async fn firmware_update(
     headers: HeaderMap,
     bytes: Bytes,
 ) -> Result<Response, ApiError> {
-    let parsed = crate::firmware_image::SignedImage::parse(&bytes);
+    let parsed = crate::firmware_image::SignedFile::parse(&bytes);
     let summary = match &parsed {
-        Ok(image) => serde_json::json!({
-            "version": image.version().to_string(),
-            "size": image.len(),
-            "crc32": format!("{:08x}", image.crc32()),
+        Ok(file) => serde_json::json!({
+            "version": file.version().to_string(),
+            "variants": file.variants().iter().map(|v| serde_json::json!({
+                "slot": v.slot.name(),
+                "size": v.image.len(),
+                "crc32": format!("{:08x}", v.image.crc32()),
+            })).collect::<Vec<_>>(),
         }),
         Err(_) => serde_json::json!({ "bytes": bytes.len() }),
     };

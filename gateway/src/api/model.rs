@@ -224,6 +224,10 @@ pub struct FirmwareView {
     pub state: String,
     /// The version being (or last) installed.
     pub target: Option<String>,
+    /// Which of the file's images is being (or was last) sent: the slot it is linked for,
+    /// `A`, `B` or `any`.
+    #[serde(default)]
+    pub variant: Option<String>,
     /// The last step reported: `erasing`, `sending`, `verifying`, `committing`, `rebooting`,
     /// `done`, `failed`.
     pub step: Option<String>,

@@ -21,7 +21,7 @@ use anyhow::Context;
 use borderlink_gateway::api::model::PatchBody;
 use borderlink_gateway::client::{self, Client, ClientError};
 use borderlink_gateway::decode::{self, Decoded};
-use borderlink_gateway::firmware_image::{self, SignedImage};
+use borderlink_gateway::firmware_image::{self, ImageSlot, SignedFile};
 use borderlink_protocol::link::FirmwareVersion;
 use clap::{Args, Parser, Subcommand};
 
@@ -125,18 +125,31 @@ enum FirmwareCommand {
         #[arg(long)]
         out: PathBuf,
     },
-    /// Sign a raw firmware image (`objcopy -O binary` output) into a signed-image file.
+    /// Sign raw firmware images (`objcopy -O binary` output) into a signed-image file: one
+    /// image that runs from any slot, or the release's builds for slot A and slot B (`flash`
+    /// then sends the one for the slot the board is not running).
     Sign {
         /// The private key file (from `keygen`, or `openssl genpkey -algorithm ed25519`).
         #[arg(long)]
         key: PathBuf,
-        /// The image's firmware version, MAJOR.MINOR.PATCH (each 0-255).
+        /// The images' firmware version, MAJOR.MINOR.PATCH (each 0-255).
         #[arg(long = "version", value_name = "X.Y.Z", value_parser = parse_version)]
         version: FirmwareVersion,
-        /// The raw image.
-        image: PathBuf,
-        /// The signed file to write; by default IMAGE with `.blfw` appended.
-        #[arg(short, long)]
+        /// The raw image, if it runs from either slot.
+        #[arg(
+            required_unless_present_any = ["slot_a", "slot_b"],
+            conflicts_with_all = ["slot_a", "slot_b"]
+        )]
+        image: Option<PathBuf>,
+        /// The raw image linked for slot A (the board firmware built without `slot-b`).
+        #[arg(long = "slot-a", value_name = "A.bin")]
+        slot_a: Option<PathBuf>,
+        /// The raw image linked for slot B (the board firmware built with `slot-b`).
+        #[arg(long = "slot-b", value_name = "B.bin")]
+        slot_b: Option<PathBuf>,
+        /// The signed file to write; by default IMAGE with `.blfw` appended (required with
+        /// `--slot-a`/`--slot-b`).
+        #[arg(short, long, required_unless_present = "image")]
         out: Option<PathBuf>,
     },
     /// Update the interface board through the running borderlinkd: sends the signed image,
@@ -380,71 +393,135 @@ fn keygen(out: &Path) -> Result<(), FirmwareFailure> {
     out_line(text)
 }
 
-fn sign(
-    key: &Path,
-    version: FirmwareVersion,
-    image: &Path,
-    out: Option<&Path>,
-) -> Result<(), FirmwareFailure> {
-    let key =
-        firmware_image::read_private_key(key).map_err(|e| FirmwareFailure::Input(e.into()))?;
-    let bytes = std::fs::read(image)
-        .with_context(|| format!("cannot read image {}", image.display()))
+/// The raw image at `path`, refused if it is an ELF file.
+fn read_raw_image(path: &Path) -> Result<Vec<u8>, FirmwareFailure> {
+    let bytes = std::fs::read(path)
+        .with_context(|| format!("cannot read image {}", path.display()))
         .map_err(FirmwareFailure::Input)?;
     if bytes.starts_with(b"\x7fELF") {
         return Err(FirmwareFailure::Input(anyhow::anyhow!(
             "{} is an ELF file; sign the raw image (objcopy -O binary)",
-            image.display()
+            path.display()
         )));
     }
-    let signed = SignedImage::sign(&key, version, bytes)
-        .with_context(|| format!("cannot sign {}", image.display()))
+    Ok(bytes)
+}
+
+/// What to sign: the slot each image is for and its file.
+struct SignInputs<'a> {
+    any: Option<&'a Path>,
+    slot_a: Option<&'a Path>,
+    slot_b: Option<&'a Path>,
+}
+
+fn sign(
+    key: &Path,
+    version: FirmwareVersion,
+    inputs: &SignInputs<'_>,
+    out: Option<&Path>,
+) -> Result<(), FirmwareFailure> {
+    let key =
+        firmware_image::read_private_key(key).map_err(|e| FirmwareFailure::Input(e.into()))?;
+    let sources: Vec<(ImageSlot, &Path)> = [
+        (ImageSlot::Any, inputs.any),
+        (ImageSlot::A, inputs.slot_a),
+        (ImageSlot::B, inputs.slot_b),
+    ]
+    .into_iter()
+    .filter_map(|(slot, path)| path.map(|p| (slot, p)))
+    .collect();
+    let images = sources
+        .iter()
+        .map(|&(slot, path)| read_raw_image(path).map(|bytes| (slot, bytes)))
+        .collect::<Result<Vec<_>, _>>()?;
+    let signed = SignedFile::sign(&key, version, images)
+        .context("cannot sign")
         .map_err(FirmwareFailure::Input)?;
-    let out = out.map_or_else(
-        || {
+    let out = match (out, inputs.any) {
+        (Some(out), _) => out.to_path_buf(),
+        (None, Some(image)) => {
             let mut name = image.as_os_str().to_owned();
             name.push(".blfw");
             PathBuf::from(name)
-        },
-        Path::to_path_buf,
-    );
+        }
+        // clap requires --out unless IMAGE is given.
+        (None, None) => {
+            return Err(FirmwareFailure::Input(anyhow::anyhow!(
+                "--out is required with --slot-a/--slot-b"
+            )));
+        }
+    };
     std::fs::write(&out, signed.to_bytes())
         .with_context(|| format!("cannot write {}", out.display()))
         .map_err(FirmwareFailure::System)?;
-    out_line(format!(
-        "signed {} ({} bytes, version {}, CRC-32 {:#010x}) with key {}\nwrote {}",
-        image.display(),
-        signed.len(),
+    let mut text = format!(
+        "signed version {} with key {}",
         signed.version(),
-        signed.crc32(),
-        firmware_image::public_key_hex(signed.signer()),
-        out.display()
-    ))
+        firmware_image::public_key_hex(signed.signer())
+    );
+    for (variant, (_, path)) in signed.variants().iter().zip(&sources) {
+        text.push_str(&format!(
+            "\n  {:<8} {} ({} bytes, CRC-32 {:#010x})",
+            variant.slot,
+            path.display(),
+            variant.image.len(),
+            variant.image.crc32()
+        ));
+    }
+    text.push_str(&format!("\nwrote {}", out.display()));
+    out_line(text)
 }
 
 fn inspect(file: &Path, json: bool) -> Result<(), FirmwareFailure> {
     let bytes = std::fs::read(file)
         .with_context(|| format!("cannot read {}", file.display()))
         .map_err(FirmwareFailure::Input)?;
-    let signed = SignedImage::parse(&bytes)
+    // Every variant's CRC and signature are checked here: a file that parses is valid.
+    let signed = SignedFile::parse(&bytes)
         .with_context(|| format!("{}", file.display()))
         .map_err(FirmwareFailure::Input)?;
     let signer = firmware_image::public_key_hex(signed.signer());
+    let dev = firmware_image::is_dev_key(signed.signer());
     if json {
+        let variants: Vec<serde_json::Value> = signed
+            .variants()
+            .iter()
+            .map(|v| {
+                serde_json::json!({
+                    "slot": v.slot.name(),
+                    "size": v.image.len(),
+                    "crc32": format!("{:08x}", v.image.crc32()),
+                    "signature": "valid",
+                })
+            })
+            .collect();
         out_line(serde_json::json!({
             "version": signed.version().to_string(),
-            "size": signed.len(),
-            "crc32": format!("{:08x}", signed.crc32()),
             "signer": signer,
+            "dev_key": dev,
             "signature": "valid",
+            "variants": variants,
         }))
     } else {
-        out_line(format!(
-            "signed firmware image, version {}\nsize       {} bytes\ncrc32      {:#010x}\nsigner     {signer}\nsignature  valid for that key",
+        let mut text = format!(
+            "signed firmware file, version {}, {} image(s)\nsigner     {signer}{}",
             signed.version(),
-            signed.len(),
-            signed.crc32()
-        ))
+            signed.variants().len(),
+            if dev {
+                " (the development key: bench boards only)"
+            } else {
+                ""
+            }
+        );
+        for v in signed.variants() {
+            text.push_str(&format!(
+                "\n{:<10} {} bytes, crc32 {:#010x}, signature valid for that key",
+                v.slot,
+                v.image.len(),
+                v.image.crc32()
+            ));
+        }
+        out_line(text)
     }
 }
 
@@ -457,17 +534,28 @@ fn flash(file: &Path, api: &ApiArgs) -> Result<(), FirmwareFailure> {
         .with_context(|| format!("cannot read {}", file.display()))
         .map_err(FirmwareFailure::Input)?;
     // Checked here too, so a wrong file is named before anything is sent.
-    let image = SignedImage::parse(&bytes)
+    let image = SignedFile::parse(&bytes)
         .with_context(|| format!("{}", file.display()))
         .map_err(FirmwareFailure::Input)?;
     let client = api.client().map_err(|e| FirmwareFailure::Input(e.into()))?;
     let failed = |e: ClientError| FirmwareFailure::System(e.into());
     let start = std::time::Instant::now();
     let mut view = client.firmware_update(&bytes).map_err(failed)?;
+    // The daemon picked the image for the slot the board is not running.
+    let sent = image
+        .variants()
+        .iter()
+        .find(|v| view.variant.as_deref() == Some(v.slot.name()));
     eprintln!(
-        "borderlink: updating the board to {} ({} bytes){}",
+        "borderlink: updating the board to {}{}{}",
         image.version(),
-        image.len(),
+        sent.map(|v| format!(
+            " with the image for {} ({} bytes, CRC-32 {:#010x})",
+            v.slot,
+            v.image.len(),
+            v.image.crc32()
+        ))
+        .unwrap_or_default(),
         view.running
             .as_ref()
             .map(|r| format!(", now running {r}"))
@@ -533,8 +621,19 @@ fn firmware(command: &FirmwareCommand) -> ExitCode {
             key,
             version,
             image,
+            slot_a,
+            slot_b,
             out,
-        } => sign(key, *version, image, out.as_deref()),
+        } => sign(
+            key,
+            *version,
+            &SignInputs {
+                any: image.as_deref(),
+                slot_a: slot_a.as_deref(),
+                slot_b: slot_b.as_deref(),
+            },
+            out.as_deref(),
+        ),
         FirmwareCommand::Inspect { file, json } => inspect(file, *json),
         FirmwareCommand::Flash { file, api } => flash(file, api),
     };

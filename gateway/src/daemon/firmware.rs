@@ -3,6 +3,10 @@
 //! events and its timers until the board is back, running the new image and confirmed (or the
 //! update failed and the board runs what it ran before).
 //!
+//! The board executes in place, so the file carries an image per slot: the update sends the
+//! one linked for the slot the board is not running (or one for any slot), and a file without
+//! it is refused before anything reaches the board, rather than rolled back minutes later.
+//!
 //! While an update runs the board refuses PTT (the firmware's rule), so a radio the engine
 //! wants to key on this board is refused rather than left silent.
 
@@ -13,14 +17,15 @@ use super::Site;
 use crate::api::error::ApiError;
 use crate::api::model::FirmwareView;
 use crate::board::BoardEvent;
-use crate::board::update::{UpdateConfig, UpdateDriver, UpdateProgress};
-use crate::firmware_image::SignedImage;
+use crate::board::update::{UpdateConfig, UpdateDriver, UpdateError, UpdateProgress};
+use crate::firmware_image::{ImageSlot, SignedFile};
 
 /// The update under way, or the last one.
 #[derive(Debug)]
 pub(super) struct FirmwareJob {
     driver: UpdateDriver,
     target: String,
+    variant: ImageSlot,
     last: Option<UpdateProgress>,
     acked: u32,
     size: u32,
@@ -39,12 +44,13 @@ fn step(p: &UpdateProgress) -> &'static str {
 }
 
 impl Site {
-    /// Starts an update; refused while another runs, without a board, or (by the driver)
-    /// while any PTT is asked for or keyed.
+    /// Starts an update with the file's image for the slot the board is not running; refused
+    /// while another runs, without a board or its link, when the file has no image for that
+    /// slot, or (by the driver) while any PTT is asked for or keyed.
     pub(super) fn firmware_start(
         &mut self,
         now: Instant,
-        image: SignedImage,
+        file: SignedFile,
     ) -> Result<FirmwareView, ApiError> {
         let conflict = |m: String| ApiError::new(axum::http::StatusCode::CONFLICT, m);
         if self
@@ -59,14 +65,25 @@ impl Site {
                 "this site has no interface board ([board])".into(),
             ));
         };
+        let running = board
+            .session
+            .board_info()
+            .ok_or_else(|| conflict(UpdateError::NotUp.to_string()))?
+            .slot;
+        let variant = file.choose(running).map_err(|e| {
+            warn!(cause = %e, "board firmware update refused");
+            conflict(e.to_string())
+        })?;
+        let (slot, image) = (variant.slot, variant.image.clone());
         let target = image.version().to_string();
         let size = image.len();
         let driver = UpdateDriver::start(now, &mut board.session, image, UpdateConfig::default())
             .map_err(|e| conflict(e.to_string()))?;
-        info!(version = %target, size, "board firmware update started");
+        info!(version = %target, size, variant = slot.name(), ?running, "board firmware update started");
         self.firmware = Some(FirmwareJob {
             driver,
             target,
+            variant: slot,
             last: None,
             acked: 0,
             size,
@@ -90,6 +107,7 @@ impl Site {
                 running,
                 state: "idle".into(),
                 target: None,
+                variant: None,
                 step: None,
                 acked: 0,
                 size: 0,
@@ -104,6 +122,7 @@ impl Site {
                 }
                 .into(),
                 target: Some(job.target.clone()),
+                variant: Some(job.variant.name().to_owned()),
                 step: job.last.as_ref().map(|p| step(p).to_owned()),
                 acked: job.acked,
                 size: job.size,

@@ -92,6 +92,16 @@ pub fn public_key_hex(key: &VerifyingKey) -> String {
     hex::encode(key.as_bytes())
 }
 
+/// The development key's public half, which boards built without
+/// `BORDERLINK_FIRMWARE_PUBLIC_KEY` accept; its private half is in the repository.
+const DEV_PUBLIC_KEY_HEX: &str = include_str!("../../../firmware/keys/dev-public-key.hex");
+
+/// Whether `key` is the development key: anyone with the repository can sign with it, so a
+/// file it signed is for bench boards only.
+pub fn is_dev_key(key: &VerifyingKey) -> bool {
+    public_key_hex(key) == DEV_PUBLIC_KEY_HEX.trim()
+}
+
 /// A public key as a Rust constant, for firmware that embeds it directly.
 pub fn public_key_rust(key: &VerifyingKey) -> String {
     let bytes: Vec<String> = key
@@ -147,6 +157,10 @@ mod tests {
         let key = read_private_key(&root.join("dev-signing-key.pem")).unwrap();
         let public = std::fs::read_to_string(root.join("dev-public-key.hex")).unwrap();
         assert_eq!(public_key_hex(&key.verifying_key()), public.trim());
+        assert!(is_dev_key(&key.verifying_key()));
+        assert!(!is_dev_key(
+            &SigningKey::from_bytes(&[1; 32]).verifying_key()
+        ));
     }
 
     #[test]

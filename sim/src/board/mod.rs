@@ -35,7 +35,8 @@ use borderlink_firmware::update::boot;
 use borderlink_firmware::update::ram_flash::RamFlash;
 use borderlink_firmware::update::{FIRMWARE_KEY, FlashLayout, Updater};
 use borderlink_protocol::link::{
-    Fault, FirmwareVersion, MAX_FRAME_LEN, MAX_WIRE_LEN, Message, PORTS, ResetCause, decode_wire,
+    Fault, FirmwareVersion, MAX_FRAME_LEN, MAX_WIRE_LEN, Message, PORTS, ResetCause, Slot,
+    decode_wire,
 };
 use borderlink_protocol::time::{Duration, Instant};
 use embedded_hal::digital::{ErrorType, InputPin, OutputPin};
@@ -263,6 +264,17 @@ impl BoardEmulator {
     /// The firmware version the board runs.
     pub fn firmware_version(&self) -> FirmwareVersion {
         self.version
+    }
+
+    /// The first `len` bytes of image slot `slot` as the flash holds them now (what an
+    /// update wrote there, or what an erase left).
+    pub fn slot_bytes(&self, slot: Slot, len: usize) -> Vec<u8> {
+        let start = LAYOUT.slot(slot) as usize;
+        let flash = self.firmware.updater().flash().bytes();
+        flash
+            .get(start..start + len.min(LAYOUT.slot_size as usize))
+            .unwrap_or_default()
+            .to_vec()
     }
 
     /// Bytes from the host.

@@ -108,6 +108,11 @@ impl PtyBoard {
         self.board.lock().expect("board lock").boots()
     }
 
+    /// The first `len` bytes of image slot `slot` in the board's flash.
+    pub fn slot_bytes(&self, slot: borderlink_protocol::link::Slot, len: usize) -> Vec<u8> {
+        self.board.lock().expect("board lock").slot_bytes(slot, len)
+    }
+
     /// Drives a radio's COR ("call active") input.
     pub fn set_cor(&self, port: usize, active: bool) {
         self.board.lock().expect("board lock").set_cor(port, active);

@@ -409,15 +409,18 @@ impl BoardSession {
     /// (`UpdateBegin`'s erase, `UpdateVerify`): when the last such ack is due. Until then the
     /// board may answer nothing, so neither its silence nor an unanswered ordinary command
     /// sent meanwhile counts against it (those are retried once it is due, see
-    /// [`deadline`]).
+    /// [`deadline`]). Only a first attempt counts: a board silent past the ack deadline of the
+    /// longest erase is gone, not busy, and is found so at once rather than after the retries.
     fn busy_until(&self) -> Option<Instant> {
         self.in_flight
             .iter()
             .filter(|e| {
-                e.command
-                    .message()
-                    .ack_timeout()
-                    .is_some_and(|t| t > BOARD_SILENCE_LIMIT)
+                e.retries == 0
+                    && !e.resend
+                    && e.command
+                        .message()
+                        .ack_timeout()
+                        .is_some_and(|t| t > BOARD_SILENCE_LIMIT)
             })
             .map(InFlight::deadline)
             .max()

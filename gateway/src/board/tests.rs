@@ -2,9 +2,10 @@
 //! the session writes and answers with frames it builds itself.
 
 use borderlink_protocol::link::{
-    ACK_TIMEOUT, AckResult, BOARD_SILENCE_LIMIT, BoardInfo, Fault, FirmwareVersion, FrameDecoder,
-    FrameRepr, HEARTBEAT_INTERVAL, MAX_FRAME_LEN, MAX_RETRIES, MAX_WIRE_LEN, Message, NackReason,
-    Port, PortMask, ResetCause, Slot, Telemetry, VERSION, WINDOW, encode, frame_crc,
+    ACK_TIMEOUT, AckResult, BOARD_SILENCE_LIMIT, BoardInfo, ERASE_ACK_TIMEOUT, Fault,
+    FirmwareVersion, FrameDecoder, FrameRepr, HEARTBEAT_INTERVAL, MAX_FRAME_LEN, MAX_RETRIES,
+    MAX_WIRE_LEN, Message, NackReason, Port, PortMask, ResetCause, Slot, Telemetry, VERSION,
+    WINDOW, encode, frame_crc,
 };
 use borderlink_protocol::time::{Duration, Instant};
 
@@ -949,10 +950,15 @@ fn a_board_silent_past_the_erase_deadline_is_down() {
     r.up();
     begin_update(&mut r);
     let sent_at = r.now;
-    // The erase ack is retried at its deadline; the board never answers at all: the link
-    // goes down once the retries are used up, and never waits forever.
-    r.advance(sent_at + Duration::from_secs(60));
-    assert!(!r.host.is_up());
+    // The board never answers at all: busy for at most the erase's ack deadline, then silent
+    // (gone), not given the retries' time too.
+    r.advance(sent_at + ERASE_ACK_TIMEOUT - Duration::from_millis(1));
+    assert!(r.host.is_up());
+    r.advance(sent_at + ERASE_ACK_TIMEOUT);
+    assert!(
+        !r.host.is_up(),
+        "a dead board was still up at the erase's ack deadline"
+    );
     assert_eq!(r.host.stats().link_downs, 1);
 }
 

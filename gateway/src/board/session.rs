@@ -287,16 +287,16 @@ impl BoardSession {
 
     /// Acts on every deadline passed at `now`: retries, board silence, the handshake backoff.
     pub fn handle_timeout(&mut self, now: Instant) {
+        let busy = self.busy_until();
         match self.link {
             Link::Waiting { until } if now >= until => self.start_handshake(),
-            Link::Up { .. } if now >= self.silent_at() => {
+            Link::Up { .. } if now >= self.silent_at(busy) => {
                 self.go_down(DownReason::BoardSilent);
                 self.start_handshake();
             }
             _ => {}
         }
         let mut exhausted = None;
-        let busy = self.busy_until();
         for entry in &mut self.in_flight {
             if entry.resend || now < deadline(entry, busy) {
                 continue;
@@ -382,8 +382,8 @@ impl BoardSession {
             return Some(until);
         }
         let heartbeat = self.last_tx.map(|last| last + HEARTBEAT_INTERVAL);
-        let silence = self.is_up().then_some(self.silent_at());
         let busy = self.busy_until();
+        let silence = self.is_up().then_some(self.silent_at(busy));
         self.in_flight
             .iter()
             .filter(|e| !e.resend)
@@ -399,10 +399,10 @@ impl BoardSession {
     /// board's STM32F411 for seconds (its core cannot fetch code from the flash being erased),
     /// so it sends nothing, heartbeats included, until the erase is over; a handshake in the
     /// middle would abandon the update. No radio is keyed meanwhile: the board refuses PTT
-    /// while an update is under way.
-    fn silent_at(&self) -> Instant {
+    /// while an update is under way. `busy` is [`busy_until`](Self::busy_until).
+    fn silent_at(&self, busy: Option<Instant>) -> Instant {
         let normal = self.last_rx + BOARD_SILENCE_LIMIT;
-        self.busy_until().map_or(normal, |busy| busy.max(normal))
+        busy.map_or(normal, |busy| busy.max(normal))
     }
 
     /// While the board works on a command whose ack may take longer than the silence limit

@@ -70,7 +70,7 @@ fn header(n: u32, seq: u16) -> RadioHeader {
             network: Some(Network::C2000),
         },
         stream: StreamId(n),
-        started: KeyUpTime(n),
+        started: KeyUpTime(u64::from(n)),
     }
 }
 

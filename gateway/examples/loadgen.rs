@@ -343,7 +343,7 @@ fn send(
         })
         .expect("sender socket");
         let mut srtp = suite_key.map(SrtpSend::new);
-        let key_up = KeyUpTime(wall_ms() as u32);
+        let key_up = KeyUpTime(wall_ms());
         let frame = [0x55u8; 160];
         let mut plain = [0u8; MAX_PACKET_LEN];
         let mut wire: Vec<Vec<u8>> = (0..32).map(|_| Vec::with_capacity(256)).collect();

@@ -468,7 +468,7 @@ fn forged_voice(key: &MasterKey, ssrc: u32) -> Vec<u8> {
     let now_ms = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .expect("clock")
-        .as_millis() as u32;
+        .as_millis() as u64;
     let repr = VoiceRepr {
         sequence: 0,
         timestamp: 0,

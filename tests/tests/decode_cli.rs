@@ -30,7 +30,7 @@ fn stderr(o: &Output) -> String {
     String::from_utf8(o.stderr.clone()).expect("UTF-8 error output")
 }
 
-const RTP_HEADER: &str = "900800070000046001020304bede000810a32533800112d687353380011f72c942000c01530000cafe63075bcd150000";
+const RTP_HEADER: &str = "900800070000046001020304bede000910a32533800112d687353380011f72c942000c01530000cafe770000019af232b2000000";
 
 fn rtp_packet() -> String {
     format!("{RTP_HEADER}{}", "d5".repeat(160))

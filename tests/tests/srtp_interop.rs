@@ -178,7 +178,7 @@ struct Setup {
 }
 
 /// A transmission from "site 1", as the libsrtp peer sends it.
-fn site1_packet(seq: u16, key_up: u32) -> Vec<u8> {
+fn site1_packet(seq: u16, key_up: u64) -> Vec<u8> {
     let f = frame(seq as u8);
     let last = seq == u16::from(FRAMES);
     let repr = VoiceRepr {
@@ -264,7 +264,7 @@ fn interop(suite: &str) {
             .is_some(),
         "{suite}: libsrtp's keepalives did not bring the link up"
     );
-    let key_up = wall_ms as u32;
+    let key_up = wall_ms;
     let start = Instant::now();
     for seq in 0..=u16::from(FRAMES) {
         let due = start + Duration::from_millis(20 * u64::from(seq));

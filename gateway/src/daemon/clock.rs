@@ -30,12 +30,12 @@ impl Clock {
         self.start + std::time::Duration::from_micros(at.as_micros())
     }
 
-    /// The wall clock in milliseconds modulo 2^32, as voice headers carry key-up times.
+    /// The wall clock in milliseconds since 1970, as voice headers carry key-up times.
     pub(crate) fn key_up(&self) -> KeyUpTime {
         let ms = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_millis());
-        KeyUpTime(ms as u32)
+        KeyUpTime(u64::try_from(ms).unwrap_or(u64::MAX))
     }
 }
 

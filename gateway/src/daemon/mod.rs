@@ -380,7 +380,7 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Daem
             // A first sequence number that differs at each start (wall clock and pid), so a
             // restarted daemon does not replay the previous run's numbers into the board's
             // duplicate history.
-            let first_seq = (clock.key_up().0 ^ std::process::id()) as u16;
+            let first_seq = (clock.key_up().0 ^ u64::from(std::process::id())) as u16;
             let session = BoardSession::new(
                 now,
                 SessionConfig {

@@ -49,8 +49,12 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<Decoded, DecodeError> {
     let _ = writeln!(text, "stream     {:#010x}", r.stream.0);
     let _ = writeln!(
         text,
-        "key-up     {} ms (origin clock, mod 2^32)",
-        r.started.0
+        "key-up     {} ms since 1970 ({}, origin clock)",
+        r.started.0,
+        i64::try_from(r.started.0)
+            .ok()
+            .and_then(|ms| jiff::Timestamp::from_millisecond(ms).ok())
+            .map_or("after the year 9999".into(), |t| format!("{t:.3}"))
     );
     let audio = if repr.payload.len() == FRAME_LEN {
         "one 20 ms G.711 A-law frame"
@@ -70,4 +74,33 @@ pub(crate) fn describe_tsi(tsi: Tsi) -> String {
         .network()
         .map_or("foreign network".into(), |n| n.to_string());
     format!("{tsi} ({network}, PEI {})", tsi.pei(TsiForm::Long))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The worked example's header with its key-up time replaced by `key_up`.
+    fn packet(key_up: u64) -> Vec<u8> {
+        let mut p = hex::decode(
+            "900800070000046001020304bede000910a32533800112d687353380011f72c942000c01530000cafe77",
+        )
+        .unwrap();
+        p.extend_from_slice(&key_up.to_be_bytes());
+        p.extend_from_slice(&[0, 0]);
+        p
+    }
+
+    #[test]
+    fn any_key_up_time_is_described_without_a_panic() {
+        for (key_up, shown) in [
+            (1_765_000_000_000, "2025-12-06T05:46:40.000Z"),
+            (0, "1970-01-01T00:00:00.000Z"),
+            (u64::MAX, "after the year 9999"),
+            (i64::MAX as u64 + 1, "after the year 9999"),
+        ] {
+            let decoded = decode(&packet(key_up)).expect("a valid packet");
+            assert!(decoded.text.contains(shown), "{key_up}: {}", decoded.text);
+        }
+    }
 }

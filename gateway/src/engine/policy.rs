@@ -12,7 +12,7 @@
 //! Claims are ordered, best first, by
 //! 1. the emergency flag, after policy (an emergency beats any non-emergency);
 //! 2. the priority, after the cap;
-//! 3. the earlier key-up time ([`KeyUpTime::is_before`], so the order survives the 2^32 ms wrap);
+//! 3. the earlier key-up time (64-bit milliseconds since 1970, so no wrap to survive);
 //! 4. the lower origin site id;
 //! 5. the lower stream id.
 //!
@@ -424,7 +424,7 @@ impl Rank {
     pub fn cmp_rank(&self, other: &Rank) -> Ordering {
         self.urgency
             .cmp(&other.urgency)
-            .then_with(|| earlier_first(self.started, other.started))
+            .then_with(|| other.started.0.cmp(&self.started.0))
             .then_with(|| other.key.site.cmp(&self.key.site))
             .then_with(|| other.key.stream.cmp(&self.key.stream))
     }
@@ -432,16 +432,6 @@ impl Rank {
     /// Whether `self` wins the floor against `other`.
     pub fn beats(&self, other: &Rank) -> bool {
         self.cmp_rank(other) == Ordering::Greater
-    }
-}
-
-/// `Greater` if `a` is the earlier key-up. Times exactly 2^31 apart are each "before" the other,
-/// so they compare equal rather than both winning.
-fn earlier_first(a: KeyUpTime, b: KeyUpTime) -> Ordering {
-    match (a.is_before(b), b.is_before(a)) {
-        (true, false) => Ordering::Greater,
-        (false, true) => Ordering::Less,
-        _ => Ordering::Equal,
     }
 }
 
@@ -469,7 +459,7 @@ mod tests {
         }
     }
 
-    fn rank(emergency: bool, priority: u8, started: u32, site: u16, stream: u32) -> Rank {
+    fn rank(emergency: bool, priority: u8, started: u64, site: u16, stream: u32) -> Rank {
         Rank {
             urgency: Urgency {
                 emergency,
@@ -699,27 +689,29 @@ mod tests {
     }
 
     #[test]
-    fn keyup_comparison_survives_the_wrap() {
-        // 0xffff_fff0 is 32 ms before 0x10 across the 2^32 wrap.
+    fn keyups_where_voice_version_1_wrapped_compare_in_time_order() {
+        // 0xffff_fff0 is 32 ms before 0x1_0000_0010; a 32-bit clock wrapped in between.
         let before_wrap = rank(false, 5, 0xffff_fff0, 9, 9);
-        let after_wrap = rank(false, 5, 0x10, 1, 1);
+        let after_wrap = rank(false, 5, 0x1_0000_0010, 1, 1);
         assert!(before_wrap.beats(&after_wrap));
         assert!(!after_wrap.beats(&before_wrap));
     }
 
     #[test]
-    fn keyups_half_the_circle_apart_fall_through_to_the_site() {
+    fn keyups_2_pow_31_apart_are_still_ordered_by_time_not_site() {
+        // Voice version 1 could not tell which of these came first and fell through to the
+        // site id; a 64-bit key-up time can.
         let a = rank(false, 5, 0, 2, 1);
         let b = rank(false, 5, 0x8000_0000, 1, 1);
-        assert!(b.beats(&a));
-        assert!(!a.beats(&b));
+        assert!(a.beats(&b));
+        assert!(!b.beats(&a));
     }
 
     fn any_rank() -> impl Strategy<Value = Rank> {
         (
             any::<bool>(),
             0u8..=15,
-            prop_oneof![any::<u32>(), Just(0), Just(0x8000_0000), Just(u32::MAX)],
+            prop_oneof![any::<u64>(), Just(0), Just(0x8000_0000), Just(u64::MAX)],
             0u16..4,
             0u32..4,
         )

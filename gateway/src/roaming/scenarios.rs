@@ -258,7 +258,7 @@ impl Rig {
                 talker: Some(talker),
                 priority: Priority::new(priority).unwrap(),
                 emergency,
-                key_up: KeyUpTime(key_up),
+                key_up: KeyUpTime(u64::from(key_up)),
                 frame: Some(&frame),
             },
         );

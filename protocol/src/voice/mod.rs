@@ -14,7 +14,11 @@
 //! | 3  | talkgroup   | 6     | talkgroup GTSI, 48 bits big-endian                             |
 //! | 4  | origin      | 3     | origin site id (u16) · origin network (0 IP, 1 ASTRID, 2 C2000) |
 //! | 5  | stream      | 4     | stream id (u32), unique per origin site                        |
-//! | 6  | key-up time | 4     | origin's synchronised clock at key-up, ms mod 2^32 (u32)        |
+//! | 7  | key-up time | 8     | origin's synchronised clock at key-up, ms since 1970 (u64)      |
+//!
+//! ID 6 was the key-up time of voice version 1 (ms mod 2^32, 4 bytes). It wrapped every 49.7
+//! days, so freshness could not be judged on it; a packet that carries it and not ID 7 is
+//! refused with [`VoiceError::LegacyKeyUp`], which tells the operator to upgrade the sender.
 //!
 //! The payload is one 20 ms G.711 A-law frame (payload type 8, 160 bytes, 8 kHz timestamps) or
 //! nothing at all (a signalling-only packet, e.g. an end of transmission with no audio left).
@@ -40,7 +44,7 @@
 //!         talkgroup: Tsi::from_parts(206, 1, 2_061_001).unwrap(),
 //!         origin: Origin { site: SiteId(12), network: Some(Network::Astrid) },
 //!         stream: StreamId(0xcafe),
-//!         started: KeyUpTime(123_456_789),
+//!         started: KeyUpTime(1_765_000_000_000),
 //!     },
 //!     payload: &frame,
 //! };
@@ -83,8 +87,10 @@ pub mod element {
     pub const ORIGIN: u8 = 4;
     /// Stream id.
     pub const STREAM: u8 = 5;
-    /// Key-up time.
-    pub const KEY_UP: u8 = 6;
+    /// Key-up time of voice version 1 (32 bits, wrapping): refused.
+    pub const KEY_UP_V1: u8 = 6;
+    /// Key-up time (64 bits, ms since 1970).
+    pub const KEY_UP: u8 = 7;
 
     /// The element's name, for error messages.
     pub const fn name(id: u8) -> &'static str {
@@ -95,6 +101,7 @@ pub mod element {
             ORIGIN => "origin",
             STREAM => "stream",
             KEY_UP => "key-up time",
+            KEY_UP_V1 => "32-bit key-up time",
             _ => "unknown",
         }
     }
@@ -105,14 +112,15 @@ pub mod element {
             RADIO_STATE => 1,
             TALKER | TALKGROUP => 6,
             ORIGIN => 3,
-            STREAM | KEY_UP => 4,
+            STREAM | KEY_UP_V1 => 4,
+            KEY_UP => 8,
             _ => 0,
         }
     }
 }
 
-const EXTENSION_MAX_LEN: usize = extension::one_byte_len(&[1, 6, 6, 3, 4, 4]);
-const EXTENSION_NO_TALKER_LEN: usize = extension::one_byte_len(&[1, 6, 3, 4, 4]);
+const EXTENSION_MAX_LEN: usize = extension::one_byte_len(&[1, 6, 6, 3, 4, 8]);
+const EXTENSION_NO_TALKER_LEN: usize = extension::one_byte_len(&[1, 6, 3, 4, 8]);
 
 /// Why a voice packet was rejected. Offsets count from the first byte of the datagram.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -178,6 +186,9 @@ pub enum VoiceError {
         /// Payload bytes found.
         len: usize,
     },
+    /// The key-up time comes in voice version 1's 32-bit form (element 6) and not in
+    /// element 7: the sender runs a borderlink older than voice version 2.
+    LegacyKeyUp,
     /// The output buffer is too small.
     BufferTooSmall {
         /// Bytes needed.
@@ -228,6 +239,10 @@ impl fmt::Display for VoiceError {
             PayloadLength { len } => write!(
                 f,
                 "payload of {len} bytes, expected 0 or {FRAME_LEN} (one 20 ms frame)"
+            ),
+            LegacyKeyUp => f.write_str(
+                "key-up time in the 32-bit form of voice version 1 (element 6, wraps every 49.7 \
+                 days): the sender runs an older borderlink; upgrade it to voice version 2",
             ),
             BufferTooSmall { needed } => {
                 write!(f, "output buffer too small: {needed} bytes needed")
@@ -292,18 +307,25 @@ pub struct SiteId(pub u16);
 pub struct StreamId(pub u32);
 
 /// When a transmission started: the origin site's clock (NTP-synchronised) at key-up, in
-/// milliseconds modulo 2^32.
+/// milliseconds since 1970-01-01 UTC.
 ///
 /// Floor control compares key-up times so that every site picks the same winner between
-/// simultaneous key-ups without a round trip; the value wraps every 49.7 days, so compare with
-/// [`KeyUpTime::is_before`], never with `<`.
+/// simultaneous key-ups without a round trip, and receivers refuse a packet whose key-up time
+/// is too far from their own clock (a replay). 64 bits never wrap, so both comparisons hold
+/// for any age.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct KeyUpTime(pub u32);
+pub struct KeyUpTime(pub u64);
 
 impl KeyUpTime {
-    /// Whether `self` is earlier than `other`, for key-up times less than 24.8 days apart.
+    /// Whether `self` is earlier than `other`.
     pub const fn is_before(self, other: KeyUpTime) -> bool {
-        (self.0.wrapping_sub(other.0) as i32) < 0
+        self.0 < other.0
+    }
+
+    /// Milliseconds from `self` to the wall-clock time `wall_ms`: positive when the key-up
+    /// lies in the past, negative when it lies in the future.
+    pub const fn age_ms(self, wall_ms: u64) -> i128 {
+        wall_ms as i128 - self.0 as i128
     }
 }
 
@@ -478,6 +500,7 @@ fn parse_radio_header(profile: u16, data: &[u8], base: usize) -> Result<RadioHea
     let mut origin = None;
     let mut stream = None;
     let mut started = None;
+    let mut legacy_key_up = false;
     for el in Elements::new(profile, data)? {
         let el = el.map_err(|e| match e {
             VoiceError::Extension { offset } => VoiceError::Extension {
@@ -503,7 +526,8 @@ fn parse_radio_header(profile: u16, data: &[u8], base: usize) -> Result<RadioHea
                 .replace([el.data[0], el.data[1], el.data[2]])
                 .is_some(),
             element::STREAM => stream.replace(be_u32(el.data)).is_some(),
-            _ => started.replace(be_u32(el.data)).is_some(),
+            element::KEY_UP_V1 => core::mem::replace(&mut legacy_key_up, true),
+            _ => started.replace(be_u64(el.data)).is_some(),
         };
         if slot_taken {
             return Err(VoiceError::DuplicateElement { id: el.id });
@@ -521,9 +545,15 @@ fn parse_radio_header(profile: u16, data: &[u8], base: usize) -> Result<RadioHea
     let stream = stream.ok_or(VoiceError::MissingElement {
         id: element::STREAM,
     })?;
-    let started = started.ok_or(VoiceError::MissingElement {
-        id: element::KEY_UP,
-    })?;
+    let started = match (started, legacy_key_up) {
+        (Some(started), _) => started,
+        (None, true) => return Err(VoiceError::LegacyKeyUp),
+        (None, false) => {
+            return Err(VoiceError::MissingElement {
+                id: element::KEY_UP,
+            });
+        }
+    };
     let tx = match state >> 6 {
         1 => TxState::Start,
         2 => TxState::Continue,
@@ -554,6 +584,12 @@ fn parse_radio_header(profile: u16, data: &[u8], base: usize) -> Result<RadioHea
 
 fn be_u32(data: &[u8]) -> u32 {
     u32::from_be_bytes([data[0], data[1], data[2], data[3]])
+}
+
+fn be_u64(data: &[u8]) -> u64 {
+    let mut bytes = [0u8; 8];
+    bytes.copy_from_slice(&data[..8]);
+    u64::from_be_bytes(bytes)
 }
 
 fn tsi(data: &[u8]) -> Tsi {

@@ -10,15 +10,15 @@ use std::vec::Vec;
 const WORKED_HEADER: &str = concat!(
     "90080007",
     "00000460",
-    "01020304",        // V=2 X=1, PT 8, seq 7, ts 1120, SSRC
-    "bede0008",        // RFC 8285 one-byte form, 8 words
-    "10a3",            // id 1 len 1: continue, squelch open, priority 3
-    "25338001 12d687", // id 2 len 6: talker 206-1-1234567
-    "35338001 1f72c9", // id 3 len 6: talkgroup 206-1-2061001
-    "42000c01",        // id 4 len 3: site 12, ASTRID
-    "530000cafe",      // id 5 len 4: stream 0xcafe
-    "63075bcd15",      // id 6 len 4: key-up at 123456789 ms
-    "0000",            // padding to a 32-bit boundary
+    "01020304",           // V=2 X=1, PT 8, seq 7, ts 1120, SSRC
+    "bede0009",           // RFC 8285 one-byte form, 9 words
+    "10a3",               // id 1 len 1: continue, squelch open, priority 3
+    "25338001 12d687",    // id 2 len 6: talker 206-1-1234567
+    "35338001 1f72c9",    // id 3 len 6: talkgroup 206-1-2061001
+    "42000c01",           // id 4 len 3: site 12, ASTRID
+    "530000cafe",         // id 5 len 4: stream 0xcafe
+    "770000019af232b200", // id 7 len 8: key-up at 1765000000000 ms (2025-12-06 05:46:40 UTC)
+    "0000",               // padding to a 32-bit boundary
 );
 
 fn worked_header() -> Vec<u8> {
@@ -44,7 +44,7 @@ fn worked_repr() -> VoiceRepr<'static> {
                 network: Some(Network::Astrid),
             },
             stream: StreamId(0xcafe),
-            started: KeyUpTime(123_456_789),
+            started: KeyUpTime(1_765_000_000_000),
         },
         payload: &SILENCE,
     }
@@ -60,9 +60,9 @@ fn worked_packet() -> Vec<u8> {
 fn emits_worked_example_byte_for_byte() {
     let mut buf = [0xa5u8; 300];
     let len = worked_repr().emit(&mut buf).unwrap();
-    assert_eq!(len, 48 + FRAME_LEN);
-    assert_eq!(hex::encode(&buf[..48]), hex::encode(worked_header()));
-    assert_eq!(&buf[48..len], &SILENCE[..]);
+    assert_eq!(len, 52 + FRAME_LEN);
+    assert_eq!(hex::encode(&buf[..52]), hex::encode(worked_header()));
+    assert_eq!(&buf[52..len], &SILENCE[..]);
     assert!(
         buf[len..].iter().all(|&b| b == 0xa5),
         "wrote past buffer_len"
@@ -99,7 +99,7 @@ fn unknown_talker_omits_its_element() {
     repr.radio.talker = None;
     let mut buf = [0u8; MAX_PACKET_LEN];
     let len = repr.emit(&mut buf).unwrap();
-    assert_eq!(len, 12 + 4 + 24 + FRAME_LEN);
+    assert_eq!(len, 12 + 4 + 28 + FRAME_LEN);
     assert_eq!(VoiceRepr::parse(&buf[..len]), Ok(repr));
 }
 
@@ -108,7 +108,7 @@ fn emit_refuses_small_buffer_and_odd_payload() {
     let mut buf = [0u8; 100];
     assert_eq!(
         worked_repr().emit(&mut buf),
-        Err(VoiceError::BufferTooSmall { needed: 208 })
+        Err(VoiceError::BufferTooSmall { needed: 212 })
     );
     let mut repr = worked_repr();
     repr.payload = &SILENCE[..80];
@@ -123,7 +123,7 @@ fn emit_refuses_small_buffer_and_odd_payload() {
 #[test]
 fn hostile_truncated_every_prefix_is_rejected() {
     let packet = worked_packet();
-    for len in 0..48 {
+    for len in 0..52 {
         assert!(
             VoiceRepr::parse(&packet[..len]).is_err(),
             "prefix of {len} bytes accepted"
@@ -132,7 +132,7 @@ fn hostile_truncated_every_prefix_is_rejected() {
     // A prefix that cuts into the payload is a payload of the wrong length.
     assert_eq!(
         VoiceRepr::parse(&packet[..100]),
-        Err(VoiceError::PayloadLength { len: 52 })
+        Err(VoiceError::PayloadLength { len: 48 })
     );
 }
 
@@ -162,7 +162,7 @@ fn hostile_bogus_extension_length() {
     packet[14..16].copy_from_slice(&[0xff, 0xff]);
     assert_eq!(
         VoiceRepr::parse(&packet),
-        Err(VoiceError::Truncated { len: 208 })
+        Err(VoiceError::Truncated { len: 212 })
     );
 }
 
@@ -172,7 +172,7 @@ fn hostile_bogus_csrc_count() {
     packet[0] = 0x9f; // 15 CSRCs: 60 bytes that are not there
     assert_eq!(
         VoiceRepr::parse(&packet),
-        Err(VoiceError::Truncated { len: 48 })
+        Err(VoiceError::Truncated { len: 52 })
     );
 }
 
@@ -216,10 +216,10 @@ fn hostile_element_length_mismatch() {
 #[test]
 fn hostile_element_past_extension_end_names_offset() {
     let mut packet = worked_packet();
-    packet[46] = 0x1f; // a padding byte turned into a 16-byte element
+    packet[50] = 0x1f; // a padding byte turned into a 16-byte element
     assert_eq!(
         VoiceRepr::parse(&packet),
-        Err(VoiceError::Extension { offset: 46 })
+        Err(VoiceError::Extension { offset: 50 })
     );
 }
 
@@ -236,7 +236,7 @@ fn hostile_duplicate_element() {
 #[test]
 fn hostile_missing_required_element() {
     let mut packet = worked_packet();
-    packet[36] = 0x73; // stream element relabelled as unknown id 7 (skipped)
+    packet[36] = 0x83; // stream element relabelled as unknown id 8 (skipped)
     assert_eq!(
         VoiceRepr::parse(&packet),
         Err(VoiceError::MissingElement { id: 5 })
@@ -264,7 +264,7 @@ fn hostile_unknown_origin_network() {
 fn unknown_elements_are_skipped() {
     // Replace the trailing padding with an unknown 1-byte element (id 9): still valid.
     let mut packet = worked_packet();
-    packet[46..48].copy_from_slice(&[0x90, 0xee]);
+    packet[50..52].copy_from_slice(&[0x90, 0xee]);
     assert_eq!(VoiceRepr::parse(&packet), Ok(worked_repr()));
 }
 
@@ -278,7 +278,8 @@ fn two_byte_form_is_accepted() {
     ext.extend_from_slice(&[3, 6]);
     ext.extend_from_slice(&r.talkgroup.to_bytes());
     ext.extend_from_slice(&[4, 3, 0, 12, 1, 5, 4, 0, 0, 0xca, 0xfe]);
-    ext.extend_from_slice(&[6, 4, 0x07, 0x5b, 0xcd, 0x15]);
+    ext.extend_from_slice(&[7, 8]);
+    ext.extend_from_slice(&r.started.0.to_be_bytes());
     while ext.len() % 4 != 0 {
         ext.push(0);
     }
@@ -314,7 +315,7 @@ prop_compose! {
         site: u16,
         network in prop_oneof![Just(None), Just(Some(Network::Astrid)), Just(Some(Network::C2000))],
         stream: u32,
-        started: u32,
+        started: u64,
     ) -> RadioHeader {
         RadioHeader {
             tx, squelch_open, emergency,
@@ -347,7 +348,7 @@ proptest! {
     }
 
     #[test]
-    fn corrupted_packets_never_panic(idx in 0usize..208, byte: u8) {
+    fn corrupted_packets_never_panic(idx in 0usize..212, byte: u8) {
         let mut packet = worked_packet();
         packet[idx] = byte;
         if let Ok(repr) = VoiceRepr::parse(&packet) {
@@ -360,11 +361,42 @@ proptest! {
 }
 
 #[test]
-fn key_up_times_compare_across_the_wrap() {
+fn key_up_times_compare_and_age_for_any_distance() {
     assert!(KeyUpTime(10).is_before(KeyUpTime(11)));
     assert!(!KeyUpTime(11).is_before(KeyUpTime(10)));
     assert!(!KeyUpTime(10).is_before(KeyUpTime(10)));
-    // u32::MAX ms is just before 5 ms once the clock has wrapped.
-    assert!(KeyUpTime(u32::MAX).is_before(KeyUpTime(5)));
-    assert!(!KeyUpTime(5).is_before(KeyUpTime(u32::MAX)));
+    // What wrapped in voice version 1 (2^31 ms and more apart) compares and ages plainly.
+    let now = 1_765_000_000_000u64;
+    let weeks_ago = KeyUpTime(now - (1 << 31) - 1);
+    assert!(weeks_ago.is_before(KeyUpTime(now)));
+    assert_eq!(weeks_ago.age_ms(now), (1 << 31) + 1);
+    assert_eq!(KeyUpTime(now + 5).age_ms(now), -5);
+    assert_eq!(KeyUpTime(u64::MAX).age_ms(0), -i128::from(u64::MAX));
+}
+
+/// A packet of a voice-version-1 sender (32-bit key-up time, element 6) is refused with an
+/// error that tells the operator what to do, not taken with a made-up key-up time.
+#[test]
+fn a_version_1_key_up_time_is_refused_by_name() {
+    let mut header = hex::decode(
+        concat!(
+            "90080007",
+            "00000460",
+            "01020304",
+            "bede0008",
+            "10a3",
+            "253380011 2d687",
+            "353380011f72c9",
+            "42000c01",
+            "530000cafe",
+            "63075bcd15",
+            "0000"
+        )
+        .replace(' ', ""),
+    )
+    .unwrap();
+    header.extend_from_slice(&SILENCE);
+    let err = VoiceRepr::parse(&header).unwrap_err();
+    assert_eq!(err, VoiceError::LegacyKeyUp);
+    assert!(std::format!("{err}").contains("upgrade"), "{err}");
 }

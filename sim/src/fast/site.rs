@@ -220,7 +220,7 @@ impl FastSite {
 
     fn key_up(&self, now: Instant) -> KeyUpTime {
         let ms = (KEY_UP_EPOCH_MS + now.as_millis()) as i64 + self.clock_offset_ms;
-        KeyUpTime(ms as u32)
+        KeyUpTime(ms.max(0) as u64)
     }
 
     // ---- inputs --------------------------------------------------------------------------

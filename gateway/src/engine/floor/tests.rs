@@ -28,7 +28,7 @@ fn key(site: u16, stream: u32) -> StreamKey {
 }
 
 /// A priority-5, non-emergency claim with no talker TSI.
-fn claim(site: u16, stream: u32, network: Option<Network>, started: u32) -> Claim {
+fn claim(site: u16, stream: u32, network: Option<Network>, started: u64) -> Claim {
     Claim {
         key: key(site, stream),
         emergency: false,
@@ -296,10 +296,10 @@ fn simultaneous_keyups_in_the_same_millisecond_go_to_the_lower_site() {
 }
 
 #[test]
-fn keyup_times_compare_across_the_u32_wrap() {
-    // 0xffff_fff0 is 32 ms before 0x10: the clock wrapped in between.
+fn keyup_times_compare_past_where_voice_version_1_wrapped() {
+    // 0xffff_fff0 is 32 ms before 0x1_0000_0010: a 32-bit clock would have wrapped between.
     let before = claim(2, 1, C2000, 0xffff_fff0);
-    let after = claim(1, 1, ASTRID, 0x10);
+    let after = claim(1, 1, ASTRID, 0x1_0000_0010);
     assert_eq!(holder_after(&[after, before]), Some(before.key));
     assert_eq!(holder_after(&[before, after]), Some(before.key));
 }
@@ -965,7 +965,7 @@ proptest! {
     #[test]
     fn floors_fed_the_same_claims_in_any_order_pick_the_same_best_winner(
         specs in prop::collection::vec(spec(), 2..7),
-        base in prop_oneof![any::<u32>(), (u32::MAX - 300)..=u32::MAX],
+        base in prop_oneof![0..u64::MAX / 2, (u64::from(u32::MAX) - 300)..=u64::from(u32::MAX)],
         policy_choice in 0u8..3,
         arrival_a in prop::collection::vec(0u64..400, 7),
         arrival_b in prop::collection::vec(0u64..400, 7),
@@ -980,7 +980,7 @@ proptest! {
                 key: key(s.site, i as u32),
                 emergency: s.emergency,
                 priority: p(s.priority),
-                started: KeyUpTime(base.wrapping_add(s.offset)),
+                started: KeyUpTime(base + u64::from(s.offset)),
                 origin_network: s.network,
                 talker: None,
             })

@@ -239,7 +239,7 @@ impl World {
                     talker: Some(talker),
                     priority: prio(3),
                     emergency: false,
-                    key_up: KeyUpTime(key_up),
+                    key_up: KeyUpTime(u64::from(key_up)),
                     frame: frame.as_ref(),
                 };
                 self.engines[site].handle_capture(now, radio, capture);

@@ -18,7 +18,7 @@
 //! 4. SRTP/SRTCP authentication and decryption (`auth_failed`).
 //! 5. It must parse as borderlink voice (or a keepalive) originated by that very peer
 //!    (`malformed`), and be fresh: a voice packet's key-up time, a keepalive's wall-clock time
-//!    within [`STALE_AFTER`] of ours (`stale`).
+//!    within [`STALE_AFTER`] of ours, before or after (`stale`).
 //! 6. Only then is the replay window moved, the statistics updated, the peer marked heard and
 //!    the voice packet handed to the engine. Nothing refused ever reaches the engine.
 //!
@@ -423,11 +423,17 @@ impl PeerLinks {
             // another site is misconfiguration or abuse.
             return Err((DropKind::Malformed, "voice of another origin site"));
         }
-        let age = (wall_ms as u32).wrapping_sub(repr.radio.started.0) as i32;
-        if i64::from(age) > STALE_AFTER.as_millis() as i64 {
+        // Both directions: a key-up time in the future is as suspect as an old one, and a
+        // 64-bit time never wraps back into the window (voice version 1's 32-bit one did).
+        let age = repr.radio.started.age_ms(wall_ms);
+        if age.unsigned_abs() > u128::from(STALE_AFTER.as_millis()) {
             return Err((
                 DropKind::Stale,
-                "key-up time too old (replayed, or clocks apart)",
+                if age > 0 {
+                    "key-up time too old (replayed, or clocks apart)"
+                } else {
+                    "key-up time in the future (clocks apart, or forged)"
+                },
             ));
         }
         let timestamp = repr.timestamp;

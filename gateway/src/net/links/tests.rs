@@ -50,7 +50,7 @@ fn wall(now: Instant) -> u64 {
     WALL0 + now.as_millis()
 }
 
-fn voice(seq: u16, origin: SiteId, started: u32) -> Vec<u8> {
+fn voice(seq: u16, origin: SiteId, started: u64) -> Vec<u8> {
     let frame = [0x55u8; 160];
     let repr = VoiceRepr {
         sequence: seq,
@@ -183,8 +183,8 @@ impl World {
             .handle_datagram(self.now, wall(self.now), addr(B), bytes)
     }
 
-    fn started_now(&self) -> u32 {
-        wall(self.now) as u32
+    fn started_now(&self) -> u64 {
+        wall(self.now)
     }
 }
 
@@ -334,7 +334,7 @@ fn authentic_but_wrong_voice_is_refused() {
     w.b.protect_voice(w.now, A, &voice(0, SiteId(3), started), &mut out);
     assert!(w.inject(&out).is_none());
     // Keyed up eleven minutes ago: a replay of old traffic.
-    let old = started.wrapping_sub(11 * 60 * 1000);
+    let old = started - 11 * 60 * 1000;
     let mut tx = SrtpSend::new(key(2));
     let mut other_ssrc = voice(0, B, old);
     other_ssrc[8..12].copy_from_slice(&[9, 9, 9, 9]);
@@ -422,4 +422,34 @@ fn a_peer_that_does_not_resolve_is_tried_again() {
     // An IPv4-mapped source is the same peer.
     let mapped: SocketAddr = "[::ffff:127.0.0.1]:5202".parse().unwrap();
     assert_eq!(l.site_of(mapped), Some(B));
+}
+
+/// A recorded over replayed 24.9–49.7 days later (or stamped in the future) is refused as
+/// stale: the key-up time's age must not wrap.
+#[test]
+fn voice_replayed_weeks_later_or_stamped_in_the_future_is_refused() {
+    const DAY_MS: u64 = 24 * 3_600 * 1_000;
+    let mut w = World::new();
+    w.run_until(Instant::from_millis(1_100));
+    let wall_now = wall(w.now);
+    let mut tx = SrtpSend::new(key(2));
+    let cases = [
+        ("25 days old", wall_now - 25 * DAY_MS),
+        ("49 days old", wall_now - 49 * DAY_MS),
+        ("11 minutes ahead", wall_now + 11 * 60 * 1_000),
+        ("30 days ahead", wall_now + 30 * DAY_MS),
+    ];
+    for (n, (what, started)) in cases.into_iter().enumerate() {
+        let mut plain = voice(0, B, started);
+        plain[8..12].copy_from_slice(&(0x0900_0000 + n as u32).to_be_bytes());
+        let mut out = Vec::new();
+        tx.protect_rtp(w.now, &plain, &mut out).unwrap();
+        assert!(w.inject(&out).is_none(), "{what}: delivered");
+        assert_eq!(
+            w.a_counters().stale,
+            n as u64 + 1,
+            "{what}: not counted stale"
+        );
+    }
+    assert_eq!(w.a_counters().voice_in, 0);
 }

@@ -759,8 +759,29 @@ impl Engine {
         }
     }
 
+    /// The patch a new stream belongs to, if its source may speak in it.
+    ///
+    /// A peer speaks only for itself and only where a patch names it: its radio's channel
+    /// (site, network, group) for radio traffic, one of its consoles for console traffic. A
+    /// console label does not open every patch on the group: a peer once keyed a patch of this
+    /// site's own radios that way (issue 13, finding 2).
     fn patch_of(&self, source: EndpointId, header: &RadioHeader) -> Option<PatchId> {
+        // (Our own origin coming back from a peer is left to the router, which calls it a
+        // loop.)
+        if let EndpointId::Peer(site) = source
+            && header.origin.site != site
+            && header.origin.site != self.config.site
+        {
+            return None;
+        }
         match (source, header.origin.network) {
+            (EndpointId::Peer(site), None) => {
+                let id = self.patches.patch_of_group(header.talkgroup)?;
+                self.patches
+                    .get(id)
+                    .filter(|p| p.spec().consoles.iter().any(|c| c.site == site))
+                    .map(|p| p.id())
+            }
             (EndpointId::Console(console), _) => {
                 let id = self.patches.patch_of_group(header.talkgroup)?;
                 let member = SiteConsole {

@@ -958,3 +958,91 @@ fn an_ended_stream_is_kept_until_its_silence_timeout_so_a_late_packet_keys_nothi
         "gone at its last packet + the stream timeout"
     );
 }
+
+/// A packet from peer site 2 labelled as console traffic (origin network `None`).
+fn console_labelled_packet(seq: u16, priority: u8, group: Tsi, stream: u32) -> Vec<u8> {
+    let f = frame(seq as u8);
+    let repr = VoiceRepr {
+        sequence: seq,
+        timestamp: u32::from(seq) * 160,
+        ssrc: 11,
+        radio: RadioHeader {
+            tx: if seq == 0 {
+                TxState::Start
+            } else {
+                TxState::Continue
+            },
+            squelch_open: true,
+            emergency: false,
+            priority: prio(priority),
+            talker: None,
+            talkgroup: group,
+            origin: Origin {
+                site: SiteId(2),
+                network: None,
+            },
+            stream: StreamId(stream),
+            started: KeyUpTime(77),
+        },
+        payload: &f,
+    };
+    let mut buf = vec![0; 256];
+    let len = repr.emit(&mut buf).unwrap();
+    buf.truncate(len);
+    buf
+}
+
+/// Finding 2 of issue 13: a peer keyed a patch that joined only this site's own radios by
+/// labelling its stream as console traffic.
+#[test]
+fn a_peer_labelling_its_stream_as_a_console_cannot_key_a_patch_of_only_local_radios() {
+    let mut e = Engine::new(config(1, 2));
+    // Site 1's own ASTRID and C2000 groups, patched together; site 2 is in no way part of it.
+    e.create_patch(Instant::ZERO, patch(1, vec![])).unwrap();
+    for seq in 0..5u16 {
+        let bytes = console_labelled_packet(seq, 3, group_x(), 66);
+        e.handle_packet(
+            ms(100 + 20 * u64::from(seq)),
+            EndpointId::Peer(SiteId(2)),
+            &VoiceRepr::parse(&bytes).unwrap(),
+        );
+    }
+    assert_eq!(e.poll_command(), None, "a radio was keyed for the peer");
+    assert_eq!(e.counters().dropped(DropCause::NoPatch), 5);
+}
+
+/// The same label is honoured where the patch names a console of that peer's site.
+#[test]
+fn a_peer_console_named_in_the_patch_is_relayed() {
+    let mut e = Engine::new(config(1, 2));
+    let console = SiteConsole {
+        site: SiteId(2),
+        console: ConsoleId(4),
+    };
+    e.create_patch(Instant::ZERO, patch(1, vec![console])).unwrap();
+    let bytes = console_labelled_packet(0, 3, group_x(), 66);
+    e.handle_packet(
+        ms(100),
+        EndpointId::Peer(SiteId(2)),
+        &VoiceRepr::parse(&bytes).unwrap(),
+    );
+    assert!(matches!(e.poll_command(), Some(RadioCommand::Key { .. })));
+    assert_eq!(e.counters().dropped(DropCause::NoPatch), 0);
+}
+
+/// A peer's stream that claims to originate at another site is refused by the engine too,
+/// not only by the links (defence in depth: the engine decides from the origin).
+#[test]
+fn a_peer_speaking_for_another_site_keys_nothing() {
+    let mut e = Engine::new(config(1, 3));
+    e.create_patch(Instant::ZERO, patch(3, vec![])).unwrap();
+    // From peer 3's address, but saying it came from site 2.
+    let bytes = peer_packet(0, TxState::Start, &frame(0), 2, 5);
+    e.handle_packet(
+        ms(1),
+        EndpointId::Peer(SiteId(3)),
+        &VoiceRepr::parse(&bytes).unwrap(),
+    );
+    assert_eq!(e.poll_command(), None);
+    assert_eq!(e.counters().dropped(DropCause::NoPatch), 1);
+}

@@ -135,6 +135,8 @@ pub(super) struct SiteRuleFile {
     pub(super) source: Spanned<SourceName>,
     pub(super) max_priority: Option<Spanned<i64>>,
     pub(super) honour_emergency: Option<bool>,
+    /// With `source = "dispatch"`: the network whose country the site's consoles belong to.
+    pub(super) home: Option<Spanned<NetworkName>>,
 }
 
 /// One `[[peers]]` table.

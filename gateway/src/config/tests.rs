@@ -466,6 +466,38 @@ fn two_policy_rules_for_one_site_and_source() {
 }
 
 #[test]
+fn a_dispatch_home_is_read_and_sets_no_limits_of_its_own() {
+    let text = format!(
+        "{BASE}\n[policy.dispatch]\nmax_priority = 9\n\
+         \n[[policy.sites]]\nsite = 2\nsource = \"dispatch\"\nhome = \"C2000\"\n"
+    );
+    let config = Config::parse(&text, "site.toml").unwrap();
+    assert_eq!(config.policy.dispatch_home(SiteId(2)), Some(Network::C2000));
+    assert_eq!(config.policy.dispatch_home(SiteId(1)), None);
+    // The home-only entry leaves [policy.dispatch]'s cap in force for the site.
+    assert_eq!(
+        config
+            .policy
+            .limits(SiteId(2), SourceKind::Dispatch)
+            .max_priority,
+        Priority::new(9).unwrap()
+    );
+}
+
+#[test]
+fn a_home_on_a_radio_source_is_refused() {
+    let text =
+        format!("{BASE}\n[[policy.sites]]\nsite = 2\nsource = \"ASTRID\"\nhome = \"C2000\"\n");
+    let line = line_of(&text, "home = ", 0);
+    assert_problem(
+        &text,
+        "policy.sites[0].home",
+        line,
+        "only valid with source = \"dispatch\"",
+    );
+}
+
+#[test]
 fn playout_bounds_in_order() {
     let text = format!("{BASE}\n[playout]\nmin = \"100ms\"\ninitial = \"60ms\"\n");
     let line = line_of(&text, "min = ", 0);

@@ -198,6 +198,12 @@ pub enum PolicyError {
         /// The source kind.
         kind: SourceKind,
     },
+    /// Two dispatch-home declarations name the same site.
+    #[error("floor policy: site {site} is given a dispatch home network twice")]
+    DuplicateDispatchHome {
+        /// The site id.
+        site: u16,
+    },
 }
 
 /// Per-origin limits on claims, identical at every site (see the module doc).
@@ -214,8 +220,15 @@ pub struct FloorPolicy {
     foreign: [Option<SourceLimits>; 2],
     /// The same per group, sorted by group, unique; replaces its network's rule.
     group_foreign: Vec<(Tsi, SourceLimits)>,
-    /// Caps of one patch, by [`SourceKind::index`] (set by [`FloorPolicy::for_patch`]).
+    /// Caps of one patch, by [`SourceKind::index`] (set by [`FloorPolicy::for_patch`]). The
+    /// dispatch entry is for consoles of a site with no declared home network: they are
+    /// foreign to every group that has a rule.
     patch_caps: [Option<SourceLimits>; 3],
+    /// The home network of the dispatch consoles at a site, sorted by site, unique.
+    dispatch_homes: Vec<(SiteId, Network)>,
+    /// Caps of one patch for dispatch consoles of a site whose home is this network, indexed
+    /// by [`network_index`]: foreign to the other network's groups only.
+    dispatch_caps: [Option<SourceLimits>; 2],
 }
 
 const fn network_index(network: Network) -> usize {
@@ -292,15 +305,50 @@ impl FloorPolicy {
     /// may claim). Every site derives the same from the same patch definition.
     pub fn for_patch(&self, channels: impl IntoIterator<Item = (Network, Tsi)>) -> FloorPolicy {
         let mut policy = self.clone();
+        let tighten = |cap: &mut Option<SourceLimits>, limits: SourceLimits| {
+            *cap = Some(cap.map_or(limits, |c| c.tighten(limits)));
+        };
         for (network, group) in channels {
             if let Some(limits) = self.foreign_limits(network, group) {
                 let kind = SourceKind::of(Some(network.other()));
                 if let Some(cap) = policy.patch_caps.get_mut(kind.index()) {
-                    *cap = Some(cap.map_or(limits, |c| c.tighten(limits)));
+                    tighten(cap, limits);
+                }
+                // Dispatch: foreign to this group unless declared at home on its network.
+                if let Some(cap) = policy.patch_caps.get_mut(SourceKind::Dispatch.index()) {
+                    tighten(cap, limits);
+                }
+                if let Some(cap) = policy.dispatch_caps.get_mut(network_index(network.other())) {
+                    tighten(cap, limits);
                 }
             }
         }
         policy
+    }
+
+    /// Declares the home network (the country) of the dispatch consoles at these sites, so a
+    /// foreign-limit rule caps them only on the other network's groups. Consoles of a site
+    /// with no declared home are capped by every rule of a patch. Fails if a site is named
+    /// twice (here or from before).
+    pub fn with_dispatch_homes(
+        mut self,
+        homes: impl IntoIterator<Item = (SiteId, Network)>,
+    ) -> Result<Self, PolicyError> {
+        self.dispatch_homes.extend(homes);
+        self.dispatch_homes.sort_by_key(|(site, _)| *site);
+        if let Some(w) = self.dispatch_homes.windows(2).find(|w| w[0].0 == w[1].0) {
+            return Err(PolicyError::DuplicateDispatchHome { site: w[0].0.0 });
+        }
+        Ok(self)
+    }
+
+    /// The declared home network of the dispatch consoles at `site`.
+    pub fn dispatch_home(&self, site: SiteId) -> Option<Network> {
+        self.dispatch_homes
+            .binary_search_by_key(&site, |(s, _)| *s)
+            .ok()
+            .and_then(|i| self.dispatch_homes.get(i))
+            .map(|(_, n)| *n)
     }
 
     /// Adds per-site overrides; fails if two rules (here or from before) name the same site and
@@ -329,7 +377,7 @@ impl FloorPolicy {
     /// rules; see the module doc).
     pub fn limits(&self, site: SiteId, kind: SourceKind) -> SourceLimits {
         let limits = self.origin_limits(site, kind);
-        match self.patch_caps.get(kind.index()).copied().flatten() {
+        match self.patch_cap(site, kind) {
             Some(cap) => SourceLimits {
                 max_priority: limits.max_priority.min(cap.max_priority),
                 ..limits
@@ -342,7 +390,7 @@ impl FloorPolicy {
     /// kind (the floor limits, and the patch's emergency rules too).
     pub fn air_limits(&self, site: SiteId, kind: SourceKind) -> SourceLimits {
         let limits = self.origin_limits(site, kind);
-        match self.patch_caps.get(kind.index()).copied().flatten() {
+        match self.patch_cap(site, kind) {
             Some(cap) => limits.tighten(cap),
             None => limits,
         }
@@ -353,6 +401,18 @@ impl FloorPolicy {
     pub fn on_air(&self, claim: &Claim) -> Urgency {
         self.air_limits(claim.key.site, SourceKind::of(claim.origin_network))
             .apply(claim.emergency, claim.priority)
+    }
+
+    /// The patch's cap on a source of this kind at this site (see [`FloorPolicy::for_patch`]).
+    fn patch_cap(&self, site: SiteId, kind: SourceKind) -> Option<SourceLimits> {
+        match (kind, self.dispatch_home(site)) {
+            (SourceKind::Dispatch, Some(home)) => self
+                .dispatch_caps
+                .get(network_index(home))
+                .copied()
+                .flatten(),
+            _ => self.patch_caps.get(kind.index()).copied().flatten(),
+        }
     }
 
     fn origin_limits(&self, site: SiteId, kind: SourceKind) -> SourceLimits {
@@ -597,6 +657,46 @@ mod tests {
         // An emergency still beats any non-emergency.
         let plain = policy.rank(&claim(3, Some(Network::C2000), false, 15));
         assert!(home.beats(&plain));
+    }
+
+    /// Finding 2 of issue 13: a console label escaped the foreign-priority cap. A dispatch
+    /// stream is capped by the rule for what its site is: a declared home network's
+    /// dispatchers are foreign to the other network's groups, and a site with no declared home
+    /// is foreign to every group with a rule.
+    #[test]
+    fn a_console_label_does_not_escape_the_foreign_priority_cap() {
+        let astrid_group = Tsi::from_parts(206, 1, 2_061_001).unwrap();
+        let policy = FloorPolicy::unlimited()
+            .with_foreign_limits(Network::Astrid, SourceLimits::new(p(3), false))
+            .with_dispatch_homes([(SiteId(5), Network::Astrid), (SiteId(6), Network::C2000)])
+            .unwrap();
+        let patched = policy.for_patch([(Network::Astrid, astrid_group)]);
+        let undeclared = patched.urgency(&claim(2, None, false, 12));
+        assert_eq!(undeclared.priority, p(3), "a site of unknown country");
+        assert_eq!(patched.on_air(&claim(2, None, true, 12)).emergency, false);
+        let dutch_dispatch = patched.urgency(&claim(6, None, false, 12));
+        assert_eq!(
+            dutch_dispatch.priority,
+            p(3),
+            "Dutch dispatch on an ASTRID group"
+        );
+        let belgian_dispatch = patched.urgency(&claim(5, None, true, 12));
+        assert_eq!(
+            (belgian_dispatch.emergency, belgian_dispatch.priority),
+            (true, p(12)),
+            "Belgian dispatch on its own group"
+        );
+        // A patch without a rule caps nobody.
+        let free = policy.for_patch([(Network::C2000, Tsi::from_parts(204, 1, 1).unwrap())]);
+        assert_eq!(free.urgency(&claim(2, None, false, 12)).priority, p(12));
+    }
+
+    #[test]
+    fn a_site_declared_twice_as_a_dispatch_home_is_refused() {
+        let err = FloorPolicy::unlimited()
+            .with_dispatch_homes([(SiteId(5), Network::Astrid), (SiteId(5), Network::C2000)])
+            .unwrap_err();
+        assert_eq!(err, PolicyError::DuplicateDispatchHome { site: 5 });
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! `[policy]`: per-origin priority caps and emergency handling, and per-site overrides.
+//! `[policy]`: per-origin priority caps and emergency handling, per-site overrides, and the
+//! home network (country) of each site's dispatch consoles.
 
 use std::collections::HashMap;
 
@@ -35,6 +36,7 @@ impl Report<'_> {
         let dispatch = self.limits(path.key("dispatch"), p.dispatch.as_ref());
         let mut seen = HashMap::new();
         let mut rules = Vec::with_capacity(p.sites.len());
+        let mut homes = Vec::new();
         let mut rules_ok = true;
         for (index, item) in p.sites.iter().enumerate() {
             let path = path.key("sites").index(index);
@@ -51,6 +53,27 @@ impl Report<'_> {
                     item.span(),
                 )
             });
+            if let Some(home) = &r.home {
+                if kind == SourceKind::Dispatch {
+                    if let Some(site) = site {
+                        homes.push((site, home.get_ref().0));
+                    }
+                } else {
+                    self.add(
+                        path.key("home"),
+                        Some(home.span()),
+                        ProblemKind::BadValue(format!(
+                            "`home` says which country a site's dispatch consoles belong to; \
+                             it is only valid with source = \"dispatch\", not \"{kind}\""
+                        )),
+                    );
+                    rules_ok = false;
+                }
+                // A rule that only declares the home sets no limits of its own.
+                if r.max_priority.is_none() && r.honour_emergency.is_none() {
+                    continue;
+                }
+            }
             let max_priority = match &r.max_priority {
                 Some(v) => self.priority(path.key("max_priority"), v),
                 None => Some(SourceLimits::UNLIMITED.max_priority),
@@ -72,7 +95,10 @@ impl Report<'_> {
         if !rules_ok {
             return None;
         }
-        match policy.with_site_rules(rules) {
+        match policy
+            .with_site_rules(rules)
+            .and_then(|p| p.with_dispatch_homes(homes))
+        {
             Ok(policy) => Some(policy),
             Err(e) => {
                 // Unreachable after the duplicate check above; kept so a new rule in the

@@ -1019,7 +1019,8 @@ fn a_peer_console_named_in_the_patch_is_relayed() {
         site: SiteId(2),
         console: ConsoleId(4),
     };
-    e.create_patch(Instant::ZERO, patch(1, vec![console])).unwrap();
+    e.create_patch(Instant::ZERO, patch(1, vec![console]))
+        .unwrap();
     let bytes = console_labelled_packet(0, 3, group_x(), 66);
     e.handle_packet(
         ms(100),

@@ -29,6 +29,7 @@ fn engine(fanout: u16) -> Engine {
     // Virtual time runs far past two minutes in a long run: keep every over legal.
     config.floor.tx_timeout = Duration::from_secs(10_000_000);
     config.max_streams = STREAMS as usize;
+    config.max_streams_per_peer = STREAMS as usize;
     let mut e = Engine::new(config);
     for n in 0..STREAMS {
         let spec = PatchSpec {

@@ -135,6 +135,8 @@ fn engine(streams: usize) -> Engine {
     let mut config = EngineConfig::new(HERE, vec![], GatewayIdentities::default());
     config.floor.tx_timeout = Duration::from_secs(100_000);
     config.max_streams = streams;
+    // Every stream comes from the one sending peer.
+    config.max_streams_per_peer = streams;
     let mut e = Engine::new(config);
     for n in 0..streams {
         let spec = PatchSpec {

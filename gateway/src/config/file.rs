@@ -159,6 +159,7 @@ pub(super) struct NetworkFile {
     pub(super) down_after: Option<Spanned<i64>>,
     pub(super) dscp: Option<Spanned<i64>>,
     pub(super) socket_buffer: Option<Spanned<i64>>,
+    pub(super) max_streams_per_peer: Option<Spanned<i64>>,
 }
 
 /// One `[[patches]]` table.

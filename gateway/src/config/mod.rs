@@ -291,6 +291,9 @@ pub struct NetworkSettings {
     pub dscp: u8,
     /// Receive and send buffer size asked of the kernel, in bytes: 1 MiB, 64 KiB-64 MiB.
     pub socket_buffer: usize,
+    /// The most streams one peer may have open in the relay engine at once: 256, 1-1024
+    /// (the engine's total). One peer, however authenticated, cannot take every slot.
+    pub max_streams_per_peer: usize,
 }
 
 impl Default for NetworkSettings {
@@ -301,6 +304,7 @@ impl Default for NetworkSettings {
             down_after: 5,
             dscp: 46,
             socket_buffer: 1 << 20,
+            max_streams_per_peer: 256,
         }
     }
 }
@@ -355,6 +359,7 @@ impl Config {
         engine.floor.block_time = self.timers.block_time;
         engine.policy = self.policy.clone();
         engine.delay = self.playout;
+        engine.max_streams_per_peer = self.network.max_streams_per_peer;
         // The jitter buffer must hold a playout delay's frames twice over plus the one
         // playing (JitterConfig::validate); grow it for a long configured maximum.
         let delay_frames = frames(self.playout.max_delay());

@@ -783,12 +783,20 @@ fn network_defaults_and_ranges() {
     assert_eq!(config.network, NetworkSettings::default());
     assert_eq!(config.network.dscp, 46);
     let text = format!(
-        "{BASE}\n[network]\nlisten = \"[::]:5300\"\nkeepalive = \"500ms\"\ndown_after = 4\ndscp = 34\nsocket_buffer = 4194304\n"
+        "{BASE}\n[network]\nlisten = \"[::]:5300\"\nkeepalive = \"500ms\"\ndown_after = 4\ndscp = 34\nsocket_buffer = 4194304\nmax_streams_per_peer = 32\n"
     );
     let n = Config::parse(&text, "site.toml").unwrap().network;
     assert_eq!(n.listen, "[::]:5300".parse().unwrap());
     assert_eq!(n.keepalive, Duration::from_millis(500));
     assert_eq!((n.down_after, n.dscp, n.socket_buffer), (4, 34, 4 << 20));
+    assert_eq!(n.max_streams_per_peer, 32);
+    assert_eq!(
+        Config::parse(&text, "site.toml")
+            .unwrap()
+            .engine_config()
+            .max_streams_per_peer,
+        32
+    );
     for (bad, key, fragment) in [
         ("dscp = 64", "network.dscp", "0-63"),
         ("down_after = 1", "network.down_after", "2-100"),
@@ -799,6 +807,11 @@ fn network_defaults_and_ranges() {
             "not a valid address",
         ),
         ("socket_buffer = 1", "network.socket_buffer", "65536"),
+        (
+            "max_streams_per_peer = 0",
+            "network.max_streams_per_peer",
+            "1-1024",
+        ),
     ] {
         let text = format!("{BASE}\n[network]\n{bad}\n");
         let line = line_of(&text, bad, 0);

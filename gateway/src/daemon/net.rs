@@ -227,6 +227,7 @@ impl Site {
                 duplicate = c.duplicate,
                 replay = c.replay,
                 stale = c.stale,
+                stream_limit = c.stream_limit,
                 auth_failed = c.auth_failed,
                 malformed = c.malformed,
                 rtt_ms = ?p.rtt_smoothed_ms,

@@ -31,11 +31,13 @@ pub enum DropCause {
     RadioRefused,
     /// The peer the stream came from went down: what was held for its radios is dropped.
     PeerDown,
+    /// The peer the stream came from already has as many streams as one peer may have.
+    PeerStreamLimit,
 }
 
 impl DropCause {
     /// Every cause, in a fixed order (the index of [`Counters::dropped`]).
-    pub const ALL: [DropCause; 11] = [
+    pub const ALL: [DropCause; 12] = [
         DropCause::Late,
         DropCause::Duplicate,
         DropCause::Overflow,
@@ -47,6 +49,7 @@ impl DropCause {
         DropCause::NoPatch,
         DropCause::RadioRefused,
         DropCause::PeerDown,
+        DropCause::PeerStreamLimit,
     ];
 
     /// The cause's metric label.
@@ -63,6 +66,7 @@ impl DropCause {
             DropCause::NoPatch => "no_patch",
             DropCause::RadioRefused => "radio_refused",
             DropCause::PeerDown => "peer_down",
+            DropCause::PeerStreamLimit => "peer_stream_limit",
         }
     }
 
@@ -130,7 +134,7 @@ mod tests {
         for (n, cause) in DropCause::ALL.into_iter().enumerate() {
             assert_eq!(c.dropped(cause), n as u64 + 1, "{}", cause.label());
         }
-        assert_eq!(c.dropped_total(), 66);
+        assert_eq!(c.dropped_total(), 78);
     }
 
     #[test]

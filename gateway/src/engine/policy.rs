@@ -673,7 +673,7 @@ mod tests {
         let patched = policy.for_patch([(Network::Astrid, astrid_group)]);
         let undeclared = patched.urgency(&claim(2, None, false, 12));
         assert_eq!(undeclared.priority, p(3), "a site of unknown country");
-        assert_eq!(patched.on_air(&claim(2, None, true, 12)).emergency, false);
+        assert!(!patched.on_air(&claim(2, None, true, 12)).emergency);
         let dutch_dispatch = patched.urgency(&claim(6, None, false, 12));
         assert_eq!(
             dutch_dispatch.priority,

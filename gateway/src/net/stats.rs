@@ -35,6 +35,9 @@ pub struct PeerCounters {
     /// Authenticated packets whose key-up or wall-clock time is older than the freshness
     /// limit (a replay of old traffic, or a peer whose clock is far off): dropped.
     pub stale: u64,
+    /// Authenticated packets of a new stream (SSRC) beyond the replay windows one peer may
+    /// have (a peer flooding new streams): dropped.
+    pub stream_limit: u64,
     /// Packets whose authentication tag did not verify (wrong key, forged, damaged): dropped.
     pub auth_failed: u64,
     /// Packets too short, not RTP/RTCP, with a malformed header, or that authenticate but do
@@ -48,7 +51,7 @@ pub struct PeerCounters {
 
 impl PeerCounters {
     /// Every counter with its metric name, for exporters.
-    pub fn fields(&self) -> [(&'static str, u64); 15] {
+    pub fn fields(&self) -> [(&'static str, u64); 16] {
         [
             ("voice_in", self.voice_in),
             ("voice_out", self.voice_out),
@@ -61,6 +64,7 @@ impl PeerCounters {
             ("duplicate", self.duplicate),
             ("replay", self.replay),
             ("stale", self.stale),
+            ("stream_limit", self.stream_limit),
             ("auth_failed", self.auth_failed),
             ("malformed", self.malformed),
             ("send_errors", self.send_errors),
@@ -85,6 +89,9 @@ pub(crate) struct StreamStats {
     first: u64,
     received: u64,
     pub(crate) last_seen: Instant,
+    /// The stream's key-up time (ms since 1970), for voice windows: once it is beyond the
+    /// freshness limit the window may go, since a replay would be refused as stale.
+    pub(crate) key_up_ms: u64,
     /// Previous transit time (arrival − RTP timestamp) in 8 kHz units.
     transit: Option<i64>,
     /// Interarrival jitter in 8 kHz units (RFC 3550 §6.4.1).
@@ -98,6 +105,7 @@ impl StreamStats {
             first: index,
             received: 0,
             last_seen: now,
+            key_up_ms: 0,
             transit: None,
             jitter: 0.0,
         }

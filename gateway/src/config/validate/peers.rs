@@ -156,12 +156,24 @@ impl Report<'_> {
                 .map(|v| v as usize),
             None => Some(d.socket_buffer),
         };
+        let max_streams_per_peer = match &n.max_streams_per_peer {
+            Some(v) => self
+                .int(
+                    path.key("max_streams_per_peer"),
+                    v,
+                    1..=1024,
+                    "a number of streams, 1-1024",
+                )
+                .map(|v| v as usize),
+            None => Some(d.max_streams_per_peer),
+        };
         Some(NetworkSettings {
             listen: listen?,
             keepalive: keepalive?,
             down_after: down_after?,
             dscp: dscp?,
             socket_buffer: socket_buffer?,
+            max_streams_per_peer: max_streams_per_peer?,
         })
     }
 

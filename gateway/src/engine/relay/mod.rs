@@ -91,6 +91,9 @@ pub struct EngineConfig {
     pub stream_timeout: Duration,
     /// The most streams tracked at once; packets of further streams are dropped as overflow.
     pub max_streams: usize,
+    /// The most streams one peer may have tracked at once; its further streams are dropped as
+    /// `peer_stream_limit`, so one peer (a stolen box, say) cannot take every slot.
+    pub max_streams_per_peer: usize,
     /// The id of the first stream this site originates; the daemon derives it from its start
     /// time, so a restarted site never reuses the ids (and SRTP SSRCs) of its previous run.
     pub first_stream: u32,
@@ -114,6 +117,7 @@ impl EngineConfig {
             grant: GrantConfig::default(),
             stream_timeout: Duration::from_secs(1),
             max_streams: 1024,
+            max_streams_per_peer: 64,
             first_stream: 1,
         }
     }
@@ -259,6 +263,8 @@ pub struct Engine {
     floors: HashMap<PatchId, Floor>,
     policy: Arc<FloorPolicy>,
     streams: HashMap<StreamKey, Stream>,
+    /// How many of `streams` each peer is the source of (entries at zero are removed).
+    peer_streams: HashMap<SiteId, usize>,
     estimators: HashMap<EndpointId, DelayEstimator>,
     radios: Vec<Radio>,
     /// Console stream ids mapped to this site's stream ids.
@@ -318,6 +324,7 @@ impl Engine {
             patches: PatchTable::new(),
             floors: HashMap::new(),
             streams,
+            peer_streams: HashMap::new(),
             estimators: HashMap::new(),
             radios,
             console_streams: HashMap::new(),
@@ -913,6 +920,13 @@ impl Engine {
             self.count_drop(audio, DropCause::Overflow);
             return false;
         }
+        if let EndpointId::Peer(site) = source
+            && self.peer_streams.get(&site).copied().unwrap_or(0)
+                >= self.config.max_streams_per_peer
+        {
+            self.count_drop(audio, DropCause::PeerStreamLimit);
+            return false;
+        }
         let Some(patch) = self.patch_of(source, &header) else {
             self.count_drop(audio, DropCause::NoPatch);
             return false;
@@ -941,6 +955,9 @@ impl Engine {
             .filter(|e| !matches!(e, EndpointId::Radio(_)))
             .collect();
         self.route_buf = out;
+        if let EndpointId::Peer(site) = source {
+            *self.peer_streams.entry(site).or_default() += 1;
+        }
         self.streams.insert(
             key,
             Stream {
@@ -1240,7 +1257,15 @@ impl Engine {
 
     /// Forgets a stream and its timer.
     fn remove_stream(&mut self, key: StreamKey) {
-        self.streams.remove(&key);
+        if let Some(stream) = self.streams.remove(&key)
+            && let EndpointId::Peer(site) = stream.source
+            && let Some(n) = self.peer_streams.get_mut(&site)
+        {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                self.peer_streams.remove(&site);
+            }
+        }
         self.timers.forget(Timer::Stream(key));
     }
 

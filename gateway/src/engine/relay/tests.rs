@@ -827,6 +827,7 @@ fn stream_ids_start_where_the_config_says() {
 fn many_patches(n: u32) -> Engine {
     let mut config = EngineConfig::new(SiteId(1), vec![], GatewayIdentities::default());
     config.max_streams = n as usize;
+    config.max_streams_per_peer = n as usize;
     let mut e = Engine::new(config);
     for i in 0..n {
         let spec = PatchSpec {
@@ -1046,4 +1047,52 @@ fn a_peer_speaking_for_another_site_keys_nothing() {
     );
     assert_eq!(e.poll_command(), None);
     assert_eq!(e.counters().dropped(DropCause::NoPatch), 1);
+}
+
+/// Finding 4 of issue 13: one authenticated peer filled every engine stream slot. A peer's
+/// streams are bounded on their own, the refusals are counted, and another source still gets
+/// in.
+#[test]
+fn one_peer_cannot_fill_every_stream_slot() {
+    let mut cfg = config(1, 2);
+    cfg.max_streams = 64;
+    cfg.max_streams_per_peer = 8;
+    let mut e = Engine::new(cfg);
+    let mut spec = patch(1, vec![]);
+    spec.channels.push(Channel {
+        site: SiteId(2),
+        network: Network::C2000,
+        group: group_y(),
+    });
+    e.create_patch(Instant::ZERO, spec).unwrap();
+    // Peer 2 opens a new stream with every packet.
+    for stream in 0..100u32 {
+        let bytes = peer_packet(0, TxState::Start, &frame(0), 2, 1_000 + stream);
+        e.handle_packet(
+            ms(1),
+            EndpointId::Peer(SiteId(2)),
+            &VoiceRepr::parse(&bytes).unwrap(),
+        );
+    }
+    assert_eq!(e.stream_count(), 8);
+    assert_eq!(e.counters().dropped(DropCause::PeerStreamLimit), 92);
+    // A local radio's call still opens a stream.
+    let capture = Capture {
+        talker: Some(field_unit()),
+        priority: prio(1),
+        emergency: false,
+        key_up: KeyUpTime(1),
+        frame: Some(&frame(0)),
+    };
+    e.handle_capture(ms(2), ASTRID, capture);
+    assert_eq!(e.stream_count(), 9);
+    // Once the peer's streams have ended, it may open new ones again.
+    e.handle_timeout(ms(5_000));
+    let bytes = peer_packet(0, TxState::Start, &frame(0), 2, 5_000);
+    e.handle_packet(
+        ms(5_001),
+        EndpointId::Peer(SiteId(2)),
+        &VoiceRepr::parse(&bytes).unwrap(),
+    );
+    assert_eq!(e.counters().dropped(DropCause::PeerStreamLimit), 92);
 }

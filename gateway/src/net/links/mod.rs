@@ -65,6 +65,16 @@ const MAX_REPORTED: usize = 256;
 /// A stream counts as live, for the SRTP context rebuild rule, within this of its last packet.
 const LIVE: Duration = Duration::from_secs(60);
 
+/// Voice replay windows (one per SSRC) kept per peer at most. A site's streams are one per
+/// over; this is far above what a busy peer sends in [`RETAIN`]. A new SSRC beyond it is
+/// refused (`stream_limit`) unless a window whose key-up time is stale can make room.
+pub const MAX_STREAM_WINDOWS: usize = 4_096;
+
+/// Keepalive replay windows (one per keepalive SSRC, new at every start of the peer) kept per
+/// peer at most; beyond it, windows not heard from for [`STALE_AFTER`] make room, or the new
+/// SSRC is refused.
+pub const MAX_KEEPALIVE_WINDOWS: usize = 64;
+
 /// Settings of a site's peer links.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LinkConfig {
@@ -126,6 +136,8 @@ pub enum DropKind {
     Replay,
     /// Authenticated but older than the freshness limit.
     Stale,
+    /// Authenticated, but a new SSRC beyond what one peer may have windows for.
+    StreamLimit,
 }
 
 impl DropKind {
@@ -138,6 +150,7 @@ impl DropKind {
             DropKind::Duplicate => "duplicate",
             DropKind::Replay => "replay",
             DropKind::Stale => "stale",
+            DropKind::StreamLimit => "stream_limit",
         }
     }
 }
@@ -356,6 +369,7 @@ impl PeerLinks {
                     DropKind::Duplicate => &mut peer.counters.duplicate,
                     DropKind::Replay => &mut peer.counters.replay,
                     DropKind::Stale => &mut peer.counters.stale,
+                    DropKind::StreamLimit => &mut peer.counters.stream_limit,
                     DropKind::UnknownSource => &mut self.socket.unknown_source,
                 };
                 *counter += 1;
@@ -436,10 +450,25 @@ impl PeerLinks {
                 },
             ));
         }
+        let key_up_ms = repr.radio.started.0;
+        if !streams.contains_key(&ssrc) && streams.len() >= MAX_STREAM_WINDOWS {
+            // Room is made only by windows a replay could not get past anyway: those whose
+            // key-up time is beyond the freshness limit.
+            let stale = u128::from(STALE_AFTER.as_millis());
+            streams.retain(|_, s| s.key_up_ms.abs_diff(wall_ms) as u128 <= stale);
+            if streams.len() >= MAX_STREAM_WINDOWS {
+                return Err((
+                    DropKind::StreamLimit,
+                    "a new stream beyond the peer's replay-window limit",
+                ));
+            }
+        }
         let timestamp = repr.timestamp;
-        let stream = streams
-            .entry(ssrc)
-            .or_insert_with(|| StreamStats::new(packet_index, now));
+        let stream = streams.entry(ssrc).or_insert_with(|| {
+            let mut s = StreamStats::new(packet_index, now);
+            s.key_up_ms = key_up_ms;
+            s
+        });
         stream.accept(packet_index, timestamp, now);
         let jitter = stream.jitter_ms();
         let site = *site;
@@ -502,6 +531,19 @@ impl PeerLinks {
             ));
         }
         let srtcp_index = u64::from(srtcp_index);
+        if !keepalive_windows.contains_key(&ssrc)
+            && keepalive_windows.len() >= MAX_KEEPALIVE_WINDOWS
+        {
+            // A keepalive older than the freshness limit is refused as stale, so the windows
+            // of keepalive streams silent that long may go.
+            keepalive_windows.retain(|_, w| now.saturating_since(w.last_seen) <= STALE_AFTER);
+            if keepalive_windows.len() >= MAX_KEEPALIVE_WINDOWS {
+                return Err((
+                    DropKind::StreamLimit,
+                    "a new keepalive SSRC beyond the peer's replay-window limit",
+                ));
+            }
+        }
         match keepalive_windows.get_mut(&ssrc) {
             Some(w) => w.accept(srtcp_index, 0, now),
             None => {

@@ -453,3 +453,66 @@ fn voice_replayed_weeks_later_or_stamped_in_the_future_is_refused() {
     }
     assert_eq!(w.a_counters().voice_in, 0);
 }
+
+/// Finding 4 of issue 13: an authenticated peer left 20 minutes of replay state per new SSRC,
+/// without bound. Its windows are bounded; a new SSRC beyond the bound is refused and counted
+/// until old windows may safely go (their key-up times are stale, so a replay of them would
+/// be refused anyway).
+#[test]
+fn a_peer_flooding_new_ssrcs_cannot_grow_the_replay_state_without_bound() {
+    let mut w = World::new();
+    w.run_until(Instant::from_millis(1_100));
+    let mut tx = SrtpSend::new(key(2));
+    let flood = MAX_STREAM_WINDOWS + 500;
+    for n in 0..flood {
+        let mut plain = voice(0, B, w.started_now());
+        plain[8..12].copy_from_slice(&(0x0100_0000 + n as u32).to_be_bytes());
+        let mut out = Vec::new();
+        tx.protect_rtp(w.now, &plain, &mut out).unwrap();
+        let _ = w.inject(&out);
+    }
+    assert_eq!(w.a.peers[0].streams.len(), MAX_STREAM_WINDOWS);
+    assert_eq!(w.a_counters().stream_limit, 500);
+    assert_eq!(w.a_counters().voice_in, MAX_STREAM_WINDOWS as u64);
+    // Eleven minutes on, the flood's key-up times are stale: its windows make room.
+    w.run_until(w.now + Duration::from_secs(11 * 60));
+    let mut plain = voice(0, B, w.started_now());
+    plain[8..12].copy_from_slice(&0x0200_0000u32.to_be_bytes());
+    let mut out = Vec::new();
+    tx.protect_rtp(w.now, &plain, &mut out).unwrap();
+    assert!(w.inject(&out).is_some(), "a new stream is taken again");
+    assert_eq!(w.a_counters().stream_limit, 500);
+}
+
+/// The same for keepalive SSRCs (a peer's keepalive SSRC is new at every start).
+#[test]
+fn a_peer_flooding_new_keepalive_ssrcs_cannot_grow_the_replay_state_without_bound() {
+    let mut w = World::new();
+    w.run_until(Instant::from_millis(1_100));
+    let mut tx = SrtpSend::new(key(2));
+    // B's own keepalive stream already has its window.
+    let before = w.a.peers[0].keepalive_windows.len();
+    assert_eq!(before, 1);
+    for n in 0..(MAX_KEEPALIVE_WINDOWS + 10) {
+        let keepalive = Keepalive {
+            ssrc: 0x0300_0000 + n as u32,
+            site: B,
+            hearing: true,
+            seq: 1,
+            sent_us: w.now.as_micros(),
+            wall_ms: wall(w.now),
+            echo_us: 0,
+            echo_delay_us: 0,
+        };
+        let mut plain = [0u8; Keepalive::LEN];
+        keepalive.emit(&mut plain);
+        let mut out = Vec::new();
+        tx.protect_rtcp(&plain, &mut out).unwrap();
+        let _ = w.inject(&out);
+    }
+    assert_eq!(w.a.peers[0].keepalive_windows.len(), MAX_KEEPALIVE_WINDOWS);
+    assert_eq!(w.a_counters().stream_limit, 10 + before as u64);
+    // The peer's real keepalives still count: its window was there first.
+    w.run_until(w.now + Duration::from_secs(3));
+    assert_eq!(w.a.status(w.now)[0].state, PeerState::Up);
+}

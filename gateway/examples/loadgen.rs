@@ -39,6 +39,7 @@ use borderlink_gateway::engine::loops::GatewayIdentities;
 use borderlink_gateway::engine::patch::{Channel, PatchKind, PatchSpec, SiteConsole};
 use borderlink_gateway::engine::relay::{Engine, EngineConfig};
 use borderlink_gateway::net::driver::{self, NetSnapshot, ToEngine};
+use borderlink_gateway::net::epoch::{KeyEpoch, derive};
 use borderlink_gateway::net::socket::{PeerSocket, SocketOptions};
 use borderlink_gateway::net::srtp::SrtpSend;
 use borderlink_gateway::net::{LinkConfig, MasterKey, PeerLinks, PeerSpec, Suite};
@@ -191,6 +192,7 @@ fn daemon(
                 keepalive: Duration::from_secs(1),
                 down_after: 5,
                 keepalive_ssrc: 0x1111_0001,
+                epoch: KeyEpoch::random().expect("random source"),
             },
             vec![
                 PeerSpec {
@@ -344,7 +346,10 @@ fn send(
             batch: args.batch,
         })
         .expect("sender socket");
-        let mut srtp = suite_key.map(SrtpSend::new);
+        // The sender's run: keys derived from its key file key, the epoch trailer on each
+        // datagram, as a peer site sends.
+        let epoch = KeyEpoch::random().expect("random source");
+        let mut srtp = suite_key.map(|k| SrtpSend::new(derive(&k, epoch)));
         let key_up = KeyUpTime(wall_ms());
         let frame = [0x55u8; 160];
         let mut plain = [0u8; MAX_PACKET_LEN];
@@ -399,9 +404,11 @@ fn send(
                 let len = repr.emit(&mut plain).expect("emit");
                 out.clear();
                 match srtp.as_mut() {
-                    Some(s) => s
-                        .protect_rtp(Instant::ZERO, &plain[..len], out)
-                        .expect("protect"),
+                    Some(s) => {
+                        s.protect_rtp(Instant::ZERO, &plain[..len], out)
+                            .expect("protect");
+                        out.extend_from_slice(&epoch.0);
+                    }
                     None => out.extend_from_slice(&plain[..len]),
                 }
                 k += 1;

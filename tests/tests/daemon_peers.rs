@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use borderlink_gateway::net::epoch::{KeyEpoch, derive};
 use borderlink_gateway::net::srtp::SrtpSend;
 use borderlink_gateway::net::{MasterKey, Suite};
 use borderlink_protocol::ids::{Network, Tsi};
@@ -491,10 +492,13 @@ fn forged_voice(key: &MasterKey, ssrc: u32) -> Vec<u8> {
     };
     let mut plain = [0u8; MAX_PACKET_LEN];
     let len = repr.emit(&mut plain).expect("emit");
+    // In the link's own format: keys of a run (epoch) derived from `key`, the epoch trailer.
+    let epoch = KeyEpoch([0x0f; 8]);
     let mut wire = Vec::new();
-    SrtpSend::new(key.clone())
+    SrtpSend::new(derive(key, epoch))
         .protect_rtp(VInstant::ZERO, &plain[..len], &mut wire)
         .expect("protect");
+    wire.extend_from_slice(&epoch.0);
     wire
 }
 
@@ -638,5 +642,50 @@ fn a_key_file_others_can_read_stops_the_daemon_naming_file_and_mode() {
         "{cause}"
     );
     // It never keyed the radio on its way out.
+    assert!(!radio.commands().iter().any(|c| c.starts_with("AT+CTXD")));
+}
+
+/// Finding 3 of issue 13: one key file for two peers would protect two links under one key.
+/// The daemon refuses to start, naming both peers and the file.
+#[test]
+fn one_key_file_for_two_peers_stops_the_daemon() {
+    let dir = temp_dir("peers-shared-key");
+    let key = write_key_file(&dir.0, 0o600);
+    let radio = PtyRadio::start(tsi(206, 9_000_001), GRANT_DELAY);
+    let config = write_config(
+        &dir.0,
+        &SiteSpec {
+            id: 1,
+            radio: &radio,
+            network: "ASTRID",
+            issi: "02060000109000001",
+            group: "02060000102061001",
+            other_gateway: "02040000109000101",
+            audio_daemon: free_udp_port(),
+            audio_test: free_udp_port(),
+            voice: free_udp_port(),
+            peer: free_udp_port(),
+            key_file: &key,
+            api: free_tcp_port(),
+        },
+    );
+    let mut text = std::fs::read_to_string(&config).expect("config");
+    text.push_str(&format!(
+        "\n[[peers]]\nsite = 3\nname = \"third\"\naddress = \"{}\"\nkey_file = \"{}\"\n",
+        free_udp_port(),
+        key.display()
+    ));
+    std::fs::write(&config, text).expect("config");
+    let mut daemon = Daemon::start(&config);
+    let status = daemon.child.wait().expect("wait");
+    assert!(!status.success(), "started with one key file for two peers");
+    let stopped = daemon
+        .wait_log("borderlinkd stopped", |_| true, Duration::from_secs(5))
+        .expect("reason logged");
+    let cause = stopped["fields"]["cause"].as_str().unwrap_or_default();
+    assert!(
+        cause.contains("third") && cause.contains(&key.display().to_string()),
+        "{cause}"
+    );
     assert!(!radio.commands().iter().any(|c| c.starts_with("AT+CTXD")));
 }

@@ -22,7 +22,7 @@ use crate::engine::endpoint::EndpointId;
 use crate::engine::relay::Transmit;
 use crate::net::driver::{self, NetSnapshot, SharedSnapshot, ToEngine};
 use crate::net::socket::{PeerSocket, SocketOptions};
-use crate::net::{KeyError, LinkConfig, PeerKeys, PeerLinks, PeerSpec, PeerStatus};
+use crate::net::{KeyEpoch, KeyError, LinkConfig, PeerKeys, PeerLinks, PeerSpec, PeerStatus};
 
 /// Why the peer links could not start.
 #[derive(Debug, Error)]
@@ -35,6 +35,23 @@ pub enum NetError {
         /// What is wrong with the file.
         source: KeyError,
     },
+    /// Two peers are configured with the same key file, or files holding the same keys: the
+    /// two links would share keystreams.
+    #[error(
+        "peers {first} and {second} use the same key{how}: every pair of sites needs keys of its \
+         own (two links under one key can repeat SSRC and sequence, and so keystreams)"
+    )]
+    SharedKey {
+        /// The peer configured first.
+        first: String,
+        /// The peer configured later.
+        second: String,
+        /// " file PATH" when the path is the same, empty when only the content is.
+        how: String,
+    },
+    /// The operating system's random source failed, so no key epoch could be drawn.
+    #[error("cannot draw this run's key epoch from the operating system's random source: {0}")]
+    Random(getrandom::Error),
     /// The voice socket could not be opened.
     #[error("voice socket {listen}: {source}")]
     Socket {
@@ -76,13 +93,34 @@ pub(super) fn start(
     if config.peers.is_empty() {
         return Ok(None);
     }
-    let mut specs = Vec::with_capacity(config.peers.len());
-    for peer in &config.peers {
+    let mut specs: Vec<PeerSpec> = Vec::with_capacity(config.peers.len());
+    for (n, peer) in config.peers.iter().enumerate() {
+        if let Some(first) = config.peers[..n]
+            .iter()
+            .find(|p| p.key_file == peer.key_file)
+        {
+            return Err(NetError::SharedKey {
+                first: first.name.clone(),
+                second: peer.name.clone(),
+                how: format!(" file {}", peer.key_file.display()),
+            });
+        }
         let keys = PeerKeys::load(&peer.key_file, peer.suite).map_err(|source| NetError::Key {
             peer: peer.name.clone(),
             source,
         })?;
         let (send, receive) = keys.for_link(config.site.id, peer.site);
+        if let Some(first) = specs.iter().find(|s| {
+            [&s.send, &s.receive]
+                .iter()
+                .any(|k| **k == send || **k == receive)
+        }) {
+            return Err(NetError::SharedKey {
+                first: first.name.clone(),
+                second: peer.name.clone(),
+                how: String::new(),
+            });
+        }
         specs.push(PeerSpec {
             site: peer.site,
             name: peer.name.clone(),
@@ -128,6 +166,7 @@ pub(super) fn start(
             keepalive: net.keepalive,
             down_after: net.down_after,
             keepalive_ssrc,
+            epoch: KeyEpoch::random().map_err(NetError::Random)?,
         },
         specs,
     );

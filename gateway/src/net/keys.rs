@@ -24,7 +24,9 @@
 //! ```
 //!
 //! The daemon refuses to start if the file can be read, written or executed by group or
-//! others, or if its two keys are the same.
+//! others, if its two keys are the same, or if two peers use one file (or the same keys).
+//! The file's keys are never used directly: each run protects under keys derived from them
+//! and a random epoch ([`super::epoch`]).
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;

@@ -7,6 +7,7 @@
 //! (keepalives), so nothing unauthenticated ever reaches the relay engine or keys a radio.
 //!
 //! - [`keys`]: suites and key files (format, permissions).
+//! - [`epoch`]: the per-run keys derived from a key file, so no two runs share a keystream.
 //! - [`srtp`]: SRTP/SRTCP contexts for one peer, with hostile headers kept away from them.
 //! - [`replay`]: the SRTP replay window.
 //! - [`keepalive`]: the keepalive packet (RTT, liveness, freshness).
@@ -20,6 +21,7 @@
 //! Wire formats: `docs/wire.md`, "Peer links".
 
 pub mod driver;
+pub mod epoch;
 pub mod keepalive;
 pub mod keys;
 pub mod links;
@@ -29,6 +31,7 @@ pub mod srtp;
 pub mod stats;
 pub mod status;
 
+pub use epoch::KeyEpoch;
 pub use keys::{KeyError, MasterKey, PeerKeys, Suite};
 pub use links::{Delivery, LinkConfig, PeerEvent, PeerLinks, PeerSpec};
 pub use stats::{PeerCounters, SocketCounters};

@@ -13,9 +13,12 @@
 //!
 //! # What a received datagram goes through, in order
 //! 1. Its source address must be a configured peer's (else `unknown_source`, not read).
-//! 2. RTP or RTCP by the second byte (RFC 5761); too short or a malformed header: `malformed`.
-//! 3. The replay window of its SSRC (`duplicate`, `replay`), before any crypto.
-//! 4. SRTP/SRTCP authentication and decryption (`auth_failed`).
+//! 2. Its epoch trailer is split off ([`super::epoch`]: which run of the peer sent it, so
+//!    which derived key protects it); RTP or RTCP by the second byte (RFC 5761); too short or
+//!    a malformed header: `malformed`.
+//! 3. The replay window of its (epoch, SSRC) (`duplicate`, `replay`), before any crypto.
+//! 4. SRTP/SRTCP authentication and decryption under the key of that epoch (`auth_failed`);
+//!    the contexts of a new epoch are kept only once a packet of it has passed every check.
 //! 5. It must parse as borderlink voice (or a keepalive) originated by that very peer
 //!    (`malformed`), and be fresh: a voice packet's key-up time, a keepalive's wall-clock time
 //!    within [`STALE_AFTER`] of ours, before or after (`stale`).
@@ -25,8 +28,8 @@
 //! # Replay state across time and restarts
 //! A stream's replay window is kept for [`RETAIN`] after its last packet, longer than a stream
 //! can be fresh, so an old stream replayed after its window is gone is refused as stale. A
-//! daemon that restarts picks new SSRCs (stream ids and the keepalive SSRC come from its start
-//! time), so its packets never meet the windows of its previous run.
+//! daemon that restarts sends under a new epoch, so its packets never meet the windows (nor
+//! the keystreams) of its previous run, whatever SSRCs its clock makes it pick.
 
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
@@ -34,6 +37,7 @@ use std::net::SocketAddr;
 use borderlink_protocol::time::{Duration, Instant};
 use borderlink_protocol::voice::{SiteId, VoiceRepr};
 
+use super::epoch::{EPOCH_LEN, KeyEpoch, derive};
 use super::keepalive::Keepalive;
 use super::keys::MasterKey;
 use super::replay::{Verdict, estimate_index};
@@ -70,6 +74,10 @@ const LIVE: Duration = Duration::from_secs(60);
 /// refused (`stream_limit`) unless a window whose key-up time is stale can make room.
 pub const MAX_STREAM_WINDOWS: usize = 4_096;
 
+/// Epochs (runs) of one peer whose receive contexts are kept: its current run, and a previous
+/// one whose last packets may still be in flight after a restart.
+const MAX_EPOCHS: usize = 4;
+
 /// Keepalive replay windows (one per keepalive SSRC, new at every start of the peer) kept per
 /// peer at most; beyond it, windows not heard from for [`STALE_AFTER`] make room, or the new
 /// SSRC is refused.
@@ -86,6 +94,9 @@ pub struct LinkConfig {
     pub down_after: u32,
     /// SSRC of this run's keepalives; differs at every start (see the module documentation).
     pub keepalive_ssrc: u32,
+    /// This run's key epoch, drawn at random at start ([`KeyEpoch::random`]): what this site
+    /// sends is protected under keys derived from it.
+    pub epoch: KeyEpoch,
 }
 
 /// A peer to link with.
@@ -97,9 +108,9 @@ pub struct PeerSpec {
     pub name: String,
     /// `host:port` as configured.
     pub address: String,
-    /// The key this site's packets to it are protected with.
+    /// The key (from the key file) this site's packets to it are derived from.
     pub send: MasterKey,
-    /// The key its packets to this site are protected with.
+    /// The key (from the key file) its packets to this site are derived from.
     pub receive: MasterKey,
 }
 
@@ -193,9 +204,12 @@ struct Peer {
     addrs: Vec<SocketAddr>,
     resolve_at: Option<Instant>,
     send: SrtpSend,
-    recv: SrtpReceive,
-    streams: HashMap<u32, StreamStats>,
-    keepalive_windows: HashMap<u32, StreamStats>,
+    /// The peer's key file key, from which each of its epochs' keys is derived.
+    receive: MasterKey,
+    /// Receive contexts of the peer's recent epochs, oldest first.
+    recv: Vec<(KeyEpoch, SrtpReceive)>,
+    streams: HashMap<(KeyEpoch, u32), StreamStats>,
+    keepalive_windows: HashMap<(KeyEpoch, u32), StreamStats>,
     state: PeerState,
     since: Instant,
     last_heard: Option<Instant>,
@@ -256,8 +270,9 @@ impl PeerLinks {
                 address: p.address,
                 addrs: Vec::new(),
                 resolve_at: Some(now),
-                send: SrtpSend::new(p.send),
-                recv: SrtpReceive::new(p.receive),
+                send: SrtpSend::new(derive(&p.send, config.epoch)),
+                receive: p.receive,
+                recv: Vec::new(),
                 streams: HashMap::new(),
                 keepalive_windows: HashMap::new(),
                 state: PeerState::Down,
@@ -354,10 +369,12 @@ impl PeerLinks {
             return None;
         };
         self.peers[index].counters.bytes_in += bytes.len() as u64;
-        let result = if bytes.len() >= 2 && (192..=223).contains(&bytes[1]) {
-            self.receive_rtcp(now, wall_ms, index, bytes).map(|()| None)
-        } else {
-            self.receive_rtp(now, wall_ms, index, bytes).map(Some)
+        let result = match KeyEpoch::split(bytes) {
+            None => Err((DropKind::Malformed, "shorter than the epoch trailer")),
+            Some((body, epoch)) if body.len() >= 2 && (192..=223).contains(&body[1]) => self
+                .receive_rtcp(now, wall_ms, index, epoch, body)
+                .map(|()| None),
+            Some((body, epoch)) => self.receive_rtp(now, wall_ms, index, epoch, body).map(Some),
         };
         match result {
             Ok(delivery) => delivery,
@@ -385,15 +402,17 @@ impl PeerLinks {
         now: Instant,
         wall_ms: u64,
         index: usize,
+        epoch: KeyEpoch,
         bytes: &[u8],
     ) -> Result<Delivery, (DropKind, &'static str)> {
         let Peer {
             site,
+            receive,
             recv,
             streams,
             ..
         } = &mut self.peers[index];
-        let tag = recv.suite().rtp_tag_len();
+        let tag = receive.suite().rtp_tag_len();
         if bytes.len() < 12 + tag || rtp_header_len(&bytes[..bytes.len() - tag]).is_none() {
             return Err((
                 DropKind::Malformed,
@@ -402,7 +421,7 @@ impl PeerLinks {
         }
         let ssrc = u32::from_be_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]);
         let seq = u16::from_be_bytes([bytes[2], bytes[3]]);
-        let (packet_index, verdict) = match streams.get(&ssrc) {
+        let (packet_index, verdict) = match streams.get(&(epoch, ssrc)) {
             Some(s) => {
                 let i = estimate_index(s.window.top(), seq);
                 (i, s.window.check(i))
@@ -416,7 +435,8 @@ impl PeerLinks {
             }
             Verdict::TooOld => return Err((DropKind::Replay, "older than the replay window")),
         };
-        let plain = recv
+        let mut pending = None;
+        let plain = context(recv, &mut pending, receive, epoch)
             .unprotect_rtp(bytes, || {
                 streams
                     .values()
@@ -451,7 +471,7 @@ impl PeerLinks {
             ));
         }
         let key_up_ms = repr.radio.started.0;
-        if !streams.contains_key(&ssrc) && streams.len() >= MAX_STREAM_WINDOWS {
+        if !streams.contains_key(&(epoch, ssrc)) && streams.len() >= MAX_STREAM_WINDOWS {
             // Room is made only by windows a replay could not get past anyway: those whose
             // key-up time is beyond the freshness limit.
             let stale = u128::from(STALE_AFTER.as_millis());
@@ -464,7 +484,8 @@ impl PeerLinks {
             }
         }
         let timestamp = repr.timestamp;
-        let stream = streams.entry(ssrc).or_insert_with(|| {
+        commit(recv, pending);
+        let stream = streams.entry((epoch, ssrc)).or_insert_with(|| {
             let mut s = StreamStats::new(packet_index, now);
             s.key_up_ms = key_up_ms;
             s
@@ -490,21 +511,24 @@ impl PeerLinks {
         now: Instant,
         wall_ms: u64,
         index: usize,
+        epoch: KeyEpoch,
         bytes: &[u8],
     ) -> Result<(), (DropKind, &'static str)> {
         let Peer {
             site,
+            receive,
             recv,
             keepalive_windows,
             ..
         } = &mut self.peers[index];
-        let suite = recv.suite();
+        let suite = receive.suite();
         let srtcp_index = rtcp_index(suite, bytes)
             .filter(|_| bytes.len() >= 8 + suite.rtcp_trailer_len())
             .ok_or((DropKind::Malformed, "too short for SRTCP"))?;
         let ssrc = u32::from_be_bytes([bytes[4], bytes[5], bytes[6], bytes[7]]);
+        let key = (epoch, ssrc);
         let verdict = keepalive_windows
-            .get(&ssrc)
+            .get(&key)
             .map_or(Verdict::New { late: false }, |w| {
                 w.window.check(u64::from(srtcp_index))
             });
@@ -515,10 +539,13 @@ impl PeerLinks {
             }
             Verdict::TooOld => return Err((DropKind::Replay, "keepalive older than the window")),
         }
-        let plain = recv.unprotect_rtcp(bytes).map_err(|f| match f {
-            SrtpFailure::Auth => (DropKind::AuthFailed, "SRTCP authentication failed"),
-            SrtpFailure::Malformed => (DropKind::Malformed, "malformed SRTCP packet"),
-        })?;
+        let mut pending = None;
+        let plain = context(recv, &mut pending, receive, epoch)
+            .unprotect_rtcp(bytes)
+            .map_err(|f| match f {
+                SrtpFailure::Auth => (DropKind::AuthFailed, "SRTCP authentication failed"),
+                SrtpFailure::Malformed => (DropKind::Malformed, "malformed SRTCP packet"),
+            })?;
         let keepalive = Keepalive::parse(&plain)
             .map_err(|_| (DropKind::Malformed, "authenticated, but not a keepalive"))?;
         if keepalive.site != *site {
@@ -531,8 +558,7 @@ impl PeerLinks {
             ));
         }
         let srtcp_index = u64::from(srtcp_index);
-        if !keepalive_windows.contains_key(&ssrc)
-            && keepalive_windows.len() >= MAX_KEEPALIVE_WINDOWS
+        if !keepalive_windows.contains_key(&key) && keepalive_windows.len() >= MAX_KEEPALIVE_WINDOWS
         {
             // A keepalive older than the freshness limit is refused as stale, so the windows
             // of keepalive streams silent that long may go.
@@ -544,12 +570,13 @@ impl PeerLinks {
                 ));
             }
         }
-        match keepalive_windows.get_mut(&ssrc) {
+        commit(recv, pending);
+        match keepalive_windows.get_mut(&key) {
             Some(w) => w.accept(srtcp_index, 0, now),
             None => {
                 let mut w = StreamStats::new(srtcp_index, now);
                 w.accept(srtcp_index, 0, now);
-                keepalive_windows.insert(ssrc, w);
+                keepalive_windows.insert(key, w);
             }
         }
         let peer = &mut self.peers[index];
@@ -632,6 +659,7 @@ impl PeerLinks {
             return None;
         };
         peer.send.protect_rtp(now, packet, out).ok()?;
+        out.extend_from_slice(&self.config.epoch.0);
         peer.counters.voice_out += 1;
         peer.counters.bytes_out += out.len() as u64;
         Some(to)
@@ -707,8 +735,9 @@ impl PeerLinks {
                 };
                 let mut plain = [0u8; Keepalive::LEN];
                 keepalive.emit(&mut plain);
-                let mut bytes = Vec::with_capacity(Keepalive::LEN + 24);
+                let mut bytes = Vec::with_capacity(Keepalive::LEN + 24 + EPOCH_LEN);
                 if peer.send.protect_rtcp(&plain, &mut bytes).is_ok() {
+                    bytes.extend_from_slice(&self.config.epoch.0);
                     peer.counters.keepalives_out += 1;
                     peer.counters.bytes_out += bytes.len() as u64;
                     self.transmits.push_back(Datagram { to, bytes });
@@ -798,6 +827,35 @@ impl PeerLinks {
         self.by_site
             .get(&site)
             .map(|&i| self.peers[i].name.as_str())
+    }
+}
+
+/// The receive context of `epoch`: a kept one, or one derived now into `pending`, to be kept
+/// by [`commit`] only if the packet passes every check (so replays of old runs, which
+/// authenticate, cannot push the current run's context out).
+fn context<'a>(
+    recv: &'a mut [(KeyEpoch, SrtpReceive)],
+    pending: &'a mut Option<(KeyEpoch, SrtpReceive)>,
+    receive: &MasterKey,
+    epoch: KeyEpoch,
+) -> &'a mut SrtpReceive {
+    match recv.iter().position(|(e, _)| *e == epoch) {
+        Some(i) => &mut recv[i].1,
+        None => {
+            &mut pending
+                .insert((epoch, SrtpReceive::new(derive(receive, epoch))))
+                .1
+        }
+    }
+}
+
+/// Keeps a new epoch's context, dropping the oldest beyond [`MAX_EPOCHS`].
+fn commit(recv: &mut Vec<(KeyEpoch, SrtpReceive)>, pending: Option<(KeyEpoch, SrtpReceive)>) {
+    if let Some(new) = pending {
+        if recv.len() >= MAX_EPOCHS {
+            recv.remove(0);
+        }
+        recv.push(new);
     }
 }
 

@@ -11,6 +11,36 @@ use borderlink_protocol::voice::{
 use super::*;
 use crate::net::keys::Suite;
 
+/// A sender holding the key file key `master`, in run `epoch`: B itself (or a thief of its
+/// key), or a forger with another key.
+struct Sender {
+    tx: SrtpSend,
+    epoch: KeyEpoch,
+}
+
+impl Sender {
+    fn new(master: MasterKey, epoch: KeyEpoch) -> Sender {
+        Sender {
+            tx: SrtpSend::new(derive(&master, epoch)),
+            epoch,
+        }
+    }
+
+    fn rtp(&mut self, now: Instant, plain: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        self.tx.protect_rtp(now, plain, &mut out).unwrap();
+        out.extend_from_slice(&self.epoch.0);
+        out
+    }
+
+    fn rtcp(&mut self, plain: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        self.tx.protect_rtcp(plain, &mut out).unwrap();
+        out.extend_from_slice(&self.epoch.0);
+        out
+    }
+}
+
 const A: SiteId = SiteId(1);
 const B: SiteId = SiteId(2);
 const ONE_WAY: Duration = Duration::from_millis(15);
@@ -31,6 +61,7 @@ fn links(own: SiteId, peer: SiteId, keepalive_ssrc: u32) -> PeerLinks {
         keepalive: Duration::from_secs(1),
         down_after: 3,
         keepalive_ssrc,
+        epoch: KeyEpoch::random().unwrap(),
     };
     let spec = PeerSpec {
         site: peer,
@@ -252,11 +283,7 @@ fn voice_is_delivered_and_every_bad_packet_is_counted_and_dropped() {
     assert!(w.inject(&captured[199]).is_none());
     assert!(w.inject(&captured[3]).is_none());
     // A forgery: the same packet protected with another key.
-    let mut forger = SrtpSend::new(key(9));
-    let mut forged = Vec::new();
-    forger
-        .protect_rtp(w.now, &voice(500, B, started), &mut forged)
-        .unwrap();
+    let forged = Sender::new(key(9), w.b.config().epoch).rtp(w.now, &voice(500, B, started));
     assert!(w.inject(&forged).is_none());
     // Damaged in flight (a packet not received yet, so the window lets it through to the
     // authentication check).
@@ -335,11 +362,10 @@ fn authentic_but_wrong_voice_is_refused() {
     assert!(w.inject(&out).is_none());
     // Keyed up eleven minutes ago: a replay of old traffic.
     let old = started - 11 * 60 * 1000;
-    let mut tx = SrtpSend::new(key(2));
+    let mut tx = Sender::new(key(2), w.b.config().epoch);
     let mut other_ssrc = voice(0, B, old);
     other_ssrc[8..12].copy_from_slice(&[9, 9, 9, 9]);
-    out.clear();
-    tx.protect_rtp(w.now, &other_ssrc, &mut out).unwrap();
+    let out = tx.rtp(w.now, &other_ssrc);
     assert!(w.inject(&out).is_none());
     let c = w.a_counters();
     assert_eq!((c.malformed, c.stale, c.voice_in), (1, 1, 0));
@@ -388,6 +414,7 @@ fn a_peer_that_does_not_resolve_is_tried_again() {
         keepalive: Duration::from_secs(1),
         down_after: 3,
         keepalive_ssrc: 1,
+        epoch: KeyEpoch([1; 8]),
     };
     let spec = PeerSpec {
         site: B,
@@ -432,7 +459,7 @@ fn voice_replayed_weeks_later_or_stamped_in_the_future_is_refused() {
     let mut w = World::new();
     w.run_until(Instant::from_millis(1_100));
     let wall_now = wall(w.now);
-    let mut tx = SrtpSend::new(key(2));
+    let mut tx = Sender::new(key(2), w.b.config().epoch);
     let cases = [
         ("25 days old", wall_now - 25 * DAY_MS),
         ("49 days old", wall_now - 49 * DAY_MS),
@@ -442,8 +469,7 @@ fn voice_replayed_weeks_later_or_stamped_in_the_future_is_refused() {
     for (n, (what, started)) in cases.into_iter().enumerate() {
         let mut plain = voice(0, B, started);
         plain[8..12].copy_from_slice(&(0x0900_0000 + n as u32).to_be_bytes());
-        let mut out = Vec::new();
-        tx.protect_rtp(w.now, &plain, &mut out).unwrap();
+        let out = tx.rtp(w.now, &plain);
         assert!(w.inject(&out).is_none(), "{what}: delivered");
         assert_eq!(
             w.a_counters().stale,
@@ -462,13 +488,12 @@ fn voice_replayed_weeks_later_or_stamped_in_the_future_is_refused() {
 fn a_peer_flooding_new_ssrcs_cannot_grow_the_replay_state_without_bound() {
     let mut w = World::new();
     w.run_until(Instant::from_millis(1_100));
-    let mut tx = SrtpSend::new(key(2));
+    let mut tx = Sender::new(key(2), w.b.config().epoch);
     let flood = MAX_STREAM_WINDOWS + 500;
     for n in 0..flood {
         let mut plain = voice(0, B, w.started_now());
         plain[8..12].copy_from_slice(&(0x0100_0000 + n as u32).to_be_bytes());
-        let mut out = Vec::new();
-        tx.protect_rtp(w.now, &plain, &mut out).unwrap();
+        let out = tx.rtp(w.now, &plain);
         let _ = w.inject(&out);
     }
     assert_eq!(w.a.peers[0].streams.len(), MAX_STREAM_WINDOWS);
@@ -478,8 +503,7 @@ fn a_peer_flooding_new_ssrcs_cannot_grow_the_replay_state_without_bound() {
     w.run_until(w.now + Duration::from_secs(11 * 60));
     let mut plain = voice(0, B, w.started_now());
     plain[8..12].copy_from_slice(&0x0200_0000u32.to_be_bytes());
-    let mut out = Vec::new();
-    tx.protect_rtp(w.now, &plain, &mut out).unwrap();
+    let out = tx.rtp(w.now, &plain);
     assert!(w.inject(&out).is_some(), "a new stream is taken again");
     assert_eq!(w.a_counters().stream_limit, 500);
 }
@@ -489,7 +513,7 @@ fn a_peer_flooding_new_ssrcs_cannot_grow_the_replay_state_without_bound() {
 fn a_peer_flooding_new_keepalive_ssrcs_cannot_grow_the_replay_state_without_bound() {
     let mut w = World::new();
     w.run_until(Instant::from_millis(1_100));
-    let mut tx = SrtpSend::new(key(2));
+    let mut tx = Sender::new(key(2), w.b.config().epoch);
     // B's own keepalive stream already has its window.
     let before = w.a.peers[0].keepalive_windows.len();
     assert_eq!(before, 1);
@@ -506,8 +530,7 @@ fn a_peer_flooding_new_keepalive_ssrcs_cannot_grow_the_replay_state_without_boun
         };
         let mut plain = [0u8; Keepalive::LEN];
         keepalive.emit(&mut plain);
-        let mut out = Vec::new();
-        tx.protect_rtcp(&plain, &mut out).unwrap();
+        let out = tx.rtcp(&plain);
         let _ = w.inject(&out);
     }
     assert_eq!(w.a.peers[0].keepalive_windows.len(), MAX_KEEPALIVE_WINDOWS);
@@ -515,4 +538,31 @@ fn a_peer_flooding_new_keepalive_ssrcs_cannot_grow_the_replay_state_without_boun
     // The peer's real keepalives still count: its window was there first.
     w.run_until(w.now + Duration::from_secs(3));
     assert_eq!(w.a.status(w.now)[0].state, PeerState::Up);
+}
+
+/// Finding 3 of issue 13: with static keys, a restart whose clock was set back (or a box
+/// booting before NTP) reused SSRCs and sequence numbers under the same key: AES-GCM with a
+/// repeated nonce, keystream and GHASH key exposed. Each run now protects under keys of its
+/// own, so the same packet sent by two runs never shares a keystream, and the receiver takes
+/// both.
+#[test]
+fn a_restart_with_the_clock_set_back_never_reuses_a_keystream() {
+    let mut w = World::new();
+    w.run_until(Instant::from_millis(1_100));
+    let plain = voice(0, B, w.started_now());
+    let first = w.b_sends(&plain);
+    w.run_until(w.now + Duration::from_millis(100));
+    // B restarts; its clock was set back, so it picks the very same SSRC and sequence.
+    w.b = links(B, A, 0xbbbb_0001);
+    let second = w.b_sends(&plain);
+    // Ciphertext and tag, without the RTP header and the epoch trailer.
+    let body = |d: &[u8]| d[..d.len() - EPOCH_LEN].to_vec();
+    assert_ne!(
+        body(&first)[12..],
+        body(&second)[12..],
+        "the same plaintext under the same (key, SSRC, index): keystream reused"
+    );
+    w.run_until(w.now + Duration::from_millis(100));
+    assert_eq!(w.delivered_a.len(), 2, "the second run's packet is taken");
+    assert_eq!(w.a_counters().duplicate, 0);
 }

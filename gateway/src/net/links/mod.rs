@@ -74,6 +74,14 @@ const LIVE: Duration = Duration::from_secs(60);
 /// refused (`stream_limit`) unless a window whose key-up time is stale can make room.
 pub const MAX_STREAM_WINDOWS: usize = 4_096;
 
+/// Why an SRTP packet failed authentication, for the log: a peer of a borderlink from before
+/// key epochs (no trailer, file keys used as they are) fails every packet this way.
+const AUTH_FAILED_RTP: &str =
+    "SRTP authentication failed (wrong key, forged, or a peer without key epochs: upgrade it)";
+/// The same for SRTCP.
+const AUTH_FAILED_RTCP: &str =
+    "SRTCP authentication failed (wrong key, forged, or a peer without key epochs: upgrade it)";
+
 /// Epochs (runs) of one peer whose receive contexts are kept: its current run, and a previous
 /// one whose last packets may still be in flight after a restart.
 const MAX_EPOCHS: usize = 4;
@@ -443,7 +451,7 @@ impl PeerLinks {
                     .any(|s| s.wrapped() && now.saturating_since(s.last_seen) < LIVE)
             })
             .map_err(|f| match f {
-                SrtpFailure::Auth => (DropKind::AuthFailed, "SRTP authentication failed"),
+                SrtpFailure::Auth => (DropKind::AuthFailed, AUTH_FAILED_RTP),
                 SrtpFailure::Malformed => (DropKind::Malformed, "malformed SRTP packet"),
             })?;
         let repr = VoiceRepr::parse(&plain).map_err(|_| {
@@ -543,7 +551,7 @@ impl PeerLinks {
         let plain = context(recv, &mut pending, receive, epoch)
             .unprotect_rtcp(bytes)
             .map_err(|f| match f {
-                SrtpFailure::Auth => (DropKind::AuthFailed, "SRTCP authentication failed"),
+                SrtpFailure::Auth => (DropKind::AuthFailed, AUTH_FAILED_RTCP),
                 SrtpFailure::Malformed => (DropKind::Malformed, "malformed SRTCP packet"),
             })?;
         let keepalive = Keepalive::parse(&plain)

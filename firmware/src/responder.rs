@@ -181,10 +181,13 @@ enum Command {
         off_ms: u16,
     },
     GetTelemetry,
+    /// `UpdateBegin` (`security` is `None`) or `UpdateBeginSecure`.
     UpdateBegin {
         size: u32,
         crc32: u32,
         version: FirmwareVersion,
+        security: Option<u32>,
+        allow_rollback: bool,
     },
     UpdateChunk {
         offset: u32,
@@ -248,6 +251,21 @@ impl Request {
                 size,
                 crc32,
                 version,
+                security: None,
+                allow_rollback: false,
+            },
+            Message::UpdateBeginSecure {
+                size,
+                crc32,
+                version,
+                security_version,
+                allow_rollback,
+            } => Command::UpdateBegin {
+                size,
+                crc32,
+                version,
+                security: Some(security_version),
+                allow_rollback,
             },
             Message::UpdateChunk { offset, data } => Command::UpdateChunk {
                 offset,
@@ -713,6 +731,8 @@ where
                 size,
                 crc32,
                 version,
+                security,
+                allow_rollback,
             } => {
                 if self.updater.is_active() {
                     return nack(NackReason::UpdateInProgress);
@@ -720,7 +740,14 @@ where
                 if !self.keyed.is_empty() {
                     return nack(NackReason::Busy);
                 }
-                match self.updater.begin(size, crc32, version) {
+                let begun = match security {
+                    None => self.updater.begin(size, crc32, version),
+                    Some(security) => {
+                        self.updater
+                            .begin_secure(size, crc32, version, security, allow_rollback)
+                    }
+                };
+                match begun {
                     Ok(()) => Outcome::Deferred,
                     Err(reason) => nack(reason),
                 }

@@ -47,6 +47,7 @@ mod version;
 #[cfg(test)]
 mod tests;
 
+pub use boot::SecurityState;
 pub use key::{DEV_PUBLIC_KEY_HEX, FIRMWARE_KEY, IS_DEV_KEY, VerifyingKey};
 pub use layout::{FlashLayout, LayoutError, MAX_WRITE_SIZE};
 pub use no_flash::NoFlash;

@@ -147,6 +147,23 @@ pub enum Message<'a> {
         /// Announced image size (0 when idle).
         size: u32,
     },
+    /// Host: start a firmware update of an image that carries a security version (signed over
+    /// [`crate::link::signed_prefix_v2`]). Like [`Message::UpdateBegin`], whose image the board
+    /// takes as security version 0 (signed over [`crate::link::signed_prefix`]), but the board
+    /// refuses it [`crate::link::NackReason::Rollback`] when `security_version` is below its
+    /// floor, unless `allow_rollback` is set: the engineer's explicit, audited override.
+    UpdateBeginSecure {
+        /// Image size in bytes.
+        size: u32,
+        /// CRC-32/ISO-HDLC of the whole image.
+        crc32: u32,
+        /// The image's firmware version.
+        version: FirmwareVersion,
+        /// The image's security version, as signed: the signature check proves it.
+        security_version: u32,
+        /// Take an image below the board's floor (the floor itself never falls).
+        allow_rollback: bool,
+    },
 }
 
 impl Message<'_> {
@@ -165,7 +182,8 @@ impl Message<'_> {
             | Message::UpdateVerify { .. }
             | Message::UpdateCommit
             | Message::UpdateAbort
-            | Message::GetUpdateStatus => Sender::Host,
+            | Message::GetUpdateStatus
+            | Message::UpdateBeginSecure { .. } => Sender::Host,
             Message::Ack { .. }
             | Message::BoardInfo(_)
             | Message::Status { .. }
@@ -186,7 +204,9 @@ impl Message<'_> {
     /// message that is not acknowledged.
     pub const fn ack_timeout(&self) -> Option<Duration> {
         match self {
-            Message::UpdateBegin { .. } => Some(ERASE_ACK_TIMEOUT),
+            Message::UpdateBegin { .. } | Message::UpdateBeginSecure { .. } => {
+                Some(ERASE_ACK_TIMEOUT)
+            }
             Message::UpdateVerify { .. } => Some(VERIFY_ACK_TIMEOUT),
             _ if self.needs_ack() => Some(ACK_TIMEOUT),
             _ => None,
@@ -217,6 +237,7 @@ impl Message<'_> {
             Message::Telemetry(_) => "Telemetry",
             Message::Fault(_) => "Fault",
             Message::UpdateStatus { .. } => "UpdateStatus",
+            Message::UpdateBeginSecure { .. } => "UpdateBeginSecure",
         }
     }
 
@@ -250,6 +271,7 @@ impl Message<'_> {
             | Message::Heartbeat
             | Message::GetTelemetry
             | Message::UpdateBegin { .. }
+            | Message::UpdateBeginSecure { .. }
             | Message::UpdateVerify { .. }
             | Message::UpdateCommit
             | Message::UpdateAbort

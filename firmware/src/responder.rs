@@ -1952,6 +1952,26 @@ mod tests {
         }
     }
 
+    /// An image signed with security version `security` for the test key.
+    fn secure_test_image(len: usize, security: u32) -> TestImage {
+        let mut img = test_image(len);
+        let mut message =
+            borderlink_protocol::link::signed_prefix_v2(img.version, security, len as u32).to_vec();
+        message.extend_from_slice(&img.bytes);
+        img.signature = Signature::from_bytes(&signer().sk.sign(message, None));
+        img
+    }
+
+    fn begin_secure(img: &TestImage, security: u32, allow_rollback: bool) -> Message<'static> {
+        Message::UpdateBeginSecure {
+            size: img.bytes.len() as u32,
+            crc32: img.crc32,
+            version: img.version,
+            security_version: security,
+            allow_rollback,
+        }
+    }
+
     fn begin(img: &TestImage) -> Message<'static> {
         Message::UpdateBegin {
             size: img.bytes.len() as u32,
@@ -1977,8 +1997,13 @@ mod tests {
 
         /// Begin, chunks, verify: every answer as expected.
         fn transfer(&mut self, img: &TestImage) {
+            self.transfer_begun(img, begin(img));
+        }
+
+        /// [`transfer`](Self::transfer) with this begin message.
+        fn transfer_begun(&mut self, img: &TestImage, begin: Message<'static>) {
             let size = img.bytes.len() as u32;
-            let seq = self.send(begin(img));
+            let seq = self.send(begin);
             assert!(self.recv().is_empty(), "the ack waits for the erase");
             assert_eq!(
                 self.settle(),
@@ -2071,6 +2096,47 @@ mod tests {
         let (kind, b) = b.reboot();
         assert_eq!(kind, BootKind::Normal);
         assert_eq!(b.board.updater().running_slot(), Slot::B);
+    }
+
+    #[test]
+    fn an_older_signed_release_over_the_link_is_refused_unless_the_override_is_set() {
+        let mut b = bench_with::<4>(
+            PttConfig::new(Polarity::ActiveLow),
+            ResponderConfig::new(FIRMWARE, ResetCause::PowerOn),
+        );
+        b.hello();
+        let current = secure_test_image(3000, 3);
+        b.transfer_begun(&current, begin_secure(&current, 3, false));
+        b.send(Message::UpdateCommit);
+        b.recv();
+        let (_, mut b) = b.reboot();
+        b.hello();
+        assert_eq!(
+            b.board.updater().security().floor,
+            3,
+            "confirmed by the Hello"
+        );
+
+        let old = secure_test_image(2000, 2);
+        let seq = b.send(begin_secure(&old, 2, false));
+        assert_eq!(b.recv(), [nack(seq, NackReason::Rollback { floor: 3 })]);
+        // A release signed before security versions existed is security version 0.
+        let legacy = test_image(2000);
+        let seq = b.send(begin(&legacy));
+        assert_eq!(b.recv(), [nack(seq, NackReason::Rollback { floor: 3 })]);
+        assert_eq!(b.board.updater().phase(), UpdatePhase::Idle);
+        // The engineer's override, explicitly set, is honoured; the floor stays.
+        b.transfer_begun(&old, begin_secure(&old, 2, true));
+        let seq = b.send(Message::UpdateCommit);
+        assert_eq!(b.recv(), [ack(seq, AckResult::Ok)]);
+        let (_, mut b) = b.reboot();
+        b.hello();
+        assert_eq!(
+            b.board.updater().running_slot(),
+            Slot::A,
+            "the older release runs"
+        );
+        assert_eq!(b.board.updater().security().floor, 3);
     }
 
     #[test]

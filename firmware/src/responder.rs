@@ -264,7 +264,7 @@ impl Request {
                 size,
                 crc32,
                 version,
-                security: Some(security_version),
+                security: security_version,
                 allow_rollback,
             },
             Message::UpdateChunk { offset, data } => Command::UpdateChunk {
@@ -740,14 +740,10 @@ where
                 if !self.keyed.is_empty() {
                     return nack(NackReason::Busy);
                 }
-                let begun = match security {
-                    None => self.updater.begin(size, crc32, version),
-                    Some(security) => {
-                        self.updater
-                            .begin_secure(size, crc32, version, security, allow_rollback)
-                    }
-                };
-                match begun {
+                match self
+                    .updater
+                    .begin_secure(size, crc32, version, security, allow_rollback)
+                {
                     Ok(()) => Outcome::Deferred,
                     Err(reason) => nack(reason),
                 }
@@ -1967,7 +1963,7 @@ mod tests {
             size: img.bytes.len() as u32,
             crc32: img.crc32,
             version: img.version,
-            security_version: security,
+            security_version: Some(security),
             allow_rollback,
         }
     }

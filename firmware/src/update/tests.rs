@@ -598,7 +598,7 @@ fn transfer_secure(
         img.bytes.len() as u32,
         img.crc32,
         img.version,
-        security,
+        Some(security),
         allow_rollback,
     )?;
     assert_eq!(finish(u)?, Done::Erased);
@@ -638,7 +638,7 @@ fn an_older_signed_release_is_refused_as_a_rollback() {
     // An attacker with the link replays 1.0.0 (security version 1), genuinely signed.
     let old = secure_image(2500, 21, V1_0, 1);
     assert_eq!(
-        u.begin_secure(2500, old.crc32, V1_0, 1, false),
+        u.begin_secure(2500, old.crc32, V1_0, Some(1), false),
         Err(NackReason::Rollback { floor: 2 })
     );
     assert!(!u.is_active(), "nothing erased, nothing begun");
@@ -697,6 +697,27 @@ fn the_floor_rises_only_when_a_trial_image_confirms() {
 }
 
 #[test]
+fn the_override_also_takes_a_legacy_release_signed_before_security_versions() {
+    let (flash, _) = factory();
+    let u = updater(flash, Slot::A);
+    let mut u = install(u, &secure_image(3000, 45, V1_2, 1), 1, false);
+    let legacy = image(2000, 46);
+    let len = legacy.bytes.len() as u32;
+    assert_eq!(
+        u.begin_secure(len, legacy.crc32, legacy.version, None, false),
+        Err(NackReason::Rollback { floor: 1 })
+    );
+    u.begin_secure(len, legacy.crc32, legacy.version, None, true)
+        .unwrap();
+    assert_eq!(finish(&mut u), Ok(Done::Erased));
+    for (i, data) in legacy.bytes.chunks(256).enumerate() {
+        u.chunk((i * 256) as u32, data).unwrap();
+    }
+    u.verify(&legacy.signature).unwrap();
+    assert_eq!(finish(&mut u), Ok(Done::Verified));
+}
+
+#[test]
 fn the_engineers_override_installs_an_older_release_and_the_floor_never_falls() {
     let (flash, _) = factory();
     let u = updater(flash, Slot::A);
@@ -713,7 +734,7 @@ fn the_engineers_override_installs_an_older_release_and_the_floor_never_falls() 
     // Without the flag the board still refuses anything below 4.
     let mut u = u;
     assert_eq!(
-        u.begin_secure(2500, old.crc32, V1_0, 2, false),
+        u.begin_secure(2500, old.crc32, V1_0, Some(2), false),
         Err(NackReason::Rollback { floor: 4 })
     );
 }

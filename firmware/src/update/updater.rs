@@ -279,31 +279,26 @@ impl<F: NorFlash> Updater<F> {
         crc32: u32,
         version: FirmwareVersion,
     ) -> Result<(), NackReason> {
-        let image = Image {
-            size,
-            crc32,
-            version,
-            security: None,
-        };
-        self.start(image, false)
+        self.begin_secure(size, crc32, version, None, false)
     }
 
     /// `UpdateBeginSecure`: like [`begin`](Self::begin) for an image signed with its
-    /// `security_version`, refused [`NackReason::Rollback`] below the floor unless
-    /// `allow_rollback` (the engineer's override; the floor stays where it is).
+    /// `security_version` (`None`: a legacy image, version 0), refused
+    /// [`NackReason::Rollback`] below the floor unless `allow_rollback` (the engineer's
+    /// override; the floor stays where it is).
     pub fn begin_secure(
         &mut self,
         size: u32,
         crc32: u32,
         version: FirmwareVersion,
-        security_version: u32,
+        security_version: Option<u32>,
         allow_rollback: bool,
     ) -> Result<(), NackReason> {
         let image = Image {
             size,
             crc32,
             version,
-            security: Some(security_version),
+            security: security_version,
         };
         self.start(image, allow_rollback)
     }

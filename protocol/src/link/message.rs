@@ -147,11 +147,11 @@ pub enum Message<'a> {
         /// Announced image size (0 when idle).
         size: u32,
     },
-    /// Host: start a firmware update of an image that carries a security version (signed over
-    /// [`crate::link::signed_prefix_v2`]). Like [`Message::UpdateBegin`], whose image the board
-    /// takes as security version 0 (signed over [`crate::link::signed_prefix`]), but the board
-    /// refuses it [`crate::link::NackReason::Rollback`] when `security_version` is below its
-    /// floor, unless `allow_rollback` is set: the engineer's explicit, audited override.
+    /// Host: start a firmware update, naming the image's security version. Like
+    /// [`Message::UpdateBegin`] (whose image the board takes as a legacy one, security version
+    /// 0), but the board refuses it [`crate::link::NackReason::Rollback`] when the security
+    /// version is below its floor, unless `allow_rollback` is set: the engineer's explicit,
+    /// audited override.
     UpdateBeginSecure {
         /// Image size in bytes.
         size: u32,
@@ -159,8 +159,10 @@ pub enum Message<'a> {
         crc32: u32,
         /// The image's firmware version.
         version: FirmwareVersion,
-        /// The image's security version, as signed: the signature check proves it.
-        security_version: u32,
+        /// The image's security version, as signed over [`crate::link::signed_prefix_v2`]
+        /// (the signature check proves it), or `None` for an image signed the legacy way
+        /// (security version 0), which only this message can send with `allow_rollback`.
+        security_version: Option<u32>,
         /// Take an image below the board's floor (the floor itself never falls).
         allow_rollback: bool,
     },

@@ -43,7 +43,13 @@ pub enum Command {
     Metrics,
     /// Start updating the board's firmware from a signed-image file, with its image for the
     /// slot the board is not running.
-    FirmwareStart(Box<crate::firmware_image::SignedFile>),
+    FirmwareStart {
+        /// The signed-image file.
+        file: Box<crate::firmware_image::SignedFile>,
+        /// The engineer's explicit override: let the board take a release below its
+        /// security-version floor (the API audits who asked).
+        allow_rollback: bool,
+    },
     /// How the board's firmware update goes.
     FirmwareStatus,
     /// Mirrors and roaming events.

@@ -228,6 +228,12 @@ pub struct FirmwareView {
     /// `A`, `B` or `any`.
     #[serde(default)]
     pub variant: Option<String>,
+    /// The security version of the image being (or last) installed (0 for a legacy file).
+    #[serde(default)]
+    pub security_version: Option<u32>,
+    /// Whether that update carried the engineer's anti-rollback override.
+    #[serde(default)]
+    pub allow_rollback: bool,
     /// The last step reported: `erasing`, `sending`, `verifying`, `committing`, `rebooting`,
     /// `done`, `failed`.
     pub step: Option<String>,

@@ -55,6 +55,19 @@ fn host_message(message: Message<'_>) -> Message<'static> {
             crc32,
             version,
         },
+        Message::UpdateBeginSecure {
+            size,
+            crc32,
+            version,
+            security_version,
+            allow_rollback,
+        } => Message::UpdateBeginSecure {
+            size,
+            crc32,
+            version,
+            security_version,
+            allow_rollback,
+        },
         other => panic!("the session sent {other:?}"),
     }
 }
@@ -905,9 +918,9 @@ fn an_erase_under_way_covers_board_silence_until_its_ack_is_due() {
     let sent = begin_update(&mut r);
     let begin_seq = sent
         .iter()
-        .find(|s| matches!(s.message, Message::UpdateBegin { .. }))
+        .find(|s| matches!(s.message, Message::UpdateBeginSecure { .. }))
         .map(|s| s.seq)
-        .expect("UpdateBegin sent");
+        .expect("UpdateBeginSecure sent");
     let heard = r.now;
     // An ordinary command sent meanwhile goes unanswered too: it must not count against the
     // board either.
@@ -968,6 +981,8 @@ fn begin_update(r: &mut Rig) -> Vec<Sent> {
         size: 32 * 1024,
         crc32: 0x1234_5678,
         version: FirmwareVersion::new(1, 2, 3),
+        security: Some(1),
+        allow_rollback: false,
     };
     r.host.send_update(r.now, begin).unwrap();
     r.sent()

@@ -94,7 +94,12 @@ impl Site {
                 }))
             }
             Command::Metrics => Ok(Reply::Metrics(Box::new(self.metrics(now)))),
-            Command::FirmwareStart(image) => self.firmware_start(now, *image).map(Reply::Firmware),
+            Command::FirmwareStart {
+                file,
+                allow_rollback,
+            } => self
+                .firmware_start(now, *file, allow_rollback)
+                .map(Reply::Firmware),
             Command::FirmwareStatus => Ok(Reply::Firmware(self.firmware_view())),
             Command::Roaming => Ok(Reply::Roaming(Box::new(RoamingView {
                 mirrors: self

@@ -9,6 +9,13 @@
 //!
 //! While an update runs the board refuses PTT (the firmware's rule), so a radio the engine
 //! wants to key on this board is refused rather than left silent.
+//!
+//! Anti-rollback is the board's to enforce: it refuses an image whose signed security version
+//! is below its floor unless the update carries the engineer's override (`allow_rollback`,
+//! audited by the API). The daemon remembers what it learnt of the floor from this board
+//! since its link came up (a `Rollback` refusal names it; a confirmed update raises it to at
+//! least the image's security version) and refuses a lower image early, with a 409, before
+//! anything is sent.
 
 use borderlink_protocol::time::Instant;
 use tracing::{info, warn};
@@ -26,6 +33,8 @@ pub(super) struct FirmwareJob {
     driver: UpdateDriver,
     target: String,
     variant: ImageSlot,
+    security_version: u32,
+    allow_rollback: bool,
     last: Option<UpdateProgress>,
     acked: u32,
     size: u32,
@@ -51,6 +60,7 @@ impl Site {
         &mut self,
         now: Instant,
         file: SignedFile,
+        allow_rollback: bool,
     ) -> Result<FirmwareView, ApiError> {
         let conflict = |m: String| ApiError::new(axum::http::StatusCode::CONFLICT, m);
         if self
@@ -75,15 +85,36 @@ impl Site {
             conflict(e.to_string())
         })?;
         let (slot, image) = (variant.slot, variant.image.clone());
+        let security_version = image.security_version();
+        if let Some(floor) = self.firmware_floor
+            && security_version < floor
+            && !allow_rollback
+        {
+            let e = UpdateError::Rollback {
+                security_version,
+                floor,
+            };
+            warn!(cause = %e, "board firmware update refused");
+            return Err(conflict(e.to_string()));
+        }
         let target = image.version().to_string();
         let size = image.len();
-        let driver = UpdateDriver::start(now, &mut board.session, image, UpdateConfig::default())
+        let config = UpdateConfig {
+            allow_rollback,
+            ..UpdateConfig::default()
+        };
+        let driver = UpdateDriver::start(now, &mut board.session, image, config)
             .map_err(|e| conflict(e.to_string()))?;
-        info!(version = %target, size, variant = slot.name(), ?running, "board firmware update started");
+        if allow_rollback {
+            warn!(version = %target, security_version, "board firmware update with the anti-rollback override");
+        }
+        info!(version = %target, security_version, size, variant = slot.name(), ?running, "board firmware update started");
         self.firmware = Some(FirmwareJob {
             driver,
             target,
             variant: slot,
+            security_version,
+            allow_rollback,
             last: None,
             acked: 0,
             size,
@@ -108,6 +139,8 @@ impl Site {
                 state: "idle".into(),
                 target: None,
                 variant: None,
+                security_version: None,
+                allow_rollback: false,
                 step: None,
                 acked: 0,
                 size: 0,
@@ -123,6 +156,8 @@ impl Site {
                 .into(),
                 target: Some(job.target.clone()),
                 variant: Some(job.variant.name().to_owned()),
+                security_version: Some(job.security_version),
+                allow_rollback: job.allow_rollback,
                 step: job.last.as_ref().map(|p| step(p).to_owned()),
                 acked: job.acked,
                 size: job.size,
@@ -136,6 +171,16 @@ impl Site {
 
     /// Hands a board event to a running update.
     pub(super) fn firmware_board_event(&mut self, now: Instant, event: &BoardEvent) {
+        // What the daemon knew of the floor was this board's: after a link loss it may face
+        // another board, or this one erased by a debug probe (floor 0 again).
+        if matches!(event, BoardEvent::Down { .. })
+            && self
+                .firmware
+                .as_ref()
+                .is_none_or(|j| j.driver.is_finished())
+        {
+            self.firmware_floor = None;
+        }
         if let (Some(job), Some(board)) = (self.firmware.as_mut(), self.board.as_mut())
             && !job.driver.is_finished()
         {
@@ -171,9 +216,17 @@ impl Site {
                 }
                 UpdateProgress::Done { version, slot } => {
                     job.acked = job.size;
+                    // Confirmed: the board's floor is now at least this image's.
+                    let floor = self.firmware_floor.unwrap_or(0).max(job.security_version);
+                    self.firmware_floor = Some(floor);
                     info!(%version, ?slot, "board firmware updated and confirmed");
                 }
-                UpdateProgress::Failed(e) => warn!(cause = %e, "board firmware update failed"),
+                UpdateProgress::Failed(e) => {
+                    if let UpdateError::Rollback { floor, .. } = e {
+                        self.firmware_floor = Some(*floor);
+                    }
+                    warn!(cause = %e, "board firmware update failed");
+                }
                 other => info!(step = step(other), "board firmware update"),
             }
             job.last = Some(progress);

@@ -227,6 +227,9 @@ struct Site {
     state: Option<watch::Sender<PatchSnapshot>>,
     /// The board firmware update under way, or the last one.
     firmware: Option<firmware::FirmwareJob>,
+    /// What the daemon has learnt of the board's security-version floor since its link came
+    /// up (a lower bound, or the board's own word in a `Rollback` refusal).
+    firmware_floor: Option<u32>,
     /// The latest roaming events, for dispatch through the API.
     roaming_log: std::collections::VecDeque<crate::api::model::RoamingEventView>,
     /// Semi-roaming: mirrors, zones, status triggers (see `roaming.rs`).
@@ -423,6 +426,7 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Daem
         ip_unsent: 0,
         state,
         firmware: None,
+        firmware_floor: None,
         roaming_log: std::collections::VecDeque::with_capacity(roaming::ROAMING_LOG),
         roaming,
     };

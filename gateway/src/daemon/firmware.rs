@@ -12,10 +12,13 @@
 //!
 //! Anti-rollback is the board's to enforce: it refuses an image whose signed security version
 //! is below its floor unless the update carries the engineer's override (`allow_rollback`,
-//! audited by the API). The daemon remembers what it learnt of the floor from this board
-//! since its link came up (a `Rollback` refusal names it; a confirmed update raises it to at
-//! least the image's security version) and refuses a lower image early, with a 409, before
-//! anything is sent.
+//! audited by the API). The daemon remembers what it has learnt of the floor since it started
+//! (a `Rollback` refusal names it; a confirmed update raises it to at least the image's
+//! security version) and refuses a lower image early, with a 409 that says where the figure
+//! comes from, before anything is sent. It is not forgotten on a link loss: the board resets
+//! at every update, and a stale answer can take the link down just after one, so "the link
+//! went down" says nothing about the floor. A board whose boot state a debug probe erased
+//! (floor 0 again) takes an older release through the override, or after a daemon restart.
 
 use borderlink_protocol::time::Instant;
 use tracing::{info, warn};
@@ -90,12 +93,14 @@ impl Site {
             && security_version < floor
             && !allow_rollback
         {
-            let e = UpdateError::Rollback {
-                security_version,
-                floor,
-            };
+            let e = format!(
+                "refused as a rollback, nothing sent: the image's security version \
+                 {security_version} is below the board's floor {floor} (as the board has shown \
+                 since borderlinkd started; an engineer can override with `borderlink firmware \
+                 flash --allow-rollback`)"
+            );
             warn!(cause = %e, "board firmware update refused");
-            return Err(conflict(e.to_string()));
+            return Err(conflict(e));
         }
         let target = image.version().to_string();
         let size = image.len();
@@ -171,16 +176,6 @@ impl Site {
 
     /// Hands a board event to a running update.
     pub(super) fn firmware_board_event(&mut self, now: Instant, event: &BoardEvent) {
-        // What the daemon knew of the floor was this board's: after a link loss it may face
-        // another board, or this one erased by a debug probe (floor 0 again).
-        if matches!(event, BoardEvent::Down { .. })
-            && self
-                .firmware
-                .as_ref()
-                .is_none_or(|j| j.driver.is_finished())
-        {
-            self.firmware_floor = None;
-        }
         if let (Some(job), Some(board)) = (self.firmware.as_mut(), self.board.as_mut())
             && !job.driver.is_finished()
         {

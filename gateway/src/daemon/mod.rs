@@ -227,8 +227,8 @@ struct Site {
     state: Option<watch::Sender<PatchSnapshot>>,
     /// The board firmware update under way, or the last one.
     firmware: Option<firmware::FirmwareJob>,
-    /// What the daemon has learnt of the board's security-version floor since its link came
-    /// up (a lower bound, or the board's own word in a `Rollback` refusal).
+    /// What the daemon has learnt of the board's security-version floor since it started (a
+    /// lower bound, or the board's own word in a `Rollback` refusal).
     firmware_floor: Option<u32>,
     /// The latest roaming events, for dispatch through the API.
     roaming_log: std::collections::VecDeque<crate::api::model::RoamingEventView>,

@@ -126,6 +126,8 @@ pub struct RadioFigures {
     pub transmissions: u64,
     /// Last signal strength, dBm.
     pub signal_dbm: Option<i16>,
+    /// Audio frames dropped outside the engine, by cause.
+    pub frames_dropped: crate::audio::drops::AudioDropCounts,
 }
 
 /// The board's figures.

@@ -51,6 +51,10 @@ pub struct RadioView {
     pub receiving: bool,
     /// Seconds this radio has been keyed since the daemon started.
     pub ptt_seconds: f64,
+    /// Audio frames dropped between the radio's audio backend and the engine since the
+    /// daemon started, by cause (the engine's own drops are in `frames`).
+    #[serde(default)]
+    pub frames_dropped: crate::audio::drops::AudioDropCounts,
 }
 
 /// The interface board's state.

@@ -279,6 +279,7 @@ impl Site {
                     transmitting: status.transmitting,
                     receiving: status.receiving,
                     ptt_seconds: seconds(self.radio_ptt(i, now)),
+                    frames_dropped: r.drops.counts(),
                 }
             })
             .collect();
@@ -379,6 +380,7 @@ impl Site {
                     ptt_seconds: seconds(self.radio_ptt(i, now)),
                     transmissions: r.transmissions,
                     signal_dbm: status.signal_dbm,
+                    frames_dropped: r.drops.counts(),
                 }
             })
             .collect();

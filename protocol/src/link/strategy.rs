@@ -236,7 +236,7 @@ pub(crate) fn any_message() -> impl Strategy<Value = Message<'static>> {
             any::<u32>(),
             any::<u32>(),
             any_version(),
-            any::<u32>(),
+            any::<Option<u32>>(),
             any::<bool>(),
         )
             .prop_map(|(size, crc32, version, security_version, allow_rollback)| {

@@ -28,6 +28,8 @@
 //!   TX cap) and for refused power cycles.
 //!
 //! Firmware update goes to the [`Updater`] (see [`crate::update`]):
+//! - `UpdateBegin` and `UpdateBeginSecure` (which names the image's security version and may
+//!   carry the anti-rollback override) are the same command to the updater;
 //! - `UpdateBegin` is refused `Busy` while any PTT is keyed, and from then until the update is
 //!   aborted, fails or the board resets, keying is refused `UpdateInProgress`: a radio is never
 //!   on the air while the board erases or writes flash;

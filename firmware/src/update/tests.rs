@@ -762,3 +762,25 @@ fn the_floor_survives_power_cuts_while_a_confirmation_is_recorded() {
         }
     }
 }
+
+#[test]
+fn an_update_begun_on_a_trial_image_is_held_to_the_floor_that_image_brings() {
+    let (flash, _) = factory();
+    let u = updater(flash, Slot::A);
+    let mut u = install(u, &secure_image(3000, 70, V1_0, 3), 3, false);
+    transfer_secure(&mut u, &secure_image(2000, 71, V1_2, 5), 5, false).unwrap();
+    u.commit().unwrap();
+    // On trial (security version 5), not yet confirmed: the floor is still 3...
+    let (_, mut u) = reboot(u);
+    assert!(u.is_trial());
+    assert_eq!(u.security().floor, 3);
+    // ...but a new update confirms it first, so 4 would be a rollback from 5.
+    let older = secure_image(2000, 72, V1_0, 4);
+    assert_eq!(
+        u.begin_secure(2000, older.crc32, V1_0, Some(4), false),
+        Err(NackReason::Rollback { floor: 5 })
+    );
+    assert!(u.is_trial(), "a refused begin confirms nothing");
+    transfer_secure(&mut u, &secure_image(2000, 73, V1_2, 5), 5, false).unwrap();
+    assert_eq!(u.security().floor, 5);
+}

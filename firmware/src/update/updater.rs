@@ -318,8 +318,13 @@ impl<F: NorFlash> Updater<F> {
             return Err(NackReason::Malformed);
         }
         // Refused before anything is erased or written. The announced security version is
-        // only a claim here; `verify` proves it with the signature, so a lie fails there.
-        let floor = self.security.floor;
+        // only a claim here; `verify` proves it with the signature, so a lie fails there. An
+        // image on trial is confirmed below before anything is erased, so its floor counts.
+        let floor = if self.is_trial() {
+            self.security.confirmed().floor
+        } else {
+            self.security.floor
+        };
         if image.security_version() < floor && !allow_rollback {
             return Err(NackReason::Rollback { floor });
         }

@@ -473,3 +473,27 @@ fn unexpected(reply: &Reply) -> ApiError {
         format!("internal error: unexpected answer {reply:?}"),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_rollback_override_is_only_ever_an_explicit_request() {
+        assert!(!allow_rollback(None).unwrap());
+        assert!(!allow_rollback(Some("")).unwrap());
+        assert!(allow_rollback(Some("allow_rollback=true")).unwrap());
+        assert!(allow_rollback(Some("allow_rollback=1")).unwrap());
+        assert!(!allow_rollback(Some("allow_rollback=false")).unwrap());
+        for bad in [
+            "allow_rollback=yes",
+            "allow_rollback",
+            "rollback=true",
+            "x=1",
+        ] {
+            let err = allow_rollback(Some(bad)).unwrap_err();
+            assert_eq!(err.status, StatusCode::BAD_REQUEST, "{bad}");
+            assert!(err.body.field.is_some(), "{bad}: the error names the field");
+        }
+    }
+}

@@ -1,6 +1,7 @@
 //! Writes the seed corpus of the `responder` fuzz target (`fuzz/fuzz_targets/responder.rs`):
 //! host byte streams that open a session, key and release PTT, run a complete signed update
-//! to its commit (signed with the fuzz target's key), and break the update rules.
+//! to its commit (signed with the fuzz target's key, the legacy way and with a security
+//! version), and break the update rules.
 //!
 //! `cargo run -p borderlink-firmware --example responder_seeds -- fuzz/corpus/responder`
 
@@ -8,7 +9,7 @@ use std::path::PathBuf;
 
 use borderlink_protocol::link::{
     FirmwareVersion, FrameRepr, MAX_CHUNK, MAX_WIRE_LEN, Message, Port, Signature, encode,
-    image_crc32, signed_prefix,
+    image_crc32, signed_prefix, signed_prefix_v2,
 };
 
 /// The fuzz target's key seed.
@@ -154,5 +155,36 @@ fn main() -> std::io::Result<()> {
             keyed: true,
         });
     std::fs::write(dir.join("update_rules"), &rules.bytes)?;
+
+    // With a security version: an update that commits, then an older one refused without the
+    // override and begun with it.
+    let mut message = signed_prefix_v2(version, 2, image.len() as u32).to_vec();
+    message.extend_from_slice(&image);
+    let signature = Signature::from_bytes(&pair.sk.sign(message, None));
+    let secure = |security_version, allow_rollback| Message::UpdateBeginSecure {
+        size: image.len() as u32,
+        crc32: image_crc32(&image),
+        version,
+        security_version: Some(security_version),
+        allow_rollback,
+    };
+    let mut update = Stream::new();
+    update.send(Message::Hello).send(secure(2, false)).pause();
+    for (i, data) in image.chunks(MAX_CHUNK).enumerate() {
+        update.send(Message::UpdateChunk {
+            offset: (i * MAX_CHUNK) as u32,
+            data,
+        });
+    }
+    update
+        .send(Message::UpdateVerify { signature })
+        .pause()
+        .send(Message::UpdateCommit)
+        .send(Message::Hello)
+        .send(secure(1, false))
+        .send(secure(1, true))
+        .pause()
+        .send(Message::UpdateAbort);
+    std::fs::write(dir.join("secure_update_and_rollback"), &update.bytes)?;
     Ok(())
 }

@@ -28,6 +28,8 @@
 //!   TX cap) and for refused power cycles.
 //!
 //! Firmware update goes to the [`Updater`] (see [`crate::update`]):
+//! - `UpdateBegin` and `UpdateBeginSecure` (which names the image's security version and may
+//!   carry the anti-rollback override) are the same command to the updater;
 //! - `UpdateBegin` is refused `Busy` while any PTT is keyed, and from then until the update is
 //!   aborted, fails or the board resets, keying is refused `UpdateInProgress`: a radio is never
 //!   on the air while the board erases or writes flash;
@@ -181,10 +183,13 @@ enum Command {
         off_ms: u16,
     },
     GetTelemetry,
+    /// `UpdateBegin` (`security` is `None`) or `UpdateBeginSecure`.
     UpdateBegin {
         size: u32,
         crc32: u32,
         version: FirmwareVersion,
+        security: Option<u32>,
+        allow_rollback: bool,
     },
     UpdateChunk {
         offset: u32,
@@ -248,6 +253,21 @@ impl Request {
                 size,
                 crc32,
                 version,
+                security: None,
+                allow_rollback: false,
+            },
+            Message::UpdateBeginSecure {
+                size,
+                crc32,
+                version,
+                security_version,
+                allow_rollback,
+            } => Command::UpdateBegin {
+                size,
+                crc32,
+                version,
+                security: security_version,
+                allow_rollback,
             },
             Message::UpdateChunk { offset, data } => Command::UpdateChunk {
                 offset,
@@ -713,6 +733,8 @@ where
                 size,
                 crc32,
                 version,
+                security,
+                allow_rollback,
             } => {
                 if self.updater.is_active() {
                     return nack(NackReason::UpdateInProgress);
@@ -720,7 +742,10 @@ where
                 if !self.keyed.is_empty() {
                     return nack(NackReason::Busy);
                 }
-                match self.updater.begin(size, crc32, version) {
+                match self
+                    .updater
+                    .begin_secure(size, crc32, version, security, allow_rollback)
+                {
                     Ok(()) => Outcome::Deferred,
                     Err(reason) => nack(reason),
                 }
@@ -1925,6 +1950,26 @@ mod tests {
         }
     }
 
+    /// An image signed with security version `security` for the test key.
+    fn secure_test_image(len: usize, security: u32) -> TestImage {
+        let mut img = test_image(len);
+        let mut message =
+            borderlink_protocol::link::signed_prefix_v2(img.version, security, len as u32).to_vec();
+        message.extend_from_slice(&img.bytes);
+        img.signature = Signature::from_bytes(&signer().sk.sign(message, None));
+        img
+    }
+
+    fn begin_secure(img: &TestImage, security: u32, allow_rollback: bool) -> Message<'static> {
+        Message::UpdateBeginSecure {
+            size: img.bytes.len() as u32,
+            crc32: img.crc32,
+            version: img.version,
+            security_version: Some(security),
+            allow_rollback,
+        }
+    }
+
     fn begin(img: &TestImage) -> Message<'static> {
         Message::UpdateBegin {
             size: img.bytes.len() as u32,
@@ -1950,8 +1995,13 @@ mod tests {
 
         /// Begin, chunks, verify: every answer as expected.
         fn transfer(&mut self, img: &TestImage) {
+            self.transfer_begun(img, begin(img));
+        }
+
+        /// [`transfer`](Self::transfer) with this begin message.
+        fn transfer_begun(&mut self, img: &TestImage, begin: Message<'static>) {
             let size = img.bytes.len() as u32;
-            let seq = self.send(begin(img));
+            let seq = self.send(begin);
             assert!(self.recv().is_empty(), "the ack waits for the erase");
             assert_eq!(
                 self.settle(),
@@ -2044,6 +2094,47 @@ mod tests {
         let (kind, b) = b.reboot();
         assert_eq!(kind, BootKind::Normal);
         assert_eq!(b.board.updater().running_slot(), Slot::B);
+    }
+
+    #[test]
+    fn an_older_signed_release_over_the_link_is_refused_unless_the_override_is_set() {
+        let mut b = bench_with::<4>(
+            PttConfig::new(Polarity::ActiveLow),
+            ResponderConfig::new(FIRMWARE, ResetCause::PowerOn),
+        );
+        b.hello();
+        let current = secure_test_image(3000, 3);
+        b.transfer_begun(&current, begin_secure(&current, 3, false));
+        b.send(Message::UpdateCommit);
+        b.recv();
+        let (_, mut b) = b.reboot();
+        b.hello();
+        assert_eq!(
+            b.board.updater().security().floor,
+            3,
+            "confirmed by the Hello"
+        );
+
+        let old = secure_test_image(2000, 2);
+        let seq = b.send(begin_secure(&old, 2, false));
+        assert_eq!(b.recv(), [nack(seq, NackReason::Rollback { floor: 3 })]);
+        // A release signed before security versions existed is security version 0.
+        let legacy = test_image(2000);
+        let seq = b.send(begin(&legacy));
+        assert_eq!(b.recv(), [nack(seq, NackReason::Rollback { floor: 3 })]);
+        assert_eq!(b.board.updater().phase(), UpdatePhase::Idle);
+        // The engineer's override, explicitly set, is honoured; the floor stays.
+        b.transfer_begun(&old, begin_secure(&old, 2, true));
+        let seq = b.send(Message::UpdateCommit);
+        assert_eq!(b.recv(), [ack(seq, AckResult::Ok)]);
+        let (_, mut b) = b.reboot();
+        b.hello();
+        assert_eq!(
+            b.board.updater().running_slot(),
+            Slot::A,
+            "the older release runs"
+        );
+        assert_eq!(b.board.updater().security().floor, 3);
     }
 
     #[test]

@@ -123,7 +123,7 @@ fn a_ptt_asked_for_during_an_update_is_refused_by_the_board() {
 fn an_image_signed_with_another_key_is_refused_and_the_board_runs_on() {
     let mut rig = Rig::new(Duration::ZERO);
     let stranger = SigningKey::from_bytes(&[7; 32]);
-    let image = SignedImage::sign(&stranger, NEW, image_bytes(NEW, 8192)).unwrap();
+    let image = SignedImage::sign(&stranger, NEW, 1, image_bytes(NEW, 8192)).unwrap();
     let mut driver =
         UpdateDriver::start(rig.now, &mut rig.session, image, UpdateConfig::default()).unwrap();
     let progress = rig.update(&mut driver, secs(30));
@@ -308,6 +308,79 @@ fn an_update_goes_through_the_production_boards_erase_stall() {
         "took {took:?}"
     );
     assert!(!rig.ever_keyed);
+}
+
+#[test]
+fn an_older_signed_release_is_refused_as_a_rollback() {
+    let mut rig = Rig::new(Duration::ZERO);
+    // The board is on 1.1.0, security version 3 (it fixed a vulnerability).
+    let image = rig.signed_with(NEW, 3, 8192);
+    install(&mut rig, image, false);
+    let old = FirmwareVersion::new(1, 0, 5);
+    let boots = rig.boots.len();
+    // The old, vulnerable release, genuinely signed: security version 2...
+    let image = rig.signed_with(old, 2, 8192);
+    let progress = try_install(&mut rig, image, false);
+    assert_eq!(
+        outcome(&progress),
+        UpdateProgress::Failed(UpdateError::Rollback {
+            security_version: 2,
+            floor: 3
+        })
+    );
+    // ...or from before security versions, signed the legacy way.
+    let image = rig.signed_legacy(old, 8192);
+    let progress = try_install(&mut rig, image, false);
+    assert_eq!(
+        outcome(&progress),
+        UpdateProgress::Failed(UpdateError::Rollback {
+            security_version: 0,
+            floor: 3
+        })
+    );
+    rig.run_until(rig.now + secs(3));
+    assert_eq!(rig.running(), Some((Slot::B, NEW)));
+    assert_eq!(rig.boots.len(), boots, "never reset");
+}
+
+#[test]
+fn the_override_installs_an_older_release_only_when_asked_and_the_floor_stays() {
+    let mut rig = Rig::new(Duration::ZERO);
+    let image = rig.signed_with(NEW, 3, 8192);
+    install(&mut rig, image, false);
+    let old = FirmwareVersion::new(1, 0, 5);
+    // A legacy release too: only UpdateBeginSecure carries the override for it.
+    let image = rig.signed_legacy(old, 8192);
+    install(&mut rig, image, true);
+    assert_eq!(rig.running(), Some((Slot::A, old)));
+    // The floor did not fall: without the override, 2 is still refused.
+    let image = rig.signed_with(old, 2, 8192);
+    let progress = try_install(&mut rig, image, false);
+    assert_eq!(
+        outcome(&progress),
+        UpdateProgress::Failed(UpdateError::Rollback {
+            security_version: 2,
+            floor: 3
+        })
+    );
+}
+
+fn try_install(rig: &mut Rig, image: SignedImage, allow_rollback: bool) -> Vec<Timed> {
+    let config = UpdateConfig {
+        allow_rollback,
+        ..UpdateConfig::default()
+    };
+    let mut driver = UpdateDriver::start(rig.now, &mut rig.session, image, config).unwrap();
+    rig.update(&mut driver, secs(60))
+}
+
+fn install(rig: &mut Rig, image: SignedImage, allow_rollback: bool) {
+    let version = image.version();
+    let progress = try_install(rig, image, allow_rollback);
+    assert!(
+        matches!(outcome(&progress), UpdateProgress::Done { version: v, .. } if v == version),
+        "{progress:?}"
+    );
 }
 
 /// Sends a 32 KiB image of [`NEW`] to a board running slot A, to the end; it must come back

@@ -293,6 +293,11 @@ fn every_route_answers_and_every_refusal_names_what_is_wrong() {
     assert_eq!(status["site"], 1);
     assert_eq!(status["name"], "Baarle-Hertog");
     assert_eq!(status["radios"][0]["name"], "astrid");
+    // Frames dropped outside the engine, by cause: none on an idle site, but shown.
+    assert_eq!(
+        status["radios"][0]["frames_dropped"],
+        json!({ "capture_queue_full": 0, "playback_queue_full": 0 })
+    );
     let c2000 = status["radios"]
         .as_array()
         .and_then(|r| r.iter().find(|r| r["name"] == "c2000"))
@@ -447,6 +452,14 @@ fn every_route_answers_and_every_refusal_names_what_is_wrong() {
         text.contains("borderlink_radio_up{radio=\"astrid\",network=\"ASTRID\"} 1"),
         "{text}"
     );
+    for cause in ["capture_queue_full", "playback_queue_full"] {
+        assert!(
+            text.contains(&format!(
+                "borderlink_radio_frames_dropped_total{{radio=\"astrid\",network=\"ASTRID\",cause=\"{cause}\"}} 0"
+            )),
+            "{text}"
+        );
+    }
     assert!(
         text.contains("borderlink_api_requests_total{route=\"/api/v1/patches\",status=\"401\"} 2"),
         "{text}"

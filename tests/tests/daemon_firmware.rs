@@ -132,12 +132,14 @@ channels = [
 [api]
 listen = "127.0.0.1:{port}"
 token_file = "{tokens}"
+audit_log = "{audit}"
 "#,
         a_path = astrid.path,
         b_path = board.path,
         a_peer = a_audio.local_addr().expect("addr"),
         c_peer = c_audio.local_addr().expect("addr"),
         tokens = tokens.display(),
+        audit = dir.join("audit.log").display(),
     );
     let path = dir.join("site.toml");
     std::fs::write(&path, config).expect("config");
@@ -197,8 +199,13 @@ impl Site {
     }
 
     /// A raw image whose first three bytes are its version (the emulated board reads its
-    /// version there), signed with `key`.
+    /// version there), signed with `key` (security version 1).
     fn signed_image(&self, version: FirmwareVersion, key: &Path) -> PathBuf {
+        self.signed_secure(version, 1, key)
+    }
+
+    /// [`signed_image`](Self::signed_image) with this security version.
+    fn signed_secure(&self, version: FirmwareVersion, security: u32, key: &Path) -> PathBuf {
         let raw = self.dir.join(format!("image-{version}.bin"));
         std::fs::write(&raw, raw_image(version, 7)).expect("image");
         let out = self.cli(&[
@@ -208,6 +215,8 @@ impl Site {
             key.to_str().expect("utf-8"),
             "--version",
             &version.to_string(),
+            "--security-version",
+            &security.to_string(),
             raw.to_str().expect("utf-8"),
         ]);
         assert!(out.status.success(), "{out:?}");
@@ -276,6 +285,64 @@ fn a_signed_image_is_flashed_through_the_daemon_and_the_board_comes_back_confirm
 }
 
 #[test]
+fn an_older_signed_release_is_refused_as_a_rollback_unless_an_audited_override_asks() {
+    let site = site("rollback");
+    let fixed = site.signed_secure(FirmwareVersion::new(1, 2, 0), 4, &dev_key());
+    let out = site.cli(&["firmware", "flash", fixed.to_str().expect("utf-8")]);
+    assert!(out.status.success(), "{out:?}");
+    // The old, vulnerable release, genuinely signed with the release key.
+    let old = site.signed_secure(FirmwareVersion::new(1, 1, 0), 3, &dev_key());
+    let old = old.to_str().expect("utf-8");
+    // The daemon knows the board's floor is at least 4 (it saw 1.2.0 confirmed), so it refuses
+    // at once, 409, before anything is sent; the board refuses it too (`board_update.rs`).
+    let out = site.cli(&["firmware", "flash", old]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("refused as a rollback, nothing sent")
+            && stderr.contains("security version 3 is below the board's floor 4")
+            && stderr.contains("--allow-rollback"),
+        "{stderr}"
+    );
+    let refused = ureq::post(format!("{}/api/v1/board/firmware", site.api))
+        .header("Authorization", &format!("Bearer {TOKEN}"))
+        .send(&std::fs::read(old).expect("file")[..]);
+    match refused {
+        Err(ureq::Error::StatusCode(409)) => {}
+        other => panic!("expected 409, got {other:?}"),
+    }
+    assert_eq!(site.board.firmware_version(), FirmwareVersion::new(1, 2, 0));
+    assert_eq!(site.board.boots(), 2, "never reset by the refused updates");
+
+    // The engineer's override, explicitly asked for, audited with the token holder's name.
+    let out = site.cli(&["firmware", "flash", "--allow-rollback", old]);
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(site.board.firmware_version(), FirmwareVersion::new(1, 1, 0));
+    let audit = std::fs::read_to_string(site.dir.join("audit.log")).expect("audit log");
+    let lines: Vec<serde_json::Value> = audit
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON line"))
+        .collect();
+    let overrides: Vec<&serde_json::Value> = lines
+        .iter()
+        .filter(|l| l["action"] == "firmware.update.allow_rollback")
+        .collect();
+    assert_eq!(overrides.len(), 1, "{audit}");
+    assert_eq!(overrides[0]["who"], "engineer");
+    assert_eq!(overrides[0]["result"], "ok");
+    assert_eq!(overrides[0]["request"]["allow_rollback"], true);
+    assert_eq!(overrides[0]["request"]["security_version"], 3);
+    assert_eq!(
+        lines
+            .iter()
+            .filter(|l| l["action"] == "firmware.update")
+            .count(),
+        3,
+        "{audit}"
+    );
+}
+
+#[test]
 fn the_image_for_the_slot_not_running_is_sent_and_a_file_without_one_is_refused_unsent() {
     let site = site("slots");
     let v110 = FirmwareVersion::new(1, 1, 0);
@@ -293,6 +360,8 @@ fn the_image_for_the_slot_not_running_is_sent_and_a_file_without_one_is_refused_
         key.to_str().expect("utf-8"),
         "--version",
         "1.1.0",
+        "--security-version",
+        "1",
         "--slot-a",
         &format!("{dir}/a.bin"),
         "--slot-b",
@@ -339,6 +408,8 @@ fn the_image_for_the_slot_not_running_is_sent_and_a_file_without_one_is_refused_
         key.to_str().expect("utf-8"),
         "--version",
         "1.2.0",
+        "--security-version",
+        "1",
         "--slot-a",
         &format!("{dir}/a2.bin"),
         "-o",

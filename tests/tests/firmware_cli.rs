@@ -65,6 +65,8 @@ fn keygen_sign_inspect_round_trip() {
             "release.pem",
             "--version",
             "2.4.1",
+            "--security-version",
+            "5",
             "board.bin",
         ],
         &dir,
@@ -72,15 +74,18 @@ fn keygen_sign_inspect_round_trip() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(text(&out.stdout).contains("wrote board.bin.blfw"));
     let signed = std::fs::read(dir.join("board.bin.blfw")).unwrap();
-    // Format 2, one variant for any slot (slot byte 0 at 41), the image after its header.
-    assert_eq!(&signed[..8], b"BLFI\x02\x02\x04\x01");
-    assert_eq!((signed[40], signed[41]), (1, 0));
-    assert_eq!(&signed[41 + 73..], &image[..]);
+    // Format 3, security version 5, one variant for any slot (slot byte 0 at 45), the image
+    // after its header.
+    assert_eq!(&signed[..12], b"BLFI\x03\x02\x04\x01\x05\x00\x00\x00");
+    assert_eq!((signed[44], signed[45]), (1, 0));
+    assert_eq!(&signed[45 + 73..], &image[..]);
 
     let out = run(&["firmware", "inspect", "--json", "board.bin.blfw"], &dir);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
     assert_eq!(v["version"], "2.4.1");
+    assert_eq!(v["security_version"], 5);
+    assert_eq!(v["legacy"], false);
     assert_eq!(v["signer"], public.as_str());
     assert_eq!(v["dev_key"], false);
     assert_eq!(v["signature"], "valid");
@@ -91,6 +96,7 @@ fn keygen_sign_inspect_round_trip() {
     let out = run(&["firmware", "inspect", "board.bin.blfw"], &dir);
     let stdout = text(&out.stdout);
     assert!(stdout.contains("version 2.4.1"), "{stdout}");
+    assert!(stdout.contains("security   security version 5"), "{stdout}");
     assert!(!stdout.contains("development key"), "{stdout}");
     std::fs::remove_dir_all(dir).unwrap();
 }
@@ -110,6 +116,8 @@ fn sign_writes_where_asked_and_reads_openssl_style_keys() {
             dev_key.to_str().unwrap(),
             "--version",
             "0.1.0",
+            "--security-version",
+            "5",
             "fw.bin",
             "-o",
             "out.signed",
@@ -142,7 +150,16 @@ fn the_builds_for_each_slot_are_signed_into_one_file_and_inspected() {
     std::fs::write(dir.join("a.bin"), [0xa0u8; 1000]).unwrap();
     std::fs::write(dir.join("b.bin"), [0xb0u8; 1200]).unwrap();
     let sign = |extra: &[&str]| {
-        let mut args = vec!["firmware", "sign", "--key", "k.pem", "--version", "3.1.4"];
+        let mut args = vec![
+            "firmware",
+            "sign",
+            "--key",
+            "k.pem",
+            "--version",
+            "3.1.4",
+            "--security-version",
+            "2",
+        ];
         args.extend_from_slice(extra);
         run(&args, &dir)
     };
@@ -211,6 +228,53 @@ fn the_builds_for_each_slot_are_signed_into_one_file_and_inspected() {
 }
 
 #[test]
+fn a_release_states_its_security_version_or_is_explicitly_legacy() {
+    let dir = scratch("security");
+    let out = run(&["firmware", "keygen", "--out", "k.pem"], &dir);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    std::fs::write(dir.join("fw.bin"), [7u8; 500]).unwrap();
+    let base = ["firmware", "sign", "--key", "k.pem", "--version", "1.0.0"];
+    // Forgetting it is a usage error that names it.
+    let out = run(&[&base[..], &["fw.bin"]].concat(), &dir);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("--security-version"),
+        "{}",
+        text(&out.stderr)
+    );
+    // Both at once is one too.
+    let out = run(
+        &[
+            &base[..],
+            &["--security-version", "1", "--legacy", "fw.bin"],
+        ]
+        .concat(),
+        &dir,
+    );
+    assert_eq!(out.status.code(), Some(2));
+    // --legacy writes the format boards of before security versions take.
+    let out = run(
+        &[&base[..], &["--legacy", "fw.bin", "-o", "old.blfw"]].concat(),
+        &dir,
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(std::fs::read(dir.join("old.blfw")).unwrap()[4], 2);
+    let out = run(&["firmware", "inspect", "--json", "old.blfw"], &dir);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(
+        (&v["security_version"], &v["legacy"]),
+        (&0.into(), &true.into())
+    );
+    let out = run(&["firmware", "inspect", "old.blfw"], &dir);
+    assert!(
+        text(&out.stdout).contains("security version 0 (legacy"),
+        "{}",
+        text(&out.stdout)
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
 fn keygen_never_overwrites_a_key() {
     let dir = scratch("overwrite");
     std::fs::write(dir.join("precious.pem"), "keep me").unwrap();
@@ -244,6 +308,8 @@ fn bad_inputs_exit_2_with_a_clear_message() {
                 "fw.bin",
                 "--version",
                 "1.0.0",
+                "--security-version",
+                "5",
                 "fw.bin",
             ],
             "PKCS#8",
@@ -256,6 +322,8 @@ fn bad_inputs_exit_2_with_a_clear_message() {
                 "missing.pem",
                 "--version",
                 "1.0.0",
+                "--security-version",
+                "5",
                 "fw.bin",
             ],
             "missing.pem",
@@ -268,6 +336,8 @@ fn bad_inputs_exit_2_with_a_clear_message() {
                 "k.pem",
                 "--version",
                 "1.0.0",
+                "--security-version",
+                "5",
                 "app.elf",
             ],
             "objcopy -O binary",
@@ -292,6 +362,8 @@ fn bad_inputs_exit_2_with_a_clear_message() {
             "k.pem",
             "--version",
             "1.300.0",
+            "--security-version",
+            "5",
             "fw.bin",
         ],
         &dir,
@@ -308,6 +380,8 @@ fn bad_inputs_exit_2_with_a_clear_message() {
             "k.pem",
             "--version",
             "1.0.0",
+            "--security-version",
+            "5",
             "fw.bin",
         ],
         &dir,
@@ -320,10 +394,15 @@ fn bad_inputs_exit_2_with_a_clear_message() {
     let mut relabelled = good.clone();
     relabelled[5] = 9;
     std::fs::write(dir.join("relabelled.blfw"), &relabelled).unwrap();
+    // An old release given a higher security version, to pass a board's floor.
+    let mut raised = good.clone();
+    raised[8] = 6;
+    std::fs::write(dir.join("raised.blfw"), &raised).unwrap();
     std::fs::write(dir.join("short.blfw"), &good[..good.len() - 1]).unwrap();
     for (file, expected) in [
         ("damaged.blfw", "CRC-32"),
         ("relabelled.blfw", "signature does not verify"),
+        ("raised.blfw", "signature does not verify"),
         ("short.blfw", "300 bytes, but the file holds 299"),
     ] {
         let out = run(&["firmware", "inspect", file], &dir);

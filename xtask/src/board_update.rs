@@ -521,6 +521,10 @@ fn sign(
         path(key)?,
         "--version",
         version,
+        // Every release of the check is security version 1: the board's floor rises to 1 at
+        // the first confirmed update and the later ones are no rollback.
+        "--security-version",
+        "1",
     ];
     for (option, raw) in images {
         args.extend([*option, path(raw)?]);

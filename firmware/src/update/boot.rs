@@ -28,6 +28,25 @@
 //!
 //! Entry layout: `"BLBS"` · counter (u32 LE) · active (0 A, 1 B) · trial (0 A, 1 B, 0xFF none)
 //! · attempted (0, 1) · 0xFF · CRC-32/ISO-HDLC of the first 12 bytes (u32 LE).
+//!
+//! # Format 2: the security version (anti-rollback)
+//! The board also keeps a *floor*: the highest security version it has confirmed, below which
+//! it refuses images ([`SecurityState`]). The bootloader in sector 0 is never updated, so a
+//! board in the field keeps reading this log with the format-1 rules above for ever; the
+//! floor therefore travels in an *extension* entry in the write unit right after a format-1
+//! entry, which a format-1 reader skips as an unknown entry (and counts as used space, as it
+//! must):
+//!
+//! `"BLSV"` · floor (u32 LE) · trial's security version (u32 LE) · CRC-32/ISO-HDLC (u32 LE) of
+//! the format-1 entry's first 12 bytes (magic to attempted and padding, not its CRC) followed
+//! by the extension's first 12 bytes.
+//!
+//! The CRC ties the extension to its own entry (counter included). A writer of format 2 writes
+//! the extension first and the format-1 entry second, so a power cut between the two leaves
+//! an orphan extension that belongs to no entry, and the previous record stands whole. The
+//! latest valid extension carries the floor: entries without one (written by an old bootloader
+//! or an old image) leave it as it was; a log with none at all (a board that never ran a
+//! format-2 image) has floor 0, so such a board boots exactly as before (migration).
 
 use borderlink_protocol::link::{Slot, image_crc32};
 use embedded_storage::nor_flash::NorFlash;
@@ -38,6 +57,12 @@ use super::layout::{FlashLayout, MAX_WRITE_SIZE};
 pub const RECORD_LEN: usize = 16;
 
 const MAGIC: [u8; 4] = *b"BLBS";
+
+/// The magic of a format-2 extension entry.
+const EXT_MAGIC: [u8; 4] = *b"BLSV";
+
+/// Length of a format-2 extension entry before padding to the flash's write unit.
+pub const EXTENSION_LEN: usize = 16;
 
 /// Room for one entry at the largest write unit the layout allows.
 const ENTRY_BUF: usize = if MAX_WRITE_SIZE > RECORD_LEN {
@@ -87,6 +112,30 @@ impl BootState {
     /// has not confirmed).
     pub fn is_trial_of(&self, slot: Slot) -> bool {
         self.attempted && self.trial == Some(slot)
+    }
+}
+
+/// The anti-rollback part of the boot state (format 2): which security versions the board
+/// takes. It travels beside the [`BootState`] in every record a format-2 writer appends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct SecurityState {
+    /// The lowest security version the board takes without an explicit override: the highest
+    /// one it has confirmed. It never falls.
+    pub floor: u32,
+    /// The security version of the committed image a trial is recorded for (meaningless when
+    /// no trial is): the floor rises to it when that image confirms itself.
+    pub trial: u32,
+}
+
+impl SecurityState {
+    /// The state after the image on trial confirmed itself: the floor rises to its security
+    /// version, never falls (an image taken below the floor by override leaves it as it is).
+    pub fn confirmed(self) -> Self {
+        let floor = self.floor.max(self.trial);
+        SecurityState {
+            floor,
+            trial: floor,
+        }
     }
 }
 
@@ -141,11 +190,14 @@ pub fn select(state: Option<BootState>) -> Selection {
 /// The bootloader's part, on a real flash: reads the record, decides with [`select`], writes
 /// the record's change and returns the slot to start. If the record cannot be written, a trial
 /// is not started (an unrecorded attempt could never roll back): the confirmed image boots.
+/// The security state is carried over unchanged into what it writes.
 pub fn boot<F: NorFlash>(flash: &mut F, layout: &FlashLayout) -> Selection {
-    let state = read(flash, layout).ok().flatten().map(|s| s.state);
+    let stored = read(flash, layout).ok().flatten();
+    let state = stored.map(|s| s.state);
+    let security = stored.map_or(SecurityState::default(), |s| s.security);
     let selection = select(state);
     match selection.record {
-        Some(record) if write(flash, layout, record).is_err() => {
+        Some(record) if write(flash, layout, record, security).is_err() => {
             let active = state.unwrap_or(BootState::FACTORY).active;
             Selection {
                 slot: active,
@@ -184,6 +236,8 @@ pub fn entry_is_plausible(
 pub(crate) struct Stored {
     pub(crate) state: BootState,
     pub(crate) counter: u32,
+    /// From the latest entry that has an extension (not necessarily this one).
+    pub(crate) security: SecurityState,
 }
 
 /// A boot-state write that did not stick (flash error, or the entry read back differently).
@@ -202,6 +256,40 @@ fn encode(state: BootState, counter: u32) -> [u8; RECORD_LEN] {
     entry
 }
 
+fn encode_extension(entry: &[u8; RECORD_LEN], security: SecurityState) -> [u8; EXTENSION_LEN] {
+    let mut ext = [0xff; EXTENSION_LEN];
+    ext[..4].copy_from_slice(&EXT_MAGIC);
+    ext[4..8].copy_from_slice(&security.floor.to_le_bytes());
+    ext[8..12].copy_from_slice(&security.trial.to_le_bytes());
+    let crc = extension_crc(entry, &ext[..12]);
+    ext[12..].copy_from_slice(&crc.to_le_bytes());
+    ext
+}
+
+/// The security state in `ext` if it is a valid extension of the format-1 `entry`.
+fn decode_extension(entry: &[u8], ext: &[u8]) -> Option<SecurityState> {
+    let entry: &[u8; RECORD_LEN] = entry.get(..RECORD_LEN)?.try_into().ok()?;
+    let head = ext.get(..12)?;
+    let crc = u32::from_le_bytes(ext.get(12..16)?.try_into().ok()?);
+    if head.get(..4)? != EXT_MAGIC || extension_crc(entry, head) != crc {
+        return None;
+    }
+    Some(SecurityState {
+        floor: u32::from_le_bytes(head.get(4..8)?.try_into().ok()?),
+        trial: u32::from_le_bytes(head.get(8..12)?.try_into().ok()?),
+    })
+}
+
+fn extension_crc(entry: &[u8; RECORD_LEN], ext_head: &[u8]) -> u32 {
+    let mut digest = borderlink_protocol::link::IMAGE_CRC.digest();
+    // The entry without its own CRC: a CRC run over a message and its appended CRC ends in
+    // the same residue for every message, which would tie the extension to no entry at all.
+    digest.update(entry.get(..12).unwrap_or_default());
+    digest.update(ext_head);
+    digest.finalize()
+}
+
+/// A format-1 entry, without the security state (which only an extension carries).
 fn decode(entry: &[u8]) -> Option<Stored> {
     let head = entry.get(..12)?;
     let crc = u32::from_le_bytes(entry.get(12..16)?.try_into().ok()?);
@@ -226,6 +314,7 @@ fn decode(entry: &[u8]) -> Option<Stored> {
             attempted,
         },
         counter,
+        security: SecurityState::default(),
     })
 }
 
@@ -248,6 +337,8 @@ const fn slot_of(byte: u8) -> Option<Slot> {
 struct Scan {
     /// The latest valid entry and the half holding it.
     latest: Option<(Stored, u32)>,
+    /// The security state of the latest valid entry with an extension, and its counter.
+    security: Option<(SecurityState, u32)>,
     /// Per half, the index after the last entry that is not blank (written, torn or garbage).
     next: [u32; 2],
 }
@@ -257,9 +348,12 @@ fn scan<F: NorFlash>(flash: &mut F, layout: &FlashLayout) -> Result<Scan, F::Err
     let half = layout.state_half();
     let per_half = half / len as u32;
     let mut buf = [0u8; ENTRY_BUF];
+    let mut ext_buf = [0u8; ENTRY_BUF];
     let entry = buf.get_mut(..len).unwrap_or_default();
+    let ext = ext_buf.get_mut(..len).unwrap_or_default();
     let mut found = Scan {
         latest: None,
+        security: None,
         next: [0; 2],
     };
     for h in 0..2u32 {
@@ -269,14 +363,31 @@ fn scan<F: NorFlash>(flash: &mut F, layout: &FlashLayout) -> Result<Scan, F::Err
                 continue;
             }
             found.next[h as usize] = i + 1;
-            if let Some(stored) = decode(entry)
-                && found
-                    .latest
-                    .is_none_or(|(best, _)| stored.counter > best.counter)
+            // An extension, orphan or not, is no format-1 entry: it is skipped here, as a
+            // format-1 reader skips it, and read below as the unit after its entry.
+            let Some(stored) = decode(entry) else {
+                continue;
+            };
+            if found
+                .latest
+                .is_none_or(|(best, _)| stored.counter > best.counter)
             {
                 found.latest = Some((stored, h));
             }
+            if i + 1 < per_half {
+                flash.read(layout.state + h * half + (i + 1) * len as u32, ext)?;
+                if let Some(security) = decode_extension(entry, ext)
+                    && found
+                        .security
+                        .is_none_or(|(_, counter)| stored.counter > counter)
+                {
+                    found.security = Some((security, stored.counter));
+                }
+            }
         }
+    }
+    if let (Some((stored, _)), Some((security, _))) = (&mut found.latest, found.security) {
+        stored.security = security;
     }
     Ok(found)
 }
@@ -290,6 +401,14 @@ pub fn latest<F: NorFlash>(
     Ok(read(flash, layout)?.map(|stored| stored.state))
 }
 
+/// The security state the boot-state area holds (floor 0 if no record has one).
+pub fn security<F: NorFlash>(
+    flash: &mut F,
+    layout: &FlashLayout,
+) -> Result<SecurityState, F::Error> {
+    Ok(read(flash, layout)?.map_or(SecurityState::default(), |stored| stored.security))
+}
+
 /// The latest valid record, if any.
 pub(crate) fn read<F: NorFlash>(
     flash: &mut F,
@@ -298,11 +417,13 @@ pub(crate) fn read<F: NorFlash>(
     Ok(scan(flash, layout)?.latest.map(|(stored, _)| stored))
 }
 
-/// Appends `state` as the new latest record, and reads it back.
+/// Appends `state` with `security` as the new latest record (a format-1 entry and its
+/// extension, in two write units), and reads it back.
 pub(crate) fn write<F: NorFlash>(
     flash: &mut F,
     layout: &FlashLayout,
     state: BootState,
+    security: SecurityState,
 ) -> Result<(), WriteFailed> {
     let found = scan(flash, layout).map_err(|_| WriteFailed)?;
     let len = record_len(F::WRITE_SIZE);
@@ -313,7 +434,7 @@ pub(crate) fn write<F: NorFlash>(
         .map_or(1, |(stored, _)| stored.counter.wrapping_add(1));
     let current = found.latest.map_or(0, |(_, h)| h);
     let (h, index) = match found.next[current as usize] {
-        next if next < per_half => (current, next),
+        next if next + 2 <= per_half => (current, next),
         _ => {
             // The current half is full: the log goes on in the other one, erased first.
             let other = 1 - current;
@@ -322,18 +443,32 @@ pub(crate) fn write<F: NorFlash>(
             (other, 0)
         }
     };
-    let mut buf = [0xffu8; ENTRY_BUF];
-    let entry = buf.get_mut(..len).ok_or(WriteFailed)?;
+    let record = encode(state, counter);
+    let mut entry_buf = [0xffu8; ENTRY_BUF];
+    let entry = entry_buf.get_mut(..len).ok_or(WriteFailed)?;
     entry
         .get_mut(..RECORD_LEN)
         .ok_or(WriteFailed)?
-        .copy_from_slice(&encode(state, counter));
+        .copy_from_slice(&record);
+    let mut ext_buf = [0xffu8; ENTRY_BUF];
+    let ext = ext_buf.get_mut(..len).ok_or(WriteFailed)?;
+    ext.get_mut(..EXTENSION_LEN)
+        .ok_or(WriteFailed)?
+        .copy_from_slice(&encode_extension(&record, security));
     let offset = layout.state + h * half + index * len as u32;
+    let ext_offset = offset + len as u32;
+    // The extension first: alone it is an orphan that changes nothing, so the record becomes
+    // the latest only when its format-1 entry is whole, extension and all.
+    flash.write(ext_offset, ext).map_err(|_| WriteFailed)?;
     flash.write(offset, entry).map_err(|_| WriteFailed)?;
     let mut back = [0u8; ENTRY_BUF];
     let back = back.get_mut(..len).ok_or(WriteFailed)?;
     flash.read(offset, back).map_err(|_| WriteFailed)?;
     if back != entry {
+        return Err(WriteFailed);
+    }
+    flash.read(ext_offset, back).map_err(|_| WriteFailed)?;
+    if back != ext {
         return Err(WriteFailed);
     }
     Ok(())
@@ -471,7 +606,8 @@ mod tests {
             decode(&entry),
             Some(Stored {
                 state,
-                counter: 0x0102_0304
+                counter: 0x0102_0304,
+                security: SecurityState::default(),
             })
         );
         for i in 0..RECORD_LEN {
@@ -495,10 +631,10 @@ mod tests {
             },
             BootState::confirmed(Slot::B),
         ];
-        // 16 entries per half: 40 writes use both halves more than once.
+        // 8 records (entry and extension) per half: 40 writes use both halves more than once.
         for n in 0..40u32 {
             let state = states[n as usize % 3];
-            write(&mut f, &LAYOUT, state).unwrap();
+            write(&mut f, &LAYOUT, state, SecurityState::default()).unwrap();
             let got = read(&mut f, &LAYOUT).unwrap().unwrap();
             assert_eq!(got.state, state);
             assert_eq!(got.counter, n + 1);
@@ -519,10 +655,10 @@ mod tests {
             for cut in 0..3 {
                 let mut f = flash();
                 for _ in 0..prior {
-                    write(&mut f, &LAYOUT, old).unwrap();
+                    write(&mut f, &LAYOUT, old, SecurityState::default()).unwrap();
                 }
                 f.cut_power_after(cut);
-                let result = write(&mut f, &LAYOUT, new);
+                let result = write(&mut f, &LAYOUT, new, SecurityState::default());
                 f.restore_power();
                 let got = read(&mut f, &LAYOUT).unwrap().map(|s| s.state);
                 if result.is_ok() {
@@ -533,7 +669,7 @@ mod tests {
                     assert_eq!(got, Some(old), "prior {prior}, cut after {cut}");
                 }
                 // And the log still takes writes.
-                write(&mut f, &LAYOUT, new).unwrap();
+                write(&mut f, &LAYOUT, new, SecurityState::default()).unwrap();
                 assert_eq!(read(&mut f, &LAYOUT).unwrap().map(|s| s.state), Some(new));
             }
         }
@@ -546,7 +682,7 @@ mod tests {
         f.bytes_mut()[2048..2048 + 100].fill(0x5a);
         assert_eq!(read(&mut f, &LAYOUT).unwrap(), None);
         let state = BootState::confirmed(Slot::B);
-        write(&mut f, &LAYOUT, state).unwrap();
+        write(&mut f, &LAYOUT, state, SecurityState::default()).unwrap();
         assert_eq!(read(&mut f, &LAYOUT).unwrap().map(|s| s.state), Some(state));
     }
 
@@ -558,7 +694,7 @@ mod tests {
             attempted: false,
         };
         let mut f = flash();
-        write(&mut f, &LAYOUT, trial).unwrap();
+        write(&mut f, &LAYOUT, trial, SecurityState::default()).unwrap();
         f.fail(super::super::ram_flash::FlashOp::Write, true);
         let s = boot(&mut f, &LAYOUT);
         assert_eq!((s.slot, s.kind), (Slot::A, BootKind::Normal));
@@ -570,5 +706,185 @@ mod tests {
         assert_eq!((s.slot, s.kind), (Slot::A, BootKind::RolledBack));
         let s = boot(&mut f, &LAYOUT);
         assert_eq!((s.slot, s.kind), (Slot::A, BootKind::Normal));
+    }
+
+    // ---- Format 2 next to format-1 readers and writers (migration) ------------------------
+
+    /// The bootloader in sector 0 is never updated: a board in the field reads and writes this
+    /// log with the format-1 code for ever. This is that code, as it was: format-1 entries
+    /// only, anything else skipped (but counted as used), wrapping when a half is full.
+    mod format_1 {
+        use super::*;
+        use embedded_storage::nor_flash::ReadNorFlash;
+
+        fn scan(f: &mut Flash, layout: &FlashLayout) -> (Option<(Stored, u32)>, [u32; 2]) {
+            let len = record_len(8);
+            let half = layout.state_half();
+            let per_half = half / len as u32;
+            let mut latest: Option<(Stored, u32)> = None;
+            let mut next = [0; 2];
+            for h in 0..2u32 {
+                for i in 0..per_half {
+                    let mut entry = vec![0u8; len];
+                    f.read(layout.state + h * half + i * len as u32, &mut entry)
+                        .unwrap();
+                    if entry.iter().all(|&b| b == 0xff) {
+                        continue;
+                    }
+                    next[h as usize] = i + 1;
+                    if let Some(stored) = decode(&entry)
+                        && latest.is_none_or(|(best, _)| stored.counter > best.counter)
+                    {
+                        latest = Some((stored, h));
+                    }
+                }
+            }
+            (latest, next)
+        }
+
+        pub(super) fn read(f: &mut Flash, layout: &FlashLayout) -> Option<BootState> {
+            scan(f, layout).0.map(|(s, _)| s.state)
+        }
+
+        pub(super) fn write(f: &mut Flash, layout: &FlashLayout, state: BootState) {
+            let (latest, next) = scan(f, layout);
+            let len = record_len(8);
+            let half = layout.state_half();
+            let per_half = half / len as u32;
+            let counter = latest.map_or(1, |(s, _)| s.counter + 1);
+            let current = latest.map_or(0, |(_, h)| h);
+            let (h, index) = if next[current as usize] < per_half {
+                (current, next[current as usize])
+            } else {
+                let start = layout.state + (1 - current) * half;
+                f.erase(start, start + half).unwrap();
+                (1 - current, 0)
+            };
+            f.write(
+                layout.state + h * half + index * len as u32,
+                &encode(state, counter),
+            )
+            .unwrap();
+        }
+
+        /// The format-1 bootloader: decide, record, boot.
+        pub(super) fn boot(f: &mut Flash, layout: &FlashLayout) -> Selection {
+            let selection = select(read(f, layout));
+            if let Some(record) = selection.record {
+                write(f, layout, record);
+            }
+            selection
+        }
+    }
+
+    #[test]
+    fn a_board_with_a_format_1_record_boots_as_before_and_has_floor_0() {
+        let mut f = flash();
+        let trial = BootState {
+            active: Slot::A,
+            trial: Some(Slot::B),
+            attempted: false,
+        };
+        // What an image of before this change left: format-1 entries only.
+        format_1::write(&mut f, &LAYOUT, BootState::confirmed(Slot::A));
+        format_1::write(&mut f, &LAYOUT, trial);
+        let stored = read(&mut f, &LAYOUT).unwrap().unwrap();
+        assert_eq!(stored.state, trial);
+        assert_eq!(stored.security, SecurityState::default());
+        // The new bootloader decides what the old one would have, and records it readably.
+        let s = boot(&mut f, &LAYOUT);
+        assert_eq!((s.slot, s.kind), (Slot::B, BootKind::Trial));
+        assert_eq!(
+            format_1::read(&mut f, &LAYOUT),
+            Some(BootState {
+                attempted: true,
+                ..trial
+            })
+        );
+        let s = boot(&mut f, &LAYOUT);
+        assert_eq!((s.slot, s.kind), (Slot::A, BootKind::RolledBack));
+        assert_eq!(security(&mut f, &LAYOUT).unwrap().floor, 0);
+    }
+
+    #[test]
+    fn a_format_1_bootloader_reads_format_2_records_and_keeps_their_floor() {
+        let secure = SecurityState { floor: 5, trial: 7 };
+        for prior in 0..12 {
+            let mut f = flash();
+            // Fill the log a little, so that some writes wrap to the other half.
+            for _ in 0..prior {
+                write(
+                    &mut f,
+                    &LAYOUT,
+                    BootState::confirmed(Slot::A),
+                    SecurityState { floor: 5, trial: 5 },
+                )
+                .unwrap();
+            }
+            let trial = BootState {
+                active: Slot::A,
+                trial: Some(Slot::B),
+                attempted: false,
+            };
+            write(&mut f, &LAYOUT, trial, secure).unwrap();
+            // The old bootloader sees the commit, starts the trial and records it...
+            assert_eq!(
+                format_1::read(&mut f, &LAYOUT),
+                Some(trial),
+                "prior {prior}"
+            );
+            let s = format_1::boot(&mut f, &LAYOUT);
+            assert_eq!((s.slot, s.kind), (Slot::B, BootKind::Trial));
+            // ...which the new image reads, floor and trial's security version intact.
+            let stored = read(&mut f, &LAYOUT).unwrap().unwrap();
+            assert!(stored.state.is_trial_of(Slot::B), "prior {prior}");
+            assert_eq!(stored.security, secure, "prior {prior}");
+            // The image confirms: the floor rises to 7, and the old bootloader boots it.
+            write(
+                &mut f,
+                &LAYOUT,
+                BootState::confirmed(Slot::B),
+                stored.security.confirmed(),
+            )
+            .unwrap();
+            let s = format_1::boot(&mut f, &LAYOUT);
+            assert_eq!(
+                (s.slot, s.kind),
+                (Slot::B, BootKind::Normal),
+                "prior {prior}"
+            );
+            assert_eq!(security(&mut f, &LAYOUT).unwrap().floor, 7, "prior {prior}");
+        }
+    }
+
+    #[test]
+    fn an_extension_alone_or_on_another_entry_counts_for_nothing() {
+        let mut f = flash();
+        let secure = SecurityState { floor: 3, trial: 3 };
+        write(&mut f, &LAYOUT, BootState::confirmed(Slot::A), secure).unwrap();
+        // Power lost after the extension of the next record, before its entry.
+        f.cut_power_after(1);
+        let torn = write(
+            &mut f,
+            &LAYOUT,
+            BootState::confirmed(Slot::B),
+            SecurityState { floor: 9, trial: 9 },
+        );
+        f.restore_power();
+        assert!(torn.is_err());
+        let stored = read(&mut f, &LAYOUT).unwrap().unwrap();
+        assert_eq!(stored.state, BootState::confirmed(Slot::A));
+        assert_eq!(stored.security, secure);
+        // An extension copied next to another entry fails its CRC.
+        let entry = encode(BootState::confirmed(Slot::A), 1);
+        let other = encode(BootState::confirmed(Slot::B), 1);
+        let ext = encode_extension(&entry, secure);
+        assert_eq!(decode_extension(&entry, &ext), Some(secure));
+        assert_eq!(decode_extension(&other, &ext), None);
+        for i in 0..EXTENSION_LEN {
+            let mut bad = ext;
+            bad[i] ^= 0x04;
+            assert_eq!(decode_extension(&entry, &bad), None, "byte {i} flipped");
+        }
     }
 }

@@ -156,7 +156,8 @@ impl FlashLayout {
                 }
             }
         }
-        if half < 2 * record_len(write) as u32 {
+        // Two records of two write units each (an entry and its extension).
+        if half < 4 * record_len(write) as u32 {
             return Err(LayoutError::StateTooSmall);
         }
         Ok(())

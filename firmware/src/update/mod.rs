@@ -14,7 +14,12 @@
 //! - a power cut while the record is written leaves the old record or the new one, never
 //!   neither (the record is an append-only log in two halves, see [`boot`]);
 //! - the slot running is never erased or written, and neither is the fallback of an image on
-//!   trial (an update begun on an unconfirmed image first confirms it, or is refused).
+//!   trial (an update begun on an unconfirmed image first confirms it, or is refused);
+//! - an image whose signed security version is below the floor the boot state keeps (the
+//!   highest security version confirmed) is refused as a rollback before anything is erased,
+//!   unless the begin carries the engineer's explicit override; the floor rises only when a
+//!   trial image confirms itself, and never falls ([`SecurityState`], `docs/wire.md`,
+//!   "Anti-rollback").
 //!
 //! The link side — which command maps to which method, the deferred acks of the long erase and
 //! verify steps, no keying during an update and no update while keyed — is in
@@ -47,6 +52,7 @@ mod version;
 #[cfg(test)]
 mod tests;
 
+pub use boot::SecurityState;
 pub use key::{DEV_PUBLIC_KEY_HEX, FIRMWARE_KEY, IS_DEV_KEY, VerifyingKey};
 pub use layout::{FlashLayout, LayoutError, MAX_WRITE_SIZE};
 pub use no_flash::NoFlash;

@@ -6,6 +6,7 @@ use std::vec::Vec;
 
 use borderlink_protocol::link::{
     FirmwareVersion, NackReason, Signature, Slot, UpdatePhase, image_crc32, signed_prefix,
+    signed_prefix_v2,
 };
 
 use super::boot::{self, BootKind, BootState};
@@ -569,4 +570,217 @@ fn layouts_that_do_not_fit_the_flash_are_refused() {
     );
     let unaligned = FlashLayout::new(100, 8192, 8192, 16384, 2048);
     assert!(Updater::new(factory().0, unaligned, key(), Slot::A).is_err());
+}
+
+// ---- Anti-rollback: security versions and the floor -------------------------------------
+
+/// An image signed with a security version (`UpdateBeginSecure`'s signed message).
+fn secure_image(len: usize, salt: u8, version: FirmwareVersion, security: u32) -> Image {
+    let bytes = bytes(len, salt);
+    let mut message = signed_prefix_v2(version, security, len as u32).to_vec();
+    message.extend_from_slice(&bytes);
+    Image {
+        version,
+        crc32: image_crc32(&bytes),
+        signature: Signature::from_bytes(&keypair(1).sk.sign(message, None)),
+        bytes,
+    }
+}
+
+/// Begin (with a security version), every chunk, verify.
+fn transfer_secure(
+    u: &mut Updater<Flash>,
+    img: &Image,
+    security: u32,
+    allow_rollback: bool,
+) -> Result<(), NackReason> {
+    u.begin_secure(
+        img.bytes.len() as u32,
+        img.crc32,
+        img.version,
+        Some(security),
+        allow_rollback,
+    )?;
+    assert_eq!(finish(u)?, Done::Erased);
+    for (i, data) in img.bytes.chunks(256).enumerate() {
+        u.chunk((i * 256) as u32, data)?;
+    }
+    u.verify(&img.signature)?;
+    assert_eq!(finish(u)?, Done::Verified);
+    Ok(())
+}
+
+/// Transfers, commits, reboots into the trial and confirms it (the host's `Hello`).
+fn install(u: Updater<Flash>, img: &Image, security: u32, allow_rollback: bool) -> Updater<Flash> {
+    let mut u = u;
+    transfer_secure(&mut u, img, security, allow_rollback).unwrap();
+    u.commit().unwrap();
+    let (kind, mut u) = reboot(u);
+    assert_eq!(kind, BootKind::Trial);
+    assert_eq!(u.confirm(), Ok(true));
+    let (kind, u) = reboot(u);
+    assert_eq!(kind, BootKind::Normal);
+    u
+}
+
+const V1_0: FirmwareVersion = FirmwareVersion::new(1, 0, 0);
+const V1_2: FirmwareVersion = FirmwareVersion::new(1, 2, 0);
+
+#[test]
+fn an_older_signed_release_is_refused_as_a_rollback() {
+    let (flash, _) = factory();
+    let u = updater(flash, Slot::A);
+    // The fleet goes to 1.2.0, which fixes a vulnerability: security version 2.
+    let u = install(u, &secure_image(3000, 20, V1_2, 2), 2, false);
+    assert_eq!(u.security().floor, 2);
+    let running = u.running_slot();
+    let mut u = u;
+    // An attacker with the link replays 1.0.0 (security version 1), genuinely signed.
+    let old = secure_image(2500, 21, V1_0, 1);
+    assert_eq!(
+        u.begin_secure(2500, old.crc32, V1_0, Some(1), false),
+        Err(NackReason::Rollback { floor: 2 })
+    );
+    assert!(!u.is_active(), "nothing erased, nothing begun");
+    // And a release from before security versions existed (legacy signature: version 0).
+    let legacy = image(2000, 22);
+    assert_eq!(
+        transfer(&mut u, &legacy, 256),
+        Err(NackReason::Rollback { floor: 2 })
+    );
+    let (kind, u) = reboot(u);
+    assert_eq!((kind, u.running_slot()), (BootKind::Normal, running));
+}
+
+#[test]
+fn a_relabelled_security_version_fails_the_signature() {
+    let (flash, _) = factory();
+    let u = updater(flash, Slot::A);
+    let mut u = install(u, &secure_image(3000, 30, V1_2, 2), 2, false);
+    // 1.0.0 is signed as security version 1; announcing it as 5 gets it past the floor
+    // check, but not past the signature, which covers the security version.
+    let old = secure_image(2500, 31, V1_0, 1);
+    assert_eq!(
+        transfer_secure(&mut u, &old, 5, false),
+        Err(NackReason::BadSignature)
+    );
+    // A legacy-signed image announced with a security version fails the same way.
+    let legacy = image(2000, 32);
+    assert_eq!(
+        transfer_secure(&mut u, &legacy, 3, false),
+        Err(NackReason::BadSignature)
+    );
+    assert_eq!(u.security().floor, 2);
+}
+
+#[test]
+fn the_floor_rises_only_when_a_trial_image_confirms() {
+    let (flash, _) = factory();
+    let mut u = updater(flash, Slot::A);
+    assert_eq!(u.security().floor, 0);
+    let img = secure_image(3000, 40, V1_2, 3);
+    transfer_secure(&mut u, &img, 3, false).unwrap();
+    u.commit().unwrap();
+    assert_eq!(u.security().floor, 0, "committed is not confirmed");
+    let (_, u) = reboot(u);
+    assert_eq!(u.security().floor, 0, "on trial is not confirmed");
+    // It never confirms: rolled back, and the floor stays.
+    let (kind, u) = reboot(u);
+    assert_eq!(kind, BootKind::RolledBack);
+    assert_eq!(u.security().floor, 0);
+    // The same release, confirmed this time.
+    let u = install(u, &img, 3, false);
+    assert_eq!(u.security().floor, 3);
+    // An equal security version is no rollback (a rebuild, a release without a fix).
+    let u = install(u, &secure_image(2000, 41, V1_2, 3), 3, false);
+    assert_eq!(u.security().floor, 3);
+}
+
+#[test]
+fn the_override_also_takes_a_legacy_release_signed_before_security_versions() {
+    let (flash, _) = factory();
+    let u = updater(flash, Slot::A);
+    let mut u = install(u, &secure_image(3000, 45, V1_2, 1), 1, false);
+    let legacy = image(2000, 46);
+    let len = legacy.bytes.len() as u32;
+    assert_eq!(
+        u.begin_secure(len, legacy.crc32, legacy.version, None, false),
+        Err(NackReason::Rollback { floor: 1 })
+    );
+    u.begin_secure(len, legacy.crc32, legacy.version, None, true)
+        .unwrap();
+    assert_eq!(finish(&mut u), Ok(Done::Erased));
+    for (i, data) in legacy.bytes.chunks(256).enumerate() {
+        u.chunk((i * 256) as u32, data).unwrap();
+    }
+    u.verify(&legacy.signature).unwrap();
+    assert_eq!(finish(&mut u), Ok(Done::Verified));
+}
+
+#[test]
+fn the_engineers_override_installs_an_older_release_and_the_floor_never_falls() {
+    let (flash, _) = factory();
+    let u = updater(flash, Slot::A);
+    let u = install(u, &secure_image(3000, 50, V1_2, 4), 4, false);
+    let old = secure_image(2500, 51, V1_0, 2);
+    // Only with the flag set.
+    let u = install(u, &old, 2, true);
+    assert_eq!(u.running_slot(), Slot::A);
+    assert_eq!(
+        u.security().floor,
+        4,
+        "the override does not lower the floor"
+    );
+    // Without the flag the board still refuses anything below 4.
+    let mut u = u;
+    assert_eq!(
+        u.begin_secure(2500, old.crc32, V1_0, Some(2), false),
+        Err(NackReason::Rollback { floor: 4 })
+    );
+}
+
+#[test]
+fn the_floor_survives_power_cuts_while_a_confirmation_is_recorded() {
+    // Cut power at each flash operation of the confirmation: afterwards the board boots the
+    // old or the new image, and the floor is the old one or the new one with it.
+    for cut in 0..4 {
+        let (flash, _) = factory();
+        let u = updater(flash, Slot::A);
+        let mut u = install(u, &secure_image(3000, 60, V1_2, 2), 2, false);
+        transfer_secure(&mut u, &secure_image(2000, 61, V1_2, 3), 3, false).unwrap();
+        u.commit().unwrap();
+        let (_, mut u) = reboot(u);
+        u.flash_mut().cut_power_after(cut);
+        // Whatever it returns, the flash decides what the next boot does.
+        let _ = u.confirm();
+        let (kind, u) = reboot(u);
+        let floor = u.security().floor;
+        match (kind, u.running_slot()) {
+            (BootKind::Normal, Slot::A) => assert_eq!(floor, 3, "cut {cut}"),
+            (BootKind::RolledBack, Slot::B) => assert_eq!(floor, 2, "cut {cut}"),
+            other => panic!("cut {cut}: {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn an_update_begun_on_a_trial_image_is_held_to_the_floor_that_image_brings() {
+    let (flash, _) = factory();
+    let u = updater(flash, Slot::A);
+    let mut u = install(u, &secure_image(3000, 70, V1_0, 3), 3, false);
+    transfer_secure(&mut u, &secure_image(2000, 71, V1_2, 5), 5, false).unwrap();
+    u.commit().unwrap();
+    // On trial (security version 5), not yet confirmed: the floor is still 3...
+    let (_, mut u) = reboot(u);
+    assert!(u.is_trial());
+    assert_eq!(u.security().floor, 3);
+    // ...but a new update confirms it first, so 4 would be a rollback from 5.
+    let older = secure_image(2000, 72, V1_0, 4);
+    assert_eq!(
+        u.begin_secure(2000, older.crc32, V1_0, Some(4), false),
+        Err(NackReason::Rollback { floor: 5 })
+    );
+    assert!(u.is_trial(), "a refused begin confirms nothing");
+    transfer_secure(&mut u, &secure_image(2000, 73, V1_2, 5), 5, false).unwrap();
+    assert_eq!(u.security().floor, 5);
 }

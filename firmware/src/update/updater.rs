@@ -4,11 +4,12 @@ use core::fmt;
 
 use borderlink_protocol::link::{
     FirmwareVersion, IMAGE_CRC, NackReason, Signature, Slot, UpdatePhase, signed_prefix,
+    signed_prefix_v2,
 };
 use crc::{Crc, Digest};
 use embedded_storage::nor_flash::NorFlash;
 
-use super::boot::{self, BootState};
+use super::boot::{self, BootState, SecurityState};
 use super::key::VerifyingKey;
 use super::layout::{FlashLayout, LayoutError, MAX_WRITE_SIZE};
 use super::no_flash::NoFlash;
@@ -29,6 +30,15 @@ struct Image {
     size: u32,
     crc32: u32,
     version: FirmwareVersion,
+    /// The security version the signature must cover (`UpdateBeginSecure`), or `None` for a
+    /// legacy image (`UpdateBegin`, signed without one), which counts as security version 0.
+    security: Option<u32>,
+}
+
+impl Image {
+    fn security_version(&self) -> u32 {
+        self.security.unwrap_or(0)
+    }
 }
 
 /// The CRC and signature checks under way, fed as the image is read back from flash.
@@ -109,6 +119,8 @@ pub struct Updater<F> {
     running: Slot,
     /// The boot state as last read or written.
     state: BootState,
+    /// The anti-rollback state as last read or written.
+    security: SecurityState,
     job: Job,
 }
 
@@ -123,14 +135,16 @@ impl<F: NorFlash> Updater<F> {
         running: Slot,
     ) -> Result<Self, LayoutError> {
         layout.check::<F>(flash.capacity())?;
-        let state = if layout.is_empty() {
-            BootState::confirmed(running)
+        let (state, security) = if layout.is_empty() {
+            (BootState::confirmed(running), SecurityState::default())
         } else {
             // An unreadable record reads as none: nothing is written until an update begins.
             boot::read(&mut flash, &layout)
                 .ok()
                 .flatten()
-                .map_or(BootState::FACTORY, |stored| stored.state)
+                .map_or((BootState::FACTORY, SecurityState::default()), |stored| {
+                    (stored.state, stored.security)
+                })
         };
         Ok(Updater {
             flash,
@@ -138,6 +152,7 @@ impl<F: NorFlash> Updater<F> {
             key,
             running,
             state,
+            security,
             job: Job::Idle,
         })
     }
@@ -156,6 +171,12 @@ impl<F: NorFlash> Updater<F> {
     /// The boot state as last read or written.
     pub fn boot_state(&self) -> BootState {
         self.state
+    }
+
+    /// The anti-rollback state as last read or written: its `floor` is the lowest security
+    /// version an update may bring without the override.
+    pub fn security(&self) -> SecurityState {
+        self.security
     }
 
     /// The layout.
@@ -242,18 +263,48 @@ impl<F: NorFlash> Updater<F> {
         if !self.is_trial() {
             return Ok(false);
         }
-        self.set_state(BootState::confirmed(self.running))?;
+        self.set_state(
+            BootState::confirmed(self.running),
+            self.security.confirmed(),
+        )?;
         Ok(true)
     }
 
-    /// `UpdateBegin`: starts erasing the other slot for an image of `size` bytes. Work for
-    /// [`step`](Self::step), which reports [`Done::Erased`].
+    /// `UpdateBegin`: starts erasing the other slot for a legacy image of `size` bytes, one
+    /// signed without a security version (it counts as 0). Work for [`step`](Self::step),
+    /// which reports [`Done::Erased`].
     pub fn begin(
         &mut self,
         size: u32,
         crc32: u32,
         version: FirmwareVersion,
     ) -> Result<(), NackReason> {
+        self.begin_secure(size, crc32, version, None, false)
+    }
+
+    /// `UpdateBeginSecure`: like [`begin`](Self::begin) for an image signed with its
+    /// `security_version` (`None`: a legacy image, version 0), refused
+    /// [`NackReason::Rollback`] below the floor unless `allow_rollback` (the engineer's
+    /// override; the floor stays where it is).
+    pub fn begin_secure(
+        &mut self,
+        size: u32,
+        crc32: u32,
+        version: FirmwareVersion,
+        security_version: Option<u32>,
+        allow_rollback: bool,
+    ) -> Result<(), NackReason> {
+        let image = Image {
+            size,
+            crc32,
+            version,
+            security: security_version,
+        };
+        self.start(image, allow_rollback)
+    }
+
+    fn start(&mut self, image: Image, allow_rollback: bool) -> Result<(), NackReason> {
+        let size = image.size;
         if self.is_active() {
             return Err(NackReason::UpdateInProgress);
         }
@@ -266,21 +317,25 @@ impl<F: NorFlash> Updater<F> {
             // Nothing to boot; no signature makes an empty image worth keeping.
             return Err(NackReason::Malformed);
         }
+        // Refused before anything is erased or written. The announced security version is
+        // only a claim here; `verify` proves it with the signature, so a lie fails there. An
+        // image on trial is confirmed below before anything is erased, so its floor counts.
+        let floor = if self.is_trial() {
+            self.security.confirmed().floor
+        } else {
+            self.security.floor
+        };
+        if image.security_version() < floor && !allow_rollback {
+            return Err(NackReason::Rollback { floor });
+        }
         // Never erase the fallback of an image still on trial.
         self.confirm()?;
         // Forget a commit that was never booted (its slot is about to be erased) and settle on
         // the running slot, before the first byte of the other slot changes.
         if self.state != BootState::confirmed(self.running) {
-            self.set_state(BootState::confirmed(self.running))?;
+            self.set_state(BootState::confirmed(self.running), self.security)?;
         }
-        self.job = Job::Erasing {
-            image: Image {
-                size,
-                crc32,
-                version,
-            },
-            next: 0,
-        };
+        self.job = Job::Erasing { image, next: 0 };
         Ok(())
     }
 
@@ -362,7 +417,13 @@ impl<F: NorFlash> Updater<F> {
         let signature = ed25519_compact::Signature::new(signature.to_bytes());
         let mut state = key.verify_incremental(&signature).ok();
         if let Some(state) = &mut state {
-            state.absorb(signed_prefix(image.version, image.size));
+            // The announced security version is proved by the signature, or the image fails.
+            match image.security {
+                None => state.absorb(signed_prefix(image.version, image.size)),
+                Some(security) => {
+                    state.absorb(signed_prefix_v2(image.version, security, image.size));
+                }
+            }
         }
         self.job = Job::Verifying {
             image,
@@ -386,11 +447,18 @@ impl<F: NorFlash> Updater<F> {
                 return Err(NackReason::NotVerified);
             }
         };
-        self.set_state(BootState {
-            active: self.running,
-            trial: Some(self.running.other()),
-            attempted: false,
-        })?;
+        let security = SecurityState {
+            floor: self.security.floor,
+            trial: image.security_version(),
+        };
+        self.set_state(
+            BootState {
+                active: self.running,
+                trial: Some(self.running.other()),
+                attempted: false,
+            },
+            security,
+        )?;
         self.job = Job::Committed { image };
         Ok(())
     }
@@ -472,9 +540,11 @@ impl<F: NorFlash> Updater<F> {
         }
     }
 
-    fn set_state(&mut self, state: BootState) -> Result<(), NackReason> {
-        boot::write(&mut self.flash, &self.layout, state).map_err(|_| NackReason::Flash)?;
+    fn set_state(&mut self, state: BootState, security: SecurityState) -> Result<(), NackReason> {
+        boot::write(&mut self.flash, &self.layout, state, security)
+            .map_err(|_| NackReason::Flash)?;
         self.state = state;
+        self.security = security;
         Ok(())
     }
 }
@@ -489,6 +559,7 @@ impl Updater<NoFlash> {
             key: VerifyingKey::from_bytes([0; 32]),
             running,
             state: BootState::confirmed(running),
+            security: SecurityState::default(),
             job: Job::Idle,
         }
     }

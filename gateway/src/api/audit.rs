@@ -24,7 +24,8 @@ pub struct AuditRecord {
     pub who: String,
     /// The client's address.
     pub from: String,
-    /// `patch.create`, `patch.modify`, `patch.remove`, `floor.release`, `auth.refused`.
+    /// `patch.create`, `patch.modify`, `patch.remove`, `floor.release`, `firmware.update`,
+    /// `firmware.update.allow_rollback` (the engineer's anti-rollback override), `auth.refused`.
     pub action: &'static str,
     /// What it acted on (`patch 3`).
     pub target: Option<String>,

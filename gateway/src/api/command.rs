@@ -43,7 +43,13 @@ pub enum Command {
     Metrics,
     /// Start updating the board's firmware from a signed-image file, with its image for the
     /// slot the board is not running.
-    FirmwareStart(Box<crate::firmware_image::SignedFile>),
+    FirmwareStart {
+        /// The signed-image file.
+        file: Box<crate::firmware_image::SignedFile>,
+        /// The engineer's explicit override: let the board take a release below its
+        /// security-version floor (the API audits who asked).
+        allow_rollback: bool,
+    },
     /// How the board's firmware update goes.
     FirmwareStatus,
     /// Mirrors and roaming events.
@@ -120,6 +126,8 @@ pub struct RadioFigures {
     pub transmissions: u64,
     /// Last signal strength, dBm.
     pub signal_dbm: Option<i16>,
+    /// Audio frames dropped outside the engine, by cause.
+    pub frames_dropped: crate::audio::drops::AudioDropCounts,
 }
 
 /// The board's figures.

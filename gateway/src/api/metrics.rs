@@ -13,6 +13,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 
 use super::command::MetricsSnapshot;
+use crate::audio::drops::AudioDropCause;
 use crate::engine::counters::DropCause;
 
 /// Labels as name/value pairs.
@@ -117,7 +118,17 @@ pub fn render(snapshot: &MetricsSnapshot, api: &ApiCounters) -> String {
     let ptt = Family::<Labels, Gauge<f64, std::sync::atomic::AtomicU64>>::default();
     let transmissions = Family::<Labels, Counter>::default();
     let signal = Family::<Labels, Gauge>::default();
+    let radio_drops = Family::<Labels, Counter>::default();
     for radio in &snapshot.radios {
+        for cause in AudioDropCause::ALL {
+            radio_drops
+                .get_or_create(&labels(&[
+                    ("radio", &radio.name),
+                    ("network", &radio.network),
+                    ("cause", cause.label()),
+                ]))
+                .inc_by(radio.frames_dropped.get(cause));
+        }
         let l = labels(&[("radio", &radio.name), ("network", &radio.network)]);
         up.get_or_create(&l).set(i64::from(radio.up));
         keyed.get_or_create(&l).set(i64::from(radio.transmitting));
@@ -149,6 +160,11 @@ pub fn render(snapshot: &MetricsSnapshot, api: &ApiCounters) -> String {
         "radio_signal_dbm",
         "Last signal strength the radio reported",
         signal,
+    );
+    r.register(
+        "radio_frames_dropped",
+        "Audio frames dropped between a radio's audio backend and the engine, by cause",
+        radio_drops,
     );
 
     if let Some(b) = &snapshot.board {
@@ -245,6 +261,10 @@ mod tests {
             ptt_seconds: 12.5,
             transmissions: 3,
             signal_dbm: Some(-71),
+            frames_dropped: crate::audio::drops::AudioDropCounts {
+                capture_queue_full: 5,
+                playback_queue_full: 2,
+            },
         });
         s.peers.push(PeerFigures {
             name: "nl".into(),
@@ -276,6 +296,20 @@ mod tests {
                 "borderlink_radio_ptt_seconds{radio=\"astrid\",network=\"ASTRID\"}"
             ),
             Some(12.5)
+        );
+        assert_eq!(
+            value_of(
+                &text,
+                "borderlink_radio_frames_dropped_total{radio=\"astrid\",network=\"ASTRID\",cause=\"capture_queue_full\"}"
+            ),
+            Some(5.0)
+        );
+        assert_eq!(
+            value_of(
+                &text,
+                "borderlink_radio_frames_dropped_total{radio=\"astrid\",network=\"ASTRID\",cause=\"playback_queue_full\"}"
+            ),
+            Some(2.0)
         );
         assert_eq!(
             value_of(&text, "borderlink_peer_rtt_seconds{peer=\"nl\",site=\"2\"}"),

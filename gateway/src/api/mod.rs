@@ -14,7 +14,7 @@
 //! | `/api/v1/talkers` | GET | – | who talks on each patch |
 //! | `/api/v1/roaming` | GET | – | mirrors and the latest roaming events (who asked) |
 //! | `/api/v1/board/firmware` | GET | – | the board's firmware and the last update |
-//! | `/api/v1/board/firmware` | POST | yes | update the board with a signed image (the body) |
+//! | `/api/v1/board/firmware` | POST | yes | update the board with a signed image (the body); `?allow_rollback=true` lets the board take a release below its security-version floor (audited as `firmware.update.allow_rollback`) |
 //! | `/metrics` | GET | – | Prometheus text |
 //!
 //! The HTTP side holds no voice state. Each request becomes a [`command::Request`] to the
@@ -35,7 +35,7 @@ use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, MatchedPath, Path, Request as HttpRequest, State};
+use axum::extract::{ConnectInfo, MatchedPath, Path, RawQuery, Request as HttpRequest, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -383,16 +383,47 @@ async fn firmware_status(State(state): State<ApiState>) -> Result<Response, ApiE
     }
 }
 
+/// `?allow_rollback=true|false` (absent: false), or a 400 naming the parameter.
+fn allow_rollback(query: Option<&str>) -> Result<bool, ApiError> {
+    let mut allow = false;
+    for pair in query
+        .unwrap_or_default()
+        .split('&')
+        .filter(|p| !p.is_empty())
+    {
+        match pair.split_once('=') {
+            Some(("allow_rollback", "true" | "1")) => allow = true,
+            Some(("allow_rollback", "false" | "0")) => allow = false,
+            Some(("allow_rollback", other)) => {
+                return Err(ApiError::field(
+                    "allow_rollback",
+                    format!("{other:?} is neither true nor false"),
+                ));
+            }
+            _ => {
+                return Err(ApiError::field(
+                    "query",
+                    format!("unknown parameter {pair:?}; this route takes allow_rollback"),
+                ));
+            }
+        }
+    }
+    Ok(allow)
+}
+
 async fn firmware_update(
     State(state): State<ApiState>,
     ConnectInfo(from): ConnectInfo<SocketAddr>,
+    RawQuery(query): RawQuery,
     headers: HeaderMap,
     bytes: Bytes,
 ) -> Result<Response, ApiError> {
+    let allow = allow_rollback(query.as_deref());
     let parsed = crate::firmware_image::SignedFile::parse(&bytes);
-    let summary = match &parsed {
+    let mut summary = match &parsed {
         Ok(file) => serde_json::json!({
             "version": file.version().to_string(),
+            "security_version": file.security_version(),
             "variants": file.variants().iter().map(|v| serde_json::json!({
                 "slot": v.slot.name(),
                 "size": v.image.len(),
@@ -401,18 +432,32 @@ async fn firmware_update(
         }),
         Err(_) => serde_json::json!({ "bytes": bytes.len() }),
     };
+    // The override gets an action of its own, so an audit search for rollbacks finds it
+    // whatever became of it; the record names the token holder who asked.
+    let action = if allow.as_ref().is_ok_and(|&a| a) {
+        summary["allow_rollback"] = serde_json::Value::Bool(true);
+        "firmware.update.allow_rollback"
+    } else {
+        "firmware.update"
+    };
     let reply = change(
         &state,
         &headers,
         from,
-        "firmware.update",
+        action,
         Some("board".to_owned()),
         Some(summary),
-        |_| {
-            let image = parsed.map_err(|e| {
+        |_who| {
+            // Role checks go here: the override is for engineers only (token roles are being
+            // added separately; until then any token holder may ask, and is audited).
+            let allow_rollback = allow?;
+            let file = parsed.map_err(|e| {
                 ApiError::field("body", format!("not a signed firmware image: {e}"))
             })?;
-            Ok(Command::FirmwareStart(Box::new(image)))
+            Ok(Command::FirmwareStart {
+                file: Box::new(file),
+                allow_rollback,
+            })
         },
     )
     .await?;
@@ -427,4 +472,28 @@ fn unexpected(reply: &Reply) -> ApiError {
         StatusCode::INTERNAL_SERVER_ERROR,
         format!("internal error: unexpected answer {reply:?}"),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_rollback_override_is_only_ever_an_explicit_request() {
+        assert!(!allow_rollback(None).unwrap());
+        assert!(!allow_rollback(Some("")).unwrap());
+        assert!(allow_rollback(Some("allow_rollback=true")).unwrap());
+        assert!(allow_rollback(Some("allow_rollback=1")).unwrap());
+        assert!(!allow_rollback(Some("allow_rollback=false")).unwrap());
+        for bad in [
+            "allow_rollback=yes",
+            "allow_rollback",
+            "rollback=true",
+            "x=1",
+        ] {
+            let err = allow_rollback(Some(bad)).unwrap_err();
+            assert_eq!(err.status, StatusCode::BAD_REQUEST, "{bad}");
+            assert!(err.body.field.is_some(), "{bad}: the error names the field");
+        }
+    }
 }

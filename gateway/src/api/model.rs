@@ -51,6 +51,10 @@ pub struct RadioView {
     pub receiving: bool,
     /// Seconds this radio has been keyed since the daemon started.
     pub ptt_seconds: f64,
+    /// Audio frames dropped between the radio's audio backend and the engine since the
+    /// daemon started, by cause (the engine's own drops are in `frames`).
+    #[serde(default)]
+    pub frames_dropped: crate::audio::drops::AudioDropCounts,
 }
 
 /// The interface board's state.
@@ -228,6 +232,12 @@ pub struct FirmwareView {
     /// `A`, `B` or `any`.
     #[serde(default)]
     pub variant: Option<String>,
+    /// The security version of the image being (or last) installed (0 for a legacy file).
+    #[serde(default)]
+    pub security_version: Option<u32>,
+    /// Whether that update carried the engineer's anti-rollback override.
+    #[serde(default)]
+    pub allow_rollback: bool,
     /// The last step reported: `erasing`, `sending`, `verifying`, `committing`, `rebooting`,
     /// `done`, `failed`.
     pub step: Option<String>,

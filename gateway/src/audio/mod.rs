@@ -6,7 +6,10 @@
 //!
 //! - `alsa` (with the `alsa` cargo feature): a sound device, normally the interface board's
 //!   USB audio codec. It links the system's libasound, so the default build leaves it out.
+//!
+//! - [`drops`]: the frames dropped on the way between a backend and the engine, by cause.
 
 #[cfg(feature = "alsa")]
 pub mod alsa;
+pub mod drops;
 pub mod udp;

@@ -135,6 +135,21 @@ enum FirmwareCommand {
         /// The images' firmware version, MAJOR.MINOR.PATCH (each 0-255).
         #[arg(long = "version", value_name = "X.Y.Z", value_parser = parse_version)]
         version: FirmwareVersion,
+        /// The release's security version, signed with the images: raise it in every release
+        /// that fixes a vulnerability. A board refuses a release below the highest security
+        /// version it has confirmed (unless `flash --allow-rollback`).
+        #[arg(
+            long = "security-version",
+            value_name = "N",
+            required_unless_present = "legacy",
+            conflicts_with = "legacy"
+        )]
+        security_version: Option<u32>,
+        /// Sign without a security version, as releases were signed before (a format-2 file,
+        /// security version 0): only for boards whose firmware predates security versions,
+        /// which cannot take anything else.
+        #[arg(long)]
+        legacy: bool,
         /// The raw image, if it runs from either slot.
         #[arg(
             required_unless_present_any = ["slot_a", "slot_b"],
@@ -157,6 +172,11 @@ enum FirmwareCommand {
     Flash {
         /// The signed-image file (from `sign`).
         file: PathBuf,
+        /// Engineers only: let the board take a release whose security version is below the
+        /// highest it has confirmed (an older, possibly vulnerable, release). The request says
+        /// so explicitly and the daemon's audit log records who asked.
+        #[arg(long = "allow-rollback")]
+        allow_rollback: bool,
         #[command(flatten)]
         api: ApiArgs,
     },
@@ -417,6 +437,7 @@ struct SignInputs<'a> {
 fn sign(
     key: &Path,
     version: FirmwareVersion,
+    security_version: Option<u32>,
     inputs: &SignInputs<'_>,
     out: Option<&Path>,
 ) -> Result<(), FirmwareFailure> {
@@ -434,9 +455,13 @@ fn sign(
         .iter()
         .map(|&(slot, path)| read_raw_image(path).map(|bytes| (slot, bytes)))
         .collect::<Result<Vec<_>, _>>()?;
-    let signed = SignedFile::sign(&key, version, images)
-        .context("cannot sign")
-        .map_err(FirmwareFailure::Input)?;
+    // clap requires --security-version unless --legacy.
+    let signed = match security_version {
+        Some(security_version) => SignedFile::sign(&key, version, security_version, images),
+        None => SignedFile::sign_legacy(&key, version, images),
+    }
+    .context("cannot sign")
+    .map_err(FirmwareFailure::Input)?;
     let out = match (out, inputs.any) {
         (Some(out), _) => out.to_path_buf(),
         (None, Some(image)) => {
@@ -455,8 +480,9 @@ fn sign(
         .with_context(|| format!("cannot write {}", out.display()))
         .map_err(FirmwareFailure::System)?;
     let mut text = format!(
-        "signed version {} with key {}",
+        "signed version {}, {}, with key {}",
         signed.version(),
+        security_text(signed.security()),
         firmware_image::public_key_hex(signed.signer())
     );
     for (variant, (_, path)) in signed.variants().iter().zip(&sources) {
@@ -470,6 +496,14 @@ fn sign(
     }
     text.push_str(&format!("\nwrote {}", out.display()));
     out_line(text)
+}
+
+/// How the tools name a file's security version.
+fn security_text(security: Option<u32>) -> String {
+    match security {
+        Some(n) => format!("security version {n}"),
+        None => "security version 0 (legacy: signed without one)".to_owned(),
+    }
 }
 
 fn inspect(file: &Path, json: bool) -> Result<(), FirmwareFailure> {
@@ -497,6 +531,8 @@ fn inspect(file: &Path, json: bool) -> Result<(), FirmwareFailure> {
             .collect();
         out_line(serde_json::json!({
             "version": signed.version().to_string(),
+            "security_version": signed.security_version(),
+            "legacy": signed.security().is_none(),
             "signer": signer,
             "dev_key": dev,
             "signature": "valid",
@@ -504,9 +540,10 @@ fn inspect(file: &Path, json: bool) -> Result<(), FirmwareFailure> {
         }))
     } else {
         let mut text = format!(
-            "signed firmware file, version {}, {} image(s)\nsigner     {signer}{}",
+            "signed firmware file, version {}, {} image(s)\nsecurity   {}\nsigner     {signer}{}",
             signed.version(),
             signed.variants().len(),
+            security_text(signed.security()),
             if dev {
                 " (the development key: bench boards only)"
             } else {
@@ -529,7 +566,7 @@ fn inspect(file: &Path, json: bool) -> Result<(), FirmwareFailure> {
 /// board's reboot and confirmation a few more; a large image at a slow rate stays well inside.
 const FLASH_LIMIT: std::time::Duration = std::time::Duration::from_secs(600);
 
-fn flash(file: &Path, api: &ApiArgs) -> Result<(), FirmwareFailure> {
+fn flash(file: &Path, allow_rollback: bool, api: &ApiArgs) -> Result<(), FirmwareFailure> {
     let bytes = std::fs::read(file)
         .with_context(|| format!("cannot read {}", file.display()))
         .map_err(FirmwareFailure::Input)?;
@@ -540,7 +577,16 @@ fn flash(file: &Path, api: &ApiArgs) -> Result<(), FirmwareFailure> {
     let client = api.client().map_err(|e| FirmwareFailure::Input(e.into()))?;
     let failed = |e: ClientError| FirmwareFailure::System(e.into());
     let start = std::time::Instant::now();
-    let mut view = client.firmware_update(&bytes).map_err(failed)?;
+    if allow_rollback {
+        eprintln!(
+            "borderlink: --allow-rollback: the board may take this release even if its {} is \
+             below the board's floor; the daemon's audit log records the request",
+            security_text(image.security())
+        );
+    }
+    let mut view = client
+        .firmware_update(&bytes, allow_rollback)
+        .map_err(failed)?;
     // The daemon picked the image for the slot the board is not running.
     let sent = image
         .variants()
@@ -620,6 +666,8 @@ fn firmware(command: &FirmwareCommand) -> ExitCode {
         FirmwareCommand::Sign {
             key,
             version,
+            security_version,
+            legacy: _,
             image,
             slot_a,
             slot_b,
@@ -627,6 +675,7 @@ fn firmware(command: &FirmwareCommand) -> ExitCode {
         } => sign(
             key,
             *version,
+            *security_version,
             &SignInputs {
                 any: image.as_deref(),
                 slot_a: slot_a.as_deref(),
@@ -635,7 +684,11 @@ fn firmware(command: &FirmwareCommand) -> ExitCode {
             out.as_deref(),
         ),
         FirmwareCommand::Inspect { file, json } => inspect(file, *json),
-        FirmwareCommand::Flash { file, api } => flash(file, api),
+        FirmwareCommand::Flash {
+            file,
+            allow_rollback,
+            api,
+        } => flash(file, *allow_rollback, api),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -824,7 +824,8 @@ fn board_message(message: Message<'_>) -> Option<Message<'static>> {
         | Message::UpdateVerify { .. }
         | Message::UpdateCommit
         | Message::UpdateAbort
-        | Message::GetUpdateStatus => return None,
+        | Message::GetUpdateStatus
+        | Message::UpdateBeginSecure { .. } => return None,
     })
 }
 

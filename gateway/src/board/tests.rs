@@ -55,6 +55,19 @@ fn host_message(message: Message<'_>) -> Message<'static> {
             crc32,
             version,
         },
+        Message::UpdateBeginSecure {
+            size,
+            crc32,
+            version,
+            security_version,
+            allow_rollback,
+        } => Message::UpdateBeginSecure {
+            size,
+            crc32,
+            version,
+            security_version,
+            allow_rollback,
+        },
         other => panic!("the session sent {other:?}"),
     }
 }
@@ -905,9 +918,9 @@ fn an_erase_under_way_covers_board_silence_until_its_ack_is_due() {
     let sent = begin_update(&mut r);
     let begin_seq = sent
         .iter()
-        .find(|s| matches!(s.message, Message::UpdateBegin { .. }))
+        .find(|s| matches!(s.message, Message::UpdateBeginSecure { .. }))
         .map(|s| s.seq)
-        .expect("UpdateBegin sent");
+        .expect("UpdateBeginSecure sent");
     let heard = r.now;
     // An ordinary command sent meanwhile goes unanswered too: it must not count against the
     // board either.
@@ -968,7 +981,124 @@ fn begin_update(r: &mut Rig) -> Vec<Sent> {
         size: 32 * 1024,
         crc32: 0x1234_5678,
         version: FirmwareVersion::new(1, 2, 3),
+        security: Some(1),
+        allow_rollback: false,
     };
     r.host.send_update(r.now, begin).unwrap();
     r.sent()
+}
+
+/// Runs the scripted board's answers through an update driver; returns its last report.
+fn driver_outcome(
+    r: &mut Rig,
+    driver: &mut update::UpdateDriver,
+) -> Option<update::UpdateProgress> {
+    for event in r.events() {
+        driver.handle_board_event(r.now, &mut r.host, &event);
+    }
+    std::iter::from_fn(|| driver.poll_event()).last()
+}
+
+fn signed(security: Option<u32>) -> crate::firmware_image::SignedImage {
+    let key = ed25519_dalek::SigningKey::from_bytes(&[1; 32]);
+    let version = FirmwareVersion::new(1, 1, 0);
+    match security {
+        Some(n) => crate::firmware_image::SignedImage::sign(&key, version, n, vec![1; 1000]),
+        None => crate::firmware_image::SignedImage::sign_legacy(&key, version, vec![1; 1000]),
+    }
+    .unwrap()
+}
+
+#[test]
+fn a_board_of_before_security_versions_is_named_when_it_cannot_read_the_secure_begin() {
+    let mut r = Rig::new();
+    r.up();
+    let mut driver = update::UpdateDriver::start(
+        r.now,
+        &mut r.host,
+        signed(Some(2)),
+        update::UpdateConfig::default(),
+    )
+    .unwrap();
+    let begin = r
+        .sent()
+        .into_iter()
+        .find(|s| matches!(s.message, Message::UpdateBeginSecure { .. }))
+        .expect("UpdateBeginSecure sent");
+    // An old board cannot parse tag 21: a bad body, nacked Malformed.
+    r.ack(begin.seq, AckResult::Nack(NackReason::Malformed));
+    assert_eq!(
+        driver_outcome(&mut r, &mut driver),
+        Some(update::UpdateProgress::Failed(
+            update::UpdateError::BoardTooOld
+        ))
+    );
+}
+
+#[test]
+fn a_legacy_image_goes_in_the_begin_every_board_reads_unless_the_override_is_asked() {
+    for (allow_rollback, secure) in [(false, false), (true, true)] {
+        let mut r = Rig::new();
+        r.up();
+        let config = update::UpdateConfig {
+            allow_rollback,
+            ..update::UpdateConfig::default()
+        };
+        let _driver =
+            update::UpdateDriver::start(r.now, &mut r.host, signed(None), config).unwrap();
+        let sent = r.sent();
+        let begin = sent
+            .iter()
+            .find(|s| {
+                matches!(
+                    s.message,
+                    Message::UpdateBegin { .. } | Message::UpdateBeginSecure { .. }
+                )
+            })
+            .expect("a begin sent");
+        if secure {
+            assert!(matches!(
+                begin.message,
+                Message::UpdateBeginSecure {
+                    security_version: None,
+                    allow_rollback: true,
+                    ..
+                }
+            ));
+        } else {
+            assert!(matches!(begin.message, Message::UpdateBegin { .. }));
+        }
+    }
+}
+
+#[test]
+fn a_rollback_refusal_names_both_security_versions() {
+    let mut r = Rig::new();
+    r.up();
+    let mut driver = update::UpdateDriver::start(
+        r.now,
+        &mut r.host,
+        signed(Some(2)),
+        update::UpdateConfig::default(),
+    )
+    .unwrap();
+    let begin = r
+        .sent()
+        .into_iter()
+        .find(|s| matches!(s.message, Message::UpdateBeginSecure { .. }))
+        .expect("UpdateBeginSecure sent");
+    r.ack(
+        begin.seq,
+        AckResult::Nack(NackReason::Rollback { floor: 5 }),
+    );
+    let outcome = driver_outcome(&mut r, &mut driver);
+    assert_eq!(
+        outcome,
+        Some(update::UpdateProgress::Failed(
+            update::UpdateError::Rollback {
+                security_version: 2,
+                floor: 5
+            }
+        ))
+    );
 }

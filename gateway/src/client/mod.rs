@@ -200,9 +200,18 @@ impl Client {
         self.get("/api/v1/board/firmware")
     }
 
-    /// `POST /api/v1/board/firmware` with a signed image file's bytes.
-    pub fn firmware_update(&self, image: &[u8]) -> Result<FirmwareView, ClientError> {
-        let url = self.url("/api/v1/board/firmware");
+    /// `POST /api/v1/board/firmware` with a signed image file's bytes; `allow_rollback` asks the
+    /// board to take a release below its security-version floor (audited by the daemon).
+    pub fn firmware_update(
+        &self,
+        image: &[u8],
+        allow_rollback: bool,
+    ) -> Result<FirmwareView, ClientError> {
+        let url = if allow_rollback {
+            self.url("/api/v1/board/firmware?allow_rollback=true")
+        } else {
+            self.url("/api/v1/board/firmware")
+        };
         let result = self
             .agent
             .post(&url)

@@ -94,7 +94,12 @@ impl Site {
                 }))
             }
             Command::Metrics => Ok(Reply::Metrics(Box::new(self.metrics(now)))),
-            Command::FirmwareStart(image) => self.firmware_start(now, *image).map(Reply::Firmware),
+            Command::FirmwareStart {
+                file,
+                allow_rollback,
+            } => self
+                .firmware_start(now, *file, allow_rollback)
+                .map(Reply::Firmware),
             Command::FirmwareStatus => Ok(Reply::Firmware(self.firmware_view())),
             Command::Roaming => Ok(Reply::Roaming(Box::new(RoamingView {
                 mirrors: self
@@ -274,6 +279,7 @@ impl Site {
                     transmitting: status.transmitting,
                     receiving: status.receiving,
                     ptt_seconds: seconds(self.radio_ptt(i, now)),
+                    frames_dropped: r.drops.counts(),
                 }
             })
             .collect();
@@ -374,6 +380,7 @@ impl Site {
                     ptt_seconds: seconds(self.radio_ptt(i, now)),
                     transmissions: r.transmissions,
                     signal_dbm: status.signal_dbm,
+                    frames_dropped: r.drops.counts(),
                 }
             })
             .collect();

@@ -9,6 +9,16 @@
 //!
 //! While an update runs the board refuses PTT (the firmware's rule), so a radio the engine
 //! wants to key on this board is refused rather than left silent.
+//!
+//! Anti-rollback is the board's to enforce: it refuses an image whose signed security version
+//! is below its floor unless the update carries the engineer's override (`allow_rollback`,
+//! audited by the API). The daemon remembers what it has learnt of the floor since it started
+//! (a `Rollback` refusal names it; a confirmed update raises it to at least the image's
+//! security version) and refuses a lower image early, with a 409 that says where the figure
+//! comes from, before anything is sent. It is not forgotten on a link loss: the board resets
+//! at every update, and a stale answer can take the link down just after one, so "the link
+//! went down" says nothing about the floor. A board whose boot state a debug probe erased
+//! (floor 0 again) takes an older release through the override, or after a daemon restart.
 
 use borderlink_protocol::time::Instant;
 use tracing::{info, warn};
@@ -26,6 +36,8 @@ pub(super) struct FirmwareJob {
     driver: UpdateDriver,
     target: String,
     variant: ImageSlot,
+    security_version: u32,
+    allow_rollback: bool,
     last: Option<UpdateProgress>,
     acked: u32,
     size: u32,
@@ -51,6 +63,7 @@ impl Site {
         &mut self,
         now: Instant,
         file: SignedFile,
+        allow_rollback: bool,
     ) -> Result<FirmwareView, ApiError> {
         let conflict = |m: String| ApiError::new(axum::http::StatusCode::CONFLICT, m);
         if self
@@ -75,15 +88,38 @@ impl Site {
             conflict(e.to_string())
         })?;
         let (slot, image) = (variant.slot, variant.image.clone());
+        let security_version = image.security_version();
+        if let Some(floor) = self.firmware_floor
+            && security_version < floor
+            && !allow_rollback
+        {
+            let e = format!(
+                "refused as a rollback, nothing sent: the image's security version \
+                 {security_version} is below the board's floor {floor} (as the board has shown \
+                 since borderlinkd started; an engineer can override with `borderlink firmware \
+                 flash --allow-rollback`)"
+            );
+            warn!(cause = %e, "board firmware update refused");
+            return Err(conflict(e));
+        }
         let target = image.version().to_string();
         let size = image.len();
-        let driver = UpdateDriver::start(now, &mut board.session, image, UpdateConfig::default())
+        let config = UpdateConfig {
+            allow_rollback,
+            ..UpdateConfig::default()
+        };
+        let driver = UpdateDriver::start(now, &mut board.session, image, config)
             .map_err(|e| conflict(e.to_string()))?;
-        info!(version = %target, size, variant = slot.name(), ?running, "board firmware update started");
+        if allow_rollback {
+            warn!(version = %target, security_version, "board firmware update with the anti-rollback override");
+        }
+        info!(version = %target, security_version, size, variant = slot.name(), ?running, "board firmware update started");
         self.firmware = Some(FirmwareJob {
             driver,
             target,
             variant: slot,
+            security_version,
+            allow_rollback,
             last: None,
             acked: 0,
             size,
@@ -108,6 +144,8 @@ impl Site {
                 state: "idle".into(),
                 target: None,
                 variant: None,
+                security_version: None,
+                allow_rollback: false,
                 step: None,
                 acked: 0,
                 size: 0,
@@ -123,6 +161,8 @@ impl Site {
                 .into(),
                 target: Some(job.target.clone()),
                 variant: Some(job.variant.name().to_owned()),
+                security_version: Some(job.security_version),
+                allow_rollback: job.allow_rollback,
                 step: job.last.as_ref().map(|p| step(p).to_owned()),
                 acked: job.acked,
                 size: job.size,
@@ -171,9 +211,17 @@ impl Site {
                 }
                 UpdateProgress::Done { version, slot } => {
                     job.acked = job.size;
+                    // Confirmed: the board's floor is now at least this image's.
+                    let floor = self.firmware_floor.unwrap_or(0).max(job.security_version);
+                    self.firmware_floor = Some(floor);
                     info!(%version, ?slot, "board firmware updated and confirmed");
                 }
-                UpdateProgress::Failed(e) => warn!(cause = %e, "board firmware update failed"),
+                UpdateProgress::Failed(e) => {
+                    if let UpdateError::Rollback { floor, .. } = e {
+                        self.firmware_floor = Some(*floor);
+                    }
+                    warn!(cause = %e, "board firmware update failed");
+                }
                 other => info!(step = step(other), "board firmware update"),
             }
             job.last = Some(progress);

@@ -34,6 +34,7 @@ use crate::api::audit::AuditLog;
 use crate::api::auth::{TokenFileError, Tokens};
 use crate::api::command::Request as ApiRequest;
 use crate::api::{self, ApiState};
+use crate::audio::drops::{AudioDropCause, AudioDrops};
 use crate::audio::udp::{AudioFormat, Received, UdpAudio};
 use crate::board::{BoardEvent, BoardSession, SessionConfig};
 use crate::config::{Audio, Config, UdpFormat};
@@ -159,14 +160,38 @@ enum Player {
 }
 
 impl Player {
-    /// Hands a frame on; `false` if the backend's queue is full (the frame is dropped).
-    fn play(&self, frame: [u8; FRAME_LEN]) -> bool {
+    /// Hands a frame on without waiting; a full backend queue drops it, counted in `drops`
+    /// as `playback_queue_full`.
+    fn play(&self, frame: [u8; FRAME_LEN], drops: &AudioDrops) {
         match self {
-            Player::Udp(tx) => tx.try_send(frame).is_ok(),
+            Player::Udp(tx) => {
+                // A closed queue is the audio task gone at shutdown, not a drop.
+                drops.offer(AudioDropCause::PlaybackQueueFull, tx, frame);
+            }
             #[cfg(feature = "alsa")]
-            Player::Alsa(audio) => audio.play(frame),
+            Player::Alsa(audio) => {
+                if !audio.play(frame) {
+                    drops.count(AudioDropCause::PlaybackQueueFull);
+                }
+            }
         }
     }
+}
+
+/// Hands a frame captured on radio `index` to the main loop without waiting (a capture thread
+/// must never block on a busy loop); a full queue drops it, counted in `drops` as
+/// `capture_queue_full`. `false` once the main loop is gone.
+fn offer_capture(
+    inputs: &mpsc::Sender<Input>,
+    drops: &AudioDrops,
+    index: usize,
+    frame: [u8; FRAME_LEN],
+) -> bool {
+    drops.offer(
+        AudioDropCause::CaptureQueueFull,
+        inputs,
+        Input::Audio { index, frame },
+    )
 }
 
 struct RadioIo {
@@ -175,6 +200,9 @@ struct RadioIo {
     /// `None` for a radio without PEI: the board keys it and its COR line gates capture.
     pei: Option<Pei>,
     play: Option<Player>,
+    /// Frames dropped between its audio backend and the engine, by cause (shared with its
+    /// capture thread or audio task).
+    drops: Arc<AudioDrops>,
     receiving: Option<Receiving>,
     /// Frames captured while the radio reported no call (not relayed).
     ungated: u64,
@@ -227,6 +255,9 @@ struct Site {
     state: Option<watch::Sender<PatchSnapshot>>,
     /// The board firmware update under way, or the last one.
     firmware: Option<firmware::FirmwareJob>,
+    /// What the daemon has learnt of the board's security-version floor since it started (a
+    /// lower bound, or the board's own word in a `Rollback` refusal).
+    firmware_floor: Option<u32>,
     /// The latest roaming events, for dispatch through the API.
     roaming_log: std::collections::VecDeque<crate::api::model::RoamingEventView>,
     /// Semi-roaming: mirrors, zones, status triggers (see `roaming.rs`).
@@ -301,6 +332,7 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Daem
                 None
             }
         };
+        let drops = Arc::new(AudioDrops::default());
         let play = match &radio.audio {
             Audio::Udp(udp) => {
                 let format = match udp.format {
@@ -318,18 +350,26 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Daem
                 let (play_tx, play_rx) = mpsc::channel(256);
                 let span = info_span!("audio", radio = %radio.name);
                 tasks.push(tokio::spawn(
-                    audio_task(socket, index, input_tx.clone(), play_rx, shutdown.clone())
-                        .instrument(span),
+                    audio_task(
+                        socket,
+                        index,
+                        input_tx.clone(),
+                        Arc::clone(&drops),
+                        play_rx,
+                        shutdown.clone(),
+                    )
+                    .instrument(span),
                 ));
                 Some(Player::Udp(play_tx))
             }
             #[cfg(feature = "alsa")]
             Audio::Alsa { device } => {
                 let tx = input_tx.clone();
+                let capture_drops = Arc::clone(&drops);
                 // The capture thread must never block on a busy loop: a frame that finds
-                // the queue full is dropped (and the loop is far behind anyway).
+                // the queue full is dropped, and counted (the loop is far behind anyway).
                 let audio = crate::audio::alsa::AlsaAudio::start(device, move |frame| {
-                    let _ = tx.try_send(Input::Audio { index, frame });
+                    offer_capture(&tx, &capture_drops, index, frame);
                 })
                 .map_err(|e| DaemonError::Radio {
                     name: radio.name.clone(),
@@ -355,6 +395,7 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Daem
             name: radio.name.clone(),
             pei,
             play,
+            drops,
             receiving: None,
             ungated: 0,
             board_port: config
@@ -423,6 +464,7 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Daem
         ip_unsent: 0,
         state,
         firmware: None,
+        firmware_floor: None,
         roaming_log: std::collections::VecDeque::with_capacity(roaming::ROAMING_LOG),
         roaming,
     };
@@ -441,6 +483,16 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Daem
     site.release_everything();
     drain(&mut site, &mut inputs, DRAIN_LIMIT).await;
     let ungated: u64 = site.radios.iter().map(|r| r.ungated).sum();
+    let capture_queue_full: u64 = site
+        .radios
+        .iter()
+        .map(|r| r.drops.get(AudioDropCause::CaptureQueueFull))
+        .sum();
+    let playback_queue_full: u64 = site
+        .radios
+        .iter()
+        .map(|r| r.drops.get(AudioDropCause::PlaybackQueueFull))
+        .sum();
     // Closing the write channels lets each serial task write what is queued and end.
     for radio in site.radios.drain(..) {
         drop(radio.pei);
@@ -460,6 +512,8 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Daem
     info!(
         ip_unsent = site.ip_unsent,
         audio_without_call = ungated,
+        capture_queue_full,
+        playback_queue_full,
         "borderlinkd stopped; every transmitter released"
     );
     match result {
@@ -697,10 +751,15 @@ async fn sleep_until_opt(deadline: Option<tokio::time::Instant>) {
     }
 }
 
+/// Moves one radio's UDP audio: received frames to the main loop, frames to play out to the
+/// socket. A received frame that finds the main loop's queue full is dropped and counted
+/// rather than waited for: waiting here would also stall this radio's playback, and leave the
+/// socket's own buffer to overflow where nothing counts it.
 async fn audio_task(
     mut socket: UdpAudio,
     index: usize,
     inputs: mpsc::Sender<Input>,
+    drops: Arc<AudioDrops>,
     mut play: mpsc::Receiver<[u8; FRAME_LEN]>,
     shutdown: CancellationToken,
 ) {
@@ -710,7 +769,7 @@ async fn audio_task(
             _ = shutdown.cancelled() => break,
             received = socket.recv() => match received {
                 Ok(Received::Frame(frame)) => {
-                    if inputs.send(Input::Audio { index, frame }).await.is_err() {
+                    if !offer_capture(&inputs, &drops, index, frame) {
                         break;
                     }
                 }
@@ -882,13 +941,10 @@ impl Site {
                 self.radio_command(now, command);
             }
             while let Some((id, frame)) = self.engine.poll_audio() {
-                if let Some(play) = self
-                    .radios
-                    .iter()
-                    .find(|r| r.id == id)
-                    .and_then(|r| r.play.as_ref())
+                if let Some(radio) = self.radios.iter().find(|r| r.id == id)
+                    && let Some(play) = &radio.play
                 {
-                    let _ = play.play(frame);
+                    play.play(frame, &radio.drops);
                 }
             }
             while let Some(packet) = self.engine.poll_transmit() {
@@ -1207,6 +1263,35 @@ impl Site {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The playback backend is behind (its queue holds 4 frames): every frame the engine
+    /// hands on after that is dropped, and each one counted.
+    #[tokio::test]
+    async fn frames_for_a_radio_whose_playback_queue_is_full_are_counted() {
+        let (tx, _backend) = mpsc::channel(4);
+        let player = Player::Udp(tx);
+        let drops = AudioDrops::default();
+        for _ in 0..10 {
+            player.play([0xd5; FRAME_LEN], &drops);
+        }
+        assert_eq!(drops.get(AudioDropCause::PlaybackQueueFull), 6);
+        assert_eq!(drops.get(AudioDropCause::CaptureQueueFull), 0);
+    }
+
+    /// The main loop is behind (its input queue holds 4): every frame captured after that is
+    /// dropped, and each one counted; a closed queue (shutdown) is no drop.
+    #[tokio::test]
+    async fn captured_frames_that_find_the_main_loop_behind_are_counted() {
+        let (tx, main_loop) = mpsc::channel(4);
+        let drops = AudioDrops::default();
+        for _ in 0..10 {
+            assert!(offer_capture(&tx, &drops, 0, [0xd5; FRAME_LEN]));
+        }
+        assert_eq!(drops.get(AudioDropCause::CaptureQueueFull), 6);
+        drop(main_loop);
+        assert!(!offer_capture(&tx, &drops, 0, [0xd5; FRAME_LEN]));
+        assert_eq!(drops.get(AudioDropCause::CaptureQueueFull), 6);
+    }
 
     #[tokio::test]
     async fn a_panic_in_any_task_starts_the_shutdown_and_is_reported() {

@@ -3,17 +3,19 @@
 //!
 //! `borderlink firmware sign` writes it, `borderlink firmware flash` sends it to the daemon,
 //! which picks the image linked for the slot the board is not running ([`SignedFile::choose`])
-//! and sends its parts to the board: the version, size and CRC-32 in `UpdateBegin`, the image
-//! in chunks, the signature in `UpdateVerify`. Format 2, all integers little-endian:
+//! and sends its parts to the board: the version, security version, size and CRC-32 in
+//! `UpdateBeginSecure`, the image in chunks, the signature in `UpdateVerify`. Format 3, all
+//! integers little-endian:
 //!
 //! | offset | size | field |
 //! |---:|---:|---|
 //! | 0 | 4 | magic `BLFI` |
-//! | 4 | 1 | container format, 2 |
+//! | 4 | 1 | container format, 3 |
 //! | 5 | 3 | firmware version: major, minor, patch |
-//! | 8 | 32 | the signer's ed25519 public key |
-//! | 40 | 1 | number of variants, 1 or 2 |
-//! | 41 | … | the variants, one after the other |
+//! | 8 | 4 | security version (u32): the board refuses a release below its floor |
+//! | 12 | 32 | the signer's ed25519 public key |
+//! | 44 | 1 | number of variants, 1 or 2 |
+//! | 45 | … | the variants, one after the other |
 //!
 //! Each variant:
 //!
@@ -22,11 +24,16 @@
 //! | 0 | 1 | the slot it is linked for: 0 any, 1 A, 2 B |
 //! | 1 | 4 | image length in bytes |
 //! | 5 | 4 | CRC-32/ISO-HDLC of the image |
-//! | 9 | 64 | ed25519 signature over `"BLFW" · major · minor · patch · length · image` |
+//! | 9 | 64 | ed25519 signature over `"BLF2" · major · minor · patch · security version · length · image` |
 //! | 73 | length | the image |
 //!
 //! No two variants are for the same slot, an "any" variant is the only one, and nothing
-//! follows the last. Format 1 (one image, no slot) is still read, as one "any" variant:
+//! follows the last. The security version is in the signed message, so it cannot be raised
+//! to slip an old release past a board's floor without the key. Formats 2 and 1 are still
+//! read; their images were signed without a security version (`"BLFW" · major · minor · patch
+//! · length · image`), which the board takes as security version 0 (legacy). Format 2 is
+//! format 3 without the security version (header 41 bytes, variants at 41); format 1 holds
+//! one image for any slot:
 //!
 //! | offset | size | field |
 //! |---:|---:|---|
@@ -39,18 +46,18 @@
 //! | 48 | 64 | signature |
 //! | 112 | length | the image |
 //!
-//! Each signed message is the one the board checks (`link::signed_prefix` and the image), so
-//! the file adds nothing the board would have to trust; the slot label is not signed, and a
-//! wrong label costs what a wrong file costs today (the bootloader rejects the image and the
-//! board rolls back). The signer's key is in the file so a damaged or tampered file is caught
-//! before anything is sent, and so the tools can say which key signed it; whether the board
-//! accepts that key is the board's decision alone.
+//! Each signed message is the one the board checks (`link::signed_prefix_v2` or
+//! `link::signed_prefix`, and the image), so the file adds nothing the board would have to
+//! trust; the slot label is not signed, and a wrong label costs what a wrong file costs today
+//! (the bootloader rejects the image and the board rolls back). The signer's key is in the
+//! file so a damaged or tampered file is caught before anything is sent, and so the tools can
+//! say which key signed it; whether the board accepts that key is the board's decision alone.
 //!
 //! Parsing never panics and never reads past the input, whatever the bytes (`fuzz/`, target
 //! `signed_file`).
 
 use borderlink_protocol::link::{
-    FirmwareVersion, SIGNATURE_LEN, Signature, Slot, image_crc32, signed_prefix,
+    FirmwareVersion, SIGNATURE_LEN, Signature, Slot, image_crc32, signed_prefix, signed_prefix_v2,
 };
 use ed25519_dalek::{Signer, SigningKey, VerifyingKey};
 
@@ -60,13 +67,20 @@ use super::slot::{ImageSlot, WrongSlot, choose};
 pub const MAGIC: [u8; 4] = *b"BLFI";
 
 /// The container format this code writes.
-pub const FORMAT: u8 = 2;
+pub const FORMAT: u8 = 3;
+
+/// The format before security versions (per-slot images, legacy signatures), still read, and
+/// written for legacy images.
+pub const FORMAT_2: u8 = 2;
 
 /// The older single-image format, still read.
 pub const FORMAT_1: u8 = 1;
 
+/// Length of the format-3 header before the first variant.
+pub const HEADER_LEN: usize = 45;
+
 /// Length of the format-2 header before the first variant.
-pub const HEADER_LEN: usize = 41;
+pub const FORMAT_2_HEADER_LEN: usize = 41;
 
 /// Length of a format-2 variant's header before its image.
 pub const VARIANT_HEADER_LEN: usize = 73;
@@ -147,7 +161,7 @@ pub enum ImageError {
     },
     /// A container format this tool does not know.
     #[error(
-        "signed-image format {format} is not supported (this tool reads formats {FORMAT_1} and {FORMAT})"
+        "signed-image format {format} is not supported (this tool reads formats {FORMAT_1} to {FORMAT}; a newer borderlink wrote it?)"
     )]
     UnsupportedFormat {
         /// The format byte.
@@ -224,6 +238,8 @@ pub enum ImageError {
 #[derive(Clone, PartialEq, Eq)]
 pub struct SignedImage {
     version: FirmwareVersion,
+    /// The signed security version, `None` for a legacy image (signed without one: version 0).
+    security: Option<u32>,
     image: Vec<u8>,
     signer: VerifyingKey,
     signature: Signature,
@@ -233,6 +249,7 @@ impl std::fmt::Debug for SignedImage {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SignedImage")
             .field("version", &self.version)
+            .field("security", &self.security)
             .field("len", &self.image.len())
             .field("crc32", &format_args!("{:#010x}", self.crc32()))
             .field("signer", &hex::encode(self.signer.as_bytes()))
@@ -241,10 +258,32 @@ impl std::fmt::Debug for SignedImage {
 }
 
 impl SignedImage {
-    /// Signs `image` as firmware `version` with `key`.
+    /// Signs `image` as firmware `version` with security version `security_version` with
+    /// `key`: the board refuses it once it has confirmed a higher security version.
     pub fn sign(
         key: &SigningKey,
         version: FirmwareVersion,
+        security_version: u32,
+        image: Vec<u8>,
+    ) -> Result<Self, VariantError> {
+        Self::sign_as(key, version, Some(security_version), image)
+    }
+
+    /// Signs `image` the way releases were signed before security versions (the board takes
+    /// it as security version 0): what an old release file holds, for tests and tools that
+    /// must produce one.
+    pub fn sign_legacy(
+        key: &SigningKey,
+        version: FirmwareVersion,
+        image: Vec<u8>,
+    ) -> Result<Self, VariantError> {
+        Self::sign_as(key, version, None, image)
+    }
+
+    fn sign_as(
+        key: &SigningKey,
+        version: FirmwareVersion,
+        security: Option<u32>,
         image: Vec<u8>,
     ) -> Result<Self, VariantError> {
         if image.is_empty() {
@@ -252,9 +291,10 @@ impl SignedImage {
         }
         let len =
             u32::try_from(image.len()).map_err(|_| VariantError::TooLarge { len: image.len() })?;
-        let signature = key.sign(&signed_message(version, len, &image));
+        let signature = key.sign(&signed_message(version, security, len, &image));
         Ok(SignedImage {
             version,
+            security,
             image,
             signer: key.verifying_key(),
             signature: Signature::from_bytes(&signature.to_bytes()),
@@ -265,8 +305,18 @@ impl SignedImage {
     /// weak keys), as a board built with that key will check it.
     pub fn is_signed_by(&self, key: &VerifyingKey) -> bool {
         let signature = ed25519_dalek::Signature::from_bytes(&self.signature.to_bytes());
-        let message = signed_message(self.version, self.len(), &self.image);
+        let message = signed_message(self.version, self.security, self.len(), &self.image);
         key.verify_strict(&message, &signature).is_ok()
+    }
+
+    /// The signed security version, `None` for a legacy image (which the board takes as 0).
+    pub fn security(&self) -> Option<u32> {
+        self.security
+    }
+
+    /// The security version the board compares with its floor: 0 for a legacy image.
+    pub fn security_version(&self) -> u32 {
+        self.security.unwrap_or(0)
     }
 
     /// The firmware version.
@@ -323,10 +373,31 @@ pub struct SignedFile {
 }
 
 impl SignedFile {
-    /// Signs each `(slot, image)` as firmware `version` with `key`.
+    /// Signs each `(slot, image)` as firmware `version` with security version
+    /// `security_version` with `key`.
     pub fn sign(
         key: &SigningKey,
         version: FirmwareVersion,
+        security_version: u32,
+        images: Vec<(ImageSlot, Vec<u8>)>,
+    ) -> Result<Self, ImageError> {
+        Self::sign_as(key, version, Some(security_version), images)
+    }
+
+    /// Signs each `(slot, image)` the way releases were signed before security versions (a
+    /// format-2 file): see [`SignedImage::sign_legacy`].
+    pub fn sign_legacy(
+        key: &SigningKey,
+        version: FirmwareVersion,
+        images: Vec<(ImageSlot, Vec<u8>)>,
+    ) -> Result<Self, ImageError> {
+        Self::sign_as(key, version, None, images)
+    }
+
+    fn sign_as(
+        key: &SigningKey,
+        version: FirmwareVersion,
+        security: Option<u32>,
         images: Vec<(ImageSlot, Vec<u8>)>,
     ) -> Result<Self, ImageError> {
         let slots: Vec<ImageSlot> = images.iter().map(|(slot, _)| *slot).collect();
@@ -335,7 +406,7 @@ impl SignedFile {
             .into_iter()
             .enumerate()
             .map(|(i, (slot, image))| {
-                SignedImage::sign(key, version, image)
+                SignedImage::sign_as(key, version, security, image)
                     .map(|image| Variant { slot, image })
                     .map_err(|cause| ImageError::Variant {
                         index: i + 1,
@@ -357,9 +428,9 @@ impl SignedFile {
         }
     }
 
-    /// Reads a signed-image file of format 2 or 1, checking everything a file can prove
-    /// about itself: its layout, the slots, and each image's length, CRC and signature with
-    /// the signer key it names.
+    /// Reads a signed-image file of format 3, 2 or 1, checking everything a file can prove
+    /// about itself: its layout, the slots, and each image's length, CRC and signature (over
+    /// the security version too, for format 3) with the signer key it names.
     pub fn parse(file: &[u8]) -> Result<Self, ImageError> {
         let too_short = |header| ImageError::TooShort {
             len: file.len(),
@@ -370,16 +441,24 @@ impl SignedFile {
             return Err(ImageError::BadMagic { found: *magic });
         }
         match rest.first().copied() {
-            Some(FORMAT) => parse_format_2(file),
+            Some(FORMAT) => parse_variants(file, true),
+            Some(FORMAT_2) => parse_variants(file, false),
             Some(FORMAT_1) => parse_format_1(file),
             Some(format) => Err(ImageError::UnsupportedFormat { format }),
             None => Err(too_short(HEADER_LEN)),
         }
     }
 
-    /// The file's bytes, in format 2.
+    /// The file's bytes: format 3, or format 2 for legacy images (signed without a security
+    /// version, which format 3 cannot hold).
     pub fn to_bytes(&self) -> Vec<u8> {
-        let len = HEADER_LEN
+        let security = self.first().security;
+        let header = if security.is_some() {
+            HEADER_LEN
+        } else {
+            FORMAT_2_HEADER_LEN
+        };
+        let len = header
             + self
                 .variants
                 .iter()
@@ -387,9 +466,12 @@ impl SignedFile {
                 .sum::<usize>();
         let mut out = Vec::with_capacity(len);
         out.extend_from_slice(&MAGIC);
-        out.push(FORMAT);
+        out.push(if security.is_some() { FORMAT } else { FORMAT_2 });
         let version = self.version();
         out.extend_from_slice(&[version.major, version.minor, version.patch]);
+        if let Some(security) = security {
+            out.extend_from_slice(&security.to_le_bytes());
+        }
         out.extend_from_slice(self.signer().as_bytes());
         // At most MAX_VARIANTS: `sign` and `parse` refuse more.
         out.push(u8::try_from(self.variants.len()).unwrap_or(u8::MAX));
@@ -420,6 +502,16 @@ impl SignedFile {
     /// The release's firmware version (every variant's).
     pub fn version(&self) -> FirmwareVersion {
         self.first().version
+    }
+
+    /// The release's signed security version (every variant's), `None` for a legacy file.
+    pub fn security(&self) -> Option<u32> {
+        self.first().security
+    }
+
+    /// The security version a board compares with its floor: 0 for a legacy file.
+    pub fn security_version(&self) -> u32 {
+        self.first().security_version()
     }
 
     /// The key that signed every variant.
@@ -463,16 +555,27 @@ fn check_slot(before: &[ImageSlot], slot: ImageSlot, count: usize) -> Result<(),
     Ok(())
 }
 
-fn parse_format_2(file: &[u8]) -> Result<SignedFile, ImageError> {
-    let (header, mut rest) =
-        file.split_first_chunk::<HEADER_LEN>()
-            .ok_or(ImageError::TooShort {
-                len: file.len(),
-                header: HEADER_LEN,
-            })?;
+/// Formats 3 (`secure`: with the security version) and 2, which differ only in it.
+fn parse_variants(file: &[u8], secure: bool) -> Result<SignedFile, ImageError> {
+    let header_len = if secure {
+        HEADER_LEN
+    } else {
+        FORMAT_2_HEADER_LEN
+    };
+    let (header, mut rest) = file
+        .split_at_checked(header_len)
+        .ok_or(ImageError::TooShort {
+            len: file.len(),
+            header: header_len,
+        })?;
     let version = FirmwareVersion::new(header[5], header[6], header[7]);
-    let signer = signer_key(&header[8..40])?;
-    let count = usize::from(header[40]);
+    let (security, key_at) = if secure {
+        (Some(u32_at(header, 8)), 12)
+    } else {
+        (None, 8)
+    };
+    let signer = signer_key(&header[key_at..key_at + 32])?;
+    let count = usize::from(header[key_at + 32]);
     if count == 0 || count > MAX_VARIANTS {
         return Err(ImageError::VariantCount { count });
     }
@@ -503,6 +606,7 @@ fn parse_format_2(file: &[u8]) -> Result<SignedFile, ImageError> {
             }))?;
         let image = checked_image(
             version,
+            security,
             signer,
             image,
             u32_at(head, 5),
@@ -541,6 +645,7 @@ fn parse_format_1(file: &[u8]) -> Result<SignedFile, ImageError> {
     let signer = signer_key(&header[16..48])?;
     let image = checked_image(
         version,
+        None,
         signer,
         image,
         u32_at(header, 12),
@@ -553,6 +658,7 @@ fn parse_format_1(file: &[u8]) -> Result<SignedFile, ImageError> {
 /// The image, once its CRC and signature are proved.
 fn checked_image(
     version: FirmwareVersion,
+    security: Option<u32>,
     signer: VerifyingKey,
     image: &[u8],
     declared_crc: u32,
@@ -570,6 +676,7 @@ fn checked_image(
     }
     let signed = SignedImage {
         version,
+        security,
         image: image.to_vec(),
         signer,
         signature,
@@ -599,9 +706,18 @@ fn signature_at(header: &[u8], at: usize) -> Signature {
     Signature::from_bytes(&bytes.unwrap_or([0; SIGNATURE_LEN]))
 }
 
-fn signed_message(version: FirmwareVersion, len: u32, image: &[u8]) -> Vec<u8> {
-    let mut message = Vec::with_capacity(image.len() + 11);
-    message.extend_from_slice(&signed_prefix(version, len));
+/// The message the board verifies: over the security version if there is one.
+fn signed_message(
+    version: FirmwareVersion,
+    security: Option<u32>,
+    len: u32,
+    image: &[u8],
+) -> Vec<u8> {
+    let mut message = Vec::with_capacity(image.len() + 15);
+    match security {
+        Some(security) => message.extend_from_slice(&signed_prefix_v2(version, security, len)),
+        None => message.extend_from_slice(&signed_prefix(version, len)),
+    }
     message.extend_from_slice(image);
     message
 }
@@ -617,7 +733,7 @@ mod tests {
     }
 
     fn two() -> SignedFile {
-        SignedFile::sign(
+        SignedFile::sign_legacy(
             &key(1),
             V,
             vec![
@@ -649,11 +765,14 @@ mod tests {
     fn two_variants_are_laid_out_as_documented_and_round_trip() {
         let file = two();
         let bytes = file.to_bytes();
-        assert_eq!(bytes.len(), HEADER_LEN + 2 * VARIANT_HEADER_LEN + 10 + 7);
+        assert_eq!(
+            bytes.len(),
+            FORMAT_2_HEADER_LEN + 2 * VARIANT_HEADER_LEN + 10 + 7
+        );
         assert_eq!(&bytes[..8], b"BLFI\x02\x01\x02\x03");
         assert_eq!(&bytes[8..40], key(1).verifying_key().as_bytes());
         assert_eq!(bytes[40], 2);
-        let a = &bytes[HEADER_LEN..];
+        let a = &bytes[FORMAT_2_HEADER_LEN..];
         assert_eq!(a[0], 1);
         assert_eq!(&a[1..5], &10u32.to_le_bytes());
         assert_eq!(&a[5..9], &image_crc32(b"for slot A").to_le_bytes());
@@ -673,10 +792,10 @@ mod tests {
     #[test]
     fn one_variant_round_trips() {
         for slot in [ImageSlot::Any, ImageSlot::A, ImageSlot::B] {
-            let file = SignedFile::sign(&key(3), V, vec![(slot, b"one".to_vec())]).unwrap();
+            let file = SignedFile::sign_legacy(&key(3), V, vec![(slot, b"one".to_vec())]).unwrap();
             let bytes = file.to_bytes();
-            assert_eq!(bytes.len(), HEADER_LEN + VARIANT_HEADER_LEN + 3);
-            assert_eq!(bytes[HEADER_LEN], slot.to_byte());
+            assert_eq!(bytes.len(), FORMAT_2_HEADER_LEN + VARIANT_HEADER_LEN + 3);
+            assert_eq!(bytes[FORMAT_2_HEADER_LEN], slot.to_byte());
             assert_eq!(SignedFile::parse(&bytes), Ok(file));
         }
     }
@@ -699,7 +818,7 @@ mod tests {
 
     #[test]
     fn a_format_1_file_is_read_as_one_variant_for_any_slot() {
-        let image = SignedImage::sign(&key(1), V, b"firmware!".to_vec()).unwrap();
+        let image = SignedImage::sign_legacy(&key(1), V, b"firmware!".to_vec()).unwrap();
         let bytes = format_1(&image);
         assert_eq!(bytes.len(), FORMAT_1_HEADER_LEN + 9);
         let file = SignedFile::parse(&bytes).unwrap();
@@ -773,7 +892,7 @@ mod tests {
             SignedFile::parse(&good[..30]),
             Err(ImageError::TooShort {
                 len: 30,
-                header: HEADER_LEN
+                header: FORMAT_2_HEADER_LEN
             })
         );
         let mut elf = good.clone();
@@ -801,7 +920,10 @@ mod tests {
             SignedFile::parse(&b)
         };
         // Offsets: variant 1 (slot A, 10 bytes) at 41, variant 2 (slot B, 7 bytes) at 124.
-        let (v1, v2) = (HEADER_LEN, HEADER_LEN + VARIANT_HEADER_LEN + 10);
+        let (v1, v2) = (
+            FORMAT_2_HEADER_LEN,
+            FORMAT_2_HEADER_LEN + VARIANT_HEADER_LEN + 10,
+        );
         let in_b = |cause| {
             Err(ImageError::Variant {
                 index: 2,
@@ -933,7 +1055,7 @@ mod tests {
 
     #[test]
     fn signing_keeps_the_slot_rules() {
-        let sign = |images: Vec<(ImageSlot, Vec<u8>)>| SignedFile::sign(&key(1), V, images);
+        let sign = |images: Vec<(ImageSlot, Vec<u8>)>| SignedFile::sign_legacy(&key(1), V, images);
         assert_eq!(sign(vec![]), Err(ImageError::VariantCount { count: 0 }));
         assert_eq!(
             sign(vec![(ImageSlot::B, vec![1]), (ImageSlot::B, vec![2])]),
@@ -970,8 +1092,82 @@ mod tests {
         let file = two();
         assert_eq!(file.choose(Slot::A).unwrap().slot, ImageSlot::B);
         assert_eq!(file.choose(Slot::B).unwrap().slot, ImageSlot::A);
-        let only_a = SignedFile::sign(&key(1), V, vec![(ImageSlot::A, vec![1])]).unwrap();
+        let only_a = SignedFile::sign_legacy(&key(1), V, vec![(ImageSlot::A, vec![1])]).unwrap();
         assert_eq!(only_a.choose(Slot::B).unwrap().slot, ImageSlot::A);
         assert_eq!(only_a.choose(Slot::A), Err(WrongSlot { running: Slot::A }));
+    }
+
+    #[test]
+    fn a_format_3_file_carries_its_signed_security_version() {
+        let file = SignedFile::sign(
+            &key(1),
+            V,
+            7,
+            vec![
+                (ImageSlot::A, b"A".to_vec()),
+                (ImageSlot::B, b"BB".to_vec()),
+            ],
+        )
+        .unwrap();
+        let bytes = file.to_bytes();
+        assert_eq!(&bytes[..12], b"BLFI\x03\x01\x02\x03\x07\x00\x00\x00");
+        assert_eq!(&bytes[12..44], key(1).verifying_key().as_bytes());
+        assert_eq!(bytes[44], 2);
+        assert_eq!(bytes.len(), HEADER_LEN + 2 * VARIANT_HEADER_LEN + 3);
+        let back = SignedFile::parse(&bytes).unwrap();
+        assert_eq!(back, file);
+        assert_eq!((back.security(), back.security_version()), (Some(7), 7));
+        // Each signature is the one the board checks for UpdateBeginSecure.
+        for variant in back.variants() {
+            let image = &variant.image;
+            let mut message = signed_prefix_v2(V, 7, image.len()).to_vec();
+            message.extend_from_slice(image.image());
+            let signature = ed25519_dalek::Signature::from_bytes(&image.signature().to_bytes());
+            key(1)
+                .verifying_key()
+                .verify_strict(&message, &signature)
+                .unwrap();
+        }
+    }
+
+    #[test]
+    fn a_raised_security_version_in_the_header_fails_every_signature() {
+        // An old, vulnerable release relabelled to get past a board's floor.
+        let mut bytes = SignedFile::sign(&key(1), V, 1, vec![(ImageSlot::B, b"old".to_vec())])
+            .unwrap()
+            .to_bytes();
+        bytes[8] = 9;
+        assert_eq!(
+            SignedFile::parse(&bytes),
+            Err(ImageError::Variant {
+                index: 1,
+                slot: ImageSlot::B,
+                cause: VariantError::BadSignature
+            })
+        );
+        // Nor does a legacy signature pass for a format-3 one, or the other way round.
+        let legacy = SignedFile::sign_legacy(&key(1), V, vec![(ImageSlot::B, b"old".to_vec())])
+            .unwrap()
+            .to_bytes();
+        let mut as_3 = legacy[..8].to_vec();
+        as_3[4] = FORMAT;
+        as_3.extend_from_slice(&0u32.to_le_bytes());
+        as_3.extend_from_slice(&legacy[8..]);
+        assert!(matches!(
+            SignedFile::parse(&as_3),
+            Err(ImageError::Variant {
+                cause: VariantError::BadSignature,
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn legacy_files_read_as_security_version_0_and_are_written_back_as_format_2() {
+        let file = two();
+        assert_eq!((file.security(), file.security_version()), (None, 0));
+        let bytes = file.to_bytes();
+        assert_eq!(bytes[4], FORMAT_2);
+        assert_eq!(SignedFile::parse(&bytes).unwrap(), file);
     }
 }

@@ -241,9 +241,30 @@ impl Rig {
         rig
     }
 
-    /// Signs an image of `len` bytes for `version` with the board's key.
+    /// Signs an image of `len` bytes for `version` with the board's key (security version 1).
     pub(crate) fn signed(&self, version: FirmwareVersion, len: usize) -> SignedImage {
-        SignedImage::sign(&signing_key(), version, image_bytes(version, len)).expect("sign")
+        self.signed_with(version, 1, len)
+    }
+
+    /// Signs an image of `len` bytes for `version` and `security_version` with the board's key.
+    pub(crate) fn signed_with(
+        &self,
+        version: FirmwareVersion,
+        security_version: u32,
+        len: usize,
+    ) -> SignedImage {
+        SignedImage::sign(
+            &signing_key(),
+            version,
+            security_version,
+            image_bytes(version, len),
+        )
+        .expect("sign")
+    }
+
+    /// Signs an image the way releases were signed before security versions.
+    pub(crate) fn signed_legacy(&self, version: FirmwareVersion, len: usize) -> SignedImage {
+        SignedImage::sign_legacy(&signing_key(), version, image_bytes(version, len)).expect("sign")
     }
 
     /// The slot the running board reports.

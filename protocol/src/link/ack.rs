@@ -89,6 +89,13 @@ pub enum NackReason {
     NotVerified,
     /// Erasing or programming flash failed.
     Flash,
+    /// The announced image's security version is below the board's floor (the highest one it
+    /// has confirmed): an older, possibly vulnerable release, refused as a rollback unless the
+    /// begin carried the engineer's explicit override.
+    Rollback {
+        /// The board's floor: the lowest security version it takes.
+        floor: u32,
+    },
 }
 
 impl From<BodyError> for NackReason {
@@ -133,6 +140,10 @@ impl fmt::Display for NackReason {
             }
             NackReason::BadSignature => f.write_str("bad image signature"),
             NackReason::NotVerified => f.write_str("image not verified"),
+            NackReason::Rollback { floor } => write!(
+                f,
+                "rollback refused: the image's security version is below the board's floor {floor}"
+            ),
             NackReason::Flash => f.write_str("flash error"),
         }
     }

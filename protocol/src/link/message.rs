@@ -147,6 +147,25 @@ pub enum Message<'a> {
         /// Announced image size (0 when idle).
         size: u32,
     },
+    /// Host: start a firmware update, naming the image's security version. Like
+    /// [`Message::UpdateBegin`] (whose image the board takes as a legacy one, security version
+    /// 0), but the board refuses it [`crate::link::NackReason::Rollback`] when the security
+    /// version is below its floor, unless `allow_rollback` is set: the engineer's explicit,
+    /// audited override.
+    UpdateBeginSecure {
+        /// Image size in bytes.
+        size: u32,
+        /// CRC-32/ISO-HDLC of the whole image.
+        crc32: u32,
+        /// The image's firmware version.
+        version: FirmwareVersion,
+        /// The image's security version, as signed over [`crate::link::signed_prefix_v2`]
+        /// (the signature check proves it), or `None` for an image signed the legacy way
+        /// (security version 0), which only this message can send with `allow_rollback`.
+        security_version: Option<u32>,
+        /// Take an image below the board's floor (the floor itself never falls).
+        allow_rollback: bool,
+    },
 }
 
 impl Message<'_> {
@@ -165,7 +184,8 @@ impl Message<'_> {
             | Message::UpdateVerify { .. }
             | Message::UpdateCommit
             | Message::UpdateAbort
-            | Message::GetUpdateStatus => Sender::Host,
+            | Message::GetUpdateStatus
+            | Message::UpdateBeginSecure { .. } => Sender::Host,
             Message::Ack { .. }
             | Message::BoardInfo(_)
             | Message::Status { .. }
@@ -186,7 +206,9 @@ impl Message<'_> {
     /// message that is not acknowledged.
     pub const fn ack_timeout(&self) -> Option<Duration> {
         match self {
-            Message::UpdateBegin { .. } => Some(ERASE_ACK_TIMEOUT),
+            Message::UpdateBegin { .. } | Message::UpdateBeginSecure { .. } => {
+                Some(ERASE_ACK_TIMEOUT)
+            }
             Message::UpdateVerify { .. } => Some(VERIFY_ACK_TIMEOUT),
             _ if self.needs_ack() => Some(ACK_TIMEOUT),
             _ => None,
@@ -217,6 +239,7 @@ impl Message<'_> {
             Message::Telemetry(_) => "Telemetry",
             Message::Fault(_) => "Fault",
             Message::UpdateStatus { .. } => "UpdateStatus",
+            Message::UpdateBeginSecure { .. } => "UpdateBeginSecure",
         }
     }
 
@@ -250,6 +273,7 @@ impl Message<'_> {
             | Message::Heartbeat
             | Message::GetTelemetry
             | Message::UpdateBegin { .. }
+            | Message::UpdateBeginSecure { .. }
             | Message::UpdateVerify { .. }
             | Message::UpdateCommit
             | Message::UpdateAbort

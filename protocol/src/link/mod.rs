@@ -65,6 +65,7 @@ pub use timing::{
     MAX_RETRIES, VERIFY_ACK_TIMEOUT, WINDOW,
 };
 pub use update::{
-    SIGNATURE_DOMAIN, SIGNATURE_LEN, SIGNED_PREFIX_LEN, Signature, UpdatePhase, signed_prefix,
+    SIGNATURE_DOMAIN, SIGNATURE_DOMAIN_V2, SIGNATURE_LEN, SIGNED_PREFIX_LEN, SIGNED_PREFIX_V2_LEN,
+    Signature, UpdatePhase, signed_prefix, signed_prefix_v2,
 };
 pub use wire::{decode_wire, encode};

@@ -80,6 +80,9 @@ fn any_nack_reason() -> impl Strategy<Value = NackReason> {
         Just(NackReason::BadSignature).boxed(),
         Just(NackReason::NotVerified).boxed(),
         Just(NackReason::Flash).boxed(),
+        any::<u32>()
+            .prop_map(|floor| NackReason::Rollback { floor })
+            .boxed(),
     ])
 }
 
@@ -229,6 +232,23 @@ pub(crate) fn any_message() -> impl Strategy<Value = Message<'static>> {
                 size,
             })
             .boxed(),
+        (
+            any::<u32>(),
+            any::<u32>(),
+            any_version(),
+            any::<Option<u32>>(),
+            any::<bool>(),
+        )
+            .prop_map(|(size, crc32, version, security_version, allow_rollback)| {
+                Message::UpdateBeginSecure {
+                    size,
+                    crc32,
+                    version,
+                    security_version,
+                    allow_rollback,
+                }
+            })
+            .boxed(),
     ])
 }
 
@@ -251,6 +271,6 @@ mod tests {
             let message = strategy.new_tree(&mut runner).unwrap().current();
             seen.insert(message.name());
         }
-        assert_eq!(seen.len(), 21, "{seen:?}");
+        assert_eq!(seen.len(), 22, "{seen:?}");
     }
 }

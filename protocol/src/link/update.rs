@@ -6,8 +6,14 @@
 //! announced version and size to the image, so a genuine old image cannot be relabelled:
 //!
 //! ```text
-//! "BLFW" | major | minor | patch | size (u32 LE) | image bytes
+//! "BLFW" | major | minor | patch | size (u32 LE) | image bytes                      (legacy)
+//! "BLF2" | major | minor | patch | security version (u32 LE) | size (u32 LE) | image bytes
 //! ```
+//!
+//! The second form carries the image's *security version*, which the board compares with the
+//! floor it keeps in its boot state to refuse older, possibly vulnerable, releases (a
+//! rollback). Its own domain tag keeps the two forms apart: a legacy signature never passes as
+//! one over a security version, so a legacy image counts as security version 0.
 
 use core::fmt;
 
@@ -24,6 +30,12 @@ pub const SIGNATURE_DOMAIN: [u8; 4] = *b"BLFW";
 
 /// Length of [`signed_prefix`].
 pub const SIGNED_PREFIX_LEN: usize = 11;
+
+/// Domain tag of the signed message that carries a security version ([`signed_prefix_v2`]).
+pub const SIGNATURE_DOMAIN_V2: [u8; 4] = *b"BLF2";
+
+/// Length of [`signed_prefix_v2`].
+pub const SIGNED_PREFIX_V2_LEN: usize = 15;
 
 /// An ed25519 signature, carried as its two 32-byte halves: the point `R` and the scalar `S`
 /// (RFC 8032 §5.1.6).
@@ -71,6 +83,35 @@ pub fn signed_prefix(version: FirmwareVersion, size: u32) -> [u8; SIGNED_PREFIX_
         version.major,
         version.minor,
         version.patch,
+        s0,
+        s1,
+        s2,
+        s3,
+    ]
+}
+
+/// The bytes the signed message of an image with a security version starts with; the image
+/// follows them. The security version is signed, so it cannot be changed without the key.
+pub fn signed_prefix_v2(
+    version: FirmwareVersion,
+    security_version: u32,
+    size: u32,
+) -> [u8; SIGNED_PREFIX_V2_LEN] {
+    let [d0, d1, d2, d3] = SIGNATURE_DOMAIN_V2;
+    let [v0, v1, v2, v3] = security_version.to_le_bytes();
+    let [s0, s1, s2, s3] = size.to_le_bytes();
+    [
+        d0,
+        d1,
+        d2,
+        d3,
+        version.major,
+        version.minor,
+        version.patch,
+        v0,
+        v1,
+        v2,
+        v3,
         s0,
         s1,
         s2,
@@ -130,6 +171,13 @@ mod tests {
         assert_eq!(
             prefix,
             [b'B', b'L', b'F', b'W', 1, 2, 3, 0x00, 0x80, 0x00, 0x00]
+        );
+        let prefix = signed_prefix_v2(FirmwareVersion::new(1, 2, 3), 0x0102_0304, 0x0000_8000);
+        assert_eq!(
+            prefix,
+            [
+                b'B', b'L', b'F', b'2', 1, 2, 3, 0x04, 0x03, 0x02, 0x01, 0x00, 0x80, 0x00, 0x00
+            ]
         );
     }
 }

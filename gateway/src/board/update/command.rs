@@ -37,7 +37,9 @@ impl std::fmt::Debug for ChunkData {
 /// A firmware-update command (`docs/wire.md`, "Firmware update").
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum UpdateCommand {
-    /// `UpdateBegin`: the board erases the slot not running, then acks.
+    /// `UpdateBeginSecure` (or `UpdateBegin`, for a legacy image without the override, which
+    /// boards of before security versions take too): the board erases the slot not running,
+    /// then acks.
     Begin {
         /// Image size.
         size: u32,
@@ -45,6 +47,10 @@ pub enum UpdateCommand {
         crc32: u32,
         /// Image version.
         version: FirmwareVersion,
+        /// The image's signed security version, `None` for a legacy image.
+        security: Option<u32>,
+        /// The engineer's override: take an image below the board's floor.
+        allow_rollback: bool,
     },
     /// `UpdateChunk`.
     Chunk {
@@ -74,10 +80,25 @@ impl UpdateCommand {
                 size,
                 crc32,
                 version,
+                security: None,
+                allow_rollback: false,
             } => Message::UpdateBegin {
                 size: *size,
                 crc32: *crc32,
                 version: *version,
+            },
+            UpdateCommand::Begin {
+                size,
+                crc32,
+                version,
+                security,
+                allow_rollback,
+            } => Message::UpdateBeginSecure {
+                size: *size,
+                crc32: *crc32,
+                version: *version,
+                security_version: *security,
+                allow_rollback: *allow_rollback,
             },
             UpdateCommand::Chunk { offset, data } => Message::UpdateChunk {
                 offset: *offset,

@@ -26,12 +26,17 @@ pub const REBOOT_POLL: Duration = Duration::from_millis(250);
 pub struct UpdateConfig {
     /// See [`DEFAULT_REBOOT_TIMEOUT`].
     pub reboot_timeout: Duration,
+    /// Ask the board to take an image whose security version is below its floor (an older
+    /// release): the engineer's explicit override, which the caller audits. Without it the
+    /// board refuses such an image [`NackReason::Rollback`].
+    pub allow_rollback: bool,
 }
 
 impl Default for UpdateConfig {
     fn default() -> Self {
         UpdateConfig {
             reboot_timeout: DEFAULT_REBOOT_TIMEOUT,
+            allow_rollback: false,
         }
     }
 }
@@ -49,6 +54,21 @@ pub enum UpdateError {
         /// The port.
         port: u8,
     },
+    /// The board refused the image as a rollback: its security version is below the floor.
+    #[error(
+        "the board refused the image as a rollback: its security version {security_version} is below the board's floor {floor} (an engineer can override with `borderlink firmware flash --allow-rollback`)"
+    )]
+    Rollback {
+        /// The image's security version.
+        security_version: u32,
+        /// The board's floor.
+        floor: u32,
+    },
+    /// The board's firmware predates security versions: it does not know `UpdateBeginSecure`.
+    #[error(
+        "the board's firmware does not know security versions (it refused UpdateBeginSecure as malformed): update it once with a release file signed with `borderlink firmware sign --legacy`"
+    )]
+    BoardTooOld,
     /// The board refused a step.
     #[error("the board refused {step:?}: {reason}")]
     Refused {
@@ -209,6 +229,8 @@ impl UpdateDriver {
                     size,
                     crc32: image.crc32(),
                     version: image.version(),
+                    security: image.security(),
+                    allow_rollback: config.allow_rollback,
                 },
             )
             .map_err(|_| UpdateError::NotUp)?;
@@ -406,6 +428,28 @@ impl UpdateDriver {
                     poll_at: now + REBOOT_POLL,
                 };
                 self.events.push_back(UpdateProgress::Rebooting);
+            }
+            (
+                Phase::Beginning,
+                UpdateStep::Begin,
+                AckResult::Nack(NackReason::Rollback { floor }),
+            ) => {
+                let security_version = self.image.security_version();
+                self.fail(
+                    now,
+                    session,
+                    UpdateError::Rollback {
+                        security_version,
+                        floor,
+                    },
+                );
+            }
+            (Phase::Beginning, UpdateStep::Begin, AckResult::Nack(NackReason::Malformed))
+                if self.image.security().is_some() || self.config.allow_rollback =>
+            {
+                // Sent as UpdateBeginSecure, which a board of before security versions cannot
+                // parse; it took every other message of this session.
+                self.fail(now, session, UpdateError::BoardTooOld);
             }
             (
                 Phase::Beginning | Phase::Verifying | Phase::Committing,

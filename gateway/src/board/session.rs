@@ -92,8 +92,9 @@ struct PortState {
 /// the board as unable to transmit — when the board is silent for [`BOARD_SILENCE_LIMIT`], when
 /// a command exhausts its retries, when the board nacks `NoSession` (it has reset), when it
 /// reports that it stopped hearing the host, or when the driver reopens the port. The session
-/// then handshakes again at once and, once up, restates every PTT state (released unless a key
-/// is requested) and every requested power state.
+/// then handshakes again at once and, once up, restates every PTT released (a lost link forgets
+/// every requested key: the engine asks again for an over still live) and every requested power
+/// state.
 ///
 /// # PTT
 /// PTT is keyed only on request ([`set_ptt`](Self::set_ptt)) and a release is never dropped:
@@ -726,6 +727,10 @@ impl BoardSession {
         for port in Port::ALL {
             let state = &mut self.ports[port.index()];
             state.board_ptt = None;
+            // Unkey on link loss: the over this key was for may be long over by the time the
+            // link returns, and restating it would put the radio on the air for nothing. The
+            // engine sees the radio down and asks again if its over is still live.
+            state.want_ptt = false;
             if state.cor {
                 state.cor = false;
                 self.emit(BoardEvent::Cor {

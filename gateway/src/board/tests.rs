@@ -505,8 +505,9 @@ fn no_session_mid_session_means_the_board_reset_so_handshake_and_restate() {
             }
         }]
     );
+    // The key is forgotten with the link (the engine asks again if its over is live).
     r.up_with_restate(&[
-        set_ptt(0, true),
+        set_ptt(0, false),
         set_ptt(1, false),
         Message::SetPower {
             port: port(2),
@@ -971,4 +972,59 @@ fn begin_update(r: &mut Rig) -> Vec<Sent> {
     };
     r.host.send_update(r.now, begin).unwrap();
     r.sent()
+}
+
+#[test]
+fn a_board_only_radio_is_not_rekeyed_for_an_ended_over_when_the_link_returns() {
+    let mut r = Rig::new();
+    r.up();
+    r.host.set_ptt(r.now, port(0), true);
+    let key = r.sent().remove(0);
+    r.ack(key.seq, AckResult::Ok);
+    r.events();
+    // The board falls silent mid-over: the link goes down.
+    let heard = r.now;
+    r.advance(heard + BOARD_SILENCE_LIMIT);
+    assert!(r.events().contains(&BoardEvent::Down {
+        reason: DownReason::BoardSilent
+    }));
+    assert!(
+        !r.host.ptt_requested(port(0)),
+        "a lost link forgets every wanted PTT"
+    );
+    // The over ended meanwhile; the link returns: port 0 is stated released, never keyed.
+    let seq = r.last_hello.expect("a Hello");
+    r.board(Message::BoardInfo(INFO));
+    r.ack(seq, AckResult::Ok);
+    let restated: Vec<Message<'static>> = r.ack_all().into_iter().map(|s| s.message).collect();
+    assert!(restated.contains(&set_ptt(0, false)), "{restated:?}");
+    assert!(!restated.contains(&set_ptt(0, true)), "{restated:?}");
+}
+
+#[test]
+fn every_way_of_losing_the_link_forgets_the_wanted_ptt() {
+    // Board reset (NoSession), host silence reported by the board, a reopened port.
+    for way in 0..3 {
+        let mut r = Rig::new();
+        r.up();
+        r.host.set_ptt(r.now, port(1), true);
+        let key = r.sent().remove(0);
+        r.ack(key.seq, AckResult::Ok);
+        r.events();
+        match way {
+            0 => {
+                r.host.set_power(r.now, port(2), true);
+                let power = r.sent().remove(0);
+                r.ack(power.seq, AckResult::Nack(NackReason::NoSession));
+            }
+            1 => r.board(Message::Fault(Fault::HostSilence {
+                dropped: [port(1)].into_iter().collect(),
+            })),
+            _ => r.host.reconnect(r.now),
+        }
+        assert!(!r.host.is_up(), "way {way}");
+        assert!(!r.host.ptt_requested(port(1)), "way {way}");
+        r.up_with_restate(&[set_ptt(1, false)]);
+        assert!(!r.host.ptt_requested(port(1)), "way {way}");
+    }
 }

@@ -1062,6 +1062,7 @@ impl Site {
                 BoardEvent::Up { info } => {
                     info!(?event, "board up");
                     self.check_polarity(info);
+                    self.rekey_granted_lines(now);
                 }
                 BoardEvent::Down { reason } => warn!(%reason, "board down"),
                 BoardEvent::WrongVersion { got } => {
@@ -1081,6 +1082,23 @@ impl Site {
         }
         self.pump_firmware();
         acted
+    }
+
+    /// The board session forgets every key when its link is lost; a radio keyed over PEI that
+    /// still holds its grant when the link returns gets its PTT line back (the line follows the
+    /// grant). Radios without PEI are asked for again by the engine, for an over still live.
+    fn rekey_granted_lines(&mut self, now: Instant) {
+        let Some(board) = self.board.as_mut() else {
+            return;
+        };
+        for radio in &self.radios {
+            if let (Some(_), Some(port), Some(_)) =
+                (radio.pei.as_ref(), radio.board_port, radio.keyed_since)
+                && !board.mismatched.contains(port)
+            {
+                board.session.set_ptt(now, port, true);
+            }
+        }
     }
 
     /// Compares the polarity of every configured port with what the board reports; a port that

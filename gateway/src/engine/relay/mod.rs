@@ -721,6 +721,10 @@ impl Engine {
                 }
             }
         }
+        if event == RadioEvent::Up && r.playing.is_none() && !r.tx.is_active() {
+            self.rekey_for_live_over(now, index);
+        }
+        let r = &mut self.radios[index];
         if event == RadioEvent::Down
             && let Some(key) = r.capture.take()
         {
@@ -729,6 +733,35 @@ impl Engine {
         }
         self.collect_commands();
         self.check_timers();
+    }
+
+    /// A radio back up (its board link returned, its PEI came back) joins the over that still
+    /// holds the floor on it, if any: its driver forgot every key when it went down, so an over
+    /// that ended meanwhile is never transmitted again, and one still live is asked for anew.
+    fn rekey_for_live_over(&mut self, now: Instant, index: usize) {
+        let id = self.radios[index].config.id;
+        let Some((key, patch, claim)) = self
+            .streams
+            .iter()
+            .filter(|(_, s)| s.has_floor && !s.ended && s.buffer.is_some())
+            .find(|(_, s)| s.radios.contains(&id))
+            .map(|(k, s)| (*k, s.patch, Claim::from_header(&s.header)))
+        else {
+            return;
+        };
+        let urgency = self
+            .floors
+            .get(&patch)
+            .map_or_else(|| self.policy.on_air(&claim), |f| f.policy().on_air(&claim));
+        let radio = &mut self.radios[index];
+        let group = radio.config.group;
+        if radio
+            .tx
+            .key(now, group, urgency.priority, urgency.emergency)
+        {
+            radio.playing = Some(key);
+            radio.pending_hang = false;
+        }
     }
 
     fn radio_index(&self, radio: RadioId) -> Option<usize> {

@@ -958,3 +958,55 @@ fn an_ended_stream_is_kept_until_its_silence_timeout_so_a_late_packet_keys_nothi
         "gone at its last packet + the stream timeout"
     );
 }
+
+#[test]
+fn a_radio_back_up_mid_over_is_keyed_again_for_the_over_still_live() {
+    let mut e = playing_a_peer_stream();
+    // Its board link is lost: the radio is down, and the session forgot its PTT.
+    e.handle_radio(ms(420), ASTRID, RadioEvent::Down);
+    while e.poll_command().is_some() {}
+    // The peer's over goes on.
+    for seq in 5..10u16 {
+        let bytes = peer_packet(seq, TxState::Continue, &frame(seq as u8), 2, 42);
+        e.handle_packet(
+            ms(100 + 20 * u64::from(seq)),
+            EndpointId::Peer(SiteId(2)),
+            &VoiceRepr::parse(&bytes).unwrap(),
+        );
+    }
+    e.handle_radio(ms(450), ASTRID, RadioEvent::Up);
+    assert!(
+        matches!(
+            e.poll_command(),
+            Some(RadioCommand::Key { radio: ASTRID, .. })
+        ),
+        "the live over is asked for again"
+    );
+    // And it plays once granted.
+    e.handle_radio(ms(460), ASTRID, RadioEvent::TxGranted);
+    let bytes = peer_packet(10, TxState::Continue, &frame(10), 2, 42);
+    e.handle_packet(
+        ms(460),
+        EndpointId::Peer(SiteId(2)),
+        &VoiceRepr::parse(&bytes).unwrap(),
+    );
+    e.handle_timeout(ms(800));
+    assert!(e.poll_audio().is_some());
+}
+
+#[test]
+fn a_radio_back_up_after_the_over_ended_is_not_keyed() {
+    let mut e = playing_a_peer_stream();
+    e.handle_radio(ms(420), ASTRID, RadioEvent::Down);
+    while e.poll_command().is_some() {}
+    let end = peer_packet(5, TxState::End, &frame(5), 2, 42);
+    e.handle_packet(
+        ms(430),
+        EndpointId::Peer(SiteId(2)),
+        &VoiceRepr::parse(&end).unwrap(),
+    );
+    e.handle_timeout(ms(2_000));
+    while e.poll_command().is_some() {}
+    e.handle_radio(ms(2_100), ASTRID, RadioEvent::Up);
+    assert_eq!(e.poll_command(), None);
+}

@@ -186,6 +186,9 @@ struct RadioIo {
     ptt_total: borderlink_protocol::time::Duration,
     /// Transmissions granted since start.
     transmissions: u64,
+    /// What the board was last told about this radio's PEI keying (see
+    /// [`Site::guard_pei_radios`]).
+    pei_guarded: bool,
 }
 
 impl RadioIo {
@@ -350,6 +353,17 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Daem
                 });
             }
         };
+        let board_port = config
+            .board
+            .as_ref()
+            .and_then(|b| b.port_of(radio.id))
+            .map(|p| p.port);
+        if radio.serial.is_some() && board_port.is_none() {
+            warn!(
+                radio = %radio.name,
+                "PEI radio on no board port: if borderlinkd dies while it transmits, nothing switches it off before the network's own timeout; wire its power through the board ([[board.ports]])"
+            );
+        }
         radios.push(RadioIo {
             id: radio.id,
             name: radio.name.clone(),
@@ -357,14 +371,11 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Daem
             play,
             receiving: None,
             ungated: 0,
-            board_port: config
-                .board
-                .as_ref()
-                .and_then(|b| b.port_of(radio.id))
-                .map(|p| p.port),
+            board_port,
             keyed_since: None,
             ptt_total: borderlink_protocol::time::Duration::ZERO,
             transmissions: 0,
+            pei_guarded: false,
         });
     }
     let board = match &config.board {
@@ -905,6 +916,7 @@ impl Site {
             }
             // Replies queue radio commands and patch changes engine outputs: go round again.
             again |= self.pump_roaming(now);
+            self.guard_pei_radios(now);
             again |= self.pump_board(now);
             if !again {
                 break;
@@ -1067,13 +1079,22 @@ impl Site {
                 BoardEvent::Down { reason } => warn!(%reason, "board down"),
                 BoardEvent::WrongVersion { got } => {
                     error!(
-                        got,
-                        "board speaks another link version: nothing keyed on it"
+                        board_version = got,
+                        host_version = borderlink_protocol::link::VERSION,
+                        "the board speaks link protocol version {got}, this borderlinkd speaks {}: nothing keyed on it; update the board's firmware (or the daemon) so both speak the same version",
+                        borderlink_protocol::link::VERSION
                     )
                 }
                 BoardEvent::PttRefused { .. } | BoardEvent::PttDropped { .. } => {
                     warn!(?event, "board PTT")
                 }
+                BoardEvent::Fault {
+                    fault: borderlink_protocol::link::Fault::RadioPowerCut { port, cause },
+                } => error!(
+                    port = port.get(),
+                    ?cause,
+                    "the board switched off a radio keyed over PEI (it is back on after the board's minimum off time)"
+                ),
                 BoardEvent::Fault { .. } => warn!(?event, "board fault"),
                 other => debug!(event = ?other, "board"),
             }
@@ -1082,6 +1103,29 @@ impl Site {
         }
         self.pump_firmware();
         acted
+    }
+
+    /// Tells the board which radios may be on the air because they were keyed over PEI: from
+    /// the moment a key request is under way until the radio has confirmed its cease (or, if
+    /// it went away meanwhile, until it is back and idle). The board switches such a radio off
+    /// if this daemon falls silent (killed, hung) or at its TX cap: the PTT line it drops on its
+    /// own does not unkey a radio keyed with `AT+CTXD`. Only changes are sent: after a lost link
+    /// the new session's `Hello` has switched off whatever the board still guarded.
+    fn guard_pei_radios(&mut self, now: Instant) {
+        let Some(board) = self.board.as_mut() else {
+            return;
+        };
+        for radio in &mut self.radios {
+            let (Some(pei), Some(port)) = (radio.pei.as_ref(), radio.board_port) else {
+                continue;
+            };
+            let ready = pei.session.status().state == crate::radio::LinkState::Ready;
+            let on_air = pei.session.cease_pending() || (radio.pei_guarded && !ready);
+            if on_air != radio.pei_guarded {
+                radio.pei_guarded = on_air;
+                board.session.set_pei_keyed(now, port, on_air);
+            }
+        }
     }
 
     /// The board session forgets every key when its link is lost; a radio keyed over PEI that
@@ -1191,6 +1235,9 @@ impl Site {
     /// Writes every radio session's pending commands and discards their events (shutdown).
     fn flush_radios(&mut self) {
         let now = self.clock.now();
+        // A cease confirmed during shutdown disarms the board's guard, so a clean stop does not
+        // cost the radio its power.
+        self.guard_pei_radios(now);
         self.pump_board(now);
         for radio in &mut self.radios {
             let Some(pei) = radio.pei.as_mut() else {

@@ -147,6 +147,16 @@ pub enum Message<'a> {
         /// Announced image size (0 when idle).
         size: u32,
     },
+    /// Host: a port's radio is (`keyed`) or is no longer transmitting because the host keyed it
+    /// over PEI (`AT+CTXD`, `ATD`), which no PTT line can undo. While a port is so armed, the
+    /// board cuts the radio's power if the host falls silent or at the board's TX cap, so a
+    /// dead host cannot leave it on the air (protocol version 2).
+    PeiKeyed {
+        /// The port.
+        port: Port,
+        /// `true` when the radio was keyed over PEI, `false` once it has ceased.
+        keyed: bool,
+    },
 }
 
 impl Message<'_> {
@@ -165,7 +175,8 @@ impl Message<'_> {
             | Message::UpdateVerify { .. }
             | Message::UpdateCommit
             | Message::UpdateAbort
-            | Message::GetUpdateStatus => Sender::Host,
+            | Message::GetUpdateStatus
+            | Message::PeiKeyed { .. } => Sender::Host,
             Message::Ack { .. }
             | Message::BoardInfo(_)
             | Message::Status { .. }
@@ -217,6 +228,7 @@ impl Message<'_> {
             Message::Telemetry(_) => "Telemetry",
             Message::Fault(_) => "Fault",
             Message::UpdateStatus { .. } => "UpdateStatus",
+            Message::PeiKeyed { .. } => "PeiKeyed",
         }
     }
 
@@ -229,6 +241,7 @@ impl Message<'_> {
             | Message::GetPtt { port }
             | Message::SetPower { port, .. }
             | Message::PowerCycle { port, .. }
+            | Message::PeiKeyed { port, .. }
             | Message::PttState { port, .. }
             | Message::CorChanged { port, .. } => port.check(),
             Message::UpdateChunk { data, .. } => {

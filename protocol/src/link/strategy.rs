@@ -13,7 +13,7 @@ use proptest::strategy::Union;
 
 use super::{
     AckResult, BoardInfo, Fault, FirmwareVersion, MAX_CHUNK, Message, NackReason, PORTS, Port,
-    PortMask, ResetCause, Signature, Slot, Telemetry, UpdatePhase,
+    PortMask, PowerCutCause, ResetCause, Signature, Slot, Telemetry, UpdatePhase,
 };
 
 pub(crate) fn any_port() -> impl Strategy<Value = Port> {
@@ -102,6 +102,14 @@ fn any_fault() -> impl Strategy<Value = Fault> {
                 version,
                 body,
             }
+        }),
+        (any_port(), 0..3u8).prop_map(|(port, cause)| Fault::RadioPowerCut {
+            port,
+            cause: match cause {
+                0 => PowerCutCause::HostSilence,
+                1 => PowerCutCause::TxCap,
+                _ => PowerCutCause::NewSession,
+            },
         }),
     ]
 }
@@ -229,6 +237,9 @@ pub(crate) fn any_message() -> impl Strategy<Value = Message<'static>> {
                 size,
             })
             .boxed(),
+        (any_port(), any::<bool>())
+            .prop_map(|(port, keyed)| Message::PeiKeyed { port, keyed })
+            .boxed(),
     ])
 }
 
@@ -251,6 +262,6 @@ mod tests {
             let message = strategy.new_tree(&mut runner).unwrap().current();
             seen.insert(message.name());
         }
-        assert_eq!(seen.len(), 21, "{seen:?}");
+        assert_eq!(seen.len(), 22, "{seen:?}");
     }
 }

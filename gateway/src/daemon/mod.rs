@@ -1100,9 +1100,35 @@ impl Site {
             }
             self.firmware_board_event(now, &event);
             self.board_radios(now, &event);
+            self.power_cut_radios(now, &event);
         }
         self.pump_firmware();
         acted
+    }
+
+    /// A PEI radio the board switched off (it says so), or will have switched off (the link
+    /// was lost while the radio was guarded: the board cuts it when it stops hearing this host,
+    /// or at the next session's `Hello`), lost its call and boots afresh: its session starts
+    /// over, so the engine sees it down, then up, and asks again for an over still live.
+    fn power_cut_radios(&mut self, now: Instant, event: &BoardEvent) {
+        use borderlink_protocol::link::Fault;
+        for radio in &mut self.radios {
+            let (Some(pei), Some(port)) = (radio.pei.as_mut(), radio.board_port) else {
+                continue;
+            };
+            let cut = match event {
+                BoardEvent::Down { .. } => radio.pei_guarded,
+                BoardEvent::Fault {
+                    fault: Fault::RadioPowerCut { port: p, .. },
+                } => *p == port,
+                _ => false,
+            };
+            if cut {
+                warn!(radio = %radio.name, "radio switched off by the board: initialising it again once it is back");
+                radio.pei_guarded = false;
+                pei.session.power_lost(now);
+            }
+        }
     }
 
     /// Tells the board which radios may be on the air because they were keyed over PEI: from

@@ -186,6 +186,23 @@ impl RadioSession {
         self.pump(now);
     }
 
+    /// The radio's supply was switched off (the interface board ended a transmission keyed over
+    /// PEI that nothing else could end): whatever it was doing is gone, an owed cease with it
+    /// (a radio without power transmits nothing), and it boots afresh when the power is back.
+    /// Reported down; initialised again after the first backoff.
+    pub fn power_lost(&mut self, now: Instant) {
+        if self.state == LinkState::Disconnected {
+            return;
+        }
+        self.go_down(DownReason::Rebooted {
+            evidence: "its power was switched off by the interface board",
+        });
+        self.owed_cease = None;
+        self.state = LinkState::Recovering {
+            retry_at: now + self.config.backoff_initial,
+        };
+    }
+
     /// The serial port failed or closed: the radio is down until [`link_up`](Self::link_up).
     pub fn link_down(&mut self, _now: Instant) {
         if self.state == LinkState::Disconnected {

@@ -1638,3 +1638,33 @@ fn call_control_overtakes_a_queued_reply() {
     rig.ok();
     assert_eq!(rig.sent(), ["AT+CMGS=2040777,16\r8002\u{1a}"]);
 }
+
+#[test]
+fn a_radio_switched_off_by_the_board_mid_transmission_is_down_then_initialised_afresh() {
+    let mut rig = Rig::ready();
+    rig.key_granted(1);
+    rig.radio.power_lost(rig.now);
+    rig.drain();
+    assert_eq!(
+        rig.events(),
+        [
+            RadioOutput::Down {
+                reason: DownReason::Rebooted {
+                    evidence: "its power was switched off by the interface board"
+                }
+            },
+            RadioOutput::TxLost {
+                reason: TxFailure::RadioDown
+            }
+        ]
+    );
+    assert!(
+        !rig.radio.cease_pending(),
+        "a radio without power owes no cease"
+    );
+    rig.advance(secs(1));
+    // Initialised afresh once back, with no cease for a call the power cut ended.
+    assert_eq!(rig.sent(), ["AT\r"]);
+    rig.ok();
+    assert!(!rig.sent().contains(&"AT+CUTXC=1\r".to_string()));
+}

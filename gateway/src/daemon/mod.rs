@@ -13,6 +13,7 @@ mod clock;
 mod control;
 mod firmware;
 mod net;
+mod notify;
 mod persist;
 mod roaming;
 mod serial;
@@ -440,15 +441,20 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Daem
     // A panic inside the loop is caught here, and the transmitters are released with
     // whatever state is left (see `release_everything`).
     let loop_shutdown = shutdown.clone();
+    let mut notifier = notify::Notifier::from_env(site.clock.now());
     let result = {
         let fut = std::panic::AssertUnwindSafe(main_loop(
             &mut site,
             &mut inputs,
             &mut api_rx,
+            notifier.as_mut(),
             loop_shutdown,
         ));
         catch_panic(fut).await
     };
+    if let Some(notifier) = notifier.as_mut() {
+        notifier.stopping();
+    }
     site.release_everything();
     drain(&mut site, &mut inputs, DRAIN_LIMIT).await;
     let ungated: u64 = site.radios.iter().map(|r| r.ungated).sum();
@@ -627,14 +633,27 @@ async fn catch_panic<F: std::future::Future<Output = ()>>(
 /// late by more than a fraction of a millisecond.
 const INPUT_BATCH: usize = 64;
 
+/// The daemon's one loop: inputs, the API, timers, in turn. It alone pings the systemd
+/// watchdog (see [`notify`]), so a loop that hangs gets the daemon killed and the board takes
+/// the radios off the air.
 async fn main_loop(
     site: &mut Site,
     inputs: &mut mpsc::Receiver<Input>,
     api: &mut mpsc::Receiver<ApiRequest>,
+    mut notifier: Option<&mut notify::Notifier>,
     shutdown: CancellationToken,
 ) {
+    if let Some(n) = notifier.as_deref_mut() {
+        n.ready(site.clock.now());
+    }
     loop {
-        let deadline = site.poll_timeout().map(|t| site.clock.tokio_instant(t));
+        let ping = notifier.as_deref().and_then(notify::Notifier::poll_timeout);
+        let deadline = site
+            .poll_timeout()
+            .into_iter()
+            .chain(ping)
+            .min()
+            .map(|t| site.clock.tokio_instant(t));
         tokio::select! {
             _ = shutdown.cancelled() => return,
             input = inputs.recv() => match input {
@@ -664,6 +683,9 @@ async fn main_loop(
         let now = site.clock.now();
         site.handle_timeout(now);
         site.pump(now);
+        if let Some(n) = notifier.as_deref_mut() {
+            n.ping_if_due(now);
+        }
     }
 }
 

@@ -1300,7 +1300,7 @@ impl Site {
     /// cease command. Called on every way out of the main loop.
     fn release_everything(&mut self) {
         let now = self.clock.now();
-        self.engine.release_all();
+        self.engine.release_all(now);
         if let Some(board) = self.board.as_mut() {
             board.session.release_all(now);
         }

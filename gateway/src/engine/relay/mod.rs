@@ -47,7 +47,7 @@ use super::patch::{
     SiteConsole,
 };
 use super::policy::FloorPolicy;
-use super::radio_tx::{RadioCommand, RadioEvent, RadioTx, UnkeyReason};
+use super::radio_tx::{AirTimeLimit, RadioCommand, RadioEvent, RadioTx, UnkeyReason};
 use super::routing::{LocalRadio, LocalSite, RouteVerdict, max_destinations, route};
 use super::stream::{Claim, StreamKey};
 
@@ -86,6 +86,8 @@ pub struct EngineConfig {
     pub delay: DelayConfig,
     /// How audio is held for a radio waiting for its grant, and how it catches up.
     pub grant: GrantConfig,
+    /// How long a radio may stay on the air across overs, and the break it then gets.
+    pub air_time: AirTimeLimit,
     /// A stream with no packet for this long is over (a backstop for streams that carry no
     /// local radio audio, whose jitter buffer would otherwise tell).
     pub stream_timeout: Duration,
@@ -112,6 +114,7 @@ impl EngineConfig {
             jitter: JitterConfig::default(),
             delay: DelayConfig::default(),
             grant: GrantConfig::default(),
+            air_time: AirTimeLimit::default(),
             stream_timeout: Duration::from_secs(1),
             max_streams: 1024,
             first_stream: 1,
@@ -304,7 +307,7 @@ impl Engine {
             .iter()
             .map(|r| Radio {
                 config: *r,
-                tx: RadioTx::new(r.id, hard_cap),
+                tx: RadioTx::new(r.id, hard_cap, config.air_time),
                 queue: GrantQueue::new(&config.grant),
                 playing: None,
                 capture: None,
@@ -490,9 +493,9 @@ impl Engine {
     }
 
     /// Releases every radio at once: the first thing shutdown does.
-    pub fn release_all(&mut self) {
+    pub fn release_all(&mut self, now: Instant) {
         for radio in &mut self.radios {
-            radio.tx.unkey(UnkeyReason::Forced);
+            radio.tx.unkey(now, UnkeyReason::Forced);
             radio.queue.abort(DropCause::FloorDenied);
             radio.playing = None;
             radio.pending_hang = false;
@@ -530,7 +533,7 @@ impl Engine {
                 if radio.playing == Some(key) {
                     radio.playing = None;
                     radio.pending_hang = false;
-                    radio.tx.unkey(UnkeyReason::FloorLost);
+                    radio.tx.unkey(now, UnkeyReason::FloorLost);
                     radio.queue.abort(DropCause::PeerDown);
                 }
             }
@@ -556,7 +559,7 @@ impl Engine {
                 if radio.playing == Some(key) {
                     radio.playing = None;
                     radio.pending_hang = false;
-                    radio.tx.unkey(reason);
+                    radio.tx.unkey(now, reason);
                     radio.queue.abort(DropCause::FloorDenied);
                 }
             }
@@ -687,7 +690,7 @@ impl Engine {
             return;
         };
         let r = &mut self.radios[index];
-        let lost = r.tx.handle_event(event);
+        let lost = r.tx.handle_event(now, event);
         if event == RadioEvent::TxGranted && r.tx.is_granted() {
             r.queue.grant(now);
         }
@@ -980,7 +983,7 @@ impl Engine {
         while let Some(event) = self.floors.get_mut(&patch).and_then(Floor::poll_event) {
             match event {
                 FloorEvent::Granted { key, claim, .. } => self.on_granted(now, key, claim),
-                FloorEvent::Released { key, reason } => self.on_released(key, reason),
+                FloorEvent::Released { key, reason } => self.on_released(now, key, reason),
                 // Radios time their own hang from their last frame on air (see `play_out`).
                 FloorEvent::HangStarted { .. }
                 | FloorEvent::HangEnded { .. }
@@ -1032,7 +1035,7 @@ impl Engine {
         }
     }
 
-    fn on_released(&mut self, key: StreamKey, reason: ReleaseReason) {
+    fn on_released(&mut self, now: Instant, key: StreamKey, reason: ReleaseReason) {
         if let Some(stream) = self.streams.get_mut(&key) {
             stream.has_floor = false;
             if let Some(buffer) = stream.buffer.take() {
@@ -1056,7 +1059,7 @@ impl Engine {
                 radio.playing = None;
                 match unkey {
                     Some(reason) => {
-                        radio.tx.unkey(reason);
+                        radio.tx.unkey(now, reason);
                         radio.queue.abort(DropCause::FloorDenied);
                         radio.pending_hang = false;
                     }
@@ -1213,7 +1216,7 @@ impl Engine {
             }
             if radio.pending_hang && radio.playing.is_none() && radio.queue.is_idle() {
                 radio.pending_hang = false;
-                radio.tx.start_hang(now + hang_time);
+                radio.tx.start_hang(now, now + hang_time);
             }
         }
         self.collect_commands();

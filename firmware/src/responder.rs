@@ -56,8 +56,8 @@
 
 use borderlink_protocol::link::{
     AckResult, BoardInfo, Fault, FirmwareVersion, FrameDecoder, FrameRepr, HEARTBEAT_INTERVAL,
-    LinkError, MAX_CHUNK, MAX_FRAME_LEN, Message, NackReason, PORTS, Port, PortMask, PowerCutCause,
-    ResetCause, Signature, Telemetry, VERSION, WINDOW, encode,
+    LinkError, MAX_CHUNK, MAX_FRAME_LEN, MIN_TX_BREAK, Message, NackReason, PORTS, Port, PortMask,
+    PowerCutCause, ResetCause, Signature, Telemetry, VERSION, WINDOW, encode,
 };
 use borderlink_protocol::time::{Duration, Instant};
 use embedded_hal::digital::{InputPin, OutputPin};
@@ -302,6 +302,9 @@ struct PowerRelay<P> {
 struct PeiGuard {
     /// Since when the radio transmits by the host's word (the TX cap counts from here).
     armed_since: Option<Instant>,
+    /// The last disarming and the arming it ended: re-armed within [`MIN_TX_BREAK`], the
+    /// radio is still on the same transmission and the cap keeps counting from that arming.
+    disarmed: Option<(Instant, Instant)>,
     /// A power cut whose relay write failed: retried at this time, for this cause.
     cut_retry: Option<(Instant, PowerCutCause)>,
 }
@@ -931,7 +934,7 @@ where
 
     /// The host keyed (or ceased) a port's radio over PEI: arm (disarm) its power guard. Arming
     /// an armed port keeps its TX cap running from the first arming, as keying a keyed PTT
-    /// line does. A radio that is not powered cannot be on the air: arming it is refused
+    /// line does, and so does arming again less than [`MIN_TX_BREAK`] after a disarming. A radio that is not powered cannot be on the air: arming it is refused
     /// `PoweredOff`, so the host knows it is not guarded.
     fn pei_keyed(&mut self, now: Instant, port: Port, keyed: bool) -> AckResult {
         let index = port.index();
@@ -939,13 +942,21 @@ where
             return AckResult::Nack(NackReason::NoSuchPort { port: port.get() });
         };
         if !keyed {
-            guard.armed_since = None;
+            if let Some(since) = guard.armed_since.take() {
+                guard.disarmed = Some((now, since));
+            }
             return AckResult::Ok;
         }
         if !relay.on || relay.on_at.is_some() {
             return AckResult::Nack(NackReason::PoweredOff);
         }
-        guard.armed_since.get_or_insert(now);
+        if guard.armed_since.is_none() {
+            let carried = guard
+                .disarmed
+                .filter(|(at, _)| now < *at + MIN_TX_BREAK)
+                .map(|(_, since)| since);
+            guard.armed_since = Some(carried.unwrap_or(now));
+        }
         AckResult::Ok
     }
 
@@ -1906,6 +1917,27 @@ mod tests {
         let got = b.run_with_heartbeats(ms(2_000));
         assert!(!b.power[2].is_high(), "switched off at the cap");
         assert_eq!(got, [power_cut(2, PowerCutCause::TxCap)]);
+    }
+
+    #[test]
+    fn a_pei_radio_ceased_and_keyed_again_within_a_second_keeps_its_cap() {
+        // TX cap 2 s; overs of 800 ms with 500 ms breaks.
+        let mut b = bench::<4>();
+        b.hello();
+        b.send(pei_keyed(1, true));
+        b.run_with_heartbeats(ms(800));
+        b.send(pei_keyed(1, false));
+        b.run_with_heartbeats(ms(1_300));
+        b.send(pei_keyed(1, true));
+        b.recv();
+        let got = b.run_with_heartbeats(ms(1_999));
+        assert!(got.is_empty(), "{got:?}");
+        let got = b.run_with_heartbeats(ms(2_000));
+        assert_eq!(
+            got,
+            [power_cut(1, PowerCutCause::TxCap)],
+            "counted from the first over"
+        );
     }
 
     #[test]

@@ -62,7 +62,7 @@ pub use port::{PORTS, Port, PortMask};
 pub use telemetry::{BoardInfo, FirmwareVersion, ResetCause, Slot, Telemetry};
 pub use timing::{
     ACK_TIMEOUT, BOARD_SILENCE_LIMIT, ERASE_ACK_TIMEOUT, HEARTBEAT_INTERVAL, HOST_SILENCE_LIMIT,
-    MAX_RETRIES, VERIFY_ACK_TIMEOUT, WINDOW,
+    MAX_RETRIES, MIN_TX_BREAK, VERIFY_ACK_TIMEOUT, WINDOW,
 };
 pub use update::{
     SIGNATURE_DOMAIN, SIGNATURE_LEN, SIGNED_PREFIX_LEN, Signature, UpdatePhase, signed_prefix,

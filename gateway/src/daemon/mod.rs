@@ -284,6 +284,12 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Daem
             .timers
             .grant_wait_bound
             .max(session_config.grant_wait);
+        // The session keeps the engine's continuous air-time cap too: a backstop for a radio
+        // keyed over PEI, whatever keyed it.
+        session_config.air_time = crate::engine::radio_tx::AirTimeLimit {
+            max_continuous: config.timers.max_continuous,
+            forced_gap: config.timers.forced_gap,
+        };
         let session = RadioSession::new(session_config).map_err(|e| DaemonError::Radio {
             name: radio.name.clone(),
             message: e.to_string(),

@@ -117,6 +117,8 @@ pub struct RadioSession {
     /// The engine wants this radio to transmit (or it did, and a cease is pending a call
     /// instance).
     pub(super) tx: Option<Keying>,
+    /// The continuous air-time count (`air_time.rs`).
+    pub(super) air: super::air_time::AirClock,
 }
 
 impl RadioSession {
@@ -144,6 +146,7 @@ impl RadioSession {
             call: None,
             rx: None,
             tx: None,
+            air: super::air_time::AirClock::default(),
         })
     }
 
@@ -256,6 +259,7 @@ impl RadioSession {
             self.start_init();
         }
         self.call_timeout(now);
+        self.air_time_timeout(now);
         if self.state == LinkState::Ready
             && let Some(due) = self.next_signal
             && now >= due
@@ -286,6 +290,7 @@ impl RadioSession {
             recovery,
             signal,
             self.call_deadline(),
+            self.air_time_deadline(),
         ]
         .into_iter()
         .flatten()
@@ -356,6 +361,7 @@ impl RadioSession {
             };
             self.send(now, op, 1);
         }
+        self.track_air_time(now);
     }
 
     /// Writes `op` and waits for its answer; `attempts` counts this sending.

@@ -213,6 +213,13 @@ fn sigterm_releases_ptt_by_command_before_the_watchdog() {
         [0],
         "the watchdog had to drop PTT"
     );
+    // The radio's cease was confirmed before the daemon left, so the board's PEI guard was
+    // disarmed: a clean stop does not cost the radio its power.
+    assert!(
+        site.board.power_changes().is_empty(),
+        "{:?}",
+        site.board.power_changes()
+    );
 }
 
 #[test]

@@ -7,7 +7,9 @@
 //!   boot, whichever polarity the line has;
 //! - it enforces a hard TX cap (never above [`MAX_TX_CAP`]): once keyed that long, it releases
 //!   on its own however PTT was asserted, then refuses to key again until the host has said
-//!   "release" (so a host that keeps asking cannot re-key at once) and a cool-down has passed;
+//!   "release" (so a host that keeps asking cannot re-key at once) and a cool-down has passed.
+//!   A release shorter than [`MIN_TX_BREAK`] does not restart the cap: over after over keyed
+//!   with short breaks between them is one transmission, capped as one;
 //! - if driving the line to released fails, it assumes the radio may still be keyed and retries
 //!   every [`RELEASE_RETRY`] until the line is released, refusing to key meanwhile.
 //!
@@ -16,6 +18,7 @@
 
 use core::fmt;
 
+pub use borderlink_protocol::link::MIN_TX_BREAK;
 use borderlink_protocol::time::{Duration, Instant};
 use embedded_hal::digital::OutputPin;
 
@@ -132,6 +135,11 @@ pub struct PttOutput<P> {
     config: PttConfig,
     line: Line,
     lockout: Option<Lockout>,
+    /// Where the TX cap counts from: the keying that began the current transmission, breaks
+    /// shorter than [`MIN_TX_BREAK`] included.
+    cap_from: Option<Instant>,
+    /// When the line was last released.
+    released_at: Option<Instant>,
 }
 
 impl<P: OutputPin> PttOutput<P> {
@@ -143,6 +151,8 @@ impl<P: OutputPin> PttOutput<P> {
             config,
             line: Line::Released,
             lockout: None,
+            cap_from: None,
+            released_at: None,
         })
     }
 
@@ -166,6 +176,10 @@ impl<P: OutputPin> PttOutput<P> {
             Line::Released => match self.config.polarity.drive(&mut self.pin, true) {
                 Ok(()) => {
                     self.line = Line::Keyed { since: now };
+                    let short_break = self.released_at.is_some_and(|at| now < at + MIN_TX_BREAK);
+                    if !short_break || self.cap_from.is_none() {
+                        self.cap_from = Some(now);
+                    }
                     Ok(())
                 }
                 Err(e) => {
@@ -200,11 +214,13 @@ impl<P: OutputPin> PttOutput<P> {
     /// at the next [`poll_timeout`](Self::poll_timeout).
     pub fn handle_timeout(&mut self, now: Instant) -> Result<bool, Error<P::Error>> {
         match self.line {
-            Line::Keyed { since } if now >= since + self.config.tx_cap => {
+            Line::Keyed { .. } if self.cap_deadline().is_some_and(|cap| now >= cap) => {
                 self.lockout = Some(Lockout {
                     at: now,
                     host_released: false,
                 });
+                // The lockout is the break: the next keying counts afresh.
+                self.cap_from = None;
                 self.drive_released(now).map(|()| true)
             }
             Line::ReleaseFailed { retry_at } if now >= retry_at => {
@@ -224,10 +240,11 @@ impl<P: OutputPin> PttOutput<P> {
         }
     }
 
-    /// When the TX cap will release the line, if it is keyed.
+    /// When the TX cap will release the line, if it is keyed: the cap counts from the start of
+    /// the current transmission, breaks shorter than [`MIN_TX_BREAK`] included.
     pub fn cap_deadline(&self) -> Option<Instant> {
         match self.line {
-            Line::Keyed { since } => Some(since + self.config.tx_cap),
+            Line::Keyed { since } => Some(self.cap_from.unwrap_or(since) + self.config.tx_cap),
             _ => None,
         }
     }
@@ -261,6 +278,9 @@ impl<P: OutputPin> PttOutput<P> {
     fn drive_released(&mut self, now: Instant) -> Result<(), Error<P::Error>> {
         match self.config.polarity.drive(&mut self.pin, false) {
             Ok(()) => {
+                if self.is_keyed() {
+                    self.released_at = Some(now);
+                }
                 self.line = Line::Released;
                 Ok(())
             }
@@ -358,6 +378,53 @@ mod tests {
         ptt.key(ms(9_000)).unwrap();
         assert_eq!(ptt.keyed_since(), Some(ms(0)));
         assert_eq!(ptt.handle_timeout(ms(10_000)), Ok(true));
+        pin.done();
+    }
+
+    #[test]
+    fn a_line_released_and_keyed_again_within_a_second_is_one_transmission_for_the_cap() {
+        // Over after over with 500 ms breaks: a host releasing between overs cannot restart
+        // the cap.
+        let mut script = std::vec![T::set(State::Low)];
+        for _ in 0..3 {
+            script.extend([T::set(State::High), T::set(State::Low)]);
+        }
+        let mut pin = Mock::new(&script);
+        let config = PttConfig::new(Polarity::ActiveHigh).with_tx_cap(Duration::from_secs(10));
+        let mut ptt = PttOutput::new(pin.clone(), config).unwrap();
+        for over in 0..2u64 {
+            let start = over * 3_500;
+            ptt.key(ms(start)).unwrap();
+            assert_eq!(ptt.handle_timeout(ms(start + 3_000)), Ok(false));
+            ptt.release(ms(start + 3_000)).unwrap();
+        }
+        ptt.key(ms(7_000)).unwrap();
+        assert_eq!(
+            ptt.cap_deadline(),
+            Some(ms(10_000)),
+            "counted from the first over"
+        );
+        assert_eq!(ptt.handle_timeout(ms(9_999)), Ok(false));
+        assert_eq!(ptt.handle_timeout(ms(10_000)), Ok(true));
+        assert!(!ptt.is_keyed());
+        pin.done();
+    }
+
+    #[test]
+    fn a_break_of_a_second_or_more_starts_the_cap_afresh() {
+        let mut pin = Mock::new(&[
+            T::set(State::Low),
+            T::set(State::High),
+            T::set(State::Low),
+            T::set(State::High),
+        ]);
+        let config = PttConfig::new(Polarity::ActiveHigh).with_tx_cap(Duration::from_secs(10));
+        let mut ptt = PttOutput::new(pin.clone(), config).unwrap();
+        ptt.key(ms(0)).unwrap();
+        ptt.release(ms(8_000)).unwrap();
+        ptt.key(ms(9_000)).unwrap();
+        assert_eq!(ptt.cap_deadline(), Some(ms(19_000)));
+        assert_eq!(ptt.keyed_since(), Some(ms(9_000)));
         pin.done();
     }
 

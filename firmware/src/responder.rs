@@ -58,8 +58,8 @@
 
 use borderlink_protocol::link::{
     AckResult, BoardInfo, Fault, FirmwareVersion, FrameDecoder, FrameRepr, HEARTBEAT_INTERVAL,
-    LinkError, MAX_CHUNK, MAX_FRAME_LEN, Message, NackReason, PORTS, Port, PortMask, ResetCause,
-    Signature, Telemetry, VERSION, WINDOW, encode,
+    LinkError, MAX_CHUNK, MAX_FRAME_LEN, MIN_TX_BREAK, Message, NackReason, PORTS, Port, PortMask,
+    PowerCutCause, ResetCause, Signature, Telemetry, VERSION, WINDOW, encode,
 };
 use borderlink_protocol::time::{Duration, Instant};
 use embedded_hal::digital::{InputPin, OutputPin};
@@ -71,17 +71,17 @@ use crate::safety::{self, Event, Safety};
 use crate::update::{Done, Updater};
 
 /// How many frames wait for [`Responder::poll_transmit`].
-pub const OUT_CAPACITY: usize = 24;
+pub const OUT_CAPACITY: usize = 24 + PORTS;
 
 /// How many answered commands the board remembers for duplicate detection: the spec asks for
 /// at least twice the host's window.
 pub const HISTORY: usize = 2 * WINDOW;
 
 /// The most frames one received frame can make the board send: its report and ack, a host
-/// silence fault and a TX-cap fault per port that fell due before it, and for an update
-/// command the status and ack of a deferred command it ends. [`Responder::push`] stops taking
+/// silence fault, a TX-cap fault and a radio power-cut fault per port that fell due before it,
+/// and for an update command the status and ack of a deferred command it ends. [`Responder::push`] stops taking
 /// bytes when fewer slots than this are free, so an answer is never lost.
-const RESERVE: usize = 5 + PORTS;
+const RESERVE: usize = 5 + 2 * PORTS;
 
 /// An update that hears no update command for this long is abandoned, so a host that died
 /// mid-update does not leave the board refusing to key its radios.
@@ -182,6 +182,10 @@ enum Command {
         port: Port,
         off_ms: u16,
     },
+    PeiKeyed {
+        port: Port,
+        keyed: bool,
+    },
     GetTelemetry,
     /// `UpdateBegin` (`security` is `None`) or `UpdateBeginSecure`.
     UpdateBegin {
@@ -244,6 +248,7 @@ impl Request {
             Message::GetPtt { port } => Command::GetPtt { port },
             Message::SetPower { port, on } => Command::SetPower { port, on },
             Message::PowerCycle { port, off_ms } => Command::PowerCycle { port, off_ms },
+            Message::PeiKeyed { port, keyed } => Command::PeiKeyed { port, keyed },
             Message::GetTelemetry => Command::GetTelemetry,
             Message::UpdateBegin {
                 size,
@@ -311,6 +316,19 @@ struct PowerRelay<P> {
     last_cycle: Option<Instant>,
 }
 
+/// A port whose radio the host keyed over PEI ([`Message::PeiKeyed`]): no PTT line can unkey
+/// it, so the board guards it with the radio's power.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+struct PeiGuard {
+    /// Since when the radio transmits by the host's word (the TX cap counts from here).
+    armed_since: Option<Instant>,
+    /// The last disarming and the arming it ended: re-armed within [`MIN_TX_BREAK`], the
+    /// radio is still on the same transmission and the cap keeps counting from that arming.
+    disarmed: Option<(Instant, Instant)>,
+    /// A power cut whose relay write failed: retried at this time, for this cause.
+    cut_retry: Option<(Instant, PowerCutCause)>,
+}
+
 /// The board's link endpoint for `N` radio ports (at most [`PORTS`]), generic over the pins
 /// of [`Safety`], a power relay output `P` per port and the update flash `F`.
 #[derive(Debug)]
@@ -318,6 +336,8 @@ pub struct Responder<O, I, L, P, F, const N: usize> {
     decoder: FrameDecoder<MAX_FRAME_LEN>,
     safety: Safety<O, I, L, N>,
     power: [PowerRelay<P>; N],
+    /// Ports whose radio is keyed over PEI, guarded by its power relay.
+    pei: [PeiGuard; N],
     config: ResponderConfig,
     updater: Updater<F>,
     /// A command whose ack waits for the updater's work (erase, verify).
@@ -384,6 +404,7 @@ where
             decoder: FrameDecoder::new(),
             safety,
             power,
+            pei: [PeiGuard::default(); N],
             config,
             updater,
             pending: None,
@@ -486,6 +507,7 @@ where
         self.resume_after_erase(now);
         self.safety.handle_timeout(now);
         self.sync_safety(now);
+        self.guard_pei(now);
         self.update_timers(now);
         for index in 0..N {
             if self.power[index].on_at.is_some_and(|at| now >= at) {
@@ -517,9 +539,11 @@ where
         let errors = (!self.errors.is_empty()).then_some(self.next_error_report);
         let update_idle = (self.updater.is_active() && !self.updater.is_committed())
             .then_some(self.update_heard + UPDATE_IDLE_TIMEOUT);
+        let pei = (0..N).filter_map(|i| self.pei_deadline(i));
         self.power
             .iter()
             .filter_map(|p| p.on_at)
+            .chain(pei)
             .chain(errors)
             .chain(self.work_at)
             .chain(update_idle)
@@ -567,6 +591,12 @@ where
     /// Whether a host has opened a session (sent `Hello`) since boot.
     pub fn is_session_open(&self) -> bool {
         self.session
+    }
+
+    /// Whether a port's radio is keyed over PEI as far as the board knows (armed by
+    /// [`Message::PeiKeyed`]), `None` for no such port.
+    pub fn is_pei_armed(&self, port: usize) -> Option<bool> {
+        self.pei.get(port).map(|g| g.armed_since.is_some())
     }
 
     /// Whether a port's radio is powered (its relay last driven to on), `None` for no such port.
@@ -680,6 +710,14 @@ where
                     let _ = self.safety.request_ptt(index, false, now);
                 }
                 self.sync_safety(now);
+                // A new session's host does not know what the last one keyed over PEI (it
+                // restarted, or lost the link): a radio still armed is switched off, as the
+                // only release the board has for it.
+                for index in 0..N {
+                    if self.pei[index].armed_since.is_some() {
+                        self.cut_power(index, now, PowerCutCause::NewSession);
+                    }
+                }
                 // The image talks to a host: good enough to keep. If the record cannot be
                 // written it stays on trial (GetUpdateStatus says so) and the next reset rolls
                 // back, which is the safe side.
@@ -725,6 +763,9 @@ where
                 ok(Some(Message::PttState { port, keyed }))
             }
             Command::SetPower { port, on } => Outcome::Done(None, self.set_power(now, port, on)),
+            Command::PeiKeyed { port, keyed } => {
+                Outcome::Done(None, self.pei_keyed(now, port, keyed))
+            }
             Command::PowerCycle { port, off_ms } => {
                 Outcome::Done(None, self.power_cycle(now, port, off_ms))
             }
@@ -739,7 +780,7 @@ where
                 if self.updater.is_active() {
                     return nack(NackReason::UpdateInProgress);
                 }
-                if !self.keyed.is_empty() {
+                if !self.keyed.is_empty() || self.pei.iter().any(|g| g.armed_since.is_some()) {
                     return nack(NackReason::Busy);
                 }
                 match self
@@ -856,6 +897,10 @@ where
             self.release_before_power_off(index, now);
         }
         let polarity = self.config.power_polarity;
+        if !on && let Some(guard) = self.pei.get_mut(index) {
+            // A radio switched off is off the air: nothing left to guard.
+            *guard = PeiGuard::default();
+        }
         let Some(relay) = self.power.get_mut(index) else {
             return AckResult::Nack(NackReason::NoSuchPort { port: port.get() });
         };
@@ -906,7 +951,97 @@ where
         relay.on = false;
         relay.on_at = Some(now + off);
         relay.last_cycle = Some(now);
+        if let Some(guard) = self.pei.get_mut(index) {
+            *guard = PeiGuard::default();
+        }
         AckResult::Ok
+    }
+
+    /// The host keyed (or ceased) a port's radio over PEI: arm (disarm) its power guard. Arming
+    /// an armed port keeps its TX cap running from the first arming, as keying a keyed PTT
+    /// line does, and so does arming again less than [`MIN_TX_BREAK`] after a disarming. A radio that is not powered cannot be on the air: arming it is refused
+    /// `PoweredOff`, so the host knows it is not guarded.
+    fn pei_keyed(&mut self, now: Instant, port: Port, keyed: bool) -> AckResult {
+        let index = port.index();
+        let (Some(relay), Some(guard)) = (self.power.get(index), self.pei.get_mut(index)) else {
+            return AckResult::Nack(NackReason::NoSuchPort { port: port.get() });
+        };
+        if !keyed {
+            if let Some(since) = guard.armed_since.take() {
+                guard.disarmed = Some((now, since));
+            }
+            return AckResult::Ok;
+        }
+        if !relay.on || relay.on_at.is_some() {
+            return AckResult::Nack(NackReason::PoweredOff);
+        }
+        if guard.armed_since.is_none() {
+            let carried = guard
+                .disarmed
+                .filter(|(at, _)| now < *at + MIN_TX_BREAK)
+                .map(|(_, since)| since);
+            guard.armed_since = Some(carried.unwrap_or(now));
+        }
+        AckResult::Ok
+    }
+
+    /// When a port's PEI guard next needs [`guard_pei`](Self::guard_pei): its TX cap, or the
+    /// retry of a power cut that failed.
+    fn pei_deadline(&self, index: usize) -> Option<Instant> {
+        let guard = self.pei.get(index)?;
+        if let Some((at, _)) = guard.cut_retry {
+            return Some(at);
+        }
+        let cap = self.safety.ptt(index)?.config().tx_cap();
+        guard.armed_since.map(|since| since + cap)
+    }
+
+    /// Cuts the power of every PEI-keyed radio at its TX cap, and retries failed cuts.
+    fn guard_pei(&mut self, now: Instant) {
+        for index in 0..N {
+            let Some(guard) = self.pei.get(index).copied() else {
+                continue;
+            };
+            let due = self.pei_deadline(index).is_some_and(|at| now >= at);
+            if !due {
+                continue;
+            }
+            let cause = guard
+                .cut_retry
+                .map_or(PowerCutCause::TxCap, |(_, cause)| cause);
+            self.cut_power(index, now, cause);
+        }
+    }
+
+    /// Ends a PEI-keyed radio's transmission the only way the board can: switches the radio
+    /// off (its PTT line released first), for the minimum off time, then on again. Reported
+    /// once as [`Fault::RadioPowerCut`]; a relay that fails to switch is retried every
+    /// [`POWER_RETRY`], the port staying armed meanwhile.
+    fn cut_power(&mut self, index: usize, now: Instant, cause: PowerCutCause) {
+        self.release_before_power_off(index, now);
+        let polarity = self.config.power_polarity;
+        let off = self.config.min_power_off;
+        let (Some(relay), Some(guard)) = (self.power.get_mut(index), self.pei.get_mut(index))
+        else {
+            return;
+        };
+        let first = guard.cut_retry.is_none();
+        match polarity.drive(&mut relay.pin, false) {
+            Ok(()) => {
+                relay.on = false;
+                relay.on_at = Some(now + off);
+                *guard = PeiGuard::default();
+            }
+            Err(_) => {
+                // Unknown level: counted unpowered (nothing keys it), and tried again.
+                relay.on = false;
+                relay.on_at = None;
+                guard.cut_retry = Some((now + POWER_RETRY, cause));
+            }
+        }
+        if first && let Some(port) = port_of(index) {
+            self.queue(Message::Fault(Fault::RadioPowerCut { port, cause }));
+        }
     }
 
     /// A radio losing power with its PTT line held would come back keyed: release it first.
@@ -998,6 +1133,13 @@ where
             let dropped = PortMask::from_bits(before.bits() & !self.keyed.bits() & !capped.bits())
                 .unwrap_or(PortMask::EMPTY);
             self.queue(Message::Fault(Fault::HostSilence { dropped }));
+            // A radio keyed over PEI does not stop with its PTT line: its host is gone, so
+            // switch it off.
+            for index in 0..N {
+                if self.pei[index].armed_since.is_some() && self.pei[index].cut_retry.is_none() {
+                    self.cut_power(index, now, PowerCutCause::HostSilence);
+                }
+            }
         }
         for index in 0..N {
             let since = self.safety.ptt(index).and_then(|p| p.keyed_since());
@@ -1611,7 +1753,8 @@ mod tests {
     fn a_wrong_version_is_nacked_in_the_boards_version_and_not_heard() {
         let mut b = bench::<4>();
         b.recv();
-        b.push(&cobs_wire(&raw_frame(2, 0x0304, &[0])));
+        // A version-1 host (from before the PEI power guard) is told this board speaks 2.
+        b.push(&cobs_wire(&raw_frame(1, 0x0304, &[0])));
         assert_eq!(
             b.recv(),
             [nack(
@@ -1619,6 +1762,7 @@ mod tests {
                 NackReason::UnsupportedVersion { supported: VERSION }
             )]
         );
+        assert_eq!(VERSION, 2);
         assert!(!b.board.is_session_open());
         assert!(!b.board.safety().watchdog().is_alive(b.now));
         assert_eq!(b.board.link_errors().version, 1);
@@ -1729,6 +1873,143 @@ mod tests {
         // heard first, so its own SetPtt goes through.
         let seq = b.send(set_ptt(1, true));
         assert_eq!(b.recv(), [ack(seq, AckResult::Ok)]);
+    }
+
+    fn pei_keyed(n: u8, keyed: bool) -> Message<'static> {
+        Message::PeiKeyed {
+            port: port(n),
+            keyed,
+        }
+    }
+
+    fn power_cut(n: u8, cause: PowerCutCause) -> Message<'static> {
+        Message::Fault(Fault::RadioPowerCut {
+            port: port(n),
+            cause,
+        })
+    }
+
+    #[test]
+    fn a_radio_keyed_over_pei_is_switched_off_within_500_ms_of_host_silence() {
+        let config = ResponderConfig::new(FIRMWARE, ResetCause::PowerOn)
+            .with_min_power_off(Duration::from_millis(800));
+        let mut b = bench_with::<4>(PttConfig::new(Polarity::ActiveHigh), config);
+        b.hello();
+        // The host keyed port 1's radio with AT+CTXD and says so; port 3's radio is idle.
+        let seq = b.send(pei_keyed(1, true));
+        assert_eq!(b.recv(), [ack(seq, AckResult::Ok)]);
+        assert_eq!(b.board.is_pei_armed(1), Some(true));
+        let heard = b.now;
+        b.run_until(heard + HOST_SILENCE_LIMIT - Duration::from_millis(1));
+        assert!(b.power[1].is_high(), "powered while the host is alive");
+        // The host dies (kill -9, OOM, a hung loop): the board switches the radio off.
+        b.run_until(heard + HOST_SILENCE_LIMIT);
+        assert!(!b.power[1].is_high(), "the PEI-keyed radio is switched off");
+        assert!(b.power[3].is_high(), "an idle radio keeps its power");
+        assert_eq!(
+            b.recv(),
+            [
+                Message::Fault(Fault::HostSilence {
+                    dropped: PortMask::EMPTY
+                }),
+                power_cut(1, PowerCutCause::HostSilence)
+            ]
+        );
+        assert_eq!(b.board.is_pei_armed(1), Some(false));
+        // And on again after the minimum off time, unarmed.
+        b.run_until(heard + HOST_SILENCE_LIMIT + Duration::from_millis(799));
+        assert!(!b.power[1].is_high());
+        b.run_until(heard + HOST_SILENCE_LIMIT + Duration::from_millis(800));
+        assert!(
+            b.power[1].is_high(),
+            "power restored after the minimum off time"
+        );
+    }
+
+    #[test]
+    fn a_radio_keyed_over_pei_is_switched_off_at_the_boards_tx_cap() {
+        // TX cap 2 s (the bench's PTT config).
+        let mut b = bench::<4>();
+        b.hello();
+        let seq = b.send(pei_keyed(2, true));
+        assert_eq!(b.recv(), [ack(seq, AckResult::Ok)]);
+        let got = b.run_with_heartbeats(ms(1_999));
+        assert!(got.is_empty(), "{got:?}");
+        // A repeated "keyed" does not restart the cap.
+        let seq = b.send(pei_keyed(2, true));
+        assert_eq!(b.recv(), [ack(seq, AckResult::Ok)]);
+        assert!(b.power[2].is_high());
+        let got = b.run_with_heartbeats(ms(2_000));
+        assert!(!b.power[2].is_high(), "switched off at the cap");
+        assert_eq!(got, [power_cut(2, PowerCutCause::TxCap)]);
+    }
+
+    #[test]
+    fn a_pei_radio_ceased_and_keyed_again_within_a_second_keeps_its_cap() {
+        // TX cap 2 s; overs of 800 ms with 500 ms breaks.
+        let mut b = bench::<4>();
+        b.hello();
+        b.send(pei_keyed(1, true));
+        b.run_with_heartbeats(ms(800));
+        b.send(pei_keyed(1, false));
+        b.run_with_heartbeats(ms(1_300));
+        b.send(pei_keyed(1, true));
+        b.recv();
+        let got = b.run_with_heartbeats(ms(1_999));
+        assert!(got.is_empty(), "{got:?}");
+        let got = b.run_with_heartbeats(ms(2_000));
+        assert_eq!(
+            got,
+            [power_cut(1, PowerCutCause::TxCap)],
+            "counted from the first over"
+        );
+    }
+
+    #[test]
+    fn a_ceased_pei_radio_is_not_switched_off() {
+        let mut b = bench::<4>();
+        b.hello();
+        b.send(pei_keyed(0, true));
+        b.send(pei_keyed(0, false));
+        b.recv();
+        b.run_until(ms(5_000));
+        assert!(b.power[0].is_high());
+        assert_eq!(
+            b.recv(),
+            [Message::Fault(Fault::HostSilence {
+                dropped: PortMask::EMPTY
+            })]
+        );
+    }
+
+    #[test]
+    fn a_new_session_switches_off_what_the_last_one_keyed_over_pei() {
+        let mut b = bench::<4>();
+        b.hello();
+        b.send(pei_keyed(3, true));
+        b.recv();
+        // The daemon restarted (faster than the watchdog): its Hello knows nothing of port 3.
+        let seq = b.send(Message::Hello);
+        let got = b.recv();
+        assert_eq!(got[0], power_cut(3, PowerCutCause::NewSession), "{got:?}");
+        assert_eq!(got.last(), Some(&ack(seq, AckResult::Ok)));
+        assert!(!b.power[3].is_high());
+        assert_eq!(b.board.is_pei_armed(3), Some(false));
+    }
+
+    #[test]
+    fn arming_an_unpowered_radio_is_refused_and_no_port_is_out_of_range() {
+        let mut b = bench::<2>();
+        b.hello();
+        let seq = b.send(Message::SetPower {
+            port: port(1),
+            on: false,
+        });
+        assert_eq!(b.recv(), [ack(seq, AckResult::Ok)]);
+        let seq = b.send(pei_keyed(1, true));
+        assert_eq!(b.recv(), [nack(seq, NackReason::PoweredOff)]);
+        let seq = b.send(pei_keyed(3, true));
+        assert_eq!(b.recv(), [nack(seq, NackReason::NoSuchPort { port: 3 })]);
     }
 
     #[test]

@@ -672,13 +672,14 @@ fn a_board_reset_mid_session_is_noticed_and_ptt_restated_released() {
 #[test]
 fn a_board_of_another_version_is_reported_and_nothing_is_keyed() {
     let mut p = Pair::new();
-    // The far side speaks version 2: every intact frame has its version swapped on the way.
-    p.to_board.swap_version = Some((VERSION, 2));
-    p.to_host.swap_version = Some((VERSION, 2));
+    // The far side speaks version 1 (a board from before the PEI power guard): every intact
+    // frame has its version swapped on the way.
+    p.to_board.swap_version = Some((VERSION, 1));
+    p.to_host.swap_version = Some((VERSION, 1));
     p.host.set_ptt(p.now, port(0), true);
     p.run_for(Duration::from_secs(5));
     let events = p.take_events();
-    assert_eq!(events, [BoardEvent::WrongVersion { got: 2 }]);
+    assert_eq!(events, [BoardEvent::WrongVersion { got: 1 }]);
     assert!(!p.host.is_up());
     assert!(!p.board.is_session_open());
     assert_eq!(

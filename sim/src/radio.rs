@@ -82,6 +82,9 @@ struct Call {
     cc: u16,
     group: Tsi,
     transmitting: bool,
+    /// Transmit was demanded over the PEI (`AT+CTXD`): only a PEI cease, the network or a
+    /// loss of power ends it, not the accessory PTT line.
+    over_pei: bool,
 }
 
 /// An emulated radio; see the [module documentation](self).
@@ -329,6 +332,7 @@ impl RadioEmulator {
                         cc,
                         group,
                         transmitting: false,
+                        over_pei: false,
                     });
                     self.ok();
                     self.actions.push_back(RadioAction::SetupGroupCall {
@@ -346,8 +350,9 @@ impl RadioEmulator {
             let demand = fields
                 .next()
                 .map_or(Some(0), |d| d.trim().parse::<u8>().ok());
-            match (cc, demand, self.call) {
+            match (cc, demand, self.call.as_mut()) {
                 (Some(cc), Some(demand @ 0..=3), Some(call)) if call.cc == cc => {
+                    call.over_pei = true;
                     self.ok();
                     let level = if demand == 3 { 15 } else { self.call_level };
                     self.actions.push_back(RadioAction::DemandTransmit {
@@ -419,11 +424,14 @@ impl RadioEmulator {
     }
 
     /// The radio's accessory PTT line was released while it transmitted (the interface board
-    /// dropped it): the radio ends its transmission as if its user let go of the PTT key, and
-    /// tells the network. Nothing is said on the PEI. Returns whether it was transmitting.
+    /// dropped it): a transmission keyed by the line ends as if its user let go of the PTT
+    /// key, and the radio tells the network; nothing is said on the PEI. A transmission
+    /// demanded over the PEI (`AT+CTXD`) does not end: as on real radios, the line cannot undo
+    /// what the PEI keyed (only `AT+CUTXC`, the network's timeout or a loss of power can).
+    /// Returns whether the transmission ended.
     pub fn ptt_line_released(&mut self) -> bool {
         match self.call.as_mut() {
-            Some(call) if call.transmitting => {
+            Some(call) if call.transmitting && !call.over_pei => {
                 call.transmitting = false;
                 let cc = call.cc;
                 self.actions.push_back(RadioAction::CeaseTransmit { cc });
@@ -465,6 +473,7 @@ impl RadioEmulator {
             cc,
             group,
             transmitting: false,
+            over_pei: false,
         });
         self.emit(&Event::IncomingCall(IncomingCall {
             cc,
@@ -708,7 +717,7 @@ mod tests {
     }
 
     #[test]
-    fn a_released_ptt_line_ends_the_transmission() {
+    fn a_released_ptt_line_does_not_end_a_transmission_keyed_over_pei() {
         let mut r = radio();
         send(&mut r, "ATE0");
         send(&mut r, "ATD2061001");
@@ -718,10 +727,22 @@ mod tests {
         assert!(!r.ptt_line_released(), "not transmitting yet");
         r.network_grant(1);
         let _ = r.poll_transmit();
-        assert!(r.ptt_line_released());
+        assert!(!r.ptt_line_released(), "the line cannot undo AT+CTXD");
+        assert!(r.is_transmitting());
+        assert_eq!(r.poll_action(), None);
+        // Losing power does: the transmission ends and the radio answers nothing until it is
+        // back, when it starts afresh.
+        r.set_powered(false);
         assert!(!r.is_transmitting());
-        assert_eq!(r.poll_action(), Some(RadioAction::CeaseTransmit { cc: 1 }));
-        assert_eq!(r.poll_transmit(), None, "nothing said on the PEI");
+        assert_eq!(r.call_instance(), None);
+        r.handle_bytes(b"AT\r");
+        assert_eq!(r.poll_transmit(), None, "an unpowered radio is silent");
+        r.set_powered(true);
+        assert_eq!(
+            r.selected_group(),
+            None,
+            "registered afresh, nothing selected"
+        );
     }
 
     #[test]

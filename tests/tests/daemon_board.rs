@@ -75,6 +75,9 @@ fn transmitting_site() -> Site {
             ..BoardConfig::default()
         },
     );
+    // Each radio's supply runs through its board port's power relay.
+    board.wire_power(0, std::sync::Arc::clone(&astrid.emulator));
+    board.wire_power(C2000_PORT, std::sync::Arc::clone(&c2000.emulator));
     let config = format!(
         r#"
 gateway_radios = []
@@ -210,6 +213,13 @@ fn sigterm_releases_ptt_by_command_before_the_watchdog() {
         [0],
         "the watchdog had to drop PTT"
     );
+    // The radio's cease was confirmed before the daemon left, so the board's PEI guard was
+    // disarmed: a clean stop does not cost the radio its power.
+    assert!(
+        site.board.power_changes().is_empty(),
+        "{:?}",
+        site.board.power_changes()
+    );
 }
 
 #[test]
@@ -231,6 +241,36 @@ fn kill_dash_nine_leaves_the_board_to_drop_ptt_by_itself() {
         site.board.silence_masks(),
         [1 << C2000_PORT],
         "the watchdog dropped the C2000 port"
+    );
+}
+
+#[test]
+fn kill_dash_nine_switches_off_a_radio_keyed_over_pei_so_its_transmission_ends_within_1_s() {
+    let mut site = transmitting_site();
+    assert!(
+        site.c2000.emulator.lock().expect("lock").is_transmitting(),
+        "keyed over PEI (AT+CTXD)"
+    );
+    site.daemon.kill().expect("SIGKILL");
+    let _ = site.daemon.wait();
+    // The PTT line drops within 500 ms, but that does not unkey a radio keyed over PEI: the
+    // board has to switch it off.
+    let radio = std::sync::Arc::clone(&site.c2000.emulator);
+    site.board.wait(
+        "the PEI-keyed radio off the air",
+        StdDuration::from_secs(1),
+        move |_| !radio.lock().expect("lock").is_transmitting(),
+    );
+    assert!(!site.board.powered(C2000_PORT), "switched off by the board");
+    assert!(
+        site.board.powered(0),
+        "the idle ASTRID radio keeps its power"
+    );
+    // And on again after the board's minimum off time (500 ms).
+    site.board.wait(
+        "the radio switched on again",
+        StdDuration::from_secs(2),
+        |b| b.powered(C2000_PORT),
     );
 }
 

@@ -130,7 +130,7 @@ fn truncated_lip_names_the_bit_offset() {
 }
 
 /// `SetPtt { port 2, keyed }`, host seq 7, as on the wire (worked example in `docs/wire.md`).
-const LINK_KEY_PORT_2: &str = "03 01 07 06 02 02 01 47 34 00";
+const LINK_KEY_PORT_2: &str = "03 02 07 06 02 02 01 a7 fa 00";
 
 #[test]
 fn link_text_names_the_command_and_its_fields() {
@@ -148,7 +148,7 @@ fn link_text_names_the_command_and_its_fields() {
 #[test]
 fn link_json_of_a_board_nack() {
     let out = run(
-        &["decode", "link", "--json", "02010b010dac02010c800424d500"],
+        &["decode", "link", "--json", "02020b010dac02010c8004eb6400"],
         "",
     );
     assert!(out.status.success(), "{}", stderr(&out));
@@ -164,7 +164,7 @@ fn link_json_of_a_board_nack() {
 
 #[test]
 fn link_with_a_flipped_bit_fails_the_crc() {
-    let out = run(&["decode", "link", "03 01 07 06 02 02 01 47 35 00"], "");
+    let out = run(&["decode", "link", "03 02 07 06 02 02 01 a7 fb 00"], "");
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("CRC mismatch"), "{}", stderr(&out));
 }

@@ -168,6 +168,40 @@ fn realtime_kill_dash_nine_mid_transmission_the_board_drops_ptt_and_the_restart_
     );
 }
 
+/// The C2000 radio the killed gateway keyed over PEI (`AT+CTXD`) stopped transmitting on the
+/// network within 1 s of the kill: the board switched it off (its PTT line alone cannot unkey
+/// it), and the network saw the transmission end.
+fn assert_the_pei_keyed_radio_left_the_air_within_1_s(r: &Report) {
+    let kill = &r.kills[0];
+    assert_eq!(kill.on_air, ["Baarle/c2000"], "{}", r.text());
+    let after = kill
+        .air_released_after_us
+        .unwrap_or_else(|| panic!("the radio never stopped transmitting: {}", r.text()));
+    assert!(after <= 1_000_000, "off the air {after} us after the kill");
+    assert!(
+        r.timeline
+            .iter()
+            .any(|e| e.text.contains("c2000 switched off by the board")),
+        "{}",
+        r.text()
+    );
+}
+
+#[test]
+fn fast_mode_kill_dash_nine_ends_a_pei_keyed_transmission_on_the_network_within_1_s() {
+    let r = fast_run("kill-mid-transmission.toml");
+    assert_the_pei_keyed_radio_left_the_air_within_1_s(&r);
+}
+
+#[test]
+fn realtime_kill_dash_nine_ends_a_pei_keyed_transmission_on_the_network_within_1_s() {
+    let r = realtime_run("kill-mid-transmission.toml", "kill-pei");
+    assert_the_pei_keyed_radio_left_the_air_within_1_s(&r);
+    // Switched on again after the board's minimum off time, the radio is initialised by the
+    // restarted daemon and relays the next over.
+    assert_eq!(r.transmissions[1].paths.len(), 1, "{}", r.text());
+}
+
 #[test]
 fn fast_mode_a_partition_during_a_transmission_releases_the_far_radio_within_hang_time_plus_1_s() {
     let s = scenario("partition-mid-transmission.toml");

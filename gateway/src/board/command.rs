@@ -20,6 +20,7 @@ pub(super) enum Command {
     SetPtt { port: Port, on: bool },
     SetPower { port: Port, on: bool },
     PowerCycle { port: Port, off_ms: u16 },
+    PeiKeyed { port: Port, keyed: bool },
     GetTelemetry,
     Update(UpdateCommand),
 }
@@ -31,6 +32,7 @@ impl Command {
             Command::SetPtt { port, on } => Message::SetPtt { port, keyed: on },
             Command::SetPower { port, on } => Message::SetPower { port, on },
             Command::PowerCycle { port, off_ms } => Message::PowerCycle { port, off_ms },
+            Command::PeiKeyed { port, keyed } => Message::PeiKeyed { port, keyed },
             Command::GetTelemetry => Message::GetTelemetry,
             Command::Update(ref update) => update.message(),
         }
@@ -49,13 +51,14 @@ impl Command {
     }
 
     /// Whether sending `newer` makes this command pointless: both set the same port's PTT,
-    /// or both switch the same port's power. On a UART the older frame arrives first, so the
+    /// both switch the same port's power, or both tell the same port's PEI keying. On a UART the older frame arrives first, so the
     /// board ends in the newer state whether or not the older one got through; resending the
     /// older one after the newer could only undo it.
     pub(super) fn superseded_by(&self, newer: &Command) -> bool {
         match (*self, *newer) {
             (Command::SetPtt { port: a, .. }, Command::SetPtt { port: b, .. })
-            | (Command::SetPower { port: a, .. }, Command::SetPower { port: b, .. }) => a == b,
+            | (Command::SetPower { port: a, .. }, Command::SetPower { port: b, .. })
+            | (Command::PeiKeyed { port: a, .. }, Command::PeiKeyed { port: b, .. }) => a == b,
             _ => false,
         }
     }

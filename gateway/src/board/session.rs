@@ -77,6 +77,8 @@ struct PortState {
     want_power: Option<bool>,
     /// COR as last reported to the driver.
     cor: bool,
+    /// The port's radio is keyed over PEI (the board guards it with its power relay).
+    want_pei: bool,
 }
 
 /// The host's end of the board link (`docs/wire.md`, "Board link"), sans-IO.
@@ -92,8 +94,9 @@ struct PortState {
 /// the board as unable to transmit — when the board is silent for [`BOARD_SILENCE_LIMIT`], when
 /// a command exhausts its retries, when the board nacks `NoSession` (it has reset), when it
 /// reports that it stopped hearing the host, or when the driver reopens the port. The session
-/// then handshakes again at once and, once up, restates every PTT state (released unless a key
-/// is requested) and every requested power state.
+/// then handshakes again at once and, once up, restates every PTT released (a lost link forgets
+/// every requested key: the engine asks again for an over still live) and every requested power
+/// state.
 ///
 /// # PTT
 /// PTT is keyed only on request ([`set_ptt`](Self::set_ptt)) and a release is never dropped:
@@ -188,6 +191,36 @@ impl BoardSession {
         for port in Port::ALL {
             self.set_ptt(now, port, false);
         }
+    }
+
+    /// Tells the board that the port's radio is (`keyed`) or no longer is on the air because
+    /// the host keyed it over PEI (`AT+CTXD`, `ATD`): while so armed, the board switches the
+    /// radio off if the host falls silent or at its TX cap, since no PTT line can unkey it.
+    /// Arming goes ahead of everything queued; a lost link forgets it (the new session's
+    /// `Hello` switches off whatever the board still had armed), a request made while the link
+    /// is down is sent once it is up.
+    pub fn set_pei_keyed(&mut self, now: Instant, port: Port, keyed: bool) {
+        self.handle_timeout(now);
+        let state = &mut self.ports[port.index()];
+        if state.want_pei == keyed {
+            return;
+        }
+        state.want_pei = keyed;
+        if self.is_up() {
+            self.queue
+                .retain(|c| !matches!(c, Command::PeiKeyed { port: p, .. } if *p == port));
+            let command = Command::PeiKeyed { port, keyed };
+            if keyed {
+                self.queue.push_front(command);
+            } else {
+                self.queue.push_back(command);
+            }
+        }
+    }
+
+    /// Whether a port's radio is reported keyed over PEI to the board.
+    pub fn pei_keyed(&self, port: Port) -> bool {
+        self.ports[port.index()].want_pei
     }
 
     /// Requests a port's radio powered on or off. Kept as the port's wanted state like PTT.
@@ -584,6 +617,15 @@ impl BoardSession {
             (Command::PowerCycle { port, off_ms }, result) => {
                 self.power_result(port, PowerAction::Cycle { off_ms }, result);
             }
+            (Command::PeiKeyed { .. }, AckResult::Ok) => {}
+            (Command::PeiKeyed { port, .. }, AckResult::Nack(reason)) => {
+                // Unguarded (an unpowered radio cannot transmit anyway): say so.
+                self.ports[port.index()].want_pei = false;
+                self.emit(BoardEvent::Refused {
+                    command: command.name(),
+                    reason,
+                });
+            }
             (Command::Update(update), result) => {
                 self.emit(BoardEvent::UpdateAcked {
                     step: update.step(),
@@ -633,6 +675,8 @@ impl BoardSession {
                 self.start_handshake();
             }
             Fault::TxCapReached { port } => self.ptt_seen(port, false),
+            // The board switched the radio off: nothing of it is on the air any more.
+            Fault::RadioPowerCut { port, .. } => self.ports[port.index()].want_pei = false,
             Fault::PowerCycleRateLimited { .. } | Fault::LinkErrors { .. } => {}
         }
     }
@@ -714,6 +758,13 @@ impl BoardSession {
                 self.queue.push_back(Command::SetPower { port, on });
             }
         }
+        // Radios keyed over PEI while the link was down are guarded as soon as it is up.
+        for port in Port::ALL.into_iter().take(ports) {
+            if self.ports[port.index()].want_pei {
+                self.queue
+                    .push_front(Command::PeiKeyed { port, keyed: true });
+            }
+        }
     }
 
     /// Reports the link down if it was up. The caller then handshakes again or waits.
@@ -726,6 +777,12 @@ impl BoardSession {
         for port in Port::ALL {
             let state = &mut self.ports[port.index()];
             state.board_ptt = None;
+            // Unkey on link loss: the over this key was for may be long over by the time the
+            // link returns, and restating it would put the radio on the air for nothing. The
+            // engine sees the radio down and asks again if its over is still live.
+            state.want_ptt = false;
+            // The new session's Hello switches off whatever the board had armed.
+            state.want_pei = false;
             if state.cor {
                 state.cor = false;
                 self.emit(BoardEvent::Cor {
@@ -825,7 +882,8 @@ fn board_message(message: Message<'_>) -> Option<Message<'static>> {
         | Message::UpdateCommit
         | Message::UpdateAbort
         | Message::GetUpdateStatus
-        | Message::UpdateBeginSecure { .. } => return None,
+        | Message::UpdateBeginSecure { .. }
+        | Message::PeiKeyed { .. } => return None,
     })
 }
 

@@ -45,6 +45,7 @@ fn host_message(message: Message<'_>) -> Message<'static> {
         Message::SetPtt { port, keyed } => Message::SetPtt { port, keyed },
         Message::SetPower { port, on } => Message::SetPower { port, on },
         Message::PowerCycle { port, off_ms } => Message::PowerCycle { port, off_ms },
+        Message::PeiKeyed { port, keyed } => Message::PeiKeyed { port, keyed },
         Message::GetTelemetry => Message::GetTelemetry,
         Message::UpdateBegin {
             size,
@@ -518,8 +519,9 @@ fn no_session_mid_session_means_the_board_reset_so_handshake_and_restate() {
             }
         }]
     );
+    // The key is forgotten with the link (the engine asks again if its over is live).
     r.up_with_restate(&[
-        set_ptt(0, true),
+        set_ptt(0, false),
         set_ptt(1, false),
         Message::SetPower {
             port: port(2),
@@ -629,11 +631,15 @@ fn host_silence_reported_by_the_board_takes_the_link_down() {
 fn a_wrong_version_board_is_reported_once_and_retried_after_a_backoff() {
     let mut r = Rig::new();
     let hello = r.sent().remove(0);
-    // The board's nack, framed in its own version 2.
-    let nack = wrong_version_frame(2, hello.seq);
+    // An old board's nack, framed in its own version 1 (before the PEI power guard).
+    let nack = wrong_version_frame(1, hello.seq);
     r.host.handle_bytes(r.now, &nack);
-    assert_eq!(r.events(), [BoardEvent::WrongVersion { got: 2 }]);
-    assert_eq!(r.host.incompatible_version(), Some(2));
+    assert_eq!(r.events(), [BoardEvent::WrongVersion { got: 1 }]);
+    assert_eq!(r.host.incompatible_version(), Some(1));
+    assert_eq!(
+        DownReason::WrongVersion { got: 1 }.to_string(),
+        "board link: the board speaks protocol version 1, this host speaks 2"
+    );
     // Nothing at all is sent while waiting: a board of another version would nack even
     // heartbeats. A PTT request is kept but not sent.
     r.host.set_ptt(r.now, port(0), true);
@@ -642,7 +648,7 @@ fn a_wrong_version_board_is_reported_once_and_retried_after_a_backoff() {
     assert_eq!(sent.len(), 1);
     assert_eq!(sent[0].message, Message::Hello);
     r.host
-        .handle_bytes(r.now, &wrong_version_frame(2, sent[0].seq));
+        .handle_bytes(r.now, &wrong_version_frame(1, sent[0].seq));
     assert!(r.events().is_empty(), "the same version is reported once");
     assert_eq!(r.host.stats().wrong_version, 2);
     assert!(!r.host.is_up());
@@ -1101,4 +1107,139 @@ fn a_rollback_refusal_names_both_security_versions() {
             }
         ))
     );
+}
+
+#[test]
+fn a_board_only_radio_is_not_rekeyed_for_an_ended_over_when_the_link_returns() {
+    let mut r = Rig::new();
+    r.up();
+    r.host.set_ptt(r.now, port(0), true);
+    let key = r.sent().remove(0);
+    r.ack(key.seq, AckResult::Ok);
+    r.events();
+    // The board falls silent mid-over: the link goes down.
+    let heard = r.now;
+    r.advance(heard + BOARD_SILENCE_LIMIT);
+    assert!(r.events().contains(&BoardEvent::Down {
+        reason: DownReason::BoardSilent
+    }));
+    assert!(
+        !r.host.ptt_requested(port(0)),
+        "a lost link forgets every wanted PTT"
+    );
+    // The over ended meanwhile; the link returns: port 0 is stated released, never keyed.
+    let seq = r.last_hello.expect("a Hello");
+    r.board(Message::BoardInfo(INFO));
+    r.ack(seq, AckResult::Ok);
+    let restated: Vec<Message<'static>> = r.ack_all().into_iter().map(|s| s.message).collect();
+    assert!(restated.contains(&set_ptt(0, false)), "{restated:?}");
+    assert!(!restated.contains(&set_ptt(0, true)), "{restated:?}");
+}
+
+#[test]
+fn every_way_of_losing_the_link_forgets_the_wanted_ptt() {
+    // Board reset (NoSession), host silence reported by the board, a reopened port.
+    for way in 0..3 {
+        let mut r = Rig::new();
+        r.up();
+        r.host.set_ptt(r.now, port(1), true);
+        let key = r.sent().remove(0);
+        r.ack(key.seq, AckResult::Ok);
+        r.events();
+        match way {
+            0 => {
+                r.host.set_power(r.now, port(2), true);
+                let power = r.sent().remove(0);
+                r.ack(power.seq, AckResult::Nack(NackReason::NoSession));
+            }
+            1 => r.board(Message::Fault(Fault::HostSilence {
+                dropped: [port(1)].into_iter().collect(),
+            })),
+            _ => r.host.reconnect(r.now),
+        }
+        assert!(!r.host.is_up(), "way {way}");
+        assert!(!r.host.ptt_requested(port(1)), "way {way}");
+        r.up_with_restate(&[set_ptt(1, false)]);
+        assert!(!r.host.ptt_requested(port(1)), "way {way}");
+    }
+}
+
+#[test]
+fn a_radio_keyed_over_pei_is_announced_to_the_board_ahead_of_everything() {
+    let mut r = Rig::new();
+    r.up();
+    r.host.set_power(r.now, port(3), true);
+    r.host.set_pei_keyed(r.now, port(1), true);
+    let sent = r.commands();
+    assert_eq!(
+        sent[0],
+        Message::PeiKeyed {
+            port: port(1),
+            keyed: true
+        },
+        "{sent:?}"
+    );
+    assert!(r.host.pei_keyed(port(1)));
+    // Repeating the same state sends nothing.
+    r.ack_all();
+    r.host.set_pei_keyed(r.now, port(1), true);
+    assert!(r.commands().is_empty());
+    r.host.set_pei_keyed(r.now, port(1), false);
+    assert_eq!(
+        r.commands(),
+        [Message::PeiKeyed {
+            port: port(1),
+            keyed: false
+        }]
+    );
+}
+
+#[test]
+fn a_pei_key_made_while_the_link_is_down_is_announced_once_up_and_a_lost_link_forgets_it() {
+    let mut r = Rig::new();
+    r.host.set_pei_keyed(r.now, port(2), true);
+    r.up_with_restate(&[Message::PeiKeyed {
+        port: port(2),
+        keyed: true,
+    }]);
+    r.host.reconnect(r.now);
+    assert!(!r.host.pei_keyed(port(2)), "the new Hello switches it off");
+    let seq = {
+        r.sent();
+        r.last_hello.expect("a Hello")
+    };
+    r.board(Message::BoardInfo(INFO));
+    r.ack(seq, AckResult::Ok);
+    let restated: Vec<Message<'static>> = r.ack_all().into_iter().map(|s| s.message).collect();
+    assert!(
+        !restated
+            .iter()
+            .any(|m| matches!(m, Message::PeiKeyed { .. })),
+        "{restated:?}"
+    );
+}
+
+#[test]
+fn a_power_cut_or_a_refusal_ends_the_pei_guard() {
+    let mut r = Rig::new();
+    r.up();
+    r.host.set_pei_keyed(r.now, port(0), true);
+    let arm = r.sent().remove(0);
+    r.ack(arm.seq, AckResult::Nack(NackReason::PoweredOff));
+    assert!(!r.host.pei_keyed(port(0)));
+    assert_eq!(
+        r.events(),
+        [BoardEvent::Refused {
+            command: "PeiKeyed",
+            reason: NackReason::PoweredOff
+        }]
+    );
+    r.host.set_pei_keyed(r.now, port(1), true);
+    let arm = r.sent().remove(0);
+    r.ack(arm.seq, AckResult::Ok);
+    r.board(Message::Fault(Fault::RadioPowerCut {
+        port: port(1),
+        cause: borderlink_protocol::link::PowerCutCause::TxCap,
+    }));
+    assert!(!r.host.pei_keyed(port(1)));
 }

@@ -354,6 +354,19 @@ pub enum ProblemKind {
         /// The board's cap.
         cap: Duration,
     },
+    /// A continuous air-time cap shorter than one over and its hang time.
+    #[error(
+        "max_continuous ({}) is shorter than tx_timeout ({}) + hang_time ({}): one over would be cut by the continuous cap before its own TX timeout; raise max_continuous or lower tx_timeout",
+        Human(*.max_continuous), Human(*.tx_timeout), Human(*.hang_time)
+    )]
+    ContinuousBelowOver {
+        /// `timers.max_continuous`.
+        max_continuous: Duration,
+        /// `timers.tx_timeout`.
+        tx_timeout: Duration,
+        /// `timers.hang_time`.
+        hang_time: Duration,
+    },
     /// Playout-delay bounds out of order.
     #[error(
         "playout delay bounds must satisfy min <= initial <= max, got {}, {}, {}",

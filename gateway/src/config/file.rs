@@ -93,6 +93,8 @@ pub(super) struct TimersFile {
     pub(super) block_time: Option<Spanned<DurationText>>,
     pub(super) grant_wait_bound: Option<Spanned<DurationText>>,
     pub(super) heartbeat: Option<Spanned<DurationText>>,
+    pub(super) max_continuous: Option<Spanned<DurationText>>,
+    pub(super) forced_gap: Option<Spanned<DurationText>>,
 }
 
 /// `[playout]`.

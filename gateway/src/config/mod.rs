@@ -248,6 +248,14 @@ pub struct Timers {
     /// Interval of the host's heartbeat to the board: 100 ms, 10–100 ms (the link protocol
     /// requires at least one frame per 100 ms; the board drops PTT after 500 ms of silence).
     pub heartbeat: Duration,
+    /// Longest a radio stays on the air across overs that follow each other in hang time (or
+    /// after breaks shorter than `forced_gap`): 170 s (or `tx_timeout` + `hang_time` if that is
+    /// longer), from `tx_timeout` + `hang_time` to the board's 180 s cap (the daemon must
+    /// release before the board does).
+    pub max_continuous: Duration,
+    /// The break a radio gets after `max_continuous`: 2 s, 1–60 s (the board counts breaks
+    /// shorter than 1 s as the same transmission).
+    pub forced_gap: Duration,
 }
 
 impl Default for Timers {
@@ -258,6 +266,8 @@ impl Default for Timers {
             block_time: Duration::from_secs(10),
             grant_wait_bound: Duration::from_secs(1),
             heartbeat: HEARTBEAT_INTERVAL,
+            max_continuous: Duration::from_secs(170),
+            forced_gap: Duration::from_secs(2),
         }
     }
 }
@@ -357,6 +367,10 @@ impl Config {
         engine.floor.hang_time = self.timers.hang_time;
         engine.floor.tx_timeout = self.timers.tx_timeout;
         engine.floor.block_time = self.timers.block_time;
+        engine.air_time = crate::engine::radio_tx::AirTimeLimit {
+            max_continuous: self.timers.max_continuous,
+            forced_gap: self.timers.forced_gap,
+        };
         engine.policy = self.policy.clone();
         engine.delay = self.playout;
         engine.max_streams_per_peer = self.network.max_streams_per_peer;

@@ -394,6 +394,59 @@ fn tx_timeout_and_hang_time_must_fit_the_board_cap() {
 }
 
 #[test]
+fn continuous_air_time_and_forced_gap_are_read_and_reach_the_engine() {
+    let config = Config::parse(BASE, "site.toml").unwrap();
+    assert_eq!(config.timers.max_continuous, Duration::from_secs(170));
+    assert_eq!(config.timers.forced_gap, Duration::from_secs(2));
+    let text = format!("{BASE}\n[timers]\nmax_continuous = \"150s\"\nforced_gap = \"5s\"\n");
+    let config = Config::parse(&text, "site.toml").unwrap();
+    let engine = config.engine_config();
+    assert_eq!(engine.air_time.max_continuous, Duration::from_secs(150));
+    assert_eq!(engine.air_time.forced_gap, Duration::from_secs(5));
+    // Unset, it is never shorter than one over and its hang time.
+    let text = format!("{BASE}\n[timers]\ntx_timeout = \"178.5s\"\n");
+    let config = Config::parse(&text, "site.toml").unwrap();
+    assert_eq!(config.timers.max_continuous, Duration::from_secs(180));
+}
+
+#[test]
+fn max_continuous_beyond_the_board_cap_is_refused() {
+    let text = format!("{BASE}\n[timers]\nmax_continuous = \"300s\"\n");
+    let line = line_of(&text, "max_continuous", 0);
+    assert_problem(
+        &text,
+        "timers.max_continuous",
+        line,
+        "300 s is out of range: expected 1 s to 180 s",
+    );
+}
+
+#[test]
+fn max_continuous_shorter_than_one_over_is_refused() {
+    let text = format!("{BASE}\n[timers]\nmax_continuous = \"60s\"\n");
+    let line = line_of(&text, "max_continuous", 0);
+    let p = assert_problem(
+        &text,
+        "timers.max_continuous",
+        line,
+        "max_continuous (60 s) is shorter than tx_timeout (120 s) + hang_time (1500 ms)",
+    );
+    assert!(matches!(p.kind, ProblemKind::ContinuousBelowOver { .. }));
+}
+
+#[test]
+fn a_forced_gap_the_board_would_not_see_as_a_break_is_refused() {
+    let text = format!("{BASE}\n[timers]\nforced_gap = \"500ms\"\n");
+    let line = line_of(&text, "forced_gap", 0);
+    assert_problem(
+        &text,
+        "timers.forced_gap",
+        line,
+        "500 ms is out of range: expected 1 s to 60 s",
+    );
+}
+
+#[test]
 fn heartbeat_slower_than_the_link_allows() {
     let text = format!("{BASE}\n[timers]\nheartbeat = \"250ms\"\n");
     let line = line_of(&text, "heartbeat", 0);

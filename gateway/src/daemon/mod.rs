@@ -13,6 +13,7 @@ mod clock;
 mod control;
 mod firmware;
 mod net;
+mod notify;
 mod persist;
 mod roaming;
 mod serial;
@@ -214,6 +215,9 @@ struct RadioIo {
     ptt_total: borderlink_protocol::time::Duration,
     /// Transmissions granted since start.
     transmissions: u64,
+    /// What the board was last told about this radio's PEI keying (see
+    /// [`Site::guard_pei_radios`]).
+    pei_guarded: bool,
 }
 
 impl RadioIo {
@@ -311,6 +315,12 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Daem
             .timers
             .grant_wait_bound
             .max(session_config.grant_wait);
+        // The session keeps the engine's continuous air-time cap too: a backstop for a radio
+        // keyed over PEI, whatever keyed it.
+        session_config.air_time = crate::engine::radio_tx::AirTimeLimit {
+            max_continuous: config.timers.max_continuous,
+            forced_gap: config.timers.forced_gap,
+        };
         let session = RadioSession::new(session_config).map_err(|e| DaemonError::Radio {
             name: radio.name.clone(),
             message: e.to_string(),
@@ -390,6 +400,17 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Daem
                 });
             }
         };
+        let board_port = config
+            .board
+            .as_ref()
+            .and_then(|b| b.port_of(radio.id))
+            .map(|p| p.port);
+        if radio.serial.is_some() && board_port.is_none() {
+            warn!(
+                radio = %radio.name,
+                "PEI radio on no board port: if borderlinkd dies while it transmits, nothing switches it off before the network's own timeout; wire its power through the board ([[board.ports]])"
+            );
+        }
         radios.push(RadioIo {
             id: radio.id,
             name: radio.name.clone(),
@@ -398,14 +419,11 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Daem
             drops,
             receiving: None,
             ungated: 0,
-            board_port: config
-                .board
-                .as_ref()
-                .and_then(|b| b.port_of(radio.id))
-                .map(|p| p.port),
+            board_port,
             keyed_since: None,
             ptt_total: borderlink_protocol::time::Duration::ZERO,
             transmissions: 0,
+            pei_guarded: false,
         });
     }
     let board = match &config.board {
@@ -471,15 +489,20 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Daem
     // A panic inside the loop is caught here, and the transmitters are released with
     // whatever state is left (see `release_everything`).
     let loop_shutdown = shutdown.clone();
+    let mut notifier = notify::Notifier::from_env(site.clock.now());
     let result = {
         let fut = std::panic::AssertUnwindSafe(main_loop(
             &mut site,
             &mut inputs,
             &mut api_rx,
+            notifier.as_mut(),
             loop_shutdown,
         ));
         catch_panic(fut).await
     };
+    if let Some(notifier) = notifier.as_mut() {
+        notifier.stopping();
+    }
     site.release_everything();
     drain(&mut site, &mut inputs, DRAIN_LIMIT).await;
     let ungated: u64 = site.radios.iter().map(|r| r.ungated).sum();
@@ -670,14 +693,27 @@ async fn catch_panic<F: std::future::Future<Output = ()>>(
 /// late by more than a fraction of a millisecond.
 const INPUT_BATCH: usize = 64;
 
+/// The daemon's one loop: inputs, the API, timers, in turn. It alone pings the systemd
+/// watchdog (see [`notify`]), so a loop that hangs gets the daemon killed and the board takes
+/// the radios off the air.
 async fn main_loop(
     site: &mut Site,
     inputs: &mut mpsc::Receiver<Input>,
     api: &mut mpsc::Receiver<ApiRequest>,
+    mut notifier: Option<&mut notify::Notifier>,
     shutdown: CancellationToken,
 ) {
+    if let Some(n) = notifier.as_deref_mut() {
+        n.ready(site.clock.now());
+    }
     loop {
-        let deadline = site.poll_timeout().map(|t| site.clock.tokio_instant(t));
+        let ping = notifier.as_deref().and_then(notify::Notifier::poll_timeout);
+        let deadline = site
+            .poll_timeout()
+            .into_iter()
+            .chain(ping)
+            .min()
+            .map(|t| site.clock.tokio_instant(t));
         tokio::select! {
             _ = shutdown.cancelled() => return,
             input = inputs.recv() => match input {
@@ -707,6 +743,9 @@ async fn main_loop(
         let now = site.clock.now();
         site.handle_timeout(now);
         site.pump(now);
+        if let Some(n) = notifier.as_deref_mut() {
+            n.ping_if_due(now);
+        }
     }
 }
 
@@ -961,6 +1000,7 @@ impl Site {
             }
             // Replies queue radio commands and patch changes engine outputs: go round again.
             again |= self.pump_roaming(now);
+            self.guard_pei_radios(now);
             again |= self.pump_board(now);
             if !again {
                 break;
@@ -1118,25 +1158,101 @@ impl Site {
                 BoardEvent::Up { info } => {
                     info!(?event, "board up");
                     self.check_polarity(info);
+                    self.rekey_granted_lines(now);
                 }
                 BoardEvent::Down { reason } => warn!(%reason, "board down"),
                 BoardEvent::WrongVersion { got } => {
                     error!(
-                        got,
-                        "board speaks another link version: nothing keyed on it"
+                        board_version = got,
+                        host_version = borderlink_protocol::link::VERSION,
+                        "the board speaks link protocol version {got}, this borderlinkd speaks {}: nothing keyed on it; update the board's firmware (or the daemon) so both speak the same version",
+                        borderlink_protocol::link::VERSION
                     )
                 }
                 BoardEvent::PttRefused { .. } | BoardEvent::PttDropped { .. } => {
                     warn!(?event, "board PTT")
                 }
+                BoardEvent::Fault {
+                    fault: borderlink_protocol::link::Fault::RadioPowerCut { port, cause },
+                } => error!(
+                    port = port.get(),
+                    ?cause,
+                    "the board switched off a radio keyed over PEI (it is back on after the board's minimum off time)"
+                ),
                 BoardEvent::Fault { .. } => warn!(?event, "board fault"),
                 other => debug!(event = ?other, "board"),
             }
             self.firmware_board_event(now, &event);
             self.board_radios(now, &event);
+            self.power_cut_radios(now, &event);
         }
         self.pump_firmware();
         acted
+    }
+
+    /// A PEI radio the board switched off (it says so), or will have switched off (the link
+    /// was lost while the radio was guarded: the board cuts it when it stops hearing this host,
+    /// or at the next session's `Hello`), lost its call and boots afresh: its session starts
+    /// over, so the engine sees it down, then up, and asks again for an over still live.
+    fn power_cut_radios(&mut self, now: Instant, event: &BoardEvent) {
+        use borderlink_protocol::link::Fault;
+        for radio in &mut self.radios {
+            let (Some(pei), Some(port)) = (radio.pei.as_mut(), radio.board_port) else {
+                continue;
+            };
+            let cut = match event {
+                BoardEvent::Down { .. } => radio.pei_guarded,
+                BoardEvent::Fault {
+                    fault: Fault::RadioPowerCut { port: p, .. },
+                } => *p == port,
+                _ => false,
+            };
+            if cut {
+                warn!(radio = %radio.name, "radio switched off by the board: initialising it again once it is back");
+                radio.pei_guarded = false;
+                pei.session.power_lost(now);
+            }
+        }
+    }
+
+    /// Tells the board which radios may be on the air because they were keyed over PEI: from
+    /// the moment a key request is under way until the radio has confirmed its cease (or, if
+    /// it went away meanwhile, until it is back and idle). The board switches such a radio off
+    /// if this daemon falls silent (killed, hung) or at its TX cap: the PTT line it drops on its
+    /// own does not unkey a radio keyed with `AT+CTXD`. Only changes are sent: after a lost link
+    /// the new session's `Hello` has switched off whatever the board still guarded.
+    fn guard_pei_radios(&mut self, now: Instant) {
+        let Some(board) = self.board.as_mut() else {
+            return;
+        };
+        for radio in &mut self.radios {
+            let (Some(pei), Some(port)) = (radio.pei.as_ref(), radio.board_port) else {
+                continue;
+            };
+            let ready = pei.session.status().state == crate::radio::LinkState::Ready;
+            let on_air = pei.session.cease_pending() || (radio.pei_guarded && !ready);
+            if on_air != radio.pei_guarded {
+                radio.pei_guarded = on_air;
+                board.session.set_pei_keyed(now, port, on_air);
+            }
+        }
+    }
+
+    /// The board session forgets every key when its link is lost; a radio keyed over PEI that
+    /// still holds its grant when the link returns gets its PTT line back (the line follows the
+    /// grant). Radios without PEI are asked for again by the engine, for an over still live.
+    fn rekey_granted_lines(&mut self, now: Instant) {
+        let Some(board) = self.board.as_mut() else {
+            return;
+        };
+        for radio in &self.radios {
+            if let (Some(_), Some(port), Some(_)) =
+                (radio.pei.as_ref(), radio.board_port, radio.keyed_since)
+                && !board.mismatched.contains(port)
+            {
+                board.session.set_ptt(now, port, true);
+            }
+        }
     }
 
     /// Compares the polarity of every configured port with what the board reports; a port that
@@ -1229,6 +1345,9 @@ impl Site {
     /// Writes every radio session's pending commands and discards their events (shutdown).
     fn flush_radios(&mut self) {
         let now = self.clock.now();
+        // A cease confirmed during shutdown disarms the board's guard, so a clean stop does not
+        // cost the radio its power.
+        self.guard_pei_radios(now);
         self.pump_board(now);
         for radio in &mut self.radios {
             let Some(pei) = radio.pei.as_mut() else {
@@ -1243,7 +1362,7 @@ impl Site {
     /// cease command. Called on every way out of the main loop.
     fn release_everything(&mut self) {
         let now = self.clock.now();
-        self.engine.release_all();
+        self.engine.release_all(now);
         if let Some(board) = self.board.as_mut() {
             board.session.release_all(now);
         }

@@ -137,6 +137,12 @@ impl RadioSession {
             });
             return;
         }
+        if self.in_forced_gap(now) && self.tx.is_none() {
+            self.emit(RadioOutput::TxRefused {
+                reason: TxFailure::AirTimeCap,
+            });
+            return;
+        }
         let deadline = now + self.config.grant_wait;
         if let Some(k) = &mut self.tx {
             if !k.wanted {

@@ -34,6 +34,9 @@ pub struct RadioSessionConfig {
     /// Longest time from a key request to the transmit grant, call set-up and queueing
     /// included; past it the demand is withdrawn and refused.
     pub grant_wait: Duration,
+    /// The continuous air-time cap across overs and the forced gap after it (the engine's, kept
+    /// by the session too as a backstop).
+    pub air_time: crate::engine::radio_tx::AirTimeLimit,
     /// Prefixes of vendor lines a radio prints when it starts up; such a line means the radio
     /// rebooted and lost its settings. Empty by default: a reboot is also recognised by
     /// command echo coming back (V.250 resets to `ATE1`) and by commands going unanswered.
@@ -55,6 +58,7 @@ impl RadioSessionConfig {
             backoff_max: Duration::from_secs(30),
             signal_interval: Duration::from_secs(10),
             grant_wait: Duration::from_secs(5),
+            air_time: crate::engine::radio_tx::AirTimeLimit::default(),
             reboot_banners: Vec::new(),
         }
     }
@@ -66,6 +70,8 @@ impl RadioSessionConfig {
             ("backoff_initial", self.backoff_initial),
             ("signal_interval", self.signal_interval),
             ("grant_wait", self.grant_wait),
+            ("air_time.max_continuous", self.air_time.max_continuous),
+            ("air_time.forced_gap", self.air_time.forced_gap),
         ];
         if let Some((key, _)) = positive.iter().find(|(_, d)| *d == Duration::ZERO) {
             return Err(ConfigError::Zero(key));

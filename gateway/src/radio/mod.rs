@@ -45,6 +45,7 @@
 //! assert!(matches!(radio.poll_event(), Some(RadioOutput::TxRefused { .. })));
 //! ```
 
+mod air_time;
 mod call;
 pub mod capture;
 mod command;

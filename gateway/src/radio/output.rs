@@ -217,6 +217,9 @@ pub enum TxFailure {
     /// The radio went down.
     #[error("radio went down")]
     RadioDown,
+    /// The radio reached its continuous air-time cap, or is in the forced gap after it.
+    #[error("continuous air-time cap: a forced gap follows")]
+    AirTimeCap,
 }
 
 /// A fault the session rode out.

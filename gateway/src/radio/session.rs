@@ -117,6 +117,8 @@ pub struct RadioSession {
     /// The engine wants this radio to transmit (or it did, and a cease is pending a call
     /// instance).
     pub(super) tx: Option<Keying>,
+    /// The continuous air-time count (`air_time.rs`).
+    pub(super) air: super::air_time::AirClock,
 }
 
 impl RadioSession {
@@ -144,6 +146,7 @@ impl RadioSession {
             call: None,
             rx: None,
             tx: None,
+            air: super::air_time::AirClock::default(),
         })
     }
 
@@ -184,6 +187,23 @@ impl RadioSession {
         self.parser.reset();
         self.start_init();
         self.pump(now);
+    }
+
+    /// The radio's supply was switched off (the interface board ended a transmission keyed over
+    /// PEI that nothing else could end): whatever it was doing is gone, an owed cease with it
+    /// (a radio without power transmits nothing), and it boots afresh when the power is back.
+    /// Reported down; initialised again after the first backoff.
+    pub fn power_lost(&mut self, now: Instant) {
+        if self.state == LinkState::Disconnected {
+            return;
+        }
+        self.go_down(DownReason::Rebooted {
+            evidence: "its power was switched off by the interface board",
+        });
+        self.owed_cease = None;
+        self.state = LinkState::Recovering {
+            retry_at: now + self.config.backoff_initial,
+        };
     }
 
     /// The serial port failed or closed: the radio is down until [`link_up`](Self::link_up).
@@ -239,6 +259,7 @@ impl RadioSession {
             self.start_init();
         }
         self.call_timeout(now);
+        self.air_time_timeout(now);
         if self.state == LinkState::Ready
             && let Some(due) = self.next_signal
             && now >= due
@@ -269,6 +290,7 @@ impl RadioSession {
             recovery,
             signal,
             self.call_deadline(),
+            self.air_time_deadline(),
         ]
         .into_iter()
         .flatten()
@@ -339,6 +361,7 @@ impl RadioSession {
             };
             self.send(now, op, 1);
         }
+        self.track_air_time(now);
     }
 
     /// Writes `op` and waits for its answer; `attempts` counts this sending.

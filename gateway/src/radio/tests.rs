@@ -1638,3 +1638,91 @@ fn call_control_overtakes_a_queued_reply() {
     rig.ok();
     assert_eq!(rig.sent(), ["AT+CMGS=2040777,16\r8002\u{1a}"]);
 }
+
+#[test]
+fn a_radio_switched_off_by_the_board_mid_transmission_is_down_then_initialised_afresh() {
+    let mut rig = Rig::ready();
+    rig.key_granted(1);
+    rig.radio.power_lost(rig.now);
+    rig.drain();
+    assert_eq!(
+        rig.events(),
+        [
+            RadioOutput::Down {
+                reason: DownReason::Rebooted {
+                    evidence: "its power was switched off by the interface board"
+                }
+            },
+            RadioOutput::TxLost {
+                reason: TxFailure::RadioDown
+            }
+        ]
+    );
+    assert!(
+        !rig.radio.cease_pending(),
+        "a radio without power owes no cease"
+    );
+    rig.advance(secs(1));
+    // Initialised afresh once back, with no cease for a call the power cut ended.
+    assert_eq!(rig.sent(), ["AT\r"]);
+    rig.ok();
+    assert!(!rig.sent().contains(&"AT+CUTXC=1\r".to_string()));
+}
+
+#[test]
+fn a_radio_kept_on_the_air_past_the_continuous_cap_is_ceased_and_refused_for_the_forced_gap() {
+    let mut config = RadioSessionConfig::new(identity(), group());
+    config.air_time = crate::engine::radio_tx::AirTimeLimit {
+        max_continuous: secs(10),
+        forced_gap: secs(2),
+    };
+    let mut rig = Rig::with(config);
+    rig.init();
+    let start = rig.now;
+    rig.key_granted(1);
+    // Overs chained without a real break (released and keyed again within the gap) are one
+    // stretch: the engine never let go for 2 s.
+    rig.unkey();
+    rig.ok();
+    assert_eq!(rig.sent(), ["AT+CUTXC=1\r"]);
+    rig.advance(Duration::from_millis(500));
+    rig.radio.key(rig.now, group(), prio(0), false);
+    rig.drain();
+    assert_eq!(rig.sent(), ["AT+CTXD=1,1\r"]);
+    rig.ok();
+    rig.feed("\r\n+CTXG: 1,0,0,0\r\n");
+    rig.events();
+    rig.advance(start + secs(10) - Duration::from_millis(1) - rig.now);
+    assert!(rig.sent().is_empty(), "within the cap");
+    rig.advance(Duration::from_millis(1));
+    assert_eq!(rig.sent(), ["AT+CUTXC=1\r"], "ceased at the cap");
+    assert_eq!(
+        rig.events(),
+        [RadioOutput::TxLost {
+            reason: TxFailure::AirTimeCap
+        }]
+    );
+    rig.ok();
+    // Refused for the forced gap, then keyed as usual.
+    rig.advance(secs(1));
+    rig.radio.key(rig.now, group(), prio(0), false);
+    rig.drain();
+    assert_eq!(
+        rig.events(),
+        [RadioOutput::TxRefused {
+            reason: TxFailure::AirTimeCap
+        }]
+    );
+    let demands = |sent: Vec<String>| {
+        sent.into_iter()
+            .filter(|s| s.starts_with("AT+CTXD"))
+            .count()
+    };
+    assert_eq!(demands(rig.sent()), 0);
+    rig.advance(secs(1));
+    rig.feed("\r\n+CSQ: 20,99\r\n\r\nOK\r\n");
+    rig.sent();
+    rig.radio.key(rig.now, group(), prio(0), false);
+    rig.drain();
+    assert_eq!(demands(rig.sent()), 1, "keyed again after the gap");
+}

@@ -43,6 +43,28 @@ pub enum Fault {
         /// Frames whose body did not parse.
         body: u16,
     },
+    /// The board switched off a radio the host had said was keyed over PEI
+    /// ([`crate::link::Message::PeiKeyed`]): the only way it has to end a transmission it cannot
+    /// unkey on a line. The radio is switched on again after the board's minimum off time.
+    RadioPowerCut {
+        /// The port whose radio was switched off.
+        port: Port,
+        /// Why.
+        cause: PowerCutCause,
+    },
+}
+
+/// Why the board cut a PEI-keyed radio's power ([`Fault::RadioPowerCut`]).
+///
+/// Append-only: the position of a variant is its wire value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum PowerCutCause {
+    /// The host fell silent for [`crate::link::HOST_SILENCE_LIMIT`] (killed, hung, unplugged).
+    HostSilence,
+    /// The radio was keyed for the board's transmit cap.
+    TxCap,
+    /// A new session began (`Hello`): the host that keyed the radio lost track of it.
+    NewSession,
 }
 
 impl Fault {
@@ -50,7 +72,9 @@ impl Fault {
     pub(crate) const fn check(&self) -> Result<(), BodyError> {
         match self {
             Fault::HostSilence { dropped } => dropped.check(),
-            Fault::TxCapReached { port } | Fault::PowerCycleRateLimited { port } => port.check(),
+            Fault::TxCapReached { port }
+            | Fault::PowerCycleRateLimited { port }
+            | Fault::RadioPowerCut { port, .. } => port.check(),
             Fault::LinkErrors { .. } => Ok(()),
         }
     }

@@ -20,7 +20,7 @@ use super::error::{BodyError, EmitError, LinkError};
 use super::message::Message;
 
 /// The link protocol version this code speaks.
-pub const VERSION: u8 = 1;
+pub const VERSION: u8 = 2;
 
 /// Largest data in one [`Message::UpdateChunk`], in bytes: a 32 KiB image goes in 128 chunks.
 pub const MAX_CHUNK: usize = 256;
@@ -252,7 +252,7 @@ mod tests {
             seq: 0x0102,
             message: Message::Heartbeat,
         };
-        assert_eq!(hex::encode(emit_vec(&repr)), "0102010104bf");
+        assert_eq!(hex::encode(emit_vec(&repr)), "02020101d824");
     }
 
     #[test]
@@ -264,7 +264,7 @@ mod tests {
                 keyed: true,
             },
         };
-        assert_eq!(hex::encode(emit_vec(&repr)), "0107000202014734");
+        assert_eq!(hex::encode(emit_vec(&repr)), "020700020201a7fa");
     }
 
     #[test]
@@ -276,7 +276,7 @@ mod tests {
                 result: AckResult::Nack(NackReason::OutOfOrder { expected: 512 }),
             },
         };
-        assert_eq!(hex::encode(emit_vec(&repr)), "0100010dac02010c800424d5");
+        assert_eq!(hex::encode(emit_vec(&repr)), "0200010dac02010c8004eb64");
     }
 
     #[test]
@@ -353,14 +353,15 @@ mod tests {
             seq: 0x0203,
             message: Message::Hello,
         });
-        bytes[0] = 2;
+        // A version-1 peer: a board or host from before the PEI power guard.
+        bytes[0] = 1;
         let n = bytes.len();
         let crc = frame_crc(&bytes[..n - 2]).to_le_bytes();
         bytes[n - 2..].copy_from_slice(&crc);
         assert_eq!(
             FrameRepr::parse_bytes(&bytes),
             Err(LinkError::WrongVersion {
-                got: 2,
+                got: 1,
                 seq: 0x0203
             })
         );

@@ -166,6 +166,16 @@ pub enum Message<'a> {
         /// Take an image below the board's floor (the floor itself never falls).
         allow_rollback: bool,
     },
+    /// Host: a port's radio is (`keyed`) or is no longer transmitting because the host keyed it
+    /// over PEI (`AT+CTXD`, `ATD`), which no PTT line can undo. While a port is so armed, the
+    /// board cuts the radio's power if the host falls silent or at the board's TX cap, so a
+    /// dead host cannot leave it on the air (protocol version 2).
+    PeiKeyed {
+        /// The port.
+        port: Port,
+        /// `true` when the radio was keyed over PEI, `false` once it has ceased.
+        keyed: bool,
+    },
 }
 
 impl Message<'_> {
@@ -185,7 +195,8 @@ impl Message<'_> {
             | Message::UpdateCommit
             | Message::UpdateAbort
             | Message::GetUpdateStatus
-            | Message::UpdateBeginSecure { .. } => Sender::Host,
+            | Message::UpdateBeginSecure { .. }
+            | Message::PeiKeyed { .. } => Sender::Host,
             Message::Ack { .. }
             | Message::BoardInfo(_)
             | Message::Status { .. }
@@ -240,6 +251,7 @@ impl Message<'_> {
             Message::Fault(_) => "Fault",
             Message::UpdateStatus { .. } => "UpdateStatus",
             Message::UpdateBeginSecure { .. } => "UpdateBeginSecure",
+            Message::PeiKeyed { .. } => "PeiKeyed",
         }
     }
 
@@ -252,6 +264,7 @@ impl Message<'_> {
             | Message::GetPtt { port }
             | Message::SetPower { port, .. }
             | Message::PowerCycle { port, .. }
+            | Message::PeiKeyed { port, .. }
             | Message::PttState { port, .. }
             | Message::CorChanged { port, .. } => port.check(),
             Message::UpdateChunk { data, .. } => {

@@ -24,7 +24,7 @@
 //! let repr = FrameRepr { seq: 7, message: Message::SetPtt { port: Port::new(2).unwrap(), keyed: true } };
 //! let mut wire = [0u8; MAX_WIRE_LEN];
 //! let n = encode(&repr, &mut wire).unwrap();
-//! assert_eq!(&wire[..n], &[0x03, 0x01, 0x07, 0x06, 0x02, 0x02, 0x01, 0x47, 0x34, 0x00]);
+//! assert_eq!(&wire[..n], &[0x03, 0x02, 0x07, 0x06, 0x02, 0x02, 0x01, 0xa7, 0xfa, 0x00]);
 //! let mut scratch = [0u8; MAX_FRAME_LEN];
 //! assert_eq!(decode_wire(&wire[..n], &mut scratch), Ok(repr));
 //! ```
@@ -52,7 +52,7 @@ pub use ack::{AckResult, NackReason};
 pub use checksum::{FRAME_CRC, IMAGE_CRC, frame_crc, image_crc32};
 pub use decoder::FrameDecoder;
 pub use error::{BodyError, EmitError, LinkError};
-pub use fault::Fault;
+pub use fault::{Fault, PowerCutCause};
 pub use frame::{
     CRC_LEN, Frame, FrameRepr, HEADER_LEN, MAX_BODY_LEN, MAX_CHUNK, MAX_FRAME_LEN, MAX_WIRE_LEN,
     VERSION,
@@ -62,7 +62,7 @@ pub use port::{PORTS, Port, PortMask};
 pub use telemetry::{BoardInfo, FirmwareVersion, ResetCause, Slot, Telemetry};
 pub use timing::{
     ACK_TIMEOUT, BOARD_SILENCE_LIMIT, ERASE_ACK_TIMEOUT, HEARTBEAT_INTERVAL, HOST_SILENCE_LIMIT,
-    MAX_RETRIES, VERIFY_ACK_TIMEOUT, WINDOW,
+    MAX_RETRIES, MIN_TX_BREAK, VERIFY_ACK_TIMEOUT, WINDOW,
 };
 pub use update::{
     SIGNATURE_DOMAIN, SIGNATURE_DOMAIN_V2, SIGNATURE_LEN, SIGNED_PREFIX_LEN, SIGNED_PREFIX_V2_LEN,

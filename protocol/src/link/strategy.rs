@@ -13,7 +13,7 @@ use proptest::strategy::Union;
 
 use super::{
     AckResult, BoardInfo, Fault, FirmwareVersion, MAX_CHUNK, Message, NackReason, PORTS, Port,
-    PortMask, ResetCause, Signature, Slot, Telemetry, UpdatePhase,
+    PortMask, PowerCutCause, ResetCause, Signature, Slot, Telemetry, UpdatePhase,
 };
 
 pub(crate) fn any_port() -> impl Strategy<Value = Port> {
@@ -105,6 +105,14 @@ fn any_fault() -> impl Strategy<Value = Fault> {
                 version,
                 body,
             }
+        }),
+        (any_port(), 0..3u8).prop_map(|(port, cause)| Fault::RadioPowerCut {
+            port,
+            cause: match cause {
+                0 => PowerCutCause::HostSilence,
+                1 => PowerCutCause::TxCap,
+                _ => PowerCutCause::NewSession,
+            },
         }),
     ]
 }
@@ -248,6 +256,9 @@ pub(crate) fn any_message() -> impl Strategy<Value = Message<'static>> {
                     allow_rollback,
                 }
             })
+            .boxed(),
+        (any_port(), any::<bool>())
+            .prop_map(|(port, keyed)| Message::PeiKeyed { port, keyed })
             .boxed(),
     ])
 }

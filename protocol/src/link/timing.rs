@@ -42,6 +42,12 @@ pub const ERASE_ACK_TIMEOUT: Duration = Duration::from_secs(10);
 /// an ed25519 verification over the whole image.
 pub const VERIFY_ACK_TIMEOUT: Duration = Duration::from_secs(2);
 
+/// A radio released for less than this and keyed again is, for the board's TX cap, still on
+/// the same transmission: a host that releases and re-keys between overs cannot restart the
+/// cap. The same holds for a port armed over PEI ([`crate::link::Message::PeiKeyed`]). The
+/// host's own forced gap after its continuous cap must be at least this long.
+pub const MIN_TX_BREAK: Duration = Duration::from_secs(1);
+
 /// How many times the host resends an unanswered command (same sequence number, same bytes)
 /// before it declares the link down and starts a new handshake.
 pub const MAX_RETRIES: u8 = 3;

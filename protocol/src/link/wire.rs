@@ -128,7 +128,7 @@ mod tests {
             seq: 0x0102,
             message: Message::Heartbeat,
         };
-        assert_eq!(hex::encode(encode_vec(&repr)), "070102010104bf00");
+        assert_eq!(hex::encode(encode_vec(&repr)), "0702020101d82400");
     }
 
     #[test]
@@ -141,7 +141,7 @@ mod tests {
             },
         };
         let wire = encode_vec(&repr);
-        assert_eq!(hex::encode(&wire), "03010706020201473400");
+        assert_eq!(hex::encode(&wire), "03020706020201a7fa00");
         assert_eq!(decode(&wire), Ok(repr));
         // Without the delimiter too, as a person pastes it.
         assert_eq!(decode(&wire[..wire.len() - 1]), Ok(repr));
@@ -149,7 +149,7 @@ mod tests {
 
     #[test]
     fn nack_wire_bytes() {
-        let wire = hex::decode("02010b010dac02010c800424d500").unwrap();
+        let wire = hex::decode("02020b010dac02010c8004eb6400").unwrap();
         let repr = decode(&wire).unwrap();
         assert_eq!(repr.seq, 0x0100);
         assert_eq!(encode_vec(&repr), wire);
@@ -165,7 +165,7 @@ mod tests {
                 power: PortMask::ALL,
             },
         };
-        assert_eq!(hex::encode(encode_vec(&repr)), "020101020f05050f5b9300");
+        assert_eq!(hex::encode(encode_vec(&repr)), "020201020f05050fd94b00");
     }
 
     #[test]
@@ -210,12 +210,12 @@ mod tests {
 
     #[test]
     fn bad_crc_wire_frame() {
-        let mut wire = hex::decode("070102010104bf00").unwrap();
+        let mut wire = hex::decode("0702020101d82400").unwrap();
         wire[4] ^= 0x02; // Heartbeat tag 1 -> 3 (GetPtt)
         assert!(matches!(
             decode(&wire),
             Err(LinkError::BadCrc {
-                received: 0xbf04,
+                received: 0x24d8,
                 ..
             })
         ));
@@ -223,8 +223,8 @@ mod tests {
 
     #[test]
     fn wrong_version_wire_frame() {
-        // Version 2 frame with a valid CRC: 02 0102 01 + CRC.
-        let mut frame = Vec::from([2u8, 0x02, 0x01, 0x01]);
+        // Version 1 frame (a peer from before version 2) with a valid CRC: 01 0102 01 + CRC.
+        let mut frame = Vec::from([1u8, 0x02, 0x01, 0x01]);
         let crc = crate::link::checksum::frame_crc(&frame);
         frame.extend_from_slice(&crc.to_le_bytes());
         let mut wire = [0u8; 16];
@@ -232,11 +232,11 @@ mod tests {
         assert_eq!(
             decode(&wire[..n]),
             Err(LinkError::WrongVersion {
-                got: 2,
+                got: 1,
                 seq: 0x0102
             })
         );
-        assert_ne!(VERSION, 2);
+        assert_ne!(VERSION, 1);
     }
 
     #[test]
@@ -258,14 +258,14 @@ mod tests {
 
     #[test]
     fn trailing_garbage_after_the_delimiter() {
-        let mut wire = hex::decode("070102010104bf00").unwrap();
+        let mut wire = hex::decode("0702020101d82400").unwrap();
         assert!(decode(&wire).is_ok());
         wire.extend_from_slice(&[0x00, 0x00]);
         assert!(decode(&wire).is_ok(), "extra delimiters are harmless");
         wire.push(0x42);
         assert_eq!(decode(&wire), Err(LinkError::AfterDelimiter { offset: 10 }));
         let mut leading = Vec::from([0u8, 0]);
-        leading.extend_from_slice(&hex::decode("070102010104bf00").unwrap());
+        leading.extend_from_slice(&hex::decode("0702020101d82400").unwrap());
         assert!(decode(&leading).is_ok(), "leading delimiters are harmless");
     }
 

@@ -121,14 +121,29 @@ pub struct PttChange {
     pub keyed: bool,
 }
 
+/// A radio's power relay switched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PowerChange {
+    /// When.
+    pub at: Instant,
+    /// Which port (0–3).
+    pub port: usize,
+    /// Powered now.
+    pub on: bool,
+}
+
 /// The emulated board; see the [module documentation](self).
 pub struct BoardEmulator {
     firmware: Firmware,
     config: BoardConfig,
     ptt: [Pin; PORTS],
     cor: [Pin; PORTS],
+    /// The power relays (active-high: high powers the radio).
+    power: [Pin; PORTS],
     keyed: [bool; PORTS],
+    powered: [bool; PORTS],
     changes: VecDeque<PttChange>,
+    power_changes: VecDeque<PowerChange>,
     host_silence: Vec<u8>,
     /// When the host last sent anything.
     last_host: Option<Instant>,
@@ -152,15 +167,22 @@ impl BoardEmulator {
     pub fn new(config: BoardConfig, now: Instant) -> Self {
         let ptt: [Pin; PORTS] = Default::default();
         let cor: [Pin; PORTS] = Default::default();
+        let power: [Pin; PORTS] = Default::default();
         let flash = Self::factory_flash();
-        let (firmware, version) = Self::boot(&config, &ptt, &cor, flash, ResetCause::PowerOn, now);
+        let (firmware, version) =
+            Self::boot(&config, &ptt, &cor, &power, flash, ResetCause::PowerOn, now);
+        // The firmware powers every radio at boot.
+        let powered = core::array::from_fn(|port| power[port].is_high());
         let mut board = BoardEmulator {
             firmware,
             config,
             ptt,
             cor,
+            power,
             keyed: [false; PORTS],
+            powered,
             changes: VecDeque::new(),
+            power_changes: VecDeque::new(),
             host_silence: Vec::new(),
             last_host: None,
             boots: 1,
@@ -175,6 +197,7 @@ impl BoardEmulator {
         config: &BoardConfig,
         ptt: &[Pin; PORTS],
         cor: &[Pin; PORTS],
+        power: &[Pin; PORTS],
         mut flash: Flash,
         reset_cause: ResetCause,
         now: Instant,
@@ -211,8 +234,7 @@ impl BoardEmulator {
             Err(_) => unreachable!("LAYOUT fits the flash it was sized for"),
         };
         let firmware_config = ResponderConfig::new(version, reset_cause);
-        let power: [Pin; PORTS] = Default::default();
-        let firmware = Responder::new(safety, power, firmware_config, updater, now);
+        let firmware = Responder::new(safety, power.clone(), firmware_config, updater, now);
         (firmware, version)
     }
 
@@ -236,6 +258,7 @@ impl BoardEmulator {
             &self.config,
             &self.ptt,
             &self.cor,
+            &self.power,
             Self::factory_flash(),
             ResetCause::Software,
             now,
@@ -246,6 +269,7 @@ impl BoardEmulator {
             &self.config,
             &self.ptt,
             &self.cor,
+            &self.power,
             flash,
             ResetCause::Software,
             now,
@@ -338,6 +362,17 @@ impl BoardEmulator {
         self.keyed.get(port).copied().unwrap_or(false)
     }
 
+    /// Whether the radio on `port` is powered now.
+    pub fn powered(&self, port: usize) -> bool {
+        self.powered.get(port).copied().unwrap_or(false)
+    }
+
+    /// The next recorded power change, oldest first.
+    #[must_use]
+    pub fn poll_power_change(&mut self) -> Option<PowerChange> {
+        self.power_changes.pop_front()
+    }
+
     /// The next recorded PTT change, oldest first.
     #[must_use]
     pub fn poll_ptt_change(&mut self) -> Option<PttChange> {
@@ -362,9 +397,15 @@ impl BoardEmulator {
         }
     }
 
-    /// Records every PTT line that changed since the last look.
+    /// Records every PTT line and power relay that changed since the last look.
     fn sample(&mut self, now: Instant) {
         for port in 0..PORTS {
+            let on = self.power[port].is_high();
+            if on != self.powered[port] {
+                self.powered[port] = on;
+                self.power_changes
+                    .push_back(PowerChange { at: now, port, on });
+            }
             let high = self.ptt[port].is_high();
             let keyed = match self.config.ptt[port] {
                 Polarity::ActiveHigh => high,

@@ -9,8 +9,12 @@ use std::time::Duration as StdDuration;
 
 use borderlink_protocol::time::Instant;
 
-use super::{BoardConfig, BoardEmulator, PttChange};
+use super::{BoardConfig, BoardEmulator, PowerChange, PttChange};
 use crate::pty::{Master, pty};
+use crate::radio::RadioEmulator;
+
+/// A radio whose supply runs through one of the board's power relays.
+type Wired = (usize, Arc<Mutex<RadioEmulator>>);
 
 /// A board on a pty behind a symlink; see the [module documentation](self).
 #[derive(Debug)]
@@ -18,6 +22,10 @@ pub struct PtyBoard {
     board: Arc<Mutex<BoardEmulator>>,
     /// Every PTT change so far (the emulator's record, drained by the thread).
     changes: Arc<Mutex<Vec<PttChange>>>,
+    /// Every power change so far.
+    power_changes: Arc<Mutex<Vec<PowerChange>>>,
+    /// Radios to wire to the power relays (taken by the thread).
+    wiring: mpsc::Sender<Wired>,
     /// The symlink the daemon opens.
     pub path: String,
     link: PathBuf,
@@ -35,12 +43,16 @@ impl PtyBoard {
         let start = std::time::Instant::now();
         let board = Arc::new(Mutex::new(BoardEmulator::new(config, Instant::ZERO)));
         let changes = Arc::new(Mutex::new(Vec::new()));
+        let power_changes = Arc::new(Mutex::new(Vec::new()));
         let (cable, plugs) = mpsc::channel::<Option<Master>>();
+        let (wiring, wires) = mpsc::channel::<Wired>();
         let shared = Arc::clone(&board);
         let record = Arc::clone(&changes);
+        let power_record = Arc::clone(&power_changes);
         std::thread::spawn(move || {
             let now = move || Instant::from_micros(start.elapsed().as_micros() as u64);
             let mut port = Some(master);
+            let mut wired: Vec<Wired> = Vec::new();
             let mut buf = [0u8; 512];
             loop {
                 match plugs.try_recv() {
@@ -69,16 +81,45 @@ impl PtyBoard {
                 while let Some(change) = board.poll_ptt_change() {
                     record.push(change);
                 }
+                wired.extend(wires.try_iter());
+                let mut power_record = power_record.lock().expect("record lock");
+                while let Some(change) = board.poll_power_change() {
+                    power_record.push(change);
+                    // The relay is the radio's supply: without it the radio is off, its
+                    // transmission over and its registration gone until it is back.
+                    for (_, radio) in wired.iter().filter(|(p, _)| *p == change.port) {
+                        radio.lock().expect("radio lock").set_powered(change.on);
+                    }
+                }
             }
         });
         PtyBoard {
             board,
             changes,
+            power_changes,
+            wiring,
             path: link.to_string_lossy().into_owned(),
             link,
             cable,
             start,
         }
+    }
+
+    /// Wires `radio`'s supply through the power relay of `port`: when the board switches the
+    /// relay off, the radio loses power (its transmission ends, it answers nothing), and it
+    /// boots afresh when the relay is on again.
+    pub fn wire_power(&self, port: usize, radio: Arc<Mutex<RadioEmulator>>) {
+        self.wiring.send((port, radio)).expect("board running");
+    }
+
+    /// Whether the radio on `port` is powered now.
+    pub fn powered(&self, port: usize) -> bool {
+        self.board.lock().expect("board lock").powered(port)
+    }
+
+    /// Every power change so far, times counted from [`PtyBoard::start`].
+    pub fn power_changes(&self) -> Vec<PowerChange> {
+        self.power_changes.lock().expect("record lock").clone()
     }
 
     /// Pulls the host cable (and the symlink with it, so the daemon opens nothing meanwhile).

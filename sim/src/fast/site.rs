@@ -62,6 +62,8 @@ struct Radio {
     session: RadioSession,
     receiving: Option<Receiving>,
     board_port: Option<Port>,
+    /// What the board was last told about the radio's PEI keying (as the daemon does).
+    pei_guarded: bool,
 }
 
 /// One site's gateway; see the [module documentation](self).
@@ -150,6 +152,7 @@ impl FastSite {
                     session,
                     receiving: None,
                     board_port: spec.board.then(|| Port::new(i as u8)).flatten(),
+                    pei_guarded: false,
                 })
             })
             .collect();
@@ -344,6 +347,7 @@ impl FastSite {
                 }
             }
             while self.engine.poll_event().is_some() {}
+            self.guard_pei_radios(now);
             if let Some(b) = self.board.as_mut() {
                 while let Some(frame) = b.poll_transmit(now) {
                     self.out.push_back(SiteOutput::Board(frame));
@@ -352,6 +356,23 @@ impl FastSite {
             }
             if !again {
                 return;
+            }
+        }
+    }
+
+    /// The board guards every radio keyed over PEI with its power relay, as the daemon's
+    /// `guard_pei_radios` arranges: armed while a key is under way or a cease owed.
+    fn guard_pei_radios(&mut self, now: Instant) {
+        let Some(board) = self.board.as_mut() else {
+            return;
+        };
+        for r in &mut self.radios {
+            let Some(port) = r.board_port else { continue };
+            let ready = r.session.status().state == borderlink_gateway::radio::LinkState::Ready;
+            let on_air = r.session.cease_pending() || (r.pei_guarded && !ready);
+            if on_air != r.pei_guarded {
+                r.pei_guarded = on_air;
+                board.set_pei_keyed(now, port, on_air);
             }
         }
     }

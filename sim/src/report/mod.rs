@@ -192,6 +192,12 @@ pub struct KillReport {
     pub silence_to_release_us: Option<u64>,
     /// When it was restarted, µs.
     pub restarted_us: Option<u64>,
+    /// The site's gateway radios on the air (as the SwMI saw them) at the kill.
+    pub on_air: Vec<String>,
+    /// How long after the kill the SwMI saw the last of them stop transmitting, µs (`None`:
+    /// never). Radios keyed over PEI do not stop with their PTT line: the board has to switch
+    /// them off.
+    pub air_released_after_us: Option<u64>,
 }
 
 /// An IP partition between two sites.

@@ -109,9 +109,18 @@ pub(super) fn render(r: &Report) -> String {
             ),
             (false, None) => "PTT NEVER RELEASED".to_string(),
         };
+        let air = match (k.on_air.is_empty(), k.air_released_after_us) {
+            (true, _) => String::new(),
+            (false, Some(us)) => format!(
+                "; its transmission ({}) ended on the network {} ms after the kill",
+                k.on_air.join(", "),
+                ms(us)
+            ),
+            (false, None) => format!("; {} NEVER STOPPED TRANSMITTING", k.on_air.join(", ")),
+        };
         let _ = writeln!(
             o,
-            "Gateway of site {} killed (-9) at {} s: {released}{}",
+            "Gateway of site {} killed (-9) at {} s: {released}{air}{}",
             k.site,
             secs(k.at_us),
             k.restarted_us

@@ -95,6 +95,9 @@ impl World {
                     ),
                 );
                 self.sites[si].alive = false;
+                let on_air: Vec<usize> = (0..self.outputs.len())
+                    .filter(|o| self.outputs[*o].site == si && self.outputs[*o].tx_since.is_some())
+                    .collect();
                 self.kills.push(Kill {
                     site: si,
                     at: now,
@@ -102,6 +105,8 @@ impl World {
                     released: keyed.is_empty().then_some(now),
                     keyed,
                     restarted: None,
+                    air_released: on_air.is_empty().then_some(now),
+                    on_air,
                 });
                 if let Some(after) = restart_after {
                     self.restarts.push((now + after, si));
@@ -433,6 +438,12 @@ impl World {
             out.tx_longest = out.tx_longest.max(now.saturating_since(since));
         }
         self.meter.ended(o as u32);
+        let outputs = &self.outputs;
+        for kill in self.kills.iter_mut().filter(|k| k.air_released.is_none()) {
+            if kill.on_air.iter().all(|&k| outputs[k].tx_since.is_none()) {
+                kill.air_released = Some(now);
+            }
+        }
         for cut in &mut self.cuts {
             for (k, ended) in &mut cut.keyed {
                 if *k == o && ended.is_none() {

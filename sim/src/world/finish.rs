@@ -151,6 +151,12 @@ pub(super) fn report(w: &World, now: Instant, mode: &str) -> Report {
                 .zip(k.silent_since)
                 .map(|(r, s)| r.saturating_since(s).as_micros()),
             restarted_us: k.restarted.map(Instant::as_micros),
+            on_air: k
+                .on_air
+                .iter()
+                .map(|&o| w.outputs[o].name.clone())
+                .collect(),
+            air_released_after_us: k.air_released.map(|r| r.saturating_since(k.at).as_micros()),
         })
         .collect();
     let partitions = w

@@ -166,6 +166,10 @@ struct Kill {
     /// The host's last bytes to the board before the release.
     silent_since: Option<Instant>,
     restarted: Option<Instant>,
+    /// The site's gateway radios the SwMI had on the air at the kill (output indices).
+    on_air: Vec<usize>,
+    /// When the SwMI last saw one of them transmit: the end of their transmissions.
+    air_released: Option<Instant>,
 }
 
 /// The world; see the [module documentation](self).
@@ -532,7 +536,40 @@ impl World {
             moved = true;
             self.ptt_change(change.at, si, change.port, change.keyed);
         }
+        let mut power = Vec::new();
+        if let Some(board) = self.sites[si].board.as_mut() {
+            while let Some(change) = board.poll_power_change() {
+                power.push(change);
+            }
+        }
+        for change in power {
+            moved = true;
+            self.power_change(change.at, si, change.port, change.on);
+        }
         moved
+    }
+
+    /// A board switched a radio's power relay: the radio is its supply's. Off, it leaves its
+    /// call (a transmission ends on the network at once) and is unregistered; on, it boots and
+    /// registers afresh, and its gateway initialises it again.
+    fn power_change(&mut self, now: Instant, si: usize, port: usize, on: bool) {
+        let Some(o) = self.output_index(si, port) else {
+            return;
+        };
+        let terminal = self.outputs[o].terminal;
+        let name = self.outputs[o].name.clone();
+        self.timeline.push(
+            now,
+            if on {
+                format!("board of {}: {name} switched on again", self.sites[si].name)
+            } else {
+                format!(
+                    "board of {}: {name} switched off by the board (keyed over PEI, its host gone or at the TX cap)",
+                    self.sites[si].name
+                )
+            },
+        );
+        self.swmi.set_powered(now, terminal, on);
     }
 
     fn ptt_change(&mut self, now: Instant, si: usize, port: usize, keyed: bool) {

@@ -1,5 +1,6 @@
 //! `[timers]` and `[playout]`: each duration within its range, and the rules between them.
 
+use borderlink_protocol::link::MIN_TX_BREAK;
 use borderlink_protocol::time::Duration;
 use toml::Spanned;
 
@@ -46,6 +47,18 @@ impl Report<'_> {
             d.heartbeat,
             Duration::from_millis(10)..=d.heartbeat,
         );
+        let max_continuous = self.duration(
+            path.key("max_continuous"),
+            t.max_continuous.as_ref(),
+            d.max_continuous,
+            Duration::from_secs(1)..=BOARD_TX_CAP,
+        );
+        let forced_gap = self.duration(
+            path.key("forced_gap"),
+            t.forced_gap.as_ref(),
+            d.forced_gap,
+            MIN_TX_BREAK..=Duration::from_secs(60),
+        );
         if let (Some(tx), Some(hang)) = (tx_timeout, hang_time)
             && tx + hang > BOARD_TX_CAP
         {
@@ -66,12 +79,39 @@ impl Report<'_> {
             );
             return None;
         }
+        // Unset, the continuous cap is never shorter than one over and its hang time.
+        let max_continuous = match (&t.max_continuous, tx_timeout, hang_time, max_continuous) {
+            (None, Some(tx), Some(hang), Some(max)) => Some(max.max(tx + hang)),
+            (_, _, _, max) => max,
+        };
+        if let (Some(tx), Some(hang), Some(max)) = (tx_timeout, hang_time, max_continuous)
+            && max < tx + hang
+        {
+            let (key, span) = match (&t.max_continuous, &t.tx_timeout, &t.hang_time) {
+                (Some(v), _, _) => (path.key("max_continuous"), Some(v.span())),
+                (None, Some(v), _) => (path.key("tx_timeout"), Some(v.span())),
+                (None, None, Some(v)) => (path.key("hang_time"), Some(v.span())),
+                (None, None, None) => (path.key("max_continuous"), None),
+            };
+            self.add(
+                key,
+                span,
+                ProblemKind::ContinuousBelowOver {
+                    max_continuous: max,
+                    tx_timeout: tx,
+                    hang_time: hang,
+                },
+            );
+            return None;
+        }
         Some(Timers {
             hang_time: hang_time?,
             tx_timeout: tx_timeout?,
             block_time: block_time?,
             grant_wait_bound: grant_wait_bound?,
             heartbeat: heartbeat?,
+            max_continuous: max_continuous?,
+            forced_gap: forced_gap?,
         })
     }
 

@@ -47,7 +47,7 @@ use super::patch::{
     SiteConsole,
 };
 use super::policy::FloorPolicy;
-use super::radio_tx::{RadioCommand, RadioEvent, RadioTx, UnkeyReason};
+use super::radio_tx::{AirTimeLimit, RadioCommand, RadioEvent, RadioTx, UnkeyReason};
 use super::routing::{LocalRadio, LocalSite, RouteVerdict, max_destinations, route};
 use super::stream::{Claim, StreamKey};
 
@@ -86,6 +86,8 @@ pub struct EngineConfig {
     pub delay: DelayConfig,
     /// How audio is held for a radio waiting for its grant, and how it catches up.
     pub grant: GrantConfig,
+    /// How long a radio may stay on the air across overs, and the break it then gets.
+    pub air_time: AirTimeLimit,
     /// A stream with no packet for this long is over (a backstop for streams that carry no
     /// local radio audio, whose jitter buffer would otherwise tell).
     pub stream_timeout: Duration,
@@ -115,6 +117,7 @@ impl EngineConfig {
             jitter: JitterConfig::default(),
             delay: DelayConfig::default(),
             grant: GrantConfig::default(),
+            air_time: AirTimeLimit::default(),
             stream_timeout: Duration::from_secs(1),
             max_streams: 1024,
             max_streams_per_peer: 64,
@@ -310,7 +313,7 @@ impl Engine {
             .iter()
             .map(|r| Radio {
                 config: *r,
-                tx: RadioTx::new(r.id, hard_cap),
+                tx: RadioTx::new(r.id, hard_cap, config.air_time),
                 queue: GrantQueue::new(&config.grant),
                 playing: None,
                 capture: None,
@@ -497,9 +500,9 @@ impl Engine {
     }
 
     /// Releases every radio at once: the first thing shutdown does.
-    pub fn release_all(&mut self) {
+    pub fn release_all(&mut self, now: Instant) {
         for radio in &mut self.radios {
-            radio.tx.unkey(UnkeyReason::Forced);
+            radio.tx.unkey(now, UnkeyReason::Forced);
             radio.queue.abort(DropCause::FloorDenied);
             radio.playing = None;
             radio.pending_hang = false;
@@ -537,7 +540,7 @@ impl Engine {
                 if radio.playing == Some(key) {
                     radio.playing = None;
                     radio.pending_hang = false;
-                    radio.tx.unkey(UnkeyReason::FloorLost);
+                    radio.tx.unkey(now, UnkeyReason::FloorLost);
                     radio.queue.abort(DropCause::PeerDown);
                 }
             }
@@ -563,7 +566,7 @@ impl Engine {
                 if radio.playing == Some(key) {
                     radio.playing = None;
                     radio.pending_hang = false;
-                    radio.tx.unkey(reason);
+                    radio.tx.unkey(now, reason);
                     radio.queue.abort(DropCause::FloorDenied);
                 }
             }
@@ -694,7 +697,7 @@ impl Engine {
             return;
         };
         let r = &mut self.radios[index];
-        let lost = r.tx.handle_event(event);
+        let lost = r.tx.handle_event(now, event);
         if event == RadioEvent::TxGranted && r.tx.is_granted() {
             r.queue.grant(now);
         }
@@ -728,6 +731,10 @@ impl Engine {
                 }
             }
         }
+        if event == RadioEvent::Up && r.playing.is_none() && !r.tx.is_active() {
+            self.rekey_for_live_over(now, index);
+        }
+        let r = &mut self.radios[index];
         if event == RadioEvent::Down
             && let Some(key) = r.capture.take()
         {
@@ -736,6 +743,35 @@ impl Engine {
         }
         self.collect_commands();
         self.check_timers();
+    }
+
+    /// A radio back up (its board link returned, its PEI came back) joins the over that still
+    /// holds the floor on it, if any: its driver forgot every key when it went down, so an over
+    /// that ended meanwhile is never transmitted again, and one still live is asked for anew.
+    fn rekey_for_live_over(&mut self, now: Instant, index: usize) {
+        let id = self.radios[index].config.id;
+        let Some((key, patch, claim)) = self
+            .streams
+            .iter()
+            .filter(|(_, s)| s.has_floor && !s.ended && s.buffer.is_some())
+            .find(|(_, s)| s.radios.contains(&id))
+            .map(|(k, s)| (*k, s.patch, Claim::from_header(&s.header)))
+        else {
+            return;
+        };
+        let urgency = self
+            .floors
+            .get(&patch)
+            .map_or_else(|| self.policy.on_air(&claim), |f| f.policy().on_air(&claim));
+        let radio = &mut self.radios[index];
+        let group = radio.config.group;
+        if radio
+            .tx
+            .key(now, group, urgency.priority, urgency.emergency)
+        {
+            radio.playing = Some(key);
+            radio.pending_hang = false;
+        }
     }
 
     fn radio_index(&self, radio: RadioId) -> Option<usize> {
@@ -985,7 +1021,7 @@ impl Engine {
         while let Some(event) = self.floors.get_mut(&patch).and_then(Floor::poll_event) {
             match event {
                 FloorEvent::Granted { key, claim, .. } => self.on_granted(now, key, claim),
-                FloorEvent::Released { key, reason } => self.on_released(key, reason),
+                FloorEvent::Released { key, reason } => self.on_released(now, key, reason),
                 // Radios time their own hang from their last frame on air (see `play_out`).
                 FloorEvent::HangStarted { .. }
                 | FloorEvent::HangEnded { .. }
@@ -1037,7 +1073,7 @@ impl Engine {
         }
     }
 
-    fn on_released(&mut self, key: StreamKey, reason: ReleaseReason) {
+    fn on_released(&mut self, now: Instant, key: StreamKey, reason: ReleaseReason) {
         if let Some(stream) = self.streams.get_mut(&key) {
             stream.has_floor = false;
             if let Some(buffer) = stream.buffer.take() {
@@ -1061,7 +1097,7 @@ impl Engine {
                 radio.playing = None;
                 match unkey {
                     Some(reason) => {
-                        radio.tx.unkey(reason);
+                        radio.tx.unkey(now, reason);
                         radio.queue.abort(DropCause::FloorDenied);
                         radio.pending_hang = false;
                     }
@@ -1218,7 +1254,7 @@ impl Engine {
             }
             if radio.pending_hang && radio.playing.is_none() && radio.queue.is_idle() {
                 radio.pending_hang = false;
-                radio.tx.start_hang(now + hang_time);
+                radio.tx.start_hang(now, now + hang_time);
             }
         }
         self.collect_commands();

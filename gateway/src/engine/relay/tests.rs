@@ -15,7 +15,7 @@ use crate::engine::counters::DropCause;
 use crate::engine::endpoint::{ConsoleId, EndpointId, RadioId};
 use crate::engine::loops::GatewayIdentities;
 use crate::engine::patch::{Channel, PatchKind, PatchSpec, SiteConsole};
-use crate::engine::radio_tx::{RadioCommand, RadioEvent, UnkeyReason};
+use crate::engine::radio_tx::{AirTimeLimit, RadioCommand, RadioEvent, UnkeyReason};
 
 const ASTRID: RadioId = RadioId(0);
 const C2000: RadioId = RadioId(1);
@@ -600,7 +600,7 @@ fn release_all_unkeys_every_active_radio_at_once() {
         w.last_command(0, C2000),
         Some(RadioCommand::Key { .. })
     ));
-    w.engines[0].release_all();
+    w.engines[0].release_all(w.now);
     w.drain(0);
     assert_eq!(
         w.last_command(0, C2000),
@@ -1095,4 +1095,102 @@ fn one_peer_cannot_fill_every_stream_slot() {
         &VoiceRepr::parse(&bytes).unwrap(),
     );
     assert_eq!(e.counters().dropped(DropCause::PeerStreamLimit), 92);
+}
+
+#[test]
+fn a_radio_back_up_mid_over_is_keyed_again_for_the_over_still_live() {
+    let mut e = playing_a_peer_stream();
+    // Its board link is lost: the radio is down, and the session forgot its PTT.
+    e.handle_radio(ms(420), ASTRID, RadioEvent::Down);
+    while e.poll_command().is_some() {}
+    // The peer's over goes on.
+    for seq in 5..10u16 {
+        let bytes = peer_packet(seq, TxState::Continue, &frame(seq as u8), 2, 42);
+        e.handle_packet(
+            ms(100 + 20 * u64::from(seq)),
+            EndpointId::Peer(SiteId(2)),
+            &VoiceRepr::parse(&bytes).unwrap(),
+        );
+    }
+    e.handle_radio(ms(450), ASTRID, RadioEvent::Up);
+    assert!(
+        matches!(
+            e.poll_command(),
+            Some(RadioCommand::Key { radio: ASTRID, .. })
+        ),
+        "the live over is asked for again"
+    );
+    // And it plays once granted.
+    e.handle_radio(ms(460), ASTRID, RadioEvent::TxGranted);
+    let bytes = peer_packet(10, TxState::Continue, &frame(10), 2, 42);
+    e.handle_packet(
+        ms(460),
+        EndpointId::Peer(SiteId(2)),
+        &VoiceRepr::parse(&bytes).unwrap(),
+    );
+    e.handle_timeout(ms(800));
+    assert!(e.poll_audio().is_some());
+}
+
+#[test]
+fn a_radio_back_up_after_the_over_ended_is_not_keyed() {
+    let mut e = playing_a_peer_stream();
+    e.handle_radio(ms(420), ASTRID, RadioEvent::Down);
+    while e.poll_command().is_some() {}
+    let end = peer_packet(5, TxState::End, &frame(5), 2, 42);
+    e.handle_packet(
+        ms(430),
+        EndpointId::Peer(SiteId(2)),
+        &VoiceRepr::parse(&end).unwrap(),
+    );
+    e.handle_timeout(ms(2_000));
+    while e.poll_command().is_some() {}
+    e.handle_radio(ms(2_100), ASTRID, RadioEvent::Up);
+    assert_eq!(e.poll_command(), None);
+}
+
+#[test]
+fn overs_that_follow_each_other_in_hang_time_are_capped_as_one_transmission() {
+    let mut w = World::new(1, vec![]);
+    let mut cfg = config(1, 1);
+    cfg.air_time = AirTimeLimit {
+        max_continuous: Duration::from_secs(12),
+        forced_gap: Duration::from_secs(2),
+    };
+    w.engines[0] = Engine::new(cfg);
+    w.engines[0]
+        .create_patch(Instant::ZERO, patch(1, vec![]))
+        .unwrap();
+    // Three 5.1 s overs 0.5 s apart, well within the 1.5 s hang time: the C2000 radio is never
+    // released between them, and each over alone is far from the TX timeout.
+    for (i, start) in [100u64, 5_700, 11_300].into_iter().enumerate() {
+        w.field_call(ms(start), 255, 1_000 + i as u32);
+    }
+    w.run_until(ms(20_000));
+    let c2000: Vec<(Instant, RadioCommand)> = w
+        .commands
+        .iter()
+        .filter(|(_, _, c)| {
+            matches!(
+                c,
+                RadioCommand::Key { radio: C2000, .. } | RadioCommand::Unkey { radio: C2000, .. }
+            )
+        })
+        .map(|(t, _, c)| (*t, *c))
+        .collect();
+    let (keyed_at, _) = c2000[0];
+    let (capped_at, cap) = c2000[1];
+    assert_eq!(
+        cap,
+        RadioCommand::Unkey {
+            radio: C2000,
+            reason: UnkeyReason::ContinuousCap
+        },
+        "{c2000:?}"
+    );
+    assert_eq!(capped_at, keyed_at + Duration::from_secs(12));
+    // Not keyed again within the forced gap.
+    if let Some((again, _)) = c2000.get(2) {
+        assert!(*again >= capped_at + Duration::from_secs(2), "{c2000:?}");
+    }
 }

@@ -282,6 +282,6 @@ mod tests {
             let message = strategy.new_tree(&mut runner).unwrap().current();
             seen.insert(message.name());
         }
-        assert_eq!(seen.len(), 22, "{seen:?}");
+        assert_eq!(seen.len(), 23, "{seen:?}");
     }
 }

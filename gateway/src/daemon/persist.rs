@@ -5,7 +5,7 @@
 //! and renamed aside (`patches.json.corrupt-<unix time>`) for an engineer to look at, never
 //! silently dropped or overwritten.
 
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -19,6 +19,11 @@ use crate::engine::patch::PatchSnapshot;
 
 /// The state file's format version.
 const VERSION: u32 = 1;
+
+/// The largest state file read back. A snapshot of a few thousand patches is well under a
+/// megabyte; anything far larger is not ours, and reading it whole would let whoever put it
+/// there make the daemon allocate without bound at start.
+pub(super) const MAX_STATE_BYTES: u64 = 4 * 1024 * 1024;
 
 /// What the state file holds.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -43,6 +48,12 @@ pub(super) enum StateError {
         path: PathBuf,
         source: std::io::Error,
     },
+    /// It is larger than any state file this daemon writes.
+    #[error(
+        "{path} holds {size} bytes, more than the {MAX_STATE_BYTES} bytes a state file may have: \
+         it is not one this daemon wrote"
+    )]
+    TooLarge { path: PathBuf, size: u64 },
     /// It is not a state document.
     #[error("{path} is not a borderlinkd state file: {source}")]
     Parse {
@@ -63,16 +74,33 @@ pub(super) enum StateError {
 
 /// Reads the state file of `site`: `Ok(None)` if there is none yet.
 pub(super) fn load(path: &Path, site: u16) -> Result<Option<PatchSnapshot>, StateError> {
-    let bytes = match std::fs::read(path) {
-        Ok(b) => b,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(source) => {
-            return Err(StateError::Read {
-                path: path.to_owned(),
-                source,
-            });
-        }
+    let read = |source| StateError::Read {
+        path: path.to_owned(),
+        source,
     };
+    let file = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(source) => return Err(read(source)),
+    };
+    let size = file.metadata().map_err(read)?.len();
+    if size > MAX_STATE_BYTES {
+        return Err(StateError::TooLarge {
+            path: path.to_owned(),
+            size,
+        });
+    }
+    // The size is checked again while reading: the file may grow after the metadata call.
+    let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
+    file.take(MAX_STATE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(read)?;
+    if bytes.len() as u64 > MAX_STATE_BYTES {
+        return Err(StateError::TooLarge {
+            path: path.to_owned(),
+            size: bytes.len() as u64,
+        });
+    }
     let doc: StateDocument =
         serde_json::from_slice(&bytes).map_err(|source| StateError::Parse {
             path: path.to_owned(),
@@ -119,18 +147,48 @@ pub(super) fn write(path: &Path, site: u16, patches: &PatchSnapshot) -> std::io:
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".tmp");
-    let tmp = PathBuf::from(tmp);
-    {
-        let mut file = std::fs::File::create(&tmp)?;
+    let tmp = temporary_name(path)?;
+    let written = (|| {
+        let mut file = create_private(&tmp)?;
         file.write_all(&json)?;
         file.write_all(b"\n")?;
         file.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if let Err(e) = written {
+        // Leave no half-written temporary file behind; the old state file is untouched.
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e);
     }
-    std::fs::rename(&tmp, path)?;
     // The rename is only durable once the directory entry is.
     std::fs::File::open(dir)?.sync_all()
+}
+
+/// A fresh temporary name beside `path` (same directory, so the rename is atomic): unique per
+/// process, write and random draw, so nobody can plant a file or link there in advance.
+fn temporary_name(path: &Path) -> std::io::Result<PathBuf> {
+    let mut random = [0u8; 8];
+    getrandom::fill(&mut random).map_err(|e| std::io::Error::other(e.to_string()))?;
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(format!(
+        ".tmp-{}-{}",
+        std::process::id(),
+        hex::encode(random)
+    ));
+    Ok(PathBuf::from(tmp))
+}
+
+/// Creates `path` for writing, owner-only (0600: the file names who patched what), failing
+/// if anything already exists there. `create_new` is O_CREAT|O_EXCL, which never follows a
+/// symbolic link; O_NOFOLLOW says so once more, should the flags ever be changed.
+fn create_private(path: &Path) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .custom_flags(nix::libc::O_NOFOLLOW)
+        .open(path)
 }
 
 /// The writer task: writes every state the main loop publishes, the last one included when
@@ -223,10 +281,12 @@ mod tests {
         assert!(load(&path, 1).unwrap().is_none(), "no file yet");
         write(&path, 1, &snapshot()).unwrap();
         assert_eq!(load(&path, 1).unwrap(), Some(snapshot()));
-        assert!(
-            !d.join("patches.json.tmp").exists(),
-            "temporary file left behind"
-        );
+        let left: Vec<_> = std::fs::read_dir(&d)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .filter(|n| n != "patches.json")
+            .collect();
+        assert!(left.is_empty(), "temporary file left behind: {left:?}");
         let _ = std::fs::remove_dir_all(&d);
     }
 
@@ -268,6 +328,48 @@ mod tests {
             load(&path, 2).unwrap_err(),
             StateError::Version { got: 9, .. }
         ));
+        let _ = std::fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn a_symlink_planted_at_the_old_temporary_name_is_not_followed() {
+        // Another local user who can write the state directory plants a link where the
+        // writer used to put its temporary file, aiming at a file the daemon may write.
+        let d = dir("symlink");
+        let path = d.join("patches.json");
+        let victim = d.join("victim");
+        std::fs::write(&victim, b"precious").unwrap();
+        std::os::unix::fs::symlink(&victim, d.join("patches.json.tmp")).unwrap();
+        write(&path, 1, &snapshot()).unwrap();
+        assert_eq!(std::fs::read(&victim).unwrap(), b"precious");
+        assert_eq!(load(&path, 1).unwrap(), Some(snapshot()));
+        let _ = std::fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn another_local_user_cannot_read_the_state_file() {
+        use std::os::unix::fs::PermissionsExt;
+        let d = dir("mode");
+        let path = d.join("patches.json");
+        write(&path, 1, &snapshot()).unwrap();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o077, 0, "state file mode {mode:o}");
+        let _ = std::fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn a_huge_state_file_is_refused_before_it_is_read() {
+        let d = dir("huge");
+        let path = d.join("patches.json");
+        let file = std::fs::File::create(&path).unwrap();
+        file.set_len(MAX_STATE_BYTES + 1).unwrap();
+        let e = load(&path, 1).unwrap_err();
+        assert!(matches!(e, StateError::TooLarge { .. }), "{e}");
+        let text = e.to_string();
+        assert!(
+            text.contains("patches.json") && text.contains("bytes"),
+            "{text}"
+        );
         let _ = std::fs::remove_dir_all(&d);
     }
 

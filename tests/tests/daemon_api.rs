@@ -63,6 +63,11 @@ impl Drop for Site {
 
 impl Site {
     fn new(name: &str) -> Site {
+        Site::with(name, "")
+    }
+
+    /// A site whose config has `extra` appended (sovereignty rules, mirrors).
+    fn with(name: &str, extra: &str) -> Site {
         let dir =
             std::env::temp_dir().join(format!("borderlink-api-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
@@ -137,6 +142,8 @@ audit_log = "{audit}"
 
 [state]
 file = "{state}"
+
+{extra}
 "#,
             a_path = astrid.path,
             c_path = c2000.path,
@@ -221,6 +228,20 @@ file = "{state}"
         Ok((status, text))
     }
 
+    /// The API's address, for raw sockets.
+    fn addr(&self) -> String {
+        self.base.trim_start_matches("http://").to_owned()
+    }
+
+    /// Sends `request` as raw bytes and reads until the daemon closes the connection or
+    /// `deadline` passes; the text read and whether the daemon closed it.
+    fn raw(&self, request: &[u8], deadline: Duration) -> (String, bool) {
+        use std::io::Write;
+        let mut stream = std::net::TcpStream::connect(self.addr()).expect("connect");
+        stream.write_all(request).expect("send");
+        read_until_closed(&mut stream, deadline)
+    }
+
     /// A request that must get an answer: (status, JSON body or the text as a JSON string).
     fn call(
         &self,
@@ -252,6 +273,36 @@ file = "{state}"
             cmd.env("BORDERLINK_TOKEN_FILE", self.dir.join("tokens"));
         }
         cmd.output().expect("run borderlink")
+    }
+}
+
+/// Reads from `stream` until the peer closes it or `deadline` passes: what was read, and
+/// whether the peer closed.
+fn read_until_closed(stream: &mut std::net::TcpStream, deadline: Duration) -> (String, bool) {
+    use std::io::Read;
+    let end = Instant::now() + deadline;
+    let mut text = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        let left = end.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return (String::from_utf8_lossy(&text).into_owned(), false);
+        }
+        stream.set_read_timeout(Some(left)).expect("timeout");
+        match stream.read(&mut buf) {
+            Ok(0) => return (String::from_utf8_lossy(&text).into_owned(), true),
+            Ok(n) => text.extend_from_slice(&buf[..n]),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                return (String::from_utf8_lossy(&text).into_owned(), false);
+            }
+            // A reset is the daemon closing too.
+            Err(_) => return (String::from_utf8_lossy(&text).into_owned(), true),
+        }
     }
 }
 
@@ -751,4 +802,304 @@ fn dynamic_patches_survive_a_restart_and_a_corrupt_state_is_set_aside() {
     );
     site.stop();
     let _ = Path::new(&state);
+}
+
+// ---- Security findings (issue 13, control API) ------------------------------------------
+
+/// Sovereignty rules that forbid the second ASTRID group to be patched at all.
+const FORBID_OTHER_ASTRID: &str = r#"
+[sovereignty.ASTRID]
+allowed_groups = ["02060000102061001"]
+"#;
+
+#[test]
+fn a_dispatcher_cannot_patch_a_group_its_country_forbids() {
+    let mut site = Site::with("forbidden", FORBID_OTHER_ASTRID);
+    site.start();
+    let (code, e) = site.call(
+        "POST",
+        "/api/v1/patches",
+        Some(TOKEN),
+        Some(&patch_body("forbidden")),
+    );
+    assert_eq!(code, 403, "{e}");
+    assert_eq!(error_field(&e), Some("channels[0].group"), "{e}");
+    assert!(
+        e["error"]
+            .as_str()
+            .expect("error")
+            .contains("may not be patched"),
+        "{e}"
+    );
+    assert!(dynamic_names(&site).is_empty());
+    site.stop();
+}
+
+/// A permanent mirror of the second pair of groups: roaming owns its patch.
+const MIRROR: &str = r#"
+[[mirrors]]
+name = "Baarle police"
+home = { site = 1, network = "ASTRID", group = "02060000102061002" }
+mirror = { site = 1, network = "C2000", group = "02040000102040552" }
+mode = "permanent"
+"#;
+
+#[test]
+fn a_dispatcher_cannot_rewrite_or_remove_a_mirror_patch() {
+    let mut site = Site::with("mirror", MIRROR);
+    site.start();
+    let end = Instant::now() + Duration::from_secs(10);
+    let id = loop {
+        if let Some((id, _)) = dynamic_names(&site).first() {
+            break *id;
+        }
+        assert!(Instant::now() < end, "the mirror's patch did not come up");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    // Rewriting it would join the mirror group to anything, past the sovereignty checks
+    // roaming made when it brought the mirror up.
+    let (code, e) = site.call(
+        "PUT",
+        &format!("/api/v1/patches/{id}"),
+        Some(TOKEN),
+        Some(&patch_body("hijacked")),
+    );
+    assert_eq!(code, 409, "{e}");
+    assert!(
+        e["error"].as_str().expect("error").contains("mirror"),
+        "{e}"
+    );
+    let (code, e) = site.call(
+        "DELETE",
+        &format!("/api/v1/patches/{id}"),
+        Some(TOKEN),
+        None,
+    );
+    assert_eq!(code, 409, "{e}");
+    assert_eq!(dynamic_names(&site).len(), 1);
+    site.stop();
+}
+
+#[test]
+fn reads_without_a_token_reveal_nothing() {
+    let mut site = Site::new("reads");
+    site.start();
+    for path in [
+        "/api/v1/status",
+        "/api/v1/patches",
+        "/api/v1/patches/1",
+        "/api/v1/talkers",
+        "/api/v1/roaming",
+        "/api/v1/board/firmware",
+        "/metrics",
+    ] {
+        let (code, body) = site.call("GET", path, None, None);
+        assert_eq!(code, 401, "{path}: {body}");
+        assert!(body["error"].is_string(), "{path}: {body}");
+        let (code, body) = site.call("GET", path, Some(TOKEN), None);
+        assert_eq!(code, 200, "{path} with a token: {body}");
+    }
+    // Health stays open: a load balancer or systemd's watchdog has no token.
+    assert_eq!(site.call("GET", "/health", None, None).0, 200);
+    site.stop();
+}
+
+#[test]
+fn a_browser_page_of_another_host_name_cannot_read_the_api() {
+    // DNS rebinding: a page of evil.example, whose name now resolves to 127.0.0.1, asks the
+    // daemon with the browser's Host header (and, here, a token it stole or guessed).
+    let mut site = Site::new("rebinding");
+    site.start();
+    let request = format!(
+        "GET /api/v1/talkers HTTP/1.1\r\nHost: evil.example:{}\r\nAuthorization: Bearer {TOKEN}\r\nConnection: close\r\n\r\n",
+        site.addr().rsplit(':').next().expect("port")
+    );
+    let (answer, _) = site.raw(request.as_bytes(), Duration::from_secs(5));
+    assert!(answer.starts_with("HTTP/1.1 421"), "{answer}");
+    assert!(answer.contains("evil.example"), "{answer}");
+    let request =
+        format!("GET /health HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n");
+    let (answer, _) = site.raw(request.as_bytes(), Duration::from_secs(5));
+    assert!(answer.starts_with("HTTP/1.1 421"), "{answer}");
+    // The listen address itself is fine.
+    let request = format!(
+        "GET /health HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+        site.addr()
+    );
+    let (answer, _) = site.raw(request.as_bytes(), Duration::from_secs(5));
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    site.stop();
+}
+
+#[test]
+fn a_half_sent_header_does_not_hold_a_connection_open() {
+    let mut site = Site::new("slowloris");
+    site.start();
+    let started = Instant::now();
+    let (_, closed) = site.raw(
+        b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ",
+        Duration::from_secs(15),
+    );
+    assert!(closed, "the daemon kept a half-sent request open for 15 s");
+    assert!(
+        started.elapsed() < Duration::from_secs(12),
+        "{:?}",
+        started.elapsed()
+    );
+    site.stop();
+}
+
+#[test]
+fn many_half_open_connections_do_not_starve_a_new_client() {
+    let mut site = Site::new("flood");
+    site.start();
+    let mut held = Vec::new();
+    for _ in 0..200 {
+        use std::io::Write;
+        let mut s = std::net::TcpStream::connect(site.addr()).expect("connect");
+        s.write_all(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+            .expect("send");
+        held.push(s);
+    }
+    // A new client is answered at once: served, or told the API is full.
+    let started = Instant::now();
+    let (code, body) = site.call("GET", "/health", None, None);
+    assert!(code == 200 || code == 503, "{code}: {body}");
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    // And served once the half-open connections are cut (bounded by the header timeout).
+    let end = Instant::now() + Duration::from_secs(15);
+    loop {
+        let (code, _) = site.call("GET", "/health", None, None);
+        if code == 200 {
+            break;
+        }
+        assert!(
+            Instant::now() < end,
+            "still refused after the header timeout"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let (_, closed) = read_until_closed(&mut held[0], Duration::from_secs(15));
+    assert!(closed, "a half-open connection was never cut");
+    site.stop();
+}
+
+#[test]
+fn an_idle_connection_does_not_delay_shutdown() {
+    let mut site = Site::new("idle");
+    site.start();
+    use std::io::Write;
+    let mut idle = std::net::TcpStream::connect(site.addr()).expect("connect");
+    idle.write_all(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        .expect("send");
+    let mut half = std::net::TcpStream::connect(site.addr()).expect("connect");
+    half.write_all(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+        .expect("send");
+    // The first connection got its answer and now idles in keep-alive.
+    let end = Instant::now() + Duration::from_secs(5);
+    let mut seen = String::new();
+    while !seen.contains("\"ok\"") {
+        assert!(Instant::now() < end, "no answer: {seen}");
+        use std::io::Read;
+        let mut buf = [0u8; 1024];
+        idle.set_read_timeout(Some(Duration::from_secs(5)))
+            .expect("timeout");
+        let n = idle.read(&mut buf).expect("read");
+        seen.push_str(&String::from_utf8_lossy(&buf[..n]));
+    }
+    let mut child = site.daemon.take().expect("running");
+    let started = Instant::now();
+    borderlink_tests::sigterm(&child);
+    let status = child.wait().expect("wait");
+    assert!(status.success(), "{status:?}");
+    assert!(
+        started.elapsed() < Duration::from_millis(1500),
+        "shutdown took {:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn a_change_that_cannot_be_saved_is_not_reported_as_made() {
+    let mut site = Site::new("unsaved");
+    // The state file in a directory of its own, which disappears under the daemon (a full
+    // or failed disk, an fd limit: the write fails).
+    let state_dir = site.dir.join("state");
+    std::fs::create_dir_all(&state_dir).expect("state dir");
+    let config = std::fs::read_to_string(&site.config).expect("config");
+    let old = site.dir.join("patches.json").display().to_string();
+    let new = state_dir.join("patches.json").display().to_string();
+    std::fs::write(&site.config, config.replace(&old, &new)).expect("config");
+    site.start();
+    std::fs::remove_dir_all(&state_dir).expect("remove state dir");
+    let (code, e) = site.call(
+        "POST",
+        "/api/v1/patches",
+        Some(TOKEN),
+        Some(&patch_body("pursuit")),
+    );
+    assert_eq!(code, 503, "{e}");
+    assert!(
+        e["error"].as_str().expect("error").contains("not saved"),
+        "{e}"
+    );
+    // Not left in force either: what a dispatcher was told did not happen did not happen.
+    assert!(
+        dynamic_names(&site).is_empty(),
+        "{:?}",
+        dynamic_names(&site)
+    );
+    site.stop();
+}
+
+#[test]
+fn an_unauthenticated_firmware_upload_is_refused_before_its_body_is_read() {
+    let mut site = Site::new("fwbody");
+    site.start();
+    // Headers announcing a 1 MiB image, and no body: the refusal must not wait for it.
+    let request = format!(
+        "POST /api/v1/board/firmware HTTP/1.1\r\nHost: {}\r\nContent-Type: application/octet-stream\r\nContent-Length: 1048576\r\n\r\n",
+        site.addr()
+    );
+    let (answer, _) = site.raw(request.as_bytes(), Duration::from_secs(3));
+    assert!(answer.starts_with("HTTP/1.1 401"), "{answer:?}");
+    site.stop();
+}
+
+#[test]
+fn a_flood_of_wrong_tokens_does_not_flood_the_audit_log() {
+    let mut site = Site::new("auditflood");
+    site.start();
+    for _ in 0..200 {
+        let (code, _) = site.call(
+            "DELETE",
+            "/api/v1/patches/1",
+            Some("ffffffffffffffffffffffffffffffff"),
+            None,
+        );
+        assert_eq!(code, 401);
+    }
+    let refused = site
+        .audit()
+        .iter()
+        .filter(|r| r["action"] == "auth.refused")
+        .count();
+    assert!(
+        (1..=25).contains(&refused),
+        "{refused} audit lines for 200 refusals"
+    );
+    // Every refusal is still counted.
+    let (code, text) = site
+        .try_call("GET", "/metrics", Some(TOKEN), None)
+        .expect("metrics");
+    assert_eq!(code, 200);
+    assert!(
+        text.contains("borderlink_api_auth_refused_total 200"),
+        "{text}"
+    );
+    site.stop();
 }

@@ -29,6 +29,8 @@ pub mod command;
 pub mod error;
 pub mod metrics;
 pub mod model;
+#[cfg(test)]
+mod tests;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -11,7 +11,8 @@ use tokio::sync::mpsc;
 use tower::ServiceExt;
 
 use super::audit::AuditLog;
-use super::{ApiState, router};
+use super::auth::Tokens;
+use super::{ApiOptions, ApiState, router};
 
 fn from() -> SocketAddr {
     "127.0.0.1:40000".parse().expect("addr")
@@ -29,7 +30,12 @@ fn get(path: &str) -> HttpRequest<Body> {
 async fn a_stuck_main_loop_makes_health_answer_503_within_a_second() {
     // The loop's queue holds one request and nobody reads it: the loop is stuck.
     let (tx, _stuck) = mpsc::channel(1);
-    let app = router(ApiState::new(tx, None, AuditLog::log_only()));
+    let app = router(ApiState::new(
+        tx,
+        None,
+        AuditLog::log_only(),
+        ApiOptions::new("127.0.0.1:8470".parse().expect("addr")),
+    ));
     for attempt in 0..3 {
         let started = tokio::time::Instant::now();
         let response = tokio::time::timeout(
@@ -46,4 +52,67 @@ async fn a_stuck_main_loop_makes_health_answer_503_within_a_second() {
             started.elapsed()
         );
     }
+}
+
+const VIEWER: &str = "0123456789abcdef0123456789abcdef";
+const DISPATCHER: &str = "fedcba9876543210fedcba9876543210";
+
+/// An API whose main loop is never asked: the guard must answer on its own.
+fn guarded() -> axum::Router {
+    let (tx, _rx) = mpsc::channel(1);
+    let tokens = Tokens::parse(&format!(
+        "scraper viewer NL {VIEWER}\ndispatch-be dispatcher BE {DISPATCHER}\n"
+    ))
+    .expect("tokens");
+    router(ApiState::new(
+        tx,
+        Some(tokens),
+        AuditLog::log_only(),
+        ApiOptions::new("127.0.0.1:8470".parse().expect("addr")),
+    ))
+}
+
+fn post(path: &str, token: &str, body: Vec<u8>) -> HttpRequest<Body> {
+    HttpRequest::post(path)
+        .header("host", "127.0.0.1:8470")
+        .header("authorization", format!("Bearer {token}"))
+        .header("content-length", body.len().to_string())
+        .extension(ConnectInfo(from()))
+        .body(Body::from(body))
+        .expect("request")
+}
+
+#[tokio::test]
+async fn a_viewer_token_cannot_patch_or_flash() {
+    let app = guarded();
+    let response = app
+        .clone()
+        .oneshot(post("/api/v1/patches", VIEWER, b"{}".to_vec()))
+        .await
+        .expect("infallible");
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    // A dispatcher is not an engineer: the firmware body is refused before it is parsed.
+    let response = app
+        .oneshot(post("/api/v1/board/firmware", DISPATCHER, vec![0xa5; 1024]))
+        .await
+        .expect("infallible");
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let body = axum::body::to_bytes(response.into_body(), 4096)
+        .await
+        .expect("body");
+    let text = String::from_utf8_lossy(&body);
+    assert!(text.contains("engineer"), "{text}");
+}
+
+#[tokio::test]
+async fn a_body_larger_than_the_route_takes_is_refused_by_its_length() {
+    let response = guarded()
+        .oneshot(post(
+            "/api/v1/patches",
+            DISPATCHER,
+            vec![b' '; super::body::MAX_BODY + 1],
+        ))
+        .await
+        .expect("infallible");
+    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
 }

@@ -15,6 +15,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tracing::{error, info};
 
+use crate::api::command::Saved;
 use crate::engine::patch::PatchSnapshot;
 
 /// The state file's format version.
@@ -191,33 +192,60 @@ fn create_private(path: &Path) -> std::io::Result<std::fs::File> {
         .open(path)
 }
 
+/// The main loop's end of the state writer: each published snapshot gets the next
+/// generation, which the API waits on (see [`Saved`]).
+#[derive(Debug)]
+pub(super) struct StateHandle {
+    tx: watch::Sender<(u64, PatchSnapshot)>,
+    generation: u64,
+}
+
+impl StateHandle {
+    /// Hands a snapshot to the writer; the generation that will hold it.
+    pub(super) fn publish(&mut self, snapshot: PatchSnapshot) -> u64 {
+        self.generation += 1;
+        // The writer is gone only after shutdown began; nothing is left to save then.
+        let _ = self.tx.send((self.generation, snapshot));
+        self.generation
+    }
+}
+
 /// The writer task: writes every state the main loop publishes, the last one included when
-/// the sender is dropped at shutdown.
+/// the sender is dropped at shutdown, and reports each write's outcome on the returned
+/// [`Saved`] channel, so a change is only confirmed once it is on disk.
 pub(super) fn spawn_writer(
     path: PathBuf,
     site: u16,
     initial: PatchSnapshot,
-) -> (watch::Sender<PatchSnapshot>, JoinHandle<()>) {
-    let (tx, mut rx) = watch::channel(initial);
+) -> (StateHandle, watch::Receiver<Saved>, JoinHandle<()>) {
+    let (tx, mut rx) = watch::channel((0, initial));
+    let (saved_tx, saved_rx) = watch::channel(Saved::default());
     let handle = tokio::spawn(async move {
         loop {
             let closed = rx.changed().await.is_err();
-            let snapshot = rx.borrow_and_update().clone();
+            let (generation, snapshot) = rx.borrow_and_update().clone();
             let target = path.clone();
             let result = tokio::task::spawn_blocking(move || write(&target, site, &snapshot)).await;
-            match result {
-                Ok(Ok(())) => {}
-                Ok(Err(e)) => error!(file = %path.display(), cause = %e,
-                    "patch state NOT saved: dynamic patches will not survive a restart until this is fixed"),
-                Err(e) => error!(cause = %e, "patch state writer failed"),
-            }
+            let error = match result {
+                Ok(Ok(())) => None,
+                Ok(Err(e)) => {
+                    error!(file = %path.display(), cause = %e,
+                        "patch state NOT saved: dynamic patches will not survive a restart until this is fixed");
+                    Some(format!("{}: {e}", path.display()))
+                }
+                Err(e) => {
+                    error!(cause = %e, "patch state writer failed");
+                    Some(format!("the writer failed: {e}"))
+                }
+            };
+            let _ = saved_tx.send(Saved { generation, error });
             if closed {
                 info!(file = %path.display(), "patch state saved");
                 return;
             }
         }
     });
-    (tx, handle)
+    (StateHandle { tx, generation: 0 }, saved_rx, handle)
 }
 
 #[cfg(test)]
@@ -374,15 +402,38 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_failed_write_is_reported_with_its_generation() {
+        let d = dir("failed");
+        let path = d.join("gone").join("patches.json");
+        let (mut tx, mut saved, _handle) = spawn_writer(path, 1, PatchSnapshot::default());
+        let generation = tx.publish(snapshot());
+        let outcome = saved
+            .wait_for(|s| s.generation >= generation)
+            .await
+            .unwrap()
+            .clone();
+        let error = outcome.error.expect("the directory does not exist");
+        assert!(error.contains("patches.json"), "{error}");
+        let _ = std::fs::remove_dir_all(&d);
+    }
+
+    #[tokio::test]
     async fn the_writer_saves_the_last_state_when_closed() {
         let d = dir("writer");
         let path = d.join("patches.json");
-        let (tx, handle) = spawn_writer(path.clone(), 1, PatchSnapshot::default());
-        tx.send(PatchSnapshot::default()).unwrap();
-        tx.send(snapshot()).unwrap();
+        let (mut tx, mut saved, handle) = spawn_writer(path.clone(), 1, PatchSnapshot::default());
+        tx.publish(PatchSnapshot::default());
+        let last = tx.publish(snapshot());
         drop(tx);
         handle.await.unwrap();
         assert_eq!(load(&path, 1).unwrap(), Some(snapshot()));
+        assert_eq!(
+            *saved.borrow_and_update(),
+            Saved {
+                generation: last,
+                error: None
+            }
+        );
         let _ = std::fs::remove_dir_all(&d);
     }
 }

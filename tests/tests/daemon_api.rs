@@ -14,7 +14,12 @@ use borderlink_sim::pty::radio::PtyRadio;
 use borderlink_tests::{binary, sigterm};
 use serde_json::{Value, json};
 
+/// Belgian dispatch's token (`dispatch-be dispatcher BE`).
 const TOKEN: &str = "0123456789abcdef0123456789abcdef";
+/// Dutch dispatch's token (`dispatch-nl dispatcher NL`).
+const NL_TOKEN: &str = "1123456789abcdef0123456789abcdef";
+/// A read-only token (`wallboard viewer BE`).
+const VIEWER_TOKEN: &str = "2123456789abcdef0123456789abcdef";
 const ASTRID_GROUP: &str = "02060000102061001";
 const C2000_GROUP: &str = "02040000102040551";
 const OTHER_ASTRID_GROUP: &str = "02060000102061002";
@@ -75,7 +80,10 @@ impl Site {
         let tokens = dir.join("tokens");
         std::fs::write(
             &tokens,
-            format!("# dispatch centres\ndispatch-be {TOKEN}\n"),
+            format!(
+                "# name role country token\ndispatch-be dispatcher BE {TOKEN}\n\
+                 dispatch-nl dispatcher NL {NL_TOKEN}\nwallboard viewer BE {VIEWER_TOKEN}\n"
+            ),
         )
         .expect("tokens");
         std::fs::set_permissions(&tokens, std::fs::Permissions::from_mode(0o600)).expect("chmod");
@@ -330,7 +338,7 @@ fn every_route_answers_and_every_refusal_names_what_is_wrong() {
     // Status: the site, both radios (initialised by now or soon), no board.
     let end = Instant::now() + Duration::from_secs(20);
     let status = loop {
-        let (code, status) = site.call("GET", "/api/v1/status", None, None);
+        let (code, status) = site.call("GET", "/api/v1/status", Some(TOKEN), None);
         assert_eq!(code, 200, "{status}");
         if status["radios"]
             .as_array()
@@ -353,7 +361,7 @@ fn every_route_answers_and_every_refusal_names_what_is_wrong() {
     assert_eq!(status["patches"], 1);
 
     // The static patch is listed and cannot be changed through the API.
-    let (code, patches) = site.call("GET", "/api/v1/patches", None, None);
+    let (code, patches) = site.call("GET", "/api/v1/patches", Some(TOKEN), None);
     assert_eq!(code, 200);
     assert_eq!(patches[0]["name"], "border");
     assert_eq!(patches[0]["kind"], "static");
@@ -430,11 +438,11 @@ fn every_route_answers_and_every_refusal_names_what_is_wrong() {
     let expires = created["expires_in_s"].as_f64().expect("lifetime");
     assert!((7190.0..=7200.0).contains(&expires), "{created}");
     let id = created["id"].as_u64().expect("id");
-    let (code, got) = site.call("GET", &format!("/api/v1/patches/{id}"), None, None);
+    let (code, got) = site.call("GET", &format!("/api/v1/patches/{id}"), Some(TOKEN), None);
     assert_eq!((code, &got["name"]), (200, &json!("Baarle pursuit")));
-    let (code, e) = site.call("GET", "/api/v1/patches/999", None, None);
+    let (code, e) = site.call("GET", "/api/v1/patches/999", Some(TOKEN), None);
     assert_eq!(code, 404, "{e}");
-    let (code, e) = site.call("GET", "/api/v1/patches/abc", None, None);
+    let (code, e) = site.call("GET", "/api/v1/patches/abc", Some(TOKEN), None);
     assert_eq!((code, error_field(&e)), (400, Some("id")), "{e}");
     let renamed = body.replace("Baarle pursuit", "Baarle pursuit (A16)");
     let (code, modified) = site.call(
@@ -467,7 +475,7 @@ fn every_route_answers_and_every_refusal_names_what_is_wrong() {
     );
     assert_eq!(code, 200, "{released}");
     assert_eq!(released["released"], Value::Null);
-    let (code, talkers) = site.call("GET", "/api/v1/talkers", None, None);
+    let (code, talkers) = site.call("GET", "/api/v1/talkers", Some(TOKEN), None);
     assert_eq!(code, 200);
     assert_eq!(talkers.as_array().expect("list").len(), 2, "{talkers}");
     let (code, removed) = site.call(
@@ -490,7 +498,7 @@ fn every_route_answers_and_every_refusal_names_what_is_wrong() {
 
     // Metrics: engine, radios and the API's own counter.
     let (code, text) = site
-        .try_call("GET", "/metrics", None, None)
+        .try_call("GET", "/metrics", Some(TOKEN), None)
         .expect("metrics");
     assert_eq!(code, 200);
     assert!(text.contains("borderlink_frames_received_total"), "{text}");
@@ -574,7 +582,7 @@ fn a_dispatcher_cuts_a_live_transmission() {
     };
     let end = Instant::now() + Duration::from_secs(10);
     let patch = loop {
-        let (_, talkers) = site.call("GET", "/api/v1/talkers", None, None);
+        let (_, talkers) = site.call("GET", "/api/v1/talkers", Some(TOKEN), None);
         if let Some(p) = talkers
             .as_array()
             .and_then(|t| t.iter().find(|p| !p["talker"].is_null()))
@@ -621,7 +629,7 @@ fn a_dispatcher_cuts_a_live_transmission() {
 fn the_cli_lists_adds_and_removes_patches() {
     let mut site = Site::new("cli");
     site.start();
-    let out = site.cli(&["status"], false);
+    let out = site.cli(&["status"], true);
     assert!(
         out.status.success(),
         "{}",
@@ -665,7 +673,7 @@ fn the_cli_lists_adds_and_removes_patches() {
         "{out:?}"
     );
 
-    let out = site.cli(&["patch", "ls", "--json"], false);
+    let out = site.cli(&["patch", "ls", "--json"], true);
     let list: Value = serde_json::from_slice(&out.stdout).expect("JSON list");
     let pursuit = list
         .as_array()
@@ -676,7 +684,7 @@ fn the_cli_lists_adds_and_removes_patches() {
         .clone();
     assert_eq!(pursuit["created_by"], "dispatch-be");
 
-    let out = site.cli(&["patch", "ls"], false);
+    let out = site.cli(&["patch", "ls"], true);
     let table = String::from_utf8_lossy(&out.stdout);
     assert!(table.starts_with("ID"), "{table}");
     assert!(
@@ -719,7 +727,7 @@ fn the_cli_lists_adds_and_removes_patches() {
 }
 
 fn dynamic_names(site: &Site) -> Vec<(u64, String)> {
-    let (_, patches) = site.call("GET", "/api/v1/patches", None, None);
+    let (_, patches) = site.call("GET", "/api/v1/patches", Some(TOKEN), None);
     patches
         .as_array()
         .expect("list")
@@ -750,12 +758,12 @@ fn dynamic_patches_survive_a_restart_and_a_corrupt_state_is_set_aside() {
 
     site.start();
     assert_eq!(dynamic_names(&site), vec![(id, "pursuit".to_owned())]);
-    let (_, again) = site.call("GET", &format!("/api/v1/patches/{id}"), None, None);
+    let (_, again) = site.call("GET", &format!("/api/v1/patches/{id}"), Some(TOKEN), None);
     assert_eq!(again["created_by"], "dispatch-be");
     assert!(again["expires_in_s"].as_f64().expect("lifetime kept") <= 7200.0);
     // A restart also keeps static patches as they are: one of each.
     assert_eq!(
-        site.call("GET", "/api/v1/status", None, None).1["patches"],
+        site.call("GET", "/api/v1/status", Some(TOKEN), None).1["patches"],
         2
     );
     site.stop();
@@ -770,7 +778,7 @@ fn dynamic_patches_survive_a_restart_and_a_corrupt_state_is_set_aside() {
     std::fs::write(&site.config, config.replace("[api]", &second)).expect("config");
     site.start();
     assert!(dynamic_names(&site).is_empty());
-    let (_, patches) = site.call("GET", "/api/v1/patches", None, None);
+    let (_, patches) = site.call("GET", "/api/v1/patches", Some(TOKEN), None);
     let names: Vec<&str> = patches
         .as_array()
         .expect("list")
@@ -1101,5 +1109,85 @@ fn a_flood_of_wrong_tokens_does_not_flood_the_audit_log() {
         text.contains("borderlink_api_auth_refused_total 200"),
         "{text}"
     );
+    site.stop();
+}
+
+#[test]
+fn a_token_of_the_other_country_cannot_patch_a_home_only_group() {
+    let mut site = Site::with("creators", "[sovereignty.ASTRID]\ncreators = \"home\"\n");
+    site.start();
+    let body = patch_body("pursuit");
+    let (code, e) = site.call("POST", "/api/v1/patches", Some(NL_TOKEN), Some(&body));
+    assert_eq!(code, 403, "{e}");
+    assert_eq!(error_field(&e), Some("channels[0].group"), "{e}");
+    assert!(
+        e["error"]
+            .as_str()
+            .expect("error")
+            .contains("only ASTRID dispatch"),
+        "{e}"
+    );
+    assert!(dynamic_names(&site).is_empty());
+    // Belgian dispatch may; and a Dutch rewrite of the Belgian patch is refused alike.
+    let (code, created) = site.call("POST", "/api/v1/patches", Some(TOKEN), Some(&body));
+    assert_eq!(code, 201, "{created}");
+    let id = created["id"].as_u64().expect("id");
+    let (code, e) = site.call(
+        "PUT",
+        &format!("/api/v1/patches/{id}"),
+        Some(NL_TOKEN),
+        Some(&body.replace("pursuit", "renamed")),
+    );
+    assert_eq!(code, 403, "{e}");
+    let audit = site.audit();
+    assert!(
+        audit.iter().any(|r| r["action"] == "patch.create"
+            && r["who"] == "dispatch-nl"
+            && r["result"]
+                .as_str()
+                .is_some_and(|s| s.starts_with("refused (403)"))),
+        "{audit:?}"
+    );
+    site.stop();
+}
+
+#[test]
+fn a_viewer_token_reads_but_cannot_patch_release_or_flash() {
+    let mut site = Site::new("roles");
+    site.start();
+    assert_eq!(
+        site.call("GET", "/api/v1/patches", Some(VIEWER_TOKEN), None)
+            .0,
+        200
+    );
+    let (code, e) = site.call(
+        "POST",
+        "/api/v1/patches",
+        Some(VIEWER_TOKEN),
+        Some(&patch_body("x")),
+    );
+    assert_eq!(code, 403, "{e}");
+    assert!(
+        e["error"].as_str().expect("error").contains("viewer"),
+        "{e}"
+    );
+    let (code, _) = site.call(
+        "POST",
+        "/api/v1/patches/1/release",
+        Some(VIEWER_TOKEN),
+        None,
+    );
+    assert_eq!(code, 403);
+    // Only an engineer flashes firmware; a dispatcher is refused before the body is parsed.
+    for token in [VIEWER_TOKEN, TOKEN] {
+        let (code, e) = site.call(
+            "POST",
+            "/api/v1/board/firmware",
+            Some(token),
+            Some("not an image"),
+        );
+        assert_eq!(code, 403, "{e}");
+    }
+    assert!(dynamic_names(&site).is_empty());
     site.stop();
 }

@@ -925,9 +925,8 @@ fn a_browser_page_of_another_host_name_cannot_read_the_api() {
     let (answer, _) = site.raw(request.as_bytes(), Duration::from_secs(5));
     assert!(answer.starts_with("HTTP/1.1 421"), "{answer}");
     assert!(answer.contains("evil.example"), "{answer}");
-    let request =
-        format!("GET /health HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n");
-    let (answer, _) = site.raw(request.as_bytes(), Duration::from_secs(5));
+    let request = b"GET /health HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n";
+    let (answer, _) = site.raw(request, Duration::from_secs(5));
     assert!(answer.starts_with("HTTP/1.1 421"), "{answer}");
     // The listen address itself is fine.
     let request = format!(

@@ -345,7 +345,7 @@ mod tests {
 
     #[test]
     fn an_old_format_line_is_refused_with_the_fix() {
-        for old in [format!("{A}"), format!("dispatch-be {A}")] {
+        for old in [A.to_owned(), format!("dispatch-be {A}")] {
             let (line, problem) = Tokens::parse(&format!("# tokens\n{old}\n")).err().unwrap();
             assert_eq!(line, 2);
             assert!(problem.contains("old"), "{problem}");

@@ -56,7 +56,7 @@ impl AllowedHosts {
             return self.listen.ip().is_unspecified() || ip == self.listen.ip();
         }
         (name == "localhost" && self.listen.ip().is_loopback())
-            || self.names.iter().any(|n| *n == name)
+            || self.names.contains(&name)
     }
 }
 

@@ -55,8 +55,7 @@ impl AllowedHosts {
         if let Ok(ip) = name.parse::<IpAddr>() {
             return self.listen.ip().is_unspecified() || ip == self.listen.ip();
         }
-        (name == "localhost" && self.listen.ip().is_loopback())
-            || self.names.contains(&name)
+        (name == "localhost" && self.listen.ip().is_loopback()) || self.names.contains(&name)
     }
 }
 

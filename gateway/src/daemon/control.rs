@@ -195,10 +195,15 @@ impl Site {
                     .collect(),
                 events: self.roaming_log.iter().cloned().collect(),
             }))),
-            Command::CreatePatch(..)
+            // `handle_api` takes every change before it gets here; a refusal is safer than a
+            // panic in the loop that owns the radios, should that ever change.
+            change @ (Command::CreatePatch(..)
             | Command::ModifyPatch(..)
             | Command::RemovePatch(_)
-            | Command::Undo(_) => unreachable!("changes are handled by handle_api"),
+            | Command::Undo(_)) => Err(ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("internal error: {change:?} reached the reads"),
+            )),
         }
     }
 

@@ -21,9 +21,9 @@ pub const MAX_BODY: usize = 64 * 1024;
 /// A request body of at most `MAX` bytes that arrived within the API's body timeout. As an
 /// extractor it runs after the [guard](super::guard), so no stranger's body is read.
 #[derive(Debug, Clone)]
-pub struct Body<const MAX: usize>(pub Bytes);
+pub struct LimitedBody<const MAX: usize>(pub Bytes);
 
-impl<const MAX: usize> FromRequest<ApiState> for Body<MAX> {
+impl<const MAX: usize> FromRequest<ApiState> for LimitedBody<MAX> {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &ApiState) -> Result<Self, ApiError> {
@@ -37,7 +37,7 @@ impl<const MAX: usize> FromRequest<ApiState> for Body<MAX> {
         }
         let timeout = state.options.limits.body_timeout;
         match tokio::time::timeout(timeout, axum::body::to_bytes(request.into_body(), MAX)).await {
-            Ok(Ok(bytes)) => Ok(Body(bytes)),
+            Ok(Ok(bytes)) => Ok(LimitedBody(bytes)),
             // Without a Content-Length (chunked) the limit is found while reading.
             Ok(Err(e)) if is_length_limit(&e) => Err(too_large(format!("more than {MAX}"), MAX)),
             Ok(Err(e)) => Err(ApiError::new(

@@ -51,7 +51,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 use audit::{AuditLog, AuditRecord};
 use auth::{Holder, Tokens};
-use body::Body;
+use body::LimitedBody;
 use command::{Answer, Command, Reply, Request, Saved};
 use error::ApiError;
 use guard::AllowedHosts;
@@ -382,7 +382,7 @@ async fn create_patch(
     State(state): State<ApiState>,
     ConnectInfo(from): ConnectInfo<SocketAddr>,
     Extension(who): Extension<Holder>,
-    Body(bytes): Body<{ body::MAX_BODY }>,
+    LimitedBody(bytes): LimitedBody<{ body::MAX_BODY }>,
 ) -> Result<Response, ApiError> {
     let reply = change(
         &state,
@@ -410,7 +410,7 @@ async fn modify_patch(
     ConnectInfo(from): ConnectInfo<SocketAddr>,
     Extension(who): Extension<Holder>,
     Path(id): Path<String>,
-    Body(bytes): Body<{ body::MAX_BODY }>,
+    LimitedBody(bytes): LimitedBody<{ body::MAX_BODY }>,
 ) -> Result<Response, ApiError> {
     let reply = change(
         &state,
@@ -497,7 +497,7 @@ async fn firmware_update(
     State(state): State<ApiState>,
     ConnectInfo(from): ConnectInfo<SocketAddr>,
     Extension(who): Extension<Holder>,
-    Body(bytes): Body<MAX_IMAGE>,
+    LimitedBody(bytes): LimitedBody<MAX_IMAGE>,
 ) -> Result<Response, ApiError> {
     // Parsed (CRC and signature checked) only now that the guard let an engineer through.
     let parsed = crate::firmware_image::SignedFile::parse(&bytes);

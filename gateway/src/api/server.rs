@@ -5,7 +5,7 @@
 //! - a request's head must arrive within [`Limits::header_timeout`], and a keep-alive
 //!   connection that sends nothing for as long is closed (hyper's header-read timer covers
 //!   both);
-//! - a request body must arrive within [`Limits::body_timeout`] (see [`super::body::Body`]);
+//! - a request body must arrive within [`Limits::body_timeout`] (see [`super::body::LimitedBody`]);
 //! - at most [`Limits::max_connections`] connections are served at once; one more is answered
 //!   `503` at once and closed, so a new client hears why instead of hanging, and
 //!   `borderlink_api_connections_refused_total` counts it;

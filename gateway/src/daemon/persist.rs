@@ -1,9 +1,12 @@
 //! Dynamic patches survive a restart: the main loop hands every new patch state to a writer
-//! task that replaces the state file atomically (temporary file, fsync, rename, fsync of the
-//! directory), so a crash or power cut at any moment leaves either the old or the new file,
-//! never half of one. At start the file is read back; a file that cannot be used is reported
-//! and renamed aside (`patches.json.corrupt-<unix time>`) for an engineer to look at, never
-//! silently dropped or overwritten.
+//! task that replaces the state file atomically (a fresh owner-only temporary file that never
+//! follows a planted link, fsync, rename, fsync of the directory), so a crash or power cut at
+//! any moment leaves either the old or the new file, never half of one. Each state handed over
+//! has a generation, and the writer reports the generation it wrote and whether that failed,
+//! so the API confirms a change only once it is on disk. At start the file is read back (at
+//! most [`MAX_STATE_BYTES`]); a file that cannot be used is reported and renamed aside
+//! (`patches.json.corrupt-<unix time>`) for an engineer to look at, never silently dropped or
+//! overwritten.
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};

@@ -69,3 +69,41 @@ fn a_missing_file_is_reported() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/borderlink.toml"));
 }
+
+#[test]
+fn a_static_patch_on_a_group_its_country_forbids_fails_the_check() {
+    // Belgium allows only another ASTRID group to be patched; the example's static patch joins
+    // 02060000102061001 all the same. The check must refuse what the daemon would refuse.
+    let dir = std::env::temp_dir().join(format!("borderlink-check-sov-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join("forbidden.toml");
+    let example = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../gateway/examples/one-box.toml"
+    ))
+    .expect("example");
+    let forbidden = example.replacen(
+        "# allowed_groups = [\"02060000102061001\"]",
+        "allowed_groups = [\"02060000102069999\"]",
+        1,
+    );
+    assert_ne!(forbidden, example, "the example changed: update this test");
+    std::fs::write(&path, &forbidden).expect("write config");
+    let line = forbidden
+        .lines()
+        .position(|l| {
+            l.contains("{ site = 1, network = \"ASTRID\", group = \"02060000102061001\" }")
+        })
+        .expect("line")
+        + 1;
+    let out = check(&path);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("patches[0].channels[0].group"), "{err}");
+    assert!(
+        err.contains(&format!(":{line}:")),
+        "line {line} not named: {err}"
+    );
+    assert!(err.contains("never patched"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

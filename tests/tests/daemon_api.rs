@@ -14,7 +14,12 @@ use borderlink_sim::pty::radio::PtyRadio;
 use borderlink_tests::{binary, sigterm};
 use serde_json::{Value, json};
 
+/// Belgian dispatch's token (`dispatch-be dispatcher BE`).
 const TOKEN: &str = "0123456789abcdef0123456789abcdef";
+/// Dutch dispatch's token (`dispatch-nl dispatcher NL`).
+const NL_TOKEN: &str = "1123456789abcdef0123456789abcdef";
+/// A read-only token (`wallboard viewer BE`).
+const VIEWER_TOKEN: &str = "2123456789abcdef0123456789abcdef";
 const ASTRID_GROUP: &str = "02060000102061001";
 const C2000_GROUP: &str = "02040000102040551";
 const OTHER_ASTRID_GROUP: &str = "02060000102061002";
@@ -63,6 +68,11 @@ impl Drop for Site {
 
 impl Site {
     fn new(name: &str) -> Site {
+        Site::with(name, "")
+    }
+
+    /// A site whose config has `extra` appended (sovereignty rules, mirrors).
+    fn with(name: &str, extra: &str) -> Site {
         let dir =
             std::env::temp_dir().join(format!("borderlink-api-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
@@ -70,7 +80,10 @@ impl Site {
         let tokens = dir.join("tokens");
         std::fs::write(
             &tokens,
-            format!("# dispatch centres\ndispatch-be {TOKEN}\n"),
+            format!(
+                "# name role country token\ndispatch-be dispatcher BE {TOKEN}\n\
+                 dispatch-nl dispatcher NL {NL_TOKEN}\nwallboard viewer BE {VIEWER_TOKEN}\n"
+            ),
         )
         .expect("tokens");
         std::fs::set_permissions(&tokens, std::fs::Permissions::from_mode(0o600)).expect("chmod");
@@ -137,6 +150,8 @@ audit_log = "{audit}"
 
 [state]
 file = "{state}"
+
+{extra}
 "#,
             a_path = astrid.path,
             c_path = c2000.path,
@@ -221,6 +236,20 @@ file = "{state}"
         Ok((status, text))
     }
 
+    /// The API's address, for raw sockets.
+    fn addr(&self) -> String {
+        self.base.trim_start_matches("http://").to_owned()
+    }
+
+    /// Sends `request` as raw bytes and reads until the daemon closes the connection or
+    /// `deadline` passes; the text read and whether the daemon closed it.
+    fn raw(&self, request: &[u8], deadline: Duration) -> (String, bool) {
+        use std::io::Write;
+        let mut stream = std::net::TcpStream::connect(self.addr()).expect("connect");
+        stream.write_all(request).expect("send");
+        read_until_closed(&mut stream, deadline)
+    }
+
     /// A request that must get an answer: (status, JSON body or the text as a JSON string).
     fn call(
         &self,
@@ -255,6 +284,36 @@ file = "{state}"
     }
 }
 
+/// Reads from `stream` until the peer closes it or `deadline` passes: what was read, and
+/// whether the peer closed.
+fn read_until_closed(stream: &mut std::net::TcpStream, deadline: Duration) -> (String, bool) {
+    use std::io::Read;
+    let end = Instant::now() + deadline;
+    let mut text = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        let left = end.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return (String::from_utf8_lossy(&text).into_owned(), false);
+        }
+        stream.set_read_timeout(Some(left)).expect("timeout");
+        match stream.read(&mut buf) {
+            Ok(0) => return (String::from_utf8_lossy(&text).into_owned(), true),
+            Ok(n) => text.extend_from_slice(&buf[..n]),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                return (String::from_utf8_lossy(&text).into_owned(), false);
+            }
+            // A reset is the daemon closing too.
+            Err(_) => return (String::from_utf8_lossy(&text).into_owned(), true),
+        }
+    }
+}
+
 fn patch_body(name: &str) -> String {
     json!({
         "name": name,
@@ -279,7 +338,7 @@ fn every_route_answers_and_every_refusal_names_what_is_wrong() {
     // Status: the site, both radios (initialised by now or soon), no board.
     let end = Instant::now() + Duration::from_secs(20);
     let status = loop {
-        let (code, status) = site.call("GET", "/api/v1/status", None, None);
+        let (code, status) = site.call("GET", "/api/v1/status", Some(TOKEN), None);
         assert_eq!(code, 200, "{status}");
         if status["radios"]
             .as_array()
@@ -307,7 +366,7 @@ fn every_route_answers_and_every_refusal_names_what_is_wrong() {
     assert_eq!(status["patches"], 1);
 
     // The static patch is listed and cannot be changed through the API.
-    let (code, patches) = site.call("GET", "/api/v1/patches", None, None);
+    let (code, patches) = site.call("GET", "/api/v1/patches", Some(TOKEN), None);
     assert_eq!(code, 200);
     assert_eq!(patches[0]["name"], "border");
     assert_eq!(patches[0]["kind"], "static");
@@ -384,11 +443,11 @@ fn every_route_answers_and_every_refusal_names_what_is_wrong() {
     let expires = created["expires_in_s"].as_f64().expect("lifetime");
     assert!((7190.0..=7200.0).contains(&expires), "{created}");
     let id = created["id"].as_u64().expect("id");
-    let (code, got) = site.call("GET", &format!("/api/v1/patches/{id}"), None, None);
+    let (code, got) = site.call("GET", &format!("/api/v1/patches/{id}"), Some(TOKEN), None);
     assert_eq!((code, &got["name"]), (200, &json!("Baarle pursuit")));
-    let (code, e) = site.call("GET", "/api/v1/patches/999", None, None);
+    let (code, e) = site.call("GET", "/api/v1/patches/999", Some(TOKEN), None);
     assert_eq!(code, 404, "{e}");
-    let (code, e) = site.call("GET", "/api/v1/patches/abc", None, None);
+    let (code, e) = site.call("GET", "/api/v1/patches/abc", Some(TOKEN), None);
     assert_eq!((code, error_field(&e)), (400, Some("id")), "{e}");
     let renamed = body.replace("Baarle pursuit", "Baarle pursuit (A16)");
     let (code, modified) = site.call(
@@ -421,7 +480,7 @@ fn every_route_answers_and_every_refusal_names_what_is_wrong() {
     );
     assert_eq!(code, 200, "{released}");
     assert_eq!(released["released"], Value::Null);
-    let (code, talkers) = site.call("GET", "/api/v1/talkers", None, None);
+    let (code, talkers) = site.call("GET", "/api/v1/talkers", Some(TOKEN), None);
     assert_eq!(code, 200);
     assert_eq!(talkers.as_array().expect("list").len(), 2, "{talkers}");
     let (code, removed) = site.call(
@@ -444,7 +503,7 @@ fn every_route_answers_and_every_refusal_names_what_is_wrong() {
 
     // Metrics: engine, radios and the API's own counter.
     let (code, text) = site
-        .try_call("GET", "/metrics", None, None)
+        .try_call("GET", "/metrics", Some(TOKEN), None)
         .expect("metrics");
     assert_eq!(code, 200);
     assert!(text.contains("borderlink_frames_received_total"), "{text}");
@@ -527,7 +586,9 @@ fn a_dispatcher_cuts_a_live_transmission() {
         let to = site.a_daemon;
         let stop = std::sync::Arc::clone(&stop);
         std::thread::spawn(move || {
-            let end = Instant::now() + Duration::from_secs(15);
+            // Until the test says stop; the bound only keeps a failed test from leaking the
+            // thread, and is long enough for a CLI build on a loaded machine.
+            let end = Instant::now() + Duration::from_secs(60);
             while !stop.load(std::sync::atomic::Ordering::SeqCst) && Instant::now() < end {
                 let _ = socket.send_to(&[0xaa; 160], to);
                 std::thread::sleep(Duration::from_millis(20));
@@ -536,7 +597,7 @@ fn a_dispatcher_cuts_a_live_transmission() {
     };
     let end = Instant::now() + Duration::from_secs(10);
     let patch = loop {
-        let (_, talkers) = site.call("GET", "/api/v1/talkers", None, None);
+        let (_, talkers) = site.call("GET", "/api/v1/talkers", Some(TOKEN), None);
         if let Some(p) = talkers
             .as_array()
             .and_then(|t| t.iter().find(|p| !p["talker"].is_null()))
@@ -583,7 +644,7 @@ fn a_dispatcher_cuts_a_live_transmission() {
 fn the_cli_lists_adds_and_removes_patches() {
     let mut site = Site::new("cli");
     site.start();
-    let out = site.cli(&["status"], false);
+    let out = site.cli(&["status"], true);
     assert!(
         out.status.success(),
         "{}",
@@ -627,7 +688,7 @@ fn the_cli_lists_adds_and_removes_patches() {
         "{out:?}"
     );
 
-    let out = site.cli(&["patch", "ls", "--json"], false);
+    let out = site.cli(&["patch", "ls", "--json"], true);
     let list: Value = serde_json::from_slice(&out.stdout).expect("JSON list");
     let pursuit = list
         .as_array()
@@ -638,7 +699,7 @@ fn the_cli_lists_adds_and_removes_patches() {
         .clone();
     assert_eq!(pursuit["created_by"], "dispatch-be");
 
-    let out = site.cli(&["patch", "ls"], false);
+    let out = site.cli(&["patch", "ls"], true);
     let table = String::from_utf8_lossy(&out.stdout);
     assert!(table.starts_with("ID"), "{table}");
     assert!(
@@ -681,7 +742,7 @@ fn the_cli_lists_adds_and_removes_patches() {
 }
 
 fn dynamic_names(site: &Site) -> Vec<(u64, String)> {
-    let (_, patches) = site.call("GET", "/api/v1/patches", None, None);
+    let (_, patches) = site.call("GET", "/api/v1/patches", Some(TOKEN), None);
     patches
         .as_array()
         .expect("list")
@@ -712,12 +773,12 @@ fn dynamic_patches_survive_a_restart_and_a_corrupt_state_is_set_aside() {
 
     site.start();
     assert_eq!(dynamic_names(&site), vec![(id, "pursuit".to_owned())]);
-    let (_, again) = site.call("GET", &format!("/api/v1/patches/{id}"), None, None);
+    let (_, again) = site.call("GET", &format!("/api/v1/patches/{id}"), Some(TOKEN), None);
     assert_eq!(again["created_by"], "dispatch-be");
     assert!(again["expires_in_s"].as_f64().expect("lifetime kept") <= 7200.0);
     // A restart also keeps static patches as they are: one of each.
     assert_eq!(
-        site.call("GET", "/api/v1/status", None, None).1["patches"],
+        site.call("GET", "/api/v1/status", Some(TOKEN), None).1["patches"],
         2
     );
     site.stop();
@@ -732,7 +793,7 @@ fn dynamic_patches_survive_a_restart_and_a_corrupt_state_is_set_aside() {
     std::fs::write(&site.config, config.replace("[api]", &second)).expect("config");
     site.start();
     assert!(dynamic_names(&site).is_empty());
-    let (_, patches) = site.call("GET", "/api/v1/patches", None, None);
+    let (_, patches) = site.call("GET", "/api/v1/patches", Some(TOKEN), None);
     let names: Vec<&str> = patches
         .as_array()
         .expect("list")
@@ -764,4 +825,383 @@ fn dynamic_patches_survive_a_restart_and_a_corrupt_state_is_set_aside() {
     );
     site.stop();
     let _ = Path::new(&state);
+}
+
+// ---- Security findings (issue 13, control API) ------------------------------------------
+
+/// Sovereignty rules that forbid the second ASTRID group to be patched at all.
+const FORBID_OTHER_ASTRID: &str = r#"
+[sovereignty.ASTRID]
+allowed_groups = ["02060000102061001"]
+"#;
+
+#[test]
+fn a_dispatcher_cannot_patch_a_group_its_country_forbids() {
+    let mut site = Site::with("forbidden", FORBID_OTHER_ASTRID);
+    site.start();
+    let (code, e) = site.call(
+        "POST",
+        "/api/v1/patches",
+        Some(TOKEN),
+        Some(&patch_body("forbidden")),
+    );
+    assert_eq!(code, 403, "{e}");
+    assert_eq!(error_field(&e), Some("channels[0].group"), "{e}");
+    assert!(
+        e["error"]
+            .as_str()
+            .expect("error")
+            .contains("may not be patched"),
+        "{e}"
+    );
+    assert!(dynamic_names(&site).is_empty());
+    site.stop();
+}
+
+/// A permanent mirror of the second pair of groups: roaming owns its patch.
+const MIRROR: &str = r#"
+[[mirrors]]
+name = "Baarle police"
+home = { site = 1, network = "ASTRID", group = "02060000102061002" }
+mirror = { site = 1, network = "C2000", group = "02040000102040552" }
+mode = "permanent"
+"#;
+
+#[test]
+fn a_dispatcher_cannot_rewrite_or_remove_a_mirror_patch() {
+    let mut site = Site::with("mirror", MIRROR);
+    site.start();
+    let end = Instant::now() + Duration::from_secs(10);
+    let id = loop {
+        if let Some((id, _)) = dynamic_names(&site).first() {
+            break *id;
+        }
+        assert!(Instant::now() < end, "the mirror's patch did not come up");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    // Rewriting it would join the mirror group to anything, past the sovereignty checks
+    // roaming made when it brought the mirror up.
+    let (code, e) = site.call(
+        "PUT",
+        &format!("/api/v1/patches/{id}"),
+        Some(TOKEN),
+        Some(&patch_body("hijacked")),
+    );
+    assert_eq!(code, 409, "{e}");
+    assert!(
+        e["error"].as_str().expect("error").contains("mirror"),
+        "{e}"
+    );
+    let (code, e) = site.call(
+        "DELETE",
+        &format!("/api/v1/patches/{id}"),
+        Some(TOKEN),
+        None,
+    );
+    assert_eq!(code, 409, "{e}");
+    assert_eq!(dynamic_names(&site).len(), 1);
+    site.stop();
+}
+
+#[test]
+fn reads_without_a_token_reveal_nothing() {
+    let mut site = Site::new("reads");
+    site.start();
+    for path in [
+        "/api/v1/status",
+        "/api/v1/patches",
+        "/api/v1/patches/1",
+        "/api/v1/talkers",
+        "/api/v1/roaming",
+        "/api/v1/board/firmware",
+        "/metrics",
+    ] {
+        let (code, body) = site.call("GET", path, None, None);
+        assert_eq!(code, 401, "{path}: {body}");
+        assert!(body["error"].is_string(), "{path}: {body}");
+        let (code, body) = site.call("GET", path, Some(TOKEN), None);
+        assert_eq!(code, 200, "{path} with a token: {body}");
+    }
+    // Health stays open: a load balancer or systemd's watchdog has no token.
+    assert_eq!(site.call("GET", "/health", None, None).0, 200);
+    site.stop();
+}
+
+#[test]
+fn a_browser_page_of_another_host_name_cannot_read_the_api() {
+    // DNS rebinding: a page of evil.example, whose name now resolves to 127.0.0.1, asks the
+    // daemon with the browser's Host header (and, here, a token it stole or guessed).
+    let mut site = Site::new("rebinding");
+    site.start();
+    let request = format!(
+        "GET /api/v1/talkers HTTP/1.1\r\nHost: evil.example:{}\r\nAuthorization: Bearer {TOKEN}\r\nConnection: close\r\n\r\n",
+        site.addr().rsplit(':').next().expect("port")
+    );
+    let (answer, _) = site.raw(request.as_bytes(), Duration::from_secs(5));
+    assert!(answer.starts_with("HTTP/1.1 421"), "{answer}");
+    assert!(answer.contains("evil.example"), "{answer}");
+    let request = b"GET /health HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n";
+    let (answer, _) = site.raw(request, Duration::from_secs(5));
+    assert!(answer.starts_with("HTTP/1.1 421"), "{answer}");
+    // The listen address itself is fine.
+    let request = format!(
+        "GET /health HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+        site.addr()
+    );
+    let (answer, _) = site.raw(request.as_bytes(), Duration::from_secs(5));
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    site.stop();
+}
+
+#[test]
+fn a_half_sent_header_does_not_hold_a_connection_open() {
+    let mut site = Site::new("slowloris");
+    site.start();
+    let started = Instant::now();
+    let (_, closed) = site.raw(
+        b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ",
+        Duration::from_secs(15),
+    );
+    assert!(closed, "the daemon kept a half-sent request open for 15 s");
+    assert!(
+        started.elapsed() < Duration::from_secs(12),
+        "{:?}",
+        started.elapsed()
+    );
+    site.stop();
+}
+
+#[test]
+fn many_half_open_connections_do_not_starve_a_new_client() {
+    let mut site = Site::new("flood");
+    site.start();
+    let mut held = Vec::new();
+    for _ in 0..200 {
+        use std::io::Write;
+        let mut s = std::net::TcpStream::connect(site.addr()).expect("connect");
+        s.write_all(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+            .expect("send");
+        held.push(s);
+    }
+    // A new client is answered at once: served, or told the API is full.
+    let started = Instant::now();
+    let (code, body) = site.call("GET", "/health", None, None);
+    assert!(code == 200 || code == 503, "{code}: {body}");
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    // And served once the half-open connections are cut (bounded by the header timeout).
+    let end = Instant::now() + Duration::from_secs(15);
+    loop {
+        let (code, _) = site.call("GET", "/health", None, None);
+        if code == 200 {
+            break;
+        }
+        assert!(
+            Instant::now() < end,
+            "still refused after the header timeout"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let (_, closed) = read_until_closed(&mut held[0], Duration::from_secs(15));
+    assert!(closed, "a half-open connection was never cut");
+    site.stop();
+}
+
+#[test]
+fn an_idle_connection_does_not_delay_shutdown() {
+    let mut site = Site::new("idle");
+    site.start();
+    use std::io::Write;
+    let mut idle = std::net::TcpStream::connect(site.addr()).expect("connect");
+    idle.write_all(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        .expect("send");
+    let mut half = std::net::TcpStream::connect(site.addr()).expect("connect");
+    half.write_all(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+        .expect("send");
+    // The first connection got its answer and now idles in keep-alive.
+    let end = Instant::now() + Duration::from_secs(5);
+    let mut seen = String::new();
+    while !seen.contains("\"ok\"") {
+        assert!(Instant::now() < end, "no answer: {seen}");
+        use std::io::Read;
+        let mut buf = [0u8; 1024];
+        idle.set_read_timeout(Some(Duration::from_secs(5)))
+            .expect("timeout");
+        let n = idle.read(&mut buf).expect("read");
+        seen.push_str(&String::from_utf8_lossy(&buf[..n]));
+    }
+    let mut child = site.daemon.take().expect("running");
+    let started = Instant::now();
+    borderlink_tests::sigterm(&child);
+    let status = child.wait().expect("wait");
+    assert!(status.success(), "{status:?}");
+    assert!(
+        started.elapsed() < Duration::from_millis(1500),
+        "shutdown took {:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn a_change_that_cannot_be_saved_is_not_reported_as_made() {
+    let mut site = Site::new("unsaved");
+    // The state file in a directory of its own, which disappears under the daemon (a full
+    // or failed disk, an fd limit: the write fails).
+    let state_dir = site.dir.join("state");
+    std::fs::create_dir_all(&state_dir).expect("state dir");
+    let config = std::fs::read_to_string(&site.config).expect("config");
+    let old = site.dir.join("patches.json").display().to_string();
+    let new = state_dir.join("patches.json").display().to_string();
+    std::fs::write(&site.config, config.replace(&old, &new)).expect("config");
+    site.start();
+    std::fs::remove_dir_all(&state_dir).expect("remove state dir");
+    let (code, e) = site.call(
+        "POST",
+        "/api/v1/patches",
+        Some(TOKEN),
+        Some(&patch_body("pursuit")),
+    );
+    assert_eq!(code, 503, "{e}");
+    assert!(
+        e["error"].as_str().expect("error").contains("not saved"),
+        "{e}"
+    );
+    // Not left in force either: what a dispatcher was told did not happen did not happen.
+    assert!(
+        dynamic_names(&site).is_empty(),
+        "{:?}",
+        dynamic_names(&site)
+    );
+    site.stop();
+}
+
+#[test]
+fn an_unauthenticated_firmware_upload_is_refused_before_its_body_is_read() {
+    let mut site = Site::new("fwbody");
+    site.start();
+    // Headers announcing a 1 MiB image, and no body: the refusal must not wait for it.
+    let request = format!(
+        "POST /api/v1/board/firmware HTTP/1.1\r\nHost: {}\r\nContent-Type: application/octet-stream\r\nContent-Length: 1048576\r\n\r\n",
+        site.addr()
+    );
+    let (answer, _) = site.raw(request.as_bytes(), Duration::from_secs(3));
+    assert!(answer.starts_with("HTTP/1.1 401"), "{answer:?}");
+    site.stop();
+}
+
+#[test]
+fn a_flood_of_wrong_tokens_does_not_flood_the_audit_log() {
+    let mut site = Site::new("auditflood");
+    site.start();
+    for _ in 0..200 {
+        let (code, _) = site.call(
+            "DELETE",
+            "/api/v1/patches/1",
+            Some("ffffffffffffffffffffffffffffffff"),
+            None,
+        );
+        assert_eq!(code, 401);
+    }
+    let refused = site
+        .audit()
+        .iter()
+        .filter(|r| r["action"] == "auth.refused")
+        .count();
+    assert!(
+        (1..=25).contains(&refused),
+        "{refused} audit lines for 200 refusals"
+    );
+    // Every refusal is still counted.
+    let (code, text) = site
+        .try_call("GET", "/metrics", Some(TOKEN), None)
+        .expect("metrics");
+    assert_eq!(code, 200);
+    assert!(
+        text.contains("borderlink_api_auth_refused_total 200"),
+        "{text}"
+    );
+    site.stop();
+}
+
+#[test]
+fn a_token_of_the_other_country_cannot_patch_a_home_only_group() {
+    let mut site = Site::with("creators", "[sovereignty.ASTRID]\ncreators = \"home\"\n");
+    site.start();
+    let body = patch_body("pursuit");
+    let (code, e) = site.call("POST", "/api/v1/patches", Some(NL_TOKEN), Some(&body));
+    assert_eq!(code, 403, "{e}");
+    assert_eq!(error_field(&e), Some("channels[0].group"), "{e}");
+    assert!(
+        e["error"]
+            .as_str()
+            .expect("error")
+            .contains("only ASTRID dispatch"),
+        "{e}"
+    );
+    assert!(dynamic_names(&site).is_empty());
+    // Belgian dispatch may; and a Dutch rewrite of the Belgian patch is refused alike.
+    let (code, created) = site.call("POST", "/api/v1/patches", Some(TOKEN), Some(&body));
+    assert_eq!(code, 201, "{created}");
+    let id = created["id"].as_u64().expect("id");
+    let (code, e) = site.call(
+        "PUT",
+        &format!("/api/v1/patches/{id}"),
+        Some(NL_TOKEN),
+        Some(&body.replace("pursuit", "renamed")),
+    );
+    assert_eq!(code, 403, "{e}");
+    let audit = site.audit();
+    assert!(
+        audit.iter().any(|r| r["action"] == "patch.create"
+            && r["who"] == "dispatch-nl"
+            && r["result"]
+                .as_str()
+                .is_some_and(|s| s.starts_with("refused (403)"))),
+        "{audit:?}"
+    );
+    site.stop();
+}
+
+#[test]
+fn a_viewer_token_reads_but_cannot_patch_release_or_flash() {
+    let mut site = Site::new("roles");
+    site.start();
+    assert_eq!(
+        site.call("GET", "/api/v1/patches", Some(VIEWER_TOKEN), None)
+            .0,
+        200
+    );
+    let (code, e) = site.call(
+        "POST",
+        "/api/v1/patches",
+        Some(VIEWER_TOKEN),
+        Some(&patch_body("x")),
+    );
+    assert_eq!(code, 403, "{e}");
+    assert!(
+        e["error"].as_str().expect("error").contains("viewer"),
+        "{e}"
+    );
+    let (code, _) = site.call(
+        "POST",
+        "/api/v1/patches/1/release",
+        Some(VIEWER_TOKEN),
+        None,
+    );
+    assert_eq!(code, 403);
+    // Only an engineer flashes firmware; a dispatcher is refused before the body is parsed.
+    for token in [VIEWER_TOKEN, TOKEN] {
+        let (code, e) = site.call(
+            "POST",
+            "/api/v1/board/firmware",
+            Some(token),
+            Some("not an image"),
+        );
+        assert_eq!(code, 403, "{e}");
+    }
+    assert!(dynamic_names(&site).is_empty());
+    site.stop();
 }

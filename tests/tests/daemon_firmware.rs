@@ -64,7 +64,7 @@ fn site_with(name: &str, ptt: &str) -> Site {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("dir");
     let tokens = dir.join("tokens");
-    std::fs::write(&tokens, format!("engineer {TOKEN}\n")).expect("tokens");
+    std::fs::write(&tokens, format!("engineer engineer BE {TOKEN}\n")).expect("tokens");
     std::fs::set_permissions(&tokens, std::fs::Permissions::from_mode(0o600)).expect("chmod");
     let board = PtyBoard::start(
         &dir.join("board"),
@@ -191,6 +191,7 @@ impl Site {
     /// `GET /api/v1/board/firmware`.
     fn firmware_view(&self) -> serde_json::Value {
         ureq::get(format!("{}/api/v1/board/firmware", self.api))
+            .header("Authorization", &format!("Bearer {TOKEN}"))
             .call()
             .expect("GET firmware")
             .body_mut()

@@ -4,6 +4,7 @@
 //! through the radio that heard it, as `AT+CTSDS` and `AT+CMGS`.
 
 use std::net::UdpSocket;
+use std::os::unix::fs::PermissionsExt;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -12,6 +13,9 @@ use borderlink_sim::pty::radio::PtyRadio;
 use borderlink_tests::{binary, sigterm};
 
 const GRANT_DELAY: Duration = Duration::from_millis(200);
+
+/// A viewer's token: dispatch reads the roaming events.
+const TOKEN: &str = "0123456789abcdef0123456789abcdef";
 
 fn tsi(mcc: u16, ssi: u32) -> Tsi {
     Tsi::from_parts(mcc, 1, ssi).expect("valid TSI")
@@ -52,6 +56,9 @@ fn a_status_request_creates_the_patch_and_the_ack_reaches_the_radio() {
         .expect("free port")
         .port();
     let api = format!("http://127.0.0.1:{api_port}");
+    let tokens = dir.join("tokens");
+    std::fs::write(&tokens, format!("wallboard viewer BE {TOKEN}\n")).expect("tokens");
+    std::fs::set_permissions(&tokens, std::fs::Permissions::from_mode(0o600)).expect("chmod");
     // No static patch: the two groups are a mirror, on demand.
     let config = format!(
         r#"
@@ -95,7 +102,9 @@ mode = "on-demand"
 
 [api]
 listen = "127.0.0.1:{api_port}"
+token_file = "{tokens}"
 "#,
+        tokens = tokens.display(),
         a_path = astrid.path,
         c_path = c2000.path,
         a_peer = a_audio.local_addr().expect("addr"),
@@ -186,6 +195,7 @@ listen = "127.0.0.1:{api_port}"
     // talker's call sign on the patch.
     let out = Command::new(binary("borderlink"))
         .args(["status", "--api", &api])
+        .env("BORDERLINK_TOKEN_FILE", &tokens)
         .output()
         .expect("borderlink");
     assert!(out.status.success(), "{out:?}");
@@ -196,6 +206,7 @@ listen = "127.0.0.1:{api_port}"
             .into();
         let mut response = agent
             .get(format!("{api}/api/v1/roaming"))
+            .header("Authorization", &format!("Bearer {TOKEN}"))
             .call()
             .expect("GET /api/v1/roaming");
         serde_json::from_str(&response.body_mut().read_to_string().expect("body")).expect("JSON")

@@ -312,7 +312,7 @@ impl Site {
         version: Option<&str>,
         timeout: Duration,
     ) -> anyhow::Result<String> {
-        let client = Client::new(&self.api, None);
+        let client = Client::new(&self.api, Some(Client::read_token(&self.tokens)?));
         let suffix = format!("({slot:?})")
             .replace("(A)", "(slot A)")
             .replace("(B)", "(slot B)");
@@ -397,7 +397,11 @@ fn start_site(
         .to_owned();
 
     let tokens = dir.join("tokens");
-    fs::write(&tokens, "engineer 0123456789abcdef0123456789abcdef\n").context("writing tokens")?;
+    fs::write(
+        &tokens,
+        "engineer engineer BE 0123456789abcdef0123456789abcdef\n",
+    )
+    .context("writing tokens")?;
     fs::set_permissions(&tokens, fs::Permissions::from_mode(0o600))?;
     let ports = [free_udp()?, free_udp()?];
     let api_port = std::net::TcpListener::bind("127.0.0.1:0")?

@@ -4,13 +4,18 @@
 //! Lines are appended to the configured file and synced before the API answers, so a change a
 //! dispatcher was told about is on disk; the same record also goes to the log (target
 //! `audit`), so a site without an audit file still has the trail in its journal.
+//!
+//! Refused tokens are the one kind of record anyone who can reach the port can cause, as
+//! fast as they can send: at most [`REFUSALS_LISTED`] of them are written per
+//! [`REFUSAL_WINDOW`], and the next one written says how many were left out. Each one is
+//! still counted in `borderlink_api_auth_refused_total`, so nothing goes unseen.
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::SystemTime;
+use std::time::{Duration, Instant, SystemTime};
 
 use serde::Serialize;
 use tracing::{error, info};
@@ -33,6 +38,44 @@ pub struct AuditRecord {
     pub request: Option<serde_json::Value>,
     /// `ok`, or why it was refused.
     pub result: String,
+    /// Refused tokens not written since the last record of one (the rate limit).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refusals_not_listed: Option<u64>,
+}
+
+/// Refused-token records written per [`REFUSAL_WINDOW`]: enough to see who tries and from
+/// where, too few for a flood to fill the disk or bury the changes in the trail.
+pub const REFUSALS_LISTED: u32 = 10;
+
+/// The window [`REFUSALS_LISTED`] counts in.
+pub const REFUSAL_WINDOW: Duration = Duration::from_secs(10);
+
+/// How many refused-token records the current window has written, and how many it left out.
+#[derive(Debug)]
+struct RefusalWindow {
+    started: Option<Instant>,
+    listed: u32,
+    not_listed: u64,
+}
+
+impl RefusalWindow {
+    /// Whether a refusal at `now` is written; if so, how many were left out before it.
+    fn admit(&mut self, now: Instant) -> Option<u64> {
+        if self
+            .started
+            .is_none_or(|start| now.saturating_duration_since(start) >= REFUSAL_WINDOW)
+        {
+            self.started = Some(now);
+            self.listed = 0;
+        }
+        if self.listed < REFUSALS_LISTED {
+            self.listed += 1;
+            Some(std::mem::take(&mut self.not_listed))
+        } else {
+            self.not_listed += 1;
+            None
+        }
+    }
 }
 
 impl AuditRecord {
@@ -46,6 +89,7 @@ impl AuditRecord {
             target: None,
             request: None,
             result: String::new(),
+            refusals_not_listed: None,
         }
     }
 }
@@ -55,6 +99,15 @@ impl AuditRecord {
 pub struct AuditLog {
     file: Option<Arc<Mutex<File>>>,
     path: Option<PathBuf>,
+    refusals: Arc<Mutex<RefusalWindow>>,
+}
+
+fn refusal_window() -> Arc<Mutex<RefusalWindow>> {
+    Arc::new(Mutex::new(RefusalWindow {
+        started: None,
+        listed: 0,
+        not_listed: 0,
+    }))
 }
 
 impl AuditLog {
@@ -63,6 +116,7 @@ impl AuditLog {
         AuditLog {
             file: None,
             path: None,
+            refusals: refusal_window(),
         }
     }
 
@@ -77,7 +131,22 @@ impl AuditLog {
         Ok(AuditLog {
             file: Some(Arc::new(Mutex::new(file))),
             path: Some(path.to_owned()),
+            refusals: refusal_window(),
         })
+    }
+
+    /// Writes the record of a refused token, unless this window has written its share
+    /// (see the [module documentation](self)); the caller counts every refusal.
+    pub async fn refusal(&self, mut record: AuditRecord) {
+        let admitted = self
+            .refusals
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .admit(Instant::now());
+        if let Some(not_listed) = admitted {
+            record.refusals_not_listed = (not_listed > 0).then_some(not_listed);
+            self.record(record).await;
+        }
     }
 
     /// Writes a record and syncs it to disk (off the async workers).
@@ -114,6 +183,24 @@ impl AuditLog {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_flood_of_refusals_is_listed_in_part_and_the_rest_counted() {
+        let mut w = RefusalWindow {
+            started: None,
+            listed: 0,
+            not_listed: 0,
+        };
+        let t0 = Instant::now();
+        let admitted: Vec<Option<u64>> = (0..200).map(|_| w.admit(t0)).collect();
+        assert_eq!(
+            admitted.iter().filter(|a| a.is_some()).count(),
+            REFUSALS_LISTED as usize
+        );
+        // The first record of the next window says how many the last one left out.
+        assert_eq!(w.admit(t0 + REFUSAL_WINDOW), Some(190));
+        assert_eq!(w.admit(t0 + REFUSAL_WINDOW), Some(0));
+    }
 
     #[tokio::test]
     async fn records_are_appended_as_json_lines() {

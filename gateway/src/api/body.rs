@@ -1,10 +1,14 @@
 //! Request bodies: JSON read with the path of the field that failed, and a [`PatchBody`]
 //! checked field by field into the engine's [`PatchSpec`].
 
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Request};
+use axum::http::{StatusCode, header};
 use borderlink_protocol::ids::{Network, PeiIdentity, TsiForm};
 use borderlink_protocol::voice::SiteId;
 use serde::de::DeserializeOwned;
 
+use super::ApiState;
 use super::error::ApiError;
 use super::model::{ChannelBody, ConsoleBody, PatchBody};
 use crate::config::parse_duration;
@@ -13,6 +17,61 @@ use crate::engine::patch::{Channel, PatchKind, PatchSpec, SiteConsole};
 
 /// The largest request body read: a patch of a few hundred channels fits with room.
 pub const MAX_BODY: usize = 64 * 1024;
+
+/// A request body of at most `MAX` bytes that arrived within the API's body timeout. As an
+/// extractor it runs after the [guard](super::guard), so no stranger's body is read.
+#[derive(Debug, Clone)]
+pub struct LimitedBody<const MAX: usize>(pub Bytes);
+
+impl<const MAX: usize> FromRequest<ApiState> for LimitedBody<MAX> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &ApiState) -> Result<Self, ApiError> {
+        let declared = request
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        if let Some(length) = declared.filter(|l| *l > MAX as u64) {
+            return Err(too_large(length.to_string(), MAX));
+        }
+        let timeout = state.options.limits.body_timeout;
+        match tokio::time::timeout(timeout, axum::body::to_bytes(request.into_body(), MAX)).await {
+            Ok(Ok(bytes)) => Ok(LimitedBody(bytes)),
+            // Without a Content-Length (chunked) the limit is found while reading.
+            Ok(Err(e)) if is_length_limit(&e) => Err(too_large(format!("more than {MAX}"), MAX)),
+            Ok(Err(e)) => Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                format!("the request body could not be read: {e}"),
+            )),
+            Err(_) => Err(ApiError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                format!(
+                    "the request body did not arrive within {} s",
+                    timeout.as_secs_f32()
+                ),
+            )),
+        }
+    }
+}
+
+fn too_large(length: String, max: usize) -> ApiError {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        format!("the request body has {length} bytes; this route takes at most {max}"),
+    )
+}
+
+fn is_length_limit(error: &axum::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(e) = source {
+        if e.to_string().contains("length limit exceeded") {
+            return true;
+        }
+        source = e.source();
+    }
+    false
+}
 
 /// Reads a JSON body; an error names the field (`channels[1].site`) and what was expected.
 pub fn json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {

@@ -10,6 +10,7 @@ use super::error::ApiError;
 use super::model::{PatchTalkers, PatchView, Released, SiteStatus};
 use crate::engine::counters::Counters;
 use crate::engine::patch::PatchSpec;
+use crate::roaming::Requester;
 
 /// A request to the main loop.
 #[derive(Debug)]
@@ -17,7 +18,55 @@ pub struct Request {
     /// What to do.
     pub command: Command,
     /// Where the answer goes.
-    pub reply: oneshot::Sender<Result<Reply, ApiError>>,
+    pub reply: oneshot::Sender<Result<Answer, ApiError>>,
+}
+
+/// The main loop's answer, and for a change of the patches, the save it waits on.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    /// What to tell the client once the change is durable.
+    pub reply: Reply,
+    /// `Some` for a change of the patches on a site with a state file: the client hears of
+    /// the change only once [`Saved`] reports this save done; if it failed, the API sends
+    /// back the [`Undo`] so the change is not left in force.
+    pub pending: Option<PendingSave>,
+}
+
+impl From<Reply> for Answer {
+    fn from(reply: Reply) -> Self {
+        Answer {
+            reply,
+            pending: None,
+        }
+    }
+}
+
+/// A change made in memory whose save is under way.
+#[derive(Debug, Clone)]
+pub struct PendingSave {
+    /// The state writer's generation that holds the change.
+    pub generation: u64,
+    /// What takes the change back.
+    pub undo: Undo,
+}
+
+/// What takes back one change of the patches: remove the patch it created (or the new form
+/// of the one it modified), then restore the patch as it was (modified or removed).
+#[derive(Debug, Clone, Default)]
+pub struct Undo {
+    /// A patch to remove.
+    pub remove: Option<u32>,
+    /// A patch to put back with its id and remaining times.
+    pub restore: Option<crate::engine::patch::PatchRecord>,
+}
+
+/// What the state writer last did: the generation it wrote, and why that write failed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Saved {
+    /// The last generation written (or tried).
+    pub generation: u64,
+    /// `None`: that generation is on disk.
+    pub error: Option<String>,
 }
 
 /// What the API asks.
@@ -29,10 +78,10 @@ pub enum Command {
     Patches,
     /// One patch.
     Patch(u32),
-    /// Create a dynamic patch.
-    CreatePatch(PatchSpec),
-    /// Replace a dynamic patch's definition.
-    ModifyPatch(u32, PatchSpec),
+    /// Create a dynamic patch, for a dispatcher (sovereignty checks who asks).
+    CreatePatch(PatchSpec, Requester),
+    /// Replace a dynamic patch's definition, for a dispatcher.
+    ModifyPatch(u32, PatchSpec, Requester),
     /// Remove a dynamic patch.
     RemovePatch(u32),
     /// Who talks on each patch.
@@ -54,6 +103,8 @@ pub enum Command {
     FirmwareStatus,
     /// Mirrors and roaming events.
     Roaming,
+    /// Take back a change whose save failed.
+    Undo(Undo),
 }
 
 /// The main loop's answer.
@@ -76,6 +127,8 @@ pub enum Reply {
     Firmware(super::model::FirmwareView),
     /// To [`Command::Roaming`].
     Roaming(Box<super::model::RoamingView>),
+    /// To [`Command::Undo`].
+    Undone,
 }
 
 /// The figures `GET /metrics` publishes, read from the main loop's state at one instant.

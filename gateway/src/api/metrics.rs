@@ -19,10 +19,15 @@ use crate::engine::counters::DropCause;
 /// Labels as name/value pairs.
 type Labels = Vec<(String, String)>;
 
-/// The API's request counter, by route and status code.
+/// The API's own counters: requests by route and status code, refused tokens, connections
+/// turned away.
 #[derive(Debug, Clone, Default)]
 pub struct ApiCounters {
     requests: Family<Labels, Counter>,
+    /// Every refused token, also those the audit trail summarises instead of listing.
+    auth_refused: Counter,
+    /// Connections refused because the API had its most open connections.
+    connections_refused: Counter,
 }
 
 impl ApiCounters {
@@ -34,6 +39,16 @@ impl ApiCounters {
                 ("status".to_owned(), status.to_string()),
             ])
             .inc();
+    }
+
+    /// Counts one refused token (missing, malformed or unknown).
+    pub fn auth_refused(&self) {
+        self.auth_refused.inc();
+    }
+
+    /// Counts one connection turned away at the connection limit.
+    pub fn connection_refused(&self) {
+        self.connections_refused.inc();
     }
 }
 
@@ -218,6 +233,16 @@ pub fn render(snapshot: &MetricsSnapshot, api: &ApiCounters) -> String {
         "api_requests",
         "Control API requests answered, by route and status",
         api.requests.clone(),
+    );
+    r.register(
+        "api_auth_refused",
+        "Control API requests refused for a missing, malformed or unknown token",
+        api.auth_refused.clone(),
+    );
+    r.register(
+        "api_connections_refused",
+        "Control API connections turned away because the most open connections were open",
+        api.connections_refused.clone(),
     );
 
     let mut text = String::new();

@@ -6,7 +6,7 @@
 //! message naming the offset or line.
 //!
 //! `borderlink status`, `patch ls|add|rm`, `talkers` and `release` talk to a running
-//! `borderlinkd` over its control API (`--api`, `BORDERLINK_API`); changes need a bearer token
+//! `borderlinkd` over its control API (`--api`, `BORDERLINK_API`); every request sends a bearer token
 //! (`--token-file`, `BORDERLINK_TOKEN_FILE`). A refused request exits with status 1 and the
 //! API's message.
 //!
@@ -64,7 +64,7 @@ struct ApiArgs {
     /// The daemon's control API.
     #[arg(long, env = "BORDERLINK_API", default_value = client::DEFAULT_API_URL)]
     api: String,
-    /// File holding the bearer token for changes (the daemon's token file works as is).
+    /// File holding the bearer token every request sends (the daemon's token file works as is).
     #[arg(long, env = "BORDERLINK_TOKEN_FILE")]
     token_file: Option<PathBuf>,
     /// Print the API's JSON instead of a table.

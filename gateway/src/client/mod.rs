@@ -3,7 +3,7 @@
 //! API's JSON for scripts.
 //!
 //! The daemon is found with `--api URL` or `BORDERLINK_API` (default the local daemon's
-//! loopback address); changes read a bearer token from `--token-file` or
+//! loopback address); every request sends the bearer token read from `--token-file` or
 //! `BORDERLINK_TOKEN_FILE`. A refusal prints the API's message and the field it names, and the
 //! CLI exits with status 1.
 
@@ -88,7 +88,7 @@ impl Client {
     }
 
     /// Reads a token file: the token is the last field of the first line that is not blank or
-    /// a comment, so the daemon's `name token` lines work as they are.
+    /// a comment, so the daemon's `name role country token` lines work as they are.
     pub fn read_token(path: &Path) -> Result<String, ClientError> {
         let shown = path.display().to_string();
         let text = std::fs::read_to_string(path).map_err(|e| ClientError::Token {
@@ -142,17 +142,25 @@ impl Client {
 
     fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, ClientError> {
         let url = self.url(path);
-        let result = self.agent.get(&url).call();
+        let result = self
+            .agent
+            .get(&url)
+            .header("Authorization", &self.bearer()?)
+            .call();
         self.answer(url, result)
     }
 
+    /// The `Authorization` header: every route the CLI uses needs a token (a viewer's for
+    /// reading, a dispatcher's for patches, an engineer's for firmware).
     fn bearer(&self) -> Result<String, ClientError> {
         self.token
             .as_ref()
             .map(|t| format!("Bearer {t}"))
             .ok_or_else(|| {
                 ClientError::Usage(
-                    "this command changes the site: give --token-file or BORDERLINK_TOKEN_FILE"
+                    "the daemon answers only token holders: give --token-file or \
+                     BORDERLINK_TOKEN_FILE (a file whose first line ends with the token, such \
+                     as the daemon's token file)"
                         .into(),
                 )
             })
@@ -292,7 +300,11 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("bl-client-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("token");
-        std::fs::write(&path, "# ops\n\ndispatch-be abcdef\nother 123\n").unwrap();
+        std::fs::write(
+            &path,
+            "# ops\n\ndispatch-be dispatcher BE abcdef\nother viewer NL 123\n",
+        )
+        .unwrap();
         assert_eq!(Client::read_token(&path).unwrap(), "abcdef");
         std::fs::write(&path, "# only a comment\n").unwrap();
         assert!(Client::read_token(&path).is_err());

@@ -75,6 +75,8 @@ pub(super) struct ApiFile {
     pub(super) listen: Option<Spanned<String>>,
     pub(super) token_file: Option<Spanned<String>>,
     pub(super) audit_log: Option<Spanned<String>>,
+    pub(super) hosts: Option<Vec<Spanned<String>>>,
+    pub(super) metrics_without_token: Option<Spanned<bool>>,
 }
 
 /// `[state]`.

@@ -118,6 +118,12 @@ pub struct Api {
     pub token_file: Option<PathBuf>,
     /// Append-only audit trail of changes; `None`: the trail goes to the log only.
     pub audit_log: Option<PathBuf>,
+    /// Names besides the listen address that a request's `Host` header may give (a TLS
+    /// proxy's, a DNS name of the box), lower case; any other name is refused, so a web page
+    /// whose name was rebound to this box cannot read it.
+    pub hosts: Vec<String>,
+    /// `GET /metrics` without a token, for a Prometheus scraper that cannot send one.
+    pub metrics_without_token: bool,
 }
 
 /// Where the control API listens when `[api]` gives no `listen`: loopback, so a site exposes

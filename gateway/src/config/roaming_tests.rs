@@ -21,7 +21,7 @@ const ROAMING: &str = r#"
 emergencies = "first-holds"
 
 [sovereignty.ASTRID]
-allowed_groups = ["02060000102061005"]
+allowed_groups = ["02060000102061001", "02060000102061005"]
 foreign_max_priority = 5
 creators = "home"
 
@@ -109,7 +109,7 @@ fn roaming_sections_reach_the_configuration_and_the_policy() {
     );
     assert!(
         !r.sovereignty
-            .allows_group(Network::Astrid, tsi(206, 1, 2_061_001))
+            .allows_group(Network::Astrid, tsi(206, 1, 2_061_002))
     );
     assert_eq!(
         r.sovereignty
@@ -134,12 +134,31 @@ fn roaming_sections_reach_the_configuration_and_the_policy() {
 }
 
 #[test]
-fn a_static_patch_group_outside_allowed_groups_is_still_accepted_but_mirrors_are_checked() {
-    // The base patch's ASTRID group is not in allowed_groups; sovereignty governs what
-    // roaming and dispatch may bring up, and a mirror of that group is refused.
+fn a_static_patch_on_a_group_its_country_forbids_is_refused() {
+    // `docs/roaming.md`: a group not allowed is never patched, by roaming or dispatch; the
+    // config file's static patches are no exception.
     let t = changed(
-        "group = \"02060000102061005\" }",
-        "group = \"02060000102061001\" }",
+        "allowed_groups = [\"02060000102061001\", \"02060000102061005\"]",
+        "allowed_groups = [\"02060000102061005\"]",
+    );
+    let line = line_of(
+        &t,
+        "{ site = 1, network = \"ASTRID\", group = \"02060000102061001\" }",
+        0,
+    );
+    assert_problem(
+        &t,
+        "patches[0].channels[0].group",
+        line,
+        "is not in `sovereignty.ASTRID.allowed_groups`: a group not allowed is never patched",
+    );
+}
+
+#[test]
+fn a_mirror_of_a_group_its_country_forbids_is_refused() {
+    let t = changed(
+        "home = { site = 2, network = \"ASTRID\", group = \"02060000102061005\" }",
+        "home = { site = 2, network = \"ASTRID\", group = \"02060000102061007\" }",
     );
     let line = line_of(&t, "home = { site = 2", 0);
     assert_problem(
@@ -357,8 +376,8 @@ fn status_values_come_from_the_network_range_and_mean_one_thing() {
 #[test]
 fn sovereignty_errors_name_the_rule() {
     let t = changed(
-        "allowed_groups = [\"02060000102061005\"]",
-        "allowed_groups = [\"02040000102061005\"]",
+        "allowed_groups = [\"02060000102061001\", \"02060000102061005\"]",
+        "allowed_groups = [\"02040000102061005\", \"02060000102061001\"]",
     );
     assert_problem(
         &t,

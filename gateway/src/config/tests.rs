@@ -1341,12 +1341,34 @@ fn api_and_state_take_defaults_and_absolute_paths() {
         Some(std::path::Path::new("/etc/borderlink/tokens"))
     );
     assert_eq!(api.audit_log, None);
+    assert!(api.hosts.is_empty(), "only the listen address by default");
+    assert!(
+        !api.metrics_without_token,
+        "metrics need a token by default"
+    );
     assert_eq!(
         config.state_file.as_deref(),
         Some(std::path::Path::new("/var/lib/borderlink/patches.json"))
     );
     let bare = Config::parse(BASE, "site.toml").unwrap();
     assert!(bare.api.is_none() && bare.state_file.is_none());
+}
+
+#[test]
+fn api_hosts_are_dns_names_and_metrics_may_be_opened() {
+    let text =
+        format!("{BASE}\n[api]\nhosts = [\"GW-Baarle.example.\"]\nmetrics_without_token = true\n");
+    let api = Config::parse(&text, "site.toml").unwrap().api.expect("api");
+    assert_eq!(api.hosts, ["gw-baarle.example"]);
+    assert!(api.metrics_without_token);
+    let text = format!("{BASE}\n[api]\nhosts = [\"ok.example\", \"http://gw:8470\"]\n");
+    let line = BASE.lines().count() + 3;
+    assert_problem(
+        &text,
+        "api.hosts[1]",
+        line,
+        "`http://gw:8470` is not a host name",
+    );
 }
 
 #[test]

@@ -2,35 +2,150 @@
 //! loop owns, between two inputs, and answered with the API's JSON documents.
 //!
 //! Only dynamic patches may be changed or removed through the API; static ones belong to the
-//! config file, which is the site's contract with its neighbours. Every successful change is
-//! followed by a save of the patch state (see `persist`).
+//! config file, which is the site's contract with its neighbours, and mirrors' patches belong
+//! to roaming. Patches made through the API obey the sovereignty rules (`allowed_groups`,
+//! `creators`) for the token holder's country. Every successful change is followed by a save
+//! of the patch state (see `persist`), which the API waits on before it answers, and which it
+//! takes back with [`Command::Undo`] if the save failed.
 
+use axum::http::StatusCode;
 use borderlink_protocol::ids::TsiForm;
 use borderlink_protocol::time::{Duration, Instant};
-use tracing::info;
+use tracing::{info, warn};
 
 use super::Site;
 use crate::api::command::{
-    BoardFigures, Command, MetricsSnapshot, PeerFigures, PlayoutFigures, RadioFigures, Reply,
+    Answer, BoardFigures, Command, MetricsSnapshot, PeerFigures, PendingSave, PlayoutFigures,
+    RadioFigures, Reply, Undo,
 };
 use crate::api::error::ApiError;
 use crate::api::model::{
-    BoardPortView, BoardView, ChannelBody, ConsoleBody, FrameCounters, MirrorStateView,
+    BoardPortView, BoardView, ChannelBody, ConsoleBody, ErrorBody, FrameCounters, MirrorStateView,
     PatchTalkers, PatchView, PeerView, RadioView, Released, RoamingView, SiteStatus, TalkerView,
 };
 use crate::engine::counters::DropCause;
 use crate::engine::endpoint::EndpointId;
-use crate::engine::patch::{Patch, PatchError, PatchId, PatchKind, PatchSpec};
+use crate::engine::patch::{
+    Patch, PatchError, PatchId, PatchKind, PatchRecord, PatchSnapshot, PatchSpec,
+};
 use crate::engine::stream::Claim;
 use crate::radio::{LinkState, RadioStatus};
+use crate::roaming::{Refusal, Requester};
 
 fn seconds(d: Duration) -> f64 {
     d.as_micros() as f64 / 1e6
 }
 
 impl Site {
-    /// Carries out one API command.
-    pub(super) fn handle_api(&mut self, now: Instant, command: Command) -> Result<Reply, ApiError> {
+    /// Carries out one API command; a change of the patches comes with the save it waits on.
+    pub(super) fn handle_api(
+        &mut self,
+        now: Instant,
+        command: Command,
+    ) -> Result<Answer, ApiError> {
+        match command {
+            Command::CreatePatch(spec, by) => {
+                self.served_here(&spec)?;
+                self.sovereign(&spec, &by)?;
+                let name = spec.name.clone();
+                let id = self
+                    .engine
+                    .create_patch(now, spec)
+                    .map_err(|e| ApiError::from(patch_error(e)))?;
+                info!(patch = id.0, %name, %by, "patch created through the API");
+                let undo = Undo {
+                    remove: Some(id.0),
+                    restore: None,
+                };
+                self.changed(now, id.0, undo)
+            }
+            Command::ModifyPatch(id, spec, by) => {
+                self.dynamic(id)?;
+                self.served_here(&spec)?;
+                self.sovereign(&spec, &by)?;
+                let before = self.record(now, id);
+                self.engine
+                    .modify_patch(now, PatchId(id), spec)
+                    .map_err(|e| ApiError::from(patch_error(e)))?;
+                info!(patch = id, %by, "patch modified through the API");
+                let undo = Undo {
+                    remove: Some(id),
+                    restore: before,
+                };
+                self.changed(now, id, undo)
+            }
+            Command::RemovePatch(id) => {
+                self.dynamic(id)?;
+                let view = self.find_patch(now, id)?;
+                let before = self.record(now, id);
+                self.engine
+                    .remove_patch(now, PatchId(id))
+                    .map_err(|e| ApiError::from(patch_error(e)))?;
+                info!(patch = id, "patch removed through the API");
+                let pending = self.save_patches(now).map(|generation| PendingSave {
+                    generation,
+                    undo: Undo {
+                        remove: None,
+                        restore: before,
+                    },
+                });
+                Ok(Answer {
+                    reply: Reply::Patch(Box::new(view)),
+                    pending,
+                })
+            }
+            Command::Undo(undo) => self.undo(now, undo).map(Answer::from),
+            other => self.handle_read(now, other).map(Answer::from),
+        }
+    }
+
+    /// A change is made: save it, and answer with the patch once that save is done.
+    fn changed(&mut self, now: Instant, id: u32, undo: Undo) -> Result<Answer, ApiError> {
+        let pending = self
+            .save_patches(now)
+            .map(|generation| PendingSave { generation, undo });
+        Ok(Answer {
+            reply: Reply::Patch(Box::new(self.find_patch(now, id)?)),
+            pending,
+        })
+    }
+
+    /// A dynamic patch as the state file would hold it, to put it back by [`Self::undo`].
+    fn record(&self, now: Instant, id: u32) -> Option<PatchRecord> {
+        self.engine
+            .dynamic_patches(now)
+            .patches
+            .into_iter()
+            .find(|r| r.id == PatchId(id))
+    }
+
+    /// Takes back a change whose save failed: what is in force again matches the state file.
+    fn undo(&mut self, now: Instant, undo: Undo) -> Result<Reply, ApiError> {
+        if let Some(id) = undo.remove {
+            // Already gone (it expired meanwhile) is as good as removed.
+            let _ = self.engine.remove_patch(now, PatchId(id));
+        }
+        let restored = match undo.restore {
+            Some(record) => {
+                let id = record.id.0;
+                let snapshot = PatchSnapshot {
+                    next_id: 0,
+                    patches: vec![record],
+                };
+                self.engine
+                    .restore_patches(now, &snapshot)
+                    .map_err(|e| ApiError::new(StatusCode::CONFLICT, e.to_string()))
+                    .map(|()| Some(id))
+            }
+            None => Ok(None),
+        };
+        warn!(removed = ?undo.remove, restored = ?restored, "a change through the API was taken back: the state file could not hold it");
+        self.save_patches(now);
+        restored.map(|_| Reply::Undone)
+    }
+
+    /// The reads: nothing changes.
+    fn handle_read(&mut self, now: Instant, command: Command) -> Result<Reply, ApiError> {
         match command {
             Command::Status => Ok(Reply::Status(Box::new(self.status(now)))),
             Command::Patches => Ok(Reply::Patches(
@@ -41,37 +156,6 @@ impl Site {
                     .collect(),
             )),
             Command::Patch(id) => Ok(Reply::Patch(Box::new(self.find_patch(now, id)?))),
-            Command::CreatePatch(spec) => {
-                self.served_here(&spec)?;
-                let name = spec.name.clone();
-                let id = self
-                    .engine
-                    .create_patch(now, spec)
-                    .map_err(|e| ApiError::from(patch_error(e)))?;
-                info!(patch = id.0, %name, "patch created through the API");
-                self.save_patches(now);
-                Ok(Reply::Patch(Box::new(self.find_patch(now, id.0)?)))
-            }
-            Command::ModifyPatch(id, spec) => {
-                self.dynamic(id)?;
-                self.served_here(&spec)?;
-                self.engine
-                    .modify_patch(now, PatchId(id), spec)
-                    .map_err(|e| ApiError::from(patch_error(e)))?;
-                info!(patch = id, "patch modified through the API");
-                self.save_patches(now);
-                Ok(Reply::Patch(Box::new(self.find_patch(now, id)?)))
-            }
-            Command::RemovePatch(id) => {
-                self.dynamic(id)?;
-                let view = self.find_patch(now, id)?;
-                self.engine
-                    .remove_patch(now, PatchId(id))
-                    .map_err(|e| ApiError::from(patch_error(e)))?;
-                info!(patch = id, "patch removed through the API");
-                self.save_patches(now);
-                Ok(Reply::Patch(Box::new(view)))
-            }
             Command::Talkers => Ok(Reply::Talkers(
                 self.engine
                     .patches()
@@ -116,7 +200,44 @@ impl Site {
                     .collect(),
                 events: self.roaming_log.iter().cloned().collect(),
             }))),
+            // `handle_api` takes every change before it gets here; a refusal is safer than a
+            // panic in the loop that owns the radios, should that ever change.
+            change @ (Command::CreatePatch(..)
+            | Command::ModifyPatch(..)
+            | Command::RemovePatch(_)
+            | Command::Undo(_)) => Err(ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("internal error: {change:?} reached the reads"),
+            )),
         }
+    }
+
+    /// Refuses a patch the sovereignty rules forbid to this requester: a group its country
+    /// does not allow at all, or a group only its own country's dispatch may patch
+    /// (`docs/roaming.md`: such a group is never patched, by roaming or dispatch).
+    fn sovereign(&self, spec: &PatchSpec, by: &Requester) -> Result<(), ApiError> {
+        let rules = &self.roaming.config().sovereignty;
+        for (index, channel) in spec.channels.iter().enumerate() {
+            if let Err(refusal) = rules.check(std::slice::from_ref(channel), by) {
+                let why = match refusal {
+                    Refusal::GroupNotAllowed { network, .. } => {
+                        format!("{refusal}: it is not in `sovereignty.{network}.allowed_groups`")
+                    }
+                    Refusal::HomeDispatchOnly { .. } => {
+                        format!("{refusal} (`creators = \"home\"`); the token is {by}'s")
+                    }
+                    Refusal::NoFieldTriggers { .. } => refusal.to_string(),
+                };
+                return Err(ApiError {
+                    status: StatusCode::FORBIDDEN,
+                    body: ErrorBody {
+                        error: why,
+                        field: Some(format!("channels[{index}].group")),
+                    },
+                });
+            }
+        }
+        Ok(())
     }
 
     /// Refuses a channel at this site that none of its radios works on: the patch would look
@@ -154,18 +275,37 @@ impl Site {
         Ok(())
     }
 
-    /// Refuses changes to static patches: they come from the config file.
+    /// Refuses changes to static patches (they come from the config file) and to mirrors'
+    /// patches (roaming brings them up under the sovereignty rules and owns them: a rewrite
+    /// would join a mirror group to anything).
     fn dynamic(&self, id: u32) -> Result<(), ApiError> {
         match self.engine.patches().get(PatchId(id)) {
             None => Err(ApiError::from(PatchError::UnknownPatch(PatchId(id)))),
             Some(p) if p.spec().kind == PatchKind::Static => Err(ApiError::new(
-                axum::http::StatusCode::CONFLICT,
+                StatusCode::CONFLICT,
                 format!(
                     "patch {id} ('{}') is static: it comes from the config file; change it there",
                     p.spec().name
                 ),
             )),
-            Some(_) => Ok(()),
+            Some(p) => match self
+                .roaming
+                .mirrors()
+                .into_iter()
+                .find(|m| m.patch == Some(PatchId(id)))
+            {
+                Some(mirror) => Err(ApiError::new(
+                    StatusCode::CONFLICT,
+                    format!(
+                        "patch {id} ('{}') is the patch of mirror `{}`: roaming brings it up and \
+                         down under the sovereignty rules, so it cannot be changed or removed \
+                         through the API; end the mirror, or change its [[mirrors]] entry",
+                        p.spec().name,
+                        mirror.name
+                    ),
+                )),
+                None => Ok(()),
+            },
         }
     }
 
@@ -219,11 +359,11 @@ impl Site {
         })
     }
 
-    /// Publishes the dynamic patches to the state writer.
-    pub(super) fn save_patches(&mut self, now: Instant) {
-        if let Some(state) = &self.state {
-            let _ = state.send(self.engine.dynamic_patches(now));
-        }
+    /// Publishes the dynamic patches to the state writer; the generation that holds them,
+    /// `None` if the site keeps no state file.
+    pub(super) fn save_patches(&mut self, now: Instant) -> Option<u64> {
+        let snapshot = self.engine.dynamic_patches(now);
+        self.state.as_mut().map(|state| state.publish(snapshot))
     }
 
     fn radio_ptt(&self, index: usize, now: Instant) -> Duration {

@@ -34,13 +34,13 @@ use tracing::{Instrument, debug, error, info, info_span, warn};
 use crate::api::audit::AuditLog;
 use crate::api::auth::{TokenFileError, Tokens};
 use crate::api::command::Request as ApiRequest;
-use crate::api::{self, ApiState};
+use crate::api::command::Saved;
+use crate::api::{self, ApiOptions, ApiState};
 use crate::audio::drops::{AudioDropCause, AudioDrops};
 use crate::audio::udp::{AudioFormat, Received, UdpAudio};
 use crate::board::{BoardEvent, BoardSession, SessionConfig};
 use crate::config::{Audio, Config, UdpFormat};
 use crate::engine::endpoint::RadioId;
-use crate::engine::patch::PatchSnapshot;
 use crate::engine::radio_tx::{RadioCommand, RadioEvent};
 use crate::engine::relay::EngineEvent;
 use crate::engine::relay::{Engine, EngineError};
@@ -256,7 +256,7 @@ struct Site {
     /// Packets for consoles (not connected yet) and for peers without links.
     ip_unsent: u64,
     /// Where dynamic patch state goes to be saved, if the site keeps it.
-    state: Option<watch::Sender<PatchSnapshot>>,
+    state: Option<persist::StateHandle>,
     /// The board firmware update under way, or the last one.
     firmware: Option<firmware::FirmwareJob>,
     /// What the daemon has learnt of the board's security-version floor since it started (a
@@ -279,12 +279,12 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Daem
     engine_config.first_stream = net::first_stream_id();
     let mut engine = Engine::new(engine_config);
     // Dynamic patches first, so they keep their ids; static ones from the config after.
-    let state = match &config.state_file {
+    let mut state = match &config.state_file {
         Some(path) => {
             restore_patches(&mut engine, now, path, config.site.id.0);
-            let (tx, handle) =
+            let (tx, saved, handle) =
                 persist::spawn_writer(path.clone(), config.site.id.0, engine.dynamic_patches(now));
-            Some((tx, handle))
+            Some((tx, saved, handle))
         }
         None => {
             warn!("no [state] file: patches created through the API will not survive a restart");
@@ -294,16 +294,17 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Daem
     for (index, spec) in config.static_patches().into_iter().enumerate() {
         create_static_patch(&mut engine, now, index, spec)?;
     }
-    if let Some((tx, _)) = &state {
+    if let Some((tx, _, _)) = &mut state {
         // Restored patches the config overruled are gone from the saved state too.
-        let _ = tx.send(engine.dynamic_patches(now));
+        tx.publish(engine.dynamic_patches(now));
     }
 
     let (input_tx, mut inputs) = mpsc::channel::<Input>(1024);
     let mut tasks: Vec<JoinHandle<()>> = Vec::new();
     let (api_tx, mut api_rx) = mpsc::channel::<ApiRequest>(64);
     if let Some(api) = &config.api {
-        tasks.push(start_api(api, api_tx, shutdown.clone()).await?);
+        let saves = state.as_ref().map(|(_, saved, _)| saved.clone());
+        tasks.push(start_api(api, api_tx, saves, shutdown.clone()).await?);
     } else {
         info!("no [api] section: the control API and metrics are not served");
         drop(api_tx);
@@ -466,7 +467,7 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Daem
     info!(site = config.site.id.0, name = %config.site.name, radios = radios.len(), "borderlinkd running");
 
     let (state, state_writer) = match state {
-        Some((tx, handle)) => (Some(tx), Some(handle)),
+        Some((tx, _, handle)) => (Some(tx), Some(handle)),
         None => (None, None),
     };
     let mut roaming = Roaming::new(config.roaming.clone());
@@ -636,12 +637,13 @@ fn restore_patches(engine: &mut Engine, now: Instant, path: &std::path::Path, si
 async fn start_api(
     api: &crate::config::Api,
     requests: mpsc::Sender<ApiRequest>,
+    saves: Option<watch::Receiver<Saved>>,
     shutdown: CancellationToken,
 ) -> Result<JoinHandle<()>, DaemonError> {
     let tokens = match &api.token_file {
         Some(path) => Some(Tokens::load(path)?),
         None => {
-            warn!("[api] has no token_file: every change through the API is refused");
+            warn!("[api] has no token_file: every request but /health is refused");
             None
         }
     };
@@ -659,7 +661,16 @@ async fn start_api(
             source,
         })?;
     info!(listen = %api.listen, "control API listening");
-    let state = ApiState::new(requests, tokens, audit);
+    let options = ApiOptions {
+        listen: api.listen,
+        hosts: api.hosts.clone(),
+        metrics_without_token: api.metrics_without_token,
+        limits: api::Limits::default(),
+    };
+    let mut state = ApiState::new(requests, tokens, audit, options);
+    if let Some(saves) = saves {
+        state = state.with_saves(saves);
+    }
     Ok(tokio::spawn(
         async move {
             if let Err(e) = api::serve(listener, state, shutdown).await {

@@ -95,10 +95,12 @@ fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
 }
 
-/// A token file as the daemon wants it: one named token, readable by its owner only.
+/// A token file as the daemon wants it: one token (`name role country token`), readable by
+/// its owner only. The simulated dispatcher is an engineer so it may do anything the API
+/// offers; no scenario sets `creators = "home"` on a Dutch group.
 fn write_tokens(path: &Path, token: &str) -> std::io::Result<()> {
     use std::os::unix::fs::PermissionsExt as _;
-    std::fs::write(path, format!("borderlink-sim {token}\n"))?;
+    std::fs::write(path, format!("borderlink-sim engineer BE {token}\n"))?;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
 }
 

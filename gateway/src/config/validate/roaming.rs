@@ -81,6 +81,9 @@ impl Report<'_> {
         patches: Option<&[PatchSpec]>,
     ) -> Option<crate::roaming::RoamingConfig> {
         let sovereignty = self.sovereignty(raw.sovereignty.as_ref());
+        if let (Some(sovereignty), Some(patches)) = (sovereignty.as_ref(), patches) {
+            self.static_patches_allowed(raw, patches, sovereignty);
+        }
         let mirrors = self.mirrors(raw, site, radios, peers, patches, sovereignty.as_ref());
         let zones = self.zones(&raw.zones, mirrors.as_deref());
         let triggers = self.triggers(raw.triggers.as_ref());
@@ -93,6 +96,44 @@ impl Report<'_> {
             aliases: aliases?,
             max_units: crate::roaming::RoamingConfig::DEFAULT_MAX_UNITS,
         })
+    }
+
+    /// A group a country does not allow is never patched: not by roaming, not by dispatch, and
+    /// not by the config file either (the file is the site's agreement with its neighbours, and
+    /// this rule is part of that agreement). `creators` does not apply here: the file is both
+    /// countries' word, not one dispatcher's.
+    fn static_patches_allowed(
+        &mut self,
+        raw: &RawFile,
+        patches: &[PatchSpec],
+        sovereignty: &Sovereignty,
+    ) {
+        // `patches` is complete only when every raw item was valid, so the indices agree.
+        for (index, (spec, item)) in patches.iter().zip(&raw.patches.items).enumerate() {
+            let Some(item) = item else { continue };
+            for (i, (channel, raw_channel)) in spec
+                .channels
+                .iter()
+                .zip(&item.get_ref().channels)
+                .enumerate()
+            {
+                if !sovereignty.allows_group(channel.network, channel.group) {
+                    self.add(
+                        KeyPath::root()
+                            .key("patches")
+                            .index(index)
+                            .key("channels")
+                            .index(i)
+                            .key("group"),
+                        Some(raw_channel.get_ref().group.span()),
+                        ProblemKind::GroupNotAllowed {
+                            group: channel.group,
+                            network: channel.network,
+                        },
+                    );
+                }
+            }
+        }
     }
 
     // ---- [sovereignty] -------------------------------------------------------------------

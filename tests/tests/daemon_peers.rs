@@ -141,6 +141,18 @@ impl Relay {
     }
 }
 
+/// A viewer token for monitoring, in `dir/tokens` (the API answers reads to token holders).
+fn write_token_file(dir: &Path) -> PathBuf {
+    let path = dir.join("tokens");
+    std::fs::write(
+        &path,
+        "# name role country token\nmonitor viewer BE 5f4dcc3b5aa765d61d8327deb882cf99\n",
+    )
+    .expect("token file");
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    path
+}
+
 fn write_key_file(dir: &Path, mode: u32) -> PathBuf {
     let path = dir.join("a-b.key");
     std::fs::write(
@@ -201,6 +213,7 @@ key_file = "{key}"
 
 [api]
 listen = "127.0.0.1:{api}"
+token_file = "{tokens}"
 
 [[patches]]
 name = "border"
@@ -222,6 +235,7 @@ channels = [
         peer = s.peer,
         key = s.key_file.display(),
         api = s.api,
+        tokens = write_token_file(dir).display(),
     );
     let path = dir.join(format!("site-{}.toml", s.id));
     std::fs::write(&path, config).expect("config");
@@ -437,6 +451,7 @@ fn two_sites_relay_calls_both_ways_over_srtp() {
     // Dispatch sees the peer up, its round-trip time and its counters.
     let out = std::process::Command::new(borderlink_tests::binary("borderlink"))
         .args(["status", "--json", "--api", &pair.a_api])
+        .env("BORDERLINK_TOKEN_FILE", pair._dir.0.join("tokens"))
         .output()
         .expect("borderlink status");
     assert!(out.status.success(), "{out:?}");

@@ -17,12 +17,15 @@
 //!   and confirms, another key's image is refused.
 //! - `cargo xtask srtp-interop`: a libsrtp peer (pylibsrtp in a venv) and borderlinkd
 //!   exchange SRTP both ways (python3 with venv and pip).
-//! - `cargo xtask all [--seconds N]`: all of the above.
+//! - `cargo xtask mutants [--base REF] [--minutes N]`: cargo-mutants over the safety- and
+//!   security-critical files changed since REF (`HEAD~1` by default), with their unit tests.
+//! - `cargo xtask all [--seconds N]`: all of the above but `mutants`.
 
 mod board_update;
 mod bsp;
 mod firmware_size;
 mod fuzz;
+mod mutants;
 mod pcap;
 mod qemu;
 mod qmp;
@@ -34,7 +37,7 @@ use std::process::Command;
 
 use anyhow::{Context, bail};
 
-const USAGE: &str = "usage: cargo xtask <wireshark | fuzz [--seconds N] [--keep] | no-std | alsa | firmware-size | qemu | srtp-interop | all [--seconds N]>";
+const USAGE: &str = "usage: cargo xtask <wireshark | fuzz [--seconds N] [--keep] | no-std | alsa | firmware-size | qemu | srtp-interop | mutants [--base REF] [--minutes N] | all [--seconds N]>";
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -116,6 +119,25 @@ fn main() -> anyhow::Result<()> {
         Some("firmware-size") => firmware_size::run(&root),
         Some("qemu") => qemu::run(&root),
         Some("srtp-interop") => srtp_interop::run(&root),
+        Some("mutants") => {
+            let value = |flag: &str| {
+                args.iter()
+                    .position(|a| a == flag)
+                    .map(|i| args.get(i + 1).cloned())
+            };
+            let base = match value("--base") {
+                Some(Some(base)) => base,
+                Some(None) => bail!("--base needs a git revision\n{USAGE}"),
+                None => "HEAD~1".to_owned(),
+            };
+            let minutes = match value("--minutes") {
+                Some(m) => m
+                    .and_then(|m| m.parse().ok())
+                    .with_context(|| format!("--minutes needs a number of minutes\n{USAGE}"))?,
+                None => 20,
+            };
+            mutants::run(&root, &base, minutes)
+        }
         Some("all") => {
             no_std(&root)?;
             alsa(&root)?;

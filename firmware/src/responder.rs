@@ -70,8 +70,12 @@ use crate::polarity::Polarity;
 use crate::safety::{self, Event, Safety};
 use crate::update::{Done, Updater};
 
-/// How many frames wait for [`Responder::poll_transmit`].
-pub const OUT_CAPACITY: usize = 24 + PORTS;
+/// How many frames wait for [`Responder::poll_transmit`]: room for the answers one received
+/// frame may cause ([`RESERVE`]), a full window of commands' reports and acks, and two
+/// periodic reports. Each slot is a 72-byte message, and the production image's RAM budget
+/// (16 KiB, stack included) leaves no room for more: the PEI power guard's reserve grew
+/// [`RESERVE`] by a fault per port, and the queue grew with it only by what the window needs.
+pub const OUT_CAPACITY: usize = RESERVE + 2 * WINDOW + 2;
 
 /// How many answered commands the board remembers for duplicate detection: the spec asks for
 /// at least twice the host's window.
@@ -79,8 +83,9 @@ pub const HISTORY: usize = 2 * WINDOW;
 
 /// The most frames one received frame can make the board send: its report and ack, a host
 /// silence fault, a TX-cap fault and a radio power-cut fault per port that fell due before it,
-/// and for an update command the status and ack of a deferred command it ends. [`Responder::push`] stops taking
-/// bytes when fewer slots than this are free, so an answer is never lost.
+/// and for an update command the status and ack of a deferred command it ends.
+/// [`Responder::push`] stops taking bytes when fewer slots than this are free, so an answer is
+/// never lost.
 const RESERVE: usize = 5 + 2 * PORTS;
 
 /// An update that hears no update command for this long is abandoned, so a host that died
@@ -1690,8 +1695,9 @@ mod tests {
         // HISTORY - 1 more commands: seq 1 is still remembered.
         for s in 2..(1 + HISTORY as u16) {
             b.push(&wire(s, Message::GetPtt { port: port(0) }));
+            // Read as the host would: it never has more than a window outstanding.
+            b.recv();
         }
-        b.recv();
         b.push(&cycle(1));
         assert_eq!(b.recv(), [ack(1, AckResult::Ok)]);
         // One more pushes it out: the retry runs again and, the cycle over, is refused by the

@@ -1194,3 +1194,101 @@ fn overs_that_follow_each_other_in_hang_time_are_capped_as_one_transmission() {
         assert!(*again >= capped_at + Duration::from_secs(2), "{c2000:?}");
     }
 }
+
+/// A peer's stream count falls as its streams end, one by one: the limit counts what is open,
+/// neither more (a peer locked out for good) nor less (a peer past its limit).
+#[test]
+fn a_peers_stream_count_falls_by_one_as_each_stream_ends() {
+    let mut cfg = config(1, 2);
+    cfg.max_streams_per_peer = 8;
+    let mut e = Engine::new(cfg);
+    let mut spec = patch(1, vec![]);
+    spec.channels.push(Channel {
+        site: SiteId(2),
+        network: Network::C2000,
+        group: group_y(),
+    });
+    e.create_patch(Instant::ZERO, spec).unwrap();
+    let send = |e: &mut Engine, at: u64, seq: u16, tx: TxState, stream: u32| {
+        let payload = if tx == TxState::End {
+            Vec::new()
+        } else {
+            frame(seq as u8).to_vec()
+        };
+        let bytes = peer_packet(seq, tx, &payload, 2, stream);
+        e.handle_packet(
+            ms(at),
+            EndpointId::Peer(SiteId(2)),
+            &VoiceRepr::parse(&bytes).unwrap(),
+        );
+    };
+    // Two streams; the first ends, and is forgotten after its silence timeout.
+    send(&mut e, 1, 0, TxState::Start, 1);
+    send(&mut e, 2, 0, TxState::Start, 2);
+    send(&mut e, 3, 1, TxState::End, 1);
+    // Stream 2 keeps talking past stream 1's silence timeout.
+    for k in 1..=60u16 {
+        let at = 3 + 20 * u64::from(k);
+        if e.poll_timeout().is_some_and(|t| t <= ms(at)) {
+            e.handle_timeout(ms(at));
+        }
+        send(&mut e, at, k, TxState::Continue, 2);
+    }
+    assert_eq!(e.stream_count(), 1, "stream 1 is gone, stream 2 open");
+    // Room for exactly seven more.
+    for stream in 10..18u32 {
+        send(&mut e, 1_300, 0, TxState::Start, stream);
+    }
+    assert_eq!(e.stream_count(), 8);
+    assert_eq!(e.counters().dropped(DropCause::PeerStreamLimit), 1);
+}
+
+/// Removing a patch ends its streams at once: the radio they keyed is released and nothing of
+/// them is left.
+#[test]
+fn removing_a_patch_releases_the_radio_its_stream_keyed() {
+    let mut e = playing_a_peer_stream();
+    let id = e.patches().iter().next().unwrap().id();
+    e.remove_patch(ms(420), id).unwrap();
+    assert_eq!(
+        e.poll_command(),
+        Some(RadioCommand::Unkey {
+            radio: ASTRID,
+            reason: UnkeyReason::FloorLost
+        })
+    );
+    assert_eq!(e.stream_count(), 0);
+    // A late packet of the stream keys nothing: there is no patch for it any more.
+    let late = peer_packet(5, TxState::Continue, &frame(5), 2, 42);
+    e.handle_packet(
+        ms(430),
+        EndpointId::Peer(SiteId(2)),
+        &VoiceRepr::parse(&late).unwrap(),
+    );
+    assert!(e.poll_command().is_none());
+}
+
+/// A radio back up while an over that ended is still remembered (its silence timeout has not
+/// passed) is not keyed for it.
+#[test]
+fn a_radio_back_up_just_after_the_over_ended_is_not_keyed() {
+    let mut e = playing_a_peer_stream();
+    e.handle_radio(ms(420), ASTRID, RadioEvent::Down);
+    while e.poll_command().is_some() {}
+    let end = peer_packet(5, TxState::End, &frame(5), 2, 42);
+    e.handle_packet(
+        ms(430),
+        EndpointId::Peer(SiteId(2)),
+        &VoiceRepr::parse(&end).unwrap(),
+    );
+    // The engine is driven as the daemon drives it: every timer when it is due.
+    let up_at = ms(700);
+    while let Some(t) = e.poll_timeout().filter(|&t| t <= up_at) {
+        e.handle_timeout(t);
+        while e.poll_audio().is_some() {}
+    }
+    while e.poll_command().is_some() {}
+    assert_eq!(e.stream_count(), 1, "the ended stream is still remembered");
+    e.handle_radio(up_at, ASTRID, RadioEvent::Up);
+    assert_eq!(e.poll_command(), None);
+}

@@ -566,3 +566,130 @@ fn a_restart_with_the_clock_set_back_never_reuses_a_keystream() {
     assert_eq!(w.delivered_a.len(), 2, "the second run's packet is taken");
     assert_eq!(w.a_counters().duplicate, 0);
 }
+
+/// The freshness limit is exact: a key-up time `STALE_AFTER` away is still fresh, one
+/// millisecond more is stale, before or after ours; the log line says which way.
+#[test]
+fn the_freshness_limit_holds_to_the_millisecond_both_ways() {
+    let mut w = World::new();
+    w.run_until(Instant::from_millis(1_100));
+    let wall_now = wall(w.now);
+    let limit = STALE_AFTER.as_millis();
+    let mut tx = Sender::new(key(2), w.b.config().epoch);
+    let cases = [
+        (wall_now - limit, true),
+        (wall_now + limit, true),
+        (wall_now - limit - 1, false),
+        (wall_now + limit + 1, false),
+    ];
+    for (n, (started, fresh)) in cases.into_iter().enumerate() {
+        let mut plain = voice(0, B, started);
+        plain[8..12].copy_from_slice(&(0x0500_0000 + n as u32).to_be_bytes());
+        let delivered = w.inject(&tx.rtp(w.now, &plain)).is_some();
+        assert_eq!(delivered, fresh, "key-up {started}");
+    }
+    let details: Vec<&str> =
+        w.a.events
+            .iter()
+            .filter_map(|e| match e {
+                PeerEvent::Dropped {
+                    kind: DropKind::Stale,
+                    detail,
+                    ..
+                } => Some(*detail),
+                _ => None,
+            })
+            .collect();
+    assert_eq!(details.len(), 1, "reported once per 10 s: {details:?}");
+    assert!(details[0].contains("too old"), "{details:?}");
+    // After the report interval, a key-up in the future is reported as such.
+    w.run_until(w.now + Duration::from_secs(11));
+    w.a.events.clear();
+    let mut plain = voice(0, B, wall(w.now) + limit + 1);
+    plain[8..12].copy_from_slice(&0x0600_0000u32.to_be_bytes());
+    assert!(w.inject(&tx.rtp(w.now, &plain)).is_none());
+    assert!(
+        w.a.events.iter().any(|e| matches!(
+            e,
+            PeerEvent::Dropped { kind: DropKind::Stale, detail, .. } if detail.contains("future")
+        )),
+        "{:?}",
+        w.a.events
+    );
+}
+
+/// Windows are kept `RETAIN` after their stream's last packet while there is room: a new
+/// stream does not evict older windows unless the peer's table is full.
+#[test]
+fn a_new_stream_evicts_no_window_while_there_is_room() {
+    let mut w = World::new();
+    w.run_until(Instant::from_millis(1_100));
+    let first = voice(0, B, w.started_now());
+    w.b_sends(&first);
+    w.run_until(w.now + Duration::from_secs(11 * 60));
+    // The first stream's key-up is stale now, but its window stays (well before RETAIN).
+    let mut second = voice(0, B, w.started_now());
+    second[8..12].copy_from_slice(&0x0700_0000u32.to_be_bytes());
+    w.b_sends(&second);
+    w.run_until(w.now + Duration::from_millis(100));
+    assert_eq!(w.delivered_a.len(), 2);
+    assert_eq!(w.a.peers[0].streams.len(), 2);
+}
+
+/// Every kind of drop is counted under its own name, the name the peer's counters carry, and
+/// bytes are counted as they arrive.
+#[test]
+fn drop_kinds_are_named_as_their_counters_and_bytes_are_counted() {
+    let names: Vec<&str> = PeerCounters::default()
+        .fields()
+        .iter()
+        .map(|(n, _)| *n)
+        .collect();
+    for kind in [
+        DropKind::Malformed,
+        DropKind::AuthFailed,
+        DropKind::Duplicate,
+        DropKind::Replay,
+        DropKind::Stale,
+        DropKind::StreamLimit,
+    ] {
+        assert!(names.contains(&kind.label()), "{kind:?}");
+    }
+    assert_eq!(DropKind::UnknownSource.label(), "unknown_source");
+    let mut w = World::new();
+    w.run_until(Instant::from_millis(1_100));
+    let before = w.a_counters().bytes_in;
+    assert!(w.inject(&[0u8; 40]).is_none());
+    assert!(w.inject(&[0u8; 2]).is_none());
+    assert_eq!(w.a_counters().bytes_in, before + 42);
+}
+
+/// A new epoch's context is kept once a packet of it passed every check, and only then:
+/// recordings of old runs (which authenticate, but are stale) never push the current run's
+/// context out.
+#[test]
+fn replays_of_old_runs_do_not_push_the_current_runs_context_out() {
+    let mut w = World::new();
+    w.run_until(Instant::from_millis(1_100));
+    let current = w.b.config().epoch;
+    assert_eq!(
+        w.a.peers[0].recv.len(),
+        1,
+        "B's keepalives brought its epoch in"
+    );
+    assert_eq!(w.a.peers[0].recv[0].0, current);
+    // Recordings of six earlier runs of B: authentic, but keyed up an hour ago.
+    let hour_ago = wall(w.now) - 3_600_000;
+    for run in 0..6u8 {
+        let mut old = Sender::new(key(2), KeyEpoch([0x40 + run; 8]));
+        let packet = old.rtp(w.now, &voice(0, B, hour_ago));
+        assert!(w.inject(&packet).is_none());
+    }
+    assert_eq!(w.a_counters().stale, 6);
+    let kept: Vec<KeyEpoch> = w.a.peers[0].recv.iter().map(|(e, _)| *e).collect();
+    assert_eq!(kept, [current], "only the current run's context is kept");
+    // And B's voice still goes through.
+    w.b_sends(&voice(0, B, w.started_now()));
+    w.run_until(w.now + Duration::from_millis(100));
+    assert_eq!(w.delivered_a.len(), 1);
+}

@@ -1292,3 +1292,64 @@ fn a_radio_back_up_just_after_the_over_ended_is_not_keyed() {
     e.handle_radio(up_at, ASTRID, RadioEvent::Up);
     assert_eq!(e.poll_command(), None);
 }
+
+/// A radio is asked for an over again only when it comes back *up*: after the network refused
+/// its grant, or while it is down, nothing keys it again for the same over, however the over
+/// goes on (no retry loop against a SwMI that said no).
+#[test]
+fn a_radio_is_keyed_again_only_when_it_comes_back_up() {
+    for (first, then) in [
+        (RadioEvent::TxRefused, None),
+        (RadioEvent::Down, Some(RadioEvent::Down)),
+        (RadioEvent::Down, Some(RadioEvent::TxRefused)),
+        (RadioEvent::Down, Some(RadioEvent::TxLost)),
+    ] {
+        let mut e = Engine::new(config(1, 2));
+        let mut spec = patch(1, vec![]);
+        spec.channels = vec![
+            Channel {
+                site: SiteId(1),
+                network: Network::Astrid,
+                group: group_x(),
+            },
+            Channel {
+                site: SiteId(2),
+                network: Network::C2000,
+                group: group_y(),
+            },
+        ];
+        e.create_patch(Instant::ZERO, spec).unwrap();
+        let send = |e: &mut Engine, seq: u16| {
+            let tx = if seq == 0 {
+                TxState::Start
+            } else {
+                TxState::Continue
+            };
+            let bytes = peer_packet(seq, tx, &frame(seq as u8), 2, 42);
+            e.handle_packet(
+                ms(100 + 20 * u64::from(seq)),
+                EndpointId::Peer(SiteId(2)),
+                &VoiceRepr::parse(&bytes).unwrap(),
+            );
+        };
+        send(&mut e, 0);
+        assert!(matches!(
+            e.poll_command(),
+            Some(RadioCommand::Key { radio: ASTRID, .. })
+        ));
+        e.handle_radio(ms(110), ASTRID, first);
+        while e.poll_command().is_some() {}
+        if let Some(then) = then {
+            e.handle_radio(ms(115), ASTRID, then);
+        }
+        // The over goes on.
+        for seq in 1..5 {
+            send(&mut e, seq);
+        }
+        assert_eq!(
+            e.poll_command(),
+            None,
+            "{first:?} then {then:?}: keyed again"
+        );
+    }
+}

@@ -162,4 +162,29 @@ mod tests {
         assert_eq!(wd.tripped_at(), None);
         assert!(wd.is_alive(ms(2_000)));
     }
+
+    /// Issue 20: made to set `Alive` unconditionally, `restart_if_alive` reported a host that was
+    /// never heard, or whose watchdog had tripped, as alive. It must leave both as they are.
+    #[test]
+    fn a_restart_revives_neither_a_host_never_heard_nor_a_tripped_one() {
+        let mut never = Watchdog::new(MAX_HOST_TIMEOUT);
+        never.restart_if_alive(ms(100));
+        assert!(!never.is_alive(ms(100)));
+        assert_eq!(never.poll_timeout(), None);
+
+        let mut tripped = Watchdog::new(MAX_HOST_TIMEOUT);
+        tripped.feed(ms(0));
+        assert!(tripped.handle_timeout(ms(500)));
+        tripped.restart_if_alive(ms(600));
+        assert!(!tripped.is_alive(ms(600)));
+        assert_eq!(tripped.tripped_at(), Some(ms(500)));
+        assert_eq!(tripped.poll_timeout(), None);
+
+        // An alive host's countdown restarts from now, past its old deadline.
+        let mut alive = Watchdog::new(MAX_HOST_TIMEOUT);
+        alive.feed(ms(0));
+        alive.restart_if_alive(ms(450));
+        assert!(alive.is_alive(ms(900)));
+        assert_eq!(alive.poll_timeout(), Some(ms(950)));
+    }
 }

@@ -13,7 +13,7 @@ use crate::engine::policy::{EmergencyRule, SourceLimits};
 use crate::roaming::{Creators, MirrorMode, ReplyStyle};
 
 /// Roaming sections that are valid with `BASE` (the mirror is reached at peer site 2).
-const ROAMING: &str = r#"
+pub(super) const ROAMING: &str = r#"
 [aliases]
 "02060000100120012" = "BE-POL Turnhout 12"
 

@@ -1426,3 +1426,58 @@ fn a_radio_without_pei_and_without_a_board_port_is_refused() {
     );
     assert_eq!(p.kind, ProblemKind::NoControl("c2000".into()));
 }
+
+/// Every table of the file, inline ones included, refuses a key it does not know, naming it
+/// (issue 20: `deny_unknown_fields` could be removed from most tables unnoticed, so
+/// `hang_tme = "30s"` would have been taken silently).
+#[test]
+fn every_table_refuses_a_misspelt_key() {
+    let extra = "\n[network]\nlisten = \"0.0.0.0:5200\"\n\n[api]\nlisten = \"127.0.0.1:8470\"\n\
+                 \n[state]\nfile = \"/var/lib/borderlink/patches.json\"\n";
+    let texts = [
+        format!("{FULL}{extra}"),
+        format!("{BASE}{}", super::roaming_tests::ROAMING),
+    ];
+    let mut tried = 0;
+    for text in &texts {
+        Config::parse(text, "site.toml").expect("valid as written");
+        let lines: Vec<&str> = text.lines().collect();
+        let mut variants = vec![(
+            "the top level".to_owned(),
+            format!("misspelt_key = 1\n{text}"),
+        )];
+        for (i, line) in lines.iter().enumerate() {
+            let trimmed = line.trim_start();
+            // `[aliases]` maps identities to call signs: any key is an identity there.
+            let header = trimmed.starts_with('[')
+                && trimmed.ends_with(']')
+                && trimmed
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "[]._".contains(c));
+            if header && trimmed != "[aliases]" {
+                let mut with = lines.clone();
+                with.insert(i + 1, "misspelt_key = 1");
+                variants.push((trimmed.to_owned(), with.join("\n")));
+            }
+            if let Some(at) = line.find("= {") {
+                let mut with = lines.clone();
+                let patched = format!("{}= {{ misspelt_key = 1, {}", &line[..at], &line[at + 3..]);
+                with[i] = &patched;
+                variants.push((
+                    format!("inline table on `{}`", line.trim()),
+                    with.join("\n"),
+                ));
+            }
+        }
+        for (what, variant) in variants {
+            let err = match Config::parse(&variant, "site.toml") {
+                Ok(_) => panic!("{what}: a misspelt key was accepted"),
+                Err(e) => e.to_string(),
+            };
+            assert!(err.contains("misspelt_key"), "{what}: {err}");
+            tried += 1;
+        }
+    }
+    // Every table header and inline table of both texts was tried.
+    assert!(tried >= 25, "only {tried} tables tried");
+}

@@ -121,6 +121,21 @@ mod tests {
         assert_eq!(w.check(1001), Verdict::TooOld);
     }
 
+    /// A jump of exactly the window's size (issue 20: after packets 1 and 129, a genuine 128
+    /// was dropped as a duplicate when the shift compared with `>`).
+    #[test]
+    fn a_jump_of_exactly_the_window_keeps_the_packets_in_between_new() {
+        let mut w = ReplayWindow::new(1);
+        assert_eq!(w.check(1 + WINDOW), Verdict::New { late: false });
+        w.accept(1 + WINDOW);
+        assert_eq!(w.check(WINDOW), Verdict::New { late: true });
+        assert_eq!(w.check(2), Verdict::New { late: true });
+        assert_eq!(w.check(1), Verdict::TooOld);
+        assert_eq!(w.check(1 + WINDOW), Verdict::Duplicate);
+        w.accept(WINDOW);
+        assert_eq!(w.check(WINDOW), Verdict::Duplicate);
+    }
+
     #[test]
     fn a_jump_beyond_the_window_forgets_everything_before() {
         let mut w = ReplayWindow::new(5);

@@ -180,6 +180,27 @@ struct SiteSpec<'a> {
     api: u16,
 }
 
+/// Site 1 alone, its one peer never answering: for checks made before any packet flows.
+fn lone_site_config(dir: &Path, radio: &PtyRadio, key: &Path) -> PathBuf {
+    write_config(
+        dir,
+        &SiteSpec {
+            id: 1,
+            radio,
+            network: "ASTRID",
+            issi: "02060000109000001",
+            group: "02060000102061001",
+            other_gateway: "02040000109000101",
+            audio_daemon: free_udp_port(),
+            audio_test: free_udp_port(),
+            voice: free_udp_port(),
+            peer: free_udp_port(),
+            key_file: key,
+            api: free_tcp_port(),
+        },
+    )
+}
+
 fn write_config(dir: &Path, s: &SiteSpec<'_>) -> PathBuf {
     let config = format!(
         r#"
@@ -625,23 +646,7 @@ fn a_key_file_others_can_read_stops_the_daemon_naming_file_and_mode() {
     let dir = temp_dir("peers-exposed");
     let key = write_key_file(&dir.0, 0o644);
     let radio = PtyRadio::start(tsi(206, 9_000_001), GRANT_DELAY);
-    let config = write_config(
-        &dir.0,
-        &SiteSpec {
-            id: 1,
-            radio: &radio,
-            network: "ASTRID",
-            issi: "02060000109000001",
-            group: "02060000102061001",
-            other_gateway: "02040000109000101",
-            audio_daemon: free_udp_port(),
-            audio_test: free_udp_port(),
-            voice: free_udp_port(),
-            peer: free_udp_port(),
-            key_file: &key,
-            api: free_tcp_port(),
-        },
-    );
+    let config = lone_site_config(&dir.0, &radio, &key);
     let mut daemon = Daemon::start(&config);
     let status = daemon.child.wait().expect("wait");
     assert!(!status.success(), "started with an exposed key");
@@ -667,23 +672,7 @@ fn one_key_file_for_two_peers_stops_the_daemon() {
     let dir = temp_dir("peers-shared-key");
     let key = write_key_file(&dir.0, 0o600);
     let radio = PtyRadio::start(tsi(206, 9_000_001), GRANT_DELAY);
-    let config = write_config(
-        &dir.0,
-        &SiteSpec {
-            id: 1,
-            radio: &radio,
-            network: "ASTRID",
-            issi: "02060000109000001",
-            group: "02060000102061001",
-            other_gateway: "02040000109000101",
-            audio_daemon: free_udp_port(),
-            audio_test: free_udp_port(),
-            voice: free_udp_port(),
-            peer: free_udp_port(),
-            key_file: &key,
-            api: free_tcp_port(),
-        },
-    );
+    let config = lone_site_config(&dir.0, &radio, &key);
     let mut text = std::fs::read_to_string(&config).expect("config");
     text.push_str(&format!(
         "\n[[peers]]\nsite = 3\nname = \"third\"\naddress = \"{}\"\nkey_file = \"{}\"\n",

@@ -486,21 +486,7 @@ fn peer_packet(seq: u16, tx: TxState, payload: &[u8], site: u16, stream: u32) ->
 fn reordered_and_duplicated_peer_packets_play_once_in_order() {
     // Site 1 has the ASTRID group, site 2 (a peer) the C2000 one.
     let mut w = World::new(1, vec![]);
-    let mut spec = patch(1, vec![]);
-    spec.channels = vec![
-        Channel {
-            site: SiteId(1),
-            network: Network::Astrid,
-            group: group_x(),
-        },
-        Channel {
-            site: SiteId(2),
-            network: Network::C2000,
-            group: group_y(),
-        },
-    ];
-    w.engines[0] = Engine::new(config(1, 2));
-    w.engines[0].create_patch(Instant::ZERO, spec).unwrap();
+    w.engines[0] = patched_with_peer();
     // Site 2 sent a C2000 stream; site 1 receives it reordered, with duplicates.
     let order = [0u16, 2, 1, 1, 3, 5, 4, 6, 7, 7, 9, 8];
     for (i, &seq) in order.iter().enumerate() {
@@ -724,8 +710,8 @@ fn only_dynamic_patches_are_saved_and_a_restored_one_relays_under_its_old_id() {
     assert!(w.engines[0].patches().get(id).is_none());
 }
 
-/// Site 1 (ASTRID radio) plays a C2000 stream from peer site 2, granted and on air.
-fn playing_a_peer_stream() -> Engine {
+/// Site 1's engine with its ASTRID group patched to the C2000 group of peer site 2.
+fn patched_with_peer() -> Engine {
     let mut e = Engine::new(config(1, 2));
     let mut spec = patch(1, vec![]);
     spec.channels = vec![
@@ -741,6 +727,12 @@ fn playing_a_peer_stream() -> Engine {
         },
     ];
     e.create_patch(Instant::ZERO, spec).unwrap();
+    e
+}
+
+/// Site 1 (ASTRID radio) plays a C2000 stream from peer site 2, granted and on air.
+fn playing_a_peer_stream() -> Engine {
+    let mut e = patched_with_peer();
     for seq in 0..5u16 {
         let tx = if seq == 0 {
             TxState::Start
@@ -1304,21 +1296,7 @@ fn a_radio_is_keyed_again_only_when_it_comes_back_up() {
         (RadioEvent::Down, Some(RadioEvent::TxRefused)),
         (RadioEvent::Down, Some(RadioEvent::TxLost)),
     ] {
-        let mut e = Engine::new(config(1, 2));
-        let mut spec = patch(1, vec![]);
-        spec.channels = vec![
-            Channel {
-                site: SiteId(1),
-                network: Network::Astrid,
-                group: group_x(),
-            },
-            Channel {
-                site: SiteId(2),
-                network: Network::C2000,
-                group: group_y(),
-            },
-        ];
-        e.create_patch(Instant::ZERO, spec).unwrap();
+        let mut e = patched_with_peer();
         let send = |e: &mut Engine, seq: u16| {
             let tx = if seq == 0 {
                 TxState::Start

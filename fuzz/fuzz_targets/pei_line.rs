@@ -11,8 +11,18 @@ fuzz_target!(|data: &[u8]| {
     let Ok(event) = parse_line(text) else { return };
     let mut out = [0u8; 1200];
     for form in [TsiForm::Long, TsiForm::Short] {
-        // Free text with a line break inside cannot be one line again: emit refuses it.
-        let Ok(n) = event.emit_with(form, &mut out) else { return };
+        // Only free text may be refused (a line break inside, or a leading `>`, cannot be one
+        // line again); every parsed result re-emits.
+        let n = match event.emit_with(form, &mut out) {
+            Ok(n) => n,
+            Err(e) => {
+                assert!(
+                    matches!(event, Event::Echo(_) | Event::Unrecognised(_)),
+                    "{event:?} parsed from {text:?} but does not re-emit: {e:?}"
+                );
+                return;
+            }
+        };
         assert_eq!(event.buffer_len(form), Ok(n));
         let line = std::str::from_utf8(&out[..n]).expect("emitted lines are UTF-8");
         assert!(line.ends_with("\r\n") || matches!(event, Event::Prompt), "{line:?}");

@@ -19,8 +19,8 @@ use std::collections::VecDeque;
 use borderlink_protocol::ids::{PeiIdentity, Tsi, TsiForm};
 use borderlink_protocol::pei::{
     AiMode, AiService, CallConnected, CallReleased, CallStatus, CmeError, CommsType,
-    DisconnectCause, Event, Hook, IdentityType, IncomingCall, NumType, NumberEntry, SdsHeader,
-    SdsReceived, SignalQuality, Simplex, TxCeased, TxGrant, TxGranted, TxInterrupted,
+    DisconnectCause, Encryption, Event, Hook, IdentityType, IncomingCall, NumType, NumberEntry,
+    SdsHeader, SdsReceived, SignalQuality, Simplex, TxCeased, TxGrant, TxGranted, TxInterrupted,
     TxRequestPermission, UserData,
 };
 
@@ -289,7 +289,13 @@ impl RadioEmulator {
 
     fn parameter_command(&mut self, body: &str) {
         if let Some(v) = body.strip_prefix("+CTOM=") {
-            match v.parse::<u8>().ok().and_then(AiMode::from_code) {
+            // A real radio refuses a mode it does not have.
+            match v
+                .parse::<u16>()
+                .ok()
+                .map(AiMode::from_code)
+                .filter(|m| m.is_known())
+            {
                 Some(mode) => {
                     self.mode = mode;
                     self.ok();
@@ -456,7 +462,7 @@ impl RadioEmulator {
             hook: Some(Hook::Direct),
             simplex: Some(Simplex::Simplex),
             ai_service: Some(AiService::Speech),
-            encrypted: Some(false),
+            encrypted: Some(Encryption::Clear),
             comms_type: Some(CommsType::PointToMultipoint),
             slots_codec: Some(1),
         }));
@@ -483,7 +489,7 @@ impl RadioEmulator {
             calling: Some(PeiIdentity::Tsi(calling)),
             hook: Some(Hook::Direct),
             simplex: Some(Simplex::Simplex),
-            encrypted: Some(false),
+            encrypted: Some(Encryption::Clear),
             comms_type: Some(CommsType::PointToMultipoint),
             slots_codec: Some(1),
             called_type: Some(IdentityType::Tsi),
@@ -525,7 +531,7 @@ impl RadioEmulator {
             cc,
             grant,
             permission: TxRequestPermission::Allowed,
-            encrypted: false,
+            encrypted: Encryption::Clear,
             talker_type: talker.map(|_| IdentityType::Tsi),
             talker: talker.map(PeiIdentity::Tsi),
         }));
@@ -547,7 +553,7 @@ impl RadioEmulator {
         self.emit(&Event::TxInterrupted(TxInterrupted {
             cc,
             permission: Some(TxRequestPermission::Allowed),
-            encrypted: Some(false),
+            encrypted: Some(Encryption::Clear),
         }));
     }
 
@@ -559,7 +565,7 @@ impl RadioEmulator {
         }
         self.emit(&Event::CallReleased(CallReleased {
             cc,
-            cause: DisconnectCause::from_code(cause),
+            cause: DisconnectCause::from_code(u16::from(cause)),
         }));
     }
 

@@ -116,6 +116,9 @@ fn describe(event: &Event<'_>) -> String {
             if let Some(called) = c.called {
                 let _ = write!(s, " to {}", who(Some(called)));
             }
+            if let Some(comms) = c.comms_type {
+                let _ = write!(s, ", comms type {comms}");
+            }
             if let Some(p) = c.priority {
                 let _ = write!(s, ", priority {p}");
             }
@@ -131,6 +134,12 @@ fn describe(event: &Event<'_>) -> String {
             TxGrant::Queued => format!("call {}: transmit request queued", g.cc),
             TxGrant::GrantedToAnother => {
                 format!("call {}: {} is talking", g.cc, who(g.talker))
+            }
+            TxGrant::Unknown(code) => {
+                format!(
+                    "call {}: transmit grant code {code}, not in the table",
+                    g.cc
+                )
             }
         },
         Event::TxCeased(t) => format!("call {}: the other party stopped talking", t.cc),

@@ -405,6 +405,10 @@ impl RadioSession {
                 }
                 self.receive_start(cc, g.talker);
             }
+            // A code no table lists (a vendor's or a newer edition's) is not a grant: nothing is
+            // keyed on it and nothing keyed is dropped for it; a demand still waiting is ended
+            // by its own timer, a granted over by the radio's next `+CTXG` or `+CTCR`.
+            TxGrant::Unknown(_) => {}
         }
     }
 

@@ -81,12 +81,12 @@ pub enum DisconnectCause {
     /// 40: security parameter mismatch (later editions).
     SecurityParameterMismatch,
     /// A reserved or unknown cause, kept as its number; never one of the named codes.
-    Other(u8),
+    Other(u16),
 }
 
 impl DisconnectCause {
     /// The cause of a PEI code; every code maps to something.
-    pub const fn from_code(code: u8) -> Self {
+    pub const fn from_code(code: u16) -> Self {
         use DisconnectCause::*;
         match code {
             0 => Unknown,
@@ -127,7 +127,7 @@ impl DisconnectCause {
     }
 
     /// The code as the PEI prints it.
-    pub const fn code(self) -> u8 {
+    pub const fn code(self) -> u16 {
         use DisconnectCause::*;
         match self {
             Unknown => 0,
@@ -223,7 +223,7 @@ mod tests {
 
     #[test]
     fn every_code_round_trips() {
-        for code in 0..=u8::MAX {
+        for code in 0..=u16::MAX {
             assert_eq!(DisconnectCause::from_code(code).code(), code);
         }
     }

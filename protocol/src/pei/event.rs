@@ -18,8 +18,8 @@ use crate::ids::{PeiIdentity, TsiForm};
 use super::cause::DisconnectCause;
 use super::error::EmitError;
 use super::param::{
-    AiMode, AiService, CallStatus, CommsType, GroupType, Hook, IdentityType, NumType, Simplex,
-    TxGrant, TxRequestPermission,
+    AiMode, AiService, CallStatus, CommsType, Encryption, GroupType, Hook, IdentityType, NumType,
+    Simplex, TxGrant, TxRequestPermission,
 };
 use super::sink::{Digits, Params, emit_into, measure};
 use super::user_data::{MAX_USER_DATA_BITS, UserData, bytes_for};
@@ -96,7 +96,7 @@ pub struct IncomingCall {
     /// Simplex (group calls) or duplex.
     pub simplex: Option<Simplex>,
     /// End-to-end encrypted.
-    pub encrypted: Option<bool>,
+    pub encrypted: Option<Encryption>,
     /// Individual, group or broadcast.
     pub comms_type: Option<CommsType>,
     /// `<slots/codec>`, kept as the radio's number.
@@ -121,7 +121,7 @@ pub struct CallConnected {
     /// Service of the call.
     pub ai_service: Option<AiService>,
     /// End-to-end encrypted.
-    pub encrypted: Option<bool>,
+    pub encrypted: Option<Encryption>,
     /// Individual, group or broadcast.
     pub comms_type: Option<CommsType>,
     /// `<slots/codec>`, kept as the radio's number.
@@ -141,7 +141,7 @@ pub struct TxGranted {
     /// Whether this radio may ask to transmit.
     pub permission: TxRequestPermission,
     /// End-to-end encrypted.
-    pub encrypted: bool,
+    pub encrypted: Encryption,
     /// How to read `talker`.
     pub talker_type: Option<IdentityType>,
     /// The talking party identity (TPI), when someone else talks.
@@ -174,7 +174,7 @@ pub struct TxInterrupted {
     /// Whether this radio may ask again.
     pub permission: Option<TxRequestPermission>,
     /// End-to-end encrypted.
-    pub encrypted: Option<bool>,
+    pub encrypted: Option<Encryption>,
 }
 
 /// `+CTXW`: the radio must wait before transmitting.
@@ -207,7 +207,7 @@ pub struct SdsHeader {
     /// Length of the user data in bits, at most [`MAX_USER_DATA_BITS`].
     pub bits: u16,
     /// End-to-end encrypted.
-    pub encrypted: Option<bool>,
+    pub encrypted: Option<Encryption>,
 }
 
 /// A received SDS: the `+CTSDSR` header and the user data of the hex line after it.
@@ -380,10 +380,6 @@ fn check(ok: bool, what: &'static str) -> Result<(), EmitError> {
     }
 }
 
-fn bit(b: bool) -> u8 {
-    u8::from(b)
-}
-
 impl Event<'_> {
     /// Whether this ends the answer to a command (`OK`, `ERROR`, `+CME ERROR`), so a driver
     /// may send the next one.
@@ -413,10 +409,6 @@ impl Event<'_> {
         match self {
             Event::Echo(s) => check(is_plain_text(s) && is_echo(s), "echo text"),
             Event::Unrecognised(s) => check(is_plain_text(s), "unrecognised line text"),
-            Event::IncomingCall(c) => check(
-                c.priority.is_none_or(|p| p <= MAX_PRIORITY),
-                "call priority",
-            ),
             Event::SdsHeader(h) => check(h.bits <= MAX_USER_DATA_BITS, "SDS length"),
             Event::SdsReceived(s) => {
                 check(s.header.bits <= MAX_USER_DATA_BITS, "SDS length")?;
@@ -454,7 +446,7 @@ impl Event<'_> {
                 p.opt(c.calling.map(id))?;
                 p.opt(c.hook.map(Hook::code))?;
                 p.opt(c.simplex.map(Simplex::code))?;
-                p.opt(c.encrypted.map(bit))?;
+                p.opt(c.encrypted.map(Encryption::code))?;
                 p.opt(c.comms_type.map(CommsType::code))?;
                 p.opt(c.slots_codec)?;
                 p.opt(c.called_type.map(IdentityType::code))?;
@@ -468,7 +460,7 @@ impl Event<'_> {
                 p.opt(c.hook.map(Hook::code))?;
                 p.opt(c.simplex.map(Simplex::code))?;
                 p.opt(c.ai_service.map(AiService::code))?;
-                p.opt(c.encrypted.map(bit))?;
+                p.opt(c.encrypted.map(Encryption::code))?;
                 p.opt(c.comms_type.map(CommsType::code))?;
                 p.opt(c.slots_codec)?;
             }
@@ -478,7 +470,7 @@ impl Event<'_> {
                 p.put(g.cc)?;
                 p.put(g.grant.code())?;
                 p.put(g.permission.code())?;
-                p.put(bit(g.encrypted))?;
+                p.put(g.encrypted.code())?;
                 p.opt(g.talker_type.map(IdentityType::code))?;
                 p.opt(g.talker.map(id))?;
             }
@@ -489,7 +481,7 @@ impl Event<'_> {
                 let mut p = Params::new(w);
                 p.put(i.cc)?;
                 p.opt(i.permission.map(TxRequestPermission::code))?;
-                p.opt(i.encrypted.map(bit))?;
+                p.opt(i.encrypted.map(Encryption::code))?;
             }
             Event::TxWait(t) => {
                 w.write_str("+CTXW: ")?;
@@ -537,7 +529,7 @@ fn write_sds_header(w: &mut dyn Write, h: &SdsHeader, form: TsiForm) -> fmt::Res
     p.put(Digits(h.called, form))?;
     p.opt(h.called_type.map(IdentityType::code))?;
     p.put(h.bits)?;
-    p.opt(h.encrypted.map(bit))
+    p.opt(h.encrypted.map(Encryption::code))
 }
 
 #[cfg(test)]
@@ -571,7 +563,7 @@ mod tests {
             cc: 1,
             grant: TxGrant::GrantedToAnother,
             permission: TxRequestPermission::Allowed,
-            encrypted: false,
+            encrypted: Encryption::Clear,
             talker_type: Some(IdentityType::Tsi),
             talker: Some(tsi(206, 1, 2_061_234)),
         });
@@ -591,7 +583,7 @@ mod tests {
             cc: 2,
             grant: TxGrant::Granted,
             permission: TxRequestPermission::Allowed,
-            encrypted: false,
+            encrypted: Encryption::Clear,
             talker_type: None,
             talker: None,
         });

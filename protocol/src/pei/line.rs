@@ -16,13 +16,12 @@ use crate::ids::PeiIdentity;
 use super::cause::DisconnectCause;
 use super::error::{ErrorKind, FieldFault, PeiError, ResultCode};
 use super::event::{
-    CallConnected, CallReleased, CmeError, Event, GroupEntry, GroupList, IncomingCall,
-    MAX_PRIORITY, NumberEntry, SdsHeader, SdsSendResult, SignalQuality, TxCeased, TxGranted,
-    TxInterrupted, TxWait,
+    CallConnected, CallReleased, CmeError, Event, GroupEntry, GroupList, IncomingCall, NumberEntry,
+    SdsHeader, SdsSendResult, SignalQuality, TxCeased, TxGranted, TxInterrupted, TxWait,
 };
 use super::param::{
-    AiMode, AiService, CallStatus, CommsType, GroupType, Hook, IdentityType, NumType, Simplex,
-    TxGrant, TxRequestPermission,
+    AiMode, AiService, CallStatus, CommsType, Encryption, GroupType, Hook, IdentityType, NumType,
+    Simplex, TxGrant, TxRequestPermission,
 };
 use super::user_data::MAX_USER_DATA_BITS;
 
@@ -153,36 +152,19 @@ impl<'a> Fields<'a> {
         self.required(index, name, v)
     }
 
+    /// A coded parameter: any number up to 65535 yields a value, one outside the table as its
+    /// `Unknown(n)`; only a parameter that is not a number is a fault.
     fn opt_coded<T>(
         &self,
         index: usize,
         name: &'static str,
-        from_code: fn(u8) -> Option<T>,
+        from_code: fn(u16) -> T,
     ) -> Field<Option<T>> {
-        match self.opt_u8(index, name, u8::MAX)? {
-            None => Ok(None),
-            Some(code) => from_code(code)
-                .map(Some)
-                .ok_or_else(|| self.fault(index, name, FieldFault::OutOfRange)),
-        }
+        Ok(self.opt_u16(index, name)?.map(from_code))
     }
 
-    fn coded<T>(
-        &self,
-        index: usize,
-        name: &'static str,
-        from_code: fn(u8) -> Option<T>,
-    ) -> Field<T> {
+    fn coded<T>(&self, index: usize, name: &'static str, from_code: fn(u16) -> T) -> Field<T> {
         let v = self.opt_coded(index, name, from_code)?;
-        self.required(index, name, v)
-    }
-
-    fn opt_bool(&self, index: usize, name: &'static str) -> Field<Option<bool>> {
-        Ok(self.opt_u8(index, name, 1)?.map(|v| v == 1))
-    }
-
-    fn bool(&self, index: usize, name: &'static str) -> Field<bool> {
-        let v = self.opt_bool(index, name)?;
         self.required(index, name, v)
     }
 
@@ -234,19 +216,20 @@ fn parse_result(code: ResultCode, rest: &str) -> Result<Event<'_>, ErrorKind> {
             calling: f.opt_identity(4, CALLING)?,
             hook: f.opt_coded(5, HOOK, Hook::from_code)?,
             simplex: f.opt_coded(6, SIMPLEX, Simplex::from_code)?,
-            encrypted: f.opt_bool(7, E2E)?,
+            encrypted: f.opt_coded(7, E2E, Encryption::from_code)?,
             comms_type: f.opt_coded(8, COMMS, CommsType::from_code)?,
             slots_codec: f.opt_u8(9, SLOTS, u8::MAX)?,
             called_type: f.opt_coded(10, CALLED_TYPE, IdentityType::from_code)?,
             called: f.opt_identity(11, CALLED)?,
-            priority: f.opt_u8(12, "<priority level>", MAX_PRIORITY)?,
+            // Levels 0–15 are the standard's; a higher one is kept as sent, not refused.
+            priority: f.opt_u8(12, "<priority level>", u8::MAX)?,
         }),
         ResultCode::Ctcc => Event::CallConnected(CallConnected {
             cc: f.u16(0, CC)?,
             hook: f.opt_coded(1, HOOK, Hook::from_code)?,
             simplex: f.opt_coded(2, SIMPLEX, Simplex::from_code)?,
             ai_service: f.opt_coded(3, AI_SERVICE, AiService::from_code)?,
-            encrypted: f.opt_bool(4, E2E)?,
+            encrypted: f.opt_coded(4, E2E, Encryption::from_code)?,
             comms_type: f.opt_coded(5, COMMS, CommsType::from_code)?,
             slots_codec: f.opt_u8(6, SLOTS, u8::MAX)?,
         }),
@@ -254,7 +237,7 @@ fn parse_result(code: ResultCode, rest: &str) -> Result<Event<'_>, ErrorKind> {
             cc: f.u16(0, CC)?,
             grant: f.coded(1, "<TxGrant>", TxGrant::from_code)?,
             permission: f.coded(2, RQ, TxRequestPermission::from_code)?,
-            encrypted: f.bool(3, E2E)?,
+            encrypted: f.coded(3, E2E, Encryption::from_code)?,
             talker_type: f.opt_coded(4, "<TPI type>", IdentityType::from_code)?,
             talker: f.opt_identity(5, "<TPI>")?,
         }),
@@ -265,14 +248,14 @@ fn parse_result(code: ResultCode, rest: &str) -> Result<Event<'_>, ErrorKind> {
         ResultCode::Ctcr => Event::CallReleased(CallReleased {
             cc: f.u16(0, CC)?,
             cause: {
-                let code = f.opt_u8(1, "<disconnect cause>", u8::MAX)?;
+                let code = f.opt_u16(1, "<disconnect cause>")?;
                 DisconnectCause::from_code(f.required(1, "<disconnect cause>", code)?)
             },
         }),
         ResultCode::Ctxi => Event::TxInterrupted(TxInterrupted {
             cc: f.u16(0, CC)?,
             permission: f.opt_coded(1, RQ, TxRequestPermission::from_code)?,
-            encrypted: f.opt_bool(2, E2E)?,
+            encrypted: f.opt_coded(2, E2E, Encryption::from_code)?,
         }),
         ResultCode::Ctxw => Event::TxWait(TxWait {
             cc: f.u16(0, CC)?,
@@ -393,7 +376,7 @@ fn sds_header(f: &Fields<'_>) -> Field<SdsHeader> {
             called: f.identity(3, CALLED)?,
             called_type: f.opt_coded(4, CALLED_TYPE, IdentityType::from_code)?,
             bits: bits_at(5)?,
-            encrypted: f.opt_bool(6, E2E)?,
+            encrypted: f.opt_coded(6, E2E, Encryption::from_code)?,
         }),
     }
 }
@@ -460,7 +443,7 @@ mod tests {
                 calling: Some(tsi(901, 16383, 23_404)),
                 hook: Some(Hook::Direct),
                 simplex: Some(Simplex::Simplex),
-                encrypted: Some(false),
+                encrypted: Some(Encryption::Clear),
                 comms_type: Some(CommsType::PointToMultipoint),
                 slots_codec: Some(1),
                 called_type: Some(IdentityType::ExtendedTsi),
@@ -508,7 +491,7 @@ mod tests {
                 hook: Some(Hook::Direct),
                 simplex: Some(Simplex::Simplex),
                 ai_service: Some(AiService::Speech),
-                encrypted: Some(false),
+                encrypted: Some(Encryption::Clear),
                 comms_type: Some(CommsType::PointToMultipoint),
                 slots_codec: Some(1),
             }))
@@ -523,7 +506,7 @@ mod tests {
                 cc: 1,
                 grant: TxGrant::Granted,
                 permission: TxRequestPermission::Allowed,
-                encrypted: false,
+                encrypted: Encryption::Clear,
                 talker_type: None,
                 talker: None,
             }))
@@ -571,7 +554,11 @@ mod tests {
             rel(3, DisconnectCause::Other(27))
         );
         assert_eq!(
-            field_err("+CTCR: 3,256"),
+            parse_line("+CTCR: 3,256"),
+            rel(3, DisconnectCause::Other(256))
+        );
+        assert_eq!(
+            field_err("+CTCR: 3,65536"),
             (
                 ResultCode::Ctcr,
                 1,
@@ -588,7 +575,7 @@ mod tests {
             Ok(Event::TxInterrupted(TxInterrupted {
                 cc: 1,
                 permission: Some(TxRequestPermission::NotAllowed),
-                encrypted: Some(false),
+                encrypted: Some(Encryption::Clear),
             }))
         );
         assert_eq!(
@@ -634,7 +621,7 @@ mod tests {
                 AiService::Status,
                 Some(tsi(204, 1, 2_040_123)),
                 16,
-                Some(false)
+                Some(Encryption::Clear)
             )
         );
         let Ok(Event::SdsHeader(h)) = parse_line("+CTSDSR: 12,2040551,0,84") else {
@@ -816,6 +803,64 @@ mod tests {
         );
     }
 
+    /// The field report: a radio's `+CTICN` with a `<comms type>` outside the table (9) was
+    /// refused as a whole, so the gateway never learnt of the call. It is delivered now, the
+    /// value kept; so is every other coded parameter out of its table.
+    #[test]
+    fn values_outside_a_table_are_kept_and_the_event_delivered() {
+        let Ok(Event::IncomingCall(c)) =
+            parse_line("+CTICN: 1,0,0,5,09011638300023404,1,1,0,9,1,5,09011638300023401,0")
+        else {
+            panic!("the call is lost")
+        };
+        assert_eq!(c.comms_type, Some(CommsType::Unknown(9)));
+        assert_eq!(c.called, Some(tsi(901, 16383, 23401)));
+        assert_eq!(
+            parse_line("+CTXG: 1,7,0,2"),
+            Ok(Event::TxGranted(TxGranted {
+                cc: 1,
+                grant: TxGrant::Unknown(7),
+                permission: TxRequestPermission::Allowed,
+                encrypted: Encryption::Unknown(2),
+                talker_type: None,
+                talker: None,
+            }))
+        );
+        let Ok(Event::IncomingCall(c)) = parse_line("+CTICN: 2,12,20,9,,3,4,5,6,7,8,,31") else {
+            panic!("the call is lost")
+        };
+        assert_eq!(
+            (c.status, c.ai_service, c.calling_type, c.hook, c.simplex),
+            (
+                CallStatus::Unknown(12),
+                AiService::Unknown(20),
+                Some(IdentityType::Unknown(9)),
+                Some(Hook::Unknown(3)),
+                Some(Simplex::Unknown(4))
+            )
+        );
+        assert_eq!(
+            (c.encrypted, c.comms_type, c.called_type, c.priority),
+            (
+                Some(Encryption::Unknown(5)),
+                Some(CommsType::Unknown(6)),
+                Some(IdentityType::Unknown(8)),
+                Some(31)
+            )
+        );
+        assert_eq!(
+            parse_line("+CTOM: 5"),
+            Ok(Event::OperatingMode(AiMode::Unknown(5)))
+        );
+        assert_eq!(
+            parse_line("+CNUMF: 9,2040123"),
+            Ok(Event::OwnNumber(NumberEntry {
+                num_type: NumType::Unknown(9),
+                identity: ssi(2_040_123),
+            }))
+        );
+    }
+
     #[test]
     fn malformed_known_line_names_code_and_parameter() {
         assert_eq!(
@@ -823,12 +868,21 @@ mod tests {
             (ResultCode::Ctxg, 0, CC, FieldFault::NotNumber { offset: 0 })
         );
         assert_eq!(
-            field_err("+CTXG: 1,7,0,0"),
-            (ResultCode::Ctxg, 1, "<TxGrant>", FieldFault::OutOfRange)
+            field_err("+CTXG: 1,x7,0,0"),
+            (
+                ResultCode::Ctxg,
+                1,
+                "<TxGrant>",
+                FieldFault::NotNumber { offset: 0 }
+            )
         );
         assert_eq!(
-            field_err("+CTXG: 1,0,0,2"),
-            (ResultCode::Ctxg, 3, E2E, FieldFault::OutOfRange)
+            field_err("+CTXG: 1,0,0"),
+            (ResultCode::Ctxg, 3, E2E, FieldFault::Missing)
+        );
+        assert_eq!(
+            field_err("+CTXG: 1,99999,0,0"),
+            (ResultCode::Ctxg, 1, "<TxGrant>", FieldFault::OutOfRange)
         );
         assert_eq!(
             field_err("+CTXG: 1,0,0,0,1,123456789012"),
@@ -849,11 +903,16 @@ mod tests {
             )
         );
         assert_eq!(
-            field_err("+CTOM: 5"),
-            (ResultCode::Ctom, 0, "<AI mode>", FieldFault::OutOfRange)
+            field_err("+CTOM: 5x"),
+            (
+                ResultCode::Ctom,
+                0,
+                "<AI mode>",
+                FieldFault::NotNumber { offset: 1 }
+            )
         );
         assert_eq!(
-            field_err("+CTICN: 1,0,0,0,1,1,1,0,1,1,0,2,16"),
+            field_err("+CTICN: 1,0,0,0,1,1,1,0,1,1,0,2,256"),
             (
                 ResultCode::Cticn,
                 12,

@@ -73,7 +73,7 @@ pub use event::{
 };
 pub use line::parse_line;
 pub use param::{
-    AiMode, AiService, CallStatus, CommsType, GroupType, Hook, IdentityType, NumType,
+    AiMode, AiService, CallStatus, CommsType, Encryption, GroupType, Hook, IdentityType, NumType,
     ServiceProfile, Simplex, TxDemandPriority, TxGrant, TxRequestPermission,
 };
 pub use parser::PeiParser;

@@ -2,13 +2,21 @@
 //!
 //! Each is a small number on the wire. The tables follow the standard's parameter lists as
 //! reproduced in SvxLink's TetraLogic (`TetraLib.h`) and ftl/tetra-pei; where a table is only
-//! inferred from radio traces, its doc says so. A code outside a table is a parse error of the
-//! line that carries it (see [`super::FieldFault::OutOfRange`]), except for disconnect causes,
-//! which keep unknown numbers ([`super::DisconnectCause`]).
+//! inferred from radio traces, its doc says so.
+//!
+//! Radios send values no table lists: vendor extensions, codes of newer editions. A code
+//! outside a table is kept as `Unknown(n)` and the event carrying it is still delivered — an
+//! incoming call must never be lost over one unfamiliar parameter. Only a line whose structure
+//! is broken (a parameter that is not a number, a missing one) is refused. Code that acts on a
+//! value matches the codes it knows and treats `Unknown` as the safe choice (an unknown
+//! `<TxGrant>` is not a grant).
+
+use core::fmt;
 
 use serde::Serialize;
 
-/// Declares a `u8`-coded parameter enum with `from_code`/`code`.
+/// Declares a coded parameter enum with `from_code`/`code`, an `Unknown(n)` variant for codes
+/// outside its table, and a `Display` that prints the code (and says when it is unknown).
 macro_rules! coded {
     (
         $(#[$meta:meta])*
@@ -18,26 +26,45 @@ macro_rules! coded {
     ) => {
         $(#[$meta])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-        #[repr(u8)]
         pub enum $name {
-            $( $(#[$vmeta])* $variant = $code ),+
+            $( $(#[$vmeta])* $variant, )+
+            /// A code the table does not define, kept as sent.
+            Unknown(u16),
         }
 
         impl $name {
             /// Every defined value, in code order.
             pub const ALL: &'static [$name] = &[$( $name::$variant ),+];
 
-            /// The value of a PEI code, or `None` if the table does not define it.
-            pub const fn from_code(code: u8) -> Option<Self> {
+            /// The value of a PEI code; a code the table does not define is
+            /// [`Self::Unknown`].
+            pub const fn from_code(code: u16) -> Self {
                 match code {
-                    $( $code => Some($name::$variant), )+
-                    _ => None,
+                    $( $code => $name::$variant, )+
+                    other => $name::Unknown(other),
                 }
             }
 
             /// The code as the PEI prints it.
-            pub const fn code(self) -> u8 {
-                self as u8
+            pub const fn code(self) -> u16 {
+                match self {
+                    $( $name::$variant => $code, )+
+                    $name::Unknown(code) => code,
+                }
+            }
+
+            /// Whether the code is one the table defines.
+            pub const fn is_known(self) -> bool {
+                !matches!(self, $name::Unknown(_))
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                match self {
+                    $name::Unknown(code) => write!(f, "{code} (not in the table)"),
+                    known => write!(f, "{:?} ({})", known, known.code()),
+                }
             }
         }
     };
@@ -80,7 +107,7 @@ coded! {
 coded! {
     /// Operating mode of the radio (§6.17.4 "AI mode"), set with `AT+CTOM`.
     ///
-    /// Code 5 has no agreed meaning in the public tables and is rejected.
+    /// Code 5 has no agreed meaning in the public tables and is kept as `Unknown(5)`.
     AiMode {
         /// Trunked mode (V+D, "TMO").
         Trunked = 0,
@@ -153,6 +180,16 @@ coded! {
         Duplex = 0,
         /// Simplex: one talker at a time, with transmission grants.
         Simplex = 1,
+    }
+}
+
+coded! {
+    /// End-to-end encryption of a call or SDS (§6.17 "end to end encryption").
+    Encryption {
+        /// Clear: not end-to-end encrypted.
+        Clear = 0,
+        /// End-to-end encrypted.
+        EndToEnd = 1,
     }
 }
 
@@ -272,16 +309,40 @@ mod tests {
     use super::*;
 
     #[test]
-    fn codes_round_trip_and_gaps_are_rejected() {
+    fn codes_round_trip_and_gaps_are_kept_as_unknown() {
         for &s in AiService::ALL {
-            assert_eq!(AiService::from_code(s.code()), Some(s));
+            assert_eq!(AiService::from_code(s.code()), s);
+            assert!(s.is_known());
         }
-        assert_eq!(AiService::from_code(14), None);
-        assert_eq!(AiMode::from_code(5), None);
-        assert_eq!(AiMode::from_code(6), Some(AiMode::DirectRepeater));
-        assert_eq!(TxGrant::from_code(3), Some(TxGrant::GrantedToAnother));
-        assert_eq!(GroupType::from_code(8), None);
+        assert_eq!(AiService::from_code(14), AiService::Unknown(14));
+        assert!(!AiService::Unknown(14).is_known());
+        assert_eq!(AiService::Unknown(14).code(), 14);
+        assert_eq!(AiMode::from_code(5), AiMode::Unknown(5));
+        assert_eq!(AiMode::from_code(6), AiMode::DirectRepeater);
+        assert_eq!(TxGrant::from_code(3), TxGrant::GrantedToAnother);
+        assert_eq!(GroupType::from_code(8), GroupType::Unknown(8));
         assert_eq!(IdentityType::ALL.len(), 6);
-        assert_eq!(NumType::from_code(6), Some(NumType::IndividualExtended));
+        assert_eq!(NumType::from_code(6), NumType::IndividualExtended);
+        assert_eq!(CommsType::from_code(900), CommsType::Unknown(900));
+    }
+
+    #[test]
+    fn every_code_maps_back_to_itself() {
+        for code in 0..=u16::MAX {
+            assert_eq!(CommsType::from_code(code).code(), code);
+            assert_eq!(TxGrant::from_code(code).code(), code);
+            assert_eq!(AiService::from_code(code).code(), code);
+        }
+    }
+
+    #[test]
+    fn display_names_the_value_and_flags_unknown_codes() {
+        extern crate std;
+        use std::string::ToString;
+        assert_eq!(
+            CommsType::PointToMultipoint.to_string(),
+            "PointToMultipoint (1)"
+        );
+        assert_eq!(CommsType::Unknown(9).to_string(), "9 (not in the table)");
     }
 }

@@ -765,30 +765,37 @@ mod tests {
         ]
     }
 
-    fn pick<T: Copy + core::fmt::Debug + 'static>(all: &'static [T]) -> impl Strategy<Value = T> {
-        proptest::sample::select(all)
+    /// Any code of a coded parameter: the table's own values half of the time, any number up to
+    /// 65535 (nearly all `Unknown`) otherwise, so every enumerated field is tried with values
+    /// its table does not list.
+    fn coded<T: core::fmt::Debug>(from_code: fn(u16) -> T) -> impl Strategy<Value = T> {
+        prop_oneof![0..16u16, any::<u16>()].prop_map(from_code)
     }
 
     fn incoming() -> impl Strategy<Value = IncomingCall> {
         (
-            (any::<u16>(), pick(CallStatus::ALL), pick(AiService::ALL)),
             (
-                proptest::option::of(pick(IdentityType::ALL)),
+                any::<u16>(),
+                coded(CallStatus::from_code),
+                coded(AiService::from_code),
+            ),
+            (
+                proptest::option::of(coded(IdentityType::from_code)),
                 proptest::option::of(any_identity()),
             ),
             (
-                proptest::option::of(pick(Hook::ALL)),
-                proptest::option::of(pick(Simplex::ALL)),
-                proptest::option::of(any::<bool>()),
+                proptest::option::of(coded(Hook::from_code)),
+                proptest::option::of(coded(Simplex::from_code)),
+                proptest::option::of(coded(Encryption::from_code)),
             ),
             (
-                proptest::option::of(pick(CommsType::ALL)),
+                proptest::option::of(coded(CommsType::from_code)),
                 proptest::option::of(any::<u8>()),
             ),
             (
-                proptest::option::of(pick(IdentityType::ALL)),
+                proptest::option::of(coded(IdentityType::from_code)),
                 proptest::option::of(any_identity()),
-                proptest::option::of(0..=15u8),
+                proptest::option::of(any::<u8>()),
             ),
         )
             .prop_map(
@@ -820,13 +827,13 @@ mod tests {
 
     fn sds() -> impl Strategy<Value = Event<'static>> {
         (
-            pick(AiService::ALL),
+            coded(AiService::from_code),
             proptest::option::of(any_identity()),
-            proptest::option::of(pick(IdentityType::ALL)),
+            proptest::option::of(coded(IdentityType::from_code)),
             any_identity(),
-            proptest::option::of(pick(IdentityType::ALL)),
+            proptest::option::of(coded(IdentityType::from_code)),
             0..=2047u16,
-            proptest::option::of(any::<bool>()),
+            proptest::option::of(coded(Encryption::from_code)),
         )
             .prop_flat_map(
                 |(ai_service, calling, calling_type, called, called_type, bits, encrypted)| {
@@ -852,7 +859,7 @@ mod tests {
     }
 
     fn any_event() -> impl Strategy<Value = Event<'static>> {
-        let permission = || pick(TxRequestPermission::ALL);
+        let permission = || coded(TxRequestPermission::from_code);
         prop_oneof![
             Just(Event::Ok),
             Just(Event::Error),
@@ -864,11 +871,11 @@ mod tests {
             incoming().prop_map(Event::IncomingCall),
             (
                 any::<u16>(),
-                proptest::option::of(pick(Hook::ALL)),
-                proptest::option::of(pick(Simplex::ALL)),
-                proptest::option::of(pick(AiService::ALL)),
-                proptest::option::of(any::<bool>()),
-                proptest::option::of(pick(CommsType::ALL)),
+                proptest::option::of(coded(Hook::from_code)),
+                proptest::option::of(coded(Simplex::from_code)),
+                proptest::option::of(coded(AiService::from_code)),
+                proptest::option::of(coded(Encryption::from_code)),
+                proptest::option::of(coded(CommsType::from_code)),
                 proptest::option::of(any::<u8>()),
             )
                 .prop_map(
@@ -886,10 +893,10 @@ mod tests {
                 ),
             (
                 any::<u16>(),
-                pick(TxGrant::ALL),
+                coded(TxGrant::from_code),
                 permission(),
-                any::<bool>(),
-                proptest::option::of(pick(IdentityType::ALL)),
+                coded(Encryption::from_code),
+                proptest::option::of(coded(IdentityType::from_code)),
                 proptest::option::of(any_identity()),
             )
                 .prop_map(|(cc, grant, permission, encrypted, talker_type, talker)| {
@@ -904,7 +911,7 @@ mod tests {
                 }),
             (any::<u16>(), permission())
                 .prop_map(|(cc, permission)| Event::TxCeased(TxCeased { cc, permission })),
-            (any::<u16>(), any::<u8>()).prop_map(|(cc, c)| {
+            (any::<u16>(), any::<u16>()).prop_map(|(cc, c)| {
                 Event::CallReleased(CallReleased {
                     cc,
                     cause: DisconnectCause::from_code(c),
@@ -913,7 +920,7 @@ mod tests {
             (
                 any::<u16>(),
                 proptest::option::of(permission()),
-                proptest::option::of(any::<bool>())
+                proptest::option::of(coded(Encryption::from_code))
             )
                 .prop_map(|(cc, permission, encrypted)| Event::TxInterrupted(
                     TxInterrupted {
@@ -942,12 +949,15 @@ mod tests {
                 prop_oneof![0..=7u8, Just(99)]
             )
                 .prop_map(|(rssi, ber)| Event::SignalQuality(SignalQuality { rssi, ber })),
-            (pick(NumType::ALL), any_identity()).prop_map(|(num_type, identity)| Event::OwnNumber(
-                NumberEntry { num_type, identity }
-            )),
-            pick(AiMode::ALL).prop_map(Event::OperatingMode),
+            (coded(NumType::from_code), any_identity()).prop_map(|(num_type, identity)| {
+                Event::OwnNumber(NumberEntry { num_type, identity })
+            }),
+            coded(AiMode::from_code).prop_map(Event::OperatingMode),
             proptest::collection::vec(
-                (proptest::option::of(pick(GroupType::ALL)), any_identity()),
+                (
+                    proptest::option::of(coded(GroupType::from_code)),
+                    any_identity()
+                ),
                 1..=8
             )
             .prop_map(|v| {

@@ -343,7 +343,9 @@ impl RadioSession {
             cc: c.cc,
             group: c.called.map(|g| self.resolve(g)),
             caller: c.calling.map(|id| self.resolve(id)),
-            level: c.priority.unwrap_or(0),
+            // A level outside the 4-bit range is no table's: carried as 0 (undefined), never
+            // promoted to an emergency.
+            level: c.priority.filter(|&p| p <= EMERGENCY_LEVEL).unwrap_or(0),
             heard: false,
         });
     }

@@ -516,7 +516,8 @@ impl RadioSession {
     }
 }
 
-/// A call priority as the engine carries it; the PEI never reports more than 15.
+/// A call priority as the engine carries it; a level above 15 (filtered out where the radio's
+/// `+CTICN` is read) is undefined, never an emergency.
 pub(super) fn call_priority(level: u8) -> Priority {
-    Priority::new(level).unwrap_or(Priority::EMERGENCY)
+    Priority::new(level).unwrap_or(Priority::UNDEFINED)
 }

@@ -1074,6 +1074,30 @@ fn receive_on_an_unannounced_call_and_an_emergency_call() {
     );
 }
 
+/// Values outside the PEI's tables reach the session now (issue 19): a priority above the
+/// 4-bit range is not trusted as an emergency, an unknown comms type still plays the call, and
+/// an unknown grant code keys nothing.
+#[test]
+fn out_of_table_values_neither_escalate_nor_lose_the_call() {
+    let mut rig = Rig::ready();
+    rig.feed("\r\n+CTICN: 3,0,0,1,02040000102040999,1,1,0,9,1,1,02040000102040551,31\r\n");
+    rig.feed("\r\n+CTXG: 3,3,0,0,1,02040000102040999\r\n");
+    assert_eq!(
+        rig.events(),
+        [RadioOutput::ReceiveStart {
+            talker: Some(unit(2_040_999)),
+            group: Some(group()),
+            priority: prio(0),
+            emergency: false
+        }]
+    );
+    rig.feed("\r\n+CTXG: 3,7,0,0\r\n");
+    assert!(rig.events().is_empty());
+    assert!(rig.radio.status().receiving);
+    assert!(!rig.radio.status().transmitting);
+    assert!(rig.sent().is_empty());
+}
+
 #[test]
 fn own_grant_ends_a_receive() {
     let mut rig = Rig::ready();

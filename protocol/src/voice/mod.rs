@@ -282,6 +282,8 @@ pub struct Priority(u8);
 impl Priority {
     /// The highest priority, reserved for emergency pre-emptive calls.
     pub const EMERGENCY: Priority = Priority(15);
+    /// Level 0: priority not defined.
+    pub const UNDEFINED: Priority = Priority(0);
 
     /// A priority, or `None` above 15.
     pub const fn new(level: u8) -> Option<Self> {

@@ -225,6 +225,16 @@ pub enum Command<'a> {
     QuerySignalQuality,
     /// `AT+CNUMF?`: answered by `+CNUMF: <num type>,<identity>` lines.
     QueryOwnNumber,
+    /// `AT+CREG?`: is the radio registered on its network.
+    QueryRegistration,
+    /// `AT+CNUMS?`: the radio's static identities (its groups).
+    QueryStaticIdentities,
+    /// `AT+GMI?`: the manufacturer.
+    QueryManufacturer,
+    /// `AT+GMM?`: the model.
+    QueryModel,
+    /// `AT+GMR?`: the software revision.
+    QueryRevision,
 }
 
 impl Command<'_> {
@@ -306,6 +316,11 @@ impl Command<'_> {
             }
             Command::QuerySignalQuality => w.write_str("AT+CSQ?")?,
             Command::QueryOwnNumber => w.write_str("AT+CNUMF?")?,
+            Command::QueryRegistration => w.write_str("AT+CREG?")?,
+            Command::QueryStaticIdentities => w.write_str("AT+CNUMS?")?,
+            Command::QueryManufacturer => w.write_str("AT+GMI?")?,
+            Command::QueryModel => w.write_str("AT+GMM?")?,
+            Command::QueryRevision => w.write_str("AT+GMR?")?,
         }
         w.write_char('\r')
     }
@@ -463,6 +478,11 @@ mod tests {
         );
         assert_eq!(long(Command::QuerySignalQuality), b"AT+CSQ?\r");
         assert_eq!(long(Command::QueryOwnNumber), b"AT+CNUMF?\r");
+        assert_eq!(long(Command::QueryRegistration), b"AT+CREG?\r");
+        assert_eq!(long(Command::QueryStaticIdentities), b"AT+CNUMS?\r");
+        assert_eq!(long(Command::QueryManufacturer), b"AT+GMI?\r");
+        assert_eq!(long(Command::QueryModel), b"AT+GMM?\r");
+        assert_eq!(long(Command::QueryRevision), b"AT+GMR?\r");
     }
 
     #[test]

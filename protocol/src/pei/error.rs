@@ -39,11 +39,21 @@ pub enum ResultCode {
     Ctom,
     /// `+CTGS`: group selection.
     Ctgs,
+    /// `+CREG`: registration state on the network (answer and unsolicited).
+    Creg,
+    /// `+CNUMS`: the radio's static identities (its groups among them).
+    Cnums,
+    /// `+GMI`: manufacturer.
+    Gmi,
+    /// `+GMM`: model.
+    Gmm,
+    /// `+GMR`: revision (firmware).
+    Gmr,
 }
 
 impl ResultCode {
     /// Every result code, in the order the parser tries them.
-    pub const ALL: [ResultCode; 14] = [
+    pub const ALL: [ResultCode; 19] = [
         ResultCode::CmeError,
         ResultCode::Cticn,
         ResultCode::Ctcc,
@@ -58,6 +68,11 @@ impl ResultCode {
         ResultCode::Cnumf,
         ResultCode::Ctom,
         ResultCode::Ctgs,
+        ResultCode::Creg,
+        ResultCode::Cnums,
+        ResultCode::Gmi,
+        ResultCode::Gmm,
+        ResultCode::Gmr,
     ];
 
     /// The code as it starts a line, without the colon.
@@ -77,6 +92,11 @@ impl ResultCode {
             ResultCode::Cnumf => "+CNUMF",
             ResultCode::Ctom => "+CTOM",
             ResultCode::Ctgs => "+CTGS",
+            ResultCode::Creg => "+CREG",
+            ResultCode::Cnums => "+CNUMS",
+            ResultCode::Gmi => "+GMI",
+            ResultCode::Gmm => "+GMM",
+            ResultCode::Gmr => "+GMR",
         }
     }
 }

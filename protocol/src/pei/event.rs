@@ -19,7 +19,7 @@ use super::cause::DisconnectCause;
 use super::error::EmitError;
 use super::param::{
     AiMode, AiService, CallStatus, CommsType, Encryption, GroupType, Hook, IdentityType, NumType,
-    Simplex, TxGrant, TxRequestPermission,
+    RegistrationState, Simplex, TxGrant, TxRequestPermission,
 };
 use super::sink::{Digits, Params, emit_into, measure};
 use super::user_data::{MAX_USER_DATA_BITS, UserData, bytes_for};
@@ -312,6 +312,17 @@ impl Serialize for GroupList {
     }
 }
 
+/// `+CREG: <reg stat>[,<LA>[,<MNI>]]`: whether the radio is registered, and where.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub struct Registration {
+    /// Registered or not.
+    pub state: RegistrationState,
+    /// The location area the radio is registered in (14 bits on the air; kept as printed).
+    pub location_area: Option<u32>,
+    /// The network (MCC and MNC digits), as the radio printed it; leading zeros are not kept.
+    pub network: Option<u32>,
+}
+
 /// Something the radio said: one line, or for a received SDS, the header and its data line.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub enum Event<'a> {
@@ -354,6 +365,17 @@ pub enum Event<'a> {
     OperatingMode(AiMode),
     /// `+CTGS`.
     Groups(GroupList),
+    /// `+CREG`: the answer to `AT+CREG?`, or unsolicited when the registration changes.
+    Registration(Registration),
+    /// `+CNUMS`, or a bare entry line right after one: a static identity of the radio, such
+    /// as a group it holds.
+    StaticIdentity(NumberEntry),
+    /// `+GMI: <manufacturer>`, the text as printed.
+    Manufacturer(&'a str),
+    /// `+GMM: <model>`, the text as printed.
+    Model(&'a str),
+    /// `+GMR: <revision>`: the radio's software revision, the text as printed.
+    Revision(&'a str),
     /// Any other line, trimmed of surrounding blanks.
     Unrecognised(&'a str),
 }
@@ -408,6 +430,9 @@ impl Event<'_> {
     fn validate(&self) -> Result<(), EmitError> {
         match self {
             Event::Echo(s) => check(is_plain_text(s) && is_echo(s), "echo text"),
+            Event::Manufacturer(s) | Event::Model(s) | Event::Revision(s) => {
+                check(is_plain_text(s), "identification text")
+            }
             Event::Unrecognised(s) => check(is_plain_text(s), "unrecognised line text"),
             Event::SdsHeader(h) => check(h.bits <= MAX_USER_DATA_BITS, "SDS length"),
             Event::SdsReceived(s) => {
@@ -507,6 +532,19 @@ impl Event<'_> {
             Event::SignalQuality(q) => write!(w, "+CSQ: {},{}", q.rssi, q.ber)?,
             Event::OwnNumber(n) => write!(w, "+CNUMF: {},{}", n.num_type.code(), id(n.identity))?,
             Event::OperatingMode(m) => write!(w, "+CTOM: {}", m.code())?,
+            Event::Registration(r) => {
+                w.write_str("+CREG: ")?;
+                let mut p = Params::new(w);
+                p.put(r.state.code())?;
+                p.opt(r.location_area)?;
+                p.opt(r.network)?;
+            }
+            Event::StaticIdentity(n) => {
+                write!(w, "+CNUMS: {},{}", n.num_type.code(), id(n.identity))?
+            }
+            Event::Manufacturer(s) => write!(w, "+GMI: {s}")?,
+            Event::Model(s) => write!(w, "+GMM: {s}")?,
+            Event::Revision(s) => write!(w, "+GMR: {s}")?,
             Event::Groups(g) => {
                 w.write_str("+CTGS: ")?;
                 let mut p = Params::new(w);

@@ -17,11 +17,12 @@ use super::cause::DisconnectCause;
 use super::error::{ErrorKind, FieldFault, PeiError, ResultCode};
 use super::event::{
     CallConnected, CallReleased, CmeError, Event, GroupEntry, GroupList, IncomingCall, NumberEntry,
-    SdsHeader, SdsSendResult, SignalQuality, TxCeased, TxGranted, TxInterrupted, TxWait,
+    Registration, SdsHeader, SdsSendResult, SignalQuality, TxCeased, TxGranted, TxInterrupted,
+    TxWait,
 };
 use super::param::{
     AiMode, AiService, CallStatus, CommsType, Encryption, GroupType, Hook, IdentityType, NumType,
-    Simplex, TxGrant, TxRequestPermission,
+    RegistrationState, Simplex, TxGrant, TxRequestPermission,
 };
 use super::user_data::MAX_USER_DATA_BITS;
 
@@ -62,7 +63,7 @@ pub(crate) fn parse(line: &str) -> Result<Event<'_>, ErrorKind> {
     Ok(Event::Unrecognised(line))
 }
 
-/// A bare `<num type>,<identity>` line, as radios continue a `+CNUMF` answer.
+/// A bare `<num type>,<identity>` line, as radios continue a `+CNUMF` or `+CNUMS` answer.
 pub(crate) fn parse_number_entry(line: &str) -> Option<NumberEntry> {
     let line = line.trim_matches(BLANKS);
     let f = Fields::split(ResultCode::Cnumf, line);
@@ -284,7 +285,27 @@ fn parse_result(code: ResultCode, rest: &str) -> Result<Event<'_>, ErrorKind> {
         ResultCode::Cnumf => Event::OwnNumber(number_entry(&f)?),
         ResultCode::Ctom => Event::OperatingMode(f.coded(0, "<AI mode>", AiMode::from_code)?),
         ResultCode::Ctgs => Event::Groups(groups(&f)?),
+        ResultCode::Creg => Event::Registration(Registration {
+            state: f.coded(0, "<reg stat>", RegistrationState::from_code)?,
+            location_area: f.number(1, "<LA>", u32::MAX)?,
+            network: f.number(2, "<MNI>", u32::MAX)?,
+        }),
+        ResultCode::Cnums => Event::StaticIdentity(number_entry(&f)?),
+        // Free text: commas are part of it, so the whole rest of the line is the value.
+        ResultCode::Gmi => Event::Manufacturer(free_text(&f, rest, "<manufacturer>")?),
+        ResultCode::Gmm => Event::Model(free_text(&f, rest, "<model>")?),
+        ResultCode::Gmr => Event::Revision(free_text(&f, rest, "<revision>")?),
     })
+}
+
+/// The text of a `+GMI`/`+GMM`/`+GMR` answer, trimmed; an empty one is missing.
+fn free_text<'a>(f: &Fields<'_>, rest: &'a str, name: &'static str) -> Field<&'a str> {
+    let text = rest.trim_matches(BLANKS);
+    if text.is_empty() {
+        Err(f.fault(0, name, FieldFault::Missing))
+    } else {
+        Ok(text)
+    }
 }
 
 fn number_entry(f: &Fields<'_>) -> Field<NumberEntry> {
@@ -782,8 +803,8 @@ mod tests {
     #[test]
     fn other_lines_are_unrecognised_not_errors() {
         assert_eq!(
-            parse_line("+CREG: 1,2"),
-            Ok(Event::Unrecognised("+CREG: 1,2"))
+            parse_line("+CBC: 1,2"),
+            Ok(Event::Unrecognised("+CBC: 1,2"))
         );
         assert_eq!(
             parse_line("+CTXGX: 1"),
@@ -857,6 +878,64 @@ mod tests {
             Ok(Event::OwnNumber(NumberEntry {
                 num_type: NumType::Unknown(9),
                 identity: ssi(2_040_123),
+            }))
+        );
+    }
+
+    #[test]
+    fn registration_state_and_radio_identification() {
+        assert_eq!(
+            parse_line("+CREG: 1,1234,2041"),
+            Ok(Event::Registration(Registration {
+                state: RegistrationState::RegisteredHome,
+                location_area: Some(1234),
+                network: Some(2041),
+            }))
+        );
+        let Ok(Event::Registration(r)) = parse_line("+CREG: 2") else {
+            panic!()
+        };
+        assert_eq!(
+            (r.state, r.location_area, r.network),
+            (RegistrationState::Searching, None, None)
+        );
+        assert!(!r.state.is_registered());
+        let Ok(Event::Registration(r)) = parse_line("+CREG: 5,17,2062") else {
+            panic!()
+        };
+        assert!(r.state.is_registered());
+        let Ok(Event::Registration(r)) = parse_line("+CREG: 9") else {
+            panic!()
+        };
+        assert_eq!(r.state, RegistrationState::Unknown(9));
+        assert!(
+            !r.state.is_registered(),
+            "an unknown state is not registered"
+        );
+        assert_eq!(
+            field_err("+CREG: "),
+            (ResultCode::Creg, 0, "<reg stat>", FieldFault::Missing)
+        );
+
+        // Free text keeps its commas and inner blanks.
+        assert_eq!(
+            parse_line("+GMI: Sepura, plc "),
+            Ok(Event::Manufacturer("Sepura, plc"))
+        );
+        assert_eq!(parse_line("+GMM: MTM5400"), Ok(Event::Model("MTM5400")));
+        assert_eq!(
+            parse_line("+GMR: R20.5.2 build 7"),
+            Ok(Event::Revision("R20.5.2 build 7"))
+        );
+        assert_eq!(
+            field_err("+GMM:  "),
+            (ResultCode::Gmm, 0, "<model>", FieldFault::Missing)
+        );
+        assert_eq!(
+            parse_line("+CNUMS: 1,09011638300000201"),
+            Ok(Event::StaticIdentity(NumberEntry {
+                num_type: NumType::Group,
+                identity: tsi(901, 16383, 201),
             }))
         );
     }

@@ -68,13 +68,13 @@ pub use command::{CircuitService, Command, SdsSend, ServiceRoute};
 pub use error::{EmitError, ErrorKind, FieldFault, PeiError, ResultCode, SdsDataFault};
 pub use event::{
     CallConnected, CallReleased, CmeError, Event, GroupEntry, GroupList, IncomingCall, NumberEntry,
-    SdsHeader, SdsReceived, SdsSendResult, SignalQuality, TxCeased, TxGranted, TxInterrupted,
-    TxWait,
+    Registration, SdsHeader, SdsReceived, SdsSendResult, SignalQuality, TxCeased, TxGranted,
+    TxInterrupted, TxWait,
 };
 pub use line::parse_line;
 pub use param::{
     AiMode, AiService, CallStatus, CommsType, Encryption, GroupType, Hook, IdentityType, NumType,
-    ServiceProfile, Simplex, TxDemandPriority, TxGrant, TxRequestPermission,
+    RegistrationState, ServiceProfile, Simplex, TxDemandPriority, TxGrant, TxRequestPermission,
 };
 pub use parser::PeiParser;
 pub use user_data::{MAX_USER_DATA_BITS, MAX_USER_DATA_BYTES, UserData};

@@ -290,6 +290,36 @@ coded! {
 }
 
 coded! {
+    /// Whether the radio is registered on its network (`<reg stat>` of `+CREG`, EN 300 392-5
+    /// "network registration"; the values are those of the V.250 family of `+CREG` tables).
+    RegistrationState {
+        /// Not registered, and not looking for a network.
+        NotRegistered = 0,
+        /// Registered on its home network.
+        RegisteredHome = 1,
+        /// Not registered, looking for a network.
+        Searching = 2,
+        /// The network refused the registration.
+        Denied = 3,
+        /// The radio does not know (code 4; `Unknown(n)` is a code outside the table).
+        NotKnown = 4,
+        /// Registered on a network other than its home one (migrated).
+        RegisteredRoaming = 5,
+    }
+}
+
+impl RegistrationState {
+    /// Whether the radio can make and receive calls on a network: registered at home or
+    /// migrated. Anything else, an unknown code included, is not registered.
+    pub const fn is_registered(self) -> bool {
+        matches!(
+            self,
+            RegistrationState::RegisteredHome | RegistrationState::RegisteredRoaming
+        )
+    }
+}
+
+coded! {
     /// Where the radio delivers a service (`<service profile>` of `AT+CTSP`).
     ///
     /// Inferred from SvxLink's TetraLogic, which routes voice with profile 2 (the radio keeps

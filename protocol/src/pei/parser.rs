@@ -34,6 +34,15 @@ struct Pending {
     line: u32,
 }
 
+/// Which identity list bare `<num type>,<identity>` lines continue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum NumberList {
+    /// `+CNUMF`: fixed identities.
+    Fixed,
+    /// `+CNUMS`: static identities.
+    Static,
+}
+
 /// What completed on a byte, decided while the parser is borrowed mutably; turned into an
 /// event borrowing the parser by [`PeiParser::render`].
 #[derive(Debug, Clone, Copy)]
@@ -42,8 +51,8 @@ enum Ready {
     Line(u32),
     /// A received SDS whose data is the first `len` bytes of the data buffer.
     Sds { header: SdsHeader, len: usize },
-    /// A bare continuation entry of `+CNUMF`.
-    Number(NumberEntry),
+    /// A bare continuation entry of `+CNUMF` or `+CNUMS`.
+    Number(NumberList, NumberEntry),
     /// The `> ` prompt.
     Prompt,
     /// A fault.
@@ -92,7 +101,8 @@ pub struct PeiParser<const N: usize> {
     /// Number of the line being read, from 1.
     line: u32,
     pending: Option<Pending>,
-    after_cnumf: bool,
+    /// The last line was (a continuation of) this identity list.
+    after_list: Option<NumberList>,
     data: [u8; MAX_USER_DATA_BYTES],
 }
 
@@ -114,7 +124,7 @@ impl<const N: usize> PeiParser<N> {
             last_cr: false,
             line: 1,
             pending: None,
-            after_cnumf: false,
+            after_list: None,
             data: [0; MAX_USER_DATA_BYTES],
         }
     }
@@ -190,7 +200,7 @@ impl<const N: usize> PeiParser<N> {
             self.len = 0;
             // The data line of a waiting SDS is what overflowed, or it will never come.
             self.pending = None;
-            self.after_cnumf = false;
+            self.after_list = None;
             let kind = ErrorKind::LineTooLong { capacity: N };
             return Some(Ready::Error(PeiError {
                 line: self.line,
@@ -205,7 +215,7 @@ impl<const N: usize> PeiParser<N> {
                 let kind = ErrorKind::SdsDataMissing;
                 return Some(Ready::Error(PeiError { line: p.line, kind }));
             }
-            self.after_cnumf = false;
+            self.after_list = None;
             self.len = 0;
             return Some(Ready::Prompt);
         }
@@ -246,7 +256,7 @@ impl<const N: usize> PeiParser<N> {
                 }),
             });
         }
-        let continues_cnumf = mem::take(&mut self.after_cnumf);
+        let continues = self.after_list.take();
         let s = match str::from_utf8(text) {
             Ok(s) => s,
             Err(e) => {
@@ -256,9 +266,11 @@ impl<const N: usize> PeiParser<N> {
                 return Some(Ready::Error(PeiError { line, kind }));
             }
         };
-        if continues_cnumf && let Some(entry) = parse_number_entry(s) {
-            self.after_cnumf = true;
-            return Some(Ready::Number(entry));
+        if let Some(list) = continues
+            && let Some(entry) = parse_number_entry(s)
+        {
+            self.after_list = Some(list);
+            return Some(Ready::Number(list, entry));
         }
         match line::parse(s) {
             Ok(Event::SdsHeader(header)) if header.bits == 0 => Some(Ready::Sds { header, len: 0 }),
@@ -267,7 +279,11 @@ impl<const N: usize> PeiParser<N> {
                 None
             }
             Ok(Event::OwnNumber(_)) => {
-                self.after_cnumf = true;
+                self.after_list = Some(NumberList::Fixed);
+                Some(Ready::Line(line))
+            }
+            Ok(Event::StaticIdentity(_)) => {
+                self.after_list = Some(NumberList::Static);
                 Some(Ready::Line(line))
             }
             Ok(_) => Some(Ready::Line(line)),
@@ -294,7 +310,8 @@ impl<const N: usize> PeiParser<N> {
                 header,
                 data: UserData(self.data.get(..len).unwrap_or(&[])),
             })),
-            Ready::Number(entry) => Ok(Event::OwnNumber(entry)),
+            Ready::Number(NumberList::Fixed, entry) => Ok(Event::OwnNumber(entry)),
+            Ready::Number(NumberList::Static, entry) => Ok(Event::StaticIdentity(entry)),
             Ready::Prompt => Ok(Event::Prompt),
             Ready::Error(e) => Err(e),
         }
@@ -331,8 +348,8 @@ mod tests {
     use crate::pei::cause::DisconnectCause;
     use crate::pei::error::{FieldFault, ResultCode, SdsDataFault};
     use crate::pei::event::{
-        CallConnected, CallReleased, CmeError, GroupEntry, GroupList, IncomingCall, SdsSendResult,
-        SignalQuality, TxCeased, TxGranted, TxInterrupted, TxWait,
+        CallConnected, CallReleased, CmeError, GroupEntry, GroupList, IncomingCall, Registration,
+        SdsSendResult, SignalQuality, TxCeased, TxGranted, TxInterrupted, TxWait,
     };
     use crate::pei::param::*;
     use crate::pei::parse_line;
@@ -541,7 +558,7 @@ mod tests {
             ]
         );
         // Nor is an unknown result code.
-        let got = events(b"+CTSDSR: 13,1,0,2,0,16\r\n+CREG: 1\r\n");
+        let got = events(b"+CTSDSR: 13,1,0,2,0,16\r\n+CBC: 1\r\n");
         assert_eq!(
             got,
             [
@@ -549,7 +566,7 @@ mod tests {
                     line: 1,
                     kind: ErrorKind::SdsDataMissing
                 }),
-                dbg(Event::Unrecognised("+CREG: 1"))
+                dbg(Event::Unrecognised("+CBC: 1"))
             ]
         );
     }
@@ -740,11 +757,11 @@ mod tests {
 
     #[test]
     fn unrecognised_lines_do_not_stop_the_stream() {
-        let got = events(b"+CREG: 1,2\r\nNO CARRIER\r\nOK\r\n");
+        let got = events(b"+CBC: 1,2\r\nNO CARRIER\r\nOK\r\n");
         assert_eq!(
             got,
             [
-                dbg(Event::Unrecognised("+CREG: 1,2")),
+                dbg(Event::Unrecognised("+CBC: 1,2")),
                 dbg(Event::Unrecognised("NO CARRIER")),
                 dbg(Event::Ok)
             ]
@@ -953,6 +970,28 @@ mod tests {
                 Event::OwnNumber(NumberEntry { num_type, identity })
             }),
             coded(AiMode::from_code).prop_map(Event::OperatingMode),
+            (
+                coded(RegistrationState::from_code),
+                proptest::option::of(any::<u32>()),
+                any::<u32>(),
+                any::<bool>(),
+            )
+                .prop_map(|(state, location_area, net, with_net)| {
+                    Event::Registration(Registration {
+                        state,
+                        location_area,
+                        // The network follows only after a location area.
+                        network: (with_net && location_area.is_some()).then_some(net),
+                    })
+                }),
+            (coded(NumType::from_code), any_identity()).prop_map(|(num_type, identity)| {
+                Event::StaticIdentity(NumberEntry { num_type, identity })
+            }),
+            "[A-Za-z0-9][A-Za-z0-9 ,.:()-]{0,30}[A-Za-z0-9.)]"
+                .prop_map(|s| Event::Manufacturer(leak(s.into_boxed_str()))),
+            "[A-Za-z0-9]{1,20}".prop_map(|s| Event::Model(leak(s.into_boxed_str()))),
+            "[A-Za-z0-9][A-Za-z0-9 ._-]{0,20}[A-Za-z0-9]"
+                .prop_map(|s| Event::Revision(leak(s.into_boxed_str()))),
             proptest::collection::vec(
                 (
                     proptest::option::of(coded(GroupType::from_code)),

@@ -181,6 +181,11 @@ pub struct RadioFigures {
     pub signal_dbm: Option<i16>,
     /// Audio frames dropped outside the engine, by cause.
     pub frames_dropped: crate::audio::drops::AudioDropCounts,
+    /// Registered on its network, as it last said; `None` when it was not asked or did not
+    /// answer.
+    pub registered: Option<bool>,
+    /// Maker, model and software, as it said.
+    pub identification: Option<crate::api::model::RadioIdentView>,
 }
 
 /// The board's figures.

@@ -134,7 +134,24 @@ pub fn render(snapshot: &MetricsSnapshot, api: &ApiCounters) -> String {
     let transmissions = Family::<Labels, Counter>::default();
     let signal = Family::<Labels, Gauge>::default();
     let radio_drops = Family::<Labels, Counter>::default();
+    let registered = Family::<Labels, Gauge>::default();
+    let info = Family::<Labels, Gauge>::default();
     for radio in &snapshot.radios {
+        let l = labels(&[("radio", &radio.name), ("network", &radio.network)]);
+        if let Some(reg) = radio.registered {
+            registered.get_or_create(&l).set(i64::from(reg));
+        }
+        if let Some(id) = &radio.identification {
+            let text = |t: &Option<String>| t.clone().unwrap_or_default();
+            info.get_or_create(&labels(&[
+                ("radio", &radio.name),
+                ("network", &radio.network),
+                ("manufacturer", &text(&id.manufacturer)),
+                ("model", &text(&id.model)),
+                ("revision", &text(&id.revision)),
+            ]))
+            .set(1);
+        }
         for cause in AudioDropCause::ALL {
             radio_drops
                 .get_or_create(&labels(&[
@@ -144,7 +161,6 @@ pub fn render(snapshot: &MetricsSnapshot, api: &ApiCounters) -> String {
                 ]))
                 .inc_by(radio.frames_dropped.get(cause));
         }
-        let l = labels(&[("radio", &radio.name), ("network", &radio.network)]);
         up.get_or_create(&l).set(i64::from(radio.up));
         keyed.get_or_create(&l).set(i64::from(radio.transmitting));
         ptt.get_or_create(&l).set(radio.ptt_seconds);
@@ -155,8 +171,18 @@ pub fn render(snapshot: &MetricsSnapshot, api: &ApiCounters) -> String {
     }
     r.register(
         "radio_up",
-        "1 if the radio is initialised and answering",
+        "1 if the radio is initialised, answering and not known to be unregistered",
         up,
+    );
+    r.register(
+        "radio_registered",
+        "1 if the radio last said it is registered on its network (+CREG), 0 if not",
+        registered,
+    );
+    r.register(
+        "radio_info",
+        "The radio's maker, model and software as it reported them (+GMI, +GMM, +GMR)",
+        info,
     );
     r.register("radio_transmitting", "1 if the radio is keyed now", keyed);
     // A float that only grows: exposed as a gauge because the text format's counters are
@@ -290,6 +316,13 @@ mod tests {
                 capture_queue_full: 5,
                 playback_queue_full: 2,
             },
+            registered: Some(false),
+            identification: Some(crate::api::model::RadioIdentView {
+                manufacturer: Some("Sepura".into()),
+                model: Some("SRG3900".into()),
+                revision: None,
+                groups: vec![],
+            }),
         });
         s.peers.push(PeerFigures {
             name: "nl".into(),
@@ -335,6 +368,20 @@ mod tests {
                 "borderlink_radio_frames_dropped_total{radio=\"astrid\",network=\"ASTRID\",cause=\"playback_queue_full\"}"
             ),
             Some(2.0)
+        );
+        assert_eq!(
+            value_of(
+                &text,
+                "borderlink_radio_registered{radio=\"astrid\",network=\"ASTRID\"}"
+            ),
+            Some(0.0)
+        );
+        assert_eq!(
+            value_of(
+                &text,
+                "borderlink_radio_info{radio=\"astrid\",network=\"ASTRID\",manufacturer=\"Sepura\",model=\"SRG3900\",revision=\"\"}"
+            ),
+            Some(1.0)
         );
         assert_eq!(
             value_of(&text, "borderlink_peer_rtt_seconds{peer=\"nl\",site=\"2\"}"),

@@ -55,6 +55,29 @@ pub struct RadioView {
     /// daemon started, by cause (the engine's own drops are in `frames`).
     #[serde(default)]
     pub frames_dropped: crate::audio::drops::AudioDropCounts,
+    /// Its registration on the network as it last said (`registered_home`,
+    /// `registered_roaming`, `not_registered`, `searching`, `denied`, `unknown`, or `code_<n>`
+    /// for a code outside the table); absent when not asked or not answered. A radio that is
+    /// not registered is down whatever `state` says.
+    #[serde(default)]
+    pub registration: Option<String>,
+    /// What the radio said about itself at initialisation (radios with a PEI).
+    #[serde(default)]
+    pub identification: Option<RadioIdentView>,
+}
+
+/// A radio's maker, model, software and groups as it reported them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RadioIdentView {
+    /// `+GMI`.
+    pub manufacturer: Option<String>,
+    /// `+GMM`.
+    pub model: Option<String>,
+    /// `+GMR`.
+    pub revision: Option<String>,
+    /// The groups among its static identities (`+CNUMS`), PEI digits.
+    #[serde(default)]
+    pub groups: Vec<String>,
 }
 
 /// The interface board's state.

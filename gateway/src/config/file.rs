@@ -37,6 +37,22 @@ pub(super) struct RadioFile {
     pub(super) groups: Vec<Spanned<Digits>>,
     pub(super) alsa: Option<Spanned<String>>,
     pub(super) udp: Option<Spanned<UdpFile>>,
+    pub(super) pei: Option<Spanned<PeiFile>>,
+}
+
+/// `[radios.pei]`: the PEI initialisation profile of a radio.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct PeiFile {
+    pub(super) profile: Option<Spanned<String>>,
+    pub(super) numeric_errors: Option<Spanned<bool>>,
+    pub(super) trunked_mode: Option<Spanned<bool>>,
+    pub(super) route_status: Option<Spanned<bool>>,
+    pub(super) route_lip: Option<Spanned<bool>>,
+    pub(super) identification: Option<Spanned<bool>>,
+    pub(super) registration: Option<Spanned<bool>>,
+    pub(super) static_identities: Option<Spanned<bool>>,
+    pub(super) extra: Option<Vec<Spanned<String>>>,
 }
 
 /// `udp = { listen, peer, format }` of a radio.

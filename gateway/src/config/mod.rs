@@ -163,6 +163,8 @@ pub struct Radio {
     pub groups: Vec<Tsi>,
     /// Where its audio comes from and goes to.
     pub audio: Audio,
+    /// Which optional PEI commands it is initialised and watched with (`[radios.pei]`).
+    pub pei: crate::radio::PeiProfile,
 }
 
 /// A radio's audio backend.

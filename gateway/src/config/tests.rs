@@ -650,6 +650,43 @@ fn radio_without_audio() {
 }
 
 #[test]
+fn pei_profiles_are_checked() {
+    let text = with(
+        "alsa = \"hw:1,0\"\n",
+        "alsa = \"hw:1,0\"\npei = { profile = \"motorola\" }\n",
+    );
+    let line = line_of(&text, "motorola", 0);
+    assert_problem(
+        &text,
+        "radios[0].pei.profile",
+        line,
+        "unknown PEI profile `motorola`; known: standard, minimal",
+    );
+    let text = with(
+        "alsa = \"hw:1,0\"\n",
+        "alsa = \"hw:1,0\"\npei = { extra = [\"AT+OK\", \"CTSP=1\"] }\n",
+    );
+    let line = line_of(&text, "CTSP=1", 0);
+    assert_problem(
+        &text,
+        "radios[0].pei.extra[1]",
+        line,
+        "`CTSP=1`: a PEI command starts with AT",
+    );
+    let text = with(
+        "serial = \"/dev/ttyUSB0\"\n",
+        "pei = { registration = false }\n",
+    );
+    let line = line_of(&text, "registration = false", 0);
+    assert_problem(
+        &text,
+        "radios[0].pei",
+        line,
+        "a radio without `serial` has no PEI to initialise",
+    );
+}
+
+#[test]
 fn radio_with_two_audio_backends() {
     let text = with("udp = {", "alsa = \"hw:2,0\"\nudp = {");
     let line = line_of(&text, "udp = {", 0);
@@ -1105,6 +1142,7 @@ serial = "/dev/radio-c2000"
 issi = "02040000109000103"
 group = "02040000102040551"
 alsa = "plughw:CARD=Codec,DEV=0"
+pei = { profile = "minimal", registration = true, extra = ["AT+CTSP=1,3,130"] }
 
 [board]
 serial = "/dev/board"
@@ -1162,6 +1200,15 @@ inactivity_timeout = "30min"
 #[test]
 fn full_config_reaches_the_engine() {
     let config = Config::parse(FULL, "full.toml").unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(config.radios[0].pei, crate::radio::PeiProfile::STANDARD);
+    assert_eq!(
+        config.radios[1].pei,
+        crate::radio::PeiProfile {
+            registration: true,
+            extra: vec!["AT+CTSP=1,3,130".to_owned()],
+            ..crate::radio::PeiProfile::MINIMAL
+        }
+    );
     let radio = &config.radios[0];
     assert_eq!(radio.baud, 9600);
     assert_eq!(

@@ -21,7 +21,8 @@ use crate::api::command::{
 use crate::api::error::ApiError;
 use crate::api::model::{
     BoardPortView, BoardView, ChannelBody, ConsoleBody, ErrorBody, FrameCounters, MirrorStateView,
-    PatchTalkers, PatchView, PeerView, RadioView, Released, RoamingView, SiteStatus, TalkerView,
+    PatchTalkers, PatchView, PeerView, RadioIdentView, RadioView, Released, RoamingView,
+    SiteStatus, TalkerView,
 };
 use crate::engine::counters::DropCause;
 use crate::engine::endpoint::EndpointId;
@@ -29,8 +30,36 @@ use crate::engine::patch::{
     Patch, PatchError, PatchId, PatchKind, PatchRecord, PatchSnapshot, PatchSpec,
 };
 use crate::engine::stream::Claim;
-use crate::radio::{LinkState, RadioStatus};
+use crate::radio::{LinkState, RadioIdentification, RadioStatus};
 use crate::roaming::{Refusal, Requester};
+
+/// A registration state as the API spells it.
+fn registration_name(state: borderlink_protocol::pei::RegistrationState) -> String {
+    use borderlink_protocol::pei::RegistrationState as R;
+    match state {
+        R::NotRegistered => "not_registered".to_owned(),
+        R::RegisteredHome => "registered_home".to_owned(),
+        R::Searching => "searching".to_owned(),
+        R::Denied => "denied".to_owned(),
+        R::NotKnown => "unknown".to_owned(),
+        R::RegisteredRoaming => "registered_roaming".to_owned(),
+        R::Unknown(code) => format!("code_{code}"),
+    }
+}
+
+/// What a radio said about itself, for the API and metrics.
+fn identification_view(id: &RadioIdentification) -> RadioIdentView {
+    RadioIdentView {
+        manufacturer: id.manufacturer.clone(),
+        model: id.model.clone(),
+        revision: id.revision.clone(),
+        groups: id
+            .groups
+            .iter()
+            .map(|g| g.pei(TsiForm::Long).to_string())
+            .collect(),
+    }
+}
 
 fn seconds(d: Duration) -> f64 {
     d.as_micros() as f64 / 1e6
@@ -390,6 +419,7 @@ impl Site {
                 transmitting: r.keyed_since.is_some(),
                 receiving: r.receiving.is_some(),
                 faults_suppressed: 0,
+                registration: None,
             },
         }
     }
@@ -420,6 +450,11 @@ impl Site {
                     receiving: status.receiving,
                     ptt_seconds: seconds(self.radio_ptt(i, now)),
                     frames_dropped: r.drops.counts(),
+                    registration: status.registration.map(registration_name),
+                    identification: r
+                        .pei
+                        .as_ref()
+                        .map(|p| identification_view(p.session.identification())),
                 }
             })
             .collect();
@@ -515,7 +550,12 @@ impl Site {
                 RadioFigures {
                     name: r.name.clone(),
                     network: self.config.radios[i].network.to_string(),
-                    up: status.state == LinkState::Ready,
+                    up: status.usable(),
+                    registered: status.registration.map(|s| s.is_registered()),
+                    identification: r
+                        .pei
+                        .as_ref()
+                        .map(|p| identification_view(p.session.identification())),
                     transmitting: r.keyed_since.is_some(),
                     ptt_seconds: seconds(self.radio_ptt(i, now)),
                     transmissions: r.transmissions,

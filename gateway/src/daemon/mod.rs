@@ -312,6 +312,7 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Daem
     let mut radios = Vec::new();
     for (index, radio) in config.radios.iter().enumerate() {
         let mut session_config = RadioSessionConfig::new(radio.identity, radio.group);
+        session_config.profile = radio.pei.clone();
         session_config.grant_wait = config
             .timers
             .grant_wait_bound

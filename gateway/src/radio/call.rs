@@ -131,7 +131,7 @@ impl RadioSession {
     /// Set up or join the group call on `group` and demand transmission (the engine's
     /// `RadioCommand::Key`). A radio that is not ready refuses at once.
     pub fn key(&mut self, now: Instant, group: Tsi, priority: Priority, emergency: bool) {
-        if self.state != LinkState::Ready {
+        if self.state != LinkState::Ready || !self.is_registered() {
             self.emit(RadioOutput::TxRefused {
                 reason: TxFailure::NotReady,
             });

@@ -41,6 +41,8 @@ pub struct RadioSessionConfig {
     /// rebooted and lost its settings. Empty by default: a reboot is also recognised by
     /// command echo coming back (V.250 resets to `ATE1`) and by commands going unanswered.
     pub reboot_banners: Vec<String>,
+    /// Which optional commands the radio is initialised and watched with.
+    pub profile: super::profile::PeiProfile,
 }
 
 impl RadioSessionConfig {
@@ -60,6 +62,7 @@ impl RadioSessionConfig {
             grant_wait: Duration::from_secs(5),
             air_time: crate::engine::radio_tx::AirTimeLimit::default(),
             reboot_banners: Vec::new(),
+            profile: super::profile::PeiProfile::STANDARD,
         }
     }
 
@@ -88,6 +91,13 @@ impl RadioSessionConfig {
         if let Some(index) = self.reboot_banners.iter().position(String::is_empty) {
             return Err(ConfigError::EmptyBanner { index });
         }
+        if self.profile.extra.len() > super::profile::MAX_EXTRA {
+            return Err(ConfigError::TooManyExtra(self.profile.extra.len()));
+        }
+        for (index, command) in self.profile.extra.iter().enumerate() {
+            super::profile::PeiProfile::check_extra(command)
+                .map_err(|why| ConfigError::BadExtra { index, why })?;
+        }
         Ok(())
     }
 }
@@ -114,5 +124,16 @@ pub enum ConfigError {
     EmptyBanner {
         /// Index in the list.
         index: usize,
+    },
+    /// More vendor commands than [`MAX_EXTRA`](super::profile::MAX_EXTRA).
+    #[error("radio setting `pei.extra` has {0} commands, at most 16 are sent")]
+    TooManyExtra(usize),
+    /// A vendor command that cannot be sent as one command line.
+    #[error("radio setting `pei.extra[{index}]`: {why}")]
+    BadExtra {
+        /// Index in the list.
+        index: usize,
+        /// What is wrong.
+        why: &'static str,
     },
 }

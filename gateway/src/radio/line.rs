@@ -5,9 +5,11 @@
 //! change the session (the parser included) freely.
 
 use borderlink_protocol::pei::{
-    CallConnected, CallReleased, Event, IncomingCall, NumberEntry, PeiError, SdsHeader,
-    SignalQuality, TxCeased, TxGranted, TxInterrupted, TxWait,
+    CallConnected, CallReleased, Event, IncomingCall, NumberEntry, PeiError, Registration,
+    SdsHeader, SignalQuality, TxCeased, TxGranted, TxInterrupted, TxWait,
 };
+
+use super::command::Identification;
 
 use super::output::CommandError;
 
@@ -45,6 +47,12 @@ pub(super) enum Line {
     Signal(SignalQuality),
     /// `+CNUMF` or one of its continuation entries.
     OwnNumber(NumberEntry),
+    /// `+CREG`, asked for or unsolicited.
+    Registration(Registration),
+    /// `+CNUMS` or one of its continuation entries.
+    StaticIdentity(NumberEntry),
+    /// `+GMI`, `+GMM` or `+GMR`, with its text.
+    Identified(Identification, String),
     /// A line that could not be read.
     Fault(PeiError),
     /// Anything the session has no use for (prompt, `+CTOM`, `+CTGS`, vendor lines).
@@ -77,6 +85,11 @@ impl Line {
             },
             Event::SignalQuality(q) => Line::Signal(q),
             Event::OwnNumber(n) => Line::OwnNumber(n),
+            Event::Registration(r) => Line::Registration(r),
+            Event::StaticIdentity(n) => Line::StaticIdentity(n),
+            Event::Manufacturer(s) => Line::Identified(Identification::Manufacturer, s.to_owned()),
+            Event::Model(s) => Line::Identified(Identification::Model, s.to_owned()),
+            Event::Revision(s) => Line::Identified(Identification::Revision, s.to_owned()),
             Event::Unrecognised(text) if banners.iter().any(|b| text.starts_with(b.as_str())) => {
                 Line::Banner
             }

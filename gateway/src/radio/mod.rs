@@ -10,9 +10,13 @@
 //!
 //! What the session does:
 //! - **Initialisation** (`init.rs`) on link up and after every failure: probe, echo off, numeric
-//!   errors, trunked mode, service routing (voice, status, LIP), the identity check against
-//!   the configured ITSI, group selection; then signal quality every
-//!   [`signal_interval`](RadioSessionConfig::signal_interval).
+//!   errors, trunked mode, the profile's vendor commands, service routing (voice, status, LIP),
+//!   maker, model and software, the identity check against the configured ITSI, static
+//!   identities, registration, group selection; then signal quality and registration every
+//!   [`signal_interval`](RadioSessionConfig::signal_interval). Which optional steps are asked
+//!   is the radio's [`PeiProfile`]; refusing one never takes a radio down.
+//! - **Registration**: a radio that says it is not registered on its network (`+CREG`,
+//!   asked or unsolicited) is down for the engine until it registers again.
 //! - **One command at a time**, correlated with its final result (`OK`, `ERROR`,
 //!   `+CME ERROR`) and the information lines before it, with a timeout and bounded retries.
 //!   A radio that stays silent, refuses an essential step or shows it rebooted (command echo
@@ -53,6 +57,7 @@ mod config;
 mod init;
 mod line;
 mod output;
+mod profile;
 mod sds;
 mod session;
 
@@ -62,5 +67,6 @@ mod tests;
 pub use command::Transmit;
 pub use config::{ConfigError, MAX_RETRIES, RadioSessionConfig};
 pub use output::{CommandError, DownReason, RadioFault, RadioOutput, TxFailure};
+pub use profile::{MAX_EXTRA, MAX_EXTRA_LEN, PeiProfile};
 pub use sds::{MAX_SDS_BYTES, MAX_TEXT_LEN, SendError};
-pub use session::{LinkState, RadioSession, RadioStatus};
+pub use session::{LinkState, RadioIdentification, RadioSession, RadioStatus};

@@ -4,7 +4,7 @@
 use std::fmt;
 
 use borderlink_protocol::ids::{PeiIdentity, Tsi};
-use borderlink_protocol::pei::{AiService, CmeError, DisconnectCause, PeiError};
+use borderlink_protocol::pei::{AiService, CmeError, DisconnectCause, PeiError, RegistrationState};
 use borderlink_protocol::sds::{SdsError, ShortLocationReport, Status};
 use borderlink_protocol::voice::Priority;
 use thiserror::Error;
@@ -180,6 +180,13 @@ pub enum DownReason {
     /// `AT+CNUMF?` reported no individual identity.
     #[error("radio reported no individual identity to AT+CNUMF?")]
     NoIdentity,
+    /// The radio answers but is not registered on its network (`+CREG`): it can neither
+    /// receive nor make calls.
+    #[error("radio is not registered on its network (registration state {state})")]
+    NotRegistered {
+        /// What it said.
+        state: RegistrationState,
+    },
 }
 
 /// Why a key request was refused or a transmission lost.

@@ -7,7 +7,7 @@
 use std::collections::VecDeque;
 
 use borderlink_protocol::ids::{PeiIdentity, Tsi};
-use borderlink_protocol::pei::{AiService, PeiParser, SdsHeader};
+use borderlink_protocol::pei::{AiService, PeiParser, RegistrationState, SdsHeader};
 use borderlink_protocol::sds::{self, SdsKind, UserData};
 use borderlink_protocol::time::{Duration, Instant};
 use borderlink_protocol::voice::Priority;
@@ -57,6 +57,41 @@ pub struct RadioStatus {
     pub receiving: bool,
     /// Faults that were counted but not queued (more than 32 waiting).
     pub faults_suppressed: u64,
+    /// The registration state the radio last reported (`+CREG`), `None` before it said or
+    /// when its profile does not ask.
+    pub registration: Option<RegistrationState>,
+}
+
+impl RadioStatus {
+    /// Whether the radio can carry calls: initialised, and registered on its network as far
+    /// as it said.
+    pub fn usable(&self) -> bool {
+        self.state == LinkState::Ready
+            && self
+                .registration
+                .is_none_or(RegistrationState::is_registered)
+    }
+}
+
+/// What the radio said about itself at initialisation (`+GMI`, `+GMM`, `+GMR`, `+CNUMS`);
+/// empty fields for what it was not asked or refused.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RadioIdentification {
+    /// The manufacturer, as printed.
+    pub manufacturer: Option<String>,
+    /// The model, as printed.
+    pub model: Option<String>,
+    /// The software revision, as printed.
+    pub revision: Option<String>,
+    /// The groups among its static identities, in the order it listed them.
+    pub groups: Vec<Tsi>,
+}
+
+impl RadioIdentification {
+    /// Most groups kept from `+CNUMS`.
+    pub const MAX_GROUPS: usize = 64;
+    /// Longest identification text kept, in characters.
+    pub const MAX_TEXT: usize = 64;
 }
 
 /// The command in flight.
@@ -119,6 +154,12 @@ pub struct RadioSession {
     pub(super) tx: Option<Keying>,
     /// The continuous air-time count (`air_time.rs`).
     pub(super) air: super::air_time::AirClock,
+    /// The registration state last reported.
+    pub(super) registration: Option<RegistrationState>,
+    /// The radio refused `AT+CREG?`: not asked again until the next initialisation.
+    pub(super) registration_refused: bool,
+    /// Maker, model, software and groups.
+    pub(super) identification: RadioIdentification,
 }
 
 impl RadioSession {
@@ -147,6 +188,9 @@ impl RadioSession {
             rx: None,
             tx: None,
             air: super::air_time::AirClock::default(),
+            registration: None,
+            registration_refused: false,
+            identification: RadioIdentification::default(),
         })
     }
 
@@ -175,7 +219,13 @@ impl RadioSession {
             transmitting: self.tx.is_some_and(|k| k.is_wanted()),
             receiving: self.rx.is_some(),
             faults_suppressed: self.faults_suppressed,
+            registration: self.registration,
         }
+    }
+
+    /// What the radio said about itself at its last initialisation.
+    pub fn identification(&self) -> &RadioIdentification {
+        &self.identification
     }
 
     /// The serial port is open (again): start from a clean parser and initialise at once.
@@ -264,10 +314,16 @@ impl RadioSession {
             && let Some(due) = self.next_signal
             && now >= due
         {
-            let asked = self.in_flight.is_some_and(|f| f.op == Op::SignalQuality)
-                || self.queue.contains(&Op::SignalQuality);
-            if !asked {
-                self.queue.push_back(Op::SignalQuality);
+            for op in [Op::SignalQuality, Op::Registration] {
+                if op == Op::Registration
+                    && (!self.config.profile.registration || self.registration_refused)
+                {
+                    continue;
+                }
+                let asked = self.in_flight.is_some_and(|f| f.op == op) || self.queue.contains(&op);
+                if !asked {
+                    self.queue.push_back(op);
+                }
             }
             self.next_signal = Some(now + self.config.signal_interval);
         }
@@ -371,7 +427,7 @@ impl RadioSession {
             deadline: now + self.config.command_timeout,
             attempts,
         });
-        match op.encode(self.config.tsi_form) {
+        match op.encode(self.config.tsi_form, &self.config.profile.extra) {
             Some(t) => {
                 self.transmits.push_back(t);
                 self.note_sent(op);
@@ -460,6 +516,9 @@ impl RadioSession {
                 self.emit(RadioOutput::SignalQuality { dbm: q.dbm() });
             }
             Line::OwnNumber(n) => self.on_own_number(n),
+            Line::Registration(r) => self.on_registration(r),
+            Line::StaticIdentity(n) => self.on_static_identity(n),
+            Line::Identified(kind, text) => self.on_identified(kind, text),
             Line::Fault(e) => self.fault(RadioFault::Line(e)),
             Line::Ignored => {}
         }

@@ -46,9 +46,22 @@ struct Rig {
     events: Vec<RadioOutput>,
 }
 
+/// The script most transcripts here are written against: the standard profile without the
+/// identification, static-identity and registration queries (tested on their own below).
+fn classic() -> PeiProfile {
+    PeiProfile {
+        identification: false,
+        registration: false,
+        static_identities: false,
+        ..PeiProfile::STANDARD
+    }
+}
+
 impl Rig {
     fn new() -> Self {
-        Self::with(RadioSessionConfig::new(identity(), group()))
+        let mut config = RadioSessionConfig::new(identity(), group());
+        config.profile = classic();
+        Self::with(config)
     }
 
     fn with(config: RadioSessionConfig) -> Self {
@@ -234,6 +247,7 @@ fn init_transcript_is_exact_and_signal_is_polled() {
 #[test]
 fn short_tsi_form_is_used_for_the_group() {
     let mut config = RadioSessionConfig::new(identity(), group());
+    config.profile = classic();
     config.tsi_form = TsiForm::Short;
     let mut rig = Rig::with(config);
     rig.up();
@@ -1360,6 +1374,7 @@ fn link_lost_mid_call_ends_receive_and_transmit_and_recovers_on_link_up() {
 #[test]
 fn configured_banner_is_a_reboot() {
     let mut config = RadioSessionConfig::new(identity(), group());
+    config.profile = classic();
     config.reboot_banners = vec!["+SYSSTART".to_string()];
     let mut rig = Rig::with(config);
     rig.init();
@@ -1696,6 +1711,7 @@ fn a_radio_switched_off_by_the_board_mid_transmission_is_down_then_initialised_a
 #[test]
 fn a_radio_kept_on_the_air_past_the_continuous_cap_is_ceased_and_refused_for_the_forced_gap() {
     let mut config = RadioSessionConfig::new(identity(), group());
+    config.profile = classic();
     config.air_time = crate::engine::radio_tx::AirTimeLimit {
         max_continuous: secs(10),
         forced_gap: secs(2),
@@ -1749,4 +1765,182 @@ fn a_radio_kept_on_the_air_past_the_continuous_cap_is_ceased_and_refused_for_the
     rig.radio.key(rig.now, group(), prio(0), false);
     rig.drain();
     assert_eq!(demands(rig.sent()), 1, "keyed again after the gap");
+}
+
+/// A rig with the standard profile (and one vendor command), taken up to the registration
+/// query; `creg` is the radio's answer line to it.
+fn standard_rig_until_registration(creg: &str) -> Rig {
+    let mut config = RadioSessionConfig::new(identity(), group());
+    config.profile.extra = vec!["AT+MCDNTF=1".to_owned()];
+    let mut rig = Rig::with(config);
+    rig.up();
+    for _ in 0..4 {
+        rig.ok();
+    }
+    // The vendor command is refused: reported, and the script goes on.
+    rig.feed("\r\n+CME ERROR: 4\r\n");
+    for _ in 0..3 {
+        rig.ok();
+    }
+    rig.feed("\r\n+GMI: Sepura plc\r\n\r\nOK\r\n");
+    rig.feed("\r\n+GMM: SRG3900, mobile\r\n\r\nOK\r\n");
+    rig.feed("\r\n+GMR: 9.2.1\r\n\r\nOK\r\n");
+    rig.feed(&format!("\r\n+CNUMF: 0,{IDENTITY_DIGITS}\r\n\r\nOK\r\n"));
+    rig.feed("\r\n+CNUMS: 1,02040000102040551\r\n1,02040000102040777\r\n0,02040000102040123\r\n\r\nOK\r\n");
+    rig.feed(&format!("\r\n{creg}\r\n\r\nOK\r\n"));
+    rig
+}
+
+#[test]
+fn the_standard_profile_asks_maker_groups_and_registration() {
+    let mut rig = standard_rig_until_registration("+CREG: 1,17,2041");
+    rig.ok();
+    assert_eq!(
+        rig.sent(),
+        [
+            "AT\r",
+            "ATE0\r",
+            "AT+CMEE=1\r",
+            "AT+CTOM=0\r",
+            "AT+MCDNTF=1\r",
+            "AT+CTSP=2,0,0\r",
+            "AT+CTSP=1,2,20\r",
+            "AT+CTSP=1,3,10\r",
+            "AT+GMI?\r",
+            "AT+GMM?\r",
+            "AT+GMR?\r",
+            "AT+CNUMF?\r",
+            "AT+CNUMS?\r",
+            "AT+CREG?\r",
+            SELECT_GROUP,
+            "AT+CSQ?\r",
+        ]
+    );
+    assert_eq!(
+        rig.events(),
+        [
+            RadioOutput::Fault(RadioFault::Refused {
+                command: "a vendor command of the profile",
+                error: CommandError::Cme(CmeError(4)),
+            }),
+            RadioOutput::Ready {
+                identity: identity()
+            },
+        ]
+    );
+    let status = rig.radio.status();
+    assert_eq!(
+        status.registration,
+        Some(borderlink_protocol::pei::RegistrationState::RegisteredHome)
+    );
+    assert!(status.usable());
+    assert_eq!(
+        rig.radio.identification(),
+        &RadioIdentification {
+            manufacturer: Some("Sepura plc".into()),
+            model: Some("SRG3900, mobile".into()),
+            revision: Some("9.2.1".into()),
+            // Only the group entries, the continuation lines included.
+            groups: vec![group(), unit(2_040_777)],
+        }
+    );
+    // Registration is asked again with every signal query.
+    rig.feed("\r\n+CSQ: 20,99\r\n\r\nOK\r\n");
+    rig.advance(secs(10));
+    assert_eq!(rig.sent(), ["AT+CSQ?\r"]);
+    rig.feed("\r\n+CSQ: 20,99\r\n\r\nOK\r\n");
+    assert_eq!(rig.sent(), ["AT+CREG?\r"]);
+}
+
+/// A radio that answers its PEI but is not registered on its network cannot carry calls: it
+/// is down for the engine, refuses keying, and comes up when it registers (unsolicited
+/// `+CREG`); losing the registration mid-over loses the grant and ceases.
+#[test]
+fn a_radio_not_registered_on_its_network_is_down_until_it_registers() {
+    let mut rig = standard_rig_until_registration("+CREG: 2");
+    rig.ok();
+    let reason = DownReason::NotRegistered {
+        state: borderlink_protocol::pei::RegistrationState::Searching,
+    };
+    assert_eq!(rig.radio.status().state, LinkState::Ready);
+    assert!(!rig.radio.status().usable());
+    assert!(rig.events().contains(&RadioOutput::Down {
+        reason: reason.clone()
+    }));
+    rig.key();
+    assert_eq!(
+        rig.events(),
+        [RadioOutput::TxRefused {
+            reason: TxFailure::NotReady
+        }]
+    );
+    rig.feed("\r\n+CSQ: 20,99\r\n\r\nOK\r\n");
+    rig.sent.clear();
+    rig.events.clear();
+
+    rig.feed("\r\n+CREG: 1,17,2041\r\n");
+    assert_eq!(
+        rig.events(),
+        [RadioOutput::Ready {
+            identity: identity()
+        }]
+    );
+    rig.feed("\r\n+CREG: 5,17,2041\r\n");
+    assert!(rig.events().is_empty(), "still registered: nothing to say");
+
+    rig.key_granted(4);
+    rig.sent.clear();
+    rig.events.clear();
+    rig.feed("\r\n+CREG: 3\r\n");
+    let events = rig.events();
+    assert!(events.contains(&RadioOutput::TxLost {
+        reason: TxFailure::RadioDown
+    }));
+    assert!(events.contains(&RadioOutput::Down {
+        reason: DownReason::NotRegistered {
+            state: borderlink_protocol::pei::RegistrationState::Denied,
+        }
+    }));
+    assert_eq!(rig.sent(), ["AT+CUTXC=4\r"]);
+    assert!(!rig.radio.status().transmitting);
+    // The engine hears it down exactly once.
+    rig.feed("\r\n+CREG: 0\r\n");
+    assert!(rig.events().is_empty());
+}
+
+#[test]
+fn a_refused_registration_query_is_not_asked_again_and_counts_as_registered() {
+    let mut config = RadioSessionConfig::new(identity(), group());
+    config.profile = PeiProfile {
+        registration: true,
+        ..PeiProfile::MINIMAL
+    };
+    let mut rig = Rig::with(config);
+    rig.up();
+    rig.ok();
+    rig.ok();
+    rig.ok();
+    rig.feed(&format!("\r\n+CNUMF: 0,{IDENTITY_DIGITS}\r\n\r\nOK\r\n"));
+    rig.feed("\r\nERROR\r\n");
+    rig.ok();
+    assert_eq!(
+        rig.sent(),
+        [
+            "AT\r",
+            "ATE0\r",
+            "AT+CTSP=2,0,0\r",
+            "AT+CNUMF?\r",
+            "AT+CREG?\r",
+            SELECT_GROUP,
+            "AT+CSQ?\r"
+        ]
+    );
+    assert!(rig.events().contains(&RadioOutput::Ready {
+        identity: identity()
+    }));
+    rig.feed("\r\n+CSQ: 20,99\r\n\r\nOK\r\n");
+    rig.advance(secs(10));
+    rig.feed("\r\n+CSQ: 20,99\r\n\r\nOK\r\n");
+    assert_eq!(rig.sent(), ["AT+CSQ?\r"], "AT+CREG? is not asked again");
+    assert!(rig.radio.status().usable());
 }

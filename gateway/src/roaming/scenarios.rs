@@ -469,9 +469,14 @@ fn the_reply_reaches_the_unit_through_the_radio_session() {
         "OK",
         "OK",
         "OK",
+        "+GMI: Sepura\r\n\r\nOK",
+        "+GMM: SRG3900\r\n\r\nOK",
+        "+GMR: 1.0\r\n\r\nOK",
         "+CNUMF: 0,02040000109000001\r\n\r\nOK",
+        "+CNUMS: 1,02040000109001000\r\n\r\nOK",
+        "+CREG: 1,17,2041\r\n\r\nOK",
         "OK",
-        "+CSQ: 20,99\r\n\r\nOK",
+        "+CSQ: 20,99\r\n\r\nOK\r\n\r\n+CREG: 1,17,2041\r\n\r\nOK",
     ] {
         while radio.poll_transmit().is_some() {}
         radio.handle_bytes(rig.now, format!("\r\n{answer}\r\n").as_bytes());

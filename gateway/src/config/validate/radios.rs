@@ -16,6 +16,7 @@ use crate::config::{
     Audio, Board, BoardPort, DEFAULT_BOARD_BAUD, DEFAULT_PEI_BAUD, Radio, UdpAudio,
 };
 use crate::engine::endpoint::RadioId;
+use crate::radio::{MAX_EXTRA, PeiProfile};
 
 impl Report<'_> {
     pub(super) fn radios(&mut self, raw: &Section<RadioFile>) -> Vec<Option<Radio>> {
@@ -126,6 +127,8 @@ impl Report<'_> {
                 AudioPart::Udp(udp) => Audio::Udp(udp),
             });
 
+            let pei = self.pei_profile(&path.key("pei"), r);
+
             let radio = (|| {
                 let group = group?;
                 if !groups_ok {
@@ -148,11 +151,89 @@ impl Report<'_> {
                     group,
                     groups: all,
                     audio: audio?,
+                    pei: pei?,
                 })
             })();
             radios.push(radio);
         }
         radios
+    }
+
+    /// `[radios.pei]`: a named profile (`standard` by default) with single steps switched
+    /// on or off and the vendor commands the model needs.
+    fn pei_profile(&mut self, path: &KeyPath, r: &RadioFile) -> Option<PeiProfile> {
+        let Some(raw) = &r.pei else {
+            return Some(PeiProfile::STANDARD);
+        };
+        if r.serial.is_none() {
+            self.add(
+                path.clone(),
+                Some(raw.span()),
+                ProblemKind::BadValue(
+                    "a radio without `serial` has no PEI to initialise; remove `[radios.pei]`"
+                        .into(),
+                ),
+            );
+            return None;
+        }
+        let p = raw.get_ref();
+        let mut ok = true;
+        let mut profile = match &p.profile {
+            None => PeiProfile::STANDARD,
+            Some(name) => PeiProfile::named(name.get_ref()).unwrap_or_else(|| {
+                self.add(
+                    path.key("profile"),
+                    Some(name.span()),
+                    ProblemKind::BadValue(format!(
+                        "unknown PEI profile `{}`; known: {}",
+                        name.get_ref(),
+                        PeiProfile::NAMES.join(", ")
+                    )),
+                );
+                ok = false;
+                PeiProfile::STANDARD
+            }),
+        };
+        let steps = [
+            (&p.numeric_errors, &mut profile.numeric_errors),
+            (&p.trunked_mode, &mut profile.trunked_mode),
+            (&p.route_status, &mut profile.route_status),
+            (&p.route_lip, &mut profile.route_lip),
+            (&p.identification, &mut profile.identification),
+            (&p.registration, &mut profile.registration),
+            (&p.static_identities, &mut profile.static_identities),
+        ];
+        for (value, slot) in steps {
+            if let Some(v) = value {
+                *slot = *v.get_ref();
+            }
+        }
+        let extra = p.extra.as_deref().unwrap_or_default();
+        if extra.len() > MAX_EXTRA {
+            self.add(
+                path.key("extra"),
+                extra.get(MAX_EXTRA).map(Spanned::span),
+                ProblemKind::BadValue(format!(
+                    "{} vendor commands; at most {MAX_EXTRA} are sent",
+                    extra.len()
+                )),
+            );
+            ok = false;
+        }
+        for (i, command) in extra.iter().enumerate() {
+            match PeiProfile::check_extra(command.get_ref()) {
+                Ok(()) => profile.extra.push(command.get_ref().clone()),
+                Err(why) => {
+                    self.add(
+                        path.key("extra").index(i),
+                        Some(command.span()),
+                        ProblemKind::BadValue(format!("`{}`: {why}", command.get_ref())),
+                    );
+                    ok = false;
+                }
+            }
+        }
+        ok.then_some(profile)
     }
 
     fn udp(

@@ -20,16 +20,51 @@ use borderlink_protocol::ids::{PeiIdentity, Tsi, TsiForm};
 use borderlink_protocol::pei::{
     AiMode, AiService, CallConnected, CallReleased, CallStatus, CmeError, CommsType,
     DisconnectCause, Encryption, Event, Hook, IdentityType, IncomingCall, NumType, NumberEntry,
-    SdsHeader, SdsReceived, SignalQuality, Simplex, TxCeased, TxGrant, TxGranted, TxInterrupted,
-    TxRequestPermission, UserData,
+    Registration, RegistrationState, SdsHeader, SdsReceived, SignalQuality, Simplex, TxCeased,
+    TxGrant, TxGranted, TxInterrupted, TxRequestPermission, UserData,
 };
 
 /// `+CME ERROR` numbers the emulator uses (EN 300 392-5).
 mod cme {
     /// Operation not allowed.
     pub(super) const NOT_ALLOWED: u16 = 3;
+    /// Operation not supported: what a terminal answers to a command it lacks.
+    pub(super) const NOT_SUPPORTED: u16 = 4;
     /// Invalid characters in a string or a malformed command.
     pub(super) const SYNTAX: u16 = 35;
+}
+
+/// Which PEI a radio speaks. Terminals differ in the commands they implement and in the
+/// values they print; a gateway must work with all of them on its default profile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Dialect {
+    /// Everything the gateway's standard profile asks: identification (`+GMI`, `+GMM`,
+    /// `+GMR`), static identities (`+CNUMS`) and registration (`+CREG`), numeric errors.
+    #[default]
+    Full,
+    /// A terminal with a smaller command set: it answers `+CME ERROR: 4` (not supported) to
+    /// numeric errors, identification, static identities and registration, and marks group
+    /// calls with a vendor `<comms type>` (5) that no table lists.
+    Lean,
+}
+
+impl Dialect {
+    /// The dialect of a scenario name.
+    pub fn named(name: &str) -> Option<Dialect> {
+        match name {
+            "full" => Some(Dialect::Full),
+            "lean" => Some(Dialect::Lean),
+            _ => None,
+        }
+    }
+
+    /// The `<comms type>` of group calls this dialect prints.
+    fn group_comms_type(self) -> CommsType {
+        match self {
+            Dialect::Full => CommsType::PointToMultipoint,
+            Dialect::Lean => CommsType::Unknown(5),
+        }
+    }
 }
 
 /// What the radio asks of its (emulated) network.
@@ -107,9 +142,45 @@ pub struct RadioEmulator {
     powered: bool,
     /// Call priority of the last `AT+CTSDC`.
     call_level: u8,
+    dialect: Dialect,
+    /// The groups programmed into it (`+CNUMS`).
+    static_groups: Vec<Tsi>,
+    /// Registered on the network (`+CREG`).
+    registration: RegistrationState,
 }
 
 impl RadioEmulator {
+    /// A radio of this dialect.
+    pub fn with_dialect(identity: Tsi, dialect: Dialect) -> Self {
+        RadioEmulator {
+            dialect,
+            ..RadioEmulator::new(identity)
+        }
+    }
+
+    /// Its dialect.
+    pub fn dialect(&self) -> Dialect {
+        self.dialect
+    }
+
+    /// The groups programmed into it, which `AT+CNUMS?` lists.
+    pub fn set_static_groups(&mut self, groups: Vec<Tsi>) {
+        self.static_groups = groups;
+    }
+
+    /// The network (de)registers the radio; a full-dialect radio says so unsolicited
+    /// (`+CREG`), a lean one only in what it can no longer do.
+    pub fn network_registration(&mut self, state: RegistrationState) {
+        self.registration = state;
+        if self.dialect == Dialect::Full && self.powered {
+            self.emit(&Event::Registration(Registration {
+                state,
+                location_area: None,
+                network: None,
+            }));
+        }
+    }
+
     /// A radio with this identity, powered and in trunked mode, with no group selected.
     pub fn new(identity: Tsi) -> Self {
         RadioEmulator {
@@ -127,6 +198,9 @@ impl RadioEmulator {
             commands: Vec::new(),
             powered: true,
             call_level: 0,
+            dialect: Dialect::Full,
+            static_groups: Vec::new(),
+            registration: RegistrationState::RegisteredHome,
         }
     }
 
@@ -256,7 +330,48 @@ impl RadioEmulator {
                 self.echo = true;
                 self.ok();
             }
-            "+CMEE=1" | "+CMEE=0" => self.ok(),
+            "+CMEE=1" | "+CMEE=0" if self.dialect == Dialect::Full => self.ok(),
+            "+CMEE=1" | "+CMEE=0" | "+GMI?" | "+GMM?" | "+GMR?" | "+CNUMS?" | "+CREG?"
+                if self.dialect == Dialect::Lean =>
+            {
+                self.cme(cme::NOT_SUPPORTED)
+            }
+            "+GMI?" => {
+                self.emit(&Event::Manufacturer("borderlink-sim"));
+                self.ok();
+            }
+            "+GMM?" => {
+                self.emit(&Event::Model("emulated TMO radio"));
+                self.ok();
+            }
+            "+GMR?" => {
+                self.emit(&Event::Revision(env!("CARGO_PKG_VERSION")));
+                self.ok();
+            }
+            "+CNUMS?" => {
+                self.emit(&Event::StaticIdentity(NumberEntry {
+                    num_type: NumType::Individual,
+                    identity: PeiIdentity::Tsi(self.identity),
+                }));
+                for group in self.static_groups.clone() {
+                    self.emit(&Event::StaticIdentity(NumberEntry {
+                        num_type: NumType::Group,
+                        identity: PeiIdentity::Tsi(group),
+                    }));
+                }
+                self.ok();
+            }
+            "+CREG?" => {
+                self.emit(&Event::Registration(Registration {
+                    state: self.registration,
+                    location_area: Some(1),
+                    network: Some(
+                        u32::from(self.identity.mcc().get()) * 100_000
+                            + u32::from(self.identity.mnc().get()),
+                    ),
+                }));
+                self.ok();
+            }
             "+CTOM?" => {
                 self.emit(&Event::OperatingMode(self.mode));
                 self.ok();
@@ -463,7 +578,7 @@ impl RadioEmulator {
             simplex: Some(Simplex::Simplex),
             ai_service: Some(AiService::Speech),
             encrypted: Some(Encryption::Clear),
-            comms_type: Some(CommsType::PointToMultipoint),
+            comms_type: Some(self.dialect.group_comms_type()),
             slots_codec: Some(1),
         }));
     }
@@ -490,7 +605,7 @@ impl RadioEmulator {
             hook: Some(Hook::Direct),
             simplex: Some(Simplex::Simplex),
             encrypted: Some(Encryption::Clear),
-            comms_type: Some(CommsType::PointToMultipoint),
+            comms_type: Some(self.dialect.group_comms_type()),
             slots_codec: Some(1),
             called_type: Some(IdentityType::Tsi),
             called: Some(PeiIdentity::Tsi(group)),
@@ -865,5 +980,105 @@ mod tests {
             "echo is back on after a reboot"
         );
         assert_eq!(r.selected_group(), None);
+    }
+
+    /// Runs a gateway's radio session against an emulator until neither has anything to
+    /// say; returns what the session reported.
+    fn converse(
+        session: &mut borderlink_gateway::radio::RadioSession,
+        radio: &mut RadioEmulator,
+    ) -> Vec<borderlink_gateway::radio::RadioOutput> {
+        let now = borderlink_protocol::time::Instant::ZERO;
+        let mut reported = Vec::new();
+        for _ in 0..200 {
+            let mut quiet = true;
+            while let Some(t) = session.poll_transmit() {
+                radio.handle_bytes(t.bytes());
+                quiet = false;
+            }
+            while let Some(bytes) = radio.poll_transmit() {
+                session.handle_bytes(now, &bytes);
+                quiet = false;
+            }
+            reported.extend(std::iter::from_fn(|| session.poll_event()));
+            if quiet {
+                return reported;
+            }
+        }
+        panic!("the conversation never settled");
+    }
+
+    /// Both dialects come up on the gateway's standard profile: the lean one with its
+    /// refusals reported, the full one with its maker, groups and registration known.
+    #[test]
+    fn a_gateway_on_its_default_profile_brings_up_both_dialects() {
+        use borderlink_gateway::radio::{RadioOutput, RadioSession, RadioSessionConfig};
+        for dialect in [Dialect::Full, Dialect::Lean] {
+            let mut radio = RadioEmulator::with_dialect(radio().identity(), dialect);
+            radio.set_static_groups(vec![group()]);
+            let mut session =
+                RadioSession::new(RadioSessionConfig::new(radio.identity(), group())).unwrap();
+            session.link_up(borderlink_protocol::time::Instant::ZERO);
+            let reported = converse(&mut session, &mut radio);
+            assert!(
+                reported
+                    .iter()
+                    .any(|o| matches!(o, RadioOutput::Ready { .. })),
+                "{dialect:?}: {reported:?}"
+            );
+            let refusals = reported
+                .iter()
+                .filter(|o| matches!(o, RadioOutput::Fault(_)))
+                .count();
+            let id = session.identification();
+            match dialect {
+                Dialect::Full => {
+                    assert_eq!(refusals, 0);
+                    assert_eq!(id.manufacturer.as_deref(), Some("borderlink-sim"));
+                    assert_eq!(id.groups, [group()]);
+                    assert_eq!(
+                        session.status().registration,
+                        Some(RegistrationState::RegisteredHome)
+                    );
+                }
+                Dialect::Lean => {
+                    // AT+CMEE=1, AT+GMI?, AT+GMM?, AT+GMR?, AT+CNUMS?, AT+CREG?
+                    assert_eq!(refusals, 6, "{reported:?}");
+                    assert_eq!(id.manufacturer, None);
+                    assert_eq!(session.status().registration, None);
+                }
+            }
+            assert!(session.status().usable());
+
+            // An incoming group call with the dialect's comms type is played all the same.
+            radio.network_incoming_group_call(
+                Tsi::from_parts(206, 1, 1_234_567).unwrap(),
+                group(),
+                0,
+            );
+            let cc = radio.call_instance().unwrap();
+            radio.network_talker(cc, Tsi::from_parts(206, 1, 1_234_567).unwrap());
+            let reported = converse(&mut session, &mut radio);
+            assert!(
+                reported
+                    .iter()
+                    .any(|o| matches!(o, RadioOutput::ReceiveStart { .. })),
+                "{dialect:?}: {reported:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_full_radio_says_when_it_loses_its_registration() {
+        let mut r = radio();
+        assert_eq!(
+            send(&mut r, "AT+CREG?"),
+            "AT+CREG?\r\n+CREG: 1,1,20600001\r\nOK\r\n"
+        );
+        r.network_registration(RegistrationState::Searching);
+        let out: Vec<u8> = std::iter::from_fn(|| r.poll_transmit()).flatten().collect();
+        assert_eq!(String::from_utf8(out).unwrap(), "+CREG: 2\r\n");
+        let mut lean = RadioEmulator::with_dialect(r.identity(), Dialect::Lean);
+        assert_eq!(send(&mut lean, "AT+CREG?"), "AT+CREG?\r\n+CME ERROR: 4\r\n");
     }
 }

@@ -156,6 +156,7 @@ pub(super) struct RadioFile {
     pub(super) network: Spanned<String>,
     pub(super) issi: Spanned<String>,
     pub(super) group: Spanned<String>,
+    pub(super) dialect: Option<Spanned<String>>,
 }
 
 /// One `[[units]]`.

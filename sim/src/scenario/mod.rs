@@ -145,6 +145,8 @@ pub struct RadioSpec {
     pub issi: Tsi,
     /// The talkgroup it selects.
     pub group: Tsi,
+    /// Which PEI its emulator speaks (`dialect = "full" | "lean"`, full by default).
+    pub dialect: crate::radio::Dialect,
 }
 
 /// A field unit.

@@ -482,12 +482,29 @@ fn sites(c: &mut Checker<'_>, file: &ScenarioFile) -> Vec<SiteSpec> {
             let network = c.network(&r.network, &format!("{rk}.network"));
             let issi = c.tsi(&r.issi, &format!("{rk}.issi"), network);
             let group = c.tsi(&r.group, &format!("{rk}.group"), network);
-            if let (Some(network), Some(issi), Some(group)) = (network, issi, group) {
+            let dialect = match &r.dialect {
+                None => Some(crate::radio::Dialect::Full),
+                Some(d) => {
+                    let found = crate::radio::Dialect::named(d.get_ref());
+                    if found.is_none() {
+                        c.problem(
+                            d.span(),
+                            &format!("{rk}.dialect"),
+                            format!("unknown dialect `{}`; known: full, lean", d.get_ref()),
+                        );
+                    }
+                    found
+                }
+            };
+            if let (Some(network), Some(issi), Some(group), Some(dialect)) =
+                (network, issi, group, dialect)
+            {
                 radios.push(RadioSpec {
                     name: rname,
                     network,
                     issi,
                     group,
+                    dialect,
                 });
             }
         }

@@ -52,6 +52,28 @@ fn the_built_in_border_scenario_is_valid() {
 }
 
 #[test]
+fn the_border_scenario_mixes_dialects_and_unknown_ones_are_named() {
+    use crate::radio::Dialect;
+    let s = Scenario::border();
+    let dialects: Vec<Dialect> = s
+        .sites
+        .iter()
+        .flat_map(|site| site.radios.iter().map(|r| r.dialect))
+        .collect();
+    assert!(dialects.contains(&Dialect::Full) && dialects.contains(&Dialect::Lean));
+
+    let text = MINIMAL.replace(
+        "group = \"02040000102040551\" }",
+        "group = \"02040000102040551\", dialect = \"motorola\" }",
+    );
+    let err = Scenario::parse(&text, "s.toml").unwrap_err().to_string();
+    assert!(
+        err.contains("sites[0].radios[1].dialect") && err.contains("unknown dialect `motorola`"),
+        "{err}"
+    );
+}
+
+#[test]
 fn every_scenario_file_in_the_tree_is_valid() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
     let mut n = 0;

@@ -223,8 +223,11 @@ impl World {
         for (si, site) in scenario.sites.iter().enumerate() {
             for (ri, radio) in site.radios.iter().enumerate() {
                 let name = format!("{}/{}", site.name, radio.name);
-                let terminal =
-                    swmi.add_gateway_radio(&name, radio.network, RadioEmulator::new(radio.issi));
+                let terminal = swmi.add_gateway_radio(
+                    &name,
+                    radio.network,
+                    RadioEmulator::with_dialect(radio.issi, radio.dialect),
+                );
                 by_terminal.insert(terminal, outputs.len());
                 outputs.push(Output {
                     site: si,

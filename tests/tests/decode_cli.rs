@@ -229,6 +229,33 @@ fn pei_errors_name_their_line_and_the_rest_still_decodes() {
     );
 }
 
+/// The field report behind issue 19: a `+CTICN` whose `<comms type>` is outside the table
+/// stopped the transcript with exit 2. It is an incoming call, and the value is shown.
+#[test]
+fn pei_values_outside_a_table_and_radio_identification_are_decoded() {
+    let out = run(
+        &["decode", "pei"],
+        "+CTICN: 1,0,0,5,09011638300023404,1,1,0,9,1,5,09011638300023401,0\r\n\
+         +CREG: 2\r\n+CREG: 1,17,2041\r\n+GMI: Sepura plc\r\n+GMM: SRG3900\r\n\
+         +CNUMS: 1,09011638300000201\r\n",
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    for expected in [
+        "line    1: incoming call 1: Speech from 901-16383-23404 (foreign network, PEI 09011638300023404) to 901-16383-23401 (foreign network, PEI 09011638300023401), comms type 9 (not in the table), priority 0",
+        "line    2: NOT registered on the network (Searching (2))",
+        "line    3: registered on the network (RegisteredHome (1)), location area 17, network 2041",
+        "line    4: manufacturer: Sepura plc",
+        "line    5: model: SRG3900",
+        "line    6: static identity 901-16383-201 (foreign network, PEI 09011638300000201) (Group)",
+    ] {
+        assert!(
+            text.contains(expected),
+            "{expected:?} missing from:\n{text}"
+        );
+    }
+}
+
 #[test]
 fn pei_last_line_without_line_end_is_not_lost() {
     let out = run(&["decode", "pei"], "OK\r\n+CTCR: 2,13");

@@ -86,10 +86,26 @@ pub fn render_status(s: &SiteStatus) -> String {
         .radios
         .iter()
         .map(|r| {
+            // A radio that answers but is not registered on its network is down: say so.
+            let state = match r.registration.as_deref() {
+                Some(reg) if !reg.starts_with("registered") => {
+                    format!("{} ({reg})", r.state)
+                }
+                _ => r.state.clone(),
+            };
+            let model = r.identification.as_ref().map(|id| {
+                [&id.manufacturer, &id.model]
+                    .into_iter()
+                    .flatten()
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            });
             vec![
                 r.name.clone(),
                 r.network.clone(),
-                r.state.clone(),
+                state,
+                opt(model.filter(|m| !m.is_empty())),
                 opt(r.identity.clone()),
                 r.group.clone(),
                 opt(r.signal_dbm.map(|d| format!("{d} dBm"))),
@@ -107,7 +123,7 @@ pub fn render_status(s: &SiteStatus) -> String {
         .collect();
     out.push_str(&table(
         &[
-            "RADIO", "NETWORK", "STATE", "IDENTITY", "GROUP", "SIGNAL", "ACTIVITY", "PTT",
+            "RADIO", "NETWORK", "STATE", "MODEL", "IDENTITY", "GROUP", "SIGNAL", "ACTIVITY", "PTT",
         ],
         &radios,
     ));

@@ -173,6 +173,30 @@ fn describe(event: &Event<'_>) -> String {
         },
         Event::OwnNumber(n) => format!("own identity {} ({:?})", who(Some(n.identity)), n.num_type),
         Event::OperatingMode(mode) => format!("operating mode {mode:?}"),
+        Event::Registration(r) => {
+            let mut s = if r.state.is_registered() {
+                format!("registered on the network ({})", r.state)
+            } else {
+                format!("NOT registered on the network ({})", r.state)
+            };
+            if let Some(la) = r.location_area {
+                let _ = write!(s, ", location area {la}");
+            }
+            if let Some(net) = r.network {
+                let _ = write!(s, ", network {net}");
+            }
+            s
+        }
+        Event::StaticIdentity(n) => {
+            format!(
+                "static identity {} ({:?})",
+                who(Some(n.identity)),
+                n.num_type
+            )
+        }
+        Event::Manufacturer(text) => format!("manufacturer: {text}"),
+        Event::Model(text) => format!("model: {text}"),
+        Event::Revision(text) => format!("software revision: {text}"),
         Event::Unrecognised(line) => format!("unrecognised line: {line}"),
         other => format!("{other:?}"),
     }

@@ -1043,7 +1043,28 @@ impl Site {
             }
         }
         match out {
-            RadioOutput::Ready { identity } => info!(%identity, "radio ready"),
+            RadioOutput::Ready { identity } => {
+                let (manufacturer, model, revision, registration) = match &radio.pei {
+                    Some(pei) => {
+                        let id = pei.session.identification();
+                        (
+                            id.manufacturer.clone(),
+                            id.model.clone(),
+                            id.revision.clone(),
+                            pei.session.status().registration,
+                        )
+                    }
+                    None => (None, None, None, None),
+                };
+                info!(
+                    %identity,
+                    manufacturer,
+                    model,
+                    revision,
+                    registration = ?registration,
+                    "radio ready"
+                );
+            }
             RadioOutput::Down { reason } => {
                 warn!(%reason, "radio down");
                 radio.receiving = None;

@@ -136,7 +136,26 @@ mod tests {
         end(&mut state, Instant::ZERO);
         let mut anonymous = rx(1);
         anonymous.talker = None;
-        assert!(start(&mut state, anonymous).is_some());
+        anonymous.key_up = KeyUpTime(2);
+        let ended = start(&mut state, anonymous).expect("the old capture ends");
+        assert_eq!(ended.talker, rx(1).talker);
+        assert_eq!(ended.key_up, KeyUpTime(1));
+        assert_eq!(ended.closing, Some(Instant::ZERO + CAPTURE_TAIL));
+        let now = state.expect("a new capture");
+        assert_eq!((now.talker, now.key_up, now.closing), (None, KeyUpTime(2), None));
+    }
+
+    #[test]
+    fn the_capture_carries_the_call_into_every_frame_and_its_end() {
+        let r = rx(7);
+        let frame = [0x55u8; FRAME_LEN];
+        let c = r.capture(Some(&frame));
+        assert_eq!(
+            (c.talker, c.priority, c.emergency, c.key_up),
+            (r.talker, Priority::new(3).unwrap(), false, KeyUpTime(1))
+        );
+        assert_eq!(c.frame, Some(&frame));
+        assert_eq!(r.capture(None).frame, None);
     }
 
     #[test]

@@ -14,57 +14,29 @@
 //! [`TransferHeader`], then a timestamp-used bit, the 7-bit coding scheme, a 24-bit timestamp if
 //! the bit is set, and the text. The text always starts on a byte boundary.
 //!
-//! Coding scheme 0 is the GSM 7-bit alphabet, 1 ISO/IEC 8859-1 (Latin-1), 2–25 other 8-bit
-//! alphabets and 26 (0x1A) UCS-2; [`TextMessage::chars`] decodes Latin-1 and UCS-2 and leaves the
-//! rest to the caller as raw bits.
+//! The text coding scheme says how to read the text ([`alphabet`]): [`TextMessage::chars`]
+//! renders every coding the standard defines and refuses reserved ones by number. Text with a
+//! user data header (0x8A, concatenated text) is [`UdhText`] in [`udh`]; [`reassembly`] joins
+//! its parts.
+
+mod alphabet;
+mod gsm7;
+mod reassembly;
+mod tables;
+mod udh;
 
 use core::fmt;
 
 use serde::Serialize;
 
+pub use alphabet::{Alphabet, TextChars, TextCoding};
+pub use reassembly::{Progress, Reassembled, ReassembledChars, Reassembler, ReassemblyError};
+pub use udh::{ConcatReference, Concatenation, UdhText, UserDataHeader};
+
 use super::SdsError;
 use super::bits::{BitReader, BitWriter, Bits};
-use super::transfer::TransferHeader;
+use super::tl::TransferHeader;
 use super::type4::{MAX_TYPE4_BITS, ProtocolId};
-
-/// A 7-bit text coding scheme.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-pub struct TextCoding(u8);
-
-impl TextCoding {
-    /// The GSM 7-bit default alphabet.
-    pub const GSM_7BIT: TextCoding = TextCoding(0);
-    /// ISO/IEC 8859-1, Latin-1.
-    pub const LATIN_1: TextCoding = TextCoding(1);
-    /// ISO/IEC 10646 UCS-2, 16 bits per character, big-endian.
-    pub const UCS2: TextCoding = TextCoding(0x1a);
-
-    /// A coding scheme, or `None` above 7 bits.
-    pub const fn new(value: u8) -> Option<Self> {
-        if value < 0x80 {
-            Some(TextCoding(value))
-        } else {
-            None
-        }
-    }
-
-    /// The 7-bit value.
-    pub const fn get(self) -> u8 {
-        self.0
-    }
-}
-
-impl fmt::Display for TextCoding {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.0 {
-            0 => f.write_str("GSM 7-bit"),
-            1 => f.write_str("Latin-1"),
-            2..=0x19 => write!(f, "8-bit alphabet {}", self.0),
-            0x1a => f.write_str("UCS-2"),
-            v => write!(f, "coding {v}"),
-        }
-    }
-}
 
 /// A 24-bit SDS-TL text timestamp, kept raw.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -147,7 +119,7 @@ impl<'a> TextMessage<'a> {
                 return Ok(None);
             };
             let stamped = r.read_bool()?;
-            let coding = TextCoding(r.read_u8(7)?);
+            let coding = TextCoding::from_field(r.read_u8(7)?);
             let timestamp = if stamped {
                 Some(Timestamp(r.read(24)?))
             } else {
@@ -164,7 +136,7 @@ impl<'a> TextMessage<'a> {
             r.read_bool()?;
             None
         };
-        let coding = TextCoding(r.read_u8(7)?);
+        let coding = TextCoding::from_field(r.read_u8(7)?);
         Ok(Some(TextMessage {
             immediate,
             sds_tl,
@@ -207,109 +179,77 @@ impl<'a> TextMessage<'a> {
             Some(tl) => {
                 tl.header.write(&mut w)?;
                 w.write_bool(tl.timestamp.is_some())?;
-                w.write(u32::from(self.coding.0), 7)?;
+                w.write(u32::from(self.coding.get()), 7)?;
                 if let Some(ts) = tl.timestamp {
                     w.write(ts.0, 24)?;
                 }
             }
             None => {
                 w.write_bool(false)?;
-                w.write(u32::from(self.coding.0), 7)?;
+                w.write(u32::from(self.coding.get()), 7)?;
             }
         }
         w.write_bits(&self.text)?;
         Ok(w.finish().0)
     }
 
-    /// The characters of a Latin-1 or UCS-2 text (whole characters only; a trailing partial
-    /// character is dropped); `None` for other codings.
-    pub fn chars(&self) -> Option<TextChars<'a>> {
-        let wide = match self.coding {
-            TextCoding::LATIN_1 => false,
-            TextCoding::UCS2 => true,
-            _ => return None,
-        };
-        Some(TextChars {
-            text: self.text,
-            next: 0,
-            wide,
-        })
+    /// The characters of the text (whole characters only; a trailing partial character is
+    /// dropped), or [`SdsError::UndefinedTextCoding`] naming a reserved coding.
+    pub fn chars(&self) -> Result<TextChars<'a>, SdsError> {
+        TextChars::new(self.coding, self.text)
     }
 }
 
+/// What follows a header that ends on a byte boundary.
 fn rest<'a>(r: &BitReader<'a>) -> Result<Bits<'a>, SdsError> {
-    // Every header layout above ends on a byte boundary, so this only fails if that changes.
-    r.rest().ok_or(SdsError::Truncated {
-        at_bit: 0,
-        needed: 8,
-        available: 0,
-    })
-}
-
-/// Iterator over the characters of a Latin-1 or UCS-2 text; see [`TextMessage::chars`].
-#[derive(Debug, Clone)]
-pub struct TextChars<'a> {
-    text: Bits<'a>,
-    next: usize,
-    wide: bool,
-}
-
-impl Iterator for TextChars<'_> {
-    type Item = char;
-
-    fn next(&mut self) -> Option<char> {
-        let whole_bytes = usize::from(self.text.bit_len()) / 8;
-        if self.wide {
-            if self.next + 2 > whole_bytes {
-                return None;
-            }
-            let hi = self.text.byte(self.next)?;
-            let lo = self.text.byte(self.next + 1)?;
-            self.next += 2;
-            // Lone surrogates have no char; show the replacement character instead.
-            Some(char::from_u32(u32::from(u16::from_be_bytes([hi, lo]))).unwrap_or('\u{fffd}'))
-        } else {
-            if self.next >= whole_bytes {
-                return None;
-            }
-            let b = self.text.byte(self.next)?;
-            self.next += 1;
-            Some(char::from(b))
-        }
-    }
+    super::tl::rest(r)
 }
 
 impl fmt::Display for TextMessage<'_> {
-    /// E.g. `text "Patch active" (Latin-1)`, or the hex of text this module cannot decode.
+    /// E.g. `text "Patch active" (Latin-1)`, or the hex of text in a reserved coding.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.chars() {
-            Some(chars) => {
-                f.write_str("text \"")?;
-                for c in chars {
-                    write!(f, "{}", c.escape_debug())?;
-                }
-                write!(f, "\" ({})", self.coding)?;
-            }
-            None => write!(
-                f,
-                "text ({}, {} bits): {}",
-                self.coding,
-                self.text.bit_len(),
-                self.text
-            )?,
-        }
+        write_text(f, self.coding, self.text)?;
         if let Some(tl) = &self.sds_tl {
-            write!(f, ", message reference {}", tl.header.message_reference)?;
+            write_tl(f, tl)?;
         }
         Ok(())
+    }
+}
+
+/// `text "…" (coding)`, or `text (reserved coding 42, 16 bits): 4142`.
+fn write_text(f: &mut fmt::Formatter<'_>, coding: TextCoding, text: Bits<'_>) -> fmt::Result {
+    match TextChars::new(coding, text) {
+        Ok(chars) => {
+            f.write_str("text \"")?;
+            for c in chars {
+                write!(f, "{}", c.escape_debug())?;
+            }
+            write!(f, "\" ({coding})")
+        }
+        Err(_) => write!(f, "text ({coding}, {} bits): {text}", text.bit_len()),
+    }
+}
+
+/// `, message reference 42, report on receipt requested`.
+fn write_tl(f: &mut fmt::Formatter<'_>, tl: &SdsTlText) -> fmt::Result {
+    write!(f, ", message reference {}", tl.header.message_reference)?;
+    match tl.header.delivery_report {
+        super::tl::DeliveryReportRequest::None => Ok(()),
+        super::tl::DeliveryReportRequest::Received => f.write_str(", report on receipt requested"),
+        super::tl::DeliveryReportRequest::Consumed => {
+            f.write_str(", report on consumption requested")
+        }
+        super::tl::DeliveryReportRequest::ReceivedAndConsumed => {
+            f.write_str(", reports on receipt and consumption requested")
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sds::transfer::DeliveryReportRequest;
-    use crate::sds::transfer::tests::any_header;
+    use crate::sds::tl::DeliveryReportRequest;
+    use crate::sds::tl::tests::any_header;
     use proptest::prelude::*;
     use std::string::ToString;
 
@@ -347,7 +287,10 @@ mod tests {
         assert_eq!(tl.header.message_reference, 0x2a);
         assert_eq!(tl.timestamp, None);
         assert_eq!(t.protocol_id(), ProtocolId::TextMessaging);
-        assert_eq!(t.to_string(), "text \"OK\" (Latin-1), message reference 42");
+        assert_eq!(
+            t.to_string(),
+            "text \"OK\" (Latin-1), message reference 42, report on receipt requested"
+        );
         let mut buf = [0xa5u8; 6];
         assert_eq!(t.emit(&mut buf), Ok(6));
         assert_eq!(buf, SDS_TL);
@@ -381,7 +324,8 @@ mod tests {
     }
 
     #[test]
-    fn gsm_text_is_left_raw() {
+    fn gsm_text_is_rendered() {
+        // Septets 1100100 ('d') and 0001100 ('ø' in the GSM alphabet).
         let data = [0x00, 0xc8, 0x32];
         let t = TextMessage::parse_payload(
             ProtocolId::SimpleTextMessaging,
@@ -389,8 +333,37 @@ mod tests {
         )
         .unwrap()
         .unwrap();
-        assert!(t.chars().is_none());
-        assert_eq!(t.to_string(), "text (GSM 7-bit, 14 bits): c830");
+        assert_eq!(t.chars().unwrap().collect::<std::string::String>(), "dø");
+        assert_eq!(t.to_string(), "text \"dø\" (GSM 7-bit)");
+    }
+
+    #[test]
+    fn reserved_coding_is_refused_by_number_and_shown_as_hex() {
+        let data = [0x40, b'h', b'i'];
+        let t = TextMessage::parse_payload(
+            ProtocolId::SimpleTextMessaging,
+            Bits::new(&data, 24).unwrap(),
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(
+            t.chars().unwrap_err(),
+            SdsError::UndefinedTextCoding { coding: 0x40 }
+        );
+        assert_eq!(t.to_string(), "text (reserved coding 64, 16 bits): 6869");
+    }
+
+    #[test]
+    fn latin9_text_renders_the_euro_sign() {
+        // Simple text, coding 13 (ISO 8859-15), "5 \xa4" = "5 €".
+        let data = [0x0d, b'5', b' ', 0xa4];
+        let t = TextMessage::parse_payload(
+            ProtocolId::SimpleTextMessaging,
+            Bits::new(&data, 32).unwrap(),
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(t.to_string(), "text \"5 €\" (ISO 8859-15)");
     }
 
     #[test]

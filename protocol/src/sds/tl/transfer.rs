@@ -17,9 +17,9 @@
 
 use serde::Serialize;
 
-use super::SdsError;
-use super::bits::{BitReader, BitWriter};
 use crate::ids::{Ssi, Tsi};
+use crate::sds::SdsError;
+use crate::sds::bits::{BitReader, BitWriter};
 
 /// Which delivery reports the sender asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -36,7 +36,8 @@ pub enum DeliveryReportRequest {
 }
 
 impl DeliveryReportRequest {
-    const fn from_bits(v: u8) -> Self {
+    /// The request of a 2-bit field (higher bits ignored).
+    pub const fn from_bits(v: u8) -> Self {
         match v & 0b11 {
             0 => DeliveryReportRequest::None,
             1 => DeliveryReportRequest::Received,
@@ -45,8 +46,25 @@ impl DeliveryReportRequest {
         }
     }
 
-    const fn bits(self) -> u8 {
+    /// The 2-bit field.
+    pub const fn bits(self) -> u8 {
         self as u8
+    }
+
+    /// Whether a report on receipt is asked for.
+    pub const fn wants_received(self) -> bool {
+        matches!(
+            self,
+            DeliveryReportRequest::Received | DeliveryReportRequest::ReceivedAndConsumed
+        )
+    }
+
+    /// Whether a report on consumption is asked for.
+    pub const fn wants_consumed(self) -> bool {
+        matches!(
+            self,
+            DeliveryReportRequest::Consumed | DeliveryReportRequest::ReceivedAndConsumed
+        )
     }
 }
 
@@ -93,6 +111,68 @@ impl StoreForward {
     pub const fn address(&self) -> ForwardAddress {
         self.address
     }
+
+    /// Bits the fields occupy: the 5-bit validity period, the 3-bit address type and the
+    /// address.
+    pub const fn bit_len(&self) -> usize {
+        5 + 3
+            + match self.address {
+                ForwardAddress::ShortNumber(_) => 8,
+                ForwardAddress::Ssi(_) => 24,
+                ForwardAddress::Tsi(_) => 48,
+                ForwardAddress::None => 0,
+            }
+    }
+
+    /// Reads the fields that follow a set storage bit (SDS-TRANSFER and SDS-REPORT alike).
+    pub fn read(r: &mut BitReader<'_>) -> Result<Self, SdsError> {
+        let validity_period = r.read_u8(5)?;
+        let address = match r.read_u8(3)? {
+            0 => ForwardAddress::ShortNumber(r.read_u8(8)?),
+            1 => ForwardAddress::Ssi(read_ssi(r)?),
+            2 => {
+                let ssi = read_ssi(r)?;
+                let mcc = r.read(10)? as u16;
+                let mnc = r.read(14)? as u16;
+                // Ten and fourteen bits are always a valid MCC and MNC.
+                match Tsi::from_parts(mcc, mnc, ssi.get()) {
+                    Ok(tsi) => ForwardAddress::Tsi(tsi),
+                    Err(_) => {
+                        return Err(SdsError::UnsupportedForwardAddress { address_type: 2 });
+                    }
+                }
+            }
+            7 => ForwardAddress::None,
+            address_type => return Err(SdsError::UnsupportedForwardAddress { address_type }),
+        };
+        Ok(StoreForward {
+            validity_period,
+            address,
+        })
+    }
+
+    /// Writes the fields.
+    pub fn write(&self, w: &mut BitWriter<'_>) -> Result<(), SdsError> {
+        w.write(u32::from(self.validity_period), 5)?;
+        match self.address {
+            ForwardAddress::ShortNumber(n) => {
+                w.write(0, 3)?;
+                w.write(u32::from(n), 8)?;
+            }
+            ForwardAddress::Ssi(ssi) => {
+                w.write(1, 3)?;
+                w.write(ssi.get(), 24)?;
+            }
+            ForwardAddress::Tsi(tsi) => {
+                w.write(2, 3)?;
+                w.write(tsi.ssi().get(), 24)?;
+                w.write(u32::from(tsi.mcc().get()), 10)?;
+                w.write(u32::from(tsi.mnc().get()), 14)?;
+            }
+            ForwardAddress::None => w.write(7, 3)?,
+        }
+        Ok(())
+    }
 }
 
 /// An SDS-TRANSFER header.
@@ -128,43 +208,26 @@ impl TransferHeader {
         if r.read_u8(4)? != Self::MESSAGE_TYPE {
             return Ok(None);
         }
+        Self::read_after_type(r).map(Some)
+    }
+
+    /// Reads the header's fields after its 4-bit message type.
+    pub(super) fn read_after_type(r: &mut BitReader<'_>) -> Result<Self, SdsError> {
         let delivery_report = DeliveryReportRequest::from_bits(r.read_u8(2)?);
         let service_selection = r.read_bool()?;
         let storage = r.read_bool()?;
         let message_reference = r.read_u8(8)?;
         let store_forward = if storage {
-            let validity_period = r.read_u8(5)?;
-            let address = match r.read_u8(3)? {
-                0 => ForwardAddress::ShortNumber(r.read_u8(8)?),
-                1 => ForwardAddress::Ssi(read_ssi(r)?),
-                2 => {
-                    let ssi = read_ssi(r)?;
-                    let mcc = r.read(10)? as u16;
-                    let mnc = r.read(14)? as u16;
-                    // Ten and fourteen bits are always a valid MCC and MNC.
-                    match Tsi::from_parts(mcc, mnc, ssi.get()) {
-                        Ok(tsi) => ForwardAddress::Tsi(tsi),
-                        Err(_) => {
-                            return Err(SdsError::UnsupportedForwardAddress { address_type: 2 });
-                        }
-                    }
-                }
-                7 => ForwardAddress::None,
-                address_type => return Err(SdsError::UnsupportedForwardAddress { address_type }),
-            };
-            Some(StoreForward {
-                validity_period,
-                address,
-            })
+            Some(StoreForward::read(r)?)
         } else {
             None
         };
-        Ok(Some(TransferHeader {
+        Ok(TransferHeader {
             delivery_report,
             service_selection,
             message_reference,
             store_forward,
-        }))
+        })
     }
 
     /// Bits the header occupies.
@@ -172,16 +235,7 @@ impl TransferHeader {
         let base = 4 + 2 + 1 + 1 + 8;
         match self.store_forward {
             None => base,
-            Some(sf) => {
-                base + 5
-                    + 3
-                    + match sf.address {
-                        ForwardAddress::ShortNumber(_) => 8,
-                        ForwardAddress::Ssi(_) => 24,
-                        ForwardAddress::Tsi(_) => 48,
-                        ForwardAddress::None => 0,
-                    }
-            }
+            Some(sf) => base + sf.bit_len(),
         }
     }
 
@@ -193,24 +247,7 @@ impl TransferHeader {
         w.write_bool(self.store_forward.is_some())?;
         w.write(u32::from(self.message_reference), 8)?;
         if let Some(sf) = self.store_forward {
-            w.write(u32::from(sf.validity_period), 5)?;
-            match sf.address {
-                ForwardAddress::ShortNumber(n) => {
-                    w.write(0, 3)?;
-                    w.write(u32::from(n), 8)?;
-                }
-                ForwardAddress::Ssi(ssi) => {
-                    w.write(1, 3)?;
-                    w.write(ssi.get(), 24)?;
-                }
-                ForwardAddress::Tsi(tsi) => {
-                    w.write(2, 3)?;
-                    w.write(tsi.ssi().get(), 24)?;
-                    w.write(u32::from(tsi.mcc().get()), 10)?;
-                    w.write(u32::from(tsi.mnc().get()), 14)?;
-                }
-                ForwardAddress::None => w.write(7, 3)?,
-            }
+            sf.write(w)?;
         }
         Ok(())
     }

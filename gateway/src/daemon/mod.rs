@@ -1084,6 +1084,14 @@ impl Site {
             RadioOutput::Sds { from, bits, .. } => {
                 info!(from = ?from.map(|t| t.to_string()), bits, "short data")
             }
+            RadioOutput::DeliveryReport {
+                from,
+                reference,
+                status,
+                via,
+            } => {
+                info!(from = ?from.map(|t| t.to_string()), reference, %status, ?via, "delivery report")
+            }
             RadioOutput::SdsSent { to, result } => match result {
                 Ok(()) => info!(%to, "short data sent"),
                 Err(error) => warn!(%to, %error, "short data refused by the radio"),

@@ -61,6 +61,6 @@ mod tests;
 
 pub use command::Transmit;
 pub use config::{ConfigError, MAX_RETRIES, RadioSessionConfig};
-pub use output::{CommandError, DownReason, RadioFault, RadioOutput, TxFailure};
+pub use output::{CommandError, DownReason, RadioFault, RadioOutput, ReportPdu, TxFailure};
 pub use sds::{MAX_SDS_BYTES, MAX_TEXT_LEN, SendError};
 pub use session::{LinkState, RadioSession, RadioStatus};

@@ -8,7 +8,9 @@ use std::collections::VecDeque;
 
 use borderlink_protocol::ids::{PeiIdentity, Tsi};
 use borderlink_protocol::pei::{AiService, PeiParser, SdsHeader};
-use borderlink_protocol::sds::{self, SdsKind, UserData};
+use borderlink_protocol::sds::{
+    self, DeliveryStatus, SdsKind, ShortReportType, StatusKind, TlPdu, UserData,
+};
 use borderlink_protocol::time::{Duration, Instant};
 use borderlink_protocol::voice::Priority;
 
@@ -16,7 +18,7 @@ use super::call::{Call, Keying, Rx};
 use super::command::{Op, Transmit};
 use super::config::{ConfigError, RadioSessionConfig};
 use super::line::Line;
-use super::output::{CommandError, DownReason, RadioFault, RadioOutput};
+use super::output::{CommandError, DownReason, RadioFault, RadioOutput, ReportPdu};
 
 /// Longest line kept from the radio: holds the longest SDS data line (2047 bits in hex).
 const LINE_CAPACITY: usize = 512;
@@ -499,7 +501,36 @@ impl RadioSession {
             _ => None,
         };
         match kind.map(|k| sds::decode(k, data, header.bits)) {
-            Some(Ok(UserData::Status(value))) => self.emit(RadioOutput::Status { from, value }),
+            Some(Ok(UserData::Status(value))) => match value.kind() {
+                StatusKind::ShortReport {
+                    report,
+                    message_reference,
+                } => self.emit(RadioOutput::DeliveryReport {
+                    from,
+                    reference: message_reference,
+                    status: short_report_status(report),
+                    via: ReportPdu::ShortReport,
+                }),
+                _ => self.emit(RadioOutput::Status { from, value }),
+            },
+            Some(Ok(UserData::Tl {
+                pdu: TlPdu::Report(report),
+                ..
+            })) => self.emit(RadioOutput::DeliveryReport {
+                from,
+                reference: report.message_reference,
+                status: report.status,
+                via: ReportPdu::Report,
+            }),
+            Some(Ok(UserData::Tl {
+                pdu: TlPdu::Ack(ack),
+                ..
+            })) => self.emit(RadioOutput::DeliveryReport {
+                from,
+                reference: ack.message_reference,
+                status: ack.status,
+                via: ReportPdu::Ack,
+            }),
             Some(Ok(UserData::Lip(report))) => self.emit(RadioOutput::Location { from, report }),
             other => {
                 if let Some(Err(error)) = other {
@@ -513,6 +544,17 @@ impl RadioSession {
                 });
             }
         }
+    }
+}
+
+/// The delivery status an SDS-SHORT REPORT type stands for (EN 300 392-2 table 29.23 against
+/// table 29.16).
+fn short_report_status(report: ShortReportType) -> DeliveryStatus {
+    match report {
+        ShortReportType::MessageReceived => DeliveryStatus::RECEIVED,
+        ShortReportType::MessageConsumed => DeliveryStatus::CONSUMED,
+        ShortReportType::ProtocolOrEncodingNotSupported => DeliveryStatus::PROTOCOL_NOT_SUPPORTED,
+        ShortReportType::DestinationMemoryFull => DeliveryStatus::MEMORY_FULL_DISCARDED,
     }
 }
 

@@ -3,7 +3,7 @@
 
 use borderlink_protocol::ids::{PeiIdentity, Ssi, Tsi, TsiForm};
 use borderlink_protocol::pei::{AiService, CmeError, DisconnectCause, ErrorKind};
-use borderlink_protocol::sds::Status;
+use borderlink_protocol::sds::{DeliveryStatus, Status};
 use borderlink_protocol::time::{Duration, Instant};
 use borderlink_protocol::voice::Priority;
 use proptest::prelude::*;
@@ -1551,6 +1551,104 @@ fn text_to_a_visiting_unit_uses_its_full_tsi() {
         [RadioOutput::SdsSent {
             to: belgian,
             result: Ok(())
+        }]
+    );
+}
+
+#[test]
+fn tracked_text_goes_as_sds_tl_asking_for_a_receipt_report() {
+    let mut rig = Rig::ready();
+    rig.radio
+        .send_tracked_text(rig.now, unit(2_040_777), "OK", 0x2a)
+        .unwrap();
+    rig.drain();
+    assert_eq!(rig.sent(), ["AT+CTSDS=12,0\r"]);
+    rig.ok();
+    // 0x82 text messaging; SDS-TRANSFER, report on receipt (0x04); reference 0x2A; Latin-1.
+    assert_eq!(rig.sent(), ["AT+CMGS=2040777,48\r82042A014F4B\u{1a}"]);
+    rig.ok();
+    assert_eq!(
+        rig.events(),
+        [RadioOutput::SdsSent {
+            to: unit(2_040_777),
+            result: Ok(())
+        }]
+    );
+    let longest = "y".repeat(MAX_TEXT_LEN);
+    rig.radio
+        .send_tracked_text(rig.now, unit(1), &longest, 1)
+        .unwrap();
+    assert_eq!(
+        rig.radio
+            .send_tracked_text(rig.now, unit(1), &"y".repeat(MAX_TEXT_LEN + 1), 1),
+        Err(SendError::TooLong(MAX_TEXT_LEN + 1))
+    );
+}
+
+#[test]
+fn sds_report_is_a_delivery_report() {
+    let mut rig = Rig::ready();
+    rig.feed("\r\n+CTSDSR: 12,2040999,0,2040123,0,32\r\n8210002A\r\n");
+    assert_eq!(
+        rig.events(),
+        [RadioOutput::DeliveryReport {
+            from: Some(unit(2_040_999)),
+            reference: 0x2a,
+            status: DeliveryStatus::RECEIVED,
+            via: ReportPdu::Report,
+        }]
+    );
+    // A failure (0x4B, destination not registered), with the acknowledgement-required bit.
+    rig.feed("\r\n+CTSDSR: 12,2040999,0,2040123,0,32\r\n82184B07\r\n");
+    assert_eq!(
+        rig.events(),
+        [RadioOutput::DeliveryReport {
+            from: Some(unit(2_040_999)),
+            reference: 7,
+            status: DeliveryStatus::new(0x4b),
+            via: ReportPdu::Report,
+        }]
+    );
+}
+
+#[test]
+fn sds_ack_is_a_delivery_report() {
+    let mut rig = Rig::ready();
+    rig.feed("\r\n+CTSDSR: 12,2040999,0,2040123,0,32\r\n8220002A\r\n");
+    assert_eq!(
+        rig.events(),
+        [RadioOutput::DeliveryReport {
+            from: Some(unit(2_040_999)),
+            reference: 0x2a,
+            status: DeliveryStatus::RECEIVED,
+            via: ReportPdu::Ack,
+        }]
+    );
+}
+
+#[test]
+fn short_report_status_is_a_delivery_report_not_a_status() {
+    let mut rig = Rig::ready();
+    // 0x7E2A: 011111, type 2 (message received), reference 0x2A.
+    rig.feed("\r\n+CTSDSR: 13,2040999,0,2040123,0,16\r\n7E2A\r\n");
+    assert_eq!(
+        rig.events(),
+        [RadioOutput::DeliveryReport {
+            from: Some(unit(2_040_999)),
+            reference: 0x2a,
+            status: DeliveryStatus::RECEIVED,
+            via: ReportPdu::ShortReport,
+        }]
+    );
+    // Type 1: destination memory full.
+    rig.feed("\r\n+CTSDSR: 13,2040999,0,2040123,0,16\r\n7D05\r\n");
+    assert_eq!(
+        rig.events(),
+        [RadioOutput::DeliveryReport {
+            from: Some(unit(2_040_999)),
+            reference: 5,
+            status: DeliveryStatus::MEMORY_FULL_DISCARDED,
+            via: ReportPdu::ShortReport,
         }]
     );
 }

@@ -1081,6 +1081,9 @@ impl Site {
             RadioOutput::Location { from, report } => {
                 info!(from = ?from.map(|t| t.to_string()), %report, "location report")
             }
+            RadioOutput::Text { from, text, parts } => {
+                info!(from = ?from.map(|t| t.to_string()), %text, parts, "text message")
+            }
             RadioOutput::Sds { from, bits, .. } => {
                 info!(from = ?from.map(|t| t.to_string()), bits, "short data")
             }

@@ -63,4 +63,4 @@ pub use command::Transmit;
 pub use config::{ConfigError, MAX_RETRIES, RadioSessionConfig};
 pub use output::{CommandError, DownReason, RadioFault, RadioOutput, ReportPdu, TxFailure};
 pub use sds::{MAX_SDS_BYTES, MAX_TEXT_LEN, SendError};
-pub use session::{LinkState, RadioSession, RadioStatus};
+pub use session::{LinkState, RadioSession, RadioStatus, TEXT_PARTS_TIMEOUT};

@@ -63,7 +63,8 @@ pub enum RadioOutput {
     },
     /// The other party stopped talking or the call ended: stop capturing.
     ReceiveEnd,
-    /// Short data that is neither a status nor a LIP short report, as received.
+    /// Short data that is neither a status, a LIP short report, a text in a defined coding
+    /// nor a delivery report, as received.
     Sds {
         /// Sender, when the radio said.
         from: Option<Tsi>,
@@ -73,6 +74,16 @@ pub enum RadioOutput {
         bits: u16,
         /// The user data, `bits` rounded up to whole bytes.
         data: Vec<u8>,
+    },
+    /// A text message, rendered from whatever coding it came in; a concatenated text once
+    /// all its parts are in.
+    Text {
+        /// Sender, when the radio said.
+        from: Option<Tsi>,
+        /// The text.
+        text: String,
+        /// How many SDS it came in.
+        parts: u8,
     },
     /// A pre-coded status message.
     Status {

@@ -9,7 +9,8 @@ use std::collections::VecDeque;
 use borderlink_protocol::ids::{PeiIdentity, Tsi};
 use borderlink_protocol::pei::{AiService, PeiParser, SdsHeader};
 use borderlink_protocol::sds::{
-    self, DeliveryStatus, SdsKind, ShortReportType, StatusKind, TlPdu, UserData,
+    self, DeliveryStatus, Progress, Reassembler, ReassemblyError, SdsKind, ShortReportType,
+    StatusKind, TextChars, TlPdu, UserData,
 };
 use borderlink_protocol::time::{Duration, Instant};
 use borderlink_protocol::voice::Priority;
@@ -121,7 +122,17 @@ pub struct RadioSession {
     pub(super) tx: Option<Keying>,
     /// The continuous air-time count (`air_time.rs`).
     pub(super) air: super::air_time::AirClock,
+    /// Parts of concatenated texts (protocol 0x8A) waiting for the rest, per sender.
+    pub(super) texts: Box<TextParts>,
 }
+
+/// The reassembler of concatenated texts a session keeps: four messages in progress (from
+/// different senders, or one sender's overlapping ones), eight parts and 1 KiB of text each.
+pub(super) type TextParts = Reassembler<Option<Tsi>, 4, 8, 1024>;
+
+/// How long the parts of a concatenated text wait for the rest: every part goes out on its own
+/// SDS within seconds of the first, so a minute is plenty and frees the slot for others.
+pub const TEXT_PARTS_TIMEOUT: Duration = Duration::from_secs(60);
 
 impl RadioSession {
     /// A session for one radio, disconnected until [`link_up`](Self::link_up).
@@ -149,6 +160,7 @@ impl RadioSession {
             rx: None,
             tx: None,
             air: super::air_time::AirClock::default(),
+            texts: Box::new(Reassembler::new(TEXT_PARTS_TIMEOUT)),
         })
     }
 
@@ -262,6 +274,7 @@ impl RadioSession {
         }
         self.call_timeout(now);
         self.air_time_timeout(now);
+        self.texts.handle_timeout(now);
         if self.state == LinkState::Ready
             && let Some(due) = self.next_signal
             && now >= due
@@ -293,6 +306,7 @@ impl RadioSession {
             signal,
             self.call_deadline(),
             self.air_time_deadline(),
+            self.texts.poll_timeout(),
         ]
         .into_iter()
         .flatten()
@@ -456,7 +470,7 @@ impl RadioSession {
             Line::Released(r) => self.on_released(r),
             Line::Interrupted(i) => self.on_interrupted(i),
             Line::Wait(w) => self.on_wait(w),
-            Line::Sds { header, data } => self.on_sds(header, &data),
+            Line::Sds { header, data } => self.on_sds(now, header, &data),
             Line::Signal(q) => {
                 self.signal_dbm = q.dbm();
                 self.emit(RadioOutput::SignalQuality { dbm: q.dbm() });
@@ -493,7 +507,7 @@ impl RadioSession {
         }
     }
 
-    fn on_sds(&mut self, header: SdsHeader, data: &[u8]) {
+    fn on_sds(&mut self, now: Instant, header: SdsHeader, data: &[u8]) {
         let from = header.calling.map(|id| self.resolve(id));
         let kind = match header.ai_service {
             AiService::Status => Some(SdsKind::Status),
@@ -513,6 +527,37 @@ impl RadioSession {
                 }),
                 _ => self.emit(RadioOutput::Status { from, value }),
             },
+            Some(Ok(UserData::Text(t))) if t.chars().is_ok() => self.emit(RadioOutput::Text {
+                from,
+                text: t.chars().map(Iterator::collect).unwrap_or_default(),
+                parts: 1,
+            }),
+            Some(Ok(UserData::UdhText(t))) if TextChars::new(t.coding, t.text).is_ok() => {
+                match self.texts.push(now, from, &t) {
+                    Ok(Progress::Complete(whole)) => {
+                        let text = whole.chars().map(Iterator::collect).unwrap_or_default();
+                        let parts = u8::try_from(whole.parts()).unwrap_or(u8::MAX);
+                        self.emit(RadioOutput::Text { from, text, parts });
+                    }
+                    // The rest is still to come, or this part came twice.
+                    Ok(Progress::Incomplete { .. } | Progress::Duplicate) => {}
+                    // A header without concatenation: a whole text by itself.
+                    Err(ReassemblyError::NotConcatenated) => self.emit(RadioOutput::Text {
+                        from,
+                        text: TextChars::new(t.coding, t.text)
+                            .map(Iterator::collect)
+                            .unwrap_or_default(),
+                        parts: 1,
+                    }),
+                    // Too big to keep: passed on as it came.
+                    Err(_) => self.emit(RadioOutput::Sds {
+                        from,
+                        ai_service: header.ai_service,
+                        bits: header.bits,
+                        data: data.to_vec(),
+                    }),
+                }
+            }
             Some(Ok(UserData::Tl {
                 pdu: TlPdu::Report(report),
                 ..

@@ -1137,16 +1137,90 @@ fn status_sds_is_a_status() {
 }
 
 #[test]
-fn other_sds_is_passed_on_raw_and_broken_sds_too() {
+fn text_in_any_defined_coding_is_rendered() {
     let mut rig = Rig::ready();
     rig.feed("\r\n+CTSDSR: 12,2040999,0,2040123,0,48\r\n82042A014F4B\r\n");
+    assert_eq!(
+        rig.events(),
+        [RadioOutput::Text {
+            from: Some(unit(2_040_999)),
+            text: "OK".into(),
+            parts: 1
+        }]
+    );
+    // Simple text, ISO 8859-15: "5 €".
+    rig.feed("\r\n+CTSDSR: 12,2040999,0,2040123,0,40\r\n020D3520A4\r\n");
+    assert_eq!(
+        rig.events(),
+        [RadioOutput::Text {
+            from: Some(unit(2_040_999)),
+            text: "5 €".into(),
+            parts: 1
+        }]
+    );
+}
+
+/// Part `part` of 2 of concatenated text 0x42 (protocol 0x8A, Latin-1, SDS-TL reference
+/// `part`), carrying `text`.
+fn udh_part(part: u8, text: &str) -> String {
+    let mut bytes = vec![0x8a, 0x00, part, 0x01, 0x05, 0x00, 0x03, 0x42, 0x02, part];
+    bytes.extend(text.bytes());
+    let hex: String = bytes.iter().map(|b| format!("{b:02X}")).collect();
+    format!(
+        "\r\n+CTSDSR: 12,2040999,0,2040123,0,{}\r\n{hex}\r\n",
+        bytes.len() * 8
+    )
+}
+
+#[test]
+fn concatenated_text_is_reported_once_whole() {
+    let mut rig = Rig::ready();
+    // The second part first: nothing to report yet.
+    rig.feed(&udh_part(2, "active"));
+    assert_eq!(rig.events(), []);
+    assert!(rig.radio.poll_timeout().is_some());
+    rig.feed(&udh_part(2, "active"));
+    assert_eq!(rig.events(), [], "a repeated part is ignored");
+    rig.feed(&udh_part(1, "Patch "));
+    assert_eq!(
+        rig.events(),
+        [RadioOutput::Text {
+            from: Some(unit(2_040_999)),
+            text: "Patch active".into(),
+            parts: 2
+        }]
+    );
+}
+
+#[test]
+fn a_concatenated_text_missing_a_part_is_dropped_after_its_timeout() {
+    let mut rig = Rig::ready();
+    let start = rig.now;
+    rig.feed(&udh_part(1, "Patch "));
+    assert_eq!(rig.events(), []);
+    let due = start + TEXT_PARTS_TIMEOUT;
+    assert!(rig.radio.poll_timeout().is_some_and(|t| t <= due));
+    rig.now = due;
+    rig.radio.handle_timeout(rig.now);
+    assert_eq!(rig.radio.texts.in_progress(), 0);
+    assert_eq!(rig.radio.texts.expired(), 1);
+    // The late second part starts a new message of its own.
+    rig.feed(&udh_part(2, "active"));
+    assert_eq!(rig.events(), []);
+}
+
+#[test]
+fn other_sds_is_passed_on_raw_and_broken_sds_too() {
+    let mut rig = Rig::ready();
+    // SDS-TL text in reserved coding 64: not rendered, passed on as it came.
+    rig.feed("\r\n+CTSDSR: 12,2040999,0,2040123,0,48\r\n82042A404F4B\r\n");
     assert_eq!(
         rig.events(),
         [RadioOutput::Sds {
             from: Some(unit(2_040_999)),
             ai_service: AiService::SdsType4,
             bits: 48,
-            data: vec![0x82, 0x04, 0x2a, 0x01, 0x4f, 0x4b]
+            data: vec![0x82, 0x04, 0x2a, 0x40, 0x4f, 0x4b]
         }]
     );
     // A LIP PDU cut short: reported as a fault, and kept raw.

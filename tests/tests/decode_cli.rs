@@ -304,3 +304,55 @@ fn a_reader_that_stops_early_is_not_a_crash() {
     assert!(!err.contains("panicked"), "{err}");
     assert!(out.status.success(), "status {:?}: {err}", out.status);
 }
+
+#[test]
+fn sds_report_names_status_and_reference() {
+    let out = run(&["decode", "sds", "82 10 4b 07"], "");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.starts_with("SDS-TL SDS-REPORT (32 bits)"), "{text}");
+    assert!(
+        text.contains("message reference 7: 0x4b destination not registered on system"),
+        "{text}"
+    );
+}
+
+#[test]
+fn sds_concatenated_part_json_carries_the_text_and_the_part() {
+    let out = run(
+        &[
+            "decode",
+            "sds",
+            "--json",
+            "8a00c98d045a8f050003c9020150617463 68a4",
+        ],
+        "",
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(v["type"], "udh_text");
+    assert_eq!(v["text"], "Patch€");
+    let c = &v["data"]["header"]["concatenation"];
+    assert_eq!(
+        (c["total"].as_u64(), c["part"].as_u64()),
+        (Some(2), Some(1))
+    );
+}
+
+#[test]
+fn sds_text_in_a_reserved_coding_is_shown_as_hex() {
+    let out = run(&["decode", "sds", "024068 69"], "");
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("text (reserved coding 64, 16 bits): 6869"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[test]
+fn truncated_sds_report_exits_2_naming_the_bit() {
+    let out = run(&["decode", "sds", "821000"], "");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("at bit 24"), "{}", stderr(&out));
+}

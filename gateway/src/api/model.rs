@@ -304,6 +304,26 @@ pub struct RoamingEventView {
     pub time: String,
     /// What happened, for people.
     pub event: String,
+    /// For a report on a text reply to a unit: what became of it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delivery: Option<ReplyDeliveryView>,
+}
+
+/// What became of a text reply to a unit (an SDS-TL delivery report, or none in time).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReplyDeliveryView {
+    /// The unit's TSI.
+    pub unit: String,
+    /// Its call sign, if the alias table has one.
+    pub call_sign: Option<String>,
+    /// The reply's SDS-TL message reference.
+    pub reference: u8,
+    /// `delivered`, `stored` (the network keeps it for later), `failed` or `not_confirmed`.
+    pub outcome: String,
+    /// The delivery status octet (EN 300 392-2 table 29.16), when a report came.
+    pub status: Option<u8>,
+    /// The status explained.
+    pub status_text: Option<String>,
 }
 
 /// Every 4xx and 5xx answer.

@@ -1,6 +1,6 @@
 //! `borderlink`: the engineer's command-line tool.
 //!
-//! `borderlink decode rtp|link|lip <hex>` explains a captured packet, frame or location report;
+//! `borderlink decode rtp|link|lip|sds <hex>` explains a captured packet, frame or location report;
 //! `borderlink decode pei < transcript` explains a radio's PEI traffic line by line. Output is
 //! for people by default and JSON with `--json`. Malformed input exits with status 2 and a
 //! message naming the offset or line.
@@ -23,6 +23,7 @@ use borderlink_gateway::client::{self, Client, ClientError};
 use borderlink_gateway::decode::{self, Decoded};
 use borderlink_gateway::firmware_image::{self, ImageSlot, SignedFile};
 use borderlink_protocol::link::FirmwareVersion;
+use borderlink_protocol::sds::SdsKind;
 use clap::{Args, Parser, Subcommand};
 
 /// borderlink engineer's tool.
@@ -227,6 +228,27 @@ enum DecodeCommand {
         #[arg(long)]
         bits: Option<u16>,
     },
+    /// Any SDS user data from a +CTSDSR data line (status, LIP, text in any coding,
+    /// concatenated-text part, SDS-TL report or acknowledgement), as hex.
+    Sds {
+        #[command(flatten)]
+        input: HexInput,
+        /// Length of the user data in bits, as the +CTSDSR line gives it; by default every bit.
+        #[arg(long)]
+        bits: Option<u16>,
+        /// Read as a status (`status`) or type-4 data (`type4`), as the +CTSDSR AI service
+        /// says; by default 16 bits is a status and anything else type-4.
+        #[arg(long, value_parser = parse_sds_kind)]
+        kind: Option<SdsKind>,
+    },
+}
+
+fn parse_sds_kind(text: &str) -> Result<SdsKind, String> {
+    match text {
+        "status" => Ok(SdsKind::Status),
+        "type4" => Ok(SdsKind::Type4),
+        other => Err(format!("\"{other}\" is neither status nor type4")),
+    }
 }
 
 #[derive(Debug, Args)]
@@ -725,6 +747,9 @@ fn main() -> ExitCode {
         Command::Decode(DecodeCommand::Lip { input, bits }) => input
             .text()
             .map(|text| (decode::lip_hex(&text, *bits), input.json)),
+        Command::Decode(DecodeCommand::Sds { input, bits, kind }) => input
+            .text()
+            .map(|text| (decode::sds_hex(&text, *bits, *kind), input.json)),
     };
     match result {
         Ok((Ok(decoded), json)) => match print(&decoded, json) {

@@ -1103,8 +1103,19 @@ impl Site {
             RadioOutput::Location { from, report } => {
                 info!(from = ?from.map(|t| t.to_string()), %report, "location report")
             }
+            RadioOutput::Text { from, text, parts } => {
+                info!(from = ?from.map(|t| t.to_string()), %text, parts, "text message")
+            }
             RadioOutput::Sds { from, bits, .. } => {
                 info!(from = ?from.map(|t| t.to_string()), bits, "short data")
+            }
+            RadioOutput::DeliveryReport {
+                from,
+                reference,
+                status,
+                via,
+            } => {
+                info!(from = ?from.map(|t| t.to_string()), reference, %status, ?via, "delivery report")
             }
             RadioOutput::SdsSent { to, result } => match result {
                 Ok(()) => info!(%to, "short data sent"),

@@ -1,5 +1,5 @@
-//! The daemon's hook into semi-roaming: radios' status and LIP reports go to the
-//! [`Roaming`] state machine, its patch changes to the engine, its replies to the radio that
+//! The daemon's hook into semi-roaming: radios' status and LIP reports, and the SDS-TL
+//! delivery reports on replies, go to the [`Roaming`] state machine, its patch changes to the engine, its replies to the radio that
 //! heard the unit, and its events to the log (and, through [`Site::roaming`], to the control
 //! API).
 
@@ -7,9 +7,9 @@ use borderlink_protocol::time::Instant;
 use tracing::{info, warn};
 
 use super::Site;
-use crate::api::model::RoamingEventView;
+use crate::api::model::{ReplyDeliveryView, RoamingEventView};
 use crate::radio::RadioOutput;
-use crate::roaming::{ReplyMessage, Roaming, RoamingEvent};
+use crate::roaming::{DeliveryOutcome, ReplyMessage, Roaming, RoamingEvent};
 
 impl Site {
     /// Hands a radio's status message or position report to roaming; other outputs are not
@@ -27,6 +27,14 @@ impl Site {
             RadioOutput::Location { from, report } => {
                 self.roaming.handle_location(now, heard_on, *from, report)
             }
+            RadioOutput::DeliveryReport {
+                from,
+                reference,
+                status,
+                ..
+            } => self
+                .roaming
+                .handle_delivery_report(now, *from, *reference, *status),
             _ => {}
         }
     }
@@ -56,7 +64,9 @@ impl Site {
             };
             let sent = match &reply.message {
                 ReplyMessage::Status(value) => pei.session.send_status(now, reply.to, *value),
-                ReplyMessage::Text(text) => pei.session.send_text(now, reply.to, text),
+                ReplyMessage::Text { text, reference } => pei
+                    .session
+                    .send_tracked_text(now, reply.to, text, *reference),
             };
             if let Err(error) = sent {
                 warn!(radio = %name, to = %reply.to, %error, "reply to a unit not sent");
@@ -72,6 +82,7 @@ impl Site {
             self.roaming_log.push_back(RoamingEventView {
                 time: humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string(),
                 event: describe(&self.roaming, &event),
+                delivery: delivery_view(&event),
             });
         }
         moved
@@ -145,6 +156,20 @@ fn describe(roaming: &Roaming, event: &RoamingEvent) -> String {
                 ", carried as an ordinary call on the other network (sovereignty rule)"
             }
         ),
+        RoamingEvent::ReplyDelivery {
+            unit,
+            call_sign,
+            mirror,
+            reference,
+            outcome,
+        } => format!(
+            "reply to {}{} (message reference {reference}) {}",
+            call_sign
+                .as_ref()
+                .map_or_else(|| unit.to_string(), |c| format!("{c} ({unit})")),
+            mirror.map_or_else(String::new, |m| format!(" about {}", mirror_name(m))),
+            outcome_text(outcome)
+        ),
         RoamingEvent::EmergencyStatus {
             unit, call_sign, ..
         } => format!(
@@ -210,6 +235,137 @@ fn log_event(roaming: &Roaming, event: &RoamingEvent) {
             heard_on,
             ..
         } => warn!(%unit, ?call_sign, %heard_on, "emergency status from a unit"),
+        RoamingEvent::ReplyDelivery {
+            unit,
+            call_sign,
+            mirror,
+            reference,
+            outcome,
+        } => match outcome {
+            DeliveryOutcome::Delivered(status) => {
+                info!(%unit, ?call_sign, mirror = ?mirror.map(mirror_name), reference, %status, "reply delivered")
+            }
+            DeliveryOutcome::Stored(status) => {
+                info!(%unit, ?call_sign, mirror = ?mirror.map(mirror_name), reference, %status, "reply stored by the network, not delivered yet")
+            }
+            DeliveryOutcome::Failed(status) => {
+                warn!(%unit, ?call_sign, mirror = ?mirror.map(mirror_name), reference, %status, "reply not delivered")
+            }
+            DeliveryOutcome::NotConfirmed => {
+                warn!(%unit, ?call_sign, mirror = ?mirror.map(mirror_name), reference, "reply delivery not confirmed in time")
+            }
+        },
         other => info!(event = ?other, "roaming"),
+    }
+}
+
+/// `delivered (0x00 receipt acknowledged by destination (success))` and the like.
+fn outcome_text(outcome: &DeliveryOutcome) -> String {
+    match outcome {
+        DeliveryOutcome::Delivered(status) => format!("delivered: {status}"),
+        DeliveryOutcome::Stored(status) => {
+            format!("stored by the network, not delivered yet: {status}")
+        }
+        DeliveryOutcome::Failed(status) => format!("failed: {status}"),
+        DeliveryOutcome::NotConfirmed => "not confirmed: no delivery report in time".to_owned(),
+    }
+}
+
+/// The structured form of a reply delivery event, for the API's scripts and pages.
+fn delivery_view(event: &RoamingEvent) -> Option<ReplyDeliveryView> {
+    let RoamingEvent::ReplyDelivery {
+        unit,
+        call_sign,
+        reference,
+        outcome,
+        ..
+    } = event
+    else {
+        return None;
+    };
+    let (word, status) = match outcome {
+        DeliveryOutcome::Delivered(s) => ("delivered", Some(*s)),
+        DeliveryOutcome::Stored(s) => ("stored", Some(*s)),
+        DeliveryOutcome::Failed(s) => ("failed", Some(*s)),
+        DeliveryOutcome::NotConfirmed => ("not_confirmed", None),
+    };
+    Some(ReplyDeliveryView {
+        unit: unit.to_string(),
+        call_sign: call_sign.clone(),
+        reference: *reference,
+        outcome: word.to_owned(),
+        status: status.map(|s| s.get()),
+        status_text: status.map(|s| s.to_string()),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use borderlink_protocol::ids::Tsi;
+    use borderlink_protocol::sds::DeliveryStatus;
+
+    use super::*;
+
+    fn delivery(outcome: DeliveryOutcome) -> RoamingEvent {
+        RoamingEvent::ReplyDelivery {
+            unit: Tsi::from_parts(206, 1, 2_069_001).unwrap(),
+            call_sign: Some("BE-POL 12".into()),
+            mirror: None,
+            reference: 42,
+            outcome,
+        }
+    }
+
+    #[test]
+    fn a_delivered_reply_is_structured_for_the_api() {
+        let view = delivery_view(&delivery(DeliveryOutcome::Delivered(
+            DeliveryStatus::RECEIVED,
+        )))
+        .unwrap();
+        assert_eq!(view.outcome, "delivered");
+        assert_eq!(view.reference, 42);
+        assert_eq!(view.status, Some(0));
+        assert_eq!(
+            view.status_text.as_deref(),
+            Some("0x00 receipt acknowledged by destination (success)")
+        );
+        let json = serde_json::to_value(RoamingEventView {
+            time: "t".into(),
+            event: "e".into(),
+            delivery: Some(view),
+        })
+        .unwrap();
+        assert_eq!(json["delivery"]["outcome"], "delivered");
+        assert_eq!(json["delivery"]["call_sign"], "BE-POL 12");
+    }
+
+    #[test]
+    fn a_reply_not_confirmed_has_no_status() {
+        let view = delivery_view(&delivery(DeliveryOutcome::NotConfirmed)).unwrap();
+        assert_eq!(view.outcome, "not_confirmed");
+        assert_eq!(view.status, None);
+        assert_eq!(
+            outcome_text(&DeliveryOutcome::Failed(DeliveryStatus::new(0x4b))),
+            "failed: 0x4b destination not registered on system (data transfer failed)"
+        );
+    }
+
+    #[test]
+    fn other_events_carry_no_delivery() {
+        let event = RoamingEvent::EmergencyStatus {
+            unit: Tsi::from_parts(206, 1, 2_069_001).unwrap(),
+            call_sign: None,
+            heard_on: Tsi::from_parts(204, 1, 2_040_551).unwrap(),
+            mirror: None,
+        };
+        assert_eq!(delivery_view(&event), None);
+        // Without a delivery the JSON is what it was before.
+        let json = serde_json::to_value(RoamingEventView {
+            time: "t".into(),
+            event: "e".into(),
+            delivery: None,
+        })
+        .unwrap();
+        assert!(json.get("delivery").is_none());
     }
 }

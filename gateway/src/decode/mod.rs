@@ -6,6 +6,7 @@ mod link;
 mod lip;
 mod pei;
 mod rtp;
+mod sds;
 
 use serde_json::Value;
 use thiserror::Error;
@@ -42,6 +43,9 @@ pub enum DecodeError {
     /// The bytes are not a LIP short location report.
     #[error("invalid LIP report: {0}")]
     Lip(String),
+    /// The bytes are not valid SDS user data.
+    #[error("invalid short data: {0}")]
+    Sds(String),
     /// Serialising the result failed (a bug, reported rather than hidden).
     #[error("internal error rendering JSON: {0}")]
     Json(String),
@@ -55,6 +59,16 @@ pub fn rtp_hex(text: &str) -> Result<Decoded, DecodeError> {
 /// Decodes a LIP short location report given as hex text; `bits` defaults to all of them.
 pub fn lip_hex(text: &str, bits: Option<u16>) -> Result<Decoded, DecodeError> {
     lip::decode(&parse_hex(text)?, bits)
+}
+
+/// Decodes SDS user data (status, LIP, text, SDS-TL reports...) given as hex text; `bits`
+/// defaults to all of them, `kind` to a guess from the length.
+pub fn sds_hex(
+    text: &str,
+    bits: Option<u16>,
+    kind: Option<borderlink_protocol::sds::SdsKind>,
+) -> Result<Decoded, DecodeError> {
+    sds::decode(&parse_hex(text)?, bits, kind)
 }
 
 /// Decodes one board-link frame (COBS bytes, optionally with the 0x00) given as hex text.

@@ -142,7 +142,10 @@ mod tests {
         assert_eq!(ended.key_up, KeyUpTime(1));
         assert_eq!(ended.closing, Some(Instant::ZERO + CAPTURE_TAIL));
         let now = state.expect("a new capture");
-        assert_eq!((now.talker, now.key_up, now.closing), (None, KeyUpTime(2), None));
+        assert_eq!(
+            (now.talker, now.key_up, now.closing),
+            (None, KeyUpTime(2), None)
+        );
     }
 
     #[test]

@@ -66,7 +66,7 @@ mod tests;
 
 pub use command::Transmit;
 pub use config::{ConfigError, MAX_RETRIES, RadioSessionConfig};
-pub use output::{CommandError, DownReason, RadioFault, RadioOutput, TxFailure};
+pub use output::{CommandError, DownReason, RadioFault, RadioOutput, ReportPdu, TxFailure};
 pub use profile::{MAX_EXTRA, MAX_EXTRA_LEN, PeiProfile};
 pub use sds::{MAX_SDS_BYTES, MAX_TEXT_LEN, SendError};
-pub use session::{LinkState, RadioIdentification, RadioSession, RadioStatus};
+pub use session::{LinkState, RadioIdentification, RadioSession, RadioStatus, TEXT_PARTS_TIMEOUT};

@@ -5,11 +5,22 @@ use std::fmt;
 
 use borderlink_protocol::ids::{PeiIdentity, Tsi};
 use borderlink_protocol::pei::{AiService, CmeError, DisconnectCause, PeiError, RegistrationState};
-use borderlink_protocol::sds::{SdsError, ShortLocationReport, Status};
+use borderlink_protocol::sds::{DeliveryStatus, SdsError, ShortLocationReport, Status};
 use borderlink_protocol::voice::Priority;
 use thiserror::Error;
 
 use crate::engine::radio_tx::RadioEvent;
+
+/// The PDU a delivery report came in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ReportPdu {
+    /// SDS-REPORT (type-4 data, SDS-TL message type 1).
+    Report,
+    /// SDS-ACK (SDS-TL message type 2).
+    Ack,
+    /// SDS-SHORT REPORT, a pre-coded status in 0x7C00–0x7FFF.
+    ShortReport,
+}
 
 /// Something the session reports; drain with [`RadioSession::poll_event`](super::RadioSession::poll_event).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,7 +63,8 @@ pub enum RadioOutput {
     },
     /// The other party stopped talking or the call ended: stop capturing.
     ReceiveEnd,
-    /// Short data that is neither a status nor a LIP short report, as received.
+    /// Short data that is neither a status, a LIP short report, a text in a defined coding
+    /// nor a delivery report, as received.
     Sds {
         /// Sender, when the radio said.
         from: Option<Tsi>,
@@ -62,6 +74,16 @@ pub enum RadioOutput {
         bits: u16,
         /// The user data, `bits` rounded up to whole bytes.
         data: Vec<u8>,
+    },
+    /// A text message, rendered from whatever coding it came in; a concatenated text once
+    /// all its parts are in.
+    Text {
+        /// Sender, when the radio said.
+        from: Option<Tsi>,
+        /// The text.
+        text: String,
+        /// How many SDS it came in.
+        parts: u8,
     },
     /// A pre-coded status message.
     Status {
@@ -76,6 +98,21 @@ pub enum RadioOutput {
         from: Option<Tsi>,
         /// The report.
         report: ShortLocationReport,
+    },
+    /// An SDS-TL report on a message the gateway sent with a message reference
+    /// ([`RadioSession::send_tracked_text`](super::RadioSession::send_tracked_text)): an
+    /// SDS-REPORT, an SDS-ACK, or an SDS-SHORT REPORT status (whose four report types are
+    /// given as the delivery status codes 0x00 received, 0x02 consumed, 0x50 protocol not
+    /// supported and 0x52 memory full).
+    DeliveryReport {
+        /// Who reported (the unit, or the SwMI on its behalf), when the radio said.
+        from: Option<Tsi>,
+        /// The message reference reported on.
+        reference: u8,
+        /// What became of the message.
+        status: DeliveryStatus,
+        /// Which PDU carried it.
+        via: ReportPdu,
     },
     /// The radio accepted (`Ok`) or refused an SDS the gateway asked it to send
     /// ([`RadioSession::send_status`](super::RadioSession::send_status),

@@ -1,6 +1,11 @@
 //! Short data the gateway sends to a unit: the acknowledgement or refusal of a cross-border
 //! patch request, as a pre-coded status or a short text.
 //!
+//! A text sent with [`RadioSession::send_tracked_text`] goes as SDS-TL text messaging (0x82,
+//! EN 300 392-2 §29.5.3) with a message reference and a request for a report on receipt; the
+//! unit's (or the SwMI's) SDS-REPORT comes back as [`RadioOutput::DeliveryReport`], as does an
+//! SDS-ACK or an SDS-SHORT REPORT (a status in 0x7C00–0x7FFF) quoting the reference.
+//!
 //! On the PEI this is two commands (EN 300 392-5 §6.13): `AT+CTSDS=<AI service>,<called party
 //! type>` chooses status (13) or SDS type 4 (12) for the next message, then
 //! `AT+CMGS=<to>,<bits>` carries the user data in hex, ended by Ctrl-Z. Both are written at
@@ -12,7 +17,9 @@
 
 use borderlink_protocol::ids::{PeiIdentity, Tsi};
 use borderlink_protocol::pei::{AiService, IdentityType};
-use borderlink_protocol::sds::{Status, TextMessage};
+use borderlink_protocol::sds::{
+    Bits, DeliveryReportRequest, SdsTlText, Status, TextCoding, TextMessage, TransferHeader,
+};
 use borderlink_protocol::time::Instant;
 use thiserror::Error;
 
@@ -21,12 +28,13 @@ use super::output::{CommandError, RadioOutput};
 use super::session::{LinkState, RadioSession};
 
 /// Most user data the session sends in one SDS, in bytes: room for a text of
-/// [`MAX_TEXT_LEN`] Latin-1 characters with its two header bytes.
+/// [`MAX_TEXT_LEN`] Latin-1 characters with its header bytes (four with SDS-TL).
 pub const MAX_SDS_BYTES: usize = 64;
 
 /// Longest text reply, in characters: one line on a terminal's display is about this long, and
-/// the command line stays within the session's fixed buffer.
-pub const MAX_TEXT_LEN: usize = MAX_SDS_BYTES - 2;
+/// the command line stays within the session's fixed buffer. The same for simple and SDS-TL
+/// text, so a reply never depends on which one carries it.
+pub const MAX_TEXT_LEN: usize = MAX_SDS_BYTES - 4;
 
 /// Why an SDS was not queued for sending.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
@@ -75,6 +83,29 @@ impl RadioSession {
     /// Queues a short Latin-1 text (SDS type 4, simple text messaging) to `to`. The outcome is
     /// reported as [`RadioOutput::SdsSent`].
     pub fn send_text(&mut self, now: Instant, to: Tsi, text: &str) -> Result<(), SendError> {
+        self.queue_text(now, to, text, None)
+    }
+
+    /// Queues a short Latin-1 text as SDS-TL text messaging with message reference
+    /// `reference`, asking for a report on receipt. The radio's acceptance is reported as
+    /// [`RadioOutput::SdsSent`], the unit's report later as [`RadioOutput::DeliveryReport`].
+    pub fn send_tracked_text(
+        &mut self,
+        now: Instant,
+        to: Tsi,
+        text: &str,
+        reference: u8,
+    ) -> Result<(), SendError> {
+        self.queue_text(now, to, text, Some(reference))
+    }
+
+    fn queue_text(
+        &mut self,
+        now: Instant,
+        to: Tsi,
+        text: &str,
+        reference: Option<u8>,
+    ) -> Result<(), SendError> {
         let count = text.chars().count();
         if count > MAX_TEXT_LEN {
             return Err(SendError::TooLong(count));
@@ -83,7 +114,22 @@ impl RadioSession {
             .chars()
             .map(|c| u8::try_from(u32::from(c)).map_err(|_| SendError::NotLatin1))
             .collect::<Result<_, _>>()?;
-        let message = TextMessage::latin1(&latin1).ok_or(SendError::TooLong(count))?;
+        let message = match reference {
+            None => TextMessage::latin1(&latin1),
+            Some(reference) => Bits::from_bytes(&latin1).map(|text| TextMessage {
+                immediate: false,
+                sds_tl: Some(SdsTlText {
+                    header: TransferHeader {
+                        delivery_report: DeliveryReportRequest::Received,
+                        ..TransferHeader::new(reference)
+                    },
+                    timestamp: None,
+                }),
+                coding: TextCoding::LATIN_1,
+                text,
+            }),
+        }
+        .ok_or(SendError::TooLong(count))?;
         let mut buf = [0u8; MAX_SDS_BYTES];
         let len = message
             .emit(&mut buf)

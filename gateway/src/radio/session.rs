@@ -8,7 +8,10 @@ use std::collections::VecDeque;
 
 use borderlink_protocol::ids::{PeiIdentity, Tsi};
 use borderlink_protocol::pei::{AiService, PeiParser, RegistrationState, SdsHeader};
-use borderlink_protocol::sds::{self, SdsKind, UserData};
+use borderlink_protocol::sds::{
+    self, DeliveryStatus, Progress, Reassembler, ReassemblyError, SdsKind, ShortReportType,
+    StatusKind, TextChars, TlPdu, UserData,
+};
 use borderlink_protocol::time::{Duration, Instant};
 use borderlink_protocol::voice::Priority;
 
@@ -16,7 +19,7 @@ use super::call::{Call, Keying, Rx};
 use super::command::{Op, Transmit};
 use super::config::{ConfigError, RadioSessionConfig};
 use super::line::Line;
-use super::output::{CommandError, DownReason, RadioFault, RadioOutput};
+use super::output::{CommandError, DownReason, RadioFault, RadioOutput, ReportPdu};
 
 /// Longest line kept from the radio: holds the longest SDS data line (2047 bits in hex).
 const LINE_CAPACITY: usize = 512;
@@ -160,7 +163,17 @@ pub struct RadioSession {
     pub(super) registration_refused: bool,
     /// Maker, model, software and groups.
     pub(super) identification: RadioIdentification,
+    /// Parts of concatenated texts (protocol 0x8A) waiting for the rest, per sender.
+    pub(super) texts: Box<TextParts>,
 }
+
+/// The reassembler of concatenated texts a session keeps: four messages in progress (from
+/// different senders, or one sender's overlapping ones), eight parts and 1 KiB of text each.
+pub(super) type TextParts = Reassembler<Option<Tsi>, 4, 8, 1024>;
+
+/// How long the parts of a concatenated text wait for the rest: every part goes out on its own
+/// SDS within seconds of the first, so a minute is plenty and frees the slot for others.
+pub const TEXT_PARTS_TIMEOUT: Duration = Duration::from_secs(60);
 
 impl RadioSession {
     /// A session for one radio, disconnected until [`link_up`](Self::link_up).
@@ -191,6 +204,7 @@ impl RadioSession {
             registration: None,
             registration_refused: false,
             identification: RadioIdentification::default(),
+            texts: Box::new(Reassembler::new(TEXT_PARTS_TIMEOUT)),
         })
     }
 
@@ -310,6 +324,7 @@ impl RadioSession {
         }
         self.call_timeout(now);
         self.air_time_timeout(now);
+        self.texts.handle_timeout(now);
         if self.state == LinkState::Ready
             && let Some(due) = self.next_signal
             && now >= due
@@ -347,6 +362,7 @@ impl RadioSession {
             signal,
             self.call_deadline(),
             self.air_time_deadline(),
+            self.texts.poll_timeout(),
         ]
         .into_iter()
         .flatten()
@@ -510,7 +526,7 @@ impl RadioSession {
             Line::Released(r) => self.on_released(r),
             Line::Interrupted(i) => self.on_interrupted(i),
             Line::Wait(w) => self.on_wait(w),
-            Line::Sds { header, data } => self.on_sds(header, &data),
+            Line::Sds { header, data } => self.on_sds(now, header, &data),
             Line::Signal(q) => {
                 self.signal_dbm = q.dbm();
                 self.emit(RadioOutput::SignalQuality { dbm: q.dbm() });
@@ -550,7 +566,7 @@ impl RadioSession {
         }
     }
 
-    fn on_sds(&mut self, header: SdsHeader, data: &[u8]) {
+    fn on_sds(&mut self, now: Instant, header: SdsHeader, data: &[u8]) {
         let from = header.calling.map(|id| self.resolve(id));
         let kind = match header.ai_service {
             AiService::Status => Some(SdsKind::Status),
@@ -558,7 +574,67 @@ impl RadioSession {
             _ => None,
         };
         match kind.map(|k| sds::decode(k, data, header.bits)) {
-            Some(Ok(UserData::Status(value))) => self.emit(RadioOutput::Status { from, value }),
+            Some(Ok(UserData::Status(value))) => match value.kind() {
+                StatusKind::ShortReport {
+                    report,
+                    message_reference,
+                } => self.emit(RadioOutput::DeliveryReport {
+                    from,
+                    reference: message_reference,
+                    status: short_report_status(report),
+                    via: ReportPdu::ShortReport,
+                }),
+                _ => self.emit(RadioOutput::Status { from, value }),
+            },
+            Some(Ok(UserData::Text(t))) if t.chars().is_ok() => self.emit(RadioOutput::Text {
+                from,
+                text: t.chars().map(Iterator::collect).unwrap_or_default(),
+                parts: 1,
+            }),
+            Some(Ok(UserData::UdhText(t))) if TextChars::new(t.coding, t.text).is_ok() => {
+                match self.texts.push(now, from, &t) {
+                    Ok(Progress::Complete(whole)) => {
+                        let text = whole.chars().map(Iterator::collect).unwrap_or_default();
+                        let parts = u8::try_from(whole.parts()).unwrap_or(u8::MAX);
+                        self.emit(RadioOutput::Text { from, text, parts });
+                    }
+                    // The rest is still to come, or this part came twice.
+                    Ok(Progress::Incomplete { .. } | Progress::Duplicate) => {}
+                    // A header without concatenation: a whole text by itself.
+                    Err(ReassemblyError::NotConcatenated) => self.emit(RadioOutput::Text {
+                        from,
+                        text: TextChars::new(t.coding, t.text)
+                            .map(Iterator::collect)
+                            .unwrap_or_default(),
+                        parts: 1,
+                    }),
+                    // Too big to keep: passed on as it came.
+                    Err(_) => self.emit(RadioOutput::Sds {
+                        from,
+                        ai_service: header.ai_service,
+                        bits: header.bits,
+                        data: data.to_vec(),
+                    }),
+                }
+            }
+            Some(Ok(UserData::Tl {
+                pdu: TlPdu::Report(report),
+                ..
+            })) => self.emit(RadioOutput::DeliveryReport {
+                from,
+                reference: report.message_reference,
+                status: report.status,
+                via: ReportPdu::Report,
+            }),
+            Some(Ok(UserData::Tl {
+                pdu: TlPdu::Ack(ack),
+                ..
+            })) => self.emit(RadioOutput::DeliveryReport {
+                from,
+                reference: ack.message_reference,
+                status: ack.status,
+                via: ReportPdu::Ack,
+            }),
             Some(Ok(UserData::Lip(report))) => self.emit(RadioOutput::Location { from, report }),
             other => {
                 if let Some(Err(error)) = other {
@@ -572,6 +648,17 @@ impl RadioSession {
                 });
             }
         }
+    }
+}
+
+/// The delivery status an SDS-SHORT REPORT type stands for (EN 300 392-2 table 29.23 against
+/// table 29.16).
+fn short_report_status(report: ShortReportType) -> DeliveryStatus {
+    match report {
+        ShortReportType::MessageReceived => DeliveryStatus::RECEIVED,
+        ShortReportType::MessageConsumed => DeliveryStatus::CONSUMED,
+        ShortReportType::ProtocolOrEncodingNotSupported => DeliveryStatus::PROTOCOL_NOT_SUPPORTED,
+        ShortReportType::DestinationMemoryFull => DeliveryStatus::MEMORY_FULL_DISCARDED,
     }
 }
 

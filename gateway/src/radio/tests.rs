@@ -3,7 +3,7 @@
 
 use borderlink_protocol::ids::{PeiIdentity, Ssi, Tsi, TsiForm};
 use borderlink_protocol::pei::{AiService, CmeError, DisconnectCause, ErrorKind};
-use borderlink_protocol::sds::Status;
+use borderlink_protocol::sds::{DeliveryStatus, Status};
 use borderlink_protocol::time::{Duration, Instant};
 use borderlink_protocol::voice::Priority;
 use proptest::prelude::*;
@@ -1175,16 +1175,90 @@ fn status_sds_is_a_status() {
 }
 
 #[test]
-fn other_sds_is_passed_on_raw_and_broken_sds_too() {
+fn text_in_any_defined_coding_is_rendered() {
     let mut rig = Rig::ready();
     rig.feed("\r\n+CTSDSR: 12,2040999,0,2040123,0,48\r\n82042A014F4B\r\n");
+    assert_eq!(
+        rig.events(),
+        [RadioOutput::Text {
+            from: Some(unit(2_040_999)),
+            text: "OK".into(),
+            parts: 1
+        }]
+    );
+    // Simple text, ISO 8859-15: "5 €".
+    rig.feed("\r\n+CTSDSR: 12,2040999,0,2040123,0,40\r\n020D3520A4\r\n");
+    assert_eq!(
+        rig.events(),
+        [RadioOutput::Text {
+            from: Some(unit(2_040_999)),
+            text: "5 €".into(),
+            parts: 1
+        }]
+    );
+}
+
+/// Part `part` of 2 of concatenated text 0x42 (protocol 0x8A, Latin-1, SDS-TL reference
+/// `part`), carrying `text`.
+fn udh_part(part: u8, text: &str) -> String {
+    let mut bytes = vec![0x8a, 0x00, part, 0x01, 0x05, 0x00, 0x03, 0x42, 0x02, part];
+    bytes.extend(text.bytes());
+    let hex: String = bytes.iter().map(|b| format!("{b:02X}")).collect();
+    format!(
+        "\r\n+CTSDSR: 12,2040999,0,2040123,0,{}\r\n{hex}\r\n",
+        bytes.len() * 8
+    )
+}
+
+#[test]
+fn concatenated_text_is_reported_once_whole() {
+    let mut rig = Rig::ready();
+    // The second part first: nothing to report yet.
+    rig.feed(&udh_part(2, "active"));
+    assert_eq!(rig.events(), []);
+    assert!(rig.radio.poll_timeout().is_some());
+    rig.feed(&udh_part(2, "active"));
+    assert_eq!(rig.events(), [], "a repeated part is ignored");
+    rig.feed(&udh_part(1, "Patch "));
+    assert_eq!(
+        rig.events(),
+        [RadioOutput::Text {
+            from: Some(unit(2_040_999)),
+            text: "Patch active".into(),
+            parts: 2
+        }]
+    );
+}
+
+#[test]
+fn a_concatenated_text_missing_a_part_is_dropped_after_its_timeout() {
+    let mut rig = Rig::ready();
+    let start = rig.now;
+    rig.feed(&udh_part(1, "Patch "));
+    assert_eq!(rig.events(), []);
+    let due = start + TEXT_PARTS_TIMEOUT;
+    assert!(rig.radio.poll_timeout().is_some_and(|t| t <= due));
+    rig.now = due;
+    rig.radio.handle_timeout(rig.now);
+    assert_eq!(rig.radio.texts.in_progress(), 0);
+    assert_eq!(rig.radio.texts.expired(), 1);
+    // The late second part starts a new message of its own.
+    rig.feed(&udh_part(2, "active"));
+    assert_eq!(rig.events(), []);
+}
+
+#[test]
+fn other_sds_is_passed_on_raw_and_broken_sds_too() {
+    let mut rig = Rig::ready();
+    // SDS-TL text in reserved coding 64: not rendered, passed on as it came.
+    rig.feed("\r\n+CTSDSR: 12,2040999,0,2040123,0,48\r\n82042A404F4B\r\n");
     assert_eq!(
         rig.events(),
         [RadioOutput::Sds {
             from: Some(unit(2_040_999)),
             ai_service: AiService::SdsType4,
             bits: 48,
-            data: vec![0x82, 0x04, 0x2a, 0x01, 0x4f, 0x4b]
+            data: vec![0x82, 0x04, 0x2a, 0x40, 0x4f, 0x4b]
         }]
     );
     // A LIP PDU cut short: reported as a fault, and kept raw.
@@ -1590,6 +1664,104 @@ fn text_to_a_visiting_unit_uses_its_full_tsi() {
         [RadioOutput::SdsSent {
             to: belgian,
             result: Ok(())
+        }]
+    );
+}
+
+#[test]
+fn tracked_text_goes_as_sds_tl_asking_for_a_receipt_report() {
+    let mut rig = Rig::ready();
+    rig.radio
+        .send_tracked_text(rig.now, unit(2_040_777), "OK", 0x2a)
+        .unwrap();
+    rig.drain();
+    assert_eq!(rig.sent(), ["AT+CTSDS=12,0\r"]);
+    rig.ok();
+    // 0x82 text messaging; SDS-TRANSFER, report on receipt (0x04); reference 0x2A; Latin-1.
+    assert_eq!(rig.sent(), ["AT+CMGS=2040777,48\r82042A014F4B\u{1a}"]);
+    rig.ok();
+    assert_eq!(
+        rig.events(),
+        [RadioOutput::SdsSent {
+            to: unit(2_040_777),
+            result: Ok(())
+        }]
+    );
+    let longest = "y".repeat(MAX_TEXT_LEN);
+    rig.radio
+        .send_tracked_text(rig.now, unit(1), &longest, 1)
+        .unwrap();
+    assert_eq!(
+        rig.radio
+            .send_tracked_text(rig.now, unit(1), &"y".repeat(MAX_TEXT_LEN + 1), 1),
+        Err(SendError::TooLong(MAX_TEXT_LEN + 1))
+    );
+}
+
+#[test]
+fn sds_report_is_a_delivery_report() {
+    let mut rig = Rig::ready();
+    rig.feed("\r\n+CTSDSR: 12,2040999,0,2040123,0,32\r\n8210002A\r\n");
+    assert_eq!(
+        rig.events(),
+        [RadioOutput::DeliveryReport {
+            from: Some(unit(2_040_999)),
+            reference: 0x2a,
+            status: DeliveryStatus::RECEIVED,
+            via: ReportPdu::Report,
+        }]
+    );
+    // A failure (0x4B, destination not registered), with the acknowledgement-required bit.
+    rig.feed("\r\n+CTSDSR: 12,2040999,0,2040123,0,32\r\n82184B07\r\n");
+    assert_eq!(
+        rig.events(),
+        [RadioOutput::DeliveryReport {
+            from: Some(unit(2_040_999)),
+            reference: 7,
+            status: DeliveryStatus::new(0x4b),
+            via: ReportPdu::Report,
+        }]
+    );
+}
+
+#[test]
+fn sds_ack_is_a_delivery_report() {
+    let mut rig = Rig::ready();
+    rig.feed("\r\n+CTSDSR: 12,2040999,0,2040123,0,32\r\n8220002A\r\n");
+    assert_eq!(
+        rig.events(),
+        [RadioOutput::DeliveryReport {
+            from: Some(unit(2_040_999)),
+            reference: 0x2a,
+            status: DeliveryStatus::RECEIVED,
+            via: ReportPdu::Ack,
+        }]
+    );
+}
+
+#[test]
+fn short_report_status_is_a_delivery_report_not_a_status() {
+    let mut rig = Rig::ready();
+    // 0x7E2A: 011111, type 2 (message received), reference 0x2A.
+    rig.feed("\r\n+CTSDSR: 13,2040999,0,2040123,0,16\r\n7E2A\r\n");
+    assert_eq!(
+        rig.events(),
+        [RadioOutput::DeliveryReport {
+            from: Some(unit(2_040_999)),
+            reference: 0x2a,
+            status: DeliveryStatus::RECEIVED,
+            via: ReportPdu::ShortReport,
+        }]
+    );
+    // Type 1: destination memory full.
+    rig.feed("\r\n+CTSDSR: 13,2040999,0,2040123,0,16\r\n7D05\r\n");
+    assert_eq!(
+        rig.events(),
+        [RadioOutput::DeliveryReport {
+            from: Some(unit(2_040_999)),
+            reference: 5,
+            status: DeliveryStatus::MEMORY_FULL_DISCARDED,
+            via: ReportPdu::ShortReport,
         }]
     );
 }

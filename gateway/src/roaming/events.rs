@@ -3,7 +3,7 @@
 //! emergency on the other side).
 
 use borderlink_protocol::ids::{Network, Tsi};
-use borderlink_protocol::sds::Status;
+use borderlink_protocol::sds::{DeliveryStatus, Status};
 use borderlink_protocol::time::Duration;
 
 use super::mirrors::MirrorId;
@@ -60,8 +60,29 @@ pub struct Reply {
 pub enum ReplyMessage {
     /// A pre-coded status.
     Status(Status),
-    /// A short Latin-1 text.
-    Text(String),
+    /// A short Latin-1 text, sent with SDS-TL: the message reference its delivery report
+    /// will quote. Roaming waits for that report and says what became of the reply
+    /// ([`RoamingEvent::ReplyDelivery`]).
+    Text {
+        /// The text.
+        text: String,
+        /// The SDS-TL message reference.
+        reference: u8,
+    },
+}
+
+/// What became of a text reply to a unit, from the SDS-TL report on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DeliveryOutcome {
+    /// The unit received it (a success status: received, consumed, forwarded...).
+    Delivered(DeliveryStatus),
+    /// The SwMI stored it for later delivery (a temporary-error status); roaming keeps
+    /// waiting for the final report.
+    Stored(DeliveryStatus),
+    /// It will not be delivered (a failure, flow-control or reserved status).
+    Failed(DeliveryStatus),
+    /// No final report came within the confirmation time.
+    NotConfirmed,
 }
 
 /// What a dispatcher asks of a mirror.
@@ -264,6 +285,20 @@ pub enum RoamingEvent {
         /// (sovereignty rules); if not, it is keyed there as an ordinary call and this event is
         /// how the other side's dispatch learns of it.
         propagated: bool,
+    },
+    /// A report on a text reply sent to a unit: delivered, stored, failed, or not confirmed
+    /// in time.
+    ReplyDelivery {
+        /// The unit.
+        unit: Tsi,
+        /// Its call sign.
+        call_sign: Option<String>,
+        /// The mirror the reply was about, if any.
+        mirror: Option<MirrorId>,
+        /// The SDS-TL message reference of the reply.
+        reference: u8,
+        /// What became of it.
+        outcome: DeliveryOutcome,
     },
     /// A unit sent the emergency status to a gateway radio.
     EmergencyStatus {

@@ -25,25 +25,34 @@
 //!
 //! # Driving it
 //! Sans-IO like the engine. Feed what the radios report ([`Roaming::handle_status`],
-//! [`Roaming::handle_location`]), dispatch's actions ([`Roaming::dispatch`]) and the engine's
+//! [`Roaming::handle_location`], [`Roaming::handle_delivery_report`]), dispatch's actions ([`Roaming::dispatch`]) and the engine's
 //! events ([`Roaming::handle_engine_event`]); call [`Roaming::handle_timeout`] with the civil
 //! time when [`Roaming::poll_timeout`] is due, and once at start. After each call, hand it the
 //! engine's pending events first, then run [`Roaming::apply`] on the engine (in that order, so
 //! a patch the engine dissolved is reported as lapsed, not as removed), then drain
 //! [`Roaming::poll_reply`] (send each with the radio on its talkgroup) and
 //! [`Roaming::poll_event`].
+//!
+//! # Knowing a reply arrived
+//! A text reply goes with an SDS-TL message reference and a request for a report on receipt
+//! (see [`ReplyMessage::Text`]). Roaming remembers it per unit and reference until the report
+//! comes back ([`Roaming::handle_delivery_report`]): a success status makes it *delivered*, a
+//! failure *failed*, a "stored by the SwMI" status is reported and waited past. With no final
+//! report within [`REPLY_CONFIRM_TIMEOUT`] it is *not confirmed*. Each outcome is a
+//! [`RoamingEvent::ReplyDelivery`]. At most [`MAX_PENDING_REPLIES`] replies are awaited at
+//! once; beyond it the oldest is given up as not confirmed.
 
 use std::collections::VecDeque;
 
 use borderlink_protocol::ids::Tsi;
-use borderlink_protocol::sds::{ShortLocationReport, Status};
+use borderlink_protocol::sds::{DeliveryClass, DeliveryStatus, ShortLocationReport, Status};
 use borderlink_protocol::time::{Duration, Instant};
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 
 use super::events::{
-    Asked, BlockReason, Cause, DispatchAction, DownReason, PatchRequest, Reply, ReplyMessage,
-    RequestRefused, RoamingEvent,
+    Asked, BlockReason, Cause, DeliveryOutcome, DispatchAction, DownReason, PatchRequest, Reply,
+    ReplyMessage, RequestRefused, RoamingEvent,
 };
 use super::geo::LatLon;
 use super::mirrors::{MirrorId, MirrorMode};
@@ -63,6 +72,14 @@ const SCHEDULE_RECHECK: Duration = Duration::from_secs(60);
 
 /// Wait before trying again to create a mirror whose patch was refused.
 const BLOCKED_RETRY: Duration = Duration::from_secs(30);
+
+/// How long a text reply's delivery report is awaited before the reply is reported as not
+/// confirmed: a unit in coverage answers within seconds, and a message the SwMI stored for a
+/// unit out of coverage is of no use to a patch request after a minute.
+pub const REPLY_CONFIRM_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Most text replies awaiting their delivery report at once.
+pub const MAX_PENDING_REPLIES: usize = 64;
 
 /// Most replies and events waiting to be polled; beyond it the oldest are dropped and counted,
 /// so a driver that stops polling cannot grow memory.
@@ -98,6 +115,9 @@ pub struct RoamingStats {
     pub units_evicted: u64,
     /// Replies or events dropped because nobody polled them.
     pub queue_overflow: u64,
+    /// Delivery reports that matched no reply awaiting one (late, repeated, or another
+    /// sender's).
+    pub reports_unmatched: u64,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -125,6 +145,15 @@ struct MirrorState {
     blocked_until: Option<Instant>,
 }
 
+/// A text reply waiting for its delivery report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct PendingReply {
+    unit: Tsi,
+    reference: u8,
+    mirror: Option<MirrorId>,
+    deadline: Instant,
+}
+
 /// The roaming state machine; see the [module documentation](self).
 #[derive(Debug)]
 pub struct Roaming {
@@ -137,6 +166,11 @@ pub struct Roaming {
     requests: VecDeque<PatchRequest>,
     replies: VecDeque<Reply>,
     events: VecDeque<RoamingEvent>,
+    /// Text replies awaiting their delivery report, oldest first.
+    pending: VecDeque<PendingReply>,
+    /// The SDS-TL message reference the next text reply is given (if no reply to the same
+    /// unit awaiting a report has it).
+    next_reference: u8,
     /// The last `now` given, so deadlines already passed are not reported again.
     last_now: Option<Instant>,
     next_schedule_check: Option<Instant>,
@@ -176,6 +210,8 @@ impl Roaming {
             requests: VecDeque::new(),
             replies: VecDeque::new(),
             events: VecDeque::new(),
+            pending: VecDeque::new(),
+            next_reference: 0,
             last_now: None,
             next_schedule_check: None,
             stats: RoamingStats::default(),
@@ -459,10 +495,60 @@ impl Roaming {
         }
     }
 
+    /// An SDS-TL report (or acknowledgement, or short report) from `from` on the message with
+    /// SDS-TL reference `reference`: if it answers a text reply awaiting one, says what became
+    /// of that reply.
+    pub fn handle_delivery_report(
+        &mut self,
+        now: Instant,
+        from: Option<Tsi>,
+        reference: u8,
+        status: DeliveryStatus,
+    ) {
+        self.tick(now);
+        let candidates =
+            |p: &PendingReply| p.reference == reference && from.is_none_or(|u| u == p.unit);
+        // Without a sender only an unambiguous reference is taken.
+        let at = match from {
+            Some(_) => self.pending.iter().position(candidates),
+            None if self.pending.iter().filter(|p| candidates(p)).count() == 1 => {
+                self.pending.iter().position(candidates)
+            }
+            None => None,
+        };
+        let Some(at) = at else {
+            self.stats.reports_unmatched += 1;
+            return;
+        };
+        let outcome = match status.class() {
+            DeliveryClass::Success => DeliveryOutcome::Delivered(status),
+            DeliveryClass::TemporaryError => DeliveryOutcome::Stored(status),
+            DeliveryClass::Failed
+            | DeliveryClass::FlowControl
+            | DeliveryClass::EndToEndControl
+            | DeliveryClass::Reserved => DeliveryOutcome::Failed(status),
+        };
+        let final_answer = !matches!(outcome, DeliveryOutcome::Stored(_));
+        let pending = if final_answer {
+            self.pending.remove(at)
+        } else {
+            self.pending.get(at).copied()
+        };
+        if let Some(p) = pending {
+            self.delivery_event(p, outcome);
+        }
+    }
+
     /// Fires what is due at `now`; `utc` is the civil time now, for schedules. Call once at
     /// start too.
     pub fn handle_timeout(&mut self, now: Instant, utc: Timestamp) {
         self.tick(now);
+        while let Some(p) = self.pending.front().copied()
+            && p.deadline <= now
+        {
+            self.pending.pop_front();
+            self.delivery_event(p, DeliveryOutcome::NotConfirmed);
+        }
         let mut changes = std::mem::take(&mut self.changes);
         self.tracker.handle_timeout(now, &mut changes);
         self.zone_changes(&mut changes);
@@ -500,6 +586,7 @@ impl Roaming {
         let mut candidates: Vec<Instant> = Vec::new();
         candidates.extend(self.next_schedule_check);
         candidates.extend(self.tracker.poll_timeout());
+        candidates.extend(self.pending.iter().map(|p| p.deadline));
         for (i, s) in self.state.iter().enumerate() {
             let window = self.config.mirrors[i].window;
             candidates.extend(s.field_until);
@@ -883,7 +970,11 @@ impl Roaming {
                     Ok(()) => format!("BL OK {} {name}", action.name()),
                     Err(reason) => format!("BL REFUSED {name}: {reason}"),
                 };
-                ReplyMessage::Text(latin1_line(&text))
+                let reference = self.await_report(to, mirror.map(mirror_id));
+                ReplyMessage::Text {
+                    text: latin1_line(&text),
+                    reference,
+                }
             }
         };
         if self.replies.len() >= MAX_QUEUED {
@@ -891,6 +982,50 @@ impl Roaming {
             self.stats.queue_overflow += 1;
         }
         self.replies.push_back(Reply { via, to, message });
+    }
+
+    /// Gives a text reply to `unit` its SDS-TL message reference and remembers it until the
+    /// report on it comes back.
+    fn await_report(&mut self, unit: Tsi, mirror: Option<MirrorId>) -> u8 {
+        // The deadlines stay in order because every reply waits as long, from the latest now.
+        let now = self.last_now.unwrap_or(Instant::ZERO);
+        if self.pending.len() >= MAX_PENDING_REPLIES
+            && let Some(oldest) = self.pending.pop_front()
+        {
+            self.delivery_event(oldest, DeliveryOutcome::NotConfirmed);
+        }
+        // A reference no reply to this unit still awaits, so its report cannot be mistaken;
+        // at most MAX_PENDING_REPLIES are taken, so one of the 256 is free.
+        let mut reference = self.next_reference;
+        for _ in 0..=u8::MAX {
+            if !self
+                .pending
+                .iter()
+                .any(|p| p.unit == unit && p.reference == reference)
+            {
+                break;
+            }
+            reference = reference.wrapping_add(1);
+        }
+        self.next_reference = reference.wrapping_add(1);
+        self.pending.push_back(PendingReply {
+            unit,
+            reference,
+            mirror,
+            deadline: now + REPLY_CONFIRM_TIMEOUT,
+        });
+        reference
+    }
+
+    fn delivery_event(&mut self, p: PendingReply, outcome: DeliveryOutcome) {
+        let call_sign = self.call_sign(p.unit);
+        self.event(RoamingEvent::ReplyDelivery {
+            unit: p.unit,
+            call_sign,
+            mirror: p.mirror,
+            reference: p.reference,
+            outcome,
+        });
     }
 }
 

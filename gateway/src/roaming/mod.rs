@@ -33,10 +33,10 @@ mod scenarios;
 
 pub use aliases::Aliases;
 pub use events::{
-    Asked, BlockReason, Cause, DispatchAction, DownReason, Reply, ReplyMessage, RequestRefused,
-    RoamingEvent,
+    Asked, BlockReason, Cause, DeliveryOutcome, DispatchAction, DownReason, Reply, ReplyMessage,
+    RequestRefused, RoamingEvent,
 };
-pub use machine::{MirrorView, Roaming, RoamingStats};
+pub use machine::{MAX_PENDING_REPLIES, MirrorView, REPLY_CONFIRM_TIMEOUT, Roaming, RoamingStats};
 pub use mirrors::{Mirror, MirrorId, MirrorMode, Triggers};
 pub use sovereignty::{Creators, GroupRules, NetworkRules, Refusal, Requester, Sovereignty};
 pub use triggers::{FieldAction, ReplyStyle, StatusTriggers};

@@ -5,7 +5,7 @@
 //! mirror. Each scenario asserts what dispatch and the units would see.
 
 use borderlink_protocol::ids::{Network, Tsi};
-use borderlink_protocol::sds::{PositionError, ShortLocationReport, Status};
+use borderlink_protocol::sds::{DeliveryStatus, PositionError, ShortLocationReport, Status};
 use borderlink_protocol::time::{Duration, Instant};
 use borderlink_protocol::voice::{FRAME_LEN, KeyUpTime, Priority, SiteId};
 use jiff::Timestamp;
@@ -762,4 +762,210 @@ fn a_mirror_removed_by_dispatch_is_noticed_and_brought_back_while_held() {
     )));
     // Permanent: it comes back.
     assert!(rig.patch().is_some_and(|p| p != first));
+}
+
+// ---- knowing whether a text reply arrived ------------------------------------------------
+
+fn text_replies() -> RoamingConfig {
+    let mut config = on_demand();
+    config.triggers.reply = ReplyStyle::Text;
+    config
+}
+
+impl Rig {
+    /// The SDS-TL reference of the latest text reply.
+    fn last_reference(&self) -> u8 {
+        match self.replies.last().map(|r| &r.message) {
+            Some(ReplyMessage::Text { reference, .. }) => *reference,
+            other => panic!("no text reply: {other:?}"),
+        }
+    }
+
+    fn report(&mut self, from: Option<Tsi>, reference: u8, status: u8) {
+        self.roaming
+            .handle_delivery_report(self.now, from, reference, DeliveryStatus::new(status));
+        self.pump();
+    }
+
+    fn deliveries(&mut self) -> Vec<(Tsi, u8, DeliveryOutcome)> {
+        self.take_events()
+            .into_iter()
+            .filter_map(|e| match e {
+                RoamingEvent::ReplyDelivery {
+                    unit,
+                    reference,
+                    outcome,
+                    ..
+                } => Some((unit, reference, outcome)),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+#[test]
+fn a_text_reply_reported_received_is_delivered() {
+    let mut rig = Rig::new(text_replies());
+    rig.status(mirror_group(), belgian_unit(), 0x8001);
+    let [reply] = &rig.replies[..] else {
+        panic!("{:?}", rig.replies);
+    };
+    let ReplyMessage::Text { text, reference } = &reply.message else {
+        panic!("{reply:?}");
+    };
+    assert!(text.starts_with("BL OK"), "{text}");
+    let reference = *reference;
+    rig.take_events();
+    rig.advance(Duration::from_secs(3));
+    rig.report(Some(belgian_unit()), reference, 0x00);
+    let events = rig.take_events();
+    let [
+        RoamingEvent::ReplyDelivery {
+            unit,
+            call_sign,
+            mirror,
+            reference: r,
+            outcome,
+        },
+    ] = &events[..]
+    else {
+        panic!("{events:?}");
+    };
+    assert_eq!(*unit, belgian_unit());
+    assert_eq!(call_sign.as_deref(), Some("BE-POL Turnhout 12"));
+    assert_eq!(*mirror, Some(MirrorId(0)));
+    assert_eq!(*r, reference);
+    assert_eq!(
+        *outcome,
+        DeliveryOutcome::Delivered(DeliveryStatus::RECEIVED)
+    );
+    // Nothing is left to time out.
+    rig.advance(REPLY_CONFIRM_TIMEOUT);
+    assert_eq!(rig.deliveries(), []);
+}
+
+#[test]
+fn a_failure_report_says_why() {
+    let mut rig = Rig::new(text_replies());
+    rig.status(mirror_group(), belgian_unit(), 0x8001);
+    let reference = rig.last_reference();
+    rig.take_events();
+    rig.report(Some(belgian_unit()), reference, 0x4b);
+    assert_eq!(
+        rig.deliveries(),
+        [(
+            belgian_unit(),
+            reference,
+            DeliveryOutcome::Failed(DeliveryStatus::new(0x4b))
+        )]
+    );
+}
+
+#[test]
+fn no_report_in_time_is_not_confirmed_and_not_before() {
+    let mut rig = Rig::new(text_replies());
+    rig.status(mirror_group(), belgian_unit(), 0x8001);
+    let reference = rig.last_reference();
+    let sent = rig.now;
+    rig.take_events();
+    rig.advance_to(sent + REPLY_CONFIRM_TIMEOUT - Duration::from_millis(1));
+    assert_eq!(rig.deliveries(), []);
+    rig.advance_to(sent + REPLY_CONFIRM_TIMEOUT);
+    assert_eq!(
+        rig.deliveries(),
+        [(belgian_unit(), reference, DeliveryOutcome::NotConfirmed)]
+    );
+    // A report after that answers nothing.
+    rig.report(Some(belgian_unit()), reference, 0x00);
+    assert_eq!(rig.deliveries(), []);
+    assert_eq!(rig.roaming.stats().reports_unmatched, 1);
+}
+
+#[test]
+fn stored_by_the_network_is_reported_and_the_wait_goes_on() {
+    let mut rig = Rig::new(text_replies());
+    rig.status(mirror_group(), belgian_unit(), 0x8001);
+    let reference = rig.last_reference();
+    rig.take_events();
+    rig.report(Some(belgian_unit()), reference, 0x22);
+    assert_eq!(
+        rig.deliveries(),
+        [(
+            belgian_unit(),
+            reference,
+            DeliveryOutcome::Stored(DeliveryStatus::new(0x22))
+        )]
+    );
+    rig.advance(REPLY_CONFIRM_TIMEOUT);
+    assert_eq!(
+        rig.deliveries(),
+        [(belgian_unit(), reference, DeliveryOutcome::NotConfirmed)]
+    );
+}
+
+#[test]
+fn a_report_from_another_unit_with_the_same_reference_is_not_taken() {
+    let mut rig = Rig::new(text_replies());
+    rig.status(mirror_group(), belgian_unit(), 0x8001);
+    let reference = rig.last_reference();
+    rig.take_events();
+    let stranger = Tsi::from_parts(204, 1, 2_040_555).unwrap();
+    rig.report(Some(stranger), reference, 0x00);
+    assert_eq!(rig.deliveries(), []);
+    assert_eq!(rig.roaming.stats().reports_unmatched, 1);
+    // A report without a sender is taken when the reference is unambiguous.
+    rig.report(None, reference, 0x02);
+    assert_eq!(
+        rig.deliveries(),
+        [(
+            belgian_unit(),
+            reference,
+            DeliveryOutcome::Delivered(DeliveryStatus::CONSUMED)
+        )]
+    );
+}
+
+#[test]
+fn replies_to_one_unit_get_distinct_references() {
+    let mut rig = Rig::new(text_replies());
+    rig.status(mirror_group(), belgian_unit(), 0x8001);
+    let first = rig.last_reference();
+    rig.status(mirror_group(), belgian_unit(), 0x8002);
+    let second = rig.last_reference();
+    assert_ne!(first, second);
+    rig.take_events();
+    rig.report(Some(belgian_unit()), second, 0x00);
+    assert_eq!(
+        rig.deliveries(),
+        [(
+            belgian_unit(),
+            second,
+            DeliveryOutcome::Delivered(DeliveryStatus::RECEIVED)
+        )]
+    );
+}
+
+#[test]
+fn status_replies_await_no_report() {
+    let mut rig = Rig::new(on_demand());
+    rig.status(mirror_group(), belgian_unit(), 0x8001);
+    rig.take_events();
+    rig.advance(REPLY_CONFIRM_TIMEOUT + REPLY_CONFIRM_TIMEOUT);
+    assert_eq!(rig.deliveries(), []);
+}
+
+#[test]
+fn awaited_replies_are_bounded_the_oldest_given_up() {
+    let mut rig = Rig::new(text_replies());
+    for i in 0..=MAX_PENDING_REPLIES as u32 {
+        let unit = Tsi::from_parts(206, 1, 2_069_100 + i).unwrap();
+        rig.status(mirror_group(), unit, 0x8002);
+    }
+    let given_up: std::vec::Vec<_> = rig
+        .deliveries()
+        .into_iter()
+        .filter(|(_, _, o)| *o == DeliveryOutcome::NotConfirmed)
+        .collect();
+    assert_eq!(given_up.len(), 1, "{given_up:?}");
+    assert_eq!(given_up[0].0, Tsi::from_parts(206, 1, 2_069_100).unwrap());
 }

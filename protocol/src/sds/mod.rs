@@ -33,7 +33,7 @@ mod bits;
 mod lip;
 mod status;
 mod text;
-mod transfer;
+mod tl;
 mod type4;
 mod user_data;
 
@@ -45,8 +45,15 @@ pub use lip::{
     ReasonForSending, ShortLocationReport, TimeElapsed,
 };
 pub use status::{ShortReportType, Status, StatusKind};
-pub use text::{SdsTlText, TextChars, TextCoding, TextMessage, Timestamp};
-pub use transfer::{DeliveryReportRequest, ForwardAddress, StoreForward, TransferHeader};
+pub use text::{
+    Alphabet, ConcatReference, Concatenation, Progress, Reassembled, ReassembledChars, Reassembler,
+    ReassemblyError, SdsTlText, TextChars, TextCoding, TextMessage, Timestamp, UdhText,
+    UserDataHeader,
+};
+pub use tl::{
+    DeliveryClass, DeliveryReportRequest, DeliveryStatus, ForwardAddress, SdsAck, SdsReport,
+    StoreForward, TlPdu, TransferHeader,
+};
 pub use type4::{MAX_TYPE4_BITS, ProtocolId, SdsType4};
 pub use user_data::{SdsKind, UserData, decode, decode_user_data};
 
@@ -96,6 +103,23 @@ pub enum SdsError {
     UnsupportedForwardAddress {
         /// The 3-bit forward address type.
         address_type: u8,
+    },
+    /// A text coding scheme the standard leaves reserved (EN 300 392-2 table 29.29).
+    UndefinedTextCoding {
+        /// The 7-bit coding scheme value.
+        coding: u8,
+    },
+    /// A user data header element runs past the header's length, or the header ends inside
+    /// an element's identifier and length.
+    UserDataHeaderOverrun {
+        /// Bit offset of the element.
+        at_bit: u16,
+    },
+    /// A concatenation element of the wrong length, or whose part number is 0 or past the
+    /// total.
+    BadConcatenation {
+        /// Bit offset of the element.
+        at_bit: u16,
     },
     /// Type-4 user data longer than the air interface carries (2047 bits).
     TooLong {
@@ -158,6 +182,18 @@ impl fmt::Display for SdsError {
             }
             SdsError::UnsupportedForwardAddress { address_type } => {
                 write!(f, "unsupported SDS-TL forward address type {address_type}")
+            }
+            SdsError::UndefinedTextCoding { coding } => {
+                write!(f, "text coding scheme {coding} is reserved (not defined)")
+            }
+            SdsError::UserDataHeaderOverrun { at_bit } => {
+                write!(
+                    f,
+                    "user data header element at bit {at_bit} runs past the header"
+                )
+            }
+            SdsError::BadConcatenation { at_bit } => {
+                write!(f, "malformed concatenation element at bit {at_bit}")
             }
             SdsError::TooLong { bits } => {
                 write!(f, "{bits} bits is more than SDS type 4 carries (2047)")

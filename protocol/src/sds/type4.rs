@@ -52,6 +52,14 @@ pub enum ProtocolId {
     TextMessaging,
     /// 0x83: location system over SDS-TL.
     LocationSystem,
+    /// 0x84: WAP over SDS-TL.
+    WirelessDatagramProtocolTl,
+    /// 0x85: WCMP over SDS-TL.
+    WirelessControlMessageProtocolTl,
+    /// 0x86: managed DMO over SDS-TL.
+    ManagedDmoTl,
+    /// 0x88: end-to-end encrypted message over SDS-TL.
+    EndToEndEncryptedTl,
     /// 0x89: immediate text messaging over SDS-TL.
     ImmediateTextMessaging,
     /// 0x8A: message with user data header.
@@ -81,6 +89,10 @@ impl ProtocolId {
             0x0d => ProtocolId::Dotam,
             0x82 => ProtocolId::TextMessaging,
             0x83 => ProtocolId::LocationSystem,
+            0x84 => ProtocolId::WirelessDatagramProtocolTl,
+            0x85 => ProtocolId::WirelessControlMessageProtocolTl,
+            0x86 => ProtocolId::ManagedDmoTl,
+            0x88 => ProtocolId::EndToEndEncryptedTl,
             0x89 => ProtocolId::ImmediateTextMessaging,
             0x8a => ProtocolId::MessageWithUserDataHeader,
             0x8c => ProtocolId::ConcatenatedSdsTl,
@@ -106,6 +118,10 @@ impl ProtocolId {
             ProtocolId::Dotam => 0x0d,
             ProtocolId::TextMessaging => 0x82,
             ProtocolId::LocationSystem => 0x83,
+            ProtocolId::WirelessDatagramProtocolTl => 0x84,
+            ProtocolId::WirelessControlMessageProtocolTl => 0x85,
+            ProtocolId::ManagedDmoTl => 0x86,
+            ProtocolId::EndToEndEncryptedTl => 0x88,
             ProtocolId::ImmediateTextMessaging => 0x89,
             ProtocolId::MessageWithUserDataHeader => 0x8a,
             ProtocolId::ConcatenatedSdsTl => 0x8c,
@@ -117,6 +133,13 @@ impl ProtocolId {
     /// an SDS-TL header.
     pub const fn uses_sds_tl(self) -> bool {
         self.to_u8() >= 0x80
+    }
+
+    /// Whether the payload starts with an SDS-TL header this crate reads: the standard's SDS-TL
+    /// identifiers, 0x80–0xBF. User-defined SDS-TL identifiers (0xC0–0xFE) are left to their
+    /// applications, whose layouts vary.
+    pub const fn has_sds_tl_header(self) -> bool {
+        matches!(self.to_u8(), 0x80..=0xbf)
     }
 
     /// Whether the identifier is in a range left to user applications (0x40–0x7E, 0xC0–0xFE).
@@ -155,6 +178,10 @@ impl fmt::Display for ProtocolId {
             ProtocolId::Dotam => "DOTAM",
             ProtocolId::TextMessaging => "text messaging (SDS-TL)",
             ProtocolId::LocationSystem => "location system (SDS-TL)",
+            ProtocolId::WirelessDatagramProtocolTl => "WAP (SDS-TL)",
+            ProtocolId::WirelessControlMessageProtocolTl => "WCMP (SDS-TL)",
+            ProtocolId::ManagedDmoTl => "M-DMO (SDS-TL)",
+            ProtocolId::EndToEndEncryptedTl => "end-to-end encrypted message (SDS-TL)",
             ProtocolId::ImmediateTextMessaging => "immediate text messaging (SDS-TL)",
             ProtocolId::MessageWithUserDataHeader => "message with user data header",
             ProtocolId::ConcatenatedSdsTl => "concatenated SDS (SDS-TL)",

@@ -1,6 +1,11 @@
 //! One decoder for whatever short data a radio hands the gateway: the PEI parser passes the user
 //! data of a `+CTSDSR` line here and gets back a status, a LIP short location report, a text
-//! message, or the raw payload of any other protocol.
+//! message (plain, SDS-TL, or with a user data header), an SDS-TL report, acknowledgement or
+//! transfer of another protocol, or the raw payload of anything else.
+//!
+//! Identifiers 0x80–0xBF go through the SDS-TL layer ([`TlPdu`]); user-defined identifiers
+//! (0x40–0x7E, 0xC0–0xFE) and reserved SDS-TL message types are kept raw as
+//! [`UserData::Other`], since their layout belongs to whoever defined them.
 
 use core::fmt;
 
@@ -10,7 +15,8 @@ use super::SdsError;
 use super::bits::{BitWriter, Bits};
 use super::lip::ShortLocationReport;
 use super::status::Status;
-use super::text::TextMessage;
+use super::text::{TextMessage, UdhText};
+use super::tl::TlPdu;
 use super::type4::{MAX_TYPE4_BITS, ProtocolId, SdsType4};
 
 /// Which kind of short data the radio reported, from the AI service of `+CTSDSR`.
@@ -33,7 +39,17 @@ pub enum UserData<'a> {
     Lip(ShortLocationReport),
     /// A text message (protocols 0x02, 0x09, and 0x82/0x89 carrying an SDS-TRANSFER).
     Text(TextMessage<'a>),
-    /// Any other type-4 protocol, or an SDS-TL PDU other than a transfer, undecoded.
+    /// A text with a user data header, such as one part of a concatenated text (0x8A).
+    UdhText(UdhText<'a>),
+    /// An SDS-TL report or acknowledgement (any SDS-TL protocol), or an SDS-TRANSFER of an
+    /// SDS-TL protocol whose data this crate does not decode.
+    Tl {
+        /// The protocol identifier.
+        protocol_id: ProtocolId,
+        /// The PDU.
+        pdu: TlPdu<'a>,
+    },
+    /// Any other type-4 protocol, or an SDS-TL PDU of a reserved message type, undecoded.
     Other {
         /// The protocol identifier.
         protocol_id: ProtocolId,
@@ -55,16 +71,34 @@ pub fn decode(kind: SdsKind, bytes: &[u8], bits: u16) -> Result<UserData<'_>, Sd
                 ProtocolId::LocationInformationProtocol => {
                     ShortLocationReport::parse_payload(payload).map(UserData::Lip)
                 }
-                _ => Ok(match TextMessage::parse_payload(protocol_id, payload)? {
-                    Some(text) => UserData::Text(text),
-                    None => UserData::Other {
+                ProtocolId::MessageWithUserDataHeader => match UdhText::parse_payload(payload)? {
+                    Some(text) => Ok(UserData::UdhText(text)),
+                    None => transport_layer(protocol_id, payload),
+                },
+                _ => match TextMessage::parse_payload(protocol_id, payload)? {
+                    Some(text) => Ok(UserData::Text(text)),
+                    None if protocol_id.has_sds_tl_header() => {
+                        transport_layer(protocol_id, payload)
+                    }
+                    None => Ok(UserData::Other {
                         protocol_id,
                         payload,
-                    },
-                }),
+                    }),
+                },
             }
         }
     }
+}
+
+/// An SDS-TL PDU, or the raw payload for a reserved message type.
+fn transport_layer(protocol_id: ProtocolId, payload: Bits<'_>) -> Result<UserData<'_>, SdsError> {
+    Ok(match TlPdu::parse(payload)? {
+        Some(pdu) => UserData::Tl { protocol_id, pdu },
+        None => UserData::Other {
+            protocol_id,
+            payload,
+        },
+    })
 }
 
 /// Decodes PEI user data when the caller does not know its kind: exactly 16 bits is read as a
@@ -95,6 +129,8 @@ impl UserData<'_> {
             UserData::Status(_) => usize::from(Status::BIT_LEN),
             UserData::Lip(_) => usize::from(ShortLocationReport::BIT_LEN),
             UserData::Text(t) => t.bit_len(),
+            UserData::UdhText(t) => t.bit_len(),
+            UserData::Tl { pdu, .. } => 8 + pdu.bit_len(),
             UserData::Other { payload, .. } => 8 + usize::from(payload.bit_len()),
         }
     }
@@ -112,27 +148,39 @@ impl UserData<'_> {
             UserData::Status(s) => s.emit(buf),
             UserData::Lip(r) => r.emit(buf),
             UserData::Text(t) => t.emit(buf),
+            UserData::UdhText(t) => t.emit(buf),
+            UserData::Tl { protocol_id, pdu } => {
+                let mut w = self.writer(buf)?;
+                w.write(u32::from(protocol_id.to_u8()), 8)?;
+                pdu.write(&mut w)?;
+                Ok(w.finish().0)
+            }
             UserData::Other {
                 protocol_id,
                 payload,
             } => {
-                let bits = self.bit_len();
-                if bits > usize::from(MAX_TYPE4_BITS) {
-                    return Err(SdsError::TooLong { bits });
-                }
-                let needed = self.buffer_len();
-                if buf.len() < needed {
-                    return Err(SdsError::BufferTooSmall {
-                        needed,
-                        available: buf.len(),
-                    });
-                }
-                let mut w = BitWriter::new(buf);
+                let mut w = self.writer(buf)?;
                 w.write(u32::from(protocol_id.to_u8()), 8)?;
                 w.write_bits(payload)?;
                 Ok(w.finish().0)
             }
         }
+    }
+
+    /// A writer over `buf` once the length is checked against type 4 and the buffer.
+    fn writer<'b>(&self, buf: &'b mut [u8]) -> Result<BitWriter<'b>, SdsError> {
+        let bits = self.bit_len();
+        if bits > usize::from(MAX_TYPE4_BITS) {
+            return Err(SdsError::TooLong { bits });
+        }
+        let needed = self.buffer_len();
+        if buf.len() < needed {
+            return Err(SdsError::BufferTooSmall {
+                needed,
+                available: buf.len(),
+            });
+        }
+        Ok(BitWriter::new(buf))
     }
 }
 
@@ -142,6 +190,35 @@ impl fmt::Display for UserData<'_> {
             UserData::Status(s) => s.fmt(f),
             UserData::Lip(r) => write!(f, "LIP short location report: {r}"),
             UserData::Text(t) => t.fmt(f),
+            UserData::UdhText(t) => t.fmt(f),
+            UserData::Tl { protocol_id, pdu } => match pdu {
+                TlPdu::Report(r) => {
+                    write!(
+                        f,
+                        "SDS-REPORT ({protocol_id}) on message reference {}: {}",
+                        r.message_reference, r.status
+                    )?;
+                    if r.ack_required {
+                        f.write_str(", acknowledgement required")?;
+                    }
+                    if !r.user_data.is_empty() {
+                        write!(f, ", user data {}", r.user_data)?;
+                    }
+                    Ok(())
+                }
+                TlPdu::Ack(a) => write!(
+                    f,
+                    "SDS-ACK ({protocol_id}) on message reference {}: {}",
+                    a.message_reference, a.status
+                ),
+                TlPdu::Transfer { header, user_data } => write!(
+                    f,
+                    "SDS-TRANSFER ({protocol_id}), message reference {}, report request {:?}, {} bits: {user_data}",
+                    header.message_reference,
+                    header.delivery_report,
+                    user_data.bit_len()
+                ),
+            },
             UserData::Other {
                 protocol_id,
                 payload,
@@ -158,6 +235,7 @@ impl fmt::Display for UserData<'_> {
 mod tests {
     use super::*;
     use crate::sds::lip::{HorizontalVelocity, Latitude, Longitude};
+    use crate::sds::tl::{DeliveryStatus, SdsReport};
     use proptest::prelude::*;
     use std::string::ToString;
 
@@ -217,14 +295,87 @@ mod tests {
     }
 
     #[test]
-    fn sds_tl_report_is_passed_through() {
-        // SDS-REPORT (message type 1) for text messaging.
+    fn sds_tl_report_is_decoded() {
+        // SDS-REPORT (message type 1) for text messaging: received, reference 42.
         let data = [0x82, 0x10, 0x00, 0x2a];
+        let d = decode_user_data(&data, 32).unwrap();
         assert_eq!(
-            decode_user_data(&data, 32),
+            d,
+            UserData::Tl {
+                protocol_id: ProtocolId::TextMessaging,
+                pdu: TlPdu::Report(SdsReport::new(DeliveryStatus::RECEIVED, 0x2a))
+            }
+        );
+        assert_eq!(
+            d.to_string(),
+            "SDS-REPORT (0x82 text messaging (SDS-TL)) on message reference 42: \
+             0x00 receipt acknowledged by destination (success)"
+        );
+        let mut buf = [0xa5u8; 4];
+        assert_eq!(d.emit(&mut buf), Ok(4));
+        assert_eq!(buf, data);
+    }
+
+    #[test]
+    fn sds_tl_ack_is_decoded() {
+        let data = [0x82, 0x20, 0x01, 0x2a];
+        assert_eq!(
+            decode_user_data(&data, 32).unwrap().to_string(),
+            "SDS-ACK (0x82 text messaging (SDS-TL)) on message reference 42: \
+             0x01 receipt report acknowledgement (success)"
+        );
+    }
+
+    #[test]
+    fn location_system_over_sds_tl_goes_through_the_transport_layer() {
+        // 0x83, SDS-TRANSFER asking for a receipt report, reference 3, then NMEA-ish bytes.
+        let data = [0x83, 0x04, 0x03, b'$', b'G'];
+        let UserData::Tl {
+            protocol_id,
+            pdu: TlPdu::Transfer { header, user_data },
+        } = decode_user_data(&data, 40).unwrap()
+        else {
+            panic!("not a transfer")
+        };
+        assert_eq!(protocol_id, ProtocolId::LocationSystem);
+        assert_eq!(header.message_reference, 3);
+        assert_eq!(user_data, Bits::new(b"$G", 16).unwrap());
+    }
+
+    #[test]
+    fn concatenated_text_part_is_decoded() {
+        let data = [
+            0x8a, 0x04, 0x11, 0x01, 0x05, 0x00, 0x03, 0x42, 0x02, 0x02, b'u', b'p',
+        ];
+        let d = decode_user_data(&data, 96).unwrap();
+        assert!(matches!(d, UserData::UdhText(_)));
+        assert_eq!(
+            d.to_string(),
+            "text \"up\" (Latin-1), part 2 of 2 of message 66, message reference 17, \
+             report on receipt requested"
+        );
+    }
+
+    #[test]
+    fn reserved_tl_message_type_keeps_the_raw_payload() {
+        let data = [0x82, 0x30, 0x00];
+        assert_eq!(
+            decode_user_data(&data, 24),
             Ok(UserData::Other {
                 protocol_id: ProtocolId::TextMessaging,
-                payload: Bits::new(&data[1..], 24).unwrap()
+                payload: Bits::new(&data[1..], 16).unwrap()
+            })
+        );
+    }
+
+    #[test]
+    fn user_defined_tl_identifiers_are_not_read_as_sds_tl() {
+        // 0xC3 with a payload that would be a truncated SDS-TRANSFER header.
+        assert_eq!(
+            decode(SdsKind::Type4, &[0xc3, 0x01], 16),
+            Ok(UserData::Other {
+                protocol_id: ProtocolId::Other(0xc3),
+                payload: Bits::new(&[0x01], 8).unwrap()
             })
         );
     }
@@ -333,6 +484,9 @@ mod tests {
             decode_user_data(&BAARLE, 84).unwrap(),
             decode_user_data(&[0x82, 0x04, 0x2a, 0x01, b'O', b'K'], 48).unwrap(),
             decode(SdsKind::Type4, &[0xc3, 0xde], 16).unwrap(),
+            decode_user_data(&[0x82, 0x10, 0x00, 0x2a], 32).unwrap(),
+            decode_user_data(&[0x82, 0x20, 0x01, 0x2a], 32).unwrap(),
+            decode_user_data(&[0x8a, 0, 1, 1, 5, 0, 3, 1, 2, 1, b'a'], 88).unwrap(),
         ] {
             assert!(postcard::to_slice(&d, &mut buf).is_ok());
         }

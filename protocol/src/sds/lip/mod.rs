@@ -151,3 +151,101 @@ pub(super) const fn extension_name(ext: u8) -> &'static str {
         _ => "reserved",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use std::string::ToString;
+
+    const SHORT: [u8; 11] = [
+        0x0a, 0x00, 0x38, 0x14, 0xc2, 0x49, 0x4b, 0xb1, 0x58, 0x88, 0x10,
+    ];
+    const NO_FIX: [u8; 7] = [0x0a, 0x4c, 0x01, 0x0a, 0xb0, 0x85, 0x10];
+    const REQUEST: [u8; 5] = [0x0a, 0x44, 0x98, 0x80, 0x70];
+
+    #[test]
+    fn dispatches_on_pdu_type_and_extension() {
+        assert!(matches!(LipPdu::parse(&SHORT, 84), Ok(LipPdu::Short(_))));
+        assert!(matches!(LipPdu::parse(&NO_FIX, 52), Ok(LipPdu::Long(_))));
+        assert!(matches!(
+            LipPdu::parse(&REQUEST, 36),
+            Ok(LipPdu::ImmediateRequest(_))
+        ));
+    }
+
+    #[test]
+    fn the_summary_says_which_report_and_whether_it_has_a_fix() {
+        let short = LipPdu::parse(&SHORT, 84).unwrap().report().unwrap();
+        assert_eq!(short.form, ReportForm::Short);
+        let p = short.position.unwrap();
+        assert_eq!(p.error_m, Some(20.0));
+        assert!((p.speed_km_h.unwrap() - 50.84).abs() < 0.01);
+        assert_eq!(p.heading_deg, Some(90.0));
+        let long = LipPdu::parse(&NO_FIX, 52).unwrap().report().unwrap();
+        assert_eq!(long.form, ReportForm::Long);
+        assert_eq!(long.position, None);
+        assert_eq!(
+            long.to_string(),
+            "long report: no fix, reason: lost ability to determine location (21), \
+             result: position method failure (81)"
+        );
+        assert_eq!(LipPdu::parse(&REQUEST, 36).unwrap().report(), None);
+    }
+
+    #[test]
+    fn undecoded_extensions_are_named() {
+        for ext in [0u8, 2, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15] {
+            let bytes = [0x0a, 0x40 | (ext << 2), 0, 0];
+            let err = LipPdu::parse(&bytes, 32).unwrap_err();
+            assert_eq!(
+                err,
+                SdsError::UnsupportedLip {
+                    pdu_type: 1,
+                    extension: Some(ext)
+                }
+            );
+            assert!(err.to_string().contains(extension_name(ext)));
+        }
+        assert_eq!(
+            LipPdu::parse(&[0x0a, 0x80], 10),
+            Err(SdsError::UnsupportedLip {
+                pdu_type: 2,
+                extension: None
+            })
+        );
+    }
+
+    #[test]
+    fn extension_cut_off_is_truncated() {
+        assert_eq!(
+            LipPdu::parse(&[0x0a, 0x40], 12),
+            Err(SdsError::Truncated {
+                at_bit: 10,
+                needed: 4,
+                available: 2
+            })
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn any_decoded_pdu_re_emits_bit_exact(bytes in proptest::collection::vec(any::<u8>(), 1..48), cut in 0usize..8) {
+            let mut bytes = bytes;
+            bytes[0] = 0x0a;
+            let bits = (bytes.len() * 8).saturating_sub(cut).max(8) as u16;
+            if let Ok(pdu) = LipPdu::parse(&bytes, bits) {
+                let mut out = [0xa5u8; 48];
+                let n = pdu.emit(&mut out).unwrap();
+                prop_assert_eq!(n, pdu.buffer_len());
+                let len = pdu.bit_len() as u16;
+                // A short report ignores bits past its 84; the others keep every bit.
+                if !matches!(pdu, LipPdu::Short(_)) {
+                    prop_assert_eq!(len, bits);
+                }
+                prop_assert_eq!(Bits::new(&out[..n], len).unwrap(), Bits::new(&bytes, len).unwrap());
+                prop_assert_eq!(LipPdu::parse(&out[..n], len), Ok(pdu));
+            }
+        }
+    }
+}

@@ -171,12 +171,12 @@ impl fmt::Display for ShortLocationReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{} {} ({}), {} ",
+            "{} {} ({}), {}",
             self.latitude, self.longitude, self.position_error, self.velocity
         )?;
         match self.heading() {
-            Some(d) => write!(f, "{d}, ")?,
-            None => f.write_str("heading unknown, ")?,
+            Some(d) => write!(f, " {d}, ")?,
+            None => f.write_str(", heading unknown, ")?,
         }
         match self.time_elapsed.max_secs() {
             Some(5) => f.write_str("fix < 5 s old, ")?,
@@ -304,6 +304,31 @@ mod tests {
         let mut buf = [0xa5u8; 11];
         r.emit(&mut buf).unwrap();
         assert_eq!(buf, WEST);
+    }
+
+    #[test]
+    fn direction_15_without_speed_is_an_unknown_heading() {
+        // WEST: speed unknown (127) and direction code 15, "337.5° or not known" (table 6.45).
+        let r = ShortLocationReport::parse(&WEST, 84).unwrap();
+        assert_eq!(r.heading(), None);
+        assert_eq!(
+            r.to_string(),
+            "51.00001 N 2.50000 W (unknown error), speed unknown, heading unknown, \
+             fix age unknown, reason: emergency condition detected (2)"
+        );
+        // Standing still: no direction of travel either.
+        let mut stopped = r;
+        stopped.velocity = HorizontalVelocity::STOPPED;
+        assert_eq!(stopped.heading(), None);
+        // Moving: 15 is a heading of 337.5°.
+        let mut moving = r;
+        moving.velocity = HorizontalVelocity::from_km_h(20.0);
+        assert_eq!(moving.heading(), Some(DirectionOfTravel(15)));
+        assert!(moving.to_string().contains("20.0 km/h NNW (337.5°)"));
+        // Other codes are headings whatever the speed.
+        let mut east = r;
+        east.direction = DirectionOfTravel(4);
+        assert_eq!(east.heading(), Some(DirectionOfTravel(4)));
     }
 
     #[test]

@@ -5,7 +5,7 @@ use std::fmt;
 
 use borderlink_protocol::ids::{PeiIdentity, Tsi};
 use borderlink_protocol::pei::{AiService, CmeError, DisconnectCause, PeiError};
-use borderlink_protocol::sds::{SdsError, ShortLocationReport, Status};
+use borderlink_protocol::sds::{LocationReport, SdsError, Status};
 use borderlink_protocol::voice::Priority;
 use thiserror::Error;
 
@@ -70,12 +70,12 @@ pub enum RadioOutput {
         /// The status value.
         value: Status,
     },
-    /// A LIP short location report.
+    /// A LIP location report, short or long, with or without a fix.
     Location {
         /// Sender, when the radio said.
         from: Option<Tsi>,
-        /// The report.
-        report: ShortLocationReport,
+        /// The report, summed up.
+        report: LocationReport,
     },
     /// The radio accepted (`Ok`) or refused an SDS the gateway asked it to send
     /// ([`RadioSession::send_status`](super::RadioSession::send_status),

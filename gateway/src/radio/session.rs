@@ -8,7 +8,7 @@ use std::collections::VecDeque;
 
 use borderlink_protocol::ids::{PeiIdentity, Tsi};
 use borderlink_protocol::pei::{AiService, PeiParser, SdsHeader};
-use borderlink_protocol::sds::{self, SdsKind, UserData};
+use borderlink_protocol::sds::{self, LocationReport, SdsKind, UserData};
 use borderlink_protocol::time::{Duration, Instant};
 use borderlink_protocol::voice::Priority;
 
@@ -500,7 +500,14 @@ impl RadioSession {
         };
         match kind.map(|k| sds::decode(k, data, header.bits)) {
             Some(Ok(UserData::Status(value))) => self.emit(RadioOutput::Status { from, value }),
-            Some(Ok(UserData::Lip(report))) => self.emit(RadioOutput::Location { from, report }),
+            Some(Ok(UserData::Lip(report))) => self.emit(RadioOutput::Location {
+                from,
+                report: LocationReport::from(&report),
+            }),
+            Some(Ok(UserData::LipLong(report))) => self.emit(RadioOutput::Location {
+                from,
+                report: LocationReport::from(&report),
+            }),
             other => {
                 if let Some(Err(error)) = other {
                     self.fault(RadioFault::Sds { from, error });

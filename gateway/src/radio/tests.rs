@@ -1119,8 +1119,9 @@ fn lip_sds_is_a_location() {
         panic!("{events:?}");
     };
     assert_eq!(*from, Some(unit(2_040_999)));
-    assert!((report.latitude.degrees() - 51.4420).abs() < 1e-5);
-    assert!((report.longitude.degrees() - 4.9290).abs() < 1e-5);
+    let position = report.position.unwrap();
+    assert!((position.latitude().degrees() - 51.4420).abs() < 1e-5);
+    assert!((position.longitude().degrees() - 4.9290).abs() < 1e-5);
 }
 
 #[test]

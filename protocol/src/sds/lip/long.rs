@@ -812,18 +812,20 @@ impl<'a> LongLocationReport<'a> {
         }
         let error_m = location.extent.error_radius_m();
         let velocity = self.velocity;
-        Some(LipPosition {
-            latitude: location.latitude,
-            longitude: location.longitude,
+        LipPosition::new(
+            location.latitude,
+            location.longitude,
             error_m,
-            speed_km_h: velocity.and_then(|v| v.horizontal().km_h()),
-            heading_deg: velocity.and_then(Velocity::direction).map(DirectionExtended::degrees),
-            age: match self.time {
+            velocity.and_then(|v| v.horizontal().km_h()),
+            velocity
+                .and_then(Velocity::direction)
+                .map(DirectionExtended::degrees),
+            match self.time {
                 TimeData::None => FixAge::Unknown,
                 TimeData::Elapsed(t) => FixAge::Elapsed(t),
                 TimeData::OfPosition(t) => FixAge::At(t),
             },
-        })
+        )
     }
 }
 
@@ -904,7 +906,7 @@ impl fmt::Display for LongLocationReport<'_> {
         match (self.location, self.position()) {
             (Some(l), Some(p)) => {
                 write!(f, "{} {}", l.latitude, l.longitude)?;
-                match p.error_m {
+                match p.error_m() {
                     Some(m) => write!(f, " (< {m:.1} m)")?,
                     None => f.write_str(" (error unknown)")?,
                 }
@@ -1003,11 +1005,11 @@ mod tests {
         assert_eq!(r.elements.location_message_reference(), Some(42));
         assert_eq!(r.elements.opaque_bits(), 0);
         let p = r.position().unwrap();
-        assert!((p.latitude.degrees() - 51.4420).abs() < 1e-5);
-        assert!((p.longitude.degrees() - 4.9290).abs() < 1e-5);
+        assert!((p.latitude().degrees() - 51.4420).abs() < 1e-5);
+        assert!((p.longitude().degrees() - 4.9290).abs() < 1e-5);
         // Code 9: 2 × 1.2^14 − 4 = 21.7 m, the standard's "< 21,7 m".
-        assert!((p.error_m.unwrap() - 21.68).abs() < 0.01);
-        assert_eq!(p.heading_deg, Some(90.0));
+        assert!((p.error_m().unwrap() - 21.68).abs() < 0.01);
+        assert_eq!(p.heading_deg(), Some(90.0));
         assert_eq!(
             r.to_string(),
             "51.44200 N 4.92900 E (< 21.7 m), 50.8 km/h heading 90.0°, fix < 5 s old, \
@@ -1104,8 +1106,8 @@ mod tests {
         assert_eq!(r.additional, AdditionalData::UserDefined(0x5a));
         assert_eq!(r.elements.terminal_ssi(), Some(2_040_999));
         let p = r.position().unwrap();
-        assert_eq!(p.heading_deg, Some(270.0));
-        assert_eq!(p.error_m, None);
+        assert_eq!(p.heading_deg(), Some(270.0));
+        assert_eq!(p.error_m(), None);
         assert!(r.to_string().contains("fixed day 7 14:05:09 UTC"));
         let mut buf = [0xa5u8; 24];
         assert_eq!(r.emit(&mut buf), Ok(24));

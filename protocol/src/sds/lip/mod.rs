@@ -179,9 +179,9 @@ mod tests {
         let short = LipPdu::parse(&SHORT, 84).unwrap().report().unwrap();
         assert_eq!(short.form, ReportForm::Short);
         let p = short.position.unwrap();
-        assert_eq!(p.error_m, Some(20.0));
-        assert!((p.speed_km_h.unwrap() - 50.84).abs() < 0.01);
-        assert_eq!(p.heading_deg, Some(90.0));
+        assert_eq!(p.error_m(), Some(20.0));
+        assert!((p.speed_km_h().unwrap() - 50.84).abs() < 0.01);
+        assert_eq!(p.heading_deg(), Some(90.0));
         let long = LipPdu::parse(&NO_FIX, 52).unwrap().report().unwrap();
         assert_eq!(long.form, ReportForm::Long);
         assert_eq!(long.position, None);

@@ -24,21 +24,72 @@ pub enum FixAge {
 }
 
 /// A position fix from either kind of location report.
+///
+/// Built only from a decoded report, so its numbers are conversions of wire codes: finite,
+/// never NaN, which is what makes it `Eq`.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct LipPosition {
+    latitude: Latitude,
+    longitude: Longitude,
+    error_m: Option<f64>,
+    speed_km_h: Option<f64>,
+    heading_deg: Option<f64>,
+    age: FixAge,
+}
+
+impl Eq for LipPosition {}
+
+impl LipPosition {
+    /// A fix from converted fields; `None` if a number is NaN or infinite.
+    pub(super) fn new(
+        latitude: Latitude,
+        longitude: Longitude,
+        error_m: Option<f64>,
+        speed_km_h: Option<f64>,
+        heading_deg: Option<f64>,
+        age: FixAge,
+    ) -> Option<Self> {
+        let finite = |v: Option<f64>| v.is_none_or(f64::is_finite);
+        (finite(error_m) && finite(speed_km_h) && finite(heading_deg)).then_some(LipPosition {
+            latitude,
+            longitude,
+            error_m,
+            speed_km_h,
+            heading_deg,
+            age,
+        })
+    }
+
     /// Latitude.
-    pub latitude: Latitude,
+    pub const fn latitude(&self) -> Latitude {
+        self.latitude
+    }
+
     /// Longitude.
-    pub longitude: Longitude,
+    pub const fn longitude(&self) -> Longitude {
+        self.longitude
+    }
+
     /// The radius within which the true position lies, metres; `None` if the report gives no
     /// bound.
-    pub error_m: Option<f64>,
+    pub const fn error_m(&self) -> Option<f64> {
+        self.error_m
+    }
+
     /// Speed over ground, km/h, if known.
-    pub speed_km_h: Option<f64>,
+    pub const fn speed_km_h(&self) -> Option<f64> {
+        self.speed_km_h
+    }
+
     /// Heading, degrees clockwise from north, if known.
-    pub heading_deg: Option<f64>,
+    pub const fn heading_deg(&self) -> Option<f64> {
+        self.heading_deg
+    }
+
     /// How old the fix is.
-    pub age: FixAge,
+    pub const fn age(&self) -> FixAge {
+        self.age
+    }
 }
 
 impl fmt::Display for LipPosition {
@@ -71,7 +122,7 @@ pub enum ReportForm {
 }
 
 /// A location report reduced to what consumers use.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct LocationReport {
     /// Which PDU carried it.
     pub form: ReportForm,
@@ -88,6 +139,7 @@ impl From<&ShortLocationReport> for LipPosition {
         LipPosition {
             latitude: r.latitude,
             longitude: r.longitude,
+            // Table values: all finite.
             error_m: r.position_error.bound_m().map(f64::from),
             speed_km_h: r.velocity.km_h(),
             heading_deg: r.heading().map(|d| d.degrees()),

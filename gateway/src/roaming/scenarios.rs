@@ -379,9 +379,12 @@ fn a_silent_unit_lets_the_mirror_lapse_after_its_window() {
 
 /// A long report (circle of uncertainty `code`) at `at`, encoded as a radio sends it.
 fn long_report_at(at: LatLon, code: u8) -> (Vec<u8>, u16) {
-    let report =
-        LongLocationReport::at(at.lat(), at.lon(), PositionUncertainty::from_raw(code).unwrap())
-            .unwrap();
+    let report = LongLocationReport::at(
+        at.lat(),
+        at.lon(),
+        PositionUncertainty::from_raw(code).unwrap(),
+    )
+    .unwrap();
     let mut buf = vec![0u8; report.buffer_len()];
     report.emit(&mut buf).unwrap();
     (buf, report.bit_len() as u16)

@@ -45,7 +45,7 @@ pub use bits::{BitReader, BitWriter, Bits};
 pub use lip::{
     AdditionalData, Altitude, Arc, DirectionExtended, DirectionOfTravel, Ellipse, Extent, FixAge,
     HorizontalVelocity, ImmediateLocationReportRequest, Latitude, LipPdu, LipPosition, Location,
-    LocationReport, Longitude, LongLocationReport, PositionError, PositionUncertainty,
+    LocationReport, LongLocationReport, Longitude, PositionError, PositionUncertainty,
     ReasonForSending, ReportForm, ReportType, ResultCode, ShortLocationReport, TimeData,
     TimeElapsed, TimeOfPosition, Type5Element, Type5Elements, Type5Id, Type5Iter, Velocity,
     VerticalVelocity,

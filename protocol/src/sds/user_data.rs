@@ -329,7 +329,10 @@ mod tests {
         let mut buf = [0xa5u8; 7];
         assert_eq!(d.emit(&mut buf), Ok(7));
         assert_eq!(buf, no_fix);
-        assert!(d.to_string().starts_with("LIP long location report: no fix"));
+        assert!(
+            d.to_string()
+                .starts_with("LIP long location report: no fix")
+        );
     }
 
     #[test]

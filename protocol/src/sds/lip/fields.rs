@@ -522,7 +522,6 @@ impl fmt::Display for AdditionalData {
     }
 }
 
-
 /// Outcome of a request, or why a report carries no position (§6.3.68, 8 bits); values
 /// without a name are reserved and kept.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]

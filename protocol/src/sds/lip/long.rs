@@ -45,9 +45,9 @@ use super::super::SdsError;
 use super::super::bits::{BitReader, BitWriter, Bits};
 use super::super::type4::{ProtocolId, SdsType4};
 use super::fields::{
-    AdditionalData, Altitude, DirectionExtended, HorizontalVelocity, LAT_BITS, LON_BITS,
-    Latitude, Longitude, PositionError, PositionUncertainty, ReasonForSending, ResultCode,
-    TimeElapsed, TimeOfPosition, VerticalVelocity,
+    AdditionalData, Altitude, DirectionExtended, HorizontalVelocity, LAT_BITS, LON_BITS, Latitude,
+    Longitude, PositionError, PositionUncertainty, ReasonForSending, ResultCode, TimeElapsed,
+    TimeOfPosition, VerticalVelocity,
 };
 use super::position::{FixAge, LipPosition};
 use super::type5::Type5Elements;
@@ -524,7 +524,9 @@ fn read_altitude(r: &mut BitReader<'_>) -> Result<Altitude, SdsError> {
     })
 }
 
-fn read_axes(r: &mut BitReader<'_>) -> Result<(PositionUncertainty, PositionUncertainty, u8), SdsError> {
+fn read_axes(
+    r: &mut BitReader<'_>,
+) -> Result<(PositionUncertainty, PositionUncertainty, u8), SdsError> {
     Ok((read_uncertainty(r)?, read_uncertainty(r)?, r.read_u8(8)?))
 }
 
@@ -536,7 +538,11 @@ impl<'a> LongLocationReport<'a> {
 
     /// A report of a position fix at `latitude`, `longitude` with a circle of uncertainty,
     /// fix age < 5 s, no velocity, sent because the reporting interval elapsed.
-    pub fn at(latitude: f64, longitude: f64, uncertainty: PositionUncertainty) -> Result<Self, SdsError> {
+    pub fn at(
+        latitude: f64,
+        longitude: f64,
+        uncertainty: PositionUncertainty,
+    ) -> Result<Self, SdsError> {
         Ok(LongLocationReport {
             time: TimeData::Elapsed(TimeElapsed::LessThan5s),
             location: Some(Location {
@@ -715,9 +721,9 @@ impl<'a> LongLocationReport<'a> {
         8 + 6
             + self.time.bit_len()
             + 4
-            + self
-                .location
-                .map_or(0, |l| usize::from(LON_BITS + LAT_BITS) + l.extent.body_bits())
+            + self.location.map_or(0, |l| {
+                usize::from(LON_BITS + LAT_BITS) + l.extent.body_bits()
+            })
             + 3
             + self.velocity.map_or(0, Velocity::body_bits)
             + 2
@@ -742,7 +748,10 @@ impl<'a> LongLocationReport<'a> {
             });
         }
         let mut w = BitWriter::new(buf);
-        w.write(u32::from(ProtocolId::LocationInformationProtocol.to_u8()), 8)?;
+        w.write(
+            u32::from(ProtocolId::LocationInformationProtocol.to_u8()),
+            8,
+        )?;
         w.write(u32::from(Self::PDU_TYPE), 2)?;
         w.write(u32::from(Self::EXTENSION), 4)?;
         match self.time {
@@ -1001,7 +1010,10 @@ mod tests {
         assert_eq!(v.horizontal().raw(), 44);
         assert_eq!(v.direction(), Some(DirectionExtended(64)));
         assert!(!r.acknowledgement_requested);
-        assert_eq!(r.additional, AdditionalData::Reason(ReasonForSending::MAX_INTERVAL));
+        assert_eq!(
+            r.additional,
+            AdditionalData::Reason(ReasonForSending::MAX_INTERVAL)
+        );
         assert_eq!(r.elements.location_message_reference(), Some(42));
         assert_eq!(r.elements.opaque_bits(), 0);
         let p = r.position().unwrap();
@@ -1065,7 +1077,10 @@ mod tests {
         report.elements = Type5Elements::from_bits(Bits::new(&tail, 19).unwrap()).unwrap();
         report.emit(&mut bytes).unwrap();
         let back = LongLocationReport::parse(&bytes, 124).unwrap();
-        assert_eq!(back.result_code(), Some(ResultCode::INFORMATION_NOT_AVAILABLE));
+        assert_eq!(
+            back.result_code(),
+            Some(ResultCode::INFORMATION_NOT_AVAILABLE)
+        );
         assert!(back.location.is_some());
         assert_eq!(back.position(), None);
     }
@@ -1295,7 +1310,8 @@ mod tests {
         let u = (0u8..64).prop_map(PositionUncertainty);
         prop_oneof![
             Just(Extent::Point),
-            u.clone().prop_map(|uncertainty| Extent::Circle { uncertainty }),
+            u.clone()
+                .prop_map(|uncertainty| Extent::Circle { uncertainty }),
             any_ellipse().prop_map(Extent::Ellipse),
             any_altitude().prop_map(|altitude| Extent::PointWithAltitude { altitude }),
             (u.clone(), any_altitude()).prop_map(|(uncertainty, altitude)| {
@@ -1306,13 +1322,15 @@ mod tests {
             }),
             (any_ellipse(), any_altitude())
                 .prop_map(|(ellipse, altitude)| Extent::EllipseWithAltitude { ellipse, altitude }),
-            (u, any_altitude(), 0u8..8).prop_map(|(uncertainty, altitude, altitude_uncertainty)| {
-                Extent::CircleWithAltitudeUncertainty {
-                    uncertainty,
-                    altitude,
-                    altitude_uncertainty,
+            (u, any_altitude(), 0u8..8).prop_map(
+                |(uncertainty, altitude, altitude_uncertainty)| {
+                    Extent::CircleWithAltitudeUncertainty {
+                        uncertainty,
+                        altitude,
+                        altitude_uncertainty,
+                    }
                 }
-            }),
+            ),
             (any_ellipse(), any_altitude(), 0u8..8).prop_map(
                 |(ellipse, altitude, altitude_uncertainty)| {
                     Extent::EllipseWithAltitudeUncertainty {
@@ -1338,8 +1356,16 @@ mod tests {
     }
 
     fn any_velocity() -> impl Strategy<Value = Option<Velocity>> {
-        (0u8..8, 0u8..128, 0u8..8, any::<u8>(), 0u8..8, any::<u8>(), 0u8..8).prop_map(
-            |(kind, h, hu, v, vu, d, du)| {
+        (
+            0u8..8,
+            0u8..128,
+            0u8..8,
+            any::<u8>(),
+            0u8..8,
+            any::<u8>(),
+            0u8..8,
+        )
+            .prop_map(|(kind, h, hu, v, vu, d, du)| {
                 Velocity::from_parts(
                     kind,
                     &VelocityParts {
@@ -1351,8 +1377,7 @@ mod tests {
                         direction_uncertainty: Some(du),
                     },
                 )
-            },
-        )
+            })
     }
 
     fn any_time() -> impl Strategy<Value = TimeData> {

@@ -14,8 +14,8 @@ use serde::Serialize;
 
 use super::super::SdsError;
 use super::super::bits::{BitReader, BitWriter, Bits};
-use super::type5::Type5Elements;
 use super::super::type4::ProtocolId;
+use super::type5::Type5Elements;
 
 /// Which report the requester prefers (§6.3.65, 2 bits).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -105,7 +105,10 @@ impl<'a> ImmediateLocationReportRequest<'a> {
             });
         }
         let mut w = BitWriter::new(buf);
-        w.write(u32::from(ProtocolId::LocationInformationProtocol.to_u8()), 8)?;
+        w.write(
+            u32::from(ProtocolId::LocationInformationProtocol.to_u8()),
+            8,
+        )?;
         w.write(1, 2)?;
         w.write(u32::from(Self::EXTENSION), 4)?;
         w.write_bool(self.response)?;
@@ -145,7 +148,10 @@ mod tests {
 
     fn parse(bytes: &[u8], bits: u16) -> Result<ImmediateLocationReportRequest<'_>, SdsError> {
         let payload = Bits::new(bytes, bits)?;
-        let payload = Bits::new(payload.raw_bytes().get(1..).unwrap_or(&[]), bits.saturating_sub(8))?;
+        let payload = Bits::new(
+            payload.raw_bytes().get(1..).unwrap_or(&[]),
+            bits.saturating_sub(8),
+        )?;
         ImmediateLocationReportRequest::parse_payload(payload)
     }
 

@@ -25,8 +25,8 @@ use super::super::SdsError;
 use super::super::bits::{BitReader, BitWriter, Bits};
 use super::super::type4::{ProtocolId, SdsType4};
 use super::fields::{
-    AdditionalData, DirectionOfTravel, HorizontalVelocity, LAT_BITS, LON_BITS, Latitude,
-    Longitude, PositionError, ReasonForSending, TimeElapsed,
+    AdditionalData, DirectionOfTravel, HorizontalVelocity, LAT_BITS, LON_BITS, Latitude, Longitude,
+    PositionError, ReasonForSending, TimeElapsed,
 };
 
 /// A LIP short location report with every field at its exact wire value.
@@ -208,7 +208,6 @@ impl Serialize for ShortLocationReport {
         s.end()
     }
 }
-
 
 #[cfg(test)]
 mod tests {
@@ -630,4 +629,3 @@ mod tests {
         }
     }
 }
-

@@ -169,8 +169,7 @@ impl<'a> Type5Elements<'a> {
             }
             if usize::from(len) > r.remaining() {
                 return Err(SdsError::Truncated {
-                    at_bit: u16::try_from(r.position() + usize::from(origin))
-                        .unwrap_or(u16::MAX),
+                    at_bit: u16::try_from(r.position() + usize::from(origin)).unwrap_or(u16::MAX),
                     needed: u16::from(len),
                     available: u16::try_from(r.remaining()).unwrap_or(u16::MAX),
                 });

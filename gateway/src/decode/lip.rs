@@ -85,6 +85,7 @@ pub(crate) fn decode(
 #[cfg(test)]
 mod tests {
     use crate::decode::lip_hex;
+    use borderlink_protocol::sds::{HorizontalVelocity, LongLocationReport, Velocity};
 
     #[test]
     fn nibble_exact_and_whole_byte_forms_decode_alike() {
@@ -144,6 +145,29 @@ mod tests {
         assert_eq!(d.json["location"]["extent"]["circle"]["uncertainty"], 9);
         assert!((d.json["position"]["error_m"].as_f64().unwrap() - 21.68).abs() < 0.01);
         assert!(d.text.contains("heading 90.0°"), "{}", d.text);
+    }
+
+    #[test]
+    fn long_report_without_a_direction_has_a_null_heading() {
+        // The circle report with velocity type 1 (speed only): 124 − 8 = 116 bits.
+        let mut report = LongLocationReport::parse(
+            &[
+                0x0a, 0x4d, 0x08, 0x0e, 0x05, 0x30, 0x92, 0x52, 0xec, 0x4d, 0x58, 0x80, 0x40, 0x98,
+                0x82, 0xa0,
+            ],
+            124,
+        )
+        .unwrap();
+        report.velocity = Some(Velocity::Horizontal {
+            horizontal: HorizontalVelocity::from_km_h(50.8),
+        });
+        let mut buf = vec![0u8; report.buffer_len()];
+        report.emit(&mut buf).unwrap();
+        let hex: String = buf.iter().map(|b| format!("{b:02x}")).collect();
+        let d = lip_hex(&hex, Some(116)).unwrap();
+        assert_eq!(d.json["position"]["heading_deg"], serde_json::Value::Null);
+        assert!((d.json["position"]["speed_km_h"].as_f64().unwrap() - 50.84).abs() < 0.01);
+        assert!(d.text.contains("50.8 km/h, heading unknown"), "{}", d.text);
     }
 
     #[test]

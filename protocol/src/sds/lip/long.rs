@@ -192,9 +192,9 @@ impl Extent {
         }
     }
 
-    /// The radius within which the true position lies, in metres, when the shape gives one:
-    /// a circle's radius, an ellipse's half-major axis, an arc's outer edge is not bounded by
-    /// a code this decoder converts, so it gives none.
+    /// The radius within which the true position lies, in metres, when the shape gives one: a
+    /// circle's radius, an ellipse's half-major axis, shape 10's position error. A bare point,
+    /// a point with altitude and an arc (whose radii this decoder keeps raw) give none.
     pub fn error_radius_m(self) -> Option<f64> {
         match self {
             Extent::Circle { uncertainty }
@@ -1044,6 +1044,23 @@ mod tests {
         assert_eq!(report.emit(&mut buf), Ok(16));
         assert_eq!(buf[..16], CIRCLE);
         assert_eq!(buf[16], 0xa5);
+    }
+
+    #[test]
+    fn a_long_report_without_a_direction_has_no_heading() {
+        // Velocity type 1 carries a speed only: the heading is unknown, not north.
+        let mut r = LongLocationReport::parse(&CIRCLE, 124).unwrap();
+        r.velocity = Some(Velocity::Horizontal {
+            horizontal: HorizontalVelocity(44),
+        });
+        assert_eq!(r.position().unwrap().heading_deg(), None);
+        assert!(r.to_string().contains("50.8 km/h, heading unknown"), "{r}");
+        r.velocity = None;
+        assert_eq!(r.position().unwrap().speed_km_h(), None);
+        assert!(
+            r.to_string().contains("speed unknown, heading unknown"),
+            "{r}"
+        );
     }
 
     #[test]

@@ -87,7 +87,8 @@ impl ShortLocationReport {
     }
 
     /// Parses a report from the LIP payload (the bits after the protocol identifier). Bits past
-    /// the report's 76 are ignored.
+    /// the report's 76 are ignored. Any other LIP PDU is [`SdsError::UnsupportedLip`] here:
+    /// [`LipPdu`](super::LipPdu) reads them all.
     pub fn parse_payload(payload: Bits<'_>) -> Result<Self, SdsError> {
         let mut r = BitReader::with_origin(payload, 8);
         let pdu_type = r.read_u8(2)?;
@@ -483,8 +484,9 @@ mod tests {
     }
 
     #[test]
-    fn long_location_report_is_unsupported_not_misread() {
-        // PDU type 1, extension 3 (long location report), then arbitrary bits.
+    fn long_location_report_is_not_misread_as_a_short_one() {
+        // PDU type 1, extension 3 (long location report), then arbitrary bits: the short
+        // parser refuses it (the dispatcher, `LipPdu`, reads it).
         let long = [
             0x0a,
             0b0100_1100,

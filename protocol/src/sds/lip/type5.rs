@@ -85,9 +85,11 @@ impl fmt::Display for Type5Id {
 pub struct Type5Element<'a> {
     /// What the value is.
     pub id: Type5Id,
-    /// Where the value starts within the PDU's bits.
+    /// The PDU's bits the value lies in.
     data: Bits<'a>,
+    /// Bit offset of the value within `data`.
     start: u16,
+    /// Length of the value in bits (1–63).
     len: u8,
 }
 

@@ -112,6 +112,27 @@ fn lip_json_carries_degrees_and_raw_fields() {
 }
 
 #[test]
+fn lip_nibble_exact_hex_decodes_like_whole_bytes() {
+    // 84 bits as 21 digits (the last one a high half), as a Sepura radio prints them.
+    let odd = run(&["decode", "lip", "--json", "0a003814c2494bb158881"], "");
+    let even = run(&["decode", "lip", "--json", "--bits", "84", LIP_BAARLE], "");
+    assert!(odd.status.success(), "{}", stderr(&odd));
+    assert_eq!(stdout(&odd), stdout(&even));
+}
+
+#[test]
+fn long_lip_without_a_fix_says_so() {
+    let out = run(&["decode", "lip", "0A4C010AB0851"], "");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.starts_with("LIP long location report (52 bits)"),
+        "{text}"
+    );
+    assert!(text.contains("no fix"), "{text}");
+}
+
+#[test]
 fn lip_with_another_protocol_id_exits_2() {
     let out = run(&["decode", "lip", "0b003814c2494bb1588810"], "");
     assert_eq!(out.status.code(), Some(2));

@@ -219,12 +219,14 @@ enum DecodeCommand {
         #[arg(long)]
         json: bool,
     },
-    /// A LIP short location report: SDS type-4 user data starting with protocol id 0x0A, as hex.
+    /// A LIP PDU (short or long location report, immediate location report request): SDS type-4
+    /// user data starting with protocol id 0x0A, as hex; an odd digit count is the nibble-exact
+    /// form.
     Lip {
         #[command(flatten)]
         input: HexInput,
         /// Length of the user data in bits, as the radio's +CTSDSR line gives it (84 for a
-        /// short report); by default every bit of the hex.
+        /// short report); by default the hex digits × 4.
         #[arg(long)]
         bits: Option<u16>,
     },

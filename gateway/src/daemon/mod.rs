@@ -1100,9 +1100,15 @@ impl Site {
             RadioOutput::Status { from, value } => {
                 info!(from = ?from.map(|t| t.to_string()), %value, "status message")
             }
-            RadioOutput::Location { from, report } => {
-                info!(from = ?from.map(|t| t.to_string()), %report, "location report")
-            }
+            RadioOutput::Location { from, report } => match report.position {
+                Some(_) => info!(from = ?from.map(|t| t.to_string()), %report, "location report"),
+                // Said outright, so nobody takes the silence in roaming for a lost report.
+                None => info!(
+                    from = ?from.map(|t| t.to_string()),
+                    %report,
+                    "location report without a fix: roaming unchanged"
+                ),
+            },
             RadioOutput::Text { from, text, parts } => {
                 info!(from = ?from.map(|t| t.to_string()), %text, parts, "text message")
             }

@@ -7,6 +7,20 @@ use super::DecodeError;
 ///
 /// Errors name the character offset in the text as given, so a user can find the typo.
 pub fn parse_hex(text: &str) -> Result<Vec<u8>, DecodeError> {
+    let (bytes, digits) = parse_nibbles(text)?;
+    if digits % 2 == 1 {
+        return Err(DecodeError::Hex {
+            offset: text.len(),
+            what: "an odd number of hex digits",
+        });
+    }
+    Ok(bytes)
+}
+
+/// Like [`parse_hex`], but an odd number of digits is allowed: the last digit is the high half
+/// of a last byte whose low half is zero, as in the nibble-exact form some radios give a bit
+/// length that is not a whole number of bytes. Returns the bytes and the number of digits.
+pub fn parse_nibbles(text: &str) -> Result<(Vec<u8>, usize), DecodeError> {
     let body = text.trim_start();
     let skipped = text.len() - body.len();
     let (body, skipped) = match body.strip_prefix("0x").or_else(|| body.strip_prefix("0X")) {
@@ -36,11 +50,10 @@ pub fn parse_hex(text: &str) -> Result<Vec<u8>, DecodeError> {
             Some(h) => out.push((h << 4) | nibble as u8),
         }
     }
-    if high.is_some() {
-        return Err(DecodeError::Hex {
-            offset: text.len(),
-            what: "an odd number of hex digits",
-        });
+    let mut digits = out.len() * 2;
+    if let Some(h) = high {
+        out.push(h << 4);
+        digits += 1;
     }
     if out.is_empty() {
         return Err(DecodeError::Hex {
@@ -48,7 +61,7 @@ pub fn parse_hex(text: &str) -> Result<Vec<u8>, DecodeError> {
             what: "no hex digits",
         });
     }
-    Ok(out)
+    Ok((out, digits))
 }
 
 #[cfg(test)]
@@ -86,5 +99,12 @@ mod tests {
             }
         );
         assert!(parse_hex("").is_err());
+    }
+
+    #[test]
+    fn nibbles_allow_an_odd_digit_as_a_high_half() {
+        assert_eq!(parse_nibbles("0a1").unwrap(), (vec![0x0a, 0x10], 3));
+        assert_eq!(parse_nibbles("0a 1b").unwrap(), (vec![0x0a, 0x1b], 4));
+        assert!(parse_nibbles(" ").is_err());
     }
 }

@@ -11,7 +11,7 @@ mod sds;
 use serde_json::Value;
 use thiserror::Error;
 
-pub use hex::parse_hex;
+pub use hex::{parse_hex, parse_nibbles};
 pub use pei::{PeiLine, decode_transcript};
 
 /// One decoded item, in both renderings.
@@ -40,7 +40,7 @@ pub enum DecodeError {
     /// The bytes are not a valid board-link frame.
     #[error("invalid board-link frame: {0}")]
     Link(String),
-    /// The bytes are not a LIP short location report.
+    /// The bytes are not a LIP PDU this decoder reads.
     #[error("invalid LIP report: {0}")]
     Lip(String),
     /// The bytes are not valid SDS user data.
@@ -56,9 +56,11 @@ pub fn rtp_hex(text: &str) -> Result<Decoded, DecodeError> {
     rtp::decode(&parse_hex(text)?)
 }
 
-/// Decodes a LIP short location report given as hex text; `bits` defaults to all of them.
+/// Decodes a LIP PDU given as hex text, an odd number of digits allowed (the last one a high
+/// half); `bits` defaults to the digits × 4.
 pub fn lip_hex(text: &str, bits: Option<u16>) -> Result<Decoded, DecodeError> {
-    lip::decode(&parse_hex(text)?, bits)
+    let (bytes, digits) = parse_nibbles(text)?;
+    lip::decode(&bytes, digits, bits)
 }
 
 /// Decodes SDS user data (status, LIP, text, SDS-TL reports...) given as hex text; `bits`

@@ -55,6 +55,8 @@ fn kind_name(data: &UserData<'_>) -> &'static str {
     match data {
         UserData::Status(_) => "status",
         UserData::Lip(_) => "LIP short location report",
+        UserData::LipLong(_) => "LIP long location report",
+        UserData::LipRequest(_) => "LIP immediate location report request",
         UserData::Text(_) => "text message",
         UserData::UdhText(_) => "text with user data header",
         UserData::Tl {

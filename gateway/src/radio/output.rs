@@ -5,7 +5,7 @@ use std::fmt;
 
 use borderlink_protocol::ids::{PeiIdentity, Tsi};
 use borderlink_protocol::pei::{AiService, CmeError, DisconnectCause, PeiError, RegistrationState};
-use borderlink_protocol::sds::{DeliveryStatus, SdsError, ShortLocationReport, Status};
+use borderlink_protocol::sds::{DeliveryStatus, LocationReport, SdsError, Status};
 use borderlink_protocol::voice::Priority;
 use thiserror::Error;
 
@@ -92,12 +92,12 @@ pub enum RadioOutput {
         /// The status value.
         value: Status,
     },
-    /// A LIP short location report.
+    /// A LIP location report, short or long, with or without a fix.
     Location {
         /// Sender, when the radio said.
         from: Option<Tsi>,
-        /// The report.
-        report: ShortLocationReport,
+        /// The report, summed up.
+        report: LocationReport,
     },
     /// An SDS-TL report on a message the gateway sent with a message reference
     /// ([`RadioSession::send_tracked_text`](super::RadioSession::send_tracked_text)): an

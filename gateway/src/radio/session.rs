@@ -9,8 +9,8 @@ use std::collections::VecDeque;
 use borderlink_protocol::ids::{PeiIdentity, Tsi};
 use borderlink_protocol::pei::{AiService, PeiParser, RegistrationState, SdsHeader};
 use borderlink_protocol::sds::{
-    self, DeliveryStatus, Progress, Reassembler, ReassemblyError, SdsKind, ShortReportType,
-    StatusKind, TextChars, TlPdu, UserData,
+    self, DeliveryStatus, LocationReport, Progress, Reassembler, ReassemblyError, SdsKind,
+    ShortReportType, StatusKind, TextChars, TlPdu, UserData,
 };
 use borderlink_protocol::time::{Duration, Instant};
 use borderlink_protocol::voice::Priority;
@@ -635,7 +635,14 @@ impl RadioSession {
                 status: ack.status,
                 via: ReportPdu::Ack,
             }),
-            Some(Ok(UserData::Lip(report))) => self.emit(RadioOutput::Location { from, report }),
+            Some(Ok(UserData::Lip(report))) => self.emit(RadioOutput::Location {
+                from,
+                report: LocationReport::from(&report),
+            }),
+            Some(Ok(UserData::LipLong(report))) => self.emit(RadioOutput::Location {
+                from,
+                report: LocationReport::from(&report),
+            }),
             other => {
                 if let Some(Err(error)) = other {
                     self.fault(RadioFault::Sds { from, error });

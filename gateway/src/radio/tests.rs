@@ -3,7 +3,7 @@
 
 use borderlink_protocol::ids::{PeiIdentity, Ssi, Tsi, TsiForm};
 use borderlink_protocol::pei::{AiService, CmeError, DisconnectCause, ErrorKind};
-use borderlink_protocol::sds::{DeliveryStatus, Status};
+use borderlink_protocol::sds::{DeliveryStatus, ReportForm, ResultCode, Status};
 use borderlink_protocol::time::{Duration, Instant};
 use borderlink_protocol::voice::Priority;
 use proptest::prelude::*;
@@ -1157,8 +1157,24 @@ fn lip_sds_is_a_location() {
         panic!("{events:?}");
     };
     assert_eq!(*from, Some(unit(2_040_999)));
-    assert!((report.latitude.degrees() - 51.4420).abs() < 1e-5);
-    assert!((report.longitude.degrees() - 4.9290).abs() < 1e-5);
+    let position = report.position.unwrap();
+    assert!((position.latitude().degrees() - 51.4420).abs() < 1e-5);
+    assert!((position.longitude().degrees() - 4.9290).abs() < 1e-5);
+}
+
+#[test]
+fn long_lip_sds_is_a_location_even_without_a_fix() {
+    let mut rig = Rig::ready();
+    // A 52-bit long report with no shape (no fix), in the nibble-exact form: 13 digits.
+    rig.feed("\r\n+CTSDSR: 12,2040999,0,2040123,0,52\r\n0A4C010AB0851\r\n");
+    let events = rig.events();
+    let [RadioOutput::Location { from, report }] = &events[..] else {
+        panic!("{events:?}");
+    };
+    assert_eq!(*from, Some(unit(2_040_999)));
+    assert_eq!(report.form, ReportForm::Long);
+    assert_eq!(report.position, None);
+    assert_eq!(report.result, Some(ResultCode::POSITION_METHOD_FAILURE));
 }
 
 #[test]

@@ -45,7 +45,7 @@
 use std::collections::VecDeque;
 
 use borderlink_protocol::ids::Tsi;
-use borderlink_protocol::sds::{DeliveryClass, DeliveryStatus, ShortLocationReport, Status};
+use borderlink_protocol::sds::{DeliveryClass, DeliveryStatus, LocationReport, Status};
 use borderlink_protocol::time::{Duration, Instant};
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
@@ -54,7 +54,6 @@ use super::events::{
     Asked, BlockReason, Cause, DeliveryOutcome, DispatchAction, DownReason, PatchRequest, Reply,
     ReplyMessage, RequestRefused, RoamingEvent,
 };
-use super::geo::LatLon;
 use super::mirrors::{MirrorId, MirrorMode};
 use super::schedule::civil_zone;
 use super::sovereignty::{Refusal, Requester};
@@ -111,6 +110,8 @@ pub struct RoamingStats {
     pub anonymous: u64,
     /// Positions from radios on a talkgroup no zone's mirror holds.
     pub positions_unused: u64,
+    /// Location reports that said the unit had no fix; they change nothing.
+    pub positions_without_fix: u64,
     /// Units forgotten to make room for others.
     pub units_evicted: u64,
     /// Replies or events dropped because nobody polled them.
@@ -355,17 +356,23 @@ impl Roaming {
         Ok(())
     }
 
-    /// A LIP position of `from`, heard by the gateway radio on talkgroup `heard_on`.
+    /// A LIP location report of `from` (short or long), heard by the gateway radio on
+    /// talkgroup `heard_on`. A report without a fix is counted and changes nothing: the unit
+    /// stays where its last fix put it, until that fix ages out as usual.
     pub fn handle_location(
         &mut self,
         now: Instant,
         heard_on: Tsi,
         from: Option<Tsi>,
-        report: &ShortLocationReport,
+        report: &LocationReport,
     ) {
         self.tick(now);
         let Some(unit) = from else {
             self.stats.anonymous += 1;
+            return;
+        };
+        let Some(position) = report.position else {
+            self.stats.positions_without_fix += 1;
             return;
         };
         let used = self.config.zones.iter().any(|z| {
@@ -385,7 +392,7 @@ impl Roaming {
             now,
             unit,
             heard_on,
-            Fix::new(LatLon::of_report(report), report.position_error),
+            Fix::of_position(&position),
             &self.config.zones,
             &mut changes,
         );

@@ -5,7 +5,10 @@
 //! mirror. Each scenario asserts what dispatch and the units would see.
 
 use borderlink_protocol::ids::{Network, Tsi};
-use borderlink_protocol::sds::{DeliveryStatus, PositionError, ShortLocationReport, Status};
+use borderlink_protocol::sds::{
+    self, DeliveryStatus, LocationReport, LongLocationReport, PositionError, PositionUncertainty,
+    SdsKind, ShortLocationReport, Status, UserData,
+};
 use borderlink_protocol::time::{Duration, Instant};
 use borderlink_protocol::voice::{FRAME_LEN, KeyUpTime, Priority, SiteId};
 use jiff::Timestamp;
@@ -243,6 +246,23 @@ impl Rig {
     fn position(&mut self, unit: Tsi, at: LatLon, error: PositionError) {
         let mut report = ShortLocationReport::from_degrees(at.lat(), at.lon()).unwrap();
         report.position_error = error;
+        self.roaming.handle_location(
+            self.now,
+            home_group(),
+            Some(unit),
+            &LocationReport::from(&report),
+        );
+        self.pump();
+    }
+
+    /// A LIP report as the radio delivers it: user data of `bits` bits, decoded on the same
+    /// path as the daemon's (`sds::decode`), then summed up for roaming.
+    fn lip(&mut self, unit: Tsi, bytes: &[u8], bits: u16) {
+        let report = match sds::decode(SdsKind::Type4, bytes, bits).unwrap() {
+            UserData::Lip(r) => LocationReport::from(&r),
+            UserData::LipLong(r) => LocationReport::from(&r),
+            other => panic!("not a location report: {other:?}"),
+        };
         self.roaming
             .handle_location(self.now, home_group(), Some(unit), &report);
         self.pump();
@@ -353,6 +373,74 @@ fn a_silent_unit_lets_the_mirror_lapse_after_its_window() {
     assert!(rig.patch().is_some());
     rig.advance_to(up_at + mins(30) + mins(5));
     assert_eq!(rig.patch(), None);
+}
+
+// ---- long location reports ----------------------------------------------------------------
+
+/// A long report (circle of uncertainty `code`) at `at`, encoded as a radio sends it.
+fn long_report_at(at: LatLon, code: u8) -> (Vec<u8>, u16) {
+    let report = LongLocationReport::at(
+        at.lat(),
+        at.lon(),
+        PositionUncertainty::from_raw(code).unwrap(),
+    )
+    .unwrap();
+    let mut buf = vec![0u8; report.buffer_len()];
+    report.emit(&mut buf).unwrap();
+    (buf, report.bit_len() as u16)
+}
+
+/// The no-fix long report of the protocol's tests: no shape, result code 81.
+const LONG_NO_FIX: [u8; 7] = [0x0a, 0x4c, 0x01, 0x0a, 0xb0, 0x85, 0x10];
+
+#[test]
+fn a_long_report_inside_the_zone_mirrors_the_group_like_a_short_one() {
+    let mut rig = Rig::new(on_demand());
+    // Circle code 9: < 21.7 m, within the zone's 200 m.
+    let (bytes, bits) = long_report_at(LatLon::new(51.4900, 4.7350).unwrap(), 9);
+    rig.lip(belgian_unit(), &bytes, bits);
+    let events = rig.take_events();
+    assert!(
+        events.iter().any(|e| matches!(
+            e,
+            RoamingEvent::ZoneEntered { unit, .. } if *unit == belgian_unit()
+        )),
+        "{events:?}"
+    );
+    assert!(rig.patch().is_some());
+}
+
+#[test]
+fn a_long_report_too_coarse_for_the_zone_is_not_used() {
+    let mut rig = Rig::new(on_demand());
+    // Circle code 20: < 186.8 m is within 200 m; code 21 (< 225 m) is not.
+    let (bytes, bits) = long_report_at(LatLon::new(51.4900, 4.7350).unwrap(), 21);
+    rig.lip(belgian_unit(), &bytes, bits);
+    assert!(rig.take_events().is_empty());
+    assert_eq!(rig.patch(), None);
+    let (bytes, bits) = long_report_at(LatLon::new(51.4900, 4.7350).unwrap(), 20);
+    rig.lip(belgian_unit(), &bytes, bits);
+    assert!(rig.patch().is_some());
+}
+
+#[test]
+fn a_long_report_without_a_fix_changes_nothing() {
+    let mut rig = Rig::new(on_demand());
+    // Outside: no fix does not bring the unit in.
+    rig.lip(belgian_unit(), &LONG_NO_FIX, 52);
+    assert!(rig.take_events().is_empty());
+    assert_eq!(rig.patch(), None);
+    assert_eq!(rig.roaming.stats().positions_without_fix, 1);
+    // Inside by a short report, then a no-fix long report: still inside, patch untouched.
+    let inside = LatLon::new(51.4900, 4.7350).unwrap();
+    rig.position(belgian_unit(), inside, PositionError::LessThan20m);
+    let patch = rig.patch().expect("patched");
+    rig.take_events();
+    rig.advance(Duration::from_secs(10));
+    rig.lip(belgian_unit(), &LONG_NO_FIX, 52);
+    assert!(rig.take_events().is_empty());
+    assert_eq!(rig.patch(), Some(patch));
+    assert_eq!(rig.roaming.stats().positions_without_fix, 2);
 }
 
 // ---- zone-edge jitter -------------------------------------------------------------------

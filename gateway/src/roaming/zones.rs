@@ -21,7 +21,7 @@
 use std::collections::HashMap;
 
 use borderlink_protocol::ids::Tsi;
-use borderlink_protocol::sds::PositionError;
+use borderlink_protocol::sds::{LipPosition, PositionError};
 use borderlink_protocol::time::{Duration, Instant};
 
 use super::geo::{Area, LatLon};
@@ -50,11 +50,12 @@ pub struct Zone {
 }
 
 impl Zone {
-    /// Whether a report of this accuracy may be used for the zone.
-    pub fn accepts(&self, error: PositionError) -> bool {
+    /// Whether a fix whose error is bounded by `error_m` metres (`None`: no bound given) may be
+    /// used for the zone.
+    pub fn accepts(&self, error_m: Option<f64>) -> bool {
         match self.max_position_error_m {
             None => true,
-            Some(max) => error.bound_m().is_some_and(|b| b <= max),
+            Some(max) => error_m.is_some_and(|b| b <= f64::from(max)),
         }
     }
 }
@@ -75,14 +76,26 @@ pub enum LeaveReason {
 pub struct Fix {
     /// Where.
     pub position: LatLon,
-    /// The report's position error.
-    pub error: PositionError,
+    /// The radius within which the true position lies, metres; `None` if the report gives no
+    /// bound.
+    pub error_m: Option<f64>,
 }
 
 impl Fix {
-    /// A fix at `position` with this error.
+    /// A fix at `position` with a short report's position error.
     pub fn new(position: LatLon, error: PositionError) -> Self {
-        Fix { position, error }
+        Fix {
+            position,
+            error_m: error.bound_m().map(f64::from),
+        }
+    }
+
+    /// The fix of a LIP position, short or long report alike.
+    pub fn of_position(position: &LipPosition) -> Self {
+        Fix {
+            position: LatLon::of_position(position),
+            error_m: position.error_m(),
+        }
     }
 }
 
@@ -174,7 +187,7 @@ impl ZoneTracker {
         track.heard_on = heard_on;
         for (index, zone) in zones.iter().enumerate() {
             let id = ZoneId(u16::try_from(index).unwrap_or(u16::MAX));
-            if !zone.accepts(fix.error) {
+            if !zone.accepts(fix.error_m) {
                 continue;
             }
             let within = zone.area.locate(fix.position).is_within();

@@ -1,5 +1,6 @@
 //! TETRA short data: pre-coded status messages, SDS type-4 user data, text messages and LIP
-//! short location reports, as the gateway receives them from a radio's PEI and sends them back.
+//! location reports and requests, as the gateway receives them from a radio's PEI and sends
+//! them back.
 //!
 //! The PEI parser hands this module what a `+CTSDSR` line carries: the user data as bytes and its
 //! length **in bits**. The bit count is authoritative: the last byte may be partial, and bits past
@@ -10,7 +11,8 @@
 //!   cross-border patch, and
 //! - SDS type 4 user data ([`SdsType4`], EN 300 392-2 §29.4) whose first byte is a
 //!   [`ProtocolId`]; protocol 0x0A carries LIP (ETSI TS 100 392-18-1), whose
-//!   [`ShortLocationReport`] puts a unit inside or outside a border zone.
+//!   [`ShortLocationReport`] and [`LongLocationReport`] put a unit inside or outside a border
+//!   zone ([`LipPdu`] also reads the immediate location report request).
 //!
 //! [`decode_user_data`] is the one entry point the CLI (`borderlink decode lip <hex>`) and the
 //! daemon use; [`decode`] does the same when the caller knows from the PEI's AI-service field
@@ -41,8 +43,12 @@ use core::fmt;
 
 pub use bits::{BitReader, BitWriter, Bits};
 pub use lip::{
-    AdditionalData, DirectionOfTravel, HorizontalVelocity, Latitude, Longitude, PositionError,
-    ReasonForSending, ShortLocationReport, TimeElapsed,
+    AdditionalData, Altitude, Arc, DirectionExtended, DirectionOfTravel, Ellipse, Extent, FixAge,
+    HorizontalVelocity, ImmediateLocationReportRequest, Latitude, LipPdu, LipPosition, Location,
+    LocationReport, LongLocationReport, Longitude, PositionError, PositionUncertainty,
+    ReasonForSending, ReportForm, ReportType, ResultCode, ShortLocationReport, TimeData,
+    TimeElapsed, TimeOfPosition, Type5Element, Type5Elements, Type5Id, Type5Iter, Velocity,
+    VerticalVelocity,
 };
 pub use status::{ShortReportType, Status, StatusKind};
 pub use text::{
@@ -90,13 +96,24 @@ pub enum SdsError {
         /// The identifier found in the first byte.
         found: u8,
     },
-    /// A LIP PDU other than the short location report (long reports, requests, triggers...).
+    /// A LIP PDU this decoder does not read (acknowledgements, triggers, parameter and backlog
+    /// management, reserved PDU types), or another PDU than the parser called was for.
     UnsupportedLip {
         /// The 2-bit LIP PDU type (0 is the short report, 1 a PDU with extension).
         pdu_type: u8,
         /// The 4-bit PDU type extension when `pdu_type` is 1 and it was present (3 is the long
         /// location report).
         extension: Option<u8>,
+    },
+    /// A LIP selector field holds a reserved value for which the standard defines no layout
+    /// (time type 3, location shapes 11–15), so nothing after it can be located.
+    ReservedLipLayout {
+        /// The field, e.g. `"location shape"`.
+        field: &'static str,
+        /// Its value.
+        value: u8,
+        /// Bit offset of the field from the start of the user data.
+        at_bit: u16,
     },
     /// An SDS-TL forward address type this decoder does not read (external subscriber numbers
     /// and reserved values).
@@ -180,6 +197,14 @@ impl fmt::Display for SdsError {
             } => {
                 write!(f, "unsupported LIP PDU type {pdu_type}")
             }
+            SdsError::ReservedLipLayout {
+                field,
+                value,
+                at_bit,
+            } => write!(
+                f,
+                "reserved LIP {field} {value} at bit {at_bit}: the standard gives it no layout"
+            ),
             SdsError::UnsupportedForwardAddress { address_type } => {
                 write!(f, "unsupported SDS-TL forward address type {address_type}")
             }

@@ -1,7 +1,8 @@
 //! One decoder for whatever short data a radio hands the gateway: the PEI parser passes the user
-//! data of a `+CTSDSR` line here and gets back a status, a LIP short location report, a text
-//! message (plain, SDS-TL, or with a user data header), an SDS-TL report, acknowledgement or
-//! transfer of another protocol, or the raw payload of anything else.
+//! data of a `+CTSDSR` line here and gets back a status, a LIP location report (short or long)
+//! or immediate location report request, a text message (plain, SDS-TL, or with a user data
+//! header), an SDS-TL report, acknowledgement or transfer of another protocol, or the raw
+//! payload of anything else.
 //!
 //! Identifiers 0x80–0xBF go through the SDS-TL layer ([`TlPdu`]); user-defined identifiers
 //! (0x40–0x7E, 0xC0–0xFE) and reserved SDS-TL message types are kept raw as
@@ -13,7 +14,7 @@ use serde::Serialize;
 
 use super::SdsError;
 use super::bits::{BitWriter, Bits};
-use super::lip::ShortLocationReport;
+use super::lip::{ImmediateLocationReportRequest, LipPdu, LongLocationReport, ShortLocationReport};
 use super::status::Status;
 use super::text::{TextMessage, UdhText};
 use super::tl::TlPdu;
@@ -35,8 +36,12 @@ pub enum SdsKind {
 pub enum UserData<'a> {
     /// A pre-coded status.
     Status(Status),
-    /// A LIP short location report (protocol 0x0A).
+    /// A LIP short location report (protocol 0x0A, PDU type 0).
     Lip(ShortLocationReport),
+    /// A LIP long location report (protocol 0x0A, PDU type 1, extension 3).
+    LipLong(LongLocationReport<'a>),
+    /// A LIP immediate location report request (protocol 0x0A, PDU type 1, extension 1).
+    LipRequest(ImmediateLocationReportRequest<'a>),
     /// A text message (protocols 0x02, 0x09, and 0x82/0x89 carrying an SDS-TRANSFER).
     Text(TextMessage<'a>),
     /// A text with a user data header, such as one part of a concatenated text (0x8A).
@@ -58,8 +63,9 @@ pub enum UserData<'a> {
     },
 }
 
-/// Decodes PEI user data of a known kind. A LIP PDU other than the short report is
-/// [`SdsError::UnsupportedLip`]; a malformed LIP or text PDU names its fault.
+/// Decodes PEI user data of a known kind, dispatching LIP on its PDU type. A LIP PDU other than
+/// the short and long reports and the immediate request is [`SdsError::UnsupportedLip`]; a
+/// malformed LIP or text PDU names its fault.
 pub fn decode(kind: SdsKind, bytes: &[u8], bits: u16) -> Result<UserData<'_>, SdsError> {
     match kind {
         SdsKind::Status => Status::parse(bytes, bits).map(UserData::Status),
@@ -69,7 +75,11 @@ pub fn decode(kind: SdsKind, bytes: &[u8], bits: u16) -> Result<UserData<'_>, Sd
             let payload = view.into_payload();
             match protocol_id {
                 ProtocolId::LocationInformationProtocol => {
-                    ShortLocationReport::parse_payload(payload).map(UserData::Lip)
+                    LipPdu::parse_payload(payload).map(|pdu| match pdu {
+                        LipPdu::Short(r) => UserData::Lip(r),
+                        LipPdu::Long(r) => UserData::LipLong(r),
+                        LipPdu::ImmediateRequest(r) => UserData::LipRequest(r),
+                    })
                 }
                 ProtocolId::MessageWithUserDataHeader => match UdhText::parse_payload(payload)? {
                     Some(text) => Ok(UserData::UdhText(text)),
@@ -128,6 +138,8 @@ impl UserData<'_> {
         match self {
             UserData::Status(_) => usize::from(Status::BIT_LEN),
             UserData::Lip(_) => usize::from(ShortLocationReport::BIT_LEN),
+            UserData::LipLong(r) => r.bit_len(),
+            UserData::LipRequest(r) => r.bit_len(),
             UserData::Text(t) => t.bit_len(),
             UserData::UdhText(t) => t.bit_len(),
             UserData::Tl { pdu, .. } => 8 + pdu.bit_len(),
@@ -147,6 +159,8 @@ impl UserData<'_> {
         match self {
             UserData::Status(s) => s.emit(buf),
             UserData::Lip(r) => r.emit(buf),
+            UserData::LipLong(r) => r.emit(buf),
+            UserData::LipRequest(r) => r.emit(buf),
             UserData::Text(t) => t.emit(buf),
             UserData::UdhText(t) => t.emit(buf),
             UserData::Tl { protocol_id, pdu } => {
@@ -189,6 +203,8 @@ impl fmt::Display for UserData<'_> {
         match self {
             UserData::Status(s) => s.fmt(f),
             UserData::Lip(r) => write!(f, "LIP short location report: {r}"),
+            UserData::LipLong(r) => write!(f, "LIP long location report: {r}"),
+            UserData::LipRequest(r) => write!(f, "LIP immediate location report request: {r}"),
             UserData::Text(t) => t.fmt(f),
             UserData::UdhText(t) => t.fmt(f),
             UserData::Tl { protocol_id, pdu } => match pdu {
@@ -440,14 +456,42 @@ mod tests {
 
     #[test]
     fn unsupported_lip_pdu_is_refused() {
-        let long = [0x0a, 0b0100_1100, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+        // Extension 4, a location report acknowledgement: not decoded.
+        let ack = [0x0a, 0b0101_0000, 0, 0, 0, 0, 0, 0, 0, 0, 0];
         assert_eq!(
-            decode_user_data(&long, 88),
+            decode_user_data(&ack, 88),
             Err(SdsError::UnsupportedLip {
                 pdu_type: 1,
-                extension: Some(3)
+                extension: Some(4)
             })
         );
+    }
+
+    #[test]
+    fn long_lip_report_is_decoded_and_re_emitted() {
+        // The no-fix long report of `lip::long`'s tests.
+        let no_fix = [0x0a, 0x4c, 0x01, 0x0a, 0xb0, 0x85, 0x10];
+        let d = decode_user_data(&no_fix, 52).unwrap();
+        let UserData::LipLong(r) = d else {
+            panic!("not a long report: {d:?}");
+        };
+        assert_eq!(r.position(), None);
+        assert_eq!(d.bit_len(), 52);
+        let mut buf = [0xa5u8; 7];
+        assert_eq!(d.emit(&mut buf), Ok(7));
+        assert_eq!(buf, no_fix);
+        assert!(
+            d.to_string()
+                .starts_with("LIP long location report: no fix")
+        );
+    }
+
+    #[test]
+    fn lip_request_is_decoded() {
+        let request = [0x0a, 0x44, 0x98, 0x80, 0x70];
+        let d = decode_user_data(&request, 36).unwrap();
+        assert!(matches!(d, UserData::LipRequest(_)), "{d:?}");
+        assert_eq!(d.bit_len(), 36);
     }
 
     #[test]

@@ -28,7 +28,7 @@ mod tests;
 
 use core::fmt;
 
-use borderlink_protocol::sds::ShortLocationReport;
+use borderlink_protocol::sds::LipPosition;
 use thiserror::Error;
 
 /// Mean Earth radius (IUGG), metres: the scale of the local plane.
@@ -87,12 +87,12 @@ impl LatLon {
         Ok(LatLon { lat, lon })
     }
 
-    /// The position of a LIP short location report.
-    pub fn of_report(report: &ShortLocationReport) -> Self {
-        // The report's fields are range-checked when decoded.
+    /// The position of a LIP location report, short or long.
+    pub fn of_position(position: &LipPosition) -> Self {
+        // The raw fields cannot leave these ranges; the clamp keeps that true by construction.
         LatLon {
-            lat: report.latitude.degrees().clamp(-90.0, 90.0),
-            lon: report.longitude.degrees().clamp(-180.0, 180.0),
+            lat: position.latitude().degrees().clamp(-90.0, 90.0),
+            lon: position.longitude().degrees().clamp(-180.0, 180.0),
         }
     }
 

@@ -1,6 +1,5 @@
-//! LIP short location reports (ETSI TS 100 392-18-1 §6.2.1): the 84-bit position report a
-//! radio sends as SDS type 4 with protocol identifier 0x0A, from which borderlink decides that a
-//! unit has entered a border zone.
+//! The LIP short location report (ETSI TS 100 392-18-1 §6.2.1): the fixed 84-bit position
+//! report most terminals send, from which borderlink decides that a unit entered a border zone.
 //!
 //! Layout, in bits from the start of the user data (clause numbers from TS 100 392-18-1):
 //!
@@ -16,518 +15,19 @@
 //! | 71–74 | 4     | direction of travel (§6.3.5)            | 22.5° steps from north            |
 //! | 75    | 1     | type of additional data (§6.3.87)       | 0 reason for sending, 1 user data |
 //! | 76–83 | 8     | reason for sending (§6.3.64) / user data| [`AdditionalData`]                |
-//!
-//! The [`ShortLocationReport`] keeps every field as its exact raw value, so
-//! `emit(parse(x))` reproduces `x` bit for bit; accessors convert to degrees and km/h. Other LIP
-//! PDUs (long location reports, requests, triggers: PDU type 1 with an extension) are refused with
-//! [`SdsError::UnsupportedLip`] rather than misread.
 
 use core::fmt;
 
 use serde::Serialize;
 use serde::ser::{SerializeStruct, Serializer};
 
-use super::SdsError;
-use super::bits::{BitReader, BitWriter, Bits};
-use super::type4::{ProtocolId, SdsType4};
-
-const LON_BITS: u8 = 25;
-const LAT_BITS: u8 = 24;
-/// Raw longitude units per degree: 2²⁴ / 180.
-const LON_UNITS_PER_DEG: f64 = (1u32 << 24) as f64 / 180.0;
-/// Raw latitude units per degree: 2²³ / 90.
-const LAT_UNITS_PER_DEG: f64 = (1u32 << 23) as f64 / 90.0;
-
-/// Rounds to the nearest integer, halves away from zero, saturating (core has no `f64::round`).
-fn round_i64(x: f64) -> i64 {
-    if x >= 0.0 {
-        (x + 0.5) as i64
-    } else {
-        -((-x + 0.5) as i64)
-    }
-}
-
-/// Longitude: 25-bit two's complement in units of 180/2²⁴ degrees, so −180° to just under +180°
-/// in steps of about 1.07 × 10⁻⁵ degrees (≈ 1.2 m at the equator).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-pub struct Longitude(i32);
-
-impl Longitude {
-    /// Smallest raw value (−180°).
-    pub const MIN_RAW: i32 = -(1 << 24);
-    /// Largest raw value (180° − one step).
-    pub const MAX_RAW: i32 = (1 << 24) - 1;
-    /// One raw step in degrees.
-    pub const STEP_DEG: f64 = 180.0 / (1u32 << 24) as f64;
-
-    /// A longitude from its raw field value, or `None` outside 25-bit two's complement.
-    pub const fn from_raw(raw: i32) -> Option<Self> {
-        if raw >= Self::MIN_RAW && raw <= Self::MAX_RAW {
-            Some(Longitude(raw))
-        } else {
-            None
-        }
-    }
-
-    /// The nearest raw step to `degrees` (east positive). +180° is the same meridian as −180° and
-    /// is encoded as such; outside −180..=180 or NaN is an error.
-    pub fn from_degrees(degrees: f64) -> Result<Self, SdsError> {
-        if !(-180.0..=180.0).contains(&degrees) {
-            return Err(SdsError::LongitudeOutOfRange);
-        }
-        let raw = round_i64(degrees * LON_UNITS_PER_DEG);
-        let raw = if raw > i64::from(Self::MAX_RAW) {
-            i64::from(Self::MIN_RAW)
-        } else {
-            raw
-        };
-        // In range by the checks above.
-        Ok(Longitude(raw as i32))
-    }
-
-    /// The raw field value.
-    pub const fn raw(self) -> i32 {
-        self.0
-    }
-
-    /// Degrees east (negative is west).
-    pub fn degrees(self) -> f64 {
-        f64::from(self.0) / LON_UNITS_PER_DEG
-    }
-}
-
-impl fmt::Display for Longitude {
-    /// E.g. `4.92900 E`.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let d = self.degrees();
-        if d < 0.0 {
-            write!(f, "{:.5} W", -d)
-        } else {
-            write!(f, "{d:.5} E")
-        }
-    }
-}
-
-/// Latitude: 24-bit two's complement in units of 90/2²³ degrees, so −90° to just under +90° in
-/// steps of about 1.07 × 10⁻⁵ degrees (≈ 1.2 m).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-pub struct Latitude(i32);
-
-impl Latitude {
-    /// Smallest raw value (−90°).
-    pub const MIN_RAW: i32 = -(1 << 23);
-    /// Largest raw value (90° − one step).
-    pub const MAX_RAW: i32 = (1 << 23) - 1;
-    /// One raw step in degrees.
-    pub const STEP_DEG: f64 = 90.0 / (1u32 << 23) as f64;
-
-    /// A latitude from its raw field value, or `None` outside 24-bit two's complement.
-    pub const fn from_raw(raw: i32) -> Option<Self> {
-        if raw >= Self::MIN_RAW && raw <= Self::MAX_RAW {
-            Some(Latitude(raw))
-        } else {
-            None
-        }
-    }
-
-    /// The nearest raw step to `degrees` (north positive). +90° itself is not encodable and is
-    /// clamped one step south; outside −90..=90 or NaN is an error.
-    pub fn from_degrees(degrees: f64) -> Result<Self, SdsError> {
-        if !(-90.0..=90.0).contains(&degrees) {
-            return Err(SdsError::LatitudeOutOfRange);
-        }
-        let raw = round_i64(degrees * LAT_UNITS_PER_DEG)
-            .clamp(i64::from(Self::MIN_RAW), i64::from(Self::MAX_RAW));
-        Ok(Latitude(raw as i32))
-    }
-
-    /// The raw field value.
-    pub const fn raw(self) -> i32 {
-        self.0
-    }
-
-    /// Degrees north (negative is south).
-    pub fn degrees(self) -> f64 {
-        f64::from(self.0) / LAT_UNITS_PER_DEG
-    }
-}
-
-impl fmt::Display for Latitude {
-    /// E.g. `51.44200 N`.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let d = self.degrees();
-        if d < 0.0 {
-            write!(f, "{:.5} S", -d)
-        } else {
-            write!(f, "{d:.5} N")
-        }
-    }
-}
-
-/// How old the position was when the report was sent (§6.3.78).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum TimeElapsed {
-    /// 0: less than 5 s.
-    LessThan5s,
-    /// 1: less than 5 min.
-    LessThan5min,
-    /// 2: less than 30 min.
-    LessThan30min,
-    /// 3: not known or not applicable.
-    Unknown,
-}
-
-impl TimeElapsed {
-    const fn from_bits(v: u8) -> Self {
-        match v & 0b11 {
-            0 => TimeElapsed::LessThan5s,
-            1 => TimeElapsed::LessThan5min,
-            2 => TimeElapsed::LessThan30min,
-            _ => TimeElapsed::Unknown,
-        }
-    }
-
-    /// The 2-bit field value.
-    pub const fn bits(self) -> u8 {
-        self as u8
-    }
-
-    /// Upper bound of the age in seconds, if known.
-    pub const fn max_secs(self) -> Option<u32> {
-        match self {
-            TimeElapsed::LessThan5s => Some(5),
-            TimeElapsed::LessThan5min => Some(300),
-            TimeElapsed::LessThan30min => Some(1800),
-            TimeElapsed::Unknown => None,
-        }
-    }
-}
-
-/// How far the true position may be from the reported one (§6.3.63).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum PositionError {
-    /// 0: less than 2 m.
-    LessThan2m,
-    /// 1: less than 20 m.
-    LessThan20m,
-    /// 2: less than 200 m.
-    LessThan200m,
-    /// 3: less than 2 km.
-    LessThan2km,
-    /// 4: less than 20 km.
-    LessThan20km,
-    /// 5: at most 200 km.
-    AtMost200km,
-    /// 6: more than 200 km.
-    MoreThan200km,
-    /// 7: not known.
-    Unknown,
-}
-
-impl PositionError {
-    const fn from_bits(v: u8) -> Self {
-        match v & 0b111 {
-            0 => PositionError::LessThan2m,
-            1 => PositionError::LessThan20m,
-            2 => PositionError::LessThan200m,
-            3 => PositionError::LessThan2km,
-            4 => PositionError::LessThan20km,
-            5 => PositionError::AtMost200km,
-            6 => PositionError::MoreThan200km,
-            _ => PositionError::Unknown,
-        }
-    }
-
-    /// The 3-bit field value.
-    pub const fn bits(self) -> u8 {
-        self as u8
-    }
-
-    /// The error bound in metres, if the report gives one (not for "more than 200 km" or
-    /// "unknown"): zone checks should widen a border zone by this much.
-    pub const fn bound_m(self) -> Option<u32> {
-        match self {
-            PositionError::LessThan2m => Some(2),
-            PositionError::LessThan20m => Some(20),
-            PositionError::LessThan200m => Some(200),
-            PositionError::LessThan2km => Some(2_000),
-            PositionError::LessThan20km => Some(20_000),
-            PositionError::AtMost200km => Some(200_000),
-            PositionError::MoreThan200km | PositionError::Unknown => None,
-        }
-    }
-}
-
-impl fmt::Display for PositionError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            PositionError::LessThan2m => "< 2 m",
-            PositionError::LessThan20m => "< 20 m",
-            PositionError::LessThan200m => "< 200 m",
-            PositionError::LessThan2km => "< 2 km",
-            PositionError::LessThan20km => "< 20 km",
-            PositionError::AtMost200km => "<= 200 km",
-            PositionError::MoreThan200km => "> 200 km",
-            PositionError::Unknown => "unknown error",
-        })
-    }
-}
-
-/// Speed in km/h of each raw horizontal-velocity value 0–125 (§6.3.17): values 0–28 are the
-/// speed itself; from 29 on the speed is C × (1 + x)^(K − A) + B with C = 16, x = 0.038, A = 13,
-/// B = 0, which joins the linear part at 28 km/h and reaches about 1043 km/h at 125. Built by
-/// repeated multiplication because core has no `powf`.
-const VELOCITY_KMH: [f64; 126] = {
-    let mut table = [0.0f64; 126];
-    let mut k = 0;
-    while k <= 28 {
-        table[k] = k as f64;
-        k += 1;
-    }
-    let mut power = 1.0f64;
-    let mut i = 0;
-    while i < 29 - 13 {
-        power *= 1.038;
-        i += 1;
-    }
-    while k < 126 {
-        table[k] = 16.0 * power;
-        power *= 1.038;
-        k += 1;
-    }
-    table
+use super::super::SdsError;
+use super::super::bits::{BitReader, BitWriter, Bits};
+use super::super::type4::{ProtocolId, SdsType4};
+use super::fields::{
+    AdditionalData, DirectionOfTravel, HorizontalVelocity, LAT_BITS, LON_BITS, Latitude, Longitude,
+    PositionError, ReasonForSending, TimeElapsed,
 };
-
-/// Horizontal speed, 7 bits (§6.3.17): linear 1 km/h steps to 28 km/h, then steps of 3.8 %;
-/// 126 means faster than the largest step (≈ 1043 km/h), 127 unknown.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-pub struct HorizontalVelocity(u8);
-
-impl HorizontalVelocity {
-    /// Speed not known.
-    pub const UNKNOWN: HorizontalVelocity = HorizontalVelocity(127);
-    /// Faster than the largest encodable step.
-    pub const ABOVE_RANGE: HorizontalVelocity = HorizontalVelocity(126);
-    /// Standing still.
-    pub const STOPPED: HorizontalVelocity = HorizontalVelocity(0);
-
-    /// A velocity from its raw 7-bit field value, or `None` above 127.
-    pub const fn from_raw(raw: u8) -> Option<Self> {
-        if raw <= 127 {
-            Some(HorizontalVelocity(raw))
-        } else {
-            None
-        }
-    }
-
-    /// The raw field value nearest to `km_h`: negative speeds become 0, NaN unknown, speeds
-    /// beyond the last step (more than half a step past it) [`HorizontalVelocity::ABOVE_RANGE`].
-    pub fn from_km_h(km_h: f64) -> Self {
-        if km_h.is_nan() {
-            return Self::UNKNOWN;
-        }
-        let top = VELOCITY_KMH[VELOCITY_KMH.len() - 1];
-        if km_h > top * (1.0 + 0.038 / 2.0) {
-            return Self::ABOVE_RANGE;
-        }
-        let mut best = 0usize;
-        let mut best_distance = f64::INFINITY;
-        for (k, &speed) in VELOCITY_KMH.iter().enumerate() {
-            let d = (speed - km_h).abs();
-            if d < best_distance {
-                best = k;
-                best_distance = d;
-            }
-        }
-        // `best` indexes a 126-entry table.
-        HorizontalVelocity(best as u8)
-    }
-
-    /// The raw field value.
-    pub const fn raw(self) -> u8 {
-        self.0
-    }
-
-    /// Speed in km/h; `None` if unknown. For [`HorizontalVelocity::ABOVE_RANGE`] this is the
-    /// largest step, a lower bound.
-    pub fn km_h(self) -> Option<f64> {
-        match self.0 {
-            127 => None,
-            126 => VELOCITY_KMH.last().copied(),
-            k => VELOCITY_KMH.get(usize::from(k)).copied(),
-        }
-    }
-
-    /// Whether the speed exceeds the largest encodable step.
-    pub const fn is_above_range(self) -> bool {
-        self.0 == 126
-    }
-}
-
-impl fmt::Display for HorizontalVelocity {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match (self.km_h(), self.is_above_range()) {
-            (None, _) => f.write_str("speed unknown"),
-            (Some(v), true) => write!(f, "> {v:.0} km/h"),
-            (Some(v), false) => write!(f, "{v:.1} km/h"),
-        }
-    }
-}
-
-/// Direction of travel, 4 bits (§6.3.5): 16 compass points of 22.5°, 0 = north, clockwise.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-pub struct DirectionOfTravel(u8);
-
-const COMPASS: [&str; 16] = [
-    "N", "NNE", "NE", "ENE", "E", "ESE", "SE", "SSE", "S", "SSW", "SW", "WSW", "W", "WNW", "NW",
-    "NNW",
-];
-
-impl DirectionOfTravel {
-    /// Due north.
-    pub const NORTH: DirectionOfTravel = DirectionOfTravel(0);
-
-    /// A direction from its raw 4-bit field value, or `None` above 15.
-    pub const fn from_raw(raw: u8) -> Option<Self> {
-        if raw <= 15 {
-            Some(DirectionOfTravel(raw))
-        } else {
-            None
-        }
-    }
-
-    /// The nearest compass point to a bearing in degrees (any finite value, wrapped); `None`
-    /// for NaN or infinity.
-    pub fn from_degrees(degrees: f64) -> Option<Self> {
-        if !degrees.is_finite() {
-            return None;
-        }
-        let steps = round_i64(degrees / 22.5).rem_euclid(16);
-        // `rem_euclid(16)` is 0..=15.
-        Some(DirectionOfTravel(steps as u8))
-    }
-
-    /// The raw field value.
-    pub const fn raw(self) -> u8 {
-        self.0
-    }
-
-    /// Bearing in degrees clockwise from north.
-    pub fn degrees(self) -> f64 {
-        f64::from(self.0) * 22.5
-    }
-
-    /// The compass point, e.g. `"NNE"`.
-    pub fn compass(self) -> &'static str {
-        COMPASS.get(usize::from(self.0)).copied().unwrap_or("?")
-    }
-}
-
-impl fmt::Display for DirectionOfTravel {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} ({}°)", self.compass(), self.degrees())
-    }
-}
-
-/// Why the radio sent the report (§6.3.64, 8 bits); values without a name are reserved.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-pub struct ReasonForSending(pub u8);
-
-impl ReasonForSending {
-    /// 0: the subscriber unit was powered on.
-    pub const POWER_ON: Self = Self(0);
-    /// 1: the subscriber unit is being powered off.
-    pub const POWER_OFF: Self = Self(1);
-    /// 2: an emergency condition was detected.
-    pub const EMERGENCY: Self = Self(2);
-    /// 3: push-to-talk was pressed.
-    pub const PUSH_TO_TALK: Self = Self(3);
-    /// 4: a status was sent.
-    pub const STATUS: Self = Self(4);
-    /// 7: system access (trunked mode on).
-    pub const TMO_ON: Self = Self(7);
-    /// 8: direct mode on.
-    pub const DMO_ON: Self = Self(8);
-    /// 11: cell reselection or change of serving cell.
-    pub const CELL_RESELECTION: Self = Self(11);
-    /// 17: arrival at a defined location.
-    pub const ARRIVAL_AT_LOCATION: Self = Self(17);
-    /// 18: approaching a defined location.
-    pub const APPROACHING_LOCATION: Self = Self(18);
-    /// 32: response to an immediate location request.
-    pub const IMMEDIATE_REQUEST: Self = Self(32);
-    /// 129: maximum reporting interval exceeded since the last report.
-    pub const MAX_INTERVAL: Self = Self(129);
-    /// 130: maximum reporting distance travelled since the last report.
-    pub const MAX_DISTANCE: Self = Self(130);
-
-    /// The standard's description of the reason, or `None` for reserved values.
-    pub const fn description(self) -> Option<&'static str> {
-        Some(match self.0 {
-            0 => "powered on",
-            1 => "powered off",
-            2 => "emergency condition detected",
-            3 => "push-to-talk detected",
-            4 => "status",
-            5 => "transmit inhibit mode on",
-            6 => "transmit inhibit mode off",
-            7 => "system access (TMO on)",
-            8 => "DMO on",
-            9 => "enter service",
-            10 => "service loss",
-            11 => "cell reselection or change of serving cell",
-            12 => "low battery",
-            13 => "connected to a car kit",
-            14 => "disconnected from a car kit",
-            15 => "asks for transfer initialization configuration",
-            16 => "arrival at destination",
-            17 => "arrival at a defined location",
-            18 => "approaching a defined location",
-            19 => "SDS type-1 entered",
-            20 => "user application initiated",
-            21 => "lost ability to determine location",
-            22 => "regained ability to determine location",
-            23 => "leaving point",
-            24 => "ambience listening call detected",
-            25 => "start of temporary reporting",
-            26 => "return to normal reporting",
-            32 => "response to an immediate location request",
-            129 => "maximum reporting interval exceeded",
-            130 => "maximum reporting distance travelled",
-            _ => return None,
-        })
-    }
-}
-
-impl fmt::Display for ReasonForSending {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.description() {
-            Some(d) => write!(f, "{d} ({})", self.0),
-            None => write!(f, "reserved reason {}", self.0),
-        }
-    }
-}
-
-/// The last nine bits: a 1-bit type (§6.3.87) and 8 bits of reason or user data.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum AdditionalData {
-    /// Type 0: why the report was sent.
-    Reason(ReasonForSending),
-    /// Type 1: eight bits defined by the user organisation.
-    UserDefined(u8),
-}
-
-impl fmt::Display for AdditionalData {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            AdditionalData::Reason(r) => write!(f, "reason: {r}"),
-            AdditionalData::UserDefined(v) => write!(f, "user data 0x{v:02x}"),
-        }
-    }
-}
 
 /// A LIP short location report with every field at its exact wire value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -568,6 +68,12 @@ impl ShortLocationReport {
         })
     }
 
+    /// The heading, or `None` when the direction field says "not known" (code 15 with no
+    /// speed, see [`DirectionOfTravel::given`]).
+    pub fn heading(&self) -> Option<DirectionOfTravel> {
+        self.direction.given(self.velocity)
+    }
+
     /// Parses a report from complete SDS type-4 user data (protocol identifier first).
     pub fn parse(bytes: &[u8], bits: u16) -> Result<Self, SdsError> {
         let view = SdsType4::new_checked(bytes, bits)?;
@@ -581,7 +87,8 @@ impl ShortLocationReport {
     }
 
     /// Parses a report from the LIP payload (the bits after the protocol identifier). Bits past
-    /// the report's 76 are ignored.
+    /// the report's 76 are ignored. Any other LIP PDU is [`SdsError::UnsupportedLip`] here:
+    /// [`LipPdu`](super::LipPdu) reads them all.
     pub fn parse_payload(payload: Bits<'_>) -> Result<Self, SdsError> {
         let mut r = BitReader::with_origin(payload, 8);
         let pdu_type = r.read_u8(2)?;
@@ -659,13 +166,19 @@ impl ShortLocationReport {
 }
 
 impl fmt::Display for ShortLocationReport {
-    /// E.g. `51.44200 N 4.92900 E (< 20 m), 50.8 km/h E (90°), fix < 5 s old, reason: ...`.
+    /// E.g. `51.44200 N 4.92900 E (< 20 m), 50.8 km/h E (90°), fix < 5 s old, reason: ...`;
+    /// a heading the report does not give (see [`DirectionOfTravel::given`]) reads
+    /// `heading unknown`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{} {} ({}), {} {}, ",
-            self.latitude, self.longitude, self.position_error, self.velocity, self.direction
+            "{} {} ({}), {}",
+            self.latitude, self.longitude, self.position_error, self.velocity
         )?;
+        match self.heading() {
+            Some(d) => write!(f, " {d}, ")?,
+            None => f.write_str(", heading unknown, ")?,
+        }
         match self.time_elapsed.max_secs() {
             Some(5) => f.write_str("fix < 5 s old, ")?,
             Some(300) => f.write_str("fix < 5 min old, ")?,
@@ -689,28 +202,11 @@ impl Serialize for ShortLocationReport {
         s.serialize_field("position_error", &self.position_error)?;
         s.serialize_field("velocity_kmh", &self.velocity.km_h())?;
         s.serialize_field("velocity_raw", &self.velocity.raw())?;
-        s.serialize_field("direction_deg", &self.direction.degrees())?;
+        // `null` when the report gives no heading (code 15 without a speed).
+        s.serialize_field("direction_deg", &self.heading().map(|d| d.degrees()))?;
         s.serialize_field("direction_raw", &self.direction.raw())?;
         s.serialize_field("additional", &self.additional)?;
         s.end()
-    }
-}
-
-/// Name of a LIP PDU type extension (§6.3.62), for error messages.
-pub(super) const fn extension_name(ext: u8) -> &'static str {
-    match ext {
-        1 => "immediate location report request",
-        3 => "long location report",
-        4 => "location report acknowledgement",
-        5 => "basic location parameters request/response",
-        6 => "add/modify trigger request/response",
-        7 => "remove trigger request/response",
-        8 => "report trigger request/response",
-        9 => "report basic location parameters request/response",
-        10 => "location reporting enable/disable request/response",
-        11 => "location reporting temporary control request/response",
-        12 => "backlog request/response",
-        _ => "reserved",
     }
 }
 
@@ -808,6 +304,31 @@ mod tests {
         let mut buf = [0xa5u8; 11];
         r.emit(&mut buf).unwrap();
         assert_eq!(buf, WEST);
+    }
+
+    #[test]
+    fn direction_15_without_speed_is_an_unknown_heading() {
+        // WEST: speed unknown (127) and direction code 15, "337.5° or not known" (table 6.45).
+        let r = ShortLocationReport::parse(&WEST, 84).unwrap();
+        assert_eq!(r.heading(), None);
+        assert_eq!(
+            r.to_string(),
+            "51.00001 N 2.50000 W (unknown error), speed unknown, heading unknown, \
+             fix age unknown, reason: emergency condition detected (2)"
+        );
+        // Standing still: no direction of travel either.
+        let mut stopped = r;
+        stopped.velocity = HorizontalVelocity::STOPPED;
+        assert_eq!(stopped.heading(), None);
+        // Moving: 15 is a heading of 337.5°.
+        let mut moving = r;
+        moving.velocity = HorizontalVelocity::from_km_h(20.0);
+        assert_eq!(moving.heading(), Some(DirectionOfTravel(15)));
+        assert!(moving.to_string().contains("20.0 km/h NNW (337.5°)"));
+        // Other codes are headings whatever the speed.
+        let mut east = r;
+        east.direction = DirectionOfTravel(4);
+        assert_eq!(east.heading(), Some(DirectionOfTravel(4)));
     }
 
     #[test]
@@ -963,8 +484,9 @@ mod tests {
     }
 
     #[test]
-    fn long_location_report_is_unsupported_not_misread() {
-        // PDU type 1, extension 3 (long location report), then arbitrary bits.
+    fn long_location_report_is_not_misread_as_a_short_one() {
+        // PDU type 1, extension 3 (long location report), then arbitrary bits: the short
+        // parser refuses it (the dispatcher, `LipPdu`, reads it).
         let long = [
             0x0a,
             0b0100_1100,

@@ -1,0 +1,251 @@
+//! The Location Information Protocol (ETSI TS 100 392-18-1): the position reports a radio sends
+//! as SDS type 4 with protocol identifier 0x0A, from which borderlink decides that a unit has
+//! entered or left a border zone, and the requests a location server sends to terminals.
+//!
+//! The first two bits after the identifier are the LIP PDU type (§6.3.61): 0 is the 84-bit
+//! [`ShortLocationReport`] (`short.rs`), 1 a PDU with a 4-bit extension (§6.3.62). Of those,
+//! [`LongLocationReport`] (extension 3, `long.rs`) and [`ImmediateLocationReportRequest`]
+//! (extension 1, `request.rs`) are decoded; the other extensions (acknowledgements, trigger and
+//! parameter management, backlog) are refused with [`SdsError::UnsupportedLip`] naming the
+//! extension, as are the reserved PDU types 2 and 3. [`LipPdu`] dispatches among them.
+//!
+//! Every decoded PDU keeps each field at its exact raw value, reserved codes and unknown
+//! type-5 elements included, so `emit(parse(x))` reproduces `x` bit for bit; accessors convert
+//! to degrees, metres and km/h, and [`LocationReport`] sums either report up for roaming.
+//! Only a PDU cut short ([`SdsError::Truncated`]) or one whose layout the standard leaves
+//! undefined ([`SdsError::ReservedLipLayout`]) is refused.
+
+mod fields;
+mod long;
+mod position;
+mod request;
+mod short;
+mod type5;
+
+use core::fmt;
+
+use serde::Serialize;
+
+pub use fields::{
+    AdditionalData, Altitude, DirectionExtended, DirectionOfTravel, HorizontalVelocity, Latitude,
+    Longitude, PositionError, PositionUncertainty, ReasonForSending, ResultCode, TimeElapsed,
+    TimeOfPosition, VerticalVelocity,
+};
+pub use long::{Arc, Ellipse, Extent, Location, LongLocationReport, TimeData, Velocity};
+pub use position::{FixAge, LipPosition, LocationReport, ReportForm};
+pub use request::{ImmediateLocationReportRequest, ReportType};
+pub use short::ShortLocationReport;
+pub use type5::{Type5Element, Type5Elements, Type5Id, Type5Iter};
+
+use super::SdsError;
+use super::bits::{BitReader, Bits};
+use super::type4::{ProtocolId, SdsType4};
+
+/// A decoded LIP PDU.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(tag = "pdu", content = "fields", rename_all = "snake_case")]
+pub enum LipPdu<'a> {
+    /// PDU type 0.
+    Short(ShortLocationReport),
+    /// PDU type 1, extension 3.
+    Long(LongLocationReport<'a>),
+    /// PDU type 1, extension 1.
+    ImmediateRequest(ImmediateLocationReportRequest<'a>),
+}
+
+impl<'a> LipPdu<'a> {
+    /// Parses a LIP PDU from complete SDS type-4 user data (protocol identifier first).
+    pub fn parse(bytes: &'a [u8], bits: u16) -> Result<Self, SdsError> {
+        let view = SdsType4::new_checked(bytes, bits)?;
+        match view.protocol_id() {
+            ProtocolId::LocationInformationProtocol => Self::parse_payload(view.into_payload()),
+            other => Err(SdsError::WrongProtocol {
+                expected: ProtocolId::LocationInformationProtocol.to_u8(),
+                found: other.to_u8(),
+            }),
+        }
+    }
+
+    /// Parses a LIP PDU from the bits after the protocol identifier.
+    pub fn parse_payload(payload: Bits<'a>) -> Result<Self, SdsError> {
+        let mut r = BitReader::with_origin(payload, 8);
+        match r.read_u8(2)? {
+            0 => ShortLocationReport::parse_payload(payload).map(LipPdu::Short),
+            1 => match r.read_u8(4)? {
+                LongLocationReport::EXTENSION => {
+                    LongLocationReport::parse_payload(payload).map(LipPdu::Long)
+                }
+                ImmediateLocationReportRequest::EXTENSION => {
+                    ImmediateLocationReportRequest::parse_payload(payload)
+                        .map(LipPdu::ImmediateRequest)
+                }
+                ext => Err(SdsError::UnsupportedLip {
+                    pdu_type: 1,
+                    extension: Some(ext),
+                }),
+            },
+            pdu_type => Err(SdsError::UnsupportedLip {
+                pdu_type,
+                extension: None,
+            }),
+        }
+    }
+
+    /// Bits of the encoded PDU, protocol identifier included.
+    pub fn bit_len(&self) -> usize {
+        match self {
+            LipPdu::Short(_) => usize::from(ShortLocationReport::BIT_LEN),
+            LipPdu::Long(r) => r.bit_len(),
+            LipPdu::ImmediateRequest(r) => r.bit_len(),
+        }
+    }
+
+    /// Bytes [`LipPdu::emit`] writes.
+    pub fn buffer_len(&self) -> usize {
+        self.bit_len().div_ceil(8)
+    }
+
+    /// Writes the PDU, protocol identifier first; returns the bytes written.
+    pub fn emit(&self, buf: &mut [u8]) -> Result<usize, SdsError> {
+        match self {
+            LipPdu::Short(r) => r.emit(buf),
+            LipPdu::Long(r) => r.emit(buf),
+            LipPdu::ImmediateRequest(r) => r.emit(buf),
+        }
+    }
+
+    /// The location report in it, summed up; `None` for a request.
+    pub fn report(&self) -> Option<LocationReport> {
+        match self {
+            LipPdu::Short(r) => Some(LocationReport::from(r)),
+            LipPdu::Long(r) => Some(LocationReport::from(r)),
+            LipPdu::ImmediateRequest(_) => None,
+        }
+    }
+}
+
+impl fmt::Display for LipPdu<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LipPdu::Short(r) => write!(f, "LIP short location report: {r}"),
+            LipPdu::Long(r) => write!(f, "LIP long location report: {r}"),
+            LipPdu::ImmediateRequest(r) => write!(f, "LIP immediate location report request: {r}"),
+        }
+    }
+}
+
+/// Name of a LIP PDU type extension (§6.3.62), for error messages.
+pub(super) const fn extension_name(ext: u8) -> &'static str {
+    match ext {
+        1 => "immediate location report request",
+        3 => "long location report",
+        4 => "location report acknowledgement",
+        5 => "basic location parameters request/response",
+        6 => "add/modify trigger request/response",
+        7 => "remove trigger request/response",
+        8 => "report trigger request/response",
+        9 => "report basic location parameters request/response",
+        10 => "location reporting enable/disable request/response",
+        11 => "location reporting temporary control request/response",
+        12 => "backlog request/response",
+        _ => "reserved",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use std::string::ToString;
+
+    const SHORT: [u8; 11] = [
+        0x0a, 0x00, 0x38, 0x14, 0xc2, 0x49, 0x4b, 0xb1, 0x58, 0x88, 0x10,
+    ];
+    const NO_FIX: [u8; 7] = [0x0a, 0x4c, 0x01, 0x0a, 0xb0, 0x85, 0x10];
+    const REQUEST: [u8; 5] = [0x0a, 0x44, 0x98, 0x80, 0x70];
+
+    #[test]
+    fn dispatches_on_pdu_type_and_extension() {
+        assert!(matches!(LipPdu::parse(&SHORT, 84), Ok(LipPdu::Short(_))));
+        assert!(matches!(LipPdu::parse(&NO_FIX, 52), Ok(LipPdu::Long(_))));
+        assert!(matches!(
+            LipPdu::parse(&REQUEST, 36),
+            Ok(LipPdu::ImmediateRequest(_))
+        ));
+    }
+
+    #[test]
+    fn the_summary_says_which_report_and_whether_it_has_a_fix() {
+        let short = LipPdu::parse(&SHORT, 84).unwrap().report().unwrap();
+        assert_eq!(short.form, ReportForm::Short);
+        let p = short.position.unwrap();
+        assert_eq!(p.error_m(), Some(20.0));
+        assert!((p.speed_km_h().unwrap() - 50.84).abs() < 0.01);
+        assert_eq!(p.heading_deg(), Some(90.0));
+        let long = LipPdu::parse(&NO_FIX, 52).unwrap().report().unwrap();
+        assert_eq!(long.form, ReportForm::Long);
+        assert_eq!(long.position, None);
+        assert_eq!(
+            long.to_string(),
+            "long report: no fix, reason: lost ability to determine location (21), \
+             result: position method failure (81)"
+        );
+        assert_eq!(LipPdu::parse(&REQUEST, 36).unwrap().report(), None);
+    }
+
+    #[test]
+    fn undecoded_extensions_are_named() {
+        for ext in [0u8, 2, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15] {
+            let bytes = [0x0a, 0x40 | (ext << 2), 0, 0];
+            let err = LipPdu::parse(&bytes, 32).unwrap_err();
+            assert_eq!(
+                err,
+                SdsError::UnsupportedLip {
+                    pdu_type: 1,
+                    extension: Some(ext)
+                }
+            );
+            assert!(err.to_string().contains(extension_name(ext)));
+        }
+        assert_eq!(
+            LipPdu::parse(&[0x0a, 0x80], 10),
+            Err(SdsError::UnsupportedLip {
+                pdu_type: 2,
+                extension: None
+            })
+        );
+    }
+
+    #[test]
+    fn extension_cut_off_is_truncated() {
+        assert_eq!(
+            LipPdu::parse(&[0x0a, 0x40], 12),
+            Err(SdsError::Truncated {
+                at_bit: 10,
+                needed: 4,
+                available: 2
+            })
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn any_decoded_pdu_re_emits_bit_exact(bytes in proptest::collection::vec(any::<u8>(), 1..48), cut in 0usize..8) {
+            let mut bytes = bytes;
+            bytes[0] = 0x0a;
+            let bits = (bytes.len() * 8).saturating_sub(cut).max(8) as u16;
+            if let Ok(pdu) = LipPdu::parse(&bytes, bits) {
+                let mut out = [0xa5u8; 48];
+                let n = pdu.emit(&mut out).unwrap();
+                prop_assert_eq!(n, pdu.buffer_len());
+                let len = pdu.bit_len() as u16;
+                // A short report ignores bits past its 84; the others keep every bit.
+                if !matches!(pdu, LipPdu::Short(_)) {
+                    prop_assert_eq!(len, bits);
+                }
+                prop_assert_eq!(Bits::new(&out[..n], len).unwrap(), Bits::new(&bytes, len).unwrap());
+                prop_assert_eq!(LipPdu::parse(&out[..n], len), Ok(pdu));
+            }
+        }
+    }
+}

@@ -7,17 +7,27 @@ use borderlink_protocol::pei::{Event, parse_line};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else { return };
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
     let Ok(event) = parse_line(text) else { return };
     let mut out = [0u8; 1200];
     for form in [TsiForm::Long, TsiForm::Short] {
-        // Only free text may be refused (a line break inside, or a leading `>`, cannot be one
-        // line again); every parsed result re-emits.
+        // Only free text (an echo, an unrecognised line, a maker, model or revision) may be
+        // refused: a line break inside, or a leading `>`, cannot be one line again. Every
+        // other parsed result re-emits.
         let n = match event.emit_with(form, &mut out) {
             Ok(n) => n,
             Err(e) => {
                 assert!(
-                    matches!(event, Event::Echo(_) | Event::Unrecognised(_)),
+                    matches!(
+                        event,
+                        Event::Echo(_)
+                            | Event::Unrecognised(_)
+                            | Event::Manufacturer(_)
+                            | Event::Model(_)
+                            | Event::Revision(_)
+                    ),
                     "{event:?} parsed from {text:?} but does not re-emit: {e:?}"
                 );
                 return;
@@ -25,7 +35,14 @@ fuzz_target!(|data: &[u8]| {
         };
         assert_eq!(event.buffer_len(form), Ok(n));
         let line = std::str::from_utf8(&out[..n]).expect("emitted lines are UTF-8");
-        assert!(line.ends_with("\r\n") || matches!(event, Event::Prompt), "{line:?}");
-        assert_eq!(parse_line(line), Ok(event.clone()), "{text:?} re-emitted as {line:?}");
+        assert!(
+            line.ends_with("\r\n") || matches!(event, Event::Prompt),
+            "{line:?}"
+        );
+        assert_eq!(
+            parse_line(line),
+            Ok(event.clone()),
+            "{text:?} re-emitted as {line:?}"
+        );
     }
 });

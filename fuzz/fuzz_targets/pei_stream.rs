@@ -32,10 +32,18 @@ fn events(input: &[u8], sizes: &[usize]) -> Vec<String> {
 
 fuzz_target!(|data: &[u8]| {
     let whole = events(data, &[data.len().max(1)]);
-    assert_eq!(events(data, &[1]), whole, "byte-by-byte feeding changed the events");
+    assert_eq!(
+        events(data, &[1]),
+        whole,
+        "byte-by-byte feeding changed the events"
+    );
     let a = 1 + usize::from(data.first().copied().unwrap_or(0) % 31);
     let b = 1 + usize::from(data.last().copied().unwrap_or(0) % 17);
-    assert_eq!(events(data, &[a, b]), whole, "chunks of {a} and {b} changed the events");
+    assert_eq!(
+        events(data, &[a, b]),
+        whole,
+        "chunks of {a} and {b} changed the events"
+    );
 
     // Every event re-emits to bytes that parse back to it on their own.
     let mut parser = PeiParser::<512>::new();
@@ -46,18 +54,31 @@ fuzz_target!(|data: &[u8]| {
         rest = &rest[used..];
         let Some(result) = event else { break };
         let Ok(event) = result else { continue };
-        // Only free text may be refused (a line starting with `>`); every result re-emits.
+        // Only free text may be refused (an echo, an unrecognised line, a maker, model or
+        // revision, e.g. one starting with `>`); every other result re-emits.
         let n = match event.emit(&mut out) {
             Ok(n) => n,
             Err(e) => {
                 assert!(
-                    matches!(event, Event::Echo(_) | Event::Unrecognised(_)),
+                    matches!(
+                        event,
+                        Event::Echo(_)
+                            | Event::Unrecognised(_)
+                            | Event::Manufacturer(_)
+                            | Event::Model(_)
+                            | Event::Revision(_)
+                    ),
                     "{event:?} does not re-emit: {e:?}"
                 );
                 continue;
             }
         };
         let again = events(&out[..n], &[n.max(1)]);
-        assert_eq!(again, [format!("{:?}", Ok::<_, ()>(&event))], "{:?}", &out[..n]);
+        assert_eq!(
+            again,
+            [format!("{:?}", Ok::<_, ()>(&event))],
+            "{:?}",
+            &out[..n]
+        );
     }
 });

@@ -592,6 +592,17 @@ impl Swmi {
                 radio.network_sds(sender, service, data, bits);
             }
         }
+        // A field unit that receives an SDS-TL message asking for a receipt report answers
+        // it, as a terminal's SDS-TL entity does (EN 300 392-2 §29.4.3.2), so the gateway
+        // learns its reply was delivered. Gateway radios leave reports to their gateway.
+        let report = (service == AiService::SdsType4)
+            .then(|| receipt_report(data, bits))
+            .flatten();
+        let answering: Vec<TerminalId> = reached
+            .iter()
+            .copied()
+            .filter(|t| matches!(self.terminals[t.0 as usize].kind, Kind::Field { .. }))
+            .collect();
         self.events.push_back(SwmiEvent::SdsDelivered {
             from,
             to,
@@ -600,6 +611,11 @@ impl Swmi {
             data: data.to_vec(),
             bits,
         });
+        if let Some((bytes, report_bits)) = report {
+            for unit in answering {
+                self.send_sds(unit, sender, AiService::SdsType4, &bytes, report_bits);
+            }
+        }
     }
 
     /// The network ends a group call (e.g. an operator's intervention).
@@ -863,3 +879,34 @@ impl Swmi {
 
 #[cfg(test)]
 mod tests;
+
+/// The SDS-REPORT ("received") a terminal sends back for SDS-TL user data that asks for one,
+/// as bytes and a bit length; `None` when the data asks for nothing.
+fn receipt_report(data: &[u8], bits: u16) -> Option<(Vec<u8>, u16)> {
+    use borderlink_protocol::sds::{
+        DeliveryStatus, ProtocolId, SdsKind, SdsReport, TlPdu, UserData, decode,
+    };
+    let (protocol_id, header) = match decode(SdsKind::Type4, data, bits).ok()? {
+        // The text's own protocol (0x82 or 0x89) is the first byte.
+        UserData::Text(t) => (ProtocolId::from_u8(*data.first()?), t.sds_tl?.header),
+        UserData::Tl {
+            protocol_id,
+            pdu: TlPdu::Transfer { header, .. },
+        } => (protocol_id, header),
+        _ => return None,
+    };
+    if !header.delivery_report.wants_received() {
+        return None;
+    }
+    let report = UserData::Tl {
+        protocol_id,
+        pdu: TlPdu::Report(SdsReport::new(
+            DeliveryStatus::RECEIVED,
+            header.message_reference,
+        )),
+    };
+    let mut buf = vec![0u8; report.buffer_len()];
+    let n = report.emit(&mut buf).ok()?;
+    buf.truncate(n);
+    Some((buf, u16::try_from(report.bit_len()).ok()?))
+}

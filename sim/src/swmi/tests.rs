@@ -239,3 +239,69 @@ fn a_roaming_unit_talks_on_the_visited_network() {
     assert_eq!(s.talker(g1()), None);
     assert_eq!(s.network(unit), Some(Network::C2000));
 }
+
+/// A gateway's tracked reply (SDS-TL text asking for a receipt report) reaches a field unit,
+/// which answers with an SDS-REPORT quoting its message reference; an untracked text gets none.
+#[test]
+fn a_field_unit_reports_receipt_of_a_text_that_asks_for_it() {
+    use borderlink_protocol::sds::{
+        Bits, DeliveryReportRequest, DeliveryStatus, SdsKind, SdsTlText, TextCoding, TextMessage,
+        TlPdu, TransferHeader, UserData, decode,
+    };
+    let mut s = swmi();
+    let unit_tsi = tsi(206, 1_234_567);
+    s.add_field_unit("BE-1", unit_tsi, Network::Astrid, g1());
+    let mut radio = RadioEmulator::new(tsi(206, 9_000_001));
+    radio.handle_bytes(b"ATE0\r");
+    let _ = radio.poll_transmit();
+    let gw = s.add_gateway_radio("astrid", Network::Astrid, radio);
+
+    let text = |report: DeliveryReportRequest| {
+        let message = TextMessage {
+            immediate: false,
+            sds_tl: Some(SdsTlText {
+                header: TransferHeader {
+                    delivery_report: report,
+                    service_selection: false,
+                    message_reference: 42,
+                    store_forward: None,
+                },
+                timestamp: None,
+            }),
+            coding: TextCoding::LATIN_1,
+            text: Bits::from_bytes(b"BL OK").unwrap(),
+        };
+        let data = UserData::Text(message);
+        let mut buf = vec![0u8; data.buffer_len()];
+        data.emit(&mut buf).unwrap();
+        (buf, u16::try_from(data.bit_len()).unwrap())
+    };
+
+    let (bytes, bits) = text(DeliveryReportRequest::Received);
+    s.send_sds(gw, unit_tsi, AiService::SdsType4, &bytes, bits);
+    let out = s.radio_mut(gw).unwrap().poll_transmit().unwrap_or_default();
+    let mut p = PeiParser::<1024>::new();
+    let (_, event) = p.push(&out);
+    let Some(Ok(borderlink_protocol::pei::Event::SdsReceived(sds))) = event else {
+        panic!(
+            "no report reached the gateway radio: {:?}",
+            String::from_utf8_lossy(&out)
+        );
+    };
+    assert_eq!(sds.header.calling, Some(PeiIdentity::Tsi(unit_tsi)));
+    let Ok(UserData::Tl {
+        pdu: TlPdu::Report(report),
+        ..
+    }) = decode(SdsKind::Type4, sds.data.as_bytes(), sds.header.bits)
+    else {
+        panic!("not an SDS-REPORT: {sds:?}");
+    };
+    assert_eq!(
+        (report.status, report.message_reference),
+        (DeliveryStatus::RECEIVED, 42)
+    );
+
+    let (bytes, bits) = text(DeliveryReportRequest::None);
+    s.send_sds(gw, unit_tsi, AiService::SdsType4, &bytes, bits);
+    assert_eq!(s.radio_mut(gw).unwrap().poll_transmit(), None);
+}

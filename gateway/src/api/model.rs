@@ -64,6 +64,10 @@ pub struct RadioView {
     /// What the radio said about itself at initialisation (radios with a PEI).
     #[serde(default)]
     pub identification: Option<RadioIdentView>,
+    /// End-to-end encryption of the call the radio is in, as it reported it: `clear`,
+    /// `end_to_end`, or `code_<n>` for a value outside the table; absent when in no call.
+    #[serde(default)]
+    pub call_encryption: Option<String>,
 }
 
 /// A radio's maker, model, software and groups as it reported them.

@@ -420,6 +420,7 @@ impl Site {
                 receiving: r.receiving.is_some(),
                 faults_suppressed: 0,
                 registration: None,
+                call_encryption: None,
             },
         }
     }
@@ -451,6 +452,13 @@ impl Site {
                     ptt_seconds: seconds(self.radio_ptt(i, now)),
                     frames_dropped: r.drops.counts(),
                     registration: status.registration.map(registration_name),
+                    call_encryption: status.call_encryption.map(|e| match e {
+                        borderlink_protocol::pei::Encryption::Clear => "clear".to_owned(),
+                        borderlink_protocol::pei::Encryption::EndToEnd => "end_to_end".to_owned(),
+                        borderlink_protocol::pei::Encryption::Unknown(code) => {
+                            format!("code_{code}")
+                        }
+                    }),
                     identification: r
                         .pei
                         .as_ref()

@@ -22,7 +22,7 @@
 
 use borderlink_protocol::ids::{PeiIdentity, Tsi};
 use borderlink_protocol::pei::{
-    CallConnected, CallReleased, CircuitService, CommsType, IncomingCall, TxCeased,
+    CallConnected, CallReleased, CircuitService, CommsType, Encryption, IncomingCall, TxCeased,
     TxDemandPriority, TxGrant, TxGranted, TxInterrupted, TxWait,
 };
 use borderlink_protocol::time::Instant;
@@ -106,9 +106,16 @@ pub(super) struct Call {
     level: u8,
     /// A receive has started on it: the caller is no longer a safe guess for the talker.
     heard: bool,
+    /// End-to-end encryption as the radio last reported it for this call.
+    encryption: Option<Encryption>,
 }
 
 impl Call {
+    /// End-to-end encryption as the radio last reported it for this call.
+    pub(super) fn encryption(&self) -> Option<Encryption> {
+        self.encryption
+    }
+
     fn new(cc: u16) -> Self {
         Call {
             cc,
@@ -116,6 +123,7 @@ impl Call {
             caller: None,
             level: 0,
             heard: false,
+            encryption: None,
         }
     }
 }
@@ -347,6 +355,7 @@ impl RadioSession {
             // promoted to an emergency.
             level: c.priority.filter(|&p| p <= EMERGENCY_LEVEL).unwrap_or(0),
             heard: false,
+            encryption: c.encrypted,
         });
     }
 
@@ -358,11 +367,17 @@ impl RadioSession {
             if self.call.is_none_or(|x| x.cc != cc) {
                 self.call = Some(Call::new(cc));
             }
+            if let Some(call) = self.call.as_mut()
+                && c.encrypted.is_some()
+            {
+                call.encryption = c.encrypted;
+            }
             return;
         };
         self.call = Some(Call {
             group: Some(k.group),
             level: k.level,
+            encryption: c.encrypted,
             ..Call::new(cc)
         });
         k.cc = Some(cc);
@@ -381,6 +396,15 @@ impl RadioSession {
 
     /// `+CTXG`.
     pub(super) fn on_grant(&mut self, g: TxGranted) {
+        let cc = g.cc;
+        self.grant_for(g);
+        // After the grant is handled: it may have started a new call on this instance.
+        if let Some(call) = self.call.as_mut().filter(|c| c.cc == cc) {
+            call.encryption = Some(g.encrypted);
+        }
+    }
+
+    fn grant_for(&mut self, g: TxGranted) {
         let cc = g.cc;
         match g.grant {
             TxGrant::Granted => self.on_granted(cc),

@@ -7,7 +7,7 @@
 use std::collections::VecDeque;
 
 use borderlink_protocol::ids::{PeiIdentity, Tsi};
-use borderlink_protocol::pei::{AiService, PeiParser, RegistrationState, SdsHeader};
+use borderlink_protocol::pei::{AiService, Encryption, PeiParser, RegistrationState, SdsHeader};
 use borderlink_protocol::sds::{
     self, DeliveryStatus, LocationReport, Progress, Reassembler, ReassemblyError, SdsKind,
     ShortReportType, StatusKind, TextChars, TlPdu, UserData,
@@ -63,6 +63,9 @@ pub struct RadioStatus {
     /// The registration state the radio last reported (`+CREG`), `None` before it said or
     /// when its profile does not ask.
     pub registration: Option<RegistrationState>,
+    /// End-to-end encryption of the call the radio is in, as it last reported it (`+CTICN`,
+    /// `+CTCC`, `+CTXG`); `None` when it is in no call or did not say.
+    pub call_encryption: Option<Encryption>,
 }
 
 impl RadioStatus {
@@ -234,6 +237,7 @@ impl RadioSession {
             receiving: self.rx.is_some(),
             faults_suppressed: self.faults_suppressed,
             registration: self.registration,
+            call_encryption: self.call.and_then(|c| c.encryption()),
         }
     }
 

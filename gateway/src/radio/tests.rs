@@ -2132,3 +2132,27 @@ fn a_refused_registration_query_is_not_asked_again_and_counts_as_registered() {
     assert_eq!(rig.sent(), ["AT+CSQ?\r"], "AT+CREG? is not asked again");
     assert!(rig.radio.status().usable());
 }
+
+/// The radio reports whether a call is end-to-end encrypted in `+CTICN`, `+CTCC` and `+CTXG`;
+/// the status shows it for the call the radio is in, and nothing once the call is gone.
+#[test]
+fn the_status_shows_the_encryption_the_radio_reports_for_its_call() {
+    use borderlink_protocol::pei::Encryption;
+    let mut rig = Rig::ready();
+    assert_eq!(rig.radio.status().call_encryption, None);
+    rig.feed(INCOMING);
+    assert_eq!(rig.radio.status().call_encryption, Some(Encryption::Clear));
+    rig.feed("\r\n+CTXG: 2,3,0,1,1,02040000102040999\r\n");
+    assert_eq!(
+        rig.radio.status().call_encryption,
+        Some(Encryption::EndToEnd)
+    );
+    rig.feed("\r\n+CTCR: 2,1\r\n");
+    assert_eq!(rig.radio.status().call_encryption, None);
+    // A grant on a call never announced (late entry) starts it with that grant's flag.
+    rig.feed("\r\n+CTXG: 7,3,0,1\r\n");
+    assert_eq!(
+        rig.radio.status().call_encryption,
+        Some(Encryption::EndToEnd)
+    );
+}

@@ -397,14 +397,15 @@ impl RadioSession {
     /// `+CTXG`.
     pub(super) fn on_grant(&mut self, g: TxGranted) {
         let cc = g.cc;
-        self.grant_for(g);
+        self.act_on_grant(g);
         // After the grant is handled: it may have started a new call on this instance.
         if let Some(call) = self.call.as_mut().filter(|c| c.cc == cc) {
             call.encryption = Some(g.encrypted);
         }
     }
 
-    fn grant_for(&mut self, g: TxGranted) {
+    /// What a grant means for this radio's keying and receiving.
+    fn act_on_grant(&mut self, g: TxGranted) {
         let cc = g.cc;
         match g.grant {
             TxGrant::Granted => self.on_granted(cc),

@@ -222,9 +222,41 @@ fn sigterm_releases_ptt_by_command_before_the_watchdog() {
     );
 }
 
+/// The board's host-silence watchdog (`firmware/src/watchdog.rs`).
+const WATCHDOG: StdDuration = StdDuration::from_millis(500);
+
+/// How much later than `WATCHDOG` the drop may be recorded; see `assert_dropped_within_the_watchdog`.
+const SLACK: StdDuration = StdDuration::from_millis(20);
+
+/// When the board dropped the port's PTT, by its own clock, after `silent_from` (a board-clock
+/// time taken just before the host was cut off). The emulated firmware records a change its
+/// timer makes at the timer's deadline, so this measures the watchdog, not the machine; the
+/// wall-clock waits around it only tell a hang apart. `SLACK` covers a frame the host wrote
+/// just before the cut that the board's pty loop reads a few milliseconds after it (4.5 ms seen).
+fn assert_dropped_within_the_watchdog(
+    board: &PtyBoard,
+    silent_from: borderlink_protocol::time::Instant,
+) {
+    let dropped = board
+        .ptt_changes()
+        .into_iter()
+        .rev()
+        .find(|c| c.port == C2000_PORT && !c.keyed)
+        .expect("a recorded PTT drop");
+    let after = dropped.at.saturating_since(silent_from);
+    assert!(
+        after
+            <= borderlink_protocol::time::Duration::from_micros(
+                (WATCHDOG + SLACK).as_micros() as u64
+            ),
+        "PTT dropped {after:?} after the host fell silent; the watchdog is {WATCHDOG:?}"
+    );
+}
+
 #[test]
 fn kill_dash_nine_leaves_the_board_to_drop_ptt_by_itself() {
     let mut site = transmitting_site();
+    let silent_from = site.board.now();
     site.daemon.kill().expect("SIGKILL");
     let _ = site.daemon.wait();
     site.board.wait(
@@ -232,6 +264,7 @@ fn kill_dash_nine_leaves_the_board_to_drop_ptt_by_itself() {
         StdDuration::from_secs(2),
         |b| !b.keyed(C2000_PORT),
     );
+    assert_dropped_within_the_watchdog(&site.board, silent_from);
     site.board.wait(
         "the board's host-silence report",
         StdDuration::from_secs(2),
@@ -277,11 +310,13 @@ fn kill_dash_nine_switches_off_a_radio_keyed_over_pei_so_its_transmission_ends_w
 #[test]
 fn an_unplugged_board_drops_ptt_by_itself_and_keys_again_once_plugged_back() {
     let site = transmitting_site();
+    let silent_from = site.board.now();
     site.board.unplug();
     site.board
         .wait("PTT dropped by the board", StdDuration::from_secs(2), |b| {
             !b.keyed(C2000_PORT)
         });
+    assert_dropped_within_the_watchdog(&site.board, silent_from);
     site.board.wait(
         "the board's host-silence report",
         StdDuration::from_secs(2),

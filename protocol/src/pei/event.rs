@@ -403,6 +403,19 @@ fn check(ok: bool, what: &'static str) -> Result<(), EmitError> {
 }
 
 impl Event<'_> {
+    /// Whether this is free text (an echo, an unrecognised line, a maker, model or revision):
+    /// the only events [`Event::emit`] may refuse, when the text cannot be one line again.
+    pub const fn is_free_text(&self) -> bool {
+        matches!(
+            self,
+            Event::Echo(_)
+                | Event::Unrecognised(_)
+                | Event::Manufacturer(_)
+                | Event::Model(_)
+                | Event::Revision(_)
+        )
+    }
+
     /// Whether this ends the answer to a command (`OK`, `ERROR`, `+CME ERROR`), so a driver
     /// may send the next one.
     pub const fn is_final_result(&self) -> bool {

@@ -43,7 +43,6 @@ use serde::Serialize;
 
 use super::super::SdsError;
 use super::super::bits::{BitReader, BitWriter, Bits};
-use super::super::type4::{ProtocolId, SdsType4};
 use super::fields::{
     AdditionalData, Altitude, DirectionExtended, HorizontalVelocity, LAT_BITS, LON_BITS, Latitude,
     Longitude, PositionError, PositionUncertainty, ReasonForSending, ResultCode, TimeElapsed,
@@ -559,14 +558,7 @@ impl<'a> LongLocationReport<'a> {
 
     /// Parses a report from complete SDS type-4 user data (protocol identifier first).
     pub fn parse(bytes: &'a [u8], bits: u16) -> Result<Self, SdsError> {
-        let view = SdsType4::new_checked(bytes, bits)?;
-        match view.protocol_id() {
-            ProtocolId::LocationInformationProtocol => Self::parse_payload(view.into_payload()),
-            other => Err(SdsError::WrongProtocol {
-                expected: ProtocolId::LocationInformationProtocol.to_u8(),
-                found: other.to_u8(),
-            }),
-        }
+        Self::parse_payload(super::lip_payload(bytes, bits)?)
     }
 
     /// Parses a report from the LIP payload (the bits after the protocol identifier).
@@ -741,19 +733,7 @@ impl<'a> LongLocationReport<'a> {
     /// are zero.
     pub fn emit(&self, buf: &mut [u8]) -> Result<usize, SdsError> {
         let needed = self.buffer_len();
-        if buf.len() < needed {
-            return Err(SdsError::BufferTooSmall {
-                needed,
-                available: buf.len(),
-            });
-        }
-        let mut w = BitWriter::new(buf);
-        w.write(
-            u32::from(ProtocolId::LocationInformationProtocol.to_u8()),
-            8,
-        )?;
-        w.write(u32::from(Self::PDU_TYPE), 2)?;
-        w.write(u32::from(Self::EXTENSION), 4)?;
+        let mut w = super::start_pdu(buf, needed, Self::PDU_TYPE, Some(Self::EXTENSION))?;
         match self.time {
             TimeData::None => w.write(0, 2)?,
             TimeData::Elapsed(t) => {

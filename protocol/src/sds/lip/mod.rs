@@ -38,8 +38,47 @@ pub use short::ShortLocationReport;
 pub use type5::{Type5Element, Type5Elements, Type5Id, Type5Iter};
 
 use super::SdsError;
-use super::bits::{BitReader, Bits};
+use super::bits::{BitReader, BitWriter, Bits};
 use super::type4::{ProtocolId, SdsType4};
+
+/// The LIP payload (the bits after the protocol identifier) of complete SDS type-4 user data,
+/// or why it is not LIP.
+fn lip_payload(bytes: &[u8], bits: u16) -> Result<Bits<'_>, SdsError> {
+    let view = SdsType4::new_checked(bytes, bits)?;
+    match view.protocol_id() {
+        ProtocolId::LocationInformationProtocol => Ok(view.into_payload()),
+        other => Err(SdsError::WrongProtocol {
+            expected: ProtocolId::LocationInformationProtocol.to_u8(),
+            found: other.to_u8(),
+        }),
+    }
+}
+
+/// A writer for a PDU of `needed` bytes with its protocol identifier, PDU type and (for type 1)
+/// extension written; `BufferTooSmall` when `buf` is shorter.
+fn start_pdu(
+    buf: &mut [u8],
+    needed: usize,
+    pdu_type: u8,
+    extension: Option<u8>,
+) -> Result<BitWriter<'_>, SdsError> {
+    if buf.len() < needed {
+        return Err(SdsError::BufferTooSmall {
+            needed,
+            available: buf.len(),
+        });
+    }
+    let mut w = BitWriter::new(buf);
+    w.write(
+        u32::from(ProtocolId::LocationInformationProtocol.to_u8()),
+        8,
+    )?;
+    w.write(u32::from(pdu_type), 2)?;
+    if let Some(extension) = extension {
+        w.write(u32::from(extension), 4)?;
+    }
+    Ok(w)
+}
 
 /// A decoded LIP PDU.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -56,14 +95,7 @@ pub enum LipPdu<'a> {
 impl<'a> LipPdu<'a> {
     /// Parses a LIP PDU from complete SDS type-4 user data (protocol identifier first).
     pub fn parse(bytes: &'a [u8], bits: u16) -> Result<Self, SdsError> {
-        let view = SdsType4::new_checked(bytes, bits)?;
-        match view.protocol_id() {
-            ProtocolId::LocationInformationProtocol => Self::parse_payload(view.into_payload()),
-            other => Err(SdsError::WrongProtocol {
-                expected: ProtocolId::LocationInformationProtocol.to_u8(),
-                found: other.to_u8(),
-            }),
-        }
+        Self::parse_payload(lip_payload(bytes, bits)?)
     }
 
     /// Parses a LIP PDU from the bits after the protocol identifier.

@@ -13,8 +13,7 @@ use core::fmt;
 use serde::Serialize;
 
 use super::super::SdsError;
-use super::super::bits::{BitReader, BitWriter, Bits};
-use super::super::type4::ProtocolId;
+use super::super::bits::{BitReader, Bits};
 use super::type5::Type5Elements;
 
 /// Which report the requester prefers (§6.3.65, 2 bits).
@@ -98,19 +97,7 @@ impl<'a> ImmediateLocationReportRequest<'a> {
     /// Writes the request, protocol identifier first; returns the bytes written.
     pub fn emit(&self, buf: &mut [u8]) -> Result<usize, SdsError> {
         let needed = self.buffer_len();
-        if buf.len() < needed {
-            return Err(SdsError::BufferTooSmall {
-                needed,
-                available: buf.len(),
-            });
-        }
-        let mut w = BitWriter::new(buf);
-        w.write(
-            u32::from(ProtocolId::LocationInformationProtocol.to_u8()),
-            8,
-        )?;
-        w.write(1, 2)?;
-        w.write(u32::from(Self::EXTENSION), 4)?;
+        let mut w = super::start_pdu(buf, needed, 1, Some(Self::EXTENSION))?;
         w.write_bool(self.response)?;
         w.write(u32::from(self.report_type.bits()), 2)?;
         self.elements.emit(&mut w)?;

@@ -22,8 +22,7 @@ use serde::Serialize;
 use serde::ser::{SerializeStruct, Serializer};
 
 use super::super::SdsError;
-use super::super::bits::{BitReader, BitWriter, Bits};
-use super::super::type4::{ProtocolId, SdsType4};
+use super::super::bits::{BitReader, Bits};
 use super::fields::{
     AdditionalData, DirectionOfTravel, HorizontalVelocity, LAT_BITS, LON_BITS, Latitude, Longitude,
     PositionError, ReasonForSending, TimeElapsed,
@@ -76,14 +75,7 @@ impl ShortLocationReport {
 
     /// Parses a report from complete SDS type-4 user data (protocol identifier first).
     pub fn parse(bytes: &[u8], bits: u16) -> Result<Self, SdsError> {
-        let view = SdsType4::new_checked(bytes, bits)?;
-        match view.protocol_id() {
-            ProtocolId::LocationInformationProtocol => Self::parse_payload(view.payload()),
-            other => Err(SdsError::WrongProtocol {
-                expected: ProtocolId::LocationInformationProtocol.to_u8(),
-                found: other.to_u8(),
-            }),
-        }
+        Self::parse_payload(super::lip_payload(bytes, bits)?)
     }
 
     /// Parses a report from the LIP payload (the bits after the protocol identifier). Bits past
@@ -137,18 +129,7 @@ impl ShortLocationReport {
     /// are zero.
     pub fn emit(&self, buf: &mut [u8]) -> Result<usize, SdsError> {
         let needed = self.buffer_len();
-        if buf.len() < needed {
-            return Err(SdsError::BufferTooSmall {
-                needed,
-                available: buf.len(),
-            });
-        }
-        let mut w = BitWriter::new(buf);
-        w.write(
-            u32::from(ProtocolId::LocationInformationProtocol.to_u8()),
-            8,
-        )?;
-        w.write(u32::from(Self::PDU_TYPE), 2)?;
+        let mut w = super::start_pdu(buf, needed, Self::PDU_TYPE, None)?;
         w.write(u32::from(self.time_elapsed.bits()), 2)?;
         w.write_signed(self.longitude.0, LON_BITS)?;
         w.write_signed(self.latitude.0, LAT_BITS)?;

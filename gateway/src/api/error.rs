@@ -16,6 +16,17 @@ pub struct ApiError {
     pub body: ErrorBody,
 }
 
+impl std::fmt::Display for ApiError {
+    /// The status and the message, with the field it is about: what the JSON body says.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.status)?;
+        if let Some(field) = &self.body.field {
+            write!(f, " ({field})")?;
+        }
+        write!(f, ": {}", self.body.error)
+    }
+}
+
 impl ApiError {
     /// 400 with a message about `field`.
     pub fn field(field: impl Into<String>, error: impl Into<String>) -> Self {

@@ -2,25 +2,23 @@
 //! with the keys and settings of the configuration, hands authenticated voice to the engine,
 //! ends a dead peer's streams, and sends the engine's packets for peers.
 //!
-//! Kept apart from the main loop's file: the loop only sees [`Input::Net`] and calls
-//! [`Site::handle_net`] and [`Site::transmit`].
+//! Kept apart from the main loop's file: the loop hands [`Input::Net`] to the site core and
+//! the core's packets for peers to [`NetIo::send`].
 
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use borderlink_protocol::time::Instant;
-use borderlink_protocol::voice::VoiceRepr;
 use thiserror::Error;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
-use tracing::{Instrument, debug, error, info, info_span, warn};
+use tracing::{Instrument, info, info_span, warn};
 
-use super::{Input, Site};
+use super::Input;
 use crate::config::Config;
-use crate::engine::endpoint::EndpointId;
 use crate::engine::relay::Transmit;
-use crate::net::driver::{self, NetSnapshot, SharedSnapshot, ToEngine};
+use crate::net::driver::{self, NetSnapshot, SharedSnapshot};
 use crate::net::socket::{PeerSocket, SocketOptions};
 use crate::net::{KeyEpoch, KeyError, LinkConfig, PeerKeys, PeerLinks, PeerSpec, PeerStatus};
 
@@ -198,61 +196,30 @@ impl NetIo {
     fn snapshot(&self) -> NetSnapshot {
         self.snapshot.lock().map(|s| s.clone()).unwrap_or_default()
     }
-}
-
-impl Site {
-    /// What the socket task reports: authenticated voice for the engine, peers up and down.
-    pub(super) fn handle_net(&mut self, now: Instant, message: ToEngine) {
-        match message {
-            ToEngine::Voice(delivery) => match VoiceRepr::parse(&delivery.packet) {
-                Ok(repr) => self
-                    .engine
-                    .handle_packet(now, EndpointId::Peer(delivery.site), &repr),
-                // The socket task parsed it already; this cannot happen, but costs nothing.
-                Err(err) => error!(cause = %err, "peer voice packet does not parse"),
-            },
-            ToEngine::PeerUp(site) => debug!(site = site.0, "peer up"),
-            ToEngine::PeerDown(site) => self.engine.handle_peer_down(now, site),
-        }
-    }
-
-    /// Sends a packet the engine has for a peer; packets for consoles are counted as unsent
-    /// (consoles are not connected yet).
-    pub(super) fn transmit(&mut self, packet: Transmit) {
-        match (&packet.to, self.net.as_mut()) {
-            (EndpointId::Peer(_), Some(net)) => {
-                if net.out.try_send(packet).is_err() {
-                    net.queue_full += 1;
-                    if net.queue_full.is_power_of_two() {
-                        warn!(
-                            dropped = net.queue_full,
-                            "voice socket task behind: packets for peers dropped"
-                        );
-                    }
-                }
-            }
-            _ => self.ip_unsent += 1,
-        }
-    }
 
     /// Every peer link's status, as of the socket task's latest snapshot (at most a second
     /// old): for the control API and metrics.
-    pub(super) fn peer_status(&self) -> Vec<PeerStatus> {
-        self.net
-            .as_ref()
-            .map(|n| n.snapshot().peers)
-            .unwrap_or_default()
+    pub(super) fn peers(&self) -> Vec<PeerStatus> {
+        self.snapshot().peers
     }
 
-    /// The peer links' full snapshot (peers and socket counters), for metrics.
-    pub(super) fn net_snapshot(&self) -> NetSnapshot {
-        self.net.as_ref().map(NetIo::snapshot).unwrap_or_default()
+    /// Hands a packet for a peer to the socket task; one that finds its queue full is dropped
+    /// and counted.
+    pub(super) fn send(&mut self, packet: Transmit) {
+        if self.out.try_send(packet).is_err() {
+            self.queue_full += 1;
+            if self.queue_full.is_power_of_two() {
+                warn!(
+                    dropped = self.queue_full,
+                    "voice socket task behind: packets for peers dropped"
+                );
+            }
+        }
     }
 
-    /// Logs every peer's counters (at shutdown).
-    pub(super) fn log_net_summary(&self) {
-        let Some(net) = &self.net else { return };
-        for p in self.peer_status() {
+    /// Logs every peer's counters, the engine's frames and the socket's (at shutdown).
+    pub(super) fn log_summary(&self, engine: &crate::engine::counters::Counters) {
+        for p in self.peers() {
             let c = &p.counters;
             info!(
                 peer = %p.name,
@@ -273,7 +240,6 @@ impl Site {
                 "peer link closed"
             );
         }
-        let engine = self.engine.counters();
         let drops: Vec<String> = crate::engine::counters::DropCause::ALL
             .iter()
             .filter(|c| engine.dropped(**c) > 0)
@@ -286,11 +252,11 @@ impl Site {
             dropped = %drops.join(" "),
             "engine frames"
         );
-        let socket = self.net_snapshot().socket;
+        let socket = self.snapshot().socket;
         info!(
             unknown_source = socket.unknown_source,
             unroutable = socket.unroutable,
-            queue_full = net.queue_full,
+            queue_full = self.queue_full,
             "voice socket closed"
         );
     }

@@ -195,21 +195,51 @@ fn create_private(path: &Path) -> std::io::Result<std::fs::File> {
         .open(path)
 }
 
+/// Reads the state file for the site core to restore; an unusable file is reported and set
+/// aside, and the site starts without its dynamic patches.
+pub(super) fn restore(path: &Path, site: u16) -> Option<PatchSnapshot> {
+    match load(path, site) {
+        Ok(None) => {
+            info!(file = %path.display(), "no saved patch state yet");
+            None
+        }
+        Ok(Some(snapshot)) => {
+            info!(file = %path.display(), patches = snapshot.patches.len(), "saved patch state read");
+            Some(snapshot)
+        }
+        Err(e) => {
+            set_aside_after(path, &e.to_string());
+            None
+        }
+    }
+}
+
+/// The saved state could not be used (`problem`): the file is set aside for inspection.
+pub(super) fn set_aside_after(path: &Path, problem: &str) {
+    match set_aside(path) {
+        Ok(aside) => error!(
+            %problem, set_aside = %aside.display(),
+            "saved patch state NOT restored: the file was set aside for inspection; dynamic patches must be recreated"
+        ),
+        Err(e) => error!(
+            %problem, cause = %e,
+            "saved patch state NOT restored and could not be set aside"
+        ),
+    }
+}
+
 /// The main loop's end of the state writer: each published snapshot gets the next
 /// generation, which the API waits on (see [`Saved`]).
 #[derive(Debug)]
 pub(super) struct StateHandle {
     tx: watch::Sender<(u64, PatchSnapshot)>,
-    generation: u64,
 }
 
 impl StateHandle {
-    /// Hands a snapshot to the writer; the generation that will hold it.
-    pub(super) fn publish(&mut self, snapshot: PatchSnapshot) -> u64 {
-        self.generation += 1;
+    /// Hands the site core's save `generation` to the writer.
+    pub(super) fn publish(&mut self, generation: u64, snapshot: PatchSnapshot) {
         // The writer is gone only after shutdown began; nothing is left to save then.
-        let _ = self.tx.send((self.generation, snapshot));
-        self.generation
+        let _ = self.tx.send((generation, snapshot));
     }
 }
 
@@ -219,9 +249,12 @@ impl StateHandle {
 pub(super) fn spawn_writer(
     path: PathBuf,
     site: u16,
+    generation: u64,
     initial: PatchSnapshot,
 ) -> (StateHandle, watch::Receiver<Saved>, JoinHandle<()>) {
-    let (tx, mut rx) = watch::channel((0, initial));
+    let (tx, mut rx) = watch::channel((generation, initial));
+    // The first state is written at once.
+    rx.mark_changed();
     let (saved_tx, saved_rx) = watch::channel(Saved::default());
     let handle = tokio::spawn(async move {
         loop {
@@ -248,7 +281,7 @@ pub(super) fn spawn_writer(
             }
         }
     });
-    (StateHandle { tx, generation: 0 }, saved_rx, handle)
+    (StateHandle { tx }, saved_rx, handle)
 }
 
 #[cfg(test)]
@@ -408,8 +441,9 @@ mod tests {
     async fn a_failed_write_is_reported_with_its_generation() {
         let d = dir("failed");
         let path = d.join("gone").join("patches.json");
-        let (mut tx, mut saved, _handle) = spawn_writer(path, 1, PatchSnapshot::default());
-        let generation = tx.publish(snapshot());
+        let (mut tx, mut saved, _handle) = spawn_writer(path, 1, 1, PatchSnapshot::default());
+        let generation = 2;
+        tx.publish(generation, snapshot());
         let outcome = saved
             .wait_for(|s| s.generation >= generation)
             .await
@@ -424,9 +458,11 @@ mod tests {
     async fn the_writer_saves_the_last_state_when_closed() {
         let d = dir("writer");
         let path = d.join("patches.json");
-        let (mut tx, mut saved, handle) = spawn_writer(path.clone(), 1, PatchSnapshot::default());
-        tx.publish(PatchSnapshot::default());
-        let last = tx.publish(snapshot());
+        let (mut tx, mut saved, handle) =
+            spawn_writer(path.clone(), 1, 1, PatchSnapshot::default());
+        tx.publish(2, PatchSnapshot::default());
+        let last = 3;
+        tx.publish(last, snapshot());
         drop(tx);
         handle.await.unwrap();
         assert_eq!(load(&path, 1).unwrap(), Some(snapshot()));

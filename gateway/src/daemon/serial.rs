@@ -10,16 +10,7 @@ use tokio_serial::SerialPortBuilderExt;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, warn};
 
-/// What a serial task reports.
-#[derive(Debug)]
-pub(crate) enum PortEvent {
-    /// The port is open.
-    Up,
-    /// The port failed or could not be opened.
-    Down(String),
-    /// Bytes read.
-    Bytes(Vec<u8>),
-}
+pub(crate) use crate::site::PortEvent;
 
 /// Backoff between attempts to open a port: 250 ms doubling to 5 s. A radio cable plugged back
 /// in is in use again within 5 s.

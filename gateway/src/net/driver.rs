@@ -13,7 +13,6 @@
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use borderlink_protocol::time::{Duration, Instant};
 use borderlink_protocol::voice::SiteId;
@@ -25,6 +24,7 @@ use super::links::{Delivery, PeerEvent, PeerLinks};
 use super::socket::{BATCH, PeerSocket};
 use super::stats::SocketCounters;
 use super::status::PeerStatus;
+use crate::clock::Clock;
 use crate::engine::endpoint::EndpointId;
 use crate::engine::relay::Transmit;
 
@@ -55,28 +55,6 @@ pub type SharedSnapshot = Arc<Mutex<NetSnapshot>>;
 /// How often the snapshot is refreshed when nothing changes.
 const SNAPSHOT_EVERY: Duration = Duration::from_secs(1);
 
-/// The task's clocks: monotonic for the links, and the wall clock for freshness.
-#[derive(Debug, Clone, Copy)]
-struct Clock {
-    start: tokio::time::Instant,
-}
-
-impl Clock {
-    fn now(&self) -> Instant {
-        Instant::ZERO + Duration::from(self.start.elapsed())
-    }
-
-    fn wall_ms() -> u64 {
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() as u64)
-    }
-
-    fn at(&self, t: Instant) -> tokio::time::Instant {
-        self.start + std::time::Duration::from_micros(t.as_micros())
-    }
-}
-
 /// Runs the links until `shutdown` or until the main loop goes away: datagrams in, voice to
 /// `deliver` (mapped by `wrap`), engine packets from `outgoing` out.
 pub async fn run<T: Send + 'static>(
@@ -88,9 +66,7 @@ pub async fn run<T: Send + 'static>(
     snapshot: SharedSnapshot,
     shutdown: CancellationToken,
 ) {
-    let clock = Clock {
-        start: tokio::time::Instant::now(),
-    };
+    let clock = crate::clock::Clock::new();
     let (resolved_tx, mut resolved) = mpsc::channel::<(SiteId, Vec<SocketAddr>)>(16);
     let mut next_snapshot = clock.now();
     let mut batch: Vec<Transmit> = Vec::with_capacity(BATCH);
@@ -124,7 +100,7 @@ pub async fn run<T: Send + 'static>(
                 send_voice(&mut links, &socket, clock.now(), &mut batch, &mut wire).await;
             }
             Some((site, addrs)) = resolved.recv() => links.set_addresses(clock.now(), site, addrs),
-            _ = tokio::time::sleep_until(clock.at(deadline)) => {}
+            _ = tokio::time::sleep_until(clock.tokio_instant(deadline)) => {}
         }
         // Whatever the engine has queued goes out now too, whichever branch woke the loop:
         // under load the receive branch is always ready, and outgoing packets must not wait

@@ -1,6 +1,7 @@
 //! The fast mode: a discrete-event run of a whole scenario in one process, in virtual time.
 //!
-//! Each site's gateway is the daemon's own sans-IO state machines ([`site::FastSite`]), the
+//! Each site's gateway is the daemon's own [`SiteCore`](borderlink_gateway::site::SiteCore)
+//! ([`site::FastSite`] adapts it to virtual time), the
 //! world around them is the [`World`] (SwMIs, radios, field units, boards), and the IP paths
 //! between sites are [`ImpairedLink`]s. Time jumps from one due event to the next, so a minute
 //! of scenario runs in well under a second, and every random draw comes from the run's seed:
@@ -8,8 +9,8 @@
 //!
 //! Serial lines and loopback UDP take no time here: what one part writes, the other reads at
 //! the same instant. A killed gateway is dropped with all its state and started afresh on
-//! restart, with the static patches and the dispatch patches in force (what the daemon's
-//! persistence restores).
+//! restart from its configuration and the patch state it last saved, as the daemon restores
+//! its state file.
 
 pub mod site;
 
@@ -21,8 +22,9 @@ use borderlink_protocol::voice::SiteId;
 
 use crate::net::impair::{ImpairedLink, Partition};
 use crate::report::{GatewayReport, LinkReport, Report};
-use crate::scenario::{PatchDef, Scenario};
+use crate::scenario::Scenario;
 use crate::world::{Control, World, WorldOutput, derive_seed};
+use borderlink_gateway::engine::patch::PatchSnapshot;
 use site::{FastSite, SiteOutput};
 
 /// The most steps the run takes at one instant before it declares a livelock.
@@ -35,8 +37,8 @@ pub struct FastRun {
     world: World,
     sites: Vec<Option<FastSite>>,
     links: BTreeMap<(u16, u16), ImpairedLink<Vec<u8>>>,
-    /// Dispatch patches in force (restored into a restarted gateway).
-    patches: BTreeMap<String, PatchDef>,
+    /// Per site, the patch state a killed gateway last saved (restored at its restart).
+    saved: Vec<Option<PatchSnapshot>>,
     /// Counters of gateways that were killed.
     retired: BTreeMap<u16, Counters>,
     clock_offsets: Vec<i64>,
@@ -70,6 +72,7 @@ impl FastRun {
                     i,
                     Instant::ZERO,
                     clock_offsets[i],
+                    None,
                 ))
             })
             .collect();
@@ -92,7 +95,7 @@ impl FastRun {
             world,
             sites,
             links,
-            patches: BTreeMap::new(),
+            saved: vec![None; scenario.sites.len()],
             retired: BTreeMap::new(),
             clock_offsets,
             now: Instant::ZERO,
@@ -228,13 +231,11 @@ impl FastRun {
                             .note(now, format!("site {id}: patch `{}` refused: {e}", def.name));
                     }
                 }
-                self.patches.insert(def.name.clone(), def);
             }
             Control::RemovePatch(name) => {
                 for site in self.sites.iter_mut().flatten() {
                     let _ = site.remove_patch(now, &name);
                 }
-                self.patches.remove(&name);
             }
             Control::Partition { a, b, until } => {
                 for key in [(a, b), (b, a)] {
@@ -245,16 +246,21 @@ impl FastRun {
             }
             Control::Kill { site } => {
                 if let Some(s) = self.sites[site].take() {
+                    self.saved[site] = s.saved().cloned();
                     let c = s.counters();
                     self.retired.entry(s.id().0).or_default().add(&c);
                 }
                 self.world.gateway_state(now, site, false);
             }
             Control::Restart { site } => {
-                let mut s = FastSite::start(&self.scenario, site, now, self.clock_offsets[site]);
-                for def in self.patches.values() {
-                    let _ = s.create_patch(now, def);
-                }
+                let restored = self.saved[site].take();
+                let s = FastSite::start(
+                    &self.scenario,
+                    site,
+                    now,
+                    self.clock_offsets[site],
+                    restored,
+                );
                 self.sites[site] = Some(s);
                 self.world.gateway_state(now, site, true);
             }

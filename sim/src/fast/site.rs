@@ -1,32 +1,38 @@
-//! One border site's gateway in process: the daemon's own state machines (the relay
-//! [`Engine`], a [`RadioSession`] per radio, the [`BoardSession`]) wired together the way
-//! `borderlinkd`'s main loop wires them (`gateway/src/daemon/mod.rs`): capture gated by the
-//! radio's receive state with the same tail, the board's PTT following the TETRA grant,
-//! releases on every unkey.
+//! One border site's gateway in process: `borderlinkd`'s own [`SiteCore`], configured from the
+//! very file the real-time mode writes for the daemon ([`site_toml`]), driven in virtual time.
 //!
-//! The wiring is repeated here rather than shared because the daemon's loop is written
-//! around tokio; a sans-IO `SiteCore` in the gateway that both use would remove the copy.
+//! This is an adapter, not a copy of the daemon's wiring: every rule (capture gating and its
+//! tail, the board's PTT following the grant, the board guarding radios keyed over PEI,
+//! radios without PEI, patches and their persistence) is the core's. What stays here is what
+//! the daemon's IO shell does around the core: the clocks (virtual time, and a wall clock off
+//! true time by this site's NTP error), the serial ports opened at start, dispatch's patch
+//! requests through the core's API door, and the state file (the last save the core asked
+//! for, which a restarted gateway restores).
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
 
-use borderlink_gateway::board::{BoardSession, SessionConfig};
+use borderlink_gateway::api::command::{Command, Reply};
+use borderlink_gateway::config::Config;
 use borderlink_gateway::engine::counters::Counters;
-use borderlink_gateway::engine::endpoint::{EndpointId, RadioId};
-use borderlink_gateway::engine::jitter::{FRAME_DURATION, PlayoutMode};
-use borderlink_gateway::engine::loops::GatewayIdentities;
-use borderlink_gateway::engine::patch::{PatchId, PatchKind, PatchSpec};
-use borderlink_gateway::engine::radio_tx::RadioCommand;
-use borderlink_gateway::engine::relay::{Engine, EngineConfig, RadioConfig};
-use borderlink_gateway::radio::capture::{self, Receiving};
-use borderlink_gateway::radio::{RadioOutput, RadioSession, RadioSessionConfig};
-use borderlink_protocol::link::Port;
-use borderlink_protocol::time::{Duration, Instant};
-use borderlink_protocol::voice::{FRAME_LEN, KeyUpTime, SiteId, VoiceRepr};
+use borderlink_gateway::engine::endpoint::EndpointId;
+use borderlink_gateway::engine::patch::{PatchKind, PatchSnapshot, PatchSpec};
+use borderlink_gateway::roaming::Requester;
+use borderlink_gateway::site::{Output, PortEvent, SiteCore, SiteOptions, Time};
+use borderlink_protocol::ids::Network;
+use borderlink_protocol::time::Instant;
+use borderlink_protocol::voice::{FRAME_LEN, SiteId};
 
+use crate::realtime::config::{ApiFiles, RadioPorts, SitePorts, patch_for_site, site_toml};
 use crate::scenario::{PatchDef, Scenario};
 
 /// The wall clock the sites' key-up times count from (a fixed date, so runs repeat).
-const KEY_UP_EPOCH_MS: u64 = 1_750_000_000_000;
+const KEY_UP_EPOCH_MS: i64 = 1_750_000_000_000;
+
+/// Who creates dispatch patches (the real-time mode's token holder).
+const DISPATCHER: &str = "borderlink-sim";
 
 /// What a site has for the world or the network.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,128 +62,124 @@ pub enum SiteOutput {
     },
 }
 
-#[derive(Debug)]
-struct Radio {
-    id: RadioId,
-    session: RadioSession,
-    receiving: Option<Receiving>,
-    board_port: Option<Port>,
-    /// What the board was last told about the radio's PEI keying (as the daemon does).
-    pei_guarded: bool,
-}
-
 /// One site's gateway; see the [module documentation](self).
-#[derive(Debug)]
 pub struct FastSite {
     id: SiteId,
-    engine: Engine,
-    radios: Vec<Radio>,
-    board: Option<BoardSession>,
-    patches: BTreeMap<String, PatchId>,
-    out: VecDeque<SiteOutput>,
-    /// This site's error against true time, for key-up stamps (an NTP-synchronised clock).
+    core: SiteCore,
+    /// Dispatch patches by name, with their id on this site.
+    patches: BTreeMap<String, u32>,
+    /// The patch state the core last asked to save: what a restart restores.
+    saved: Option<PatchSnapshot>,
+    /// This site's error against true time (an NTP-synchronised clock).
     clock_offset_ms: i64,
 }
 
-/// The engine settings a scenario gives a site, as `Config::engine_config` makes them from a
-/// site's TOML.
-pub fn engine_config(scenario: &Scenario, site: usize) -> EngineConfig {
-    let spec = &scenario.sites[site];
-    let radios = spec
-        .radios
-        .iter()
-        .enumerate()
-        .map(|(i, r)| RadioConfig {
-            id: RadioId(i as u16),
-            network: r.network,
-            group: r.group,
-            identity: r.issi,
-        })
-        .collect();
-    let identities = GatewayIdentities::new(scenario.gateway_identities());
-    let mut config = EngineConfig::new(SiteId(spec.id), radios, identities);
-    let g = scenario.gateway;
-    config.floor.hang_time = g.hang_time;
-    config.floor.tx_timeout = g.tx_timeout;
-    config.floor.block_time = g.block_time;
-    if let Some(fixed) = g.playout_fixed {
-        config.delay.mode = PlayoutMode::Fixed(fixed);
+impl std::fmt::Debug for FastSite {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FastSite")
+            .field("id", &self.id)
+            .field("patches", &self.patches)
+            .finish_non_exhaustive()
     }
-    let frames = |d: Duration| d.as_micros().div_ceil(FRAME_DURATION.as_micros()) as usize;
-    config.jitter.capacity = config
-        .jitter
-        .capacity
-        .max(2 * frames(config.delay.max_delay()) + 1);
-    let backlog = frames(g.grant_wait_bound).max(1);
-    config.grant.max_backlog = backlog;
-    config.grant.capacity = config.grant.capacity.max(3 * backlog);
-    config
 }
 
-/// A patch definition as the engine takes it.
-pub fn patch_spec(def: &PatchDef, kind: PatchKind) -> PatchSpec {
-    PatchSpec {
-        name: def.name.clone(),
-        channels: def.channels.clone(),
-        consoles: Vec::new(),
-        lifetime: None,
-        inactivity_timeout: None,
-        kind,
+/// Where a fast-mode site's ends would be: placeholders, since nothing is opened (the
+/// core touches no IO), in the shape the real-time mode gives them.
+fn placeholder_ports(scenario: &Scenario, site: usize) -> SitePorts {
+    let addr = |port: usize| SocketAddr::from(([127, 0, 0, 1], port as u16));
+    let spec = &scenario.sites[site];
+    SitePorts {
+        api: Some(ApiFiles {
+            listen: addr(9),
+            tokens: PathBuf::from("/nonexistent/borderlink-sim/tokens"),
+            state: PathBuf::from(format!("/nonexistent/borderlink-sim/site{}.json", spec.id)),
+        }),
+        radios: (0..spec.radios.len())
+            .map(|i| RadioPorts {
+                serial: PathBuf::from(format!("/nonexistent/borderlink-sim/radio{i}")),
+                listen: addr(10 + 2 * i),
+                peer: addr(11 + 2 * i),
+            })
+            .collect(),
+        board: spec
+            .board
+            .then(|| PathBuf::from("/nonexistent/borderlink-sim/board")),
+        voice: Some(addr(7)),
+        peers: scenario
+            .sites
+            .iter()
+            .enumerate()
+            .filter(|(other, _)| *other != site)
+            .map(|(other, s)| {
+                (
+                    s.id,
+                    addr(100 + other),
+                    PathBuf::from("/nonexistent/borderlink-sim/pair.key"),
+                )
+            })
+            .collect(),
     }
+}
+
+/// The configuration `borderlinkd` of site `site` runs in the real-time mode, with the
+/// scenario's static patches.
+pub fn site_config(scenario: &Scenario, site: usize) -> Result<Config, String> {
+    let text = site_toml(
+        scenario,
+        site,
+        &placeholder_ports(scenario, site),
+        &scenario.patches,
+    );
+    Config::parse(&text, "borderlink-sim.toml").map_err(|e| format!("{e}\n---\n{text}"))
 }
 
 impl FastSite {
-    /// The gateway of site `index` of the scenario, started at `now` with the scenario's
-    /// static patches; its serial ports are open at once.
-    pub fn start(scenario: &Scenario, index: usize, now: Instant, clock_offset_ms: i64) -> Self {
-        let spec = &scenario.sites[index];
-        let mut engine = Engine::new(engine_config(scenario, index));
-        let mut patches = BTreeMap::new();
-        for def in &scenario.patches {
-            if let Ok(id) = engine.create_patch(now, patch_spec(def, PatchKind::Static)) {
-                patches.insert(def.name.clone(), id);
-            }
-        }
-        let radios = spec
-            .radios
+    /// The gateway of site `index` of the scenario, started at `now` with its configuration
+    /// and the patch state a previous run saved; its serial ports are open at once.
+    ///
+    /// # Panics
+    /// If the scenario makes a configuration the daemon would refuse (the scenario parser
+    /// prevents it; a test checks every built-in scenario).
+    pub fn start(
+        scenario: &Scenario,
+        index: usize,
+        now: Instant,
+        clock_offset_ms: i64,
+        restored: Option<PatchSnapshot>,
+    ) -> Self {
+        let config = site_config(scenario, index).unwrap_or_else(|e| panic!("{e}"));
+        let id = config.site.id;
+        let t = time(now, clock_offset_ms);
+        let wall_secs = t.wall.as_second().max(0) as u32;
+        let patches = restored
             .iter()
-            .enumerate()
-            .filter_map(|(i, r)| {
-                let mut config = RadioSessionConfig::new(r.issi, r.group);
-                config.grant_wait = scenario.gateway.grant_wait_bound.max(config.grant_wait);
-                let mut session = RadioSession::new(config).ok()?;
-                session.link_up(now);
-                Some(Radio {
-                    id: RadioId(i as u16),
-                    session,
-                    receiving: None,
-                    board_port: spec.board.then(|| Port::new(i as u8)).flatten(),
-                    pei_guarded: false,
-                })
-            })
+            .flat_map(|s| s.patches.iter())
+            .map(|p| (p.spec.name.clone(), p.id.0))
             .collect();
-        let board = spec.board.then(|| {
-            let mut b = BoardSession::new(
-                now,
-                SessionConfig {
-                    // A restarted gateway must not repeat its predecessor's numbers.
-                    first_seq: (now.as_millis() as u16).wrapping_mul(7919),
-                    ..SessionConfig::default()
-                },
-            );
-            b.reconnect(now);
-            b
-        });
+        let options = SiteOptions {
+            // As the daemon: above every stream id a previous run used.
+            first_stream: wall_secs.wrapping_mul(256),
+            // A restarted gateway must not repeat its predecessor's numbers.
+            board_first_seq: (now.as_millis() as u16).wrapping_mul(7919),
+            restored,
+            audio_drops: Vec::new(),
+        };
+        let board = config.board.is_some();
+        let radios = config.radios.len();
+        let core = SiteCore::new(Arc::new(config), t, options).unwrap_or_else(|e| panic!("{e}"));
         let mut site = FastSite {
-            id: SiteId(spec.id),
-            engine,
-            radios,
-            board,
+            id,
+            core,
             patches,
-            out: VecDeque::new(),
+            saved: None,
             clock_offset_ms,
         };
-        site.pump(now);
+        for radio in 0..radios {
+            site.core.handle_radio_port(t, radio, PortEvent::Up);
+        }
+        if board {
+            site.core.handle_board_port(t, PortEvent::Up);
+        }
         site
     }
 
@@ -188,23 +190,46 @@ impl FastSite {
 
     /// The engine's frame counters.
     pub fn counters(&self) -> Counters {
-        self.engine.counters()
+        self.core.counters()
     }
 
-    /// Dispatch created a patch.
+    /// The patch state the site last saved (what its restart restores).
+    pub fn saved(&self) -> Option<&PatchSnapshot> {
+        self.saved.as_ref()
+    }
+
+    fn time(&self, now: Instant) -> Time {
+        time(now, self.clock_offset_ms)
+    }
+
+    /// Dispatch created a patch: this site's part of it, through the API's door, as the
+    /// real-time mode's dispatcher does over HTTP. A patch that names none of this site's
+    /// channels is not this site's business.
     pub fn create_patch(&mut self, now: Instant, def: &PatchDef) -> Result<(), String> {
-        let spec = patch_spec(
-            def,
-            PatchKind::Dynamic {
-                created_by: "dispatch".to_string(),
+        let Some(part) = patch_for_site(def, self.id.0) else {
+            return Ok(());
+        };
+        let spec = PatchSpec {
+            name: part.name.clone(),
+            channels: part.channels.clone(),
+            consoles: Vec::new(),
+            lifetime: None,
+            inactivity_timeout: None,
+            kind: PatchKind::Dynamic {
+                created_by: DISPATCHER.to_owned(),
             },
-        );
-        let id = self
-            .engine
-            .create_patch(now, spec)
+        };
+        let by = Requester::Dispatch {
+            network: Network::Astrid,
+            operator: DISPATCHER.to_owned(),
+        };
+        let answer = self
+            .core
+            .handle_api(self.time(now), Command::CreatePatch(spec, by), &[])
             .map_err(|e| e.to_string())?;
-        self.patches.insert(def.name.clone(), id);
-        self.pump(now);
+        if let Reply::Patch(view) = answer.reply {
+            self.patches.insert(def.name.clone(), view.id);
+        }
         Ok(())
     }
 
@@ -214,223 +239,83 @@ impl FastSite {
             .patches
             .remove(name)
             .ok_or_else(|| format!("no patch `{name}`"))?;
-        self.engine
-            .remove_patch(now, id)
-            .map_err(|e| e.to_string())?;
-        self.pump(now);
-        Ok(())
-    }
-
-    fn key_up(&self, now: Instant) -> KeyUpTime {
-        let ms = (KEY_UP_EPOCH_MS + now.as_millis()) as i64 + self.clock_offset_ms;
-        KeyUpTime(ms.max(0) as u64)
+        self.core
+            .handle_api(self.time(now), Command::RemovePatch(id), &[])
+            .map(|_| ())
+            .map_err(|e| e.to_string())
     }
 
     // ---- inputs --------------------------------------------------------------------------
 
     /// PEI bytes from one of its radios.
     pub fn radio_bytes(&mut self, now: Instant, radio: usize, bytes: &[u8]) {
-        if let Some(r) = self.radios.get_mut(radio) {
-            r.session.handle_bytes(now, bytes);
-        }
-        self.pump(now);
+        let t = self.time(now);
+        self.core
+            .handle_radio_port(t, radio, PortEvent::Bytes(bytes.to_vec()));
     }
 
     /// Audio captured from one of its radios (the radio's loudspeaker output).
     pub fn radio_audio(&mut self, now: Instant, radio: usize, frame: &[u8; FRAME_LEN]) {
-        if let Some(r) = self.radios.get(radio)
-            && let Some(rx) = r.receiving
-        {
-            self.engine
-                .handle_capture(now, r.id, rx.capture(Some(frame)));
-        }
-        self.pump(now);
+        let t = self.time(now);
+        self.core.handle_audio(t, radio, frame);
     }
 
     /// Link bytes from its board.
     pub fn board_bytes(&mut self, now: Instant, bytes: &[u8]) {
-        if let Some(b) = self.board.as_mut() {
-            b.handle_bytes(now, bytes);
-        }
-        self.pump(now);
+        let t = self.time(now);
+        self.core
+            .handle_board_port(t, PortEvent::Bytes(bytes.to_vec()));
     }
 
     /// A voice packet from another site's gateway.
     pub fn packet(&mut self, now: Instant, from: SiteId, bytes: &[u8]) {
-        // Malformed packets are dropped here as the daemon's network layer drops them.
-        if let Ok(voice) = VoiceRepr::parse(bytes) {
-            self.engine
-                .handle_packet(now, EndpointId::Peer(from), &voice);
-        }
-        self.pump(now);
+        let t = self.time(now);
+        self.core.handle_voice(t, from, bytes);
     }
 
     /// When [`FastSite::handle_timeout`] must next run.
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
-        let tails = self
-            .radios
-            .iter()
-            .filter_map(|r| r.receiving.and_then(|rx| rx.closing));
-        let sessions = self.radios.iter().filter_map(|r| r.session.poll_timeout());
-        let board = self.board.as_ref().and_then(BoardSession::poll_timeout);
-        tails
-            .chain(sessions)
-            .chain(board)
-            .chain(self.engine.poll_timeout())
-            .min()
+        self.core.poll_timeout()
     }
 
     /// Runs every timer due at `now`.
     pub fn handle_timeout(&mut self, now: Instant) {
-        for r in &mut self.radios {
-            let Some(rx) = r.receiving else { continue };
-            if rx.tail_over(now) {
-                r.receiving = None;
-                self.engine.handle_capture(now, r.id, rx.capture(None));
-            }
-        }
-        for r in &mut self.radios {
-            if r.session.poll_timeout().is_some_and(|t| t <= now) {
-                r.session.handle_timeout(now);
-            }
-        }
-        if let Some(b) = self.board.as_mut()
-            && b.poll_timeout().is_some_and(|t| t <= now)
-        {
-            b.handle_timeout(now);
-        }
-        if self.engine.poll_timeout().is_some_and(|t| t <= now) {
-            self.engine.handle_timeout(now);
-        }
-        self.pump(now);
+        let t = self.time(now);
+        self.core.handle_timeout(t);
     }
 
-    /// The next output.
+    /// The next output for the world or the network.
     #[must_use]
     pub fn poll_output(&mut self) -> Option<SiteOutput> {
-        self.out.pop_front()
-    }
-
-    // ---- the daemon's wiring -----------------------------------------------------------------
-
-    fn pump(&mut self, now: Instant) {
-        for _ in 0..10_000 {
-            let mut again = false;
-            for index in 0..self.radios.len() {
-                while let Some(t) = self.radios[index].session.poll_transmit() {
-                    self.out.push_back(SiteOutput::Pei {
-                        radio: index,
-                        bytes: t.bytes().to_vec(),
-                    });
-                }
-                while let Some(out) = self.radios[index].session.poll_event() {
-                    again = true;
-                    self.radio_output(now, index, out);
-                }
-            }
-            while let Some(command) = self.engine.poll_command() {
-                again = true;
-                self.radio_command(now, command);
-            }
-            while let Some((id, frame)) = self.engine.poll_audio() {
-                if let Some(radio) = self.radios.iter().position(|r| r.id == id) {
-                    self.out.push_back(SiteOutput::Audio { radio, frame });
-                }
-            }
-            while let Some(t) = self.engine.poll_transmit() {
-                if let EndpointId::Peer(site) = t.to {
-                    self.out.push_back(SiteOutput::Packet {
-                        to: site,
+        loop {
+            return Some(match self.core.poll_output()? {
+                Output::Pei { radio, bytes } => SiteOutput::Pei { radio, bytes },
+                Output::Audio { radio, frame } => SiteOutput::Audio { radio, frame },
+                Output::Board(bytes) => SiteOutput::Board(bytes),
+                Output::Peer(t) => match t.to {
+                    EndpointId::Peer(to) => SiteOutput::Packet {
+                        to,
                         bytes: t.packet().to_vec(),
-                    });
+                    },
+                    _ => continue,
+                },
+                Output::Persist { patches, .. } => {
+                    self.saved = Some(patches);
+                    continue;
                 }
-            }
-            while self.engine.poll_event().is_some() {}
-            self.guard_pei_radios(now);
-            if let Some(b) = self.board.as_mut() {
-                while let Some(frame) = b.poll_transmit(now) {
-                    self.out.push_back(SiteOutput::Board(frame));
-                }
-                while b.poll_event().is_some() {}
-            }
-            if !again {
-                return;
-            }
+                // The core restores only what it saved itself: it cannot fail here.
+                Output::RestoreFailed { problem } => panic!("saved patch state refused: {problem}"),
+            });
         }
     }
+}
 
-    /// The board guards every radio keyed over PEI with its power relay, as the daemon's
-    /// `guard_pei_radios` arranges: armed while a key is under way or a cease owed.
-    fn guard_pei_radios(&mut self, now: Instant) {
-        let Some(board) = self.board.as_mut() else {
-            return;
-        };
-        for r in &mut self.radios {
-            let Some(port) = r.board_port else { continue };
-            let ready = r.session.status().state == borderlink_gateway::radio::LinkState::Ready;
-            let on_air = r.session.cease_pending() || (r.pei_guarded && !ready);
-            if on_air != r.pei_guarded {
-                r.pei_guarded = on_air;
-                board.set_pei_keyed(now, port, on_air);
-            }
-        }
-    }
-
-    fn radio_output(&mut self, now: Instant, index: usize, out: RadioOutput) {
-        let key_up = self.key_up(now);
-        let radio = &mut self.radios[index];
-        if let Some(event) = out.engine_event() {
-            self.engine.handle_radio(now, radio.id, event);
-        }
-        if let (Some(port), Some(board)) = (radio.board_port, self.board.as_mut()) {
-            match &out {
-                RadioOutput::TxGranted => board.set_ptt(now, port, true),
-                RadioOutput::TxRefused { .. }
-                | RadioOutput::TxLost { .. }
-                | RadioOutput::Down { .. } => board.set_ptt(now, port, false),
-                _ => {}
-            }
-        }
-        match out {
-            RadioOutput::Down { .. } => radio.receiving = None,
-            RadioOutput::ReceiveStart {
-                talker,
-                priority,
-                emergency,
-                ..
-            } => {
-                let fresh = Receiving::new(talker, priority, emergency, key_up);
-                if let Some(ended) = capture::start(&mut radio.receiving, fresh) {
-                    self.engine
-                        .handle_capture(now, radio.id, ended.capture(None));
-                }
-            }
-            RadioOutput::ReceiveEnd => capture::end(&mut radio.receiving, now),
-            _ => {}
-        }
-    }
-
-    fn radio_command(&mut self, now: Instant, command: RadioCommand) {
-        match command {
-            RadioCommand::Key {
-                radio,
-                group,
-                priority,
-                emergency,
-            } => {
-                if let Some(r) = self.radios.iter_mut().find(|r| r.id == radio) {
-                    r.session.key(now, group, priority, emergency);
-                }
-            }
-            RadioCommand::Unkey { radio, .. } => {
-                if let Some(r) = self.radios.iter_mut().find(|r| r.id == radio) {
-                    r.session.unkey(now);
-                    if let (Some(port), Some(board)) = (r.board_port, self.board.as_mut()) {
-                        board.set_ptt(now, port, false);
-                    }
-                }
-            }
-        }
+/// The time of an input at virtual `now`, for a site whose wall clock is off by `offset_ms`.
+fn time(now: Instant, offset_ms: i64) -> Time {
+    let ms = KEY_UP_EPOCH_MS + now.as_millis() as i64 + offset_ms;
+    Time {
+        now,
+        wall: jiff::Timestamp::from_millisecond(ms).unwrap_or(jiff::Timestamp::UNIX_EPOCH),
     }
 }

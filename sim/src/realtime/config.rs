@@ -301,9 +301,9 @@ mod tests {
         assert!(keys.is_ok(), "{keys:?}");
     }
 
-    /// The written file is one the daemon accepts, and means what the fast mode runs.
+    /// The written file is one the daemon accepts, and carries the scenario's settings.
     #[test]
-    fn every_site_of_the_border_scenario_gets_a_valid_config_matching_the_fast_mode() {
+    fn every_site_of_the_border_scenario_gets_a_valid_config_with_its_settings() {
         let s = Scenario::border();
         let patches: Vec<PatchDef> = s
             .events
@@ -318,12 +318,12 @@ mod tests {
             let config = Config::parse(&text, "generated.toml")
                 .unwrap_or_else(|e| panic!("{e}\n---\n{text}"));
             let engine = config.engine_config();
-            let fast = crate::fast::site::engine_config(&s, site);
-            assert_eq!(engine.site, fast.site);
-            assert_eq!(engine.radios, fast.radios);
-            assert_eq!(engine.floor, fast.floor);
-            assert_eq!(engine.delay, fast.delay);
-            assert_eq!(engine.grant, fast.grant);
+            assert_eq!(engine.site.0, s.sites[site].id);
+            assert_eq!(engine.radios.len(), s.sites[site].radios.len());
+            assert_eq!(engine.floor.hang_time, s.gateway.hang_time);
+            assert_eq!(engine.floor.tx_timeout, s.gateway.tx_timeout);
+            assert_eq!(engine.floor.block_time, s.gateway.block_time);
+            assert_eq!(config.timers.grant_wait_bound, s.gateway.grant_wait_bound);
             assert_eq!(
                 engine.gateway_identities.len(),
                 s.gateway_identities().len(),
@@ -332,6 +332,25 @@ mod tests {
             assert!(config.board.is_some());
             assert!(config.state_file.is_some());
         }
+    }
+
+    /// The fast mode starts every site of every shipped scenario from the file the real-time
+    /// mode writes: each must be one the daemon accepts.
+    #[test]
+    fn every_shipped_scenario_makes_a_config_the_daemon_accepts_for_every_site() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+        let mut checked = 0;
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            let scenario = Scenario::load(&path).unwrap_or_else(|e| panic!("{e}"));
+            for site in 0..scenario.sites.len() {
+                if let Err(e) = crate::fast::site::site_config(&scenario, site) {
+                    panic!("{}: site {site}: {e}", path.display());
+                }
+                checked += 1;
+            }
+        }
+        assert!(checked >= 10, "only {checked} sites checked");
     }
 
     #[test]

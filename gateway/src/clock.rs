@@ -1,11 +1,12 @@
-//! The daemon's two clocks: a monotonic one mapped onto the state machines'
-//! [`Instant`](borderlink_protocol::time::Instant), and the wall clock (NTP-synchronised on a
-//! border-site box) that stamps key-up times, so every site ranks simultaneous key-ups alike.
+//! The IO shell's two clocks, the one place the daemon's tasks read time: a monotonic one
+//! mapped onto the state machines' [`Instant`](borderlink_protocol::time::Instant), and the
+//! wall clock (NTP-synchronised on a border-site box) that stamps key-up times, so every site
+//! ranks simultaneous key-ups alike, and drives roaming's schedules. The state machines
+//! themselves (the site core, the peer links) read neither: they are handed the time.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use borderlink_protocol::time::{Duration, Instant};
-use borderlink_protocol::voice::KeyUpTime;
 
 /// Monotonic time since the daemon started, and the wall clock.
 #[derive(Debug, Clone, Copy)]
@@ -31,11 +32,19 @@ impl Clock {
     }
 
     /// The wall clock in milliseconds since 1970, as voice headers carry key-up times.
-    pub(crate) fn key_up(&self) -> KeyUpTime {
+    pub(crate) fn wall_ms() -> u64 {
         let ms = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_millis());
-        KeyUpTime(u64::try_from(ms).unwrap_or(u64::MAX))
+        u64::try_from(ms).unwrap_or(u64::MAX)
+    }
+
+    /// The time of an input to the site core: now, and the wall clock.
+    pub(crate) fn time(&self) -> crate::site::Time {
+        crate::site::Time {
+            now: self.now(),
+            wall: jiff::Timestamp::now(),
+        }
     }
 }
 

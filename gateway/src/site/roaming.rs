@@ -1,17 +1,17 @@
 //! The daemon's hook into semi-roaming: radios' status and LIP reports, and the SDS-TL
 //! delivery reports on replies, go to the [`Roaming`] state machine, its patch changes to the engine, its replies to the radio that
-//! heard the unit, and its events to the log (and, through [`Site::roaming`], to the control
+//! heard the unit, and its events to the log (and, through [`SiteCore::roaming`], to the control
 //! API).
 
 use borderlink_protocol::time::Instant;
 use tracing::{info, warn};
 
-use super::Site;
+use super::SiteCore;
 use crate::api::model::{ReplyDeliveryView, RoamingEventView};
 use crate::radio::RadioOutput;
 use crate::roaming::{DeliveryOutcome, ReplyMessage, Roaming, RoamingEvent};
 
-impl Site {
+impl SiteCore {
     /// Hands a radio's status message or position report to roaming; other outputs are not
     /// its business.
     pub(super) fn roaming_input(&mut self, now: Instant, index: usize, out: &RadioOutput) {
@@ -57,16 +57,16 @@ impl Site {
                 .radios
                 .iter_mut()
                 .filter_map(|r| Some((r.name.as_str(), r.pei.as_mut()?)))
-                .find(|(_, p)| p.session.config().group == reply.via)
+                .find(|(_, p)| p.config().group == reply.via)
             else {
                 warn!(group = %reply.via, to = %reply.to, "no radio with PEI on this group: reply to a unit not sent");
                 continue;
             };
             let sent = match &reply.message {
-                ReplyMessage::Status(value) => pei.session.send_status(now, reply.to, *value),
-                ReplyMessage::Text { text, reference } => pei
-                    .session
-                    .send_tracked_text(now, reply.to, text, *reference),
+                ReplyMessage::Status(value) => pei.send_status(now, reply.to, *value),
+                ReplyMessage::Text { text, reference } => {
+                    pei.send_tracked_text(now, reply.to, text, *reference)
+                }
             };
             if let Err(error) = sent {
                 warn!(radio = %name, to = %reply.to, %error, "reply to a unit not sent");
@@ -80,7 +80,8 @@ impl Site {
                 self.roaming_log.pop_front();
             }
             self.roaming_log.push_back(RoamingEventView {
-                time: humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string(),
+                time: humantime::format_rfc3339_millis(std::time::SystemTime::from(self.wall))
+                    .to_string(),
                 event: describe(&self.roaming, &event),
                 delivery: delivery_view(&event),
             });
@@ -90,7 +91,7 @@ impl Site {
 }
 
 /// How many roaming events the API keeps.
-pub(super) const ROAMING_LOG: usize = 100;
+pub const ROAMING_LOG: usize = 100;
 
 /// One line for dispatch: the event with mirror names and call signs resolved.
 fn describe(roaming: &Roaming, event: &RoamingEvent) -> String {

@@ -13,7 +13,7 @@ use borderlink_protocol::ids::TsiForm;
 use borderlink_protocol::time::{Duration, Instant};
 use tracing::{info, warn};
 
-use super::Site;
+use super::SiteCore;
 use crate::api::command::{
     Answer, BoardFigures, Command, MetricsSnapshot, PeerFigures, PendingSave, PlayoutFigures,
     RadioFigures, Reply, Undo,
@@ -30,6 +30,7 @@ use crate::engine::patch::{
     Patch, PatchError, PatchId, PatchKind, PatchRecord, PatchSnapshot, PatchSpec,
 };
 use crate::engine::stream::Claim;
+use crate::net::PeerStatus;
 use crate::radio::{LinkState, RadioIdentification, RadioStatus};
 use crate::roaming::{Refusal, Requester};
 
@@ -65,12 +66,34 @@ fn seconds(d: Duration) -> f64 {
     d.as_micros() as f64 / 1e6
 }
 
-impl Site {
+impl SiteCore {
     /// Carries out one API command; a change of the patches comes with the save it waits on.
-    pub(super) fn handle_api(
+    ///
+    /// `peers` is the peer links' latest status, as the socket task reports it, for the
+    /// status and the metrics. What the command changes moves on before this returns
+    /// ([`SiteCore::poll_output`] has it).
+    pub fn handle_api(
+        &mut self,
+        t: super::Time,
+        command: Command,
+        peers: &[PeerStatus],
+    ) -> Result<Answer, ApiError> {
+        self.set_time(t);
+        let now = t.now;
+        let answer = self.carry_out(now, command, peers);
+        if self.stopping {
+            self.flush_radios(now);
+        } else {
+            self.pump(now);
+        }
+        answer
+    }
+
+    fn carry_out(
         &mut self,
         now: Instant,
         command: Command,
+        peers: &[PeerStatus],
     ) -> Result<Answer, ApiError> {
         match command {
             Command::CreatePatch(spec, by) => {
@@ -124,7 +147,7 @@ impl Site {
                 })
             }
             Command::Undo(undo) => self.undo(now, undo).map(Answer::from),
-            other => self.handle_read(now, other).map(Answer::from),
+            other => self.handle_read(now, other, peers).map(Answer::from),
         }
     }
 
@@ -174,9 +197,14 @@ impl Site {
     }
 
     /// The reads: nothing changes.
-    fn handle_read(&mut self, now: Instant, command: Command) -> Result<Reply, ApiError> {
+    fn handle_read(
+        &mut self,
+        now: Instant,
+        command: Command,
+        peers: &[PeerStatus],
+    ) -> Result<Reply, ApiError> {
         match command {
-            Command::Status => Ok(Reply::Status(Box::new(self.status(now)))),
+            Command::Status => Ok(Reply::Status(Box::new(self.status(now, peers)))),
             Command::Patches => Ok(Reply::Patches(
                 self.engine
                     .patches()
@@ -206,7 +234,7 @@ impl Site {
                     released: key.and(released),
                 }))
             }
-            Command::Metrics => Ok(Reply::Metrics(Box::new(self.metrics(now)))),
+            Command::Metrics => Ok(Reply::Metrics(Box::new(self.metrics(now, peers)))),
             Command::FirmwareStart {
                 file,
                 allow_rollback,
@@ -388,13 +416,6 @@ impl Site {
         })
     }
 
-    /// Publishes the dynamic patches to the state writer; the generation that holds them,
-    /// `None` if the site keeps no state file.
-    pub(super) fn save_patches(&mut self, now: Instant) -> Option<u64> {
-        let snapshot = self.engine.dynamic_patches(now);
-        self.state.as_mut().map(|state| state.publish(snapshot))
-    }
-
     fn radio_ptt(&self, index: usize, now: Instant) -> Duration {
         let r = &self.radios[index];
         r.ptt_total
@@ -407,7 +428,7 @@ impl Site {
     fn radio_status(&self, index: usize) -> RadioStatus {
         let r = &self.radios[index];
         match &r.pei {
-            Some(pei) => pei.session.status(),
+            Some(pei) => pei.status(),
             None => RadioStatus {
                 state: if self.board.as_ref().is_some_and(|b| b.session.is_up()) {
                     LinkState::Ready
@@ -425,7 +446,7 @@ impl Site {
         }
     }
 
-    fn status(&self, now: Instant) -> SiteStatus {
+    fn status(&self, now: Instant, peers: &[PeerStatus]) -> SiteStatus {
         let config = &self.config;
         let radios = self
             .radios
@@ -462,7 +483,7 @@ impl Site {
                     identification: r
                         .pei
                         .as_ref()
-                        .map(|p| identification_view(p.session.identification())),
+                        .map(|p| identification_view(p.identification())),
                 }
             })
             .collect();
@@ -492,9 +513,9 @@ impl Site {
                 retransmissions: stats.retransmissions,
             }
         });
-        let peers = self
-            .peer_status()
-            .into_iter()
+        let peers = peers
+            .iter()
+            .cloned()
             .map(|p| PeerView {
                 site: p.site.0,
                 name: p.name,
@@ -535,7 +556,7 @@ impl Site {
         }
     }
 
-    fn metrics(&self, now: Instant) -> MetricsSnapshot {
+    fn metrics(&self, now: Instant, peers: &[PeerStatus]) -> MetricsSnapshot {
         let playout = self
             .engine
             .playout_estimates(0.95)
@@ -563,7 +584,7 @@ impl Site {
                     identification: r
                         .pei
                         .as_ref()
-                        .map(|p| identification_view(p.session.identification())),
+                        .map(|p| identification_view(p.identification())),
                     transmitting: r.keyed_since.is_some(),
                     ptt_seconds: seconds(self.radio_ptt(i, now)),
                     transmissions: r.transmissions,
@@ -583,9 +604,9 @@ impl Site {
                 link_downs: s.link_downs,
             }
         });
-        let peers = self
-            .peer_status()
-            .into_iter()
+        let peers = peers
+            .iter()
+            .cloned()
             .map(|p| PeerFigures {
                 name: p.name,
                 site: p.site.0,

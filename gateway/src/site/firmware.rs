@@ -23,7 +23,7 @@
 use borderlink_protocol::time::Instant;
 use tracing::{info, warn};
 
-use super::Site;
+use super::SiteCore;
 use crate::api::error::ApiError;
 use crate::api::model::FirmwareView;
 use crate::board::BoardEvent;
@@ -55,7 +55,7 @@ fn step(p: &UpdateProgress) -> &'static str {
     }
 }
 
-impl Site {
+impl SiteCore {
     /// Starts an update with the file's image for the slot the board is not running; refused
     /// while another runs, without a board or its link, when the file has no image for that
     /// slot, or (by the driver) while any PTT is asked for or keyed.

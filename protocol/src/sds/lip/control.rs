@@ -483,6 +483,13 @@ pub(super) mod tests {
         assert_eq!(a.bit_len(), 23);
         assert_eq!(a.to_string(), "reporting enabled, backlog disabled");
         assert_eq!(emitted(3, |b| a.emit(b)), ENABLE_RESPONSE);
+        // Given as 24 bits, the trailing zero is one bit of fill, kept and written back.
+        let padded =
+            LocationReportingEnableResponse::parse_payload(payload(&ENABLE_RESPONSE, 24)).unwrap();
+        assert_eq!(padded.flags, a.flags);
+        assert_eq!(padded.elements.opaque_bits(), 1);
+        assert_eq!(padded.bit_len(), 24);
+        assert_eq!(emitted(3, |b| padded.emit(b)), ENABLE_RESPONSE);
     }
 
     #[test]

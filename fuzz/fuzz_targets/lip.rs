@@ -1,7 +1,8 @@
 //! SDS user data as the PEI delivers it: the first two input bytes are the bit length
 //! (big-endian), the rest the user data bytes. Decoding never panics; whatever decodes re-emits
 //! to bytes that decode to the same value; a LIP short report re-emits byte-exactly up to its
-//! 84 bits, and a long report or immediate request re-emits every one of the input's bits.
+//! 84 bits, and every other LIP PDU (long report, immediate request, basic location parameters
+//! and reporting enable/disable requests and responses) re-emits every one of the input's bits.
 #![no_main]
 
 use borderlink_protocol::sds::{
@@ -65,6 +66,24 @@ fuzz_target!(|data: &[u8]| {
             assert_eq!(Bits::new(&buf[..n], bits), Bits::new(bytes, bits));
             assert_eq!(lip, Ok(LipPdu::ImmediateRequest(request)));
             let _ = request.to_string();
+        }
+        UserData::LipControl(pdu) => {
+            assert_eq!(bit_len, bits);
+            assert_eq!(Bits::new(&buf[..n], bits), Bits::new(bytes, bits));
+            assert_eq!(lip, Ok(pdu));
+            // Only the parameter and reporting-control PDUs travel here, and none has a position.
+            assert!(matches!(
+                pdu,
+                LipPdu::BasicParametersRequest(_)
+                    | LipPdu::BasicParametersResponse(_)
+                    | LipPdu::ReportingEnableRequest(_)
+                    | LipPdu::ReportingEnableResponse(_)
+            ));
+            assert_eq!(pdu.report(), None);
+            let mut again = [0xa5u8; 300];
+            assert_eq!(pdu.emit(&mut again), Ok(n));
+            assert_eq!(again[..n], buf[..n]);
+            let _ = pdu.to_string();
         }
         _ => {}
     }

@@ -1,6 +1,7 @@
 //! `borderlink decode lip`: a LIP PDU (SDS type-4 user data whose first byte is protocol id
-//! 0x0A) as a radio delivers it in a `+CTSDSR` data line: a short or long location report or an
-//! immediate location report request.
+//! 0x0A) as a radio delivers it in a `+CTSDSR` data line: a short or long location report, an
+//! immediate location report request, or a basic location parameters or location reporting
+//! enable/disable request or response.
 //!
 //! The length in bits decides what is read, as on the PEI (`protocol::pei`, which accepts both
 //! the whole-byte and the nibble-exact hex of a length that is not a multiple of 8): 84 bits
@@ -35,14 +36,16 @@ pub(crate) fn decode(
             .map_err(|_| DecodeError::Lip(SdsError::TooLong { bits: available }.to_string()))?,
     };
     let pdu = LipPdu::parse(bytes, bits).map_err(|e| DecodeError::Lip(e.to_string()))?;
-    let (name, pdu_name) = match pdu {
-        LipPdu::Short(_) => ("LIP short location report", "short"),
-        LipPdu::Long(_) => ("LIP long location report", "long"),
-        LipPdu::ImmediateRequest(_) => {
-            ("LIP immediate location report request", "immediate_request")
-        }
+    let pdu_name = match pdu {
+        LipPdu::Short(_) => "short",
+        LipPdu::Long(_) => "long",
+        LipPdu::ImmediateRequest(_) => "immediate_request",
+        LipPdu::BasicParametersRequest(_) => "basic_parameters_request",
+        LipPdu::BasicParametersResponse(_) => "basic_parameters_response",
+        LipPdu::ReportingEnableRequest(_) => "reporting_enable_request",
+        LipPdu::ReportingEnableResponse(_) => "reporting_enable_response",
     };
-    let mut text = format!("{name} ({bits} bits)\n");
+    let mut text = format!("{} ({bits} bits)\n", pdu.name());
     let report = pdu.report();
     match report.and_then(|r| r.position) {
         Some(p) => text.push_str(&format!(
@@ -53,23 +56,24 @@ pub(crate) fn decode(
         None if report.is_some() => text.push_str("position   none (no fix)\n"),
         None => {}
     }
-    let body = match &pdu {
-        LipPdu::Short(r) => r.to_string(),
-        LipPdu::Long(r) => r.to_string(),
-        LipPdu::ImmediateRequest(r) => r.to_string(),
+    let (label, body) = match &pdu {
+        LipPdu::Short(r) => ("report", r.to_string()),
+        LipPdu::Long(r) => ("report", r.to_string()),
+        LipPdu::ImmediateRequest(r) => ("request", r.to_string()),
+        LipPdu::BasicParametersRequest(r) => ("request", r.to_string()),
+        LipPdu::BasicParametersResponse(r) => ("response", r.to_string()),
+        LipPdu::ReportingEnableRequest(r) => ("request", r.to_string()),
+        LipPdu::ReportingEnableResponse(r) => ("response", r.to_string()),
     };
-    text.push_str(&format!(
-        "{:<10} {body}",
-        if report.is_some() {
-            "report"
-        } else {
-            "request"
-        }
-    ));
+    text.push_str(&format!("{label:<10} {body}"));
     let fields = match &pdu {
         LipPdu::Short(r) => serde_json::to_value(r),
         LipPdu::Long(r) => serde_json::to_value(r),
         LipPdu::ImmediateRequest(r) => serde_json::to_value(r),
+        LipPdu::BasicParametersRequest(r) => serde_json::to_value(r),
+        LipPdu::BasicParametersResponse(r) => serde_json::to_value(r),
+        LipPdu::ReportingEnableRequest(r) => serde_json::to_value(r),
+        LipPdu::ReportingEnableResponse(r) => serde_json::to_value(r),
     };
     let mut json = fields.map_err(|e| DecodeError::Json(e.to_string()))?;
     json["kind"] = json!("lip");
@@ -180,6 +184,36 @@ mod tests {
         assert!(
             d.text
                 .starts_with("LIP immediate location report request (36 bits)\nrequest")
+        );
+    }
+
+    #[test]
+    fn basic_parameters_response() {
+        let d = lip_hex("0A5631001B", Some(40)).unwrap();
+        assert_eq!(d.json["pdu"], "basic_parameters_response");
+        assert_eq!(d.json["result"], 24);
+        assert_eq!(d.json["flags"], 0x80);
+        assert_eq!(d.json["report_type"], "short");
+        assert_eq!(d.json.get("position"), None);
+        assert_eq!(
+            d.text,
+            "LIP basic location parameters response (40 bits)\nresponse   result: accepted (24), \
+             reporting enabled, backlog disabled, minimum reporting interval code 6, short report"
+        );
+    }
+
+    #[test]
+    fn reporting_enable_request() {
+        let d = lip_hex("0A69C0", None).unwrap();
+        assert_eq!(d.json["pdu"], "reporting_enable_request");
+        assert_eq!(d.json["acknowledgement_requested"], true);
+        assert!(
+            d.text.starts_with(
+                "LIP location reporting enable/disable request (24 bits)\nrequest    reporting \
+                 enabled, backlog enabled"
+            ),
+            "{}",
+            d.text
         );
     }
 

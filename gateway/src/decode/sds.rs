@@ -57,6 +57,7 @@ fn kind_name(data: &UserData<'_>) -> &'static str {
         UserData::Lip(_) => "LIP short location report",
         UserData::LipLong(_) => "LIP long location report",
         UserData::LipRequest(_) => "LIP immediate location report request",
+        UserData::LipControl(pdu) => pdu.name(),
         UserData::Text(_) => "text message",
         UserData::UdhText(_) => "text with user data header",
         UserData::Tl {

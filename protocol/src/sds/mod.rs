@@ -12,7 +12,8 @@
 //! - SDS type 4 user data ([`SdsType4`], EN 300 392-2 §29.4) whose first byte is a
 //!   [`ProtocolId`]; protocol 0x0A carries LIP (ETSI TS 100 392-18-1), whose
 //!   [`ShortLocationReport`] and [`LongLocationReport`] put a unit inside or outside a border
-//!   zone ([`LipPdu`] also reads the immediate location report request).
+//!   zone ([`LipPdu`] also reads the immediate location report request and the basic location
+//!   parameters and location reporting enable/disable requests and responses).
 //!
 //! [`decode_user_data`] is the one entry point the CLI (`borderlink decode lip <hex>`) and the
 //! daemon use; [`decode`] does the same when the caller knows from the PEI's AI-service field
@@ -43,12 +44,13 @@ use core::fmt;
 
 pub use bits::{BitReader, BitWriter, Bits};
 pub use lip::{
-    AdditionalData, Altitude, Arc, DirectionExtended, DirectionOfTravel, Ellipse, Extent, FixAge,
-    HorizontalVelocity, ImmediateLocationReportRequest, Latitude, LipPdu, LipPosition, Location,
-    LocationReport, LongLocationReport, Longitude, PositionError, PositionUncertainty,
-    ReasonForSending, ReportForm, ReportType, ResultCode, ShortLocationReport, TimeData,
-    TimeElapsed, TimeOfPosition, Type5Element, Type5Elements, Type5Id, Type5Iter, Velocity,
-    VerticalVelocity,
+    AdditionalData, Altitude, Arc, BasicLocationParametersRequest, BasicLocationParametersResponse,
+    DirectionExtended, DirectionOfTravel, Ellipse, Extent, FixAge, HorizontalVelocity,
+    ImmediateLocationReportRequest, Latitude, LipPdu, LipPosition, Location, LocationReport,
+    LocationReportingEnableRequest, LocationReportingEnableResponse, LongLocationReport, Longitude,
+    PositionError, PositionUncertainty, ReasonForSending, ReportForm, ReportType, ReportingFlags,
+    ResultCode, ShortLocationReport, TimeData, TimeElapsed, TimeOfPosition, Type5Element,
+    Type5Elements, Type5Id, Type5Iter, Velocity, VerticalVelocity,
 };
 pub use status::{ShortReportType, Status, StatusKind};
 pub use text::{

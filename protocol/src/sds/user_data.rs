@@ -42,6 +42,10 @@ pub enum UserData<'a> {
     LipLong(LongLocationReport<'a>),
     /// A LIP immediate location report request (protocol 0x0A, PDU type 1, extension 1).
     LipRequest(ImmediateLocationReportRequest<'a>),
+    /// Any other LIP PDU this crate decodes: the basic location parameters and location
+    /// reporting enable/disable requests and responses (PDU type 1, extensions 5 and 10). They
+    /// carry no position.
+    LipControl(LipPdu<'a>),
     /// A text message (protocols 0x02, 0x09, and 0x82/0x89 carrying an SDS-TRANSFER).
     Text(TextMessage<'a>),
     /// A text with a user data header, such as one part of a concatenated text (0x8A).
@@ -63,9 +67,9 @@ pub enum UserData<'a> {
     },
 }
 
-/// Decodes PEI user data of a known kind, dispatching LIP on its PDU type. A LIP PDU other than
-/// the short and long reports and the immediate request is [`SdsError::UnsupportedLip`]; a
-/// malformed LIP or text PDU names its fault.
+/// Decodes PEI user data of a known kind, dispatching LIP on its PDU type. A LIP PDU that
+/// [`LipPdu`] does not decode is [`SdsError::UnsupportedLip`]; a malformed LIP or text PDU names
+/// its fault.
 pub fn decode(kind: SdsKind, bytes: &[u8], bits: u16) -> Result<UserData<'_>, SdsError> {
     match kind {
         SdsKind::Status => Status::parse(bytes, bits).map(UserData::Status),
@@ -79,6 +83,7 @@ pub fn decode(kind: SdsKind, bytes: &[u8], bits: u16) -> Result<UserData<'_>, Sd
                         LipPdu::Short(r) => UserData::Lip(r),
                         LipPdu::Long(r) => UserData::LipLong(r),
                         LipPdu::ImmediateRequest(r) => UserData::LipRequest(r),
+                        other => UserData::LipControl(other),
                     })
                 }
                 ProtocolId::MessageWithUserDataHeader => match UdhText::parse_payload(payload)? {
@@ -140,6 +145,7 @@ impl UserData<'_> {
             UserData::Lip(_) => usize::from(ShortLocationReport::BIT_LEN),
             UserData::LipLong(r) => r.bit_len(),
             UserData::LipRequest(r) => r.bit_len(),
+            UserData::LipControl(p) => p.bit_len(),
             UserData::Text(t) => t.bit_len(),
             UserData::UdhText(t) => t.bit_len(),
             UserData::Tl { pdu, .. } => 8 + pdu.bit_len(),
@@ -161,6 +167,7 @@ impl UserData<'_> {
             UserData::Lip(r) => r.emit(buf),
             UserData::LipLong(r) => r.emit(buf),
             UserData::LipRequest(r) => r.emit(buf),
+            UserData::LipControl(p) => p.emit(buf),
             UserData::Text(t) => t.emit(buf),
             UserData::UdhText(t) => t.emit(buf),
             UserData::Tl { protocol_id, pdu } => {
@@ -205,6 +212,7 @@ impl fmt::Display for UserData<'_> {
             UserData::Lip(r) => write!(f, "LIP short location report: {r}"),
             UserData::LipLong(r) => write!(f, "LIP long location report: {r}"),
             UserData::LipRequest(r) => write!(f, "LIP immediate location report request: {r}"),
+            UserData::LipControl(p) => fmt::Display::fmt(p, f),
             UserData::Text(t) => t.fmt(f),
             UserData::UdhText(t) => t.fmt(f),
             UserData::Tl { protocol_id, pdu } => match pdu {
@@ -492,6 +500,26 @@ mod tests {
         let d = decode_user_data(&request, 36).unwrap();
         assert!(matches!(d, UserData::LipRequest(_)), "{d:?}");
         assert_eq!(d.bit_len(), 36);
+    }
+
+    #[test]
+    fn lip_control_pdus_are_decoded_and_re_emitted() {
+        // A location reporting enable/disable response: reporting on, backlog off (23 bits).
+        let response = [0x0a, 0x6b, 0x00];
+        let d = decode_user_data(&response, 23).unwrap();
+        let UserData::LipControl(LipPdu::ReportingEnableResponse(r)) = d else {
+            panic!("{d:?}");
+        };
+        assert!(r.flags.reporting_enabled());
+        assert_eq!(d.bit_len(), 23);
+        assert_eq!(
+            d.to_string(),
+            "LIP location reporting enable/disable response: reporting enabled, backlog disabled"
+        );
+        let mut buf = [0xa5u8; 3];
+        assert_eq!(d.emit(&mut buf), Ok(3));
+        assert_eq!(buf, response);
+        assert_eq!(decode(d.kind(), &buf, 23), Ok(d));
     }
 
     #[test]

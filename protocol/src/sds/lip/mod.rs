@@ -4,10 +4,13 @@
 //!
 //! The first two bits after the identifier are the LIP PDU type (§6.3.61): 0 is the 84-bit
 //! [`ShortLocationReport`] (`short.rs`), 1 a PDU with a 4-bit extension (§6.3.62). Of those,
-//! [`LongLocationReport`] (extension 3, `long.rs`) and [`ImmediateLocationReportRequest`]
-//! (extension 1, `request.rs`) are decoded; the other extensions (acknowledgements, trigger and
-//! parameter management, backlog) are refused with [`SdsError::UnsupportedLip`] naming the
-//! extension, as are the reserved PDU types 2 and 3. [`LipPdu`] dispatches among them.
+//! [`LongLocationReport`] (extension 3, `long.rs`), [`ImmediateLocationReportRequest`]
+//! (extension 1, `request.rs`), the basic location parameters request and response (extension 5)
+//! and the location reporting enable/disable request and response (extension 10, both
+//! `control.rs`) are decoded. The other extensions (the location report acknowledgement, trigger
+//! management, report basic location parameters, temporary control, backlog) are refused with
+//! [`SdsError::UnsupportedLip`] naming the extension, because no public source gives their
+//! layout; so are the reserved PDU types 2 and 3. [`LipPdu`] dispatches among them.
 //!
 //! Every decoded PDU keeps each field at its exact raw value, reserved codes and unknown
 //! type-5 elements included, so `emit(parse(x))` reproduces `x` bit for bit; accessors convert
@@ -15,6 +18,7 @@
 //! Only a PDU cut short ([`SdsError::Truncated`]) or one whose layout the standard leaves
 //! undefined ([`SdsError::ReservedLipLayout`]) is refused.
 
+mod control;
 mod fields;
 mod long;
 mod position;
@@ -26,6 +30,10 @@ use core::fmt;
 
 use serde::Serialize;
 
+pub use control::{
+    BasicLocationParametersRequest, BasicLocationParametersResponse,
+    LocationReportingEnableRequest, LocationReportingEnableResponse, ReportingFlags,
+};
 pub use fields::{
     AdditionalData, Altitude, DirectionExtended, DirectionOfTravel, HorizontalVelocity, Latitude,
     Longitude, PositionError, PositionUncertainty, ReasonForSending, ResultCode, TimeElapsed,
@@ -90,6 +98,14 @@ pub enum LipPdu<'a> {
     Long(LongLocationReport<'a>),
     /// PDU type 1, extension 1.
     ImmediateRequest(ImmediateLocationReportRequest<'a>),
+    /// PDU type 1, extension 5, request.
+    BasicParametersRequest(BasicLocationParametersRequest<'a>),
+    /// PDU type 1, extension 5, response.
+    BasicParametersResponse(BasicLocationParametersResponse<'a>),
+    /// PDU type 1, extension 10, request.
+    ReportingEnableRequest(LocationReportingEnableRequest<'a>),
+    /// PDU type 1, extension 10, response.
+    ReportingEnableResponse(LocationReportingEnableResponse<'a>),
 }
 
 impl<'a> LipPdu<'a> {
@@ -111,6 +127,24 @@ impl<'a> LipPdu<'a> {
                     ImmediateLocationReportRequest::parse_payload(payload)
                         .map(LipPdu::ImmediateRequest)
                 }
+                BasicLocationParametersRequest::EXTENSION => {
+                    if r.read_bool()? {
+                        BasicLocationParametersResponse::parse_payload(payload)
+                            .map(LipPdu::BasicParametersResponse)
+                    } else {
+                        BasicLocationParametersRequest::parse_payload(payload)
+                            .map(LipPdu::BasicParametersRequest)
+                    }
+                }
+                LocationReportingEnableRequest::EXTENSION => {
+                    if r.read_bool()? {
+                        LocationReportingEnableResponse::parse_payload(payload)
+                            .map(LipPdu::ReportingEnableResponse)
+                    } else {
+                        LocationReportingEnableRequest::parse_payload(payload)
+                            .map(LipPdu::ReportingEnableRequest)
+                    }
+                }
                 ext => Err(SdsError::UnsupportedLip {
                     pdu_type: 1,
                     extension: Some(ext),
@@ -129,6 +163,10 @@ impl<'a> LipPdu<'a> {
             LipPdu::Short(_) => usize::from(ShortLocationReport::BIT_LEN),
             LipPdu::Long(r) => r.bit_len(),
             LipPdu::ImmediateRequest(r) => r.bit_len(),
+            LipPdu::BasicParametersRequest(r) => r.bit_len(),
+            LipPdu::BasicParametersResponse(r) => r.bit_len(),
+            LipPdu::ReportingEnableRequest(r) => r.bit_len(),
+            LipPdu::ReportingEnableResponse(r) => r.bit_len(),
         }
     }
 
@@ -143,25 +181,52 @@ impl<'a> LipPdu<'a> {
             LipPdu::Short(r) => r.emit(buf),
             LipPdu::Long(r) => r.emit(buf),
             LipPdu::ImmediateRequest(r) => r.emit(buf),
+            LipPdu::BasicParametersRequest(r) => r.emit(buf),
+            LipPdu::BasicParametersResponse(r) => r.emit(buf),
+            LipPdu::ReportingEnableRequest(r) => r.emit(buf),
+            LipPdu::ReportingEnableResponse(r) => r.emit(buf),
         }
     }
 
-    /// The location report in it, summed up; `None` for a request.
+    /// The location report in it, summed up; `None` for a request or response, which carries
+    /// no position.
     pub fn report(&self) -> Option<LocationReport> {
         match self {
             LipPdu::Short(r) => Some(LocationReport::from(r)),
             LipPdu::Long(r) => Some(LocationReport::from(r)),
-            LipPdu::ImmediateRequest(_) => None,
+            LipPdu::ImmediateRequest(_)
+            | LipPdu::BasicParametersRequest(_)
+            | LipPdu::BasicParametersResponse(_)
+            | LipPdu::ReportingEnableRequest(_)
+            | LipPdu::ReportingEnableResponse(_) => None,
+        }
+    }
+
+    /// What the PDU is, as the standard names it, e.g. `"LIP long location report"`.
+    pub const fn name(&self) -> &'static str {
+        match self {
+            LipPdu::Short(_) => "LIP short location report",
+            LipPdu::Long(_) => "LIP long location report",
+            LipPdu::ImmediateRequest(_) => "LIP immediate location report request",
+            LipPdu::BasicParametersRequest(_) => "LIP basic location parameters request",
+            LipPdu::BasicParametersResponse(_) => "LIP basic location parameters response",
+            LipPdu::ReportingEnableRequest(_) => "LIP location reporting enable/disable request",
+            LipPdu::ReportingEnableResponse(_) => "LIP location reporting enable/disable response",
         }
     }
 }
 
 impl fmt::Display for LipPdu<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: ", self.name())?;
         match self {
-            LipPdu::Short(r) => write!(f, "LIP short location report: {r}"),
-            LipPdu::Long(r) => write!(f, "LIP long location report: {r}"),
-            LipPdu::ImmediateRequest(r) => write!(f, "LIP immediate location report request: {r}"),
+            LipPdu::Short(r) => fmt::Display::fmt(r, f),
+            LipPdu::Long(r) => fmt::Display::fmt(r, f),
+            LipPdu::ImmediateRequest(r) => fmt::Display::fmt(r, f),
+            LipPdu::BasicParametersRequest(r) => fmt::Display::fmt(r, f),
+            LipPdu::BasicParametersResponse(r) => fmt::Display::fmt(r, f),
+            LipPdu::ReportingEnableRequest(r) => fmt::Display::fmt(r, f),
+            LipPdu::ReportingEnableResponse(r) => fmt::Display::fmt(r, f),
         }
     }
 }
@@ -198,12 +263,67 @@ mod tests {
 
     #[test]
     fn dispatches_on_pdu_type_and_extension() {
+        use control::tests::{ENABLE_REQUEST, ENABLE_RESPONSE, PARAMS_REQUEST, PARAMS_RESPONSE};
         assert!(matches!(LipPdu::parse(&SHORT, 84), Ok(LipPdu::Short(_))));
         assert!(matches!(LipPdu::parse(&NO_FIX, 52), Ok(LipPdu::Long(_))));
         assert!(matches!(
             LipPdu::parse(&REQUEST, 36),
             Ok(LipPdu::ImmediateRequest(_))
         ));
+        // Extension 5 and 10: the request/response bit picks the PDU.
+        let cases: [(&[u8], u16, &str); 4] = [
+            (
+                &PARAMS_REQUEST,
+                44,
+                "LIP basic location parameters request: minimum reporting interval code 6, long \
+                 report with time elapsed wanted, acknowledgement requested; location message \
+                 reference (6) = 42",
+            ),
+            (
+                &PARAMS_RESPONSE,
+                40,
+                "LIP basic location parameters response: result: accepted (24), reporting \
+                 enabled, backlog disabled, minimum reporting interval code 6, short report",
+            ),
+            (
+                &ENABLE_REQUEST,
+                24,
+                "LIP location reporting enable/disable request: reporting enabled, backlog \
+                 enabled, acknowledgement requested",
+            ),
+            (
+                &ENABLE_RESPONSE,
+                23,
+                "LIP location reporting enable/disable response: reporting enabled, backlog \
+                 disabled",
+            ),
+        ];
+        for (bytes, bits, text) in cases {
+            let pdu = LipPdu::parse(bytes, bits).unwrap();
+            assert_eq!(pdu.to_string(), text);
+            assert_eq!(pdu.report(), None);
+            assert_eq!(pdu.bit_len(), usize::from(bits));
+            let mut out = [0xa5u8; 8];
+            let n = pdu.emit(&mut out).unwrap();
+            assert_eq!(&out[..n], bytes);
+        }
+        assert!(matches!(
+            LipPdu::parse(&PARAMS_RESPONSE, 40),
+            Ok(LipPdu::BasicParametersResponse(_))
+        ));
+        assert!(matches!(
+            LipPdu::parse(&ENABLE_REQUEST, 24),
+            Ok(LipPdu::ReportingEnableRequest(_))
+        ));
+        // Cut right after the extension, before the request/response bit.
+        assert_eq!(
+            LipPdu::parse(&ENABLE_REQUEST, 14),
+            Err(SdsError::Truncated {
+                at_bit: 14,
+                needed: 1,
+                available: 0
+            })
+        );
     }
 
     #[test]
@@ -227,7 +347,7 @@ mod tests {
 
     #[test]
     fn undecoded_extensions_are_named() {
-        for ext in [0u8, 2, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15] {
+        for ext in [0u8, 2, 4, 6, 7, 8, 9, 11, 12, 13, 14, 15] {
             let bytes = [0x0a, 0x40 | (ext << 2), 0, 0];
             let err = LipPdu::parse(&bytes, 32).unwrap_err();
             assert_eq!(

@@ -31,7 +31,7 @@ pub enum ReportType {
 }
 
 impl ReportType {
-    const fn from_bits(v: u8) -> Self {
+    pub(super) const fn from_bits(v: u8) -> Self {
         match v & 0b11 {
             0 => ReportType::LongWithoutTime,
             1 => ReportType::LongWithTimeElapsed,
@@ -43,6 +43,18 @@ impl ReportType {
     /// The 2-bit field value.
     pub const fn bits(self) -> u8 {
         self as u8
+    }
+}
+
+impl fmt::Display for ReportType {
+    /// E.g. `long report with time elapsed`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ReportType::LongWithoutTime => "long report without time",
+            ReportType::LongWithTimeElapsed => "long report with time elapsed",
+            ReportType::LongWithTimeOfPosition => "long report with time of position",
+            ReportType::Short => "short report",
+        })
     }
 }
 
@@ -107,12 +119,7 @@ impl<'a> ImmediateLocationReportRequest<'a> {
 
 impl fmt::Display for ImmediateLocationReportRequest<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self.report_type {
-            ReportType::LongWithoutTime => "long report without time wanted",
-            ReportType::LongWithTimeElapsed => "long report with time elapsed wanted",
-            ReportType::LongWithTimeOfPosition => "long report with time of position wanted",
-            ReportType::Short => "short report wanted",
-        })?;
+        write!(f, "{} wanted", self.report_type)?;
         if self.response {
             f.write_str(" (response bit set)")?;
         }

@@ -245,6 +245,13 @@ impl FastSite {
             .map_err(|e| e.to_string())
     }
 
+    /// The gateway is told to stop (SIGTERM): it releases every transmitter first, and
+    /// relays nothing from then on.
+    pub fn stop(&mut self, now: Instant) {
+        let t = self.time(now);
+        self.core.release_everything(t);
+    }
+
     // ---- inputs --------------------------------------------------------------------------
 
     /// PEI bytes from one of its radios.

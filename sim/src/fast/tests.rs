@@ -18,3 +18,89 @@ fn a_killed_one_box_gateway_is_released_by_its_board_and_relays_again_after_rest
     assert!(after.delivered_in_order(0.0), "{}", r.text());
     assert_eq!(after.paths[0].radios, ["Baarle/astrid"]);
 }
+
+fn border_run() -> FastRun {
+    let s = Scenario::border();
+    FastRun::new(&s, s.seed, false)
+}
+
+/// Meer, the border scenario's first site, and its C2000 radio (on board port 1), which
+/// relays transmission #1 (BE-pursuit on ASTRID, 4–8 s) into C2000.
+const MEER: usize = 0;
+const MEER_C2000: usize = 1;
+
+/// Runs in 5 ms steps until `until`, calling `check` after each step.
+fn step_until(run: &mut FastRun, until: Instant, mut check: impl FnMut(&FastRun)) {
+    while run.now < until {
+        let next = run.now + borderlink_protocol::time::Duration::from_millis(5);
+        run.run_until(next);
+        check(run);
+    }
+}
+
+/// The board's PTT line follows the TETRA grant: never keyed while the network has not
+/// granted the radio (or has taken the grant back), and keyed while it holds one.
+#[test]
+fn the_board_keys_a_radio_only_while_the_network_grants_it() {
+    let mut run = border_run();
+    let mut keyed_steps = 0;
+    step_until(&mut run, Instant::from_millis(10_000), |run| {
+        let keyed = run.world().board_keyed(MEER, MEER_C2000);
+        let on_air = run.world().radio_on_air(MEER, MEER_C2000);
+        assert!(
+            !keyed || on_air,
+            "{} µs: PTT line keyed without a grant",
+            run.now.as_micros()
+        );
+        keyed_steps += u32::from(keyed);
+    });
+    // Transmission #1 lasts 4 s; its relay holds the line most of it.
+    assert!(
+        keyed_steps > 600,
+        "the line was keyed in {keyed_steps} steps"
+    );
+}
+
+/// Shutdown's first act releases every transmitter: the keyed radio's cease and the board's
+/// release go out at once, and nothing is relayed after, though the far side still talks.
+#[test]
+fn a_stopping_gateway_releases_every_transmitter_first_and_relays_nothing_after() {
+    let mut run = border_run();
+    run.run_until(Instant::from_millis(5_000));
+    assert!(run.world().board_keyed(MEER, MEER_C2000));
+    assert!(run.world().radio_on_air(MEER, MEER_C2000));
+    let now = run.now;
+    let site = run.sites[MEER].as_mut().unwrap();
+    let delivered = site.counters().delivered;
+    site.stop(now);
+    let outputs: Vec<SiteOutput> = std::iter::from_fn(|| site.poll_output()).collect();
+    let cease = outputs.iter().any(|o| {
+        matches!(o, SiteOutput::Pei { radio: MEER_C2000, bytes } if bytes.starts_with(b"AT+CUTXC="))
+    });
+    assert!(cease, "no cease for the keyed radio in {outputs:?}");
+    assert!(
+        outputs.iter().any(|o| matches!(o, SiteOutput::Board(_))),
+        "no board release in {outputs:?}"
+    );
+    assert!(
+        !outputs
+            .iter()
+            .any(|o| matches!(o, SiteOutput::Audio { .. } | SiteOutput::Packet { .. })),
+        "relayed while stopping: {outputs:?}"
+    );
+    for out in outputs {
+        match out {
+            SiteOutput::Pei { radio, bytes } => {
+                run.world.from_gateway_pei(now, MEER, radio, &bytes);
+            }
+            SiteOutput::Board(bytes) => run.world.from_gateway_board(now, MEER, &bytes),
+            _ => {}
+        }
+    }
+    // BE-pursuit still talks until 8 s: its audio reaches the stopping gateway.
+    run.run_until(now + borderlink_protocol::time::Duration::from_millis(500));
+    assert!(!run.world().board_keyed(MEER, MEER_C2000));
+    assert!(!run.world().radio_on_air(MEER, MEER_C2000));
+    let site = run.sites[MEER].as_ref().unwrap();
+    assert_eq!(site.counters().delivered, delivered, "relayed after stop");
+}

@@ -324,6 +324,13 @@ impl World {
             .is_some_and(|b| b.keyed(port))
     }
 
+    /// Whether the SwMI has a site's gateway radio transmitting now (granted, not ceased).
+    pub fn radio_on_air(&self, site: usize, radio: usize) -> bool {
+        self.outputs
+            .iter()
+            .any(|o| o.site == site && o.radio == radio && o.tx_since.is_some())
+    }
+
     /// Adds a line to the timeline (what the runner did).
     pub fn note(&mut self, now: Instant, text: impl Into<String>) {
         self.timeline.push(now, text);

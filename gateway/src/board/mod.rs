@@ -6,9 +6,11 @@
 //! and encoded by [`borderlink_protocol::link`]. [`BoardSession`] is that link's host end as a
 //! sans-IO state machine in the quinn-proto style: the daemon's serial task feeds it bytes and
 //! time and writes out what it polls; the simulator drives the very same code against the real
-//! firmware logic (`borderlink_firmware::responder`) in virtual time. The engine sees only
-//! [`BoardEvent`]s — PTT confirmed or refused, COR, the link up or down — and asks for PTT and
-//! power states; the session makes sure a radio is keyed only on request and every release
+//! firmware logic (`borderlink_firmware::responder`) in virtual time. The site core
+//! (`crate::site`) sees only [`BoardEvent`]s — PTT confirmed or refused, COR, the link up or
+//! down, faults — and turns them into the engine's radio events (for radios without PEI) and
+//! its own rules (PTT following the grant, polarity, power cuts); it asks the session for PTT
+//! and power states. The session makes sure a radio is keyed only on request and every release
 //! reaches the board. [`UpdateDriver`] runs a firmware update of the board through the same
 //! session ([`update`]).
 

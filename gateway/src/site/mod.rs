@@ -403,13 +403,11 @@ impl SiteCore {
             return;
         }
         match message {
-            ToEngine::Voice(delivery) => match VoiceRepr::parse(&delivery.packet) {
-                Ok(repr) => self
-                    .engine
-                    .handle_packet(now, EndpointId::Peer(delivery.site), &repr),
-                // The socket task parsed it already; this cannot happen, but costs nothing.
-                Err(err) => error!(cause = %err, "peer voice packet does not parse"),
-            },
+            // Parsed once, by the links, when they checked its origin and age.
+            ToEngine::Voice(delivery) => {
+                self.engine
+                    .handle_packet(now, EndpointId::Peer(delivery.site), &delivery.voice())
+            }
             ToEngine::PeerUp(site) => debug!(site = site.0, "peer up"),
             ToEngine::PeerDown(site) => self.engine.handle_peer_down(now, site),
         }

@@ -41,7 +41,7 @@ use super::epoch::{EPOCH_LEN, KeyEpoch, derive};
 use super::keepalive::Keepalive;
 use super::keys::MasterKey;
 use super::replay::{Verdict, estimate_index};
-use super::srtp::{SrtpFailure, SrtpReceive, SrtpSend, rtcp_index, rtp_header_len};
+use super::srtp::{SrtpFailure, SrtpReceive, SrtpSend, rtcp_index};
 use super::stats::{PeerCounters, SocketCounters, StreamStats};
 use super::status::{PeerState, PeerStatus};
 
@@ -129,6 +129,47 @@ pub struct Delivery {
     pub site: SiteId,
     /// The plain RTP packet, as the SRTP library decrypted it (no copy).
     pub packet: bytes::Bytes,
+    /// What the links parsed of it (to check its origin and age): kept, so nobody parses it
+    /// again.
+    parsed: Parsed,
+}
+
+/// A parsed voice packet's fields, the payload as its place in the packet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Parsed {
+    sequence: u16,
+    timestamp: u32,
+    ssrc: u32,
+    radio: borderlink_protocol::voice::RadioHeader,
+    payload: core::ops::Range<usize>,
+}
+
+impl Parsed {
+    fn of(packet: &[u8], repr: &VoiceRepr<'_>) -> Self {
+        // The payload is a slice of the packet: its place is where it starts in it.
+        let start = (repr.payload.as_ptr() as usize).saturating_sub(packet.as_ptr() as usize);
+        Parsed {
+            sequence: repr.sequence,
+            timestamp: repr.timestamp,
+            ssrc: repr.ssrc,
+            radio: repr.radio,
+            payload: start..start + repr.payload.len(),
+        }
+    }
+}
+
+impl Delivery {
+    /// The voice packet, as the links parsed it.
+    pub fn voice(&self) -> VoiceRepr<'_> {
+        let p = &self.parsed;
+        VoiceRepr {
+            sequence: p.sequence,
+            timestamp: p.timestamp,
+            ssrc: p.ssrc,
+            radio: p.radio,
+            payload: self.packet.get(p.payload.clone()).unwrap_or_default(),
+        }
+    }
 }
 
 /// A datagram to send.
@@ -421,7 +462,9 @@ impl PeerLinks {
             ..
         } = &mut self.peers[index];
         let tag = receive.suite().rtp_tag_len();
-        if bytes.len() < 12 + tag || rtp_header_len(&bytes[..bytes.len() - tag]).is_none() {
+        // The SSRC and sequence number at their fixed places, for the replay window; the
+        // header as a whole is walked once, by the SRTP layer (`unprotect_rtp`).
+        if bytes.len() < 12 + tag {
             return Err((
                 DropKind::Malformed,
                 "not an SRTP packet with a valid RTP header",
@@ -479,6 +522,7 @@ impl PeerLinks {
             ));
         }
         let key_up_ms = repr.radio.started.0;
+        let parsed = Parsed::of(&plain, &repr);
         if !streams.contains_key(&(epoch, ssrc)) && streams.len() >= MAX_STREAM_WINDOWS {
             // Room is made only by windows a replay could not get past anyway: those whose
             // key-up time is beyond the freshness limit.
@@ -511,6 +555,7 @@ impl PeerLinks {
         Ok(Delivery {
             site,
             packet: plain,
+            parsed,
         })
     }
 

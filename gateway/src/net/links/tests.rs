@@ -159,6 +159,11 @@ impl World {
             for (_, to_a, bytes) in due {
                 if to_a {
                     if let Some(d) = self.a.handle_datagram(now, wall(now), addr(B), &bytes) {
+                        // What the links parsed once is what the packet says.
+                        assert_eq!(
+                            d.voice(),
+                            borderlink_protocol::voice::VoiceRepr::parse(&d.packet).unwrap()
+                        );
                         self.delivered_a.push(d.packet.to_vec());
                     }
                 } else {

@@ -12,6 +12,15 @@
 use core::fmt;
 use core::ops::Range;
 
+/// The serial rates a port may be set to.
+pub(super) const STANDARD_BAUDS: [u32; 11] = [
+    1_200, 2_400, 4_800, 9_600, 19_200, 38_400, 57_600, 115_200, 230_400, 460_800, 921_600,
+];
+
+/// [`STANDARD_BAUDS`] in words, for messages.
+pub(super) const STANDARD_BAUDS_TEXT: &str =
+    "1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400, 460800, 921600";
+
 use borderlink_protocol::ids::{IdError, Network, Tsi};
 use borderlink_protocol::time::Duration;
 use thiserror::Error;
@@ -210,7 +219,7 @@ pub enum ProblemKind {
     )]
     NotAbsolutePath(String),
     /// A baud rate that is not a standard serial rate.
-    #[error("{0} baud is not a standard rate: expected one of {list}", list = super::validate::STANDARD_BAUDS_TEXT)]
+    #[error("{0} baud is not a standard rate: expected one of {list}", list = STANDARD_BAUDS_TEXT)]
     Baud(i64),
     /// A number outside its range.
     #[error("{value} is out of range: expected {expected}")]

@@ -430,30 +430,54 @@ pub(super) struct GroupRuleFile {
     pub(super) field_triggers: Option<bool>,
 }
 
+/// A mirror's `mode`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(in crate::config) enum ModeWord {
+    Permanent,
+    Scheduled,
+    OnDemand,
+}
+
+/// One of a mirror's `triggers`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(in crate::config) enum TriggerWord {
+    Status,
+    Position,
+    Dispatch,
+}
+
+/// `triggers.reply`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(in crate::config) enum ReplyWord {
+    Status,
+    Text,
+    None,
+}
+
 keyword! {
     /// `"permanent"`, `"scheduled"` or `"on-demand"`.
-    MirrorModeName(super::validate::ModeWord) {
-        "permanent" => super::validate::ModeWord::Permanent,
-        "scheduled" => super::validate::ModeWord::Scheduled,
-        "on-demand" => super::validate::ModeWord::OnDemand,
+    MirrorModeName(ModeWord) {
+        "permanent" => ModeWord::Permanent,
+        "scheduled" => ModeWord::Scheduled,
+        "on-demand" => ModeWord::OnDemand,
     }
 }
 
 keyword! {
     /// `"status"`, `"position"` or `"dispatch"`.
-    TriggerName(super::validate::TriggerWord) {
-        "status" => super::validate::TriggerWord::Status,
-        "position" => super::validate::TriggerWord::Position,
-        "dispatch" => super::validate::TriggerWord::Dispatch,
+    TriggerName(TriggerWord) {
+        "status" => TriggerWord::Status,
+        "position" => TriggerWord::Position,
+        "dispatch" => TriggerWord::Dispatch,
     }
 }
 
 keyword! {
     /// `"status"`, `"text"` or `"none"`.
-    ReplyName(super::validate::ReplyWord) {
-        "status" => super::validate::ReplyWord::Status,
-        "text" => super::validate::ReplyWord::Text,
-        "none" => super::validate::ReplyWord::None,
+    ReplyName(ReplyWord) {
+        "status" => ReplyWord::Status,
+        "text" => ReplyWord::Text,
+        "none" => ReplyWord::None,
     }
 }
 

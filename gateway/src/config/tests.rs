@@ -499,8 +499,8 @@ fn baud_rate_must_be_standard() {
 
 #[test]
 fn baud_list_in_messages_matches_the_accepted_rates() {
-    let listed = validate::STANDARD_BAUDS.map(|b| b.to_string()).join(", ");
-    assert_eq!(listed, validate::STANDARD_BAUDS_TEXT);
+    let listed = error::STANDARD_BAUDS.map(|b| b.to_string()).join(", ");
+    assert_eq!(listed, error::STANDARD_BAUDS_TEXT);
 }
 
 #[test]

@@ -20,8 +20,6 @@ mod radios;
 mod roaming;
 mod timers;
 
-pub(super) use roaming::{ModeWord, ReplyWord, TriggerWord};
-
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 use std::hash::Hash;
@@ -38,6 +36,7 @@ use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
 use super::duration::parse_duration;
+use super::error::STANDARD_BAUDS;
 use super::error::{ConfigError, Human, KeyPath, Location, Problem, ProblemKind, Problems, locate};
 use super::file::{
     ApiFile, BoardFile, Digits, DurationText, MirrorFile, NetworkFile, PatchFile, PeerFile,
@@ -45,15 +44,6 @@ use super::file::{
     TriggersFile, ZoneFile,
 };
 use super::{Config, Site};
-
-/// The serial rates a port may be set to.
-pub(super) const STANDARD_BAUDS: [u32; 11] = [
-    1_200, 2_400, 4_800, 9_600, 19_200, 38_400, 57_600, 115_200, 230_400, 460_800, 921_600,
-];
-
-/// [`STANDARD_BAUDS`] in words, for messages.
-pub(super) const STANDARD_BAUDS_TEXT: &str =
-    "1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400, 460800, 921600";
 
 /// The top-level keys, in the order the examples use.
 const SECTIONS: [&str; 17] = [

@@ -19,8 +19,8 @@ use toml::Spanned;
 use super::{RawFile, Report, Section};
 use crate::config::error::{KeyPath, ProblemKind};
 use crate::config::file::{
-    Digits, GroupRuleFile, MirrorFile, PolygonFile, SideFile, SovereigntyFile, TriggersFile,
-    ZoneFile,
+    Digits, GroupRuleFile, MirrorFile, ModeWord, PolygonFile, ReplyWord, SideFile, SovereigntyFile,
+    TriggerWord, TriggersFile, ZoneFile,
 };
 use crate::config::{Peer, Radio, Site};
 use crate::engine::patch::PatchSpec;
@@ -31,30 +31,6 @@ use crate::roaming::{
     Aliases, GroupRules, Mirror, MirrorId, MirrorMode, NetworkRules, ReplyStyle, Sovereignty,
     StatusTriggers, Triggers, Zone,
 };
-
-/// A mirror's `mode`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(in crate::config) enum ModeWord {
-    Permanent,
-    Scheduled,
-    OnDemand,
-}
-
-/// One of a mirror's `triggers`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(in crate::config) enum TriggerWord {
-    Status,
-    Position,
-    Dispatch,
-}
-
-/// `triggers.reply`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(in crate::config) enum ReplyWord {
-    Status,
-    Text,
-    None,
-}
 
 /// One activation's default length.
 const DEFAULT_WINDOW: Duration = Duration::from_secs(30 * 60);

@@ -29,6 +29,7 @@ pub mod radio;
 pub mod realtime;
 pub mod report;
 pub mod scenario;
+pub mod soak;
 pub mod swmi;
 pub mod voice;
 pub mod world;

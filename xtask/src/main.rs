@@ -17,6 +17,9 @@
 //!   and confirms, another key's image is refused.
 //! - `cargo xtask srtp-interop`: a libsrtp peer (pylibsrtp in a venv) and borderlinkd
 //!   exchange SRTP both ways (python3 with venv and pip).
+//! - `cargo xtask soak [--calls N] [--seeds A,B,…]`: the chaos soak (`borderlink_sim::soak`),
+//!   N calls (default 10,000) through three site cores in virtual time for each seed
+//!   (default 1,2,3), release build; fails on the first broken invariant with its seed.
 //! - `cargo xtask mutants [--base REF] [--minutes N]`: cargo-mutants over the safety- and
 //!   security-critical files changed since REF (`HEAD~1` by default), with their unit tests.
 //! - `cargo xtask all [--seconds N]`: all of the above but `mutants`.
@@ -37,7 +40,7 @@ use std::process::Command;
 
 use anyhow::{Context, bail};
 
-const USAGE: &str = "usage: cargo xtask <wireshark | fuzz [--seconds N] [--keep] | no-std | alsa | firmware-size | qemu | srtp-interop | mutants [--base REF] [--minutes N] | all [--seconds N]>";
+const USAGE: &str = "usage: cargo xtask <wireshark | fuzz [--seconds N] [--keep] | no-std | alsa | firmware-size | qemu | srtp-interop | soak [--calls N] [--seeds A,B,…] | mutants [--base REF] [--minutes N] | all [--seconds N]>";
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -119,6 +122,34 @@ fn main() -> anyhow::Result<()> {
         Some("firmware-size") => firmware_size::run(&root),
         Some("qemu") => qemu::run(&root),
         Some("srtp-interop") => srtp_interop::run(&root),
+        Some("soak") => {
+            let value = |flag: &str| {
+                args.iter()
+                    .position(|a| a == flag)
+                    .and_then(|i| args.get(i + 1).cloned())
+            };
+            let calls = value("--calls").unwrap_or_else(|| "10000".to_owned());
+            let seeds = value("--seeds").unwrap_or_else(|| "1,2,3".to_owned());
+            for seed in seeds.split(',') {
+                cargo(
+                    &root,
+                    &[
+                        "run",
+                        "--quiet",
+                        "--release",
+                        "--package",
+                        "borderlink-sim",
+                        "--",
+                        "--soak",
+                        &calls,
+                        "--seed",
+                        seed,
+                    ],
+                    &format!("the soak broke an invariant with seed {seed}"),
+                )?;
+            }
+            Ok(())
+        }
         Some("mutants") => {
             let value = |flag: &str| {
                 args.iter()

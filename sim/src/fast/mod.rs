@@ -37,7 +37,8 @@ pub struct FastRun {
     world: World,
     sites: Vec<Option<FastSite>>,
     links: BTreeMap<(u16, u16), ImpairedLink<Vec<u8>>>,
-    /// Per site, the patch state a killed gateway last saved (restored at its restart).
+    /// Per site, its state file: the patch state its gateway last saved (restored at every
+    /// restart).
     saved: Vec<Option<PatchSnapshot>>,
     /// Counters of gateways that were killed.
     retired: BTreeMap<u16, Counters>,
@@ -105,6 +106,21 @@ impl FastRun {
     /// The world (to inspect while stepping).
     pub fn world(&self) -> &World {
         &self.world
+    }
+
+    /// Whether site `site`'s gateway runs (it may have been killed).
+    pub fn gateway_running(&self, site: usize) -> bool {
+        self.sites.get(site).is_some_and(Option::is_some)
+    }
+
+    /// The names of the patches site `site`'s gateway holds, as its API lists them (empty
+    /// while it is killed).
+    pub fn gateway_patches(&mut self, site: usize) -> Vec<String> {
+        let now = self.now;
+        match self.sites.get_mut(site) {
+            Some(Some(s)) => s.patch_names(now),
+            _ => Vec::new(),
+        }
     }
 
     /// Runs until `until` (virtual time).
@@ -246,14 +262,24 @@ impl FastRun {
             }
             Control::Kill { site } => {
                 if let Some(s) = self.sites[site].take() {
-                    self.saved[site] = s.saved().cloned();
+                    // The state file keeps the last save (none yet: what an earlier run left).
+                    if let Some(saved) = s.saved() {
+                        self.saved[site] = Some(saved.clone());
+                    }
                     let c = s.counters();
                     self.retired.entry(s.id().0).or_default().add(&c);
                 }
                 self.world.gateway_state(now, site, false);
             }
             Control::Restart { site } => {
-                let restored = self.saved[site].take();
+                if self.sites[site].is_some() {
+                    // A second daemon on the same ports would not start; the running one goes on.
+                    self.world
+                        .note(now, format!("site {site}: restart ignored, the gateway runs"));
+                    return;
+                }
+                // The state file outlives any number of restarts.
+                let restored = self.saved[site].clone();
                 let s = FastSite::start(
                     &self.scenario,
                     site,

@@ -245,6 +245,18 @@ impl FastSite {
             .map_err(|e| e.to_string())
     }
 
+    /// The names of the patches the gateway holds, as its API lists them.
+    pub fn patch_names(&mut self, now: Instant) -> Vec<String> {
+        match self
+            .core
+            .handle_api(self.time(now), Command::Patches, &[])
+            .map(|a| a.reply)
+        {
+            Ok(Reply::Patches(patches)) => patches.into_iter().map(|p| p.name).collect(),
+            _ => Vec::new(),
+        }
+    }
+
     /// The gateway is told to stop (SIGTERM): it releases every transmitter first, and
     /// relays nothing from then on.
     pub fn stop(&mut self, now: Instant) {

@@ -331,6 +331,11 @@ impl World {
             .any(|o| o.site == site && o.radio == radio && o.tx_since.is_some())
     }
 
+    /// Whether any field unit is talking now (holds the floor on its network).
+    pub fn units_talking(&self) -> bool {
+        self.units.iter().any(|u| self.swmi.is_talking(u.terminal))
+    }
+
     /// Adds a line to the timeline (what the runner did).
     pub fn note(&mut self, now: Instant, text: impl Into<String>) {
         self.timeline.push(now, text);

@@ -58,8 +58,8 @@
 
 use borderlink_protocol::link::{
     AckResult, BoardInfo, Fault, FirmwareVersion, FrameDecoder, FrameRepr, HEARTBEAT_INTERVAL,
-    LinkError, MAX_CHUNK, MAX_FRAME_LEN, MIN_TX_BREAK, Message, NackReason, PORTS, Port, PortMask,
-    PowerCutCause, ResetCause, Signature, Telemetry, VERSION, WINDOW, encode,
+    HostMessage, LinkError, MAX_CHUNK, MAX_FRAME_LEN, MIN_TX_BREAK, Message, NackReason, PORTS,
+    Port, PortMask, PowerCutCause, ResetCause, Signature, Telemetry, VERSION, WINDOW, encode,
 };
 use borderlink_protocol::time::{Duration, Instant};
 use embedded_hal::digital::{InputPin, OutputPin};
@@ -245,17 +245,21 @@ enum Request {
 }
 
 impl Request {
-    fn of(message: &Message<'_>) -> Self {
-        let command = match *message {
-            Message::Heartbeat => return Request::Heartbeat,
-            Message::Hello => Command::Hello,
-            Message::SetPtt { port, keyed } => Command::SetPtt { port, keyed },
-            Message::GetPtt { port } => Command::GetPtt { port },
-            Message::SetPower { port, on } => Command::SetPower { port, on },
-            Message::PowerCycle { port, off_ms } => Command::PowerCycle { port, off_ms },
-            Message::PeiKeyed { port, keyed } => Command::PeiKeyed { port, keyed },
-            Message::GetTelemetry => Command::GetTelemetry,
-            Message::UpdateBegin {
+    /// What a received message asks: a message the board sends itself is no command.
+    fn of(message: Message<'_>) -> Self {
+        let Ok(message) = HostMessage::try_from(message) else {
+            return Request::NotACommand;
+        };
+        let command = match message {
+            HostMessage::Heartbeat => return Request::Heartbeat,
+            HostMessage::Hello => Command::Hello,
+            HostMessage::SetPtt { port, keyed } => Command::SetPtt { port, keyed },
+            HostMessage::GetPtt { port } => Command::GetPtt { port },
+            HostMessage::SetPower { port, on } => Command::SetPower { port, on },
+            HostMessage::PowerCycle { port, off_ms } => Command::PowerCycle { port, off_ms },
+            HostMessage::PeiKeyed { port, keyed } => Command::PeiKeyed { port, keyed },
+            HostMessage::GetTelemetry => Command::GetTelemetry,
+            HostMessage::UpdateBegin {
                 size,
                 crc32,
                 version,
@@ -266,7 +270,7 @@ impl Request {
                 security: None,
                 allow_rollback: false,
             },
-            Message::UpdateBeginSecure {
+            HostMessage::UpdateBeginSecure {
                 size,
                 crc32,
                 version,
@@ -279,22 +283,14 @@ impl Request {
                 security: security_version,
                 allow_rollback,
             },
-            Message::UpdateChunk { offset, data } => Command::UpdateChunk {
+            HostMessage::UpdateChunk { offset, data } => Command::UpdateChunk {
                 offset,
                 len: data.len(),
             },
-            Message::UpdateVerify { signature } => Command::UpdateVerify { signature },
-            Message::UpdateCommit => Command::UpdateCommit,
-            Message::UpdateAbort => Command::UpdateAbort,
-            Message::GetUpdateStatus => Command::GetUpdateStatus,
-            Message::Ack { .. }
-            | Message::BoardInfo(_)
-            | Message::Status { .. }
-            | Message::PttState { .. }
-            | Message::CorChanged { .. }
-            | Message::Telemetry(_)
-            | Message::Fault(_)
-            | Message::UpdateStatus { .. } => return Request::NotACommand,
+            HostMessage::UpdateVerify { signature } => Command::UpdateVerify { signature },
+            HostMessage::UpdateCommit => Command::UpdateCommit,
+            HostMessage::UpdateAbort => Command::UpdateAbort,
+            HostMessage::GetUpdateStatus => Command::GetUpdateStatus,
         };
         Request::Command(command)
     }
@@ -457,7 +453,7 @@ where
                         // Parsing already refused chunks over MAX_CHUNK.
                         let _ = chunk.extend_from_slice(data);
                     }
-                    (frame.seq, Request::of(&frame.message), chunk)
+                    (frame.seq, Request::of(frame.message), chunk)
                 })
             });
             match outcome {

@@ -245,8 +245,9 @@ enum Request {
 }
 
 impl Request {
-    /// What a received message asks: a message the board sends itself is no command.
-    fn of(message: Message<'_>) -> Self {
+    /// What a received message asks (a message the board sends itself is no command); an
+    /// update chunk's data is copied to `chunk`.
+    fn of(message: Message<'_>, chunk: &mut heapless::Vec<u8, MAX_CHUNK>) -> Self {
         let Ok(message) = HostMessage::try_from(message) else {
             return Request::NotACommand;
         };
@@ -283,10 +284,14 @@ impl Request {
                 security: security_version,
                 allow_rollback,
             },
-            HostMessage::UpdateChunk { offset, data } => Command::UpdateChunk {
-                offset,
-                len: data.len(),
-            },
+            HostMessage::UpdateChunk { offset, data } => {
+                // Parsing already refused chunks over MAX_CHUNK.
+                let _ = chunk.extend_from_slice(data);
+                Command::UpdateChunk {
+                    offset,
+                    len: data.len(),
+                }
+            }
             HostMessage::UpdateVerify { signature } => Command::UpdateVerify { signature },
             HostMessage::UpdateCommit => Command::UpdateCommit,
             HostMessage::UpdateAbort => Command::UpdateAbort,
@@ -449,11 +454,8 @@ where
             let outcome = outcome.map(|r| {
                 r.map(|frame| {
                     let mut chunk = heapless::Vec::<u8, MAX_CHUNK>::new();
-                    if let Message::UpdateChunk { data, .. } = frame.message {
-                        // Parsing already refused chunks over MAX_CHUNK.
-                        let _ = chunk.extend_from_slice(data);
-                    }
-                    (frame.seq, Request::of(frame.message), chunk)
+                    let request = Request::of(frame.message, &mut chunk);
+                    (frame.seq, request, chunk)
                 })
             });
             match outcome {

@@ -73,11 +73,11 @@ use crate::update::{Done, Updater};
 
 /// How many frames wait for [`Responder::poll_transmit`]: room for the answers one received
 /// frame may cause ([`RESERVE`]), a full window of commands' reports and acks, and two
-/// periodic reports. Each slot is a [`BoardMessage`] (32 bytes, the size of its largest,
-/// `Telemetry`: the host's messages, up to 72 bytes with an update signature, never queue
-/// here), and the production image's RAM budget (16 KiB, stack included) is tight: the PEI
-/// power guard's reserve grew [`RESERVE`] by a fault per port, and the queue grew with it only
-/// by what the window needs.
+/// periodic reports. Each slot is a [`BoardMessage`]: 32 bytes, the size of its largest
+/// (`Telemetry`), where a [`Message`] slot would take 72 for the host's `UpdateVerify`. The
+/// production image's RAM budget (16 KiB, stack included) is tight: the PEI power guard's
+/// reserve grew [`RESERVE`] by a fault per port, and the queue grew with it only by what the
+/// window needs.
 pub const OUT_CAPACITY: usize = RESERVE + 2 * WINDOW + 2;
 
 /// How many answered commands the board remembers for duplicate detection: the spec asks for

@@ -57,9 +57,10 @@
 //! Nothing allocates, nothing panics on any input, and every queue is bounded.
 
 use borderlink_protocol::link::{
-    AckResult, BoardInfo, Fault, FirmwareVersion, FrameDecoder, FrameRepr, HEARTBEAT_INTERVAL,
-    LinkError, MAX_CHUNK, MAX_FRAME_LEN, MIN_TX_BREAK, Message, NackReason, PORTS, Port, PortMask,
-    PowerCutCause, ResetCause, Signature, Telemetry, VERSION, WINDOW, encode,
+    AckResult, BoardInfo, BoardMessage, Fault, FirmwareVersion, FrameDecoder, FrameRepr,
+    HEARTBEAT_INTERVAL, HostMessage, LinkError, MAX_CHUNK, MAX_FRAME_LEN, MIN_TX_BREAK, Message,
+    NackReason, PORTS, Port, PortMask, PowerCutCause, ResetCause, Signature, Telemetry, VERSION,
+    WINDOW, encode,
 };
 use borderlink_protocol::time::{Duration, Instant};
 use embedded_hal::digital::{InputPin, OutputPin};
@@ -72,9 +73,11 @@ use crate::update::{Done, Updater};
 
 /// How many frames wait for [`Responder::poll_transmit`]: room for the answers one received
 /// frame may cause ([`RESERVE`]), a full window of commands' reports and acks, and two
-/// periodic reports. Each slot is a 72-byte message, and the production image's RAM budget
-/// (16 KiB, stack included) leaves no room for more: the PEI power guard's reserve grew
-/// [`RESERVE`] by a fault per port, and the queue grew with it only by what the window needs.
+/// periodic reports. Each slot is a [`BoardMessage`]: 32 bytes, the size of its largest
+/// (`Telemetry`), where a [`Message`] slot would take 72 for the host's `UpdateVerify`. The
+/// production image's RAM budget (16 KiB, stack included) is tight: the PEI power guard's
+/// reserve grew [`RESERVE`] by a fault per port, and the queue grew with it only by what the
+/// window needs.
 pub const OUT_CAPACITY: usize = RESERVE + 2 * WINDOW + 2;
 
 /// How many answered commands the board remembers for duplicate detection: the spec asks for
@@ -230,7 +233,7 @@ impl Command {
 #[derive(Debug, Clone, Copy)]
 enum Outcome {
     /// Answered now: the report to send before the ack, and the ack's result.
-    Done(Option<Message<'static>>, AckResult),
+    Done(Option<BoardMessage>, AckResult),
     /// Answered when the updater's work is done.
     Deferred,
 }
@@ -245,17 +248,22 @@ enum Request {
 }
 
 impl Request {
-    fn of(message: &Message<'_>) -> Self {
-        let command = match *message {
-            Message::Heartbeat => return Request::Heartbeat,
-            Message::Hello => Command::Hello,
-            Message::SetPtt { port, keyed } => Command::SetPtt { port, keyed },
-            Message::GetPtt { port } => Command::GetPtt { port },
-            Message::SetPower { port, on } => Command::SetPower { port, on },
-            Message::PowerCycle { port, off_ms } => Command::PowerCycle { port, off_ms },
-            Message::PeiKeyed { port, keyed } => Command::PeiKeyed { port, keyed },
-            Message::GetTelemetry => Command::GetTelemetry,
-            Message::UpdateBegin {
+    /// What a received message asks (a message the board sends itself is no command); an
+    /// update chunk's data is copied to `chunk`.
+    fn of(message: Message<'_>, chunk: &mut heapless::Vec<u8, MAX_CHUNK>) -> Self {
+        let Ok(message) = HostMessage::try_from(message) else {
+            return Request::NotACommand;
+        };
+        let command = match message {
+            HostMessage::Heartbeat => return Request::Heartbeat,
+            HostMessage::Hello => Command::Hello,
+            HostMessage::SetPtt { port, keyed } => Command::SetPtt { port, keyed },
+            HostMessage::GetPtt { port } => Command::GetPtt { port },
+            HostMessage::SetPower { port, on } => Command::SetPower { port, on },
+            HostMessage::PowerCycle { port, off_ms } => Command::PowerCycle { port, off_ms },
+            HostMessage::PeiKeyed { port, keyed } => Command::PeiKeyed { port, keyed },
+            HostMessage::GetTelemetry => Command::GetTelemetry,
+            HostMessage::UpdateBegin {
                 size,
                 crc32,
                 version,
@@ -266,7 +274,7 @@ impl Request {
                 security: None,
                 allow_rollback: false,
             },
-            Message::UpdateBeginSecure {
+            HostMessage::UpdateBeginSecure {
                 size,
                 crc32,
                 version,
@@ -279,22 +287,18 @@ impl Request {
                 security: security_version,
                 allow_rollback,
             },
-            Message::UpdateChunk { offset, data } => Command::UpdateChunk {
-                offset,
-                len: data.len(),
-            },
-            Message::UpdateVerify { signature } => Command::UpdateVerify { signature },
-            Message::UpdateCommit => Command::UpdateCommit,
-            Message::UpdateAbort => Command::UpdateAbort,
-            Message::GetUpdateStatus => Command::GetUpdateStatus,
-            Message::Ack { .. }
-            | Message::BoardInfo(_)
-            | Message::Status { .. }
-            | Message::PttState { .. }
-            | Message::CorChanged { .. }
-            | Message::Telemetry(_)
-            | Message::Fault(_)
-            | Message::UpdateStatus { .. } => return Request::NotACommand,
+            HostMessage::UpdateChunk { offset, data } => {
+                // Parsing already refused chunks over MAX_CHUNK.
+                let _ = chunk.extend_from_slice(data);
+                Command::UpdateChunk {
+                    offset,
+                    len: data.len(),
+                }
+            }
+            HostMessage::UpdateVerify { signature } => Command::UpdateVerify { signature },
+            HostMessage::UpdateCommit => Command::UpdateCommit,
+            HostMessage::UpdateAbort => Command::UpdateAbort,
+            HostMessage::GetUpdateStatus => Command::GetUpdateStatus,
         };
         Request::Command(command)
     }
@@ -305,7 +309,7 @@ impl Request {
 struct Answered {
     seq: u16,
     command: Command,
-    report: Option<Message<'static>>,
+    report: Option<BoardMessage>,
     result: AckResult,
 }
 
@@ -357,7 +361,7 @@ pub struct Responder<O, I, L, P, F, const N: usize> {
     booted: Instant,
     session: bool,
     history: Deque<Answered, HISTORY>,
-    out: Deque<Message<'static>, OUT_CAPACITY>,
+    out: Deque<BoardMessage, OUT_CAPACITY>,
     tx_seq: u16,
     /// Nothing sent since boot: the first frame is preceded by a lone 0x00.
     first_tx: bool,
@@ -453,11 +457,8 @@ where
             let outcome = outcome.map(|r| {
                 r.map(|frame| {
                     let mut chunk = heapless::Vec::<u8, MAX_CHUNK>::new();
-                    if let Message::UpdateChunk { data, .. } = frame.message {
-                        // Parsing already refused chunks over MAX_CHUNK.
-                        let _ = chunk.extend_from_slice(data);
-                    }
-                    (frame.seq, Request::of(&frame.message), chunk)
+                    let request = Request::of(frame.message, &mut chunk);
+                    (frame.seq, request, chunk)
                 })
             });
             match outcome {
@@ -489,7 +490,7 @@ where
         let prefix = usize::from(self.first_tx);
         let repr = FrameRepr {
             seq: self.tx_seq,
-            message,
+            message: message.into(),
         };
         let written = buf.get_mut(prefix..).and_then(|b| encode(&repr, b).ok());
         let Some(len) = written else {
@@ -528,7 +529,7 @@ where
         if !self.errors.is_empty() && now >= self.next_error_report {
             let counts = core::mem::take(&mut self.errors);
             self.next_error_report = now + LINK_ERROR_REPORT_INTERVAL;
-            self.queue(Message::Fault(Fault::LinkErrors {
+            self.queue(BoardMessage::Fault(Fault::LinkErrors {
                 crc: counts.crc,
                 framing: counts.framing,
                 version: counts.version,
@@ -680,7 +681,7 @@ where
         &mut self,
         seq: u16,
         command: Command,
-        report: Option<Message<'static>>,
+        report: Option<BoardMessage>,
         result: AckResult,
     ) {
         if let Some(report) = report {
@@ -757,7 +758,7 @@ where
                     ptt_active_low,
                     cor_active_low,
                 };
-                ok(Some(Message::BoardInfo(info)))
+                ok(Some(BoardMessage::BoardInfo(info)))
             }
             Command::SetPtt { port, keyed } => Outcome::Done(None, self.set_ptt(now, port, keyed)),
             Command::GetPtt { port } => {
@@ -765,7 +766,7 @@ where
                     return nack(NackReason::NoSuchPort { port: port.get() });
                 }
                 let keyed = self.keyed.contains(port);
-                ok(Some(Message::PttState { port, keyed }))
+                ok(Some(BoardMessage::PttState { port, keyed }))
             }
             Command::SetPower { port, on } => Outcome::Done(None, self.set_power(now, port, on)),
             Command::PeiKeyed { port, keyed } => {
@@ -774,7 +775,7 @@ where
             Command::PowerCycle { port, off_ms } => {
                 Outcome::Done(None, self.power_cycle(now, port, off_ms))
             }
-            Command::GetTelemetry => ok(Some(Message::Telemetry(self.telemetry(now)))),
+            Command::GetTelemetry => ok(Some(BoardMessage::Telemetry(self.telemetry(now)))),
             Command::UpdateBegin {
                 size,
                 crc32,
@@ -857,8 +858,8 @@ where
         }
     }
 
-    fn update_status(&self) -> Message<'static> {
-        Message::UpdateStatus {
+    fn update_status(&self) -> BoardMessage {
+        BoardMessage::UpdateStatus {
             phase: self.updater.phase(),
             received: self.updater.received(),
             size: self.updater.size(),
@@ -940,7 +941,7 @@ where
                 // Whole seconds, rounded up, so a host that waits that long is accepted.
                 let secs = wait.as_micros().div_ceil(1_000_000);
                 let retry_after_s = u16::try_from(secs).unwrap_or(u16::MAX);
-                self.queue(Message::Fault(Fault::PowerCycleRateLimited { port }));
+                self.queue(BoardMessage::Fault(Fault::PowerCycleRateLimited { port }));
                 return AckResult::Nack(NackReason::RateLimited { retry_after_s });
             }
         }
@@ -1045,7 +1046,7 @@ where
             }
         }
         if first && let Some(port) = port_of(index) {
-            self.queue(Message::Fault(Fault::RadioPowerCut { port, cause }));
+            self.queue(BoardMessage::Fault(Fault::RadioPowerCut { port, cause }));
         }
     }
 
@@ -1096,10 +1097,10 @@ where
     }
 
     fn ack(&mut self, seq: u16, result: AckResult) {
-        self.queue(Message::Ack { seq, result });
+        self.queue(BoardMessage::Ack { seq, result });
     }
 
-    fn queue(&mut self, message: Message<'static>) {
+    fn queue(&mut self, message: BoardMessage) {
         if self.out.push_back(message).is_err() {
             self.reports_dropped = self.reports_dropped.saturating_add(1);
         }
@@ -1117,12 +1118,12 @@ where
                 Event::TxCapReached { port } => {
                     if let Some(port) = port_of(port) {
                         capped = capped.with(port);
-                        self.queue(Message::Fault(Fault::TxCapReached { port }));
+                        self.queue(BoardMessage::Fault(Fault::TxCapReached { port }));
                     }
                 }
                 Event::CorChanged { port, active, .. } => {
                     if let Some(port) = port_of(port) {
-                        self.queue(Message::CorChanged { port, active });
+                        self.queue(BoardMessage::CorChanged { port, active });
                     }
                 }
                 // No wire message exists for these: Status shows the lines' state, and the
@@ -1137,7 +1138,7 @@ where
         if silence {
             let dropped = PortMask::from_bits(before.bits() & !self.keyed.bits() & !capped.bits())
                 .unwrap_or(PortMask::EMPTY);
-            self.queue(Message::Fault(Fault::HostSilence { dropped }));
+            self.queue(BoardMessage::Fault(Fault::HostSilence { dropped }));
             // A radio keyed over PEI does not stop with its PTT line: its host is gone, so
             // switch it off.
             for index in 0..N {
@@ -1169,7 +1170,7 @@ where
             .collect()
     }
 
-    fn status(&self) -> Message<'static> {
+    fn status(&self) -> BoardMessage {
         let cor = (0..N)
             .filter(|&i| self.safety.cor(i).is_some_and(|c| c.is_active()))
             .filter_map(port_of)
@@ -1178,7 +1179,7 @@ where
             .filter(|&i| self.power[i].on)
             .filter_map(port_of)
             .collect();
-        Message::Status {
+        BoardMessage::Status {
             ptt: self.keyed,
             cor,
             power,

@@ -3,9 +3,9 @@
 use std::collections::VecDeque;
 
 use borderlink_protocol::link::{
-    AckResult, BOARD_SILENCE_LIMIT, BoardInfo, Fault, FrameDecoder, FrameRepr, HEARTBEAT_INTERVAL,
-    LinkError, MAX_FRAME_LEN, MAX_RETRIES, MAX_WIRE_LEN, Message, NackReason, PORTS, Port, WINDOW,
-    encode,
+    AckResult, BOARD_SILENCE_LIMIT, BoardInfo, BoardMessage, Fault, FrameDecoder, FrameRepr,
+    HEARTBEAT_INTERVAL, LinkError, MAX_FRAME_LEN, MAX_RETRIES, MAX_WIRE_LEN, Message, NackReason,
+    PORTS, Port, WINDOW, encode,
 };
 use borderlink_protocol::time::{Duration, Instant};
 
@@ -307,12 +307,14 @@ impl BoardSession {
         while !rest.is_empty() {
             let (used, outcome) = self.decoder.push(rest);
             rest = rest.get(used..).unwrap_or_default();
-            // Copy the message out: the frame borrows the decoder's buffer.
-            let outcome = outcome.map(|r| r.map(|f| (f.seq, board_message(f.message))));
+            // A board message borrows nothing: it outlives the frame, which borrows the
+            // decoder's buffer.
+            let outcome = outcome.map(|r| r.map(|f| (f.seq, BoardMessage::try_from(f.message))));
             match outcome {
                 None => {}
-                Some(Ok((seq, Some(message)))) => self.handle_frame(now, seq, message),
-                Some(Ok((_, None))) => self.stats.not_from_board += 1,
+                Some(Ok((seq, Ok(message)))) => self.handle_frame(now, seq, message),
+                // A host message: an echo, a loopback plug.
+                Some(Ok((_, Err(_)))) => self.stats.not_from_board += 1,
                 Some(Err(error)) => self.handle_link_error(now, error),
             }
         }
@@ -522,7 +524,7 @@ impl BoardSession {
         }
     }
 
-    fn handle_frame(&mut self, now: Instant, seq: u16, message: Message<'static>) {
+    fn handle_frame(&mut self, now: Instant, seq: u16, message: BoardMessage) {
         self.stats.frames_received += 1;
         if let Some(expected) = self.board_seq {
             let gap = seq.wrapping_sub(expected);
@@ -534,26 +536,28 @@ impl BoardSession {
         self.board_seq = Some(seq.wrapping_add(1));
         self.last_rx = now;
         match message {
-            Message::Ack { seq, result } => self.handle_ack(now, seq, result),
-            Message::BoardInfo(board) => {
+            BoardMessage::Ack { seq, result } => self.handle_ack(now, seq, result),
+            BoardMessage::BoardInfo(board) => {
                 if let Link::Connecting { info } = &mut self.link {
                     *info = Some(board);
                 }
             }
-            Message::Status { ptt, cor, power } if self.is_up() => {
+            BoardMessage::Status { ptt, cor, power } if self.is_up() => {
                 self.emit(BoardEvent::Status { ptt, cor, power });
                 for port in Port::ALL {
                     self.cor_seen(port, cor.contains(port));
                     self.ptt_seen(port, ptt.contains(port));
                 }
             }
-            Message::PttState { port, keyed } if self.is_up() => self.ptt_seen(port, keyed),
-            Message::CorChanged { port, active } if self.is_up() => self.cor_seen(port, active),
-            Message::Telemetry(telemetry) if self.is_up() => {
+            BoardMessage::PttState { port, keyed } if self.is_up() => self.ptt_seen(port, keyed),
+            BoardMessage::CorChanged { port, active } if self.is_up() => {
+                self.cor_seen(port, active)
+            }
+            BoardMessage::Telemetry(telemetry) if self.is_up() => {
                 self.emit(BoardEvent::Telemetry { telemetry });
             }
-            Message::Fault(fault) => self.handle_fault(fault),
-            Message::UpdateStatus {
+            BoardMessage::Fault(fault) => self.handle_fault(fault),
+            BoardMessage::UpdateStatus {
                 phase,
                 received,
                 size,
@@ -848,43 +852,6 @@ fn frame(seq: u16, message: Message<'_>) -> Vec<u8> {
     // handled like a lost one.
     let len = encode(&FrameRepr { seq, message }, &mut wire).unwrap_or(0);
     wire.get(..len).unwrap_or_default().to_vec()
-}
-
-/// A message the board sends, owned; `None` for a host message.
-fn board_message(message: Message<'_>) -> Option<Message<'static>> {
-    Some(match message {
-        Message::Ack { seq, result } => Message::Ack { seq, result },
-        Message::BoardInfo(info) => Message::BoardInfo(info),
-        Message::Status { ptt, cor, power } => Message::Status { ptt, cor, power },
-        Message::PttState { port, keyed } => Message::PttState { port, keyed },
-        Message::CorChanged { port, active } => Message::CorChanged { port, active },
-        Message::Telemetry(telemetry) => Message::Telemetry(telemetry),
-        Message::Fault(fault) => Message::Fault(fault),
-        Message::UpdateStatus {
-            phase,
-            received,
-            size,
-        } => Message::UpdateStatus {
-            phase,
-            received,
-            size,
-        },
-        Message::Hello
-        | Message::Heartbeat
-        | Message::SetPtt { .. }
-        | Message::GetPtt { .. }
-        | Message::SetPower { .. }
-        | Message::PowerCycle { .. }
-        | Message::GetTelemetry
-        | Message::UpdateBegin { .. }
-        | Message::UpdateChunk { .. }
-        | Message::UpdateVerify { .. }
-        | Message::UpdateCommit
-        | Message::UpdateAbort
-        | Message::GetUpdateStatus
-        | Message::UpdateBeginSecure { .. }
-        | Message::PeiKeyed { .. } => return None,
-    })
 }
 
 /// When a command's ack is overdue: its own deadline, or, for a command sent while the board

@@ -12,7 +12,8 @@
 //! - COBS and the 0x00 delimiter: [`encode`] and [`decode_wire`] for one frame, and
 //!   [`FrameDecoder`] for a byte stream;
 //! - the frame, `version | seq | body | crc16`: [`Frame`] and [`FrameRepr`];
-//! - the body: the postcard-encoded [`Message`] catalogue and its rules;
+//! - the body: the postcard-encoded [`Message`] catalogue and its rules, with the messages of
+//!   each direction as [`HostMessage`] (host to board) and [`BoardMessage`] (board to host);
 //! - the session rules: heartbeats, silence limits, ack timeouts, the command [`WINDOW`].
 //!
 //! Parsing never panics and allocates nothing; update chunk data is borrowed from the decoder's
@@ -57,7 +58,7 @@ pub use frame::{
     CRC_LEN, Frame, FrameRepr, HEADER_LEN, MAX_BODY_LEN, MAX_CHUNK, MAX_FRAME_LEN, MAX_WIRE_LEN,
     VERSION,
 };
-pub use message::{Message, Sender};
+pub use message::{BoardMessage, HostMessage, Message, Sender};
 pub use port::{PORTS, Port, PortMask};
 pub use telemetry::{BoardInfo, FirmwareVersion, ResetCause, Slot, Telemetry};
 pub use timing::{

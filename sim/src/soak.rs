@@ -233,10 +233,15 @@ pub fn run(calls: u32, seed: u64) -> Result<Outcome, Violation> {
                 restarts += 1;
                 let patches = run.gateway_patches(site);
                 if !patches.iter().any(|p| p == PATCH) {
-                    return Err(with_context(run, fail(
-                        t,
-                        format!("site {site} restarted without the dispatch patch: {patches:?}"),
-                    )));
+                    return Err(with_context(
+                        run,
+                        fail(
+                            t,
+                            format!(
+                                "site {site} restarted without the dispatch patch: {patches:?}"
+                            ),
+                        ),
+                    ));
                 }
             }
             alive[site] = running;
@@ -244,10 +249,13 @@ pub fn run(calls: u32, seed: u64) -> Result<Outcome, Violation> {
                 let keyed = run.world().board_keyed(site, radio);
                 let on_air = run.world().radio_on_air(site, radio);
                 if running && keyed && !on_air {
-                    return Err(with_context(run, fail(
-                        t,
-                        format!("site {site} radio {radio}: PTT line keyed without a grant"),
-                    )));
+                    return Err(with_context(
+                        run,
+                        fail(
+                            t,
+                            format!("site {site} radio {radio}: PTT line keyed without a grant"),
+                        ),
+                    ));
                 }
                 for (since, now_on, what) in [
                     (&mut line_since[site][radio], keyed, "PTT line"),
@@ -257,25 +265,31 @@ pub fn run(calls: u32, seed: u64) -> Result<Outcome, Violation> {
                         (None, true) => *since = Some(t),
                         (Some(_), false) => *since = None,
                         (Some(s), true) if t.saturating_since(s) > tx_timeout => {
-                            return Err(with_context(run, fail(
-                                t,
-                                format!(
-                                    "site {site} radio {radio}: {what} keyed past the TX timeout"
+                            return Err(with_context(
+                                run,
+                                fail(
+                                    t,
+                                    format!(
+                                        "site {site} radio {radio}: {what} keyed past the TX timeout"
+                                    ),
                                 ),
-                            )));
+                            ));
                         }
                         _ => {}
                     }
                 }
                 if on_air && t.saturating_since(last_talk) > OVER_GRACE {
-                    return Err(with_context(run, fail(
-                        t,
-                        format!(
-                            "site {site} radio {radio}: on the air with no over behind it (last unit let go at {:.3} s, on the air since {:.3} s)",
-                            last_talk.as_micros() as f64 / 1e6,
-                            air_since[site][radio].map_or(0.0, |a| a.as_micros() as f64 / 1e6)
+                    return Err(with_context(
+                        run,
+                        fail(
+                            t,
+                            format!(
+                                "site {site} radio {radio}: on the air with no over behind it (last unit let go at {:.3} s, on the air since {:.3} s)",
+                                last_talk.as_micros() as f64 / 1e6,
+                                air_since[site][radio].map_or(0.0, |a| a.as_micros() as f64 / 1e6)
+                            ),
                         ),
-                    )));
+                    ));
                 }
             }
         }
@@ -314,13 +328,30 @@ pub fn run(calls: u32, seed: u64) -> Result<Outcome, Violation> {
         if during_partition {
             split_brain += 1;
         } else {
-            loops.push(entry.clone());
+            loops.push((entry.clone(), tx.map(|t| (t.pressed_us, t.released_us))));
         }
+    }
+    if let Some((entry, when)) = loops.first() {
+        // The timeline around the over, to see what else went on.
+        let (from, to) = when.map_or((0, 0), |(a, b)| {
+            (a.saturating_sub(8_000_000), b + 2_000_000)
+        });
+        let context = report
+            .timeline
+            .iter()
+            .filter(|e| e.at_us >= from && e.at_us <= to)
+            .map(|e| format!("{:.3} {}", e.at_us as f64 / 1e6, e.text))
+            .collect();
+        return Err(Violation {
+            seed,
+            at: Instant::from_micros(when.map_or(0, |w| w.0)),
+            what: format!("loop: {entry} ({} in all)", loops.len()),
+            context,
+        });
     }
     for (what, list) in [
         ("stuck PTT", &report.stuck_ptt),
         ("echo", &report.echoes),
-        ("loop", &loops),
         ("audio played off the air", &report.played_off_air),
     ] {
         if let Some(first) = list.first() {

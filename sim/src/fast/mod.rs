@@ -274,8 +274,10 @@ impl FastRun {
             Control::Restart { site } => {
                 if self.sites[site].is_some() {
                     // A second daemon on the same ports would not start; the running one goes on.
-                    self.world
-                        .note(now, format!("site {site}: restart ignored, the gateway runs"));
+                    self.world.note(
+                        now,
+                        format!("site {site}: restart ignored, the gateway runs"),
+                    );
                     return;
                 }
                 // The state file outlives any number of restarts.

@@ -15,7 +15,8 @@ use anyhow::{Context, bail};
 
 /// The safety- and security-critical code: peer links and SRTP, floor and policy, jitter and
 /// grant buffers, radio TX control and caps, the board session, the firmware's safety,
-/// watchdog, PTT, COR and update modules, the config validator, LIP and the link codec.
+/// watchdog, PTT, COR and update modules, the config validator, LIP and the link codec, and the
+/// site core.
 pub(crate) const CRITICAL: &[&str] = &[
     "gateway/src/net/replay.rs",
     "gateway/src/net/srtp.rs",
@@ -29,13 +30,14 @@ pub(crate) const CRITICAL: &[&str] = &[
     "gateway/src/radio/air_time.rs",
     "gateway/src/radio/session.rs",
     "gateway/src/board/session.rs",
+    "gateway/src/site",
     "gateway/src/config/validate",
     "firmware/src/safety.rs",
     "firmware/src/watchdog.rs",
     "firmware/src/ptt.rs",
     "firmware/src/cor.rs",
     "firmware/src/update",
-    "protocol/src/sds/lip.rs",
+    "protocol/src/sds/lip",
     "protocol/src/link",
 ];
 
@@ -60,8 +62,30 @@ pub(crate) fn run(root: &Path, base: &str, minutes: u64) -> anyhow::Result<()> {
     std::fs::create_dir_all(&dir)?;
     let diff_file = dir.join("critical.diff");
     std::fs::write(&diff_file, &diff.stdout)?;
+    // The site core's rules are tested where the world around a site exists: the simulator's
+    // whole-site tests and soak. A change there runs those too, with every critical
+    // package's own tests (`--test-package` replaces the default of the mutant's package).
+    let diff_text = String::from_utf8_lossy(&diff.stdout);
+    let site_changed = diff_text
+        .lines()
+        .any(|l| l.starts_with("+++ b/gateway/src/site"));
+    let test_packages: &[&str] = if site_changed {
+        &[
+            "--test-package",
+            "borderlink-protocol",
+            "--test-package",
+            "borderlink-firmware",
+            "--test-package",
+            "borderlink-gateway",
+            "--test-package",
+            "borderlink-sim",
+        ]
+    } else {
+        &[]
+    };
     let mut child = Command::new("cargo")
         .arg("mutants")
+        .args(test_packages)
         .arg("--in-diff")
         .arg(&diff_file)
         .arg("--output")

@@ -544,6 +544,43 @@ impl RadioEmulator {
         cc
     }
 
+    /// The group set on the radio's front panel (a radio without PEI: nothing selects one over
+    /// the PEI).
+    pub fn preselect_group(&mut self, group: Tsi) {
+        self.selected = Some(group);
+    }
+
+    /// The radio's accessory PTT line was pressed (a radio keyed by the interface board,
+    /// without PEI): it joins the call on its group, or sets one up, and asks to transmit.
+    pub fn ptt_line_pressed(&mut self) {
+        let Some(group) = self.selected else {
+            return;
+        };
+        let cc = match self.call {
+            Some(call) if call.group == group => call.cc,
+            _ => {
+                let cc = self.new_cc();
+                self.call = Some(Call {
+                    cc,
+                    group,
+                    transmitting: false,
+                    over_pei: false,
+                });
+                self.actions.push_back(RadioAction::SetupGroupCall {
+                    cc,
+                    group,
+                    level: self.call_level,
+                });
+                cc
+            }
+        };
+        self.actions.push_back(RadioAction::DemandTransmit {
+            cc,
+            level: self.call_level,
+            preemptive: false,
+        });
+    }
+
     /// The radio's accessory PTT line was released while it transmitted (the interface board
     /// dropped it): a transmission keyed by the line ends as if its user let go of the PTT
     /// key, and the radio tells the network; nothing is said on the PEI. A transmission

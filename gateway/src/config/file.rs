@@ -82,6 +82,7 @@ pub(super) struct BoardPortFile {
     pub(super) radio: Spanned<String>,
     pub(super) ptt: Option<Spanned<PolarityName>>,
     pub(super) cor: Option<Spanned<PolarityName>>,
+    pub(super) grant_delay: Option<Spanned<DurationText>>,
 }
 
 /// `[api]`.

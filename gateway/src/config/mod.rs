@@ -228,7 +228,16 @@ pub struct BoardPort {
     pub ptt: Polarity,
     /// Which level of the COR line means a call is active.
     pub cor: Polarity,
+    /// For a radio without PEI: how long after the board confirms its PTT line the network
+    /// is taken to have granted it. Nothing reports that grant, so the relayed audio waits
+    /// this long in the engine's grant queue rather than be spoken into a radio still asking
+    /// to transmit (its first syllable lost).
+    pub grant_delay: Duration,
 }
+
+/// The default [`BoardPort::grant_delay`]: above the 150–400 ms a TETRA network typically
+/// takes to grant a group call's transmit demand.
+pub const DEFAULT_LINE_GRANT_DELAY: Duration = Duration::from_millis(400);
 
 /// Which electrical level of a control line means "on".
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]

@@ -167,6 +167,11 @@ struct SiteRadio {
     ptt_total: borderlink_protocol::time::Duration,
     /// Transmissions granted since start.
     transmissions: u64,
+    /// For a radio without PEI: how long after its PTT line is confirmed the network is taken
+    /// to have granted it (`[[board.ports]] grant_delay`).
+    grant_delay: borderlink_protocol::time::Duration,
+    /// When that taken grant is due, while the line is keyed and the delay runs.
+    line_grant_at: Option<Instant>,
     /// What the board was last told about this radio's PEI keying (see
     /// [`SiteCore::guard_pei_radios`]).
     pei_guarded: bool,
@@ -254,11 +259,11 @@ impl SiteCore {
                     None
                 }
             };
-            let board_port = config
-                .board
-                .as_ref()
-                .and_then(|b| b.port_of(radio.id))
-                .map(|p| p.port);
+            let port = config.board.as_ref().and_then(|b| b.port_of(radio.id));
+            let board_port = port.map(|p| p.port);
+            let grant_delay = port.map_or(borderlink_protocol::time::Duration::ZERO, |p| {
+                p.grant_delay
+            });
             if pei.is_some() && board_port.is_none() {
                 warn!(
                     radio = %radio.name,
@@ -276,6 +281,8 @@ impl SiteCore {
                 keyed_since: None,
                 ptt_total: borderlink_protocol::time::Duration::ZERO,
                 transmissions: 0,
+                grant_delay,
+                line_grant_at: None,
                 pei_guarded: false,
             });
         }
@@ -442,7 +449,9 @@ impl SiteCore {
             .radios
             .iter()
             .filter_map(|r| r.receiving.and_then(|rx| rx.closing));
+        let line_grants = self.radios.iter().filter_map(|r| r.line_grant_at);
         tails
+            .chain(line_grants)
             .chain(self.session_deadline())
             .chain(self.engine.poll_timeout())
             .chain(self.roaming.poll_timeout())
@@ -459,6 +468,7 @@ impl SiteCore {
             return;
         }
         self.close_captures(now);
+        self.line_grants(now);
         self.session_timeouts(now);
         if self.engine.poll_timeout().is_some_and(|at| at <= now) {
             self.engine.handle_timeout(now);
@@ -560,6 +570,17 @@ impl SiteCore {
             }
             PortEvent::Down(cause) => warn!(%cause, "serial port down"),
             PortEvent::Bytes(bytes) => board.session.handle_bytes(now, &bytes),
+        }
+    }
+
+    /// Radios without PEI whose PTT line has been keyed for their grant delay: the network
+    /// is taken to have granted them, and the engine plays what it held for them.
+    fn line_grants(&mut self, now: Instant) {
+        for radio in &mut self.radios {
+            if radio.line_grant_at.is_some_and(|at| at <= now) {
+                radio.line_grant_at = None;
+                self.engine.handle_radio(now, radio.id, RadioEvent::TxGranted);
+            }
         }
     }
 
@@ -790,6 +811,7 @@ impl SiteCore {
             RadioCommand::Unkey { radio, reason } => {
                 if let Some(r) = self.radios.iter_mut().find(|r| r.id == radio) {
                     info!(radio = %r.name, ?reason, "unkey");
+                    r.line_grant_at = None;
                     if let Some(pei) = r.pei.as_mut() {
                         pei.unkey(now);
                     }
@@ -977,21 +999,34 @@ impl SiteCore {
                 BoardEvent::Up { .. } => self.engine.handle_radio(now, id, RadioEvent::Up),
                 BoardEvent::Down { .. } => {
                     radio.receiving = None;
+                    radio.line_grant_at = None;
                     radio.ptt_ended(now);
                     self.engine.handle_radio(now, id, RadioEvent::Down);
                 }
                 BoardEvent::PttConfirmed { on: true, .. } => {
-                    if radio.keyed_since.is_none() {
+                    let fresh = radio.keyed_since.is_none();
+                    if fresh {
                         radio.keyed_since = Some(now);
                         radio.transmissions += 1;
                     }
-                    self.engine.handle_radio(now, id, RadioEvent::TxGranted);
+                    // Nothing reports the network's grant to a radio keyed by its line: it is
+                    // taken as given after the port's grant delay, and the audio waits for it.
+                    if fresh && radio.grant_delay > borderlink_protocol::time::Duration::ZERO {
+                        radio.line_grant_at = Some(now + radio.grant_delay);
+                    } else if radio.line_grant_at.is_none() {
+                        self.engine.handle_radio(now, id, RadioEvent::TxGranted);
+                    }
                 }
-                BoardEvent::PttConfirmed { on: false, .. } => radio.ptt_ended(now),
+                BoardEvent::PttConfirmed { on: false, .. } => {
+                    radio.line_grant_at = None;
+                    radio.ptt_ended(now);
+                }
                 BoardEvent::PttRefused { on: true, .. } => {
+                    radio.line_grant_at = None;
                     self.engine.handle_radio(now, id, RadioEvent::TxRefused)
                 }
                 BoardEvent::PttDropped { .. } => {
+                    radio.line_grant_at = None;
                     radio.ptt_ended(now);
                     self.engine.handle_radio(now, id, RadioEvent::TxLost);
                 }

@@ -165,7 +165,7 @@ impl FastSite {
             audio_drops: Vec::new(),
         };
         let board = config.board.is_some();
-        let radios = config.radios.len();
+        let pei: Vec<bool> = config.radios.iter().map(|r| r.serial.is_some()).collect();
         let core = SiteCore::new(Arc::new(config), t, options).unwrap_or_else(|e| panic!("{e}"));
         let mut site = FastSite {
             id,
@@ -174,7 +174,7 @@ impl FastSite {
             saved: None,
             clock_offset_ms,
         };
-        for radio in 0..radios {
+        for (radio, _) in pei.iter().enumerate().filter(|(_, p)| **p) {
             site.core.handle_radio_port(t, radio, PortEvent::Up);
         }
         if board {

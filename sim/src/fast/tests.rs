@@ -104,3 +104,79 @@ fn a_stopping_gateway_releases_every_transmitter_first_and_relays_nothing_after(
     let site = run.sites[MEER].as_ref().unwrap();
     assert_eq!(site.counters().delivered, delivered, "relayed after stop");
 }
+
+/// A site whose C2000 radio has no PEI: the board keys it by its PTT line (the engine's grant
+/// is the board's confirmation) and the site hears it on its COR line.
+const COR_ONLY: &str = r#"
+name = "cor-only"
+seed = 5
+duration = "14s"
+
+[[sites]]
+id = 1
+name = "Meer"
+board = true
+radios = [
+    { name = "astrid", network = "ASTRID", issi = "02060000109000001", group = "02060000102061001" },
+    { name = "c2000", network = "C2000", issi = "02040000109000101", group = "02040000102040551", pei = false },
+]
+
+[[units]]
+name = "BE-1"
+issi = "02060000101234567"
+network = "ASTRID"
+group = "02060000102061001"
+
+[[units]]
+name = "NL-1"
+issi = "02040000102040123"
+network = "C2000"
+group = "02040000102040551"
+
+[[patches]]
+name = "Meer"
+channels = [
+    { site = 1, network = "ASTRID", group = "02060000102061001" },
+    { site = 1, network = "C2000", group = "02040000102040551" },
+]
+
+[[events]]
+at = "2s"
+talk = "BE-1"
+for = "3s"
+
+[[events]]
+at = "8s"
+talk = "NL-1"
+for = "3s"
+"#;
+
+#[test]
+fn a_radio_without_pei_is_keyed_by_the_board_and_heard_on_its_cor_line() {
+    let s = Scenario::parse(COR_ONLY, "cor-only.toml").unwrap();
+    let r = run(&s, s.seed, false);
+    assert!(r.stuck_ptt.is_empty() && r.echoes.is_empty() && r.loops.is_empty(), "{}", r.text());
+    // BE-1 on ASTRID goes out on C2000 through the PTT line of the radio without PEI, whole:
+    // the audio waits for the port's grant delay, so none is spoken before the network grants
+    // the radio (its first syllable would be lost).
+    let be = &r.transmissions[0];
+    assert_eq!(be.talker, "BE-1");
+    assert_eq!(be.paths.len(), 1, "{}", r.text());
+    assert_eq!(be.paths[0].radios, ["Meer/c2000"]);
+    assert_eq!(be.paths[0].lost, 0, "{}", r.text());
+    assert!(r.played_off_air.is_empty(), "{}", r.text());
+    // NL-1 on C2000 is heard on that radio's COR line and goes out on ASTRID whole.
+    let nl = &r.transmissions[1];
+    assert_eq!(nl.talker, "NL-1");
+    assert_eq!(nl.paths.len(), 1, "{}", r.text());
+    assert_eq!(nl.paths[0].radios, ["Meer/astrid"]);
+    assert!(nl.delivered_in_order(0.0), "{}", r.text());
+    // The line was keyed for BE-1's over and released after it.
+    let line = r
+        .ptt
+        .board_lines
+        .iter()
+        .find(|l| l.name.contains("c2000"))
+        .expect("the C2000 radio's line");
+    assert!(line.keyed > 0 && !line.keyed_at_end, "{}", r.text());
+}

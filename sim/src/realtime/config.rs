@@ -191,7 +191,9 @@ pub fn site_toml(
         let _ = writeln!(o, "\n[[radios]]");
         let _ = writeln!(o, "name = {}", quoted(&r.name));
         let _ = writeln!(o, "network = \"{}\"", r.network);
-        let _ = writeln!(o, "serial = {}", path(&p.serial));
+        if r.pei {
+            let _ = writeln!(o, "serial = {}", path(&p.serial));
+        }
         let _ = writeln!(o, "issi = \"{}\"", digits(r.issi));
         let _ = writeln!(o, "group = \"{}\"", digits(r.group));
         let _ = writeln!(

@@ -157,6 +157,7 @@ pub(super) struct RadioFile {
     pub(super) issi: Spanned<String>,
     pub(super) group: Spanned<String>,
     pub(super) dialect: Option<Spanned<String>>,
+    pub(super) pei: Option<Spanned<bool>>,
 }
 
 /// One `[[units]]`.

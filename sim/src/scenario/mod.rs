@@ -147,6 +147,9 @@ pub struct RadioSpec {
     pub group: Tsi,
     /// Which PEI its emulator speaks (`dialect = "full" | "lean"`, full by default).
     pub dialect: crate::radio::Dialect,
+    /// Whether the gateway has its PEI port (`pei = false`: the board keys it by its PTT line
+    /// and hears it on its COR line; its group is set on its front panel).
+    pub pei: bool,
 }
 
 /// A field unit.

@@ -496,6 +496,14 @@ fn sites(c: &mut Checker<'_>, file: &ScenarioFile) -> Vec<SiteSpec> {
                     found
                 }
             };
+            let pei = r.pei.as_ref().is_none_or(|p| *p.get_ref());
+            if !pei && !board {
+                c.problem(
+                    r.pei.as_ref().map_or(0..0, |p| p.span()),
+                    &format!("{rk}.pei"),
+                    "a radio without PEI is keyed by the interface board: set `board = true` on its site",
+                );
+            }
             if let (Some(network), Some(issi), Some(group), Some(dialect)) =
                 (network, issi, group, dialect)
             {
@@ -505,6 +513,7 @@ fn sites(c: &mut Checker<'_>, file: &ScenarioFile) -> Vec<SiteSpec> {
                     issi,
                     group,
                     dialect,
+                    pei,
                 });
             }
         }

@@ -223,11 +223,11 @@ impl World {
         for (si, site) in scenario.sites.iter().enumerate() {
             for (ri, radio) in site.radios.iter().enumerate() {
                 let name = format!("{}/{}", site.name, radio.name);
-                let terminal = swmi.add_gateway_radio(
-                    &name,
-                    radio.network,
-                    RadioEmulator::with_dialect(radio.issi, radio.dialect),
-                );
+                let mut emulator = RadioEmulator::with_dialect(radio.issi, radio.dialect);
+                if !radio.pei {
+                    emulator.preselect_group(radio.group);
+                }
+                let terminal = swmi.add_gateway_radio(&name, radio.network, emulator);
                 by_terminal.insert(terminal, outputs.len());
                 outputs.push(Output {
                     site: si,
@@ -595,6 +595,16 @@ impl World {
         if keyed {
             site.line_since[port] = Some(now);
             site.line_count[port] += 1;
+            // A radio without PEI is keyed by this line alone: it asks its network to transmit.
+            if let Some(o) = self.output_index(si, port)
+                && !self.scenario.sites[si].radios[self.outputs[o].radio].pei
+            {
+                let terminal = self.outputs[o].terminal;
+                if let Some(radio) = self.swmi.radio_mut(terminal) {
+                    radio.ptt_line_pressed();
+                }
+                self.swmi.radio_actions(now, terminal);
+            }
             return;
         }
         if let Some(since) = site.line_since[port].take() {

@@ -7,6 +7,7 @@ use std::ops::Range;
 use std::path::Path;
 
 use borderlink_protocol::link::{PORTS, Port};
+use borderlink_protocol::time::Duration;
 use toml::Spanned;
 
 use super::{Report, Section};
@@ -367,13 +368,31 @@ impl Report<'_> {
                     p.radio.span(),
                 )
             });
+            let with_pei = radio.and_then(|i| radios.get(i)?.as_ref().map(|r| r.serial.is_some()));
+            if let (Some(true), Some(delay)) = (with_pei, p.grant_delay.as_ref()) {
+                self.add(
+                    path.key("grant_delay"),
+                    Some(delay.span()),
+                    ProblemKind::BadValue(format!(
+                        "radio `{name}` has a PEI port, which reports its grant: grant_delay is for a radio without PEI"
+                    )),
+                );
+                ports_ok = false;
+            }
+            let grant_delay = self.duration(
+                path.key("grant_delay"),
+                p.grant_delay.as_ref(),
+                crate::config::DEFAULT_LINE_GRANT_DELAY,
+                Duration::ZERO..=Duration::from_secs(2),
+            );
             let radio = radio.and_then(|i| radios.get(i)?.as_ref().map(|r| r.id));
-            match (port, radio) {
-                (Some(port), Some(radio)) => ports.push(BoardPort {
+            match (port, radio, grant_delay) {
+                (Some(port), Some(radio), Some(grant_delay)) => ports.push(BoardPort {
                     port,
                     radio,
                     ptt: p.ptt.as_ref().map(|v| v.get_ref().0).unwrap_or_default(),
                     cor: p.cor.as_ref().map(|v| v.get_ref().0).unwrap_or_default(),
+                    grant_delay,
                 }),
                 _ => ports_ok = false,
             }

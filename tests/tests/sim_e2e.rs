@@ -325,9 +325,9 @@ fn outcomes(r: &Report) -> Vec<(u32, String, String, bool, Vec<String>)> {
             // Two key-ups within 100 ms of each other on two networks are ranked by the sites'
             // wall clocks, which the fast mode draws within the scenario's clock error and the
             // real daemons read from one host: either may win, in either mode.
-            !r.transmissions.iter().any(|o| {
-                o.number != t.number && o.pressed_us.abs_diff(t.pressed_us) < 100_000
-            })
+            !r.transmissions
+                .iter()
+                .any(|o| o.number != t.number && o.pressed_us.abs_diff(t.pressed_us) < 100_000)
         })
         .map(|t| {
             let how = t

@@ -1474,6 +1474,46 @@ fn a_radio_without_pei_and_without_a_board_port_is_refused() {
     assert_eq!(p.kind, ProblemKind::NoControl("c2000".into()));
 }
 
+#[test]
+fn a_radio_without_pei_waits_its_grant_delay_400_ms_by_default() {
+    let text = with("serial = \"/dev/ttyUSB1\"\n", "");
+    let config = Config::parse(&text, "site.toml").unwrap();
+    let port = config
+        .board
+        .as_ref()
+        .unwrap()
+        .port_of(config.radios[1].id)
+        .unwrap();
+    assert_eq!(port.grant_delay, Duration::from_millis(400));
+    let text = with("serial = \"/dev/ttyUSB1\"\n", "").replace(
+        "radio = \"c2000\"\nptt = \"active-low\"\n",
+        "radio = \"c2000\"\nptt = \"active-low\"\ngrant_delay = \"250ms\"\n",
+    );
+    let config = Config::parse(&text, "site.toml").unwrap();
+    let port = config
+        .board
+        .as_ref()
+        .unwrap()
+        .port_of(config.radios[1].id)
+        .unwrap();
+    assert_eq!(port.grant_delay, Duration::from_millis(250));
+}
+
+#[test]
+fn a_grant_delay_on_a_pei_radios_port_is_refused() {
+    let text = BASE.replace(
+        "radio = \"c2000\"\nptt = \"active-low\"\n",
+        "radio = \"c2000\"\nptt = \"active-low\"\ngrant_delay = \"250ms\"\n",
+    );
+    assert_ne!(text, BASE, "the port is in the base file");
+    let line = text
+        .lines()
+        .position(|l| l.starts_with("grant_delay"))
+        .unwrap()
+        + 1;
+    assert_problem(&text, "board.ports[1].grant_delay", line, "has a PEI port");
+}
+
 /// Every table of the file, inline ones included, refuses a key it does not know, naming it
 /// (issue 20: `deny_unknown_fields` could be removed from most tables unnoticed, so
 /// `hang_tme = "30s"` would have been taken silently).

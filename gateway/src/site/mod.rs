@@ -261,9 +261,8 @@ impl SiteCore {
             };
             let port = config.board.as_ref().and_then(|b| b.port_of(radio.id));
             let board_port = port.map(|p| p.port);
-            let grant_delay = port.map_or(borderlink_protocol::time::Duration::ZERO, |p| {
-                p.grant_delay
-            });
+            let grant_delay =
+                port.map_or(borderlink_protocol::time::Duration::ZERO, |p| p.grant_delay);
             if pei.is_some() && board_port.is_none() {
                 warn!(
                     radio = %radio.name,
@@ -579,7 +578,8 @@ impl SiteCore {
         for radio in &mut self.radios {
             if radio.line_grant_at.is_some_and(|at| at <= now) {
                 radio.line_grant_at = None;
-                self.engine.handle_radio(now, radio.id, RadioEvent::TxGranted);
+                self.engine
+                    .handle_radio(now, radio.id, RadioEvent::TxGranted);
             }
         }
     }

@@ -155,7 +155,11 @@ for = "3s"
 fn a_radio_without_pei_is_keyed_by_the_board_and_heard_on_its_cor_line() {
     let s = Scenario::parse(COR_ONLY, "cor-only.toml").unwrap();
     let r = run(&s, s.seed, false);
-    assert!(r.stuck_ptt.is_empty() && r.echoes.is_empty() && r.loops.is_empty(), "{}", r.text());
+    assert!(
+        r.stuck_ptt.is_empty() && r.echoes.is_empty() && r.loops.is_empty(),
+        "{}",
+        r.text()
+    );
     // BE-1 on ASTRID goes out on C2000 through the PTT line of the radio without PEI, whole:
     // the audio waits for the port's grant delay, so none is spoken before the network grants
     // the radio (its first syllable would be lost).

@@ -174,6 +174,15 @@ impl GrantQueue {
         self.idle_if_done();
     }
 
+    /// A new over starts playing on the radio while it still holds its grant (the next talker
+    /// within hang time): the transmission goes on. Frames are released as they come, even
+    /// if the previous over's backlog runs out before the first of them arrives; the radio
+    /// will not report a grant again, so holding them would hold them for ever.
+    pub fn continue_granted(&mut self, now: Instant) {
+        self.ending = false;
+        self.grant(now);
+    }
+
     /// The radio lost its grant: hold again until the next one.
     pub fn revoke(&mut self, now: Instant) {
         if matches!(self.state, GrantState::Granted { .. }) {
@@ -565,6 +574,30 @@ mod tests {
         assert_eq!(q.state(), GrantState::Holding { since: t(500) });
         // End with nothing held goes idle at once.
         let mut q = GrantQueue::new(&GrantConfig::default());
+        q.end();
+        assert!(q.is_idle());
+    }
+
+    /// Found by the soak: the previous over's last frame played before the next over's
+    /// first arrived, the queue went idle and held the new over for a grant the radio, still
+    /// transmitting, never reported again — its audio lost and the radio keyed to the TX
+    /// timeout.
+    #[test]
+    fn a_new_over_on_a_radio_still_granted_plays_after_the_last_backlog_ran_out() {
+        let mut q = GrantQueue::new(&GrantConfig::default());
+        q.push(t(0), &speech(0));
+        q.grant(t(0));
+        q.push(t(10), &speech(1));
+        q.end();
+        // The next over takes the radio while a frame of the last one is still to play.
+        q.continue_granted(t(15));
+        assert_eq!(q.poll_frame(t(0)).map(|f| tag(&f.audio)), Some(tag(&speech(0))));
+        assert_eq!(q.poll_frame(t(20)).map(|f| tag(&f.audio)), Some(tag(&speech(1))));
+        assert!(!q.is_idle(), "the over goes on");
+        // Its first frame arrives after the backlog ran out: it is played, not held.
+        q.push(t(80), &speech(2));
+        assert_eq!(q.poll_timeout(), Some(t(80)));
+        assert_eq!(q.poll_frame(t(80)).map(|f| tag(&f.audio)), Some(tag(&speech(2))));
         q.end();
         assert!(q.is_idle());
     }

@@ -1066,7 +1066,7 @@ impl Engine {
                     radio.playing = Some(key);
                     radio.pending_hang = false;
                     if radio.tx.is_granted() {
-                        radio.queue.grant(now);
+                        radio.queue.continue_granted(now);
                     }
                 }
             }

@@ -591,13 +591,22 @@ mod tests {
         q.end();
         // The next over takes the radio while a frame of the last one is still to play.
         q.continue_granted(t(15));
-        assert_eq!(q.poll_frame(t(0)).map(|f| tag(&f.audio)), Some(tag(&speech(0))));
-        assert_eq!(q.poll_frame(t(20)).map(|f| tag(&f.audio)), Some(tag(&speech(1))));
+        assert_eq!(
+            q.poll_frame(t(0)).map(|f| tag(&f.audio)),
+            Some(tag(&speech(0)))
+        );
+        assert_eq!(
+            q.poll_frame(t(20)).map(|f| tag(&f.audio)),
+            Some(tag(&speech(1)))
+        );
         assert!(!q.is_idle(), "the over goes on");
         // Its first frame arrives after the backlog ran out: it is played, not held.
         q.push(t(80), &speech(2));
         assert_eq!(q.poll_timeout(), Some(t(80)));
-        assert_eq!(q.poll_frame(t(80)).map(|f| tag(&f.audio)), Some(tag(&speech(2))));
+        assert_eq!(
+            q.poll_frame(t(80)).map(|f| tag(&f.audio)),
+            Some(tag(&speech(2)))
+        );
         q.end();
         assert!(q.is_idle());
     }

@@ -777,6 +777,9 @@ fn dynamic_patches_survive_a_restart_and_a_corrupt_state_is_set_aside() {
     assert_eq!(code, 201, "{created}");
     let id = created["id"].as_u64().expect("id");
     site.stop();
+    let with_pursuit: Value =
+        serde_json::from_slice(&std::fs::read(site.dir.join("patches.json")).expect("state"))
+            .expect("json");
 
     site.start();
     assert_eq!(dynamic_names(&site), vec![(id, "pursuit".to_owned())]);
@@ -829,6 +832,32 @@ fn dynamic_patches_survive_a_restart_and_a_corrupt_state_is_set_aside() {
     assert_eq!(
         std::fs::read(&aside[0]).expect("kept"),
         b"{\"version\": 1, \"site\": 1, \"pat"
+    );
+    site.stop();
+
+    // A well-formed file the engine refuses (one patch listed twice): set aside intact too
+    // (the daemon does it before its state writer starts, so the writer cannot replace it
+    // first).
+    let mut twice = with_pursuit.clone();
+    let record = twice["patches"]["patches"][0].clone();
+    twice["patches"]["patches"]
+        .as_array_mut()
+        .expect("records")
+        .push(record);
+    let text = serde_json::to_vec(&twice).expect("json");
+    std::fs::write(&state, &text).expect("refused state");
+    site.start();
+    assert!(dynamic_names(&site).is_empty());
+    let aside: Vec<PathBuf> = std::fs::read_dir(&site.dir)
+        .expect("dir")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.to_string_lossy().contains("patches.json.corrupt-"))
+        .filter(|p| std::fs::read(p).is_ok_and(|kept| kept == text))
+        .collect();
+    assert_eq!(
+        aside.len(),
+        1,
+        "the refused file kept as written: {aside:?}"
     );
     site.stop();
     let _ = Path::new(&state);

@@ -203,7 +203,8 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Daem
             audio_drops: drops.clone(),
         },
     )?;
-    // The state writer starts with what the core restored and kept.
+    // A saved state the core refused is set aside before the writer starts and replaces it;
+    // the writer starts with what the core restored and kept.
     let mut first_save = None;
     let mut early = Vec::new();
     while let Some(out) = core.poll_output() {
@@ -212,6 +213,11 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Daem
                 generation,
                 patches,
             } => first_save = Some((generation, patches)),
+            Output::RestoreFailed { problem } => {
+                if let Some(path) = &config.state_file {
+                    persist::set_aside_after(path, &problem);
+                }
+            }
             other => early.push(other),
         }
     }

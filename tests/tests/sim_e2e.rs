@@ -315,13 +315,17 @@ fn realtime_three_gateways_on_the_same_groups_no_echo_no_loop() {
     assert!(r.clean(), "{}", r.text());
 }
 
+/// One transmission's outcome: its number, talker, how it ended, whether it lost the floor,
+/// and the (network, group) pairs it came out on.
+type Outcome = (u32, String, String, bool, Vec<(String, String)>);
+
 /// What a transmission came to, as both modes must agree on it: who talked, how it ended
 /// (talked, pre-empted, refused…, without the figures), whether it lost its patch's floor, and
 /// on which networks and groups it came out. Which of two gateways on the same groups relays
 /// an over is the one whose capture keyed up first by its site's wall clock, which the two
 /// modes read differently; so the radios that played it are not compared (nor how many, when
 /// a gateway killed mid-over hands it to the other): `loops` and `echoes` are checked apart.
-fn outcomes(r: &Report) -> Vec<(u32, String, String, bool, Vec<(String, String)>)> {
+fn outcomes(r: &Report) -> Vec<Outcome> {
     r.transmissions
         .iter()
         .filter(|t| {

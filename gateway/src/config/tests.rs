@@ -1474,37 +1474,28 @@ fn a_radio_without_pei_and_without_a_board_port_is_refused() {
     assert_eq!(p.kind, ProblemKind::NoControl("c2000".into()));
 }
 
+/// The C2000 radio's board port in the base file, and the same with a grant delay.
+const C2000_PORT: &str = "radio = \"c2000\"\nptt = \"active-low\"\n";
+const C2000_PORT_250MS: &str = "radio = \"c2000\"\nptt = \"active-low\"\ngrant_delay = \"250ms\"\n";
+
+/// The grant delay of the C2000 radio's port in `text`.
+fn c2000_grant_delay(text: &str) -> Duration {
+    let config = Config::parse(text, "site.toml").unwrap();
+    let board = config.board.as_ref().unwrap();
+    board.port_of(config.radios[1].id).unwrap().grant_delay
+}
+
 #[test]
 fn a_radio_without_pei_waits_its_grant_delay_400_ms_by_default() {
     let text = with("serial = \"/dev/ttyUSB1\"\n", "");
-    let config = Config::parse(&text, "site.toml").unwrap();
-    let port = config
-        .board
-        .as_ref()
-        .unwrap()
-        .port_of(config.radios[1].id)
-        .unwrap();
-    assert_eq!(port.grant_delay, Duration::from_millis(400));
-    let text = with("serial = \"/dev/ttyUSB1\"\n", "").replace(
-        "radio = \"c2000\"\nptt = \"active-low\"\n",
-        "radio = \"c2000\"\nptt = \"active-low\"\ngrant_delay = \"250ms\"\n",
-    );
-    let config = Config::parse(&text, "site.toml").unwrap();
-    let port = config
-        .board
-        .as_ref()
-        .unwrap()
-        .port_of(config.radios[1].id)
-        .unwrap();
-    assert_eq!(port.grant_delay, Duration::from_millis(250));
+    assert_eq!(c2000_grant_delay(&text), Duration::from_millis(400));
+    let text = text.replace(C2000_PORT, C2000_PORT_250MS);
+    assert_eq!(c2000_grant_delay(&text), Duration::from_millis(250));
 }
 
 #[test]
 fn a_grant_delay_on_a_pei_radios_port_is_refused() {
-    let text = BASE.replace(
-        "radio = \"c2000\"\nptt = \"active-low\"\n",
-        "radio = \"c2000\"\nptt = \"active-low\"\ngrant_delay = \"250ms\"\n",
-    );
+    let text = BASE.replace(C2000_PORT, C2000_PORT_250MS);
     assert_ne!(text, BASE, "the port is in the base file");
     let line = text
         .lines()

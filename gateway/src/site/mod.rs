@@ -207,8 +207,6 @@ pub struct SiteCore {
     engine: Engine,
     radios: Vec<SiteRadio>,
     board: Option<SiteBoard>,
-    /// Whether the site has peer links (packets for peers go out as [`Output::Peer`]).
-    peers: bool,
     /// Packets for consoles (not connected yet) and for peers without links.
     ip_unsent: u64,
     /// The last save's generation, if the site keeps its patch state.
@@ -298,7 +296,6 @@ impl SiteCore {
         let mut roaming = Roaming::new(config.roaming.clone());
         roaming.handle_timeout(now, t.wall);
         let mut site = SiteCore {
-            peers: !config.peers.is_empty(),
             saves: config.state_file.as_ref().map(|_| 0),
             config,
             started: now,
@@ -1079,7 +1076,10 @@ impl SiteCore {
     /// (consoles are not connected yet), as are packets for peers when the site has no links.
     fn transmit(&mut self, packet: Transmit) {
         match packet.to {
-            EndpointId::Peer(_) if self.peers => self.out.push_back(Output::Peer(packet)),
+            // Only a site with `[[peers]]` has peer links to send on.
+            EndpointId::Peer(_) if !self.config.peers.is_empty() => {
+                self.out.push_back(Output::Peer(packet))
+            }
             _ => self.ip_unsent += 1,
         }
     }

@@ -93,16 +93,19 @@ impl SiteCore {
 /// How many roaming events the API keeps.
 pub const ROAMING_LOG: usize = 100;
 
+/// A mirror's name from the roaming config, `?` for an id it does not hold.
+fn mirror_name(roaming: &Roaming, id: crate::roaming::MirrorId) -> String {
+    roaming
+        .config()
+        .mirrors
+        .get(usize::from(id.0))
+        .map_or("?", |m| m.name.as_str())
+        .to_owned()
+}
+
 /// One line for dispatch: the event with mirror names and call signs resolved.
 fn describe(roaming: &Roaming, event: &RoamingEvent) -> String {
-    let mirror_name = |id: crate::roaming::MirrorId| {
-        roaming
-            .config()
-            .mirrors
-            .get(usize::from(id.0))
-            .map_or("?", |m| m.name.as_str())
-            .to_owned()
-    };
+    let mirror_name = |id| mirror_name(roaming, id);
     match event {
         RoamingEvent::Requested {
             mirror,
@@ -182,14 +185,7 @@ fn describe(roaming: &Roaming, event: &RoamingEvent) -> String {
 }
 
 fn log_event(roaming: &Roaming, event: &RoamingEvent) {
-    let mirror_name = |id: crate::roaming::MirrorId| {
-        roaming
-            .config()
-            .mirrors
-            .get(usize::from(id.0))
-            .map_or("?", |m| m.name.as_str())
-            .to_owned()
-    };
+    let mirror_name = |id| mirror_name(roaming, id);
     match event {
         RoamingEvent::Requested {
             mirror,

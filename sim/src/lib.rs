@@ -31,5 +31,6 @@ pub mod report;
 pub mod scenario;
 pub mod soak;
 pub mod swmi;
+pub mod trace;
 pub mod voice;
 pub mod world;

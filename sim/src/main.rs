@@ -58,6 +58,11 @@ struct Args {
     /// the invariants as it goes (`--seed`, default 1).
     #[arg(long, value_name = "CALLS", conflicts_with_all = ["scenario", "check", "json"])]
     soak: Option<u32>,
+    /// Print the gateways' own logs (debug and above, per site, stamped with virtual time)
+    /// while the virtual time is within FROM..TO seconds: to see what a fast run or a soak
+    /// failure went through (fast mode and soak only).
+    #[arg(long, value_name = "FROM..TO")]
+    trace: Option<borderlink_sim::trace::Window>,
 }
 
 /// Runs the soak and prints its figures; exit 1 with the seed and what broke on a violation.
@@ -82,6 +87,12 @@ fn soak(calls: u32, seed: u64) -> ExitCode {
         }
         Err(v) => {
             eprintln!("soak FAILED: {v}");
+            let at = v.at.as_millis() / 1_000;
+            eprintln!(
+                "the gateways' own logs around it: borderlink-sim --soak {calls} --seed {seed} --trace {}..{}",
+                at.saturating_sub(5),
+                at + 10
+            );
             ExitCode::from(1)
         }
     }
@@ -96,6 +107,16 @@ fn load(args: &Args) -> Result<Scenario, String> {
 
 fn main() -> ExitCode {
     let args = Args::parse();
+    if let Some(window) = &args.trace {
+        if args.soak.is_none() && !args.fast {
+            eprintln!("--trace: only the fast mode and the soak run the gateways in this process");
+            return ExitCode::from(2);
+        }
+        if let Err(e) = borderlink_sim::trace::install(window.clone()) {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    }
     if let Some(calls) = args.soak {
         return soak(calls, args.seed.unwrap_or(1));
     }

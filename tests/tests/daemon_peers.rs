@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use borderlink_gateway::engine::relay::{END_COPIES, START_COPIES};
 use borderlink_gateway::net::epoch::{KeyEpoch, derive};
 use borderlink_gateway::net::srtp::SrtpSend;
 use borderlink_gateway::net::{MasterKey, Suite};
@@ -491,10 +492,14 @@ fn two_sites_relay_calls_both_ways_over_srtp() {
     assert!(a["voice_out"].as_u64() >= Some(u64::from(FRAMES)), "{a}");
     assert!(b["voice_in"].as_u64() >= Some(u64::from(FRAMES)), "{b}");
     assert!(b["voice_out"].as_u64() >= Some(u64::from(FRAMES)), "{b}");
+    // Each side received one over: its first packet's and its end's copies (loop rule 4)
+    // are its only duplicates.
+    let copies = (START_COPIES - 1) + (END_COPIES - 1);
     for s in [&a, &b] {
-        for bad in ["auth_failed", "replay", "malformed", "duplicate", "stale"] {
+        for bad in ["auth_failed", "replay", "malformed", "stale"] {
             assert_eq!(s[bad], 0, "{bad}: {s}");
         }
+        assert_eq!(s["duplicate"], copies, "{s}");
         assert!(s["keepalives_in"].as_u64() >= Some(2), "{s}");
     }
 }
@@ -625,9 +630,11 @@ fn forged_replayed_malformed_and_stranger_packets_key_nothing() {
     let b = summary(&pair.b);
     assert_eq!(b["auth_failed"], 1, "{b}");
     assert_eq!(b["malformed"], 2, "{b}");
+    // Every replayed packet, and the copies of the first and last packets A sent itself.
+    let copies = (START_COPIES - 1) + (END_COPIES - 1);
     assert_eq!(
         b["replay"].as_u64().unwrap_or(0) + b["duplicate"].as_u64().unwrap_or(0),
-        captured.len() as u64,
+        (captured.len() + copies) as u64,
         "every replayed packet refused: {b}"
     );
     // The stranger's packet (and possibly a keepalive that beat B's lookup of A's address).

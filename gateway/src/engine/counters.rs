@@ -33,11 +33,13 @@ pub enum DropCause {
     PeerDown,
     /// The peer the stream came from already has as many streams as one peer may have.
     PeerStreamLimit,
+    /// Another gateway captured the same over and relays it: this capture repeats it.
+    SameOver,
 }
 
 impl DropCause {
     /// Every cause, in a fixed order (the index of [`Counters::dropped`]).
-    pub const ALL: [DropCause; 12] = [
+    pub const ALL: [DropCause; 13] = [
         DropCause::Late,
         DropCause::Duplicate,
         DropCause::Overflow,
@@ -50,6 +52,7 @@ impl DropCause {
         DropCause::RadioRefused,
         DropCause::PeerDown,
         DropCause::PeerStreamLimit,
+        DropCause::SameOver,
     ];
 
     /// The cause's metric label.
@@ -67,6 +70,7 @@ impl DropCause {
             DropCause::RadioRefused => "radio_refused",
             DropCause::PeerDown => "peer_down",
             DropCause::PeerStreamLimit => "peer_stream_limit",
+            DropCause::SameOver => "same_over",
         }
     }
 
@@ -134,7 +138,7 @@ mod tests {
         for (n, cause) in DropCause::ALL.into_iter().enumerate() {
             assert_eq!(c.dropped(cause), n as u64 + 1, "{}", cause.label());
         }
-        assert_eq!(c.dropped_total(), 78);
+        assert_eq!(c.dropped_total(), 91);
     }
 
     #[test]

@@ -516,6 +516,7 @@ mod tests {
             started: KeyUpTime(1_000),
             origin_network: network,
             talker: None,
+            group: borderlink_protocol::ids::Tsi::from_parts(206, 1, 2_061_001).unwrap(),
         }
     }
 

@@ -99,7 +99,10 @@ impl FastRun {
             saved: vec![None; scenario.sites.len()],
             retired: BTreeMap::new(),
             clock_offsets,
-            now: Instant::ZERO,
+            now: {
+                crate::trace::set_now(Instant::ZERO);
+                Instant::ZERO
+            },
         }
     }
 
@@ -130,6 +133,7 @@ impl FastRun {
             self.shuttle();
             let Some(next) = self.poll_timeout().filter(|t| *t <= until) else {
                 self.now = self.now.max(until);
+                crate::trace::set_now(self.now);
                 return;
             };
             if next <= self.now {
@@ -142,6 +146,7 @@ impl FastRun {
             } else {
                 steps_here = 0;
                 self.now = next;
+                crate::trace::set_now(next);
             }
             self.handle_timeout();
         }

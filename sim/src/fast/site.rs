@@ -72,6 +72,9 @@ pub struct FastSite {
     saved: Option<PatchSnapshot>,
     /// This site's error against true time (an NTP-synchronised clock).
     clock_offset_ms: i64,
+    /// `gateway{site=N}`, entered around every input so the core's logs say whose they are
+    /// ([`crate::trace`]).
+    span: tracing::Span,
 }
 
 impl std::fmt::Debug for FastSite {
@@ -166,14 +169,19 @@ impl FastSite {
         };
         let board = config.board.is_some();
         let pei: Vec<bool> = config.radios.iter().map(|r| r.serial.is_some()).collect();
-        let core = SiteCore::new(Arc::new(config), t, options).unwrap_or_else(|e| panic!("{e}"));
+        let span = tracing::info_span!("gateway", site = id.0);
+        let core = span.in_scope(|| {
+            SiteCore::new(Arc::new(config), t, options).unwrap_or_else(|e| panic!("{e}"))
+        });
         let mut site = FastSite {
             id,
             core,
             patches,
             saved: None,
             clock_offset_ms,
+            span,
         };
+        let _in = site.span.clone().entered();
         for (radio, _) in pei.iter().enumerate().filter(|(_, p)| **p) {
             site.core.handle_radio_port(t, radio, PortEvent::Up);
         }
@@ -206,6 +214,7 @@ impl FastSite {
     /// real-time mode's dispatcher does over HTTP. A patch that names none of this site's
     /// channels is not this site's business.
     pub fn create_patch(&mut self, now: Instant, def: &PatchDef) -> Result<(), String> {
+        let _in = self.span.clone().entered();
         let Some(part) = patch_for_site(def, self.id.0) else {
             return Ok(());
         };
@@ -235,6 +244,7 @@ impl FastSite {
 
     /// Dispatch removed a patch.
     pub fn remove_patch(&mut self, now: Instant, name: &str) -> Result<(), String> {
+        let _in = self.span.clone().entered();
         let id = self
             .patches
             .remove(name)
@@ -260,6 +270,7 @@ impl FastSite {
     /// The gateway is told to stop (SIGTERM): it releases every transmitter first, and
     /// relays nothing from then on.
     pub fn stop(&mut self, now: Instant) {
+        let _in = self.span.clone().entered();
         let t = self.time(now);
         self.core.release_everything(t);
     }
@@ -268,6 +279,7 @@ impl FastSite {
 
     /// PEI bytes from one of its radios.
     pub fn radio_bytes(&mut self, now: Instant, radio: usize, bytes: &[u8]) {
+        let _in = self.span.clone().entered();
         let t = self.time(now);
         self.core
             .handle_radio_port(t, radio, PortEvent::Bytes(bytes.to_vec()));
@@ -275,12 +287,14 @@ impl FastSite {
 
     /// Audio captured from one of its radios (the radio's loudspeaker output).
     pub fn radio_audio(&mut self, now: Instant, radio: usize, frame: &[u8; FRAME_LEN]) {
+        let _in = self.span.clone().entered();
         let t = self.time(now);
         self.core.handle_audio(t, radio, frame);
     }
 
     /// Link bytes from its board.
     pub fn board_bytes(&mut self, now: Instant, bytes: &[u8]) {
+        let _in = self.span.clone().entered();
         let t = self.time(now);
         self.core
             .handle_board_port(t, PortEvent::Bytes(bytes.to_vec()));
@@ -288,6 +302,7 @@ impl FastSite {
 
     /// A voice packet from another site's gateway.
     pub fn packet(&mut self, now: Instant, from: SiteId, bytes: &[u8]) {
+        let _in = self.span.clone().entered();
         let t = self.time(now);
         self.core.handle_voice(t, from, bytes);
     }
@@ -300,6 +315,7 @@ impl FastSite {
 
     /// Runs every timer due at `now`.
     pub fn handle_timeout(&mut self, now: Instant) {
+        let _in = self.span.clone().entered();
         let t = self.time(now);
         self.core.handle_timeout(t);
     }

@@ -219,6 +219,12 @@ pub enum DenyReason {
     TxTimeout,
     /// A dispatcher force-released this stream; it stays barred until it ends.
     Forced,
+    /// This stream repeats another: the same over captured by a second gateway
+    /// ([`Claim::repeats`]). It stays barred until it ends, so the over is relayed once.
+    Repeats {
+        /// The capture that is relayed instead.
+        first: StreamKey,
+    },
 }
 
 impl DenyReason {
@@ -229,6 +235,7 @@ impl DenyReason {
             DenyReason::Outranked { .. } | DenyReason::HangTime { .. } | DenyReason::Forced => {
                 DropCause::FloorDenied
             }
+            DenyReason::Repeats { .. } => DropCause::SameOver,
         }
     }
 }
@@ -249,6 +256,12 @@ pub enum ReleaseReason {
     TxTimeout,
     /// A dispatcher force-released it.
     Forced,
+    /// Another gateway's capture of the same over arrived, and it is the one relayed
+    /// ([`Claim::repeats`]).
+    Repeats {
+        /// The capture relayed instead.
+        first: StreamKey,
+    },
 }
 
 /// How a hang time ended.
@@ -341,6 +354,7 @@ struct Holder {
 enum Bar {
     TxTimeout,
     Forced,
+    Repeats(StreamKey),
 }
 
 impl Bar {
@@ -348,6 +362,7 @@ impl Bar {
         match self {
             Bar::TxTimeout => DenyReason::TxTimeout,
             Bar::Forced => DenyReason::Forced,
+            Bar::Repeats(first) => DenyReason::Repeats { first },
         }
     }
 }
@@ -488,6 +503,47 @@ impl Floor {
             None => false,
         };
 
+        // The same over captured by two gateways: the later capture is barred, whatever it
+        // claims, so the over is relayed once (loop rule 4).
+        if let Some(first) = self.first_of(claim) {
+            let bar = Bar::Repeats(first);
+            self.remember(*claim, rank, source, now, Some(bar));
+            return FloorDecision::Denied(bar.reason());
+        }
+        for c in &mut self.contenders {
+            if c.claim.repeats(claim) {
+                c.bar = Some(Bar::Repeats(claim.key));
+            }
+        }
+        if let Some(holder) = self.holder.filter(|h| h.claim.repeats(claim)) {
+            // The holder was the second capture of this over: it steps aside, and the floor
+            // goes to the best claim as if it had never been there.
+            self.holder = None;
+            self.events.push_back(FloorEvent::Released {
+                key: holder.claim.key,
+                reason: ReleaseReason::Repeats { first: claim.key },
+            });
+            let bar = Some(Bar::Repeats(claim.key));
+            self.remember(
+                holder.claim,
+                holder.rank,
+                holder.source,
+                holder.last_seen,
+                bar,
+            );
+            self.remember(*claim, rank, source, now, None);
+            self.settle(now, None);
+            return match self.holder {
+                Some(h) if h.claim.key == claim.key => FloorDecision::Preempted {
+                    previous: holder.claim.key,
+                },
+                Some(h) => FloorDecision::Denied(DenyReason::Outranked {
+                    holder: h.claim.key,
+                }),
+                None => FloorDecision::Denied(self.refusal(claim)),
+            };
+        }
+
         if let Some(until) = self.blocked_until(Talker::of(claim)) {
             return self.deny(now, claim, rank, source, DenyReason::Blocked { until });
         }
@@ -597,6 +653,33 @@ impl Floor {
     #[must_use]
     pub fn poll_event(&mut self) -> Option<FloorEvent> {
         self.events.pop_front()
+    }
+
+    /// The live claim that `claim` repeats, if any: the holder or a contender.
+    fn first_of(&self, claim: &Claim) -> Option<StreamKey> {
+        self.holder
+            .iter()
+            .map(|h| &h.claim)
+            .chain(self.contenders.iter().map(|c| &c.claim))
+            .find(|first| claim.repeats(first))
+            .map(|first| first.key)
+    }
+
+    /// Whether a capture of `claim`'s over by another gateway is live here, so that `claim`
+    /// would be barred as its repeat: what a gateway waits for before it relays a capture a
+    /// lower site may also have (see the engine's capture hold).
+    pub fn is_repeat(&self, claim: &Claim) -> bool {
+        self.first_of(claim).is_some()
+    }
+
+    /// Why a claim left waiting on a free floor was not granted: a hang time or a block.
+    fn refusal(&self, claim: &Claim) -> DenyReason {
+        match self.blocked_until(Talker::of(claim)) {
+            Some(until) => DenyReason::Blocked { until },
+            None => DenyReason::HangTime {
+                direction: self.hang.map_or(Direction::of(claim), |h| h.direction),
+            },
+        }
     }
 
     fn contender_mut(&mut self, key: StreamKey) -> Option<&mut Contender> {

@@ -7,6 +7,7 @@ use proptest::prelude::*;
 
 use super::*;
 use crate::engine::policy::{SourceKind, SourceLimits};
+use crate::engine::stream::SAME_OVER_WINDOW_MS;
 
 const ASTRID: Option<Network> = Some(Network::Astrid);
 const C2000: Option<Network> = Some(Network::C2000);
@@ -27,7 +28,8 @@ fn key(site: u16, stream: u32) -> StreamKey {
     }
 }
 
-/// A priority-5, non-emergency claim with no talker TSI.
+/// A priority-5, non-emergency claim with no talker TSI, heard on a group of that site's
+/// own (so claims of different sites never repeat each other unless a test says so).
 fn claim(site: u16, stream: u32, network: Option<Network>, started: u64) -> Claim {
     Claim {
         key: key(site, stream),
@@ -36,7 +38,18 @@ fn claim(site: u16, stream: u32, network: Option<Network>, started: u64) -> Clai
         started: KeyUpTime(started),
         origin_network: network,
         talker: None,
+        group: group(u32::from(site)),
     }
+}
+
+fn group(n: u32) -> Tsi {
+    Tsi::from_parts(206, 1, 2_061_000 + n).unwrap()
+}
+
+/// The claim heard on group `n`.
+fn on_group(mut c: Claim, n: u32) -> Claim {
+    c.group = group(n);
+    c
 }
 
 fn prio(mut c: Claim, level: u8) -> Claim {
@@ -894,6 +907,8 @@ struct Spec {
     offset: u32,
     site: u16,
     network: Option<Network>,
+    /// One of two groups, so that some claims repeat others (the same over captured twice).
+    group: u32,
 }
 
 fn spec() -> impl Strategy<Value = Spec> {
@@ -903,13 +918,15 @@ fn spec() -> impl Strategy<Value = Spec> {
         0u32..200,
         1u16..4,
         prop_oneof![Just(ASTRID), Just(C2000), Just(CONSOLE)],
+        0u32..2,
     )
-        .prop_map(|(emergency, priority, offset, site, network)| Spec {
+        .prop_map(|(emergency, priority, offset, site, network, group)| Spec {
             emergency,
             priority,
             offset,
             site,
             network,
+            group,
         })
 }
 
@@ -983,6 +1000,7 @@ proptest! {
                 started: KeyUpTime(base + u64::from(s.offset)),
                 origin_network: s.network,
                 talker: None,
+                group: group(s.group),
             })
             .collect();
         let order_a: Vec<usize> = order_a.into_iter().filter(|&i| i < claims.len()).collect();
@@ -994,11 +1012,20 @@ proptest! {
         let b = run(&claims, &arrival_b, &order_b, &policy);
         let m = run(&claims, &arrival_a, &mirrored, &policy);
 
-        // Oracle, written independently of `Rank`: caps by hand, key-up as a linear offset.
+        // Oracle, written independently of `Rank`: caps by hand, key-up as a linear offset; a
+        // radio claim with a lower (site, stream) on the same network and group makes a claim
+        // a repeat, out of the running whatever it claims.
         let limits = |s: &Spec| policy.limits(SiteId(s.site), SourceKind::of(s.network));
+        let repeat = |s: &Spec| {
+            s.network.is_some()
+                && specs
+                    .iter()
+                    .any(|o| o.network == s.network && o.group == s.group && o.site < s.site)
+        };
         let best = specs
             .iter()
             .enumerate()
+            .filter(|(_, s)| !repeat(s))
             .max_by_key(|(i, s)| {
                 let l = limits(s);
                 (
@@ -1040,4 +1067,125 @@ fn timers_due_at_the_same_instant_all_fire_before_the_floor_is_settled() {
         s.events(),
         [released(&h, ReleaseReason::Idle), granted(&rekey)]
     );
+}
+
+// ---- loop rule 4: the same over captured by two gateways --------------------------------
+
+#[test]
+fn a_second_capture_of_the_same_over_is_barred_whatever_it_claims_until_it_ends() {
+    let mut s = Sim::new();
+    let first = on_group(claim(1, 7, ASTRID, 1_000), 9);
+    let again = emergency(prio(on_group(claim(2, 3, ASTRID, 990), 9), 15));
+    assert_eq!(s.claim(0, &first), FloorDecision::Granted);
+    let repeats = FloorDecision::Denied(DenyReason::Repeats { first: first.key });
+    assert_eq!(s.claim(30, &again), repeats);
+    assert_eq!(
+        DenyReason::Repeats { first: first.key }.drop_cause(),
+        DropCause::SameOver
+    );
+    s.end(500, &first);
+    s.events();
+    // Still live after the first capture ended: it never takes the floor.
+    assert_eq!(s.claim(520, &again), repeats);
+    assert_eq!(s.holder(), None);
+    assert!(s.events().is_empty());
+    // Once it ends too, the next over on the group from that site is a new stream.
+    s.floor.release(ms(540), again.key);
+    let next = on_group(claim(2, 4, ASTRID, 3_000), 9);
+    assert_eq!(s.claim(3_000, &next), FloorDecision::Granted);
+}
+
+#[test]
+fn a_holder_that_repeats_a_late_first_capture_steps_aside_for_it() {
+    let mut s = Sim::new();
+    let early = on_group(claim(3, 1, ASTRID, 900), 9);
+    let first = on_group(claim(1, 1, ASTRID, 1_000), 9);
+    assert_eq!(s.claim(0, &early), FloorDecision::Granted);
+    s.events();
+    assert_eq!(
+        s.claim(40, &first),
+        FloorDecision::Preempted {
+            previous: early.key
+        }
+    );
+    assert_eq!(
+        s.events(),
+        [
+            released(&early, ReleaseReason::Repeats { first: first.key }),
+            granted(&first)
+        ]
+    );
+    // The stepped-aside capture stays barred.
+    assert_eq!(
+        s.claim(60, &early),
+        FloorDecision::Denied(DenyReason::Repeats { first: first.key })
+    );
+}
+
+#[test]
+fn when_a_repeat_steps_aside_the_best_claim_takes_the_floor_not_necessarily_the_first_capture() {
+    let mut s = Sim::new();
+    let again = emergency(on_group(claim(2, 1, ASTRID, 1_000), 9));
+    let other = prio(on_group(claim(3, 1, C2000, 1_000), 4), 10);
+    let first = prio(on_group(claim(1, 1, ASTRID, 1_000), 9), 0);
+    assert_eq!(s.claim(0, &again), FloorDecision::Granted);
+    assert!(!s.claim(10, &other).has_floor());
+    s.events();
+    // A floor that never saw the repeat would hold `other` (priority 10 over 0): so must this one.
+    assert_eq!(
+        s.claim(20, &first),
+        FloorDecision::Denied(DenyReason::Outranked { holder: other.key })
+    );
+    assert_eq!(s.holder(), Some(other.key));
+    assert_eq!(
+        s.events(),
+        [
+            released(&again, ReleaseReason::Repeats { first: first.key }),
+            granted(&other)
+        ]
+    );
+}
+
+#[test]
+fn a_contender_that_repeats_a_new_claim_is_barred() {
+    let mut s = Sim::new();
+    let holder = emergency(on_group(claim(3, 1, C2000, 900), 4));
+    let again = on_group(claim(2, 1, ASTRID, 1_000), 9);
+    let first = on_group(claim(1, 1, ASTRID, 1_010), 9);
+    assert_eq!(s.claim(0, &holder), FloorDecision::Granted);
+    assert!(!s.claim(10, &again).has_floor());
+    assert!(!s.claim(20, &first).has_floor());
+    s.end(100, &holder);
+    // Late entry: the first capture, never its repeat (which ranks higher on key-up time).
+    assert_eq!(s.holder(), Some(first.key));
+}
+
+#[test]
+fn only_captures_of_one_group_of_one_network_keyed_up_together_at_two_sites_repeat() {
+    let first = on_group(claim(1, 1, ASTRID, 10_000), 9);
+    let same = on_group(claim(2, 1, ASTRID, 10_000 + SAME_OVER_WINDOW_MS), 9);
+    assert!(same.repeats(&first));
+    assert!(
+        !first.repeats(&same),
+        "the lower site's capture is the first"
+    );
+    let cases = [
+        ("same site", on_group(claim(1, 2, ASTRID, 10_000), 9)),
+        ("other group", on_group(claim(2, 1, ASTRID, 10_000), 8)),
+        ("other network", on_group(claim(2, 1, C2000, 10_000), 9)),
+        ("console", on_group(claim(2, 1, CONSOLE, 10_000), 9)),
+        (
+            "keyed up too late",
+            on_group(claim(2, 1, ASTRID, 10_001 + SAME_OVER_WINDOW_MS), 9),
+        ),
+        (
+            "keyed up too early",
+            on_group(claim(2, 1, ASTRID, 9_999 - SAME_OVER_WINDOW_MS), 9),
+        ),
+    ];
+    for (what, c) in cases {
+        assert!(!c.repeats(&first), "{what}");
+    }
+    let console_first = on_group(claim(1, 1, CONSOLE, 10_000), 9);
+    assert!(!on_group(claim(2, 1, CONSOLE, 10_000), 9).repeats(&console_first));
 }

@@ -54,6 +54,13 @@ use super::stream::{Claim, StreamKey};
 mod timers;
 use timers::{Timer, Timers};
 
+/// How many times the first packet of a transmission this site originates goes to each peer
+/// (loop rule 4: the other gateways must learn of the over even when packets are lost). The
+/// receiving link drops the copies as `duplicate`.
+pub const START_COPIES: usize = 2;
+/// How many times its last packet (the end, no audio) goes to each peer.
+pub const END_COPIES: usize = 3;
+
 /// A radio attached to this gateway.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RadioConfig {
@@ -99,6 +106,13 @@ pub struct EngineConfig {
     /// The id of the first stream this site originates; the daemon derives it from its start
     /// time, so a restarted site never reuses the ids (and SRTP SSRCs) of its previous run.
     pub first_stream: u32,
+    /// How long a capture is held back when a lower site also has a radio on its group, and
+    /// so probably captures the same over and relays it (loop rule 4): if that site's capture
+    /// arrives within the hold, this one is dropped as its repeat (`same_over`) and never
+    /// keys a transmitter; if not, the held frames are relayed from the first, late by the
+    /// hold. Default 300 ms: a peer's first packets arrive well within it even when a
+    /// string of them is lost, and the failover it delays waits for a TETRA grant anyway.
+    pub capture_hold: Duration,
 }
 
 impl EngineConfig {
@@ -122,6 +136,7 @@ impl EngineConfig {
             max_streams: 1024,
             max_streams_per_peer: 64,
             first_stream: 1,
+            capture_hold: Duration::from_millis(300),
         }
     }
 }
@@ -255,6 +270,23 @@ struct Radio {
     /// The stream it played has ended: once its queue has drained, hold the channel for
     /// hang time (measured from the last frame on air, not from the end on IP).
     pending_hang: bool,
+    /// The frames of its capture held back while a lower site may relay the same over
+    /// ([`EngineConfig::capture_hold`]), in order.
+    held: Vec<Held>,
+    /// Until when the capture is held, while it is.
+    hold_until: Option<Instant>,
+    /// The capture repeats another gateway's capture of the same over: its frames are
+    /// dropped as `same_over` until it ends.
+    repeating: bool,
+}
+
+/// A captured frame held back ([`EngineConfig::capture_hold`]).
+#[derive(Debug, Clone, Copy)]
+struct Held {
+    header: RadioHeader,
+    seq: u16,
+    timestamp: u32,
+    audio: Option<[u8; FRAME_LEN]>,
 }
 
 /// The relay engine of one gateway; see the [module documentation](self).
@@ -308,6 +340,8 @@ impl Engine {
                 .collect(),
         };
         let hard_cap = config.floor.tx_timeout + config.floor.hang_time;
+        // A frame every 20 ms through the hold, and a few more for a capture that bunches.
+        let held_capacity = (config.capture_hold.as_millis() / 20) as usize + 4;
         let radios = config
             .radios
             .iter()
@@ -318,6 +352,9 @@ impl Engine {
                 playing: None,
                 capture: None,
                 pending_hang: false,
+                held: Vec::with_capacity(held_capacity),
+                hold_until: None,
+                repeating: false,
             })
             .collect();
         let streams = HashMap::with_capacity(config.max_streams);
@@ -502,6 +539,11 @@ impl Engine {
     /// Releases every radio at once: the first thing shutdown does.
     pub fn release_all(&mut self, now: Instant) {
         for radio in &mut self.radios {
+            // A held capture is never relayed now.
+            let held = radio.held.drain(..).filter(|h| h.audio.is_some()).count();
+            self.counters.drop_n(DropCause::FloorDenied, held as u64);
+            radio.hold_until = None;
+            radio.repeating = false;
             radio.tx.unkey(now, UnkeyReason::Forced);
             radio.queue.abort(DropCause::FloorDenied);
             radio.playing = None;
@@ -637,6 +679,14 @@ impl Engine {
             return;
         }
         let config = self.radios[index].config;
+        if self.radios[index].repeating {
+            self.count_drop(capture.frame.is_some(), DropCause::SameOver);
+            if capture.frame.is_none() {
+                self.radios[index].repeating = false;
+                self.radios[index].capture = None;
+            }
+            return;
+        }
         let (key, tx) = match self.radios[index].capture {
             Some(key) if capture.frame.is_some() => (key, TxState::Continue),
             Some(key) => {
@@ -671,6 +721,20 @@ impl Engine {
         // from the site's continuous 8 kHz clock (the engine's time), so receivers can learn
         // this site's transit time across transmissions.
         let site_clock = (now.as_micros() / 125) as u32;
+        if tx == TxState::Start {
+            // The last capture's hold, if still running, is decided before this one starts.
+            self.end_hold(now, index);
+            let lower = self.lower_sites_capturing(&config);
+            if lower > 0 {
+                self.radios[index].hold_until =
+                    Some(now + self.config.capture_hold.saturating_mul(lower));
+            }
+        }
+        if self.radios[index].hold_until.is_some() {
+            self.hold(now, index, header, site_clock, capture.frame);
+            self.check_timers();
+            return;
+        }
         let (seq, timestamp) = self
             .streams
             .get(&key)
@@ -689,6 +753,119 @@ impl Engine {
             stream.next_timestamp = timestamp.wrapping_add(FRAME_SAMPLES);
         }
         self.check_timers();
+    }
+
+    /// How many lower sites have a radio on the group of this radio's channel in its patch,
+    /// and so capture the same overs: this site holds its captures back for as many
+    /// [`EngineConfig::capture_hold`]s, so that when the lowest does not hear an over, the
+    /// next one's capture, held one hold, reaches this site before its own hold is over.
+    fn lower_sites_capturing(&self, radio: &RadioConfig) -> u64 {
+        let site = self.config.site;
+        let Some(patch) = self
+            .patches
+            .patch_of_channel(site, radio.network, radio.group)
+            .and_then(|id| self.patches.get(id))
+        else {
+            return 0;
+        };
+        // A patch names each channel once (its validation refuses a repeat).
+        patch
+            .spec()
+            .channels
+            .iter()
+            .filter(|c| c.site < site && c.network == radio.network && c.group == radio.group)
+            .count() as u64
+    }
+
+    /// Holds a captured frame back ([`EngineConfig::capture_hold`]). The hold ends early
+    /// when another gateway's capture of the same over is seen; else it runs its full time,
+    /// even past the end of a short over, whose first capture may still be on its way.
+    fn hold(
+        &mut self,
+        now: Instant,
+        index: usize,
+        header: RadioHeader,
+        site_clock: u32,
+        frame: Option<&[u8; FRAME_LEN]>,
+    ) {
+        let held = &mut self.radios[index].held;
+        let (seq, timestamp) = held.last().map_or((0, site_clock), |h| {
+            (
+                h.seq.wrapping_add(1),
+                h.timestamp.wrapping_add(FRAME_SAMPLES),
+            )
+        });
+        held.push(Held {
+            header,
+            seq,
+            timestamp,
+            audio: frame.copied(),
+        });
+        if self.repeats_a_capture(&header)
+            || self.radios[index].hold_until.is_some_and(|t| t <= now)
+        {
+            self.end_hold(now, index);
+        }
+    }
+
+    /// Whether a capture with this header repeats another gateway's capture of the same over
+    /// ([`Claim::repeats`]) that this site knows: live, or ended so recently that its stream
+    /// is still kept (a short over's first capture may have ended before this one's hold).
+    fn repeats_a_capture(&self, header: &RadioHeader) -> bool {
+        let claim = Claim::from_header(header);
+        self.streams
+            .values()
+            .any(|s| claim.repeats(&Claim::from_header(&s.header)))
+    }
+
+    /// Ends the hold of a radio's capture, if one runs: a repeat of another gateway's capture
+    /// is dropped whole (and the rest of it as it comes); anything else goes to the floor, in
+    /// order, from its first frame.
+    fn end_hold(&mut self, now: Instant, index: usize) {
+        if self.radios[index].hold_until.take().is_none() {
+            return;
+        }
+        let mut held = std::mem::take(&mut self.radios[index].held);
+        if let Some(first) = held.first()
+            && self.repeats_a_capture(&first.header)
+        {
+            let frames = held.iter().filter(|h| h.audio.is_some()).count();
+            self.counters.drop_n(DropCause::SameOver, frames as u64);
+            // Until its end, unless the end was held too.
+            let ended = held.iter().any(|h| h.header.tx == TxState::End);
+            self.radios[index].repeating = !ended;
+            held.clear();
+            self.radios[index].held = held;
+            return;
+        }
+        let source = EndpointId::Radio(self.radios[index].config.id);
+        let mut next = None;
+        for h in &held {
+            let key = StreamKey {
+                site: self.config.site,
+                stream: h.header.stream,
+            };
+            let arrival = Arrival {
+                seq: h.seq,
+                timestamp: h.timestamp,
+                tx: h.header.tx,
+                audio: h.audio.as_ref(),
+            };
+            self.handle_frame(now, source, key, h.header, arrival);
+            next = Some((
+                key,
+                h.seq.wrapping_add(1),
+                h.timestamp.wrapping_add(FRAME_SAMPLES),
+            ));
+        }
+        if let Some((key, seq, timestamp)) = next
+            && let Some(stream) = self.streams.get_mut(&key)
+        {
+            stream.next_seq = seq;
+            stream.next_timestamp = timestamp;
+        }
+        held.clear();
+        self.radios[index].held = held;
     }
 
     /// What a radio reported about its transmitter.
@@ -915,6 +1092,15 @@ impl Engine {
             radio: out_header,
             payload: frame.map_or(&[][..], |f| &f[..]),
         };
+        // The first and the last packet of a transmission this site originates go to peers
+        // more than once: they tell the other gateways that this site carries the over (loop
+        // rule 4), and a short over has few others to tell it. Receivers drop the copies by
+        // sequence number.
+        let copies = match (source, header.tx) {
+            (EndpointId::Peer(_), _) | (_, TxState::Continue) => 1,
+            (_, TxState::Start) => START_COPIES,
+            (_, TxState::End) => END_COPIES,
+        };
         for &to in &stream.ip {
             let mut t = Transmit {
                 to,
@@ -923,6 +1109,14 @@ impl Engine {
             };
             if let Ok(len) = repr.emit(&mut t.buf) {
                 t.len = len;
+                let n = if matches!(to, EndpointId::Peer(_)) {
+                    copies
+                } else {
+                    1
+                };
+                for _ in 1..n {
+                    self.transmits.push_back(t.clone());
+                }
                 self.transmits.push_back(t);
             }
         }
@@ -1089,16 +1283,22 @@ impl Engine {
             // The transmission is over: radios keep the channel for hang time if the floor
             // starts one, else they are released below when nothing else plays on them.
             ReleaseReason::Ended | ReleaseReason::Idle => None,
-            ReleaseReason::Preempted { .. } => Some(UnkeyReason::FloorLost),
-            ReleaseReason::TxTimeout | ReleaseReason::Forced => Some(UnkeyReason::Forced),
+            ReleaseReason::Preempted { .. } => {
+                Some((UnkeyReason::FloorLost, DropCause::FloorDenied))
+            }
+            // Another gateway's capture of this over is relayed instead.
+            ReleaseReason::Repeats { .. } => Some((UnkeyReason::FloorLost, DropCause::SameOver)),
+            ReleaseReason::TxTimeout | ReleaseReason::Forced => {
+                Some((UnkeyReason::Forced, DropCause::FloorDenied))
+            }
         };
         for radio in &mut self.radios {
             if radio.playing == Some(key) {
                 radio.playing = None;
                 match unkey {
-                    Some(reason) => {
+                    Some((reason, cause)) => {
                         radio.tx.unkey(now, reason);
-                        radio.queue.abort(DropCause::FloorDenied);
+                        radio.queue.abort(cause);
                         radio.pending_hang = false;
                     }
                     // Play what is queued, then hang (see `play_out`).
@@ -1140,6 +1340,11 @@ impl Engine {
     /// only at what is due (and at the few streams playing on local radios), however many
     /// streams and patches there are.
     pub fn handle_timeout(&mut self, now: Instant) {
+        for index in 0..self.radios.len() {
+            if self.radios[index].hold_until.is_some_and(|t| t <= now) {
+                self.end_hold(now, index);
+            }
+        }
         self.play_out(now);
 
         let mut due = std::mem::take(&mut self.due);
@@ -1276,7 +1481,7 @@ impl Engine {
         let radios = self
             .radios
             .iter()
-            .flat_map(|r| [r.tx.poll_timeout(), r.queue.poll_timeout()])
+            .flat_map(|r| [r.tx.poll_timeout(), r.queue.poll_timeout(), r.hold_until])
             .flatten();
         buffered
             .chain(radios)

@@ -414,6 +414,162 @@ fn three_gateways_on_the_same_groups_give_no_echo_and_no_loop() {
     }
 }
 
+impl World {
+    /// A field unit's over of `frames` frames on group X as site `site`'s ASTRID radio hears
+    /// it: from `start`, stamped with that site's key-up time.
+    fn capture_at(&mut self, site: usize, start: Instant, frames: u8, key_up: u32) {
+        for n in 0..=frames {
+            let t = start + Duration::from_millis(20 * u64::from(n));
+            let c = Due::Capture {
+                site,
+                radio: ASTRID,
+                talker: field_unit(),
+                key_up,
+                frame: (n < frames).then(|| frame(n)),
+            };
+            self.at(t, c);
+        }
+    }
+
+    fn keyed(&self, site: usize, radio: RadioId) -> bool {
+        self.commands.iter().any(|(_, s, c)| {
+            *s == site && matches!(c, RadioCommand::Key { radio: r, .. } if *r == radio)
+        })
+    }
+}
+
+/// Loop rule 4 (issue 14, found by the chaos soak): three gateways hear one over, the lowest
+/// site last and with the latest key-up on its clock. Before the rule, site 2's capture won
+/// the floor on its earlier key-up while site 1, already keyed, played its own: the over went
+/// out twice onto C2000. Now sites 2 and 3 hold their captures, see site 1's, and drop theirs
+/// as its repeat without ever keying a transmitter.
+#[test]
+fn the_lowest_site_relays_an_over_every_gateway_heard_and_the_others_never_key() {
+    let mut w = World::new(3, vec![]);
+    w.capture_at(1, ms(100), 100, 4_900);
+    w.capture_at(2, ms(110), 100, 4_950);
+    w.capture_at(0, ms(160), 100, 5_000);
+    w.run_until(ms(6_000));
+
+    assert_eq!(w.frames_on_air(0, C2000), (0..100).collect::<Vec<u8>>());
+    for site in 1..3 {
+        assert!(w.frames_on_air(site, C2000).is_empty(), "site {}", site + 1);
+        assert!(!w.keyed(site, C2000), "site {} keyed C2000", site + 1);
+        let c = w.engines[site].counters();
+        assert_eq!(c.dropped(DropCause::SameOver), 100, "site {}", site + 1);
+    }
+    assert_eq!(w.engines[0].counters().dropped(DropCause::SameOver), 0);
+    for site in 0..3 {
+        assert!(
+            w.frames_on_air(site, ASTRID).is_empty(),
+            "echo at site {}",
+            site + 1
+        );
+    }
+}
+
+/// The hold costs nothing when the lowest site does not hear the over (its radio is down,
+/// out of coverage): the next site relays it whole, from the first frame, late by the hold.
+#[test]
+fn when_the_lowest_site_does_not_hear_an_over_the_next_relays_it_whole_after_its_hold() {
+    let mut w = World::new(2, vec![]);
+    w.capture_at(1, ms(100), 100, 5_000);
+    w.run_until(ms(6_000));
+
+    assert_eq!(w.frames_on_air(1, C2000), (0..100).collect::<Vec<u8>>());
+    assert!(w.frames_on_air(0, C2000).is_empty());
+    let keyed_at = w
+        .commands
+        .iter()
+        .find(|(_, s, c)| *s == 1 && matches!(c, RadioCommand::Key { .. }))
+        .map(|(t, _, _)| *t);
+    let hold = config(2, 2).capture_hold;
+    assert!(
+        keyed_at.is_some_and(|t| t >= ms(100) + hold && t <= ms(120) + hold),
+        "keyed at {keyed_at:?}"
+    );
+    assert_eq!(w.engines[1].counters().dropped(DropCause::SameOver), 0);
+    assert!(!w.keyed(1, ASTRID) && !w.keyed(0, ASTRID));
+}
+
+/// With the lowest site deaf to an over, the second relays it and the third, which holds
+/// two holds, sees the second's capture in time and never keys: one relay, not two.
+#[test]
+fn holds_grow_with_the_number_of_lower_sites_so_one_relay_takes_over() {
+    let mut w = World::new(3, vec![]);
+    w.capture_at(1, ms(100), 50, 5_000);
+    w.capture_at(2, ms(100), 50, 5_000);
+    w.run_until(ms(5_000));
+
+    assert!(w.frames_on_air(0, C2000).is_empty());
+    assert_eq!(w.frames_on_air(1, C2000), (0..50).collect::<Vec<u8>>());
+    assert!(!w.keyed(2, C2000), "site 3 keyed too");
+    assert_eq!(w.engines[2].counters().dropped(DropCause::SameOver), 50);
+}
+
+/// A short over: the lowest site's capture has ended before a higher site's hold is over.
+/// Its stream is still known, so the higher site's capture is its repeat all the same.
+#[test]
+fn a_short_over_already_ended_at_the_lowest_site_is_still_not_relayed_twice() {
+    let mut w = World::new(2, vec![]);
+    w.capture_at(0, ms(100), 3, 5_000);
+    w.capture_at(1, ms(140), 3, 5_000);
+    w.run_until(ms(3_000));
+
+    assert_eq!(w.frames_on_air(0, C2000), [0, 1, 2]);
+    assert!(!w.keyed(1, C2000));
+    assert_eq!(w.engines[1].counters().dropped(DropCause::SameOver), 3);
+}
+
+/// The first and last packets of a site's own transmission go to each peer more than once
+/// (a short over has few packets to make itself known with); the peer relays it once.
+#[test]
+fn a_site_sends_its_first_and_last_packets_twice_and_thrice_and_peers_relay_them_once() {
+    let mut e = Engine::new(config(1, 2));
+    e.create_patch(Instant::ZERO, patch(2, vec![])).unwrap();
+    let mut sent = Vec::new();
+    for n in 0..3u8 {
+        let f = frame(n);
+        let capture = Capture {
+            talker: Some(field_unit()),
+            priority: prio(1),
+            emergency: false,
+            key_up: KeyUpTime(1),
+            frame: (n < 2).then_some(&f),
+        };
+        e.handle_capture(ms(20 * u64::from(n)), ASTRID, capture);
+        while let Some(t) = e.poll_transmit() {
+            let repr = VoiceRepr::parse(t.packet()).unwrap();
+            sent.push((t.to, repr.sequence, repr.radio.tx));
+        }
+    }
+    let peer = EndpointId::Peer(SiteId(2));
+    assert_eq!(
+        sent,
+        [
+            (peer, 0, TxState::Start),
+            (peer, 0, TxState::Start),
+            (peer, 1, TxState::Continue),
+            (peer, 2, TxState::End),
+            (peer, 2, TxState::End),
+            (peer, 2, TxState::End),
+        ]
+    );
+
+    let mut w = World::new(2, vec![]);
+    w.capture_at(0, ms(100), 20, 5_000);
+    w.run_until(ms(3_000));
+    let c = w.engines[1].counters();
+    assert_eq!(
+        c.dropped(DropCause::Duplicate),
+        1,
+        "the second start (the ends carry no audio)"
+    );
+    // From the peer: 20 frames and the copy of the first (the rest is site 1's relay onto
+    // C2000, which site 2's C2000 radio hears and drops as a loop).
+    assert_eq!(c.received - c.dropped(DropCause::Loop), 21);
+}
+
 #[test]
 fn a_gateway_talker_is_never_relayed() {
     let mut w = World::new(1, vec![]);

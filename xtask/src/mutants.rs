@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 
-/// The safety- and security-critical code: peer links and SRTP, floor and policy, jitter and
+/// The safety- and security-critical code: peer links and SRTP, floor, policy and loop rules, jitter and
 /// grant buffers, radio TX control and caps, the board session, the firmware's safety,
 /// watchdog, PTT, COR and update modules, the config validator, LIP and the link codec, and the
 /// site core.
@@ -27,6 +27,8 @@ pub(crate) const CRITICAL: &[&str] = &[
     "gateway/src/engine/jitter",
     "gateway/src/engine/radio_tx.rs",
     "gateway/src/engine/relay/mod.rs",
+    "gateway/src/engine/stream.rs",
+    "gateway/src/engine/loops.rs",
     "gateway/src/radio/air_time.rs",
     "gateway/src/radio/session.rs",
     "gateway/src/board/session.rs",

@@ -1,7 +1,7 @@
 //! Loop prevention (invariant 3: a voice stream never returns to the network it came from,
 //! whatever the number of gateways on the same groups).
 //!
-//! Three rules, applied by [`routing`](super::routing) and the receive path:
+//! Four rules, applied by [`routing`](super::routing), the floor and the receive path:
 //!
 //! 1. **Never back to the origin network.** A stream is never transmitted by a radio on the
 //!    network it came from ([`returns_to_origin`]). Joining two groups of the *same* network
@@ -17,6 +17,13 @@
 //!    would have to catch). Together with split horizon on peer links (a stream from a peer
 //!    is never sent to another peer, see [`routing`](super::routing)), a stream crosses IP at
 //!    most once per site and reaches each group once.
+//! 4. **Each over once.** Several gateways with a radio on the same group all capture the same
+//!    over, each as a stream of its own. The lowest site's capture is the one relayed; the
+//!    others repeat it ([`Claim::repeats`](super::stream::Claim::repeats)) and the floor bars
+//!    them. A gateway holds its capture back while a lower site may still show its own (the
+//!    engine's `capture_hold`, one per lower site), so a repeat never keys a transmitter, and
+//!    sends its transmissions' first and last packets three times, so a short over still
+//!    shows under loss.
 
 use borderlink_protocol::ids::{Network, Tsi};
 use borderlink_protocol::voice::SiteId;

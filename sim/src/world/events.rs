@@ -371,6 +371,7 @@ impl World {
                 );
                 if let Some(&o) = self.by_terminal.get(&terminal) {
                     self.radio_over_ended(now, o);
+                    self.outputs[o].cut_at = Some(now);
                     self.timeline.push(
                         now,
                         format!("{}: transmission interrupted by {by}", self.outputs[o].name),

@@ -115,6 +115,10 @@ struct Output {
     tx_longest: Duration,
     /// Frames the gateway played while the radio was not transmitting.
     off_air: u64,
+    /// When the network last took the channel from the radio (pre-emption, its timer). A
+    /// frame the gateway hands over at that very instant was in flight when the channel went:
+    /// lost on the air, but sent before the gateway could know, so not counted as off the air.
+    cut_at: Option<Instant>,
 }
 
 /// A site's hardware: its board.
@@ -240,6 +244,7 @@ impl World {
                     tx_count: 0,
                     tx_longest: Duration::ZERO,
                     off_air: 0,
+                    cut_at: None,
                 });
             }
             sites.push(SiteHw {
@@ -383,7 +388,7 @@ impl World {
         if self.swmi.speak(now, terminal, frame) {
             let air = self.swmi.network_config(self.outputs[o].network).air_delay;
             self.meter.on_air(o as u32, now + air, frame);
-        } else {
+        } else if self.outputs[o].cut_at != Some(now) {
             self.outputs[o].off_air += 1;
         }
         self.settle(now);

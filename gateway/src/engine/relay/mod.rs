@@ -57,7 +57,7 @@ use timers::{Timer, Timers};
 /// How many times the first packet of a transmission this site originates goes to each peer
 /// (loop rule 4: the other gateways must learn of the over even when packets are lost). The
 /// receiving link drops the copies as `duplicate`.
-pub const START_COPIES: usize = 2;
+pub const START_COPIES: usize = 3;
 /// How many times its last packet (the end, no audio) goes to each peer.
 pub const END_COPIES: usize = 3;
 

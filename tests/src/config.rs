@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use borderlink_protocol::ids::{Network, Tsi};
 
 use crate::audio::Audio;
-use crate::border::digits;
+use crate::border::{ASTRID_GROUP, ASTRID_RADIO, C2000_GROUP, C2000_RADIO, digits};
 
 /// A whole site config: `SiteConfig::new(1, "test site").radio(..).patch(..).write(..)`.
 #[derive(Clone, Debug)]
@@ -68,6 +68,26 @@ impl SiteConfig {
     pub fn radio(mut self, radio: Radio) -> Self {
         self.radios.push(radio);
         self
+    }
+
+    /// The site's two gateway radios, `astrid` and `c2000` ([`crate::border`]'s identities on
+    /// the border groups), their PEI on `astrid_serial` and `c2000_serial`, their audio on
+    /// `a_audio` and `c_audio`.
+    pub fn border_radios(
+        self,
+        (astrid_serial, a_audio): (&str, &Audio),
+        (c2000_serial, c_audio): (&str, &Audio),
+    ) -> Self {
+        self.radio(
+            Radio::new("astrid", ASTRID_RADIO, ASTRID_GROUP)
+                .serial(astrid_serial)
+                .audio(a_audio),
+        )
+        .radio(
+            Radio::new("c2000", C2000_RADIO, C2000_GROUP)
+                .serial(c2000_serial)
+                .audio(c_audio),
+        )
     }
 
     /// The interface board.

@@ -17,7 +17,7 @@ use borderlink_tests::audio::Audio;
 use borderlink_tests::border::{
     ASTRID_GROUP, ASTRID_RADIO, ASTRID_TALKER, C2000_GROUP, C2000_RADIO,
 };
-use borderlink_tests::config::{self, Patch, Radio, SiteConfig};
+use borderlink_tests::config::{self, Patch, SiteConfig};
 use borderlink_tests::daemon::Daemon;
 use borderlink_tests::radio::{field_call, wait_initialised};
 use borderlink_tests::temp::TempDir;
@@ -57,16 +57,7 @@ fn transmitting_site() -> Site {
     board.wire_power(0, std::sync::Arc::clone(&astrid.emulator));
     board.wire_power(C2000_PORT, std::sync::Arc::clone(&c2000.emulator));
     let config = SiteConfig::new(1, "board test")
-        .radio(
-            Radio::new("astrid", ASTRID_RADIO, ASTRID_GROUP)
-                .serial(&astrid.path)
-                .audio(&a_audio),
-        )
-        .radio(
-            Radio::new("c2000", C2000_RADIO, C2000_GROUP)
-                .serial(&c2000.path)
-                .audio(&c_audio),
-        )
+        .border_radios((&astrid.path, &a_audio), (&c2000.path, &c_audio))
         .board(
             config::Board::new(&board.path)
                 .port(0, "astrid", "active-low")

@@ -10,7 +10,7 @@ use borderlink_tests::audio::Audio;
 use borderlink_tests::border::{
     ASTRID_GROUP, ASTRID_RADIO, ASTRID_TALKER, C2000_GROUP, C2000_RADIO, C2000_TALKER,
 };
-use borderlink_tests::config::{Patch, Radio, SiteConfig};
+use borderlink_tests::config::{Patch, SiteConfig};
 use borderlink_tests::daemon::Daemon;
 use borderlink_tests::radio::{field_call, field_call_ends, wait_initialised};
 use borderlink_tests::sigterm;
@@ -47,16 +47,7 @@ impl Site {
         let (a_audio, c_audio) = (Audio::new(), Audio::new());
         let dir = TempDir::new("radios");
         let config = SiteConfig::new(1, "test site")
-            .radio(
-                Radio::new("astrid", ASTRID_RADIO, ASTRID_GROUP)
-                    .serial(&astrid.path)
-                    .audio(&a_audio),
-            )
-            .radio(
-                Radio::new("c2000", C2000_RADIO, C2000_GROUP)
-                    .serial(&c2000.path)
-                    .audio(&c_audio),
-            )
+            .border_radios((&astrid.path, &a_audio), (&c2000.path, &c_audio))
             .playout_fixed("200ms")
             .patch(
                 Patch::new("border")

@@ -13,7 +13,7 @@ use borderlink_tests::border::{
     ASTRID_GROUP, ASTRID_RADIO, ASTRID_TALKER, C2000_GROUP, C2000_RADIO, tsi,
 };
 use borderlink_tests::cli::cli;
-use borderlink_tests::config::{Api, Mirror, Radio, SiteConfig, Triggers};
+use borderlink_tests::config::{Api, Mirror, SiteConfig, Triggers};
 use borderlink_tests::daemon::Daemon;
 use borderlink_tests::loopback::free_tcp;
 use borderlink_tests::radio::{field_call, field_call_ends, wait_initialised};
@@ -44,16 +44,7 @@ fn a_status_request_creates_the_patch_and_the_ack_reaches_the_radio() {
     );
     // No static patch: the two groups are a mirror, on demand.
     let config = SiteConfig::new(1, "test site")
-        .radio(
-            Radio::new("astrid", ASTRID_RADIO, ASTRID_GROUP)
-                .serial(&astrid.path)
-                .audio(&a_audio),
-        )
-        .radio(
-            Radio::new("c2000", C2000_RADIO, C2000_GROUP)
-                .serial(&c2000.path)
-                .audio(&c_audio),
-        )
+        .border_radios((&astrid.path, &a_audio), (&c2000.path, &c_audio))
         .alias(tsi(206, 120_012), "BE-POL Turnhout 12")
         .triggers(Triggers {
             request: 0x8001,

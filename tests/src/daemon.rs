@@ -1,10 +1,11 @@
 //! A `borderlinkd` under test whose logs (JSON, one record per line on stderr) are collected
 //! as they come, so a test can wait for a record instead of sleeping, and read the counters
-//! the daemon logs when it stops.
+//! the daemon logs when it stops. It is stopped as systemd stops it (SIGTERM) or killed
+//! outright (`kill -9`), and never outlives its test.
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -21,7 +22,9 @@ impl Drop for Daemon {
     fn drop(&mut self) {
         // A failing test shows what the daemon said, its counters at shutdown included.
         if std::thread::panicking() {
-            sigterm(&self.child);
+            if matches!(self.child.try_wait(), Ok(None)) {
+                sigterm(&self.child);
+            }
             let end = Instant::now() + Duration::from_secs(3);
             while Instant::now() < end && matches!(self.child.try_wait(), Ok(None)) {
                 std::thread::sleep(Duration::from_millis(20));
@@ -39,15 +42,25 @@ impl Drop for Daemon {
 impl Daemon {
     /// Starts `borderlinkd --config CONFIG` with JSON logs at level info.
     pub fn start(config: &Path) -> Daemon {
-        let mut child = Command::new(binary("borderlinkd"))
-            .arg("--config")
+        Daemon::spawn(Daemon::command(config))
+    }
+
+    /// The command [`start`](Self::start) runs, for a test to add to (environment variables)
+    /// before [`spawn`](Self::spawn).
+    pub fn command(config: &Path) -> Command {
+        let mut cmd = Command::new(binary("borderlinkd"));
+        cmd.arg("--config")
             .arg(config)
             .args(["--log-format", "json"])
             .env("RUST_LOG", "info")
             .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start borderlinkd");
+            .stderr(Stdio::piped());
+        cmd
+    }
+
+    /// Starts `cmd` (from [`command`](Self::command)) and collects its logs.
+    pub fn spawn(mut cmd: Command) -> Daemon {
+        let mut child = cmd.spawn().expect("start borderlinkd");
         let stderr = child.stderr.take().expect("stderr");
         let log = Arc::new(Mutex::new(Vec::new()));
         let sink = Arc::clone(&log);
@@ -87,8 +100,34 @@ impl Daemon {
     }
 
     /// SIGTERM, and the exit status.
-    pub fn stop(&mut self) -> std::process::ExitStatus {
+    pub fn stop(&mut self) -> ExitStatus {
         sigterm(&self.child);
         self.child.wait().expect("wait")
+    }
+
+    /// `kill -9`, and waits until it is gone: nothing the daemon had not done yet is done.
+    pub fn kill(&mut self) {
+        self.child.kill().expect("SIGKILL");
+        let _ = self.child.wait();
+    }
+
+    /// Whether the process still runs.
+    pub fn is_running(&mut self) -> bool {
+        self.child.try_wait().expect("status").is_none()
+    }
+
+    /// The exit status once the process has exited, or `None` if it still runs after
+    /// `timeout`.
+    pub fn wait_exit(&mut self, timeout: Duration) -> Option<ExitStatus> {
+        let end = Instant::now() + timeout;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("status") {
+                return Some(status);
+            }
+            if Instant::now() >= end {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
     }
 }

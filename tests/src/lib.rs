@@ -1,12 +1,24 @@
 //! # borderlink-tests
 //!
-//! Black-box tests that start borderlink's real binaries (the CLI today; the daemon and the
-//! simulator as they arrive) and assert on what a user would see: output, exit status, and
-//! the simulator's report. This library finds and builds those binaries; the emulated radios
-//! and boards the daemon opens on pseudo-terminals live in the simulator
-//! (`borderlink_sim::pty`, `borderlink_sim::board::pty`).
+//! Black-box tests that start borderlink's real binaries (the CLI, the daemon, the simulator)
+//! and assert on what a user would see: output, exit status, logs, the API's answers and what
+//! reaches the radios. This library is their one harness: it builds those binaries, writes a
+//! site's config ([`config::SiteConfig`]) from what a test set up, hands out loopback ports,
+//! temp dirs and private token and key files, drives the radios' audio and the field calls
+//! around them, and runs the daemon ([`daemon::Daemon`]). The emulated radios and boards the
+//! daemon opens on pseudo-terminals live in the simulator (`borderlink_sim::pty`,
+//! `borderlink_sim::board::pty`).
 
+pub mod api;
+pub mod audio;
+pub mod border;
+pub mod cli;
+pub mod config;
 pub mod daemon;
+pub mod loopback;
+pub mod radio;
+pub mod secrets;
+pub mod temp;
 
 use std::path::PathBuf;
 use std::process::Command;

@@ -3,15 +3,23 @@
 //! Prometheus page, the CLI on top of it, a force-release cutting a live transmission, and
 //! dynamic patches surviving a restart (a corrupt state file set aside, never used).
 
-use std::net::{TcpListener, UdpSocket};
-use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use borderlink_protocol::ids::Tsi;
+use borderlink_protocol::ids::{Network, Tsi};
 use borderlink_sim::pty::radio::PtyRadio;
-use borderlink_tests::{binary, sigterm};
+use borderlink_tests::api::ApiClient;
+use borderlink_tests::audio::Audio;
+use borderlink_tests::border::{
+    ASTRID_GROUP, ASTRID_RADIO, ASTRID_TALKER, C2000_GROUP, C2000_RADIO, digits, tsi,
+};
+use borderlink_tests::cli::cli;
+use borderlink_tests::config::{Api, Mirror, Patch, Radio, SiteConfig, Sovereignty};
+use borderlink_tests::daemon::Daemon;
+use borderlink_tests::loopback::{free_tcp, free_udp};
+use borderlink_tests::radio::{field_call, field_call_ends};
+use borderlink_tests::secrets::{Token, token_file};
+use borderlink_tests::temp::TempDir;
 use serde_json::{Value, json};
 
 /// Belgian dispatch's token (`dispatch-be dispatcher BE`).
@@ -20,176 +28,123 @@ const TOKEN: &str = "0123456789abcdef0123456789abcdef";
 const NL_TOKEN: &str = "1123456789abcdef0123456789abcdef";
 /// A read-only token (`wallboard viewer BE`).
 const VIEWER_TOKEN: &str = "2123456789abcdef0123456789abcdef";
-const ASTRID_GROUP: &str = "02060000102061001";
-const C2000_GROUP: &str = "02040000102040551";
-const OTHER_ASTRID_GROUP: &str = "02060000102061002";
-const OTHER_C2000_GROUP: &str = "02040000102040552";
-
-fn tsi(mcc: u16, ssi: u32) -> Tsi {
-    Tsi::from_parts(mcc, 1, ssi).expect("valid TSI")
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("free port")
-        .port()
-}
-
-fn free_udp() -> std::net::SocketAddr {
-    UdpSocket::bind("127.0.0.1:0")
-        .and_then(|s| s.local_addr())
-        .expect("free udp")
-}
+/// The second pair of groups, each with a radio of its own, for dynamic patches.
+const OTHER_ASTRID_GROUP: Tsi = tsi(206, 2_061_002);
+const OTHER_C2000_GROUP: Tsi = tsi(204, 2_040_552);
 
 /// A site directory with config, token file, audit log and state file, and its radios.
 struct Site {
-    dir: PathBuf,
-    config: PathBuf,
-    base: String,
+    /// The daemon while it runs.
+    daemon: Option<Daemon>,
+    /// What the config file holds, for a test to change and write again.
+    config: SiteConfig,
+    config_path: PathBuf,
+    tokens: PathBuf,
+    api: ApiClient,
     astrid: PtyRadio,
     c2000: PtyRadio,
     /// The radios on the second pair of groups, for dynamic patches.
     _others: [PtyRadio; 2],
-    a_audio: UdpSocket,
-    a_daemon: std::net::SocketAddr,
-    daemon: Option<Child>,
-}
-
-impl Drop for Site {
-    fn drop(&mut self) {
-        if let Some(mut child) = self.daemon.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
+    a_audio: Audio,
+    _c_audio: Audio,
+    dir: TempDir,
 }
 
 impl Site {
     fn new(name: &str) -> Site {
-        Site::with(name, "")
+        Site::with(name, |config| config)
     }
 
-    /// A site whose config has `extra` appended (sovereignty rules, mirrors).
-    fn with(name: &str, extra: &str) -> Site {
-        let dir =
-            std::env::temp_dir().join(format!("borderlink-api-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("dir");
-        let tokens = dir.join("tokens");
-        std::fs::write(
-            &tokens,
-            format!(
-                "# name role country token\ndispatch-be dispatcher BE {TOKEN}\n\
-                 dispatch-nl dispatcher NL {NL_TOKEN}\nwallboard viewer BE {VIEWER_TOKEN}\n"
-            ),
-        )
-        .expect("tokens");
-        std::fs::set_permissions(&tokens, std::fs::Permissions::from_mode(0o600)).expect("chmod");
-        let astrid = PtyRadio::start(tsi(206, 9_000_001), Duration::from_millis(150));
-        let c2000 = PtyRadio::start(tsi(204, 9_000_101), Duration::from_millis(150));
-        let others = [
-            PtyRadio::start(tsi(206, 9_000_002), Duration::from_millis(150)),
-            PtyRadio::start(tsi(204, 9_000_102), Duration::from_millis(150)),
-        ];
-        let a_audio = UdpSocket::bind("127.0.0.1:0").expect("bind");
-        let a_daemon = free_udp();
-        let c_audio = UdpSocket::bind("127.0.0.1:0").expect("bind");
-        let c_daemon = free_udp();
-        let port = free_port();
-        let config = format!(
-            r#"
-[site]
-id = 1
-name = "Baarle-Hertog"
-
-[[radios]]
-name = "astrid"
-network = "ASTRID"
-serial = "{a_path}"
-issi = "02060000109000001"
-group = "{ASTRID_GROUP}"
-udp = {{ listen = "{a_daemon}", peer = "{a_peer}", format = "pcma" }}
-
-[[radios]]
-name = "astrid-2"
-network = "ASTRID"
-serial = "{a2_path}"
-issi = "02060000109000002"
-group = "{OTHER_ASTRID_GROUP}"
-udp = {{ listen = "{a2_daemon}", peer = "{a2_daemon}", format = "pcma" }}
-
-[[radios]]
-name = "c2000-2"
-network = "C2000"
-serial = "{c2_path}"
-issi = "02040000109000102"
-group = "{OTHER_C2000_GROUP}"
-udp = {{ listen = "{c2_daemon}", peer = "{c2_daemon}", format = "pcma" }}
-
-[[radios]]
-name = "c2000"
-network = "C2000"
-serial = "{c_path}"
-issi = "02040000109000101"
-group = "{C2000_GROUP}"
-udp = {{ listen = "{c_daemon}", peer = "{c_peer}", format = "pcma" }}
-
-[[patches]]
-name = "border"
-channels = [
-    {{ site = 1, network = "ASTRID", group = "{ASTRID_GROUP}" }},
-    {{ site = 1, network = "C2000", group = "{C2000_GROUP}" }},
-]
-
-[api]
-listen = "127.0.0.1:{port}"
-token_file = "{tokens}"
-audit_log = "{audit}"
-
-[state]
-file = "{state}"
-
-{extra}
-"#,
-            a_path = astrid.path,
-            c_path = c2000.path,
-            a2_path = others[0].path,
-            c2_path = others[1].path,
-            a2_daemon = free_udp(),
-            c2_daemon = free_udp(),
-            a_peer = a_audio.local_addr().expect("addr"),
-            c_peer = c_audio.local_addr().expect("addr"),
-            tokens = tokens.display(),
-            audit = dir.join("audit.log").display(),
-            state = dir.join("patches.json").display(),
+    /// A site whose config `extra` adds to (sovereignty rules, mirrors).
+    fn with(name: &str, extra: impl FnOnce(SiteConfig) -> SiteConfig) -> Site {
+        let dir = TempDir::new(&format!("api-{name}"));
+        let tokens = token_file(
+            dir.path(),
+            &[
+                Token {
+                    name: "dispatch-be",
+                    role: "dispatcher",
+                    country: "BE",
+                    secret: TOKEN,
+                },
+                Token {
+                    name: "dispatch-nl",
+                    role: "dispatcher",
+                    country: "NL",
+                    secret: NL_TOKEN,
+                },
+                Token {
+                    name: "wallboard",
+                    role: "viewer",
+                    country: "BE",
+                    secret: VIEWER_TOKEN,
+                },
+            ],
         );
-        let config_path = dir.join("site.toml");
-        std::fs::write(&config_path, config).expect("config");
+        let grant_delay = Duration::from_millis(150);
+        let astrid = PtyRadio::start(ASTRID_RADIO, grant_delay);
+        let c2000 = PtyRadio::start(C2000_RADIO, grant_delay);
+        let (astrid_2, c2000_2) = (tsi(206, 9_000_002), tsi(204, 9_000_102));
+        let others = [
+            PtyRadio::start(astrid_2, grant_delay),
+            PtyRadio::start(c2000_2, grant_delay),
+        ];
+        let (a_audio, c_audio) = (Audio::new(), Audio::new());
+        let (a2_daemon, c2_daemon) = (free_udp(), free_udp());
+        let listen = free_tcp();
+        let config = SiteConfig::new(1, "Baarle-Hertog")
+            .radio(
+                Radio::new("astrid", ASTRID_RADIO, ASTRID_GROUP)
+                    .serial(&astrid.path)
+                    .audio(&a_audio),
+            )
+            .radio(
+                Radio::new("astrid-2", astrid_2, OTHER_ASTRID_GROUP)
+                    .serial(&others[0].path)
+                    .udp(a2_daemon, a2_daemon),
+            )
+            .radio(
+                Radio::new("c2000-2", c2000_2, OTHER_C2000_GROUP)
+                    .serial(&others[1].path)
+                    .udp(c2_daemon, c2_daemon),
+            )
+            .radio(
+                Radio::new("c2000", C2000_RADIO, C2000_GROUP)
+                    .serial(&c2000.path)
+                    .audio(&c_audio),
+            )
+            .patch(
+                Patch::new("border")
+                    .channel(1, ASTRID_GROUP)
+                    .channel(1, C2000_GROUP),
+            )
+            .api(Api::new(listen, &tokens).audit_log(&dir.join("audit.log")))
+            .state(&dir.join("patches.json"));
+        let config = extra(config);
+        let config_path = config.write(&dir.join("site.toml"));
         Site {
-            dir,
-            config: config_path,
-            base: format!("http://127.0.0.1:{port}"),
+            daemon: None,
+            config,
+            config_path,
+            tokens,
+            api: ApiClient::new(listen),
             astrid,
             c2000,
             _others: others,
             a_audio,
-            a_daemon,
-            daemon: None,
+            _c_audio: c_audio,
+            dir,
         }
     }
 
+    /// Changes the config file, for the next start.
+    fn rewrite(&mut self, change: impl FnOnce(SiteConfig) -> SiteConfig) {
+        self.config = change(self.config.clone());
+        self.config.write(&self.config_path);
+    }
+
     fn start(&mut self) {
-        let child = Command::new(binary("borderlinkd"))
-            .arg("--config")
-            .arg(&self.config)
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start borderlinkd");
-        self.daemon = Some(child);
+        self.daemon = Some(Daemon::start(&self.config_path));
         let end = Instant::now() + Duration::from_secs(20);
         loop {
             if let Ok((200, _)) = self.try_call("GET", "/health", None, None) {
@@ -201,17 +156,13 @@ file = "{state}"
     }
 
     fn stop(&mut self) {
-        let mut child = self.daemon.take().expect("running");
-        sigterm(&child);
-        let status = child.wait().expect("wait");
+        let status = self.daemon.take().expect("running").stop();
         assert!(status.success(), "{status:?}");
     }
 
     /// Kills the daemon outright (SIGKILL): nothing it has not saved yet survives.
     fn kill(&mut self) {
-        let mut child = self.daemon.take().expect("running");
-        child.kill().expect("kill");
-        child.wait().expect("wait");
+        self.daemon.take().expect("running").kill();
     }
 
     fn try_call(
@@ -221,31 +172,12 @@ file = "{state}"
         token: Option<&str>,
         body: Option<&str>,
     ) -> Result<(u16, String), ureq::Error> {
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .timeout_global(Some(Duration::from_secs(5)))
-            .build()
-            .into();
-        let url = format!("{}{path}", self.base);
-        let mut request = ureq::http::Request::builder().method(method).uri(&url);
-        if let Some(token) = token {
-            request = request.header("Authorization", format!("Bearer {token}"));
-        }
-        if body.is_some() {
-            request = request.header("Content-Type", "application/json");
-        }
-        let request = request
-            .body(body.unwrap_or("").to_owned())
-            .expect("request");
-        let mut response = agent.run(request)?;
-        let status = response.status().as_u16();
-        let text = response.body_mut().read_to_string()?;
-        Ok((status, text))
+        self.api.try_call(method, path, token, body)
     }
 
     /// The API's address, for raw sockets.
-    fn addr(&self) -> String {
-        self.base.trim_start_matches("http://").to_owned()
+    fn addr(&self) -> &str {
+        self.api.addr()
     }
 
     /// Sends `request` as raw bytes and reads until the daemon closes the connection or
@@ -265,11 +197,7 @@ file = "{state}"
         token: Option<&str>,
         body: Option<&str>,
     ) -> (u16, Value) {
-        let (status, text) = self
-            .try_call(method, path, token, body)
-            .unwrap_or_else(|e| panic!("{method} {path}: {e}"));
-        let value = serde_json::from_str(&text).unwrap_or(Value::String(text));
-        (status, value)
+        self.api.call(method, path, token, body)
     }
 
     fn audit(&self) -> Vec<Value> {
@@ -281,13 +209,11 @@ file = "{state}"
     }
 
     fn cli(&self, args: &[&str], token: bool) -> std::process::Output {
-        let mut cmd = Command::new(binary("borderlink"));
-        cmd.args(args).env("BORDERLINK_API", &self.base);
-        cmd.env_remove("BORDERLINK_TOKEN_FILE");
-        if token {
-            cmd.env("BORDERLINK_TOKEN_FILE", self.dir.join("tokens"));
-        }
-        cmd.output().expect("run borderlink")
+        cli(
+            args,
+            self.api.base(),
+            token.then_some(self.tokens.as_path()),
+        )
     }
 }
 
@@ -325,8 +251,8 @@ fn patch_body(name: &str) -> String {
     json!({
         "name": name,
         "channels": [
-            {"site": 1, "network": "ASTRID", "group": OTHER_ASTRID_GROUP},
-            {"site": 1, "network": "C2000", "group": OTHER_C2000_GROUP},
+            {"site": 1, "network": "ASTRID", "group": digits(OTHER_ASTRID_GROUP)},
+            {"site": 1, "network": "C2000", "group": digits(OTHER_C2000_GROUP)},
         ],
         "lifetime": "2h",
     })
@@ -402,12 +328,12 @@ fn every_route_answers_and_every_refusal_names_what_is_wrong() {
         ),
         // A group of this site that none of its radios works on.
         (
-            body.replace(OTHER_ASTRID_GROUP, "02060000102069999"),
+            body.replace(&digits(OTHER_ASTRID_GROUP), "02060000102069999"),
             400,
             Some("channels[0]"),
         ),
         (
-            body.replace(OTHER_C2000_GROUP, "0204x"),
+            body.replace(&digits(OTHER_C2000_GROUP), "0204x"),
             400,
             Some("channels[1].group"),
         ),
@@ -420,7 +346,7 @@ fn every_route_answers_and_every_refusal_names_what_is_wrong() {
         ("{\"name\":\"x\"".to_owned(), 400, None),
         // The group is in the static patch already: a conflict, on the channel.
         (
-            body.replace(OTHER_ASTRID_GROUP, ASTRID_GROUP),
+            body.replace(&digits(OTHER_ASTRID_GROUP), &digits(ASTRID_GROUP)),
             409,
             Some("channels[0]"),
         ),
@@ -580,17 +506,11 @@ fn a_dispatcher_cuts_a_live_transmission() {
     assert!(site.c2000.wait_for("AT+CSQ?", Duration::from_secs(20)));
     assert!(site.astrid.wait_for("AT+CSQ?", Duration::from_secs(20)));
     // A field unit talks on ASTRID: the patch relays it to C2000.
-    let talker = tsi(206, 1_234_567);
-    let cc = {
-        let mut radio = site.astrid.emulator.lock().expect("lock");
-        let cc = radio.network_incoming_group_call(talker, tsi(206, 2_061_001), 3);
-        radio.network_talker(cc, talker);
-        cc
-    };
+    let cc = field_call(&site.astrid, ASTRID_TALKER, ASTRID_GROUP);
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let sender = {
-        let socket = site.a_audio.try_clone().expect("clone");
-        let to = site.a_daemon;
+        let socket = site.a_audio.socket.try_clone().expect("clone");
+        let to = site.a_audio.daemon;
         let stop = std::sync::Arc::clone(&stop);
         std::thread::spawn(move || {
             // Until the test says stop; the bound only keeps a failed test from leaking the
@@ -639,11 +559,7 @@ fn a_dispatcher_cuts_a_live_transmission() {
     );
     stop.store(true, std::sync::atomic::Ordering::SeqCst);
     sender.join().expect("sender");
-    site.astrid
-        .emulator
-        .lock()
-        .expect("lock")
-        .network_talker_stopped(cc);
+    field_call_ends(&site.astrid, cc);
     site.stop();
 }
 
@@ -671,9 +587,9 @@ fn the_cli_lists_adds_and_removes_patches() {
         "--name",
         "pursuit",
         "--channel",
-        &format!("1:ASTRID:{OTHER_ASTRID_GROUP}"),
+        &format!("1:ASTRID:{}", digits(OTHER_ASTRID_GROUP)),
         "--channel",
-        &format!("1:C2000:{OTHER_C2000_GROUP}"),
+        &format!("1:C2000:{}", digits(OTHER_C2000_GROUP)),
         "--inactivity-timeout",
         "30min",
     ];
@@ -794,13 +710,13 @@ fn dynamic_patches_survive_a_restart_and_a_corrupt_state_is_set_aside() {
     site.stop();
 
     // The config file wins: a new static patch on the dynamic patch's group replaces it.
-    let config = std::fs::read_to_string(&site.config).expect("config");
-    let second = format!(
-        "[[patches]]\nname = \"second\"\nchannels = [\n    \
-         {{ site = 1, network = \"ASTRID\", group = \"{OTHER_ASTRID_GROUP}\" }},\n    \
-         {{ site = 1, network = \"C2000\", group = \"{OTHER_C2000_GROUP}\" }},\n]\n\n[api]"
-    );
-    std::fs::write(&site.config, config.replace("[api]", &second)).expect("config");
+    site.rewrite(|config| {
+        config.patch(
+            Patch::new("second")
+                .channel(1, OTHER_ASTRID_GROUP)
+                .channel(1, OTHER_C2000_GROUP),
+        )
+    });
     site.start();
     assert!(dynamic_names(&site).is_empty());
     let (_, patches) = site.call("GET", "/api/v1/patches", Some(TOKEN), None);
@@ -823,7 +739,7 @@ fn dynamic_patches_survive_a_restart_and_a_corrupt_state_is_set_aside() {
     std::fs::write(&state, b"{\"version\": 1, \"site\": 1, \"pat").expect("damage");
     site.start();
     assert!(dynamic_names(&site).is_empty());
-    let aside: Vec<PathBuf> = std::fs::read_dir(&site.dir)
+    let aside: Vec<PathBuf> = std::fs::read_dir(site.dir.path())
         .expect("dir")
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.to_string_lossy().contains("patches.json.corrupt-"))
@@ -848,7 +764,7 @@ fn dynamic_patches_survive_a_restart_and_a_corrupt_state_is_set_aside() {
     std::fs::write(&state, &text).expect("refused state");
     site.start();
     assert!(dynamic_names(&site).is_empty());
-    let aside: Vec<PathBuf> = std::fs::read_dir(&site.dir)
+    let aside: Vec<PathBuf> = std::fs::read_dir(site.dir.path())
         .expect("dir")
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.to_string_lossy().contains("patches.json.corrupt-"))
@@ -860,7 +776,6 @@ fn dynamic_patches_survive_a_restart_and_a_corrupt_state_is_set_aside() {
         "the refused file kept as written: {aside:?}"
     );
     site.stop();
-    let _ = Path::new(&state);
 }
 
 /// Issue 20: with the save after an API delete removed, a deleted patch came back after a
@@ -922,14 +837,16 @@ fn a_deleted_patch_stays_deleted_after_a_restart() {
 // ---- Security findings (issue 13, control API) ------------------------------------------
 
 /// Sovereignty rules that forbid the second ASTRID group to be patched at all.
-const FORBID_OTHER_ASTRID: &str = r#"
-[sovereignty.ASTRID]
-allowed_groups = ["02060000102061001"]
-"#;
+fn forbid_other_astrid(config: SiteConfig) -> SiteConfig {
+    config.sovereignty(
+        Network::Astrid,
+        Sovereignty::default().allowed_groups(&[ASTRID_GROUP]),
+    )
+}
 
 #[test]
 fn a_dispatcher_cannot_patch_a_group_its_country_forbids() {
-    let mut site = Site::with("forbidden", FORBID_OTHER_ASTRID);
+    let mut site = Site::with("forbidden", forbid_other_astrid);
     site.start();
     let (code, e) = site.call(
         "POST",
@@ -951,17 +868,18 @@ fn a_dispatcher_cannot_patch_a_group_its_country_forbids() {
 }
 
 /// A permanent mirror of the second pair of groups: roaming owns its patch.
-const MIRROR: &str = r#"
-[[mirrors]]
-name = "Baarle police"
-home = { site = 1, network = "ASTRID", group = "02060000102061002" }
-mirror = { site = 1, network = "C2000", group = "02040000102040552" }
-mode = "permanent"
-"#;
+fn mirror(config: SiteConfig) -> SiteConfig {
+    config.mirror(Mirror::new(
+        "Baarle police",
+        (1, OTHER_ASTRID_GROUP),
+        (1, OTHER_C2000_GROUP),
+        "permanent",
+    ))
+}
 
 #[test]
 fn a_dispatcher_cannot_rewrite_or_remove_a_mirror_patch() {
-    let mut site = Site::with("mirror", MIRROR);
+    let mut site = Site::with("mirror", mirror);
     site.start();
     let end = Instant::now() + Duration::from_secs(10);
     let id = loop {
@@ -1125,10 +1043,9 @@ fn an_idle_connection_does_not_delay_shutdown() {
         let n = idle.read(&mut buf).expect("read");
         seen.push_str(&String::from_utf8_lossy(&buf[..n]));
     }
-    let mut child = site.daemon.take().expect("running");
+    let mut daemon = site.daemon.take().expect("running");
     let started = Instant::now();
-    borderlink_tests::sigterm(&child);
-    let status = child.wait().expect("wait");
+    let status = daemon.stop();
     assert!(status.success(), "{status:?}");
     assert!(
         started.elapsed() < Duration::from_millis(1500),
@@ -1144,10 +1061,7 @@ fn a_change_that_cannot_be_saved_is_not_reported_as_made() {
     // or failed disk, an fd limit: the write fails).
     let state_dir = site.dir.join("state");
     std::fs::create_dir_all(&state_dir).expect("state dir");
-    let config = std::fs::read_to_string(&site.config).expect("config");
-    let old = site.dir.join("patches.json").display().to_string();
-    let new = state_dir.join("patches.json").display().to_string();
-    std::fs::write(&site.config, config.replace(&old, &new)).expect("config");
+    site.rewrite(|config| config.state(&state_dir.join("patches.json")));
     site.start();
     std::fs::remove_dir_all(&state_dir).expect("remove state dir");
     let (code, e) = site.call(
@@ -1220,7 +1134,9 @@ fn a_flood_of_wrong_tokens_does_not_flood_the_audit_log() {
 
 #[test]
 fn a_token_of_the_other_country_cannot_patch_a_home_only_group() {
-    let mut site = Site::with("creators", "[sovereignty.ASTRID]\ncreators = \"home\"\n");
+    let mut site = Site::with("creators", |config| {
+        config.sovereignty(Network::Astrid, Sovereignty::default().creators("home"))
+    });
     site.start();
     let body = patch_body("pursuit");
     let (code, e) = site.call("POST", "/api/v1/patches", Some(NL_TOKEN), Some(&body));

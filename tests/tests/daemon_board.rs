@@ -6,17 +6,21 @@
 //! Which of the two released PTT is told apart without timing: when the host falls silent the
 //! board reports `Fault::HostSilence` with the mask of the ports its watchdog had to drop.
 
-use std::net::{SocketAddr, UdpSocket};
-use std::process::{Child, Command, Stdio};
 use std::time::Duration as StdDuration;
 
 use borderlink_firmware::polarity::Polarity;
-use borderlink_protocol::ids::Tsi;
 use borderlink_protocol::link::PORTS;
 use borderlink_sim::board::BoardConfig;
 use borderlink_sim::board::pty::PtyBoard;
 use borderlink_sim::pty::radio::PtyRadio;
-use borderlink_tests::{binary, sigterm};
+use borderlink_tests::audio::Audio;
+use borderlink_tests::border::{
+    ASTRID_GROUP, ASTRID_RADIO, ASTRID_TALKER, C2000_GROUP, C2000_RADIO,
+};
+use borderlink_tests::config::{self, Patch, SiteConfig};
+use borderlink_tests::daemon::Daemon;
+use borderlink_tests::radio::{field_call, wait_initialised};
+use borderlink_tests::temp::TempDir;
 
 const GRANT_DELAY: StdDuration = StdDuration::from_millis(300);
 /// The C2000 radio's board port.
@@ -26,48 +30,22 @@ const C2000_PORT: usize = 1;
 type Board = PtyBoard;
 
 struct Site {
-    daemon: Child,
+    daemon: Daemon,
     board: Board,
     astrid: PtyRadio,
     c2000: PtyRadio,
-    a_audio: UdpSocket,
-    a_daemon: SocketAddr,
-    _c_audio: UdpSocket,
-}
-
-impl Drop for Site {
-    fn drop(&mut self) {
-        let _ = self.daemon.kill();
-        let _ = self.daemon.wait();
-    }
-}
-
-fn free_addr() -> SocketAddr {
-    UdpSocket::bind("127.0.0.1:0")
-        .and_then(|s| s.local_addr())
-        .expect("free port")
+    a_audio: Audio,
+    _c_audio: Audio,
+    _dir: TempDir,
 }
 
 /// Starts the site and a field call on ASTRID that keys the C2000 radio; returns once the
 /// board's C2000 PTT line is keyed.
 fn transmitting_site() -> Site {
-    let astrid = PtyRadio::start(
-        Tsi::from_parts(206, 1, 9_000_001).expect("TSI"),
-        GRANT_DELAY,
-    );
-    let c2000 = PtyRadio::start(
-        Tsi::from_parts(204, 1, 9_000_101).expect("TSI"),
-        GRANT_DELAY,
-    );
-    let a_audio = UdpSocket::bind("127.0.0.1:0").expect("bind");
-    let c_audio = UdpSocket::bind("127.0.0.1:0").expect("bind");
-    let (a_daemon, c_daemon) = (free_addr(), free_addr());
-    let dir = std::env::temp_dir().join(format!(
-        "borderlinkd-board-{}-{}",
-        std::process::id(),
-        a_daemon.port()
-    ));
-    std::fs::create_dir_all(&dir).expect("temp dir");
+    let astrid = PtyRadio::start(ASTRID_RADIO, GRANT_DELAY);
+    let c2000 = PtyRadio::start(C2000_RADIO, GRANT_DELAY);
+    let (a_audio, c_audio) = (Audio::new(), Audio::new());
+    let dir = TempDir::new("board");
     let board = Board::start(
         &dir.join("board"),
         BoardConfig {
@@ -78,112 +56,42 @@ fn transmitting_site() -> Site {
     // Each radio's supply runs through its board port's power relay.
     board.wire_power(0, std::sync::Arc::clone(&astrid.emulator));
     board.wire_power(C2000_PORT, std::sync::Arc::clone(&c2000.emulator));
-    let config = format!(
-        r#"
-gateway_radios = []
-
-[site]
-id = 1
-name = "board test"
-
-[[radios]]
-name = "astrid"
-network = "ASTRID"
-serial = "{a_path}"
-issi = "02060000109000001"
-group = "02060000102061001"
-udp = {{ listen = "{a_daemon}", peer = "{a_peer}", format = "pcma" }}
-
-[[radios]]
-name = "c2000"
-network = "C2000"
-serial = "{c_path}"
-issi = "02040000109000101"
-group = "02040000102040551"
-udp = {{ listen = "{c_daemon}", peer = "{c_peer}", format = "pcma" }}
-
-[board]
-serial = "{b_path}"
-
-[[board.ports]]
-port = 0
-radio = "astrid"
-ptt = "active-low"
-
-[[board.ports]]
-port = {C2000_PORT}
-radio = "c2000"
-ptt = "active-low"
-
-[playout]
-fixed = "200ms"
-
-[[patches]]
-name = "border"
-channels = [
-    {{ site = 1, network = "ASTRID", group = "02060000102061001" }},
-    {{ site = 1, network = "C2000", group = "02040000102040551" }},
-]
-"#,
-        a_path = astrid.path,
-        c_path = c2000.path,
-        b_path = board.path,
-        a_peer = a_audio.local_addr().expect("addr"),
-        c_peer = c_audio.local_addr().expect("addr"),
-    );
-    let path = dir.join("site.toml");
-    std::fs::write(&path, config).expect("write config");
-    let daemon = Command::new(binary("borderlinkd"))
-        .arg("--config")
-        .arg(&path)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("start borderlinkd");
+    let config = SiteConfig::new(1, "board test")
+        .border_radios((&astrid.path, &a_audio), (&c2000.path, &c_audio))
+        .board(
+            config::Board::new(&board.path)
+                .port(0, "astrid", "active-low")
+                .port(C2000_PORT, "c2000", "active-low"),
+        )
+        .playout_fixed("200ms")
+        .patch(
+            Patch::new("border")
+                .channel(1, ASTRID_GROUP)
+                .channel(1, C2000_GROUP),
+        )
+        .write(&dir.join("site.toml"));
+    let daemon = Daemon::start(&config);
     let site = Site {
         daemon,
         board,
         astrid,
         a_audio,
-        a_daemon,
         _c_audio: c_audio,
         c2000,
+        _dir: dir,
     };
-    let end = std::time::Instant::now() + StdDuration::from_secs(20);
-    while !(site.astrid.initialised() && site.c2000.initialised()) {
-        assert!(std::time::Instant::now() < end, "radios not initialised");
-        std::thread::sleep(StdDuration::from_millis(10));
-    }
+    wait_initialised(&[&site.astrid, &site.c2000]);
     assert!(!site.board.keyed(C2000_PORT), "nothing keyed before a call");
-    let talker = Tsi::from_parts(206, 1, 1_234_567).expect("TSI");
-    {
-        let mut radio = site.astrid.emulator.lock().expect("lock");
-        let cc = radio.network_incoming_group_call(
-            talker,
-            Tsi::from_parts(206, 1, 2_061_001).expect("TSI"),
-            3,
-        );
-        radio.network_talker(cc, talker);
-    }
+    field_call(&site.astrid, ASTRID_TALKER, ASTRID_GROUP);
     std::thread::sleep(StdDuration::from_millis(100));
-    let mut frame = [0xaa; 160];
-    for n in 0..25u8 {
-        frame[0] = n;
-        site.a_audio.send_to(&frame, site.a_daemon).expect("audio");
-        std::thread::sleep(StdDuration::from_millis(20));
-    }
+    site.a_audio.talk(0..25);
     site.board.wait(
         "PTT keyed after the grant",
         StdDuration::from_secs(5),
         |b| b.keyed(C2000_PORT),
     );
     // Keep the talker talking so the transmission is live when the test acts.
-    for n in 25..40u8 {
-        frame[0] = n;
-        site.a_audio.send_to(&frame, site.a_daemon).expect("audio");
-        std::thread::sleep(StdDuration::from_millis(20));
-    }
+    site.a_audio.talk(25..40);
     assert!(
         !site.board.keyed(0),
         "the ASTRID radio is never keyed: no echo"
@@ -194,8 +102,7 @@ channels = [
 #[test]
 fn sigterm_releases_ptt_by_command_before_the_watchdog() {
     let mut site = transmitting_site();
-    sigterm(&site.daemon);
-    let exit = site.daemon.wait().expect("daemon exit");
+    let exit = site.daemon.stop();
     assert!(exit.success(), "{exit:?}");
     site.board
         .wait("PTT released", StdDuration::from_secs(2), |b| {
@@ -257,8 +164,7 @@ fn assert_dropped_within_the_watchdog(
 fn kill_dash_nine_leaves_the_board_to_drop_ptt_by_itself() {
     let mut site = transmitting_site();
     let silent_from = site.board.now();
-    site.daemon.kill().expect("SIGKILL");
-    let _ = site.daemon.wait();
+    site.daemon.kill();
     site.board.wait(
         "PTT dropped by the watchdog",
         StdDuration::from_secs(2),
@@ -284,8 +190,7 @@ fn kill_dash_nine_switches_off_a_radio_keyed_over_pei_so_its_transmission_ends_w
         site.c2000.emulator.lock().expect("lock").is_transmitting(),
         "keyed over PEI (AT+CTXD)"
     );
-    site.daemon.kill().expect("SIGKILL");
-    let _ = site.daemon.wait();
+    site.daemon.kill();
     // The PTT line drops within 500 ms, but that does not unkey a radio keyed over PEI: the
     // board has to switch it off.
     let radio = std::sync::Arc::clone(&site.c2000.emulator);
@@ -330,7 +235,6 @@ fn an_unplugged_board_drops_ptt_by_itself_and_keys_again_once_plugged_back() {
     site.board.plug_in();
     // The talker carries on: once the daemon has the board back (handshake, restated state),
     // PTT follows the radio's grant again.
-    let mut frame = [0xaa; 160];
     let end = std::time::Instant::now() + StdDuration::from_secs(8);
     let mut n = 40u8;
     while !site.board.keyed(C2000_PORT) {
@@ -338,9 +242,8 @@ fn an_unplugged_board_drops_ptt_by_itself_and_keys_again_once_plugged_back() {
             std::time::Instant::now() < end,
             "PTT never keyed again after the board came back"
         );
-        frame[0] = n;
+        site.a_audio.send(n);
         n = n.wrapping_add(1);
-        site.a_audio.send_to(&frame, site.a_daemon).expect("audio");
         std::thread::sleep(StdDuration::from_millis(20));
     }
     assert!(

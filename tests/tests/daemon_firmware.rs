@@ -8,48 +8,41 @@
 //! reaches the board. A radio without PEI is keyed by the board's PTT line and heard while
 //! its COR line is active.
 
-use std::net::{SocketAddr, TcpListener, UdpSocket};
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::Output;
 use std::time::{Duration, Instant};
 
 use borderlink_firmware::polarity::Polarity;
-use borderlink_protocol::ids::Tsi;
 use borderlink_protocol::link::{FirmwareVersion, PORTS, Slot};
 use borderlink_sim::board::BoardConfig;
 use borderlink_sim::board::pty::PtyBoard;
 use borderlink_sim::pty::radio::PtyRadio;
-use borderlink_tests::{binary, sigterm};
+use borderlink_tests::api::ApiClient;
+use borderlink_tests::audio::Audio;
+use borderlink_tests::border::{
+    ASTRID_GROUP, ASTRID_RADIO, ASTRID_TALKER, C2000_GROUP, C2000_RADIO,
+};
+use borderlink_tests::cli::cli;
+use borderlink_tests::config::{self, Api, Patch, Radio, SiteConfig};
+use borderlink_tests::daemon::Daemon;
+use borderlink_tests::loopback::free_tcp;
+use borderlink_tests::radio::{field_call, field_call_ends};
+use borderlink_tests::secrets::{Token, token_file};
+use borderlink_tests::temp::TempDir;
 
 const TOKEN: &str = "0123456789abcdef0123456789abcdef";
 /// The board port of the radio without PEI.
 const C2000_PORT: usize = 1;
 
-fn free_udp() -> SocketAddr {
-    UdpSocket::bind("127.0.0.1:0")
-        .and_then(|s| s.local_addr())
-        .expect("free port")
-}
-
 struct Site {
-    dir: PathBuf,
-    api: String,
+    daemon: Daemon,
+    api: ApiClient,
+    tokens: PathBuf,
     board: PtyBoard,
     astrid: PtyRadio,
-    a_audio: UdpSocket,
-    a_daemon: SocketAddr,
-    c_audio: UdpSocket,
-    c_daemon: SocketAddr,
-    daemon: Child,
-}
-
-impl Drop for Site {
-    fn drop(&mut self) {
-        let _ = self.daemon.kill();
-        let _ = self.daemon.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
+    a_audio: Audio,
+    c_audio: Audio,
+    dir: TempDir,
 }
 
 /// A site with an ASTRID radio on PEI and a C2000 radio the board alone drives (no `serial`).
@@ -60,12 +53,16 @@ fn site(name: &str) -> Site {
 /// [`site`] with the C2000 port's PTT polarity as the config states it (the board's is
 /// active-low).
 fn site_with(name: &str, ptt: &str) -> Site {
-    let dir = std::env::temp_dir().join(format!("borderlink-fw-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("dir");
-    let tokens = dir.join("tokens");
-    std::fs::write(&tokens, format!("engineer engineer BE {TOKEN}\n")).expect("tokens");
-    std::fs::set_permissions(&tokens, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    let dir = TempDir::new(&format!("fw-{name}"));
+    let tokens = token_file(
+        dir.path(),
+        &[Token {
+            name: "engineer",
+            role: "engineer",
+            country: "BE",
+            secret: TOKEN,
+        }],
+    );
     let board = PtyBoard::start(
         &dir.join("board"),
         BoardConfig {
@@ -73,94 +70,34 @@ fn site_with(name: &str, ptt: &str) -> Site {
             ..BoardConfig::default()
         },
     );
-    let astrid = PtyRadio::start(
-        Tsi::from_parts(206, 1, 9_000_001).expect("TSI"),
-        Duration::from_millis(150),
-    );
-    let a_audio = UdpSocket::bind("127.0.0.1:0").expect("bind");
-    a_audio
-        .set_read_timeout(Some(Duration::from_millis(50)))
-        .expect("timeout");
-    let c_audio = UdpSocket::bind("127.0.0.1:0").expect("bind");
-    c_audio
-        .set_read_timeout(Some(Duration::from_millis(50)))
-        .expect("timeout");
-    let (a_daemon, c_daemon) = (free_udp(), free_udp());
-    let port = TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("free port")
-        .port();
-    let config = format!(
-        r#"
-[site]
-id = 1
-name = "firmware test"
-
-[[radios]]
-name = "astrid"
-network = "ASTRID"
-serial = "{a_path}"
-issi = "02060000109000001"
-group = "02060000102061001"
-udp = {{ listen = "{a_daemon}", peer = "{a_peer}", format = "pcma" }}
-
-[[radios]]
-name = "c2000"
-network = "C2000"
-issi = "02040000109000101"
-group = "02040000102040551"
-udp = {{ listen = "{c_daemon}", peer = "{c_peer}", format = "pcma" }}
-
-[board]
-serial = "{b_path}"
-
-[[board.ports]]
-port = {C2000_PORT}
-radio = "c2000"
-ptt = "{ptt}"
-
-[playout]
-fixed = "100ms"
-
-[[patches]]
-name = "border"
-channels = [
-    {{ site = 1, network = "ASTRID", group = "02060000102061001" }},
-    {{ site = 1, network = "C2000", group = "02040000102040551" }},
-]
-
-[api]
-listen = "127.0.0.1:{port}"
-token_file = "{tokens}"
-audit_log = "{audit}"
-"#,
-        a_path = astrid.path,
-        b_path = board.path,
-        a_peer = a_audio.local_addr().expect("addr"),
-        c_peer = c_audio.local_addr().expect("addr"),
-        tokens = tokens.display(),
-        audit = dir.join("audit.log").display(),
-    );
-    let path = dir.join("site.toml");
-    std::fs::write(&path, config).expect("config");
-    let daemon = Command::new(binary("borderlinkd"))
-        .arg("--config")
-        .arg(&path)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("start borderlinkd");
+    let astrid = PtyRadio::start(ASTRID_RADIO, Duration::from_millis(150));
+    let (a_audio, c_audio) = (Audio::new(), Audio::new());
+    let listen = free_tcp();
+    let config = SiteConfig::new(1, "firmware test")
+        .radio(
+            Radio::new("astrid", ASTRID_RADIO, ASTRID_GROUP)
+                .serial(&astrid.path)
+                .audio(&a_audio),
+        )
+        .radio(Radio::new("c2000", C2000_RADIO, C2000_GROUP).audio(&c_audio))
+        .board(config::Board::new(&board.path).port(C2000_PORT, "c2000", ptt))
+        .playout_fixed("100ms")
+        .patch(
+            Patch::new("border")
+                .channel(1, ASTRID_GROUP)
+                .channel(1, C2000_GROUP),
+        )
+        .api(Api::new(listen, &tokens).audit_log(&dir.join("audit.log")))
+        .write(&dir.join("site.toml"));
     let site = Site {
-        dir,
-        api: format!("http://127.0.0.1:{port}"),
+        daemon: Daemon::start(&config),
+        api: ApiClient::new(listen),
+        tokens,
         board,
         astrid,
         a_audio,
-        a_daemon,
         c_audio,
-        c_daemon,
-        daemon,
+        dir,
     };
     // Up: the board's firmware is known to the daemon.
     let end = Instant::now() + Duration::from_secs(20);
@@ -180,23 +117,12 @@ audit_log = "{audit}"
 
 impl Site {
     fn cli(&self, args: &[&str]) -> Output {
-        Command::new(binary("borderlink"))
-            .args(args)
-            .env("BORDERLINK_API", &self.api)
-            .env("BORDERLINK_TOKEN_FILE", self.dir.join("tokens"))
-            .output()
-            .expect("run borderlink")
+        cli(args, self.api.base(), Some(&self.tokens))
     }
 
     /// `GET /api/v1/board/firmware`.
     fn firmware_view(&self) -> serde_json::Value {
-        ureq::get(format!("{}/api/v1/board/firmware", self.api))
-            .header("Authorization", &format!("Bearer {TOKEN}"))
-            .call()
-            .expect("GET firmware")
-            .body_mut()
-            .read_json()
-            .expect("JSON")
+        self.api.get_json("/api/v1/board/firmware", TOKEN)
     }
 
     /// A raw image whose first three bytes are its version (the emulated board reads its
@@ -276,12 +202,11 @@ fn a_signed_image_is_flashed_through_the_daemon_and_the_board_comes_back_confirm
     assert_eq!(site.board.boots(), 2, "no reset");
 
     // Without a token nothing is sent.
-    let out = Command::new(binary("borderlink"))
-        .args(["firmware", "flash", image.to_str().expect("utf-8")])
-        .env("BORDERLINK_API", &site.api)
-        .env_remove("BORDERLINK_TOKEN_FILE")
-        .output()
-        .expect("run");
+    let out = cli(
+        &["firmware", "flash", image.to_str().expect("utf-8")],
+        site.api.base(),
+        None,
+    );
     assert_ne!(out.status.code(), Some(0));
 }
 
@@ -305,7 +230,7 @@ fn an_older_signed_release_is_refused_as_a_rollback_unless_an_audited_override_a
             && stderr.contains("--allow-rollback"),
         "{stderr}"
     );
-    let refused = ureq::post(format!("{}/api/v1/board/firmware", site.api))
+    let refused = ureq::post(format!("{}/api/v1/board/firmware", site.api.base()))
         .header("Authorization", &format!("Bearer {TOKEN}"))
         .send(&std::fs::read(old).expect("file")[..]);
     match refused {
@@ -352,7 +277,7 @@ fn the_image_for_the_slot_not_running_is_sent_and_a_file_without_one_is_refused_
     std::fs::write(site.dir.join("a.bin"), &build_a).expect("image");
     std::fs::write(site.dir.join("b.bin"), &build_b).expect("image");
     let key = dev_key();
-    let dir = site.dir.to_str().expect("utf-8");
+    let dir = site.dir.path().to_str().expect("utf-8");
     let both = format!("{dir}/both.blfw");
     let out = site.cli(&[
         "firmware",
@@ -440,52 +365,17 @@ fn the_image_for_the_slot_not_running_is_sent_and_a_file_without_one_is_refused_
     assert_eq!(view["variant"], "A", "{view}");
 }
 
-/// Frames whose first byte counts, heard on `socket`.
-fn heard(socket: &UdpSocket, count: usize, timeout: Duration) -> Vec<u8> {
-    let mut heard = Vec::new();
-    let end = Instant::now() + timeout;
-    let mut buf = [0u8; 400];
-    while Instant::now() < end && heard.len() < count {
-        if let Ok(n) = socket.recv(&mut buf)
-            && n == 160
-            && buf[1..160].iter().all(|&b| b == 0xaa)
-        {
-            heard.push(buf[0]);
-        }
-    }
-    heard
-}
-
 #[test]
 fn a_radio_without_pei_is_keyed_by_its_ptt_line_and_heard_while_its_cor_is_active() {
     let mut site = site("cor");
     // A call on ASTRID: the board-only C2000 radio is keyed by its PTT line and plays it all.
-    let talker = Tsi::from_parts(206, 1, 1_234_567).expect("TSI");
-    let cc = {
-        let mut radio = site.astrid.emulator.lock().expect("lock");
-        let cc = radio.network_incoming_group_call(
-            talker,
-            Tsi::from_parts(206, 1, 2_061_001).expect("TSI"),
-            3,
-        );
-        radio.network_talker(cc, talker);
-        cc
-    };
+    let cc = field_call(&site.astrid, ASTRID_TALKER, ASTRID_GROUP);
     std::thread::sleep(Duration::from_millis(100));
-    for n in 0..30u8 {
-        let mut frame = [0xaa; 160];
-        frame[0] = n;
-        site.a_audio.send_to(&frame, site.a_daemon).expect("audio");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    site.a_audio.talk(0..30);
     site.board
         .wait("PTT keyed", Duration::from_secs(5), |b| b.keyed(C2000_PORT));
-    site.astrid
-        .emulator
-        .lock()
-        .expect("lock")
-        .network_talker_stopped(cc);
-    let played = heard(&site.c_audio, 30, Duration::from_secs(5));
+    field_call_ends(&site.astrid, cc);
+    let played = site.c_audio.heard(30, Duration::from_secs(5));
     assert_eq!(played, (0..30).collect::<Vec<u8>>());
     site.board.wait(
         "PTT released after hang time",
@@ -494,12 +384,7 @@ fn a_radio_without_pei_is_keyed_by_its_ptt_line_and_heard_while_its_cor_is_activ
     );
 
     // Audio from the C2000 radio is relayed only while its COR line is active.
-    for n in 100..110u8 {
-        let mut frame = [0xaa; 160];
-        frame[0] = n;
-        site.c_audio.send_to(&frame, site.c_daemon).expect("audio");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    site.c_audio.talk(100..110);
     std::thread::sleep(Duration::from_millis(300));
     assert!(
         !site
@@ -512,18 +397,13 @@ fn a_radio_without_pei_is_keyed_by_its_ptt_line_and_heard_while_its_cor_is_activ
     );
     site.board.set_cor(C2000_PORT, true);
     std::thread::sleep(Duration::from_millis(100));
-    for n in 0..20u8 {
-        let mut frame = [0xaa; 160];
-        frame[0] = n;
-        site.c_audio.send_to(&frame, site.c_daemon).expect("audio");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    site.c_audio.talk(0..20);
     assert!(
         site.astrid.wait_for("AT+CTXD=", Duration::from_secs(5)),
         "COR active: the call goes out on ASTRID: {:?}",
         site.astrid.commands()
     );
-    let played = heard(&site.a_audio, 20, Duration::from_secs(5));
+    let played = site.a_audio.heard(20, Duration::from_secs(5));
     assert_eq!(played, (0..20).collect::<Vec<u8>>());
     site.board.set_cor(C2000_PORT, false);
     assert!(
@@ -531,8 +411,7 @@ fn a_radio_without_pei_is_keyed_by_its_ptt_line_and_heard_while_its_cor_is_activ
         "COR released: ASTRID ceases: {:?}",
         site.astrid.commands()
     );
-    sigterm(&site.daemon);
-    let status = site.daemon.wait().expect("exit");
+    let status = site.daemon.stop();
     assert!(status.success(), "{status:?}");
 }
 
@@ -548,20 +427,9 @@ fn a_port_whose_polarity_differs_from_the_board_is_never_keyed_and_dispatch_is_t
     let table = String::from_utf8_lossy(&site.cli(&["status"]).stdout).into_owned();
     assert!(table.contains("MISMATCH: not keyed"), "{table}");
     // A call that would key the board-only radio: the engine is refused, the line stays put.
-    let talker = Tsi::from_parts(206, 1, 1_234_567).expect("TSI");
-    {
-        let mut radio = site.astrid.emulator.lock().expect("lock");
-        let cc = radio.network_incoming_group_call(
-            talker,
-            Tsi::from_parts(206, 1, 2_061_001).expect("TSI"),
-            3,
-        );
-        radio.network_talker(cc, talker);
-    }
+    field_call(&site.astrid, ASTRID_TALKER, ASTRID_GROUP);
     for n in 0..50u8 {
-        let mut frame = [0xaa; 160];
-        frame[0] = n;
-        site.a_audio.send_to(&frame, site.a_daemon).expect("audio");
+        site.a_audio.send(n);
         std::thread::sleep(Duration::from_millis(20));
         assert!(!site.board.keyed(C2000_PORT), "keyed despite the mismatch");
     }

@@ -6,7 +6,6 @@
 //! can read stops the daemon from starting.
 
 use std::net::{SocketAddr, UdpSocket};
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -22,7 +21,17 @@ use borderlink_protocol::voice::{
     KeyUpTime, MAX_PACKET_LEN, Origin, Priority, RadioHeader, SiteId, StreamId, TxState, VoiceRepr,
 };
 use borderlink_sim::pty::radio::PtyRadio;
+use borderlink_tests::audio::{Audio, frame};
+use borderlink_tests::border::{
+    ASTRID_GROUP, ASTRID_RADIO, ASTRID_TALKER, C2000_GROUP, C2000_RADIO, C2000_TALKER, tsi,
+};
+use borderlink_tests::cli::cli;
+use borderlink_tests::config::{Api, Patch, Peer, Radio, SiteConfig};
 use borderlink_tests::daemon::Daemon;
+use borderlink_tests::loopback::{free_tcp, free_udp};
+use borderlink_tests::radio::{field_call, field_call_ends, wait_initialised};
+use borderlink_tests::secrets::{Token, key_file, token_file};
+use borderlink_tests::temp::TempDir;
 
 const FRAMES: u8 = 40;
 const GRANT_DELAY: Duration = Duration::from_millis(300);
@@ -31,28 +40,6 @@ const KEY_LINES: [&str; 2] = [
     "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGw==",
     "ZGVmZ2hpamtsbW5vcHFyc3R1dnd4eXp7fH1+fw==",
 ];
-
-fn tsi(mcc: u16, ssi: u32) -> Tsi {
-    Tsi::from_parts(mcc, 1, ssi).expect("valid TSI")
-}
-
-fn free_udp_port() -> SocketAddr {
-    let probe = UdpSocket::bind("127.0.0.1:0").expect("bind");
-    probe.local_addr().expect("addr")
-}
-
-fn free_tcp_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("free port")
-        .port()
-}
-
-fn frame(n: u8) -> [u8; 160] {
-    let mut f = [0xaa; 160];
-    f[0] = n;
-    f
-}
 
 /// The relay between the sites: forwards every datagram, keeps a copy of those from A to B,
 /// and counts the keepalives (RTCP) each way.
@@ -144,217 +131,145 @@ impl Relay {
 
 /// A viewer token for monitoring, in `dir/tokens` (the API answers reads to token holders).
 fn write_token_file(dir: &Path) -> PathBuf {
-    let path = dir.join("tokens");
-    std::fs::write(
-        &path,
-        "# name role country token\nmonitor viewer BE 5f4dcc3b5aa765d61d8327deb882cf99\n",
+    token_file(
+        dir,
+        &[Token {
+            name: "monitor",
+            role: "viewer",
+            country: "BE",
+            secret: "5f4dcc3b5aa765d61d8327deb882cf99",
+        }],
     )
-    .expect("token file");
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).expect("chmod");
-    path
 }
 
 fn write_key_file(dir: &Path, mode: u32) -> PathBuf {
-    let path = dir.join("a-b.key");
-    std::fs::write(
-        &path,
-        format!("# test pair\n{}\n{}\n", KEY_LINES[0], KEY_LINES[1]),
-    )
-    .expect("key file");
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).expect("chmod");
-    path
+    key_file(dir, "a-b.key", &KEY_LINES, mode)
 }
 
 struct SiteSpec<'a> {
     id: u16,
     radio: &'a PtyRadio,
-    network: &'a str,
-    issi: &'a str,
-    group: &'a str,
-    other_gateway: &'a str,
+    issi: Tsi,
+    group: Tsi,
+    other_gateway: Tsi,
     audio_daemon: SocketAddr,
     audio_test: SocketAddr,
     voice: SocketAddr,
     peer: SocketAddr,
     key_file: &'a Path,
-    /// The control API's port.
-    api: u16,
+    /// The control API's address.
+    api: SocketAddr,
 }
 
 /// Site 1 alone, its one peer never answering: for checks made before any packet flows.
-fn lone_site_config(dir: &Path, radio: &PtyRadio, key: &Path) -> PathBuf {
-    write_config(
+fn lone_site_config(dir: &Path, radio: &PtyRadio, key: &Path) -> SiteConfig {
+    site_config(
         dir,
         &SiteSpec {
             id: 1,
             radio,
-            network: "ASTRID",
-            issi: "02060000109000001",
-            group: "02060000102061001",
-            other_gateway: "02040000109000101",
-            audio_daemon: free_udp_port(),
-            audio_test: free_udp_port(),
-            voice: free_udp_port(),
-            peer: free_udp_port(),
+            issi: ASTRID_RADIO,
+            group: ASTRID_GROUP,
+            other_gateway: C2000_RADIO,
+            audio_daemon: free_udp(),
+            audio_test: free_udp(),
+            voice: free_udp(),
+            peer: free_udp(),
             key_file: key,
-            api: free_tcp_port(),
+            api: free_tcp(),
         },
     )
 }
 
-fn write_config(dir: &Path, s: &SiteSpec<'_>) -> PathBuf {
-    let config = format!(
-        r#"
-gateway_radios = ["{other}"]
-
-[site]
-id = {id}
-name = "site {id}"
-
-[[radios]]
-name = "radio"
-network = "{network}"
-serial = "{serial}"
-issi = "{issi}"
-group = "{group}"
-udp = {{ listen = "{audio_daemon}", peer = "{audio_test}", format = "pcma" }}
-
-# A long fixed playout delay absorbs the stalls of a loaded test machine.
-[playout]
-fixed = "1s"
-
-[network]
-listen = "{voice}"
-keepalive = "200ms"
-
-[[peers]]
-site = {peer_id}
-name = "site {peer_id}"
-address = "{peer}"
-key_file = "{key}"
-
-[api]
-listen = "127.0.0.1:{api}"
-token_file = "{tokens}"
-
-[[patches]]
-name = "border"
-channels = [
-    {{ site = 1, network = "ASTRID", group = "02060000102061001" }},
-    {{ site = 2, network = "C2000", group = "02040000102040551" }},
-]
-"#,
-        other = s.other_gateway,
-        id = s.id,
-        network = s.network,
-        serial = s.radio.path,
-        issi = s.issi,
-        group = s.group,
-        audio_daemon = s.audio_daemon,
-        audio_test = s.audio_test,
-        voice = s.voice,
-        peer_id = 3 - s.id,
-        peer = s.peer,
-        key = s.key_file.display(),
-        api = s.api,
-        tokens = write_token_file(dir).display(),
-    );
-    let path = dir.join(format!("site-{}.toml", s.id));
-    std::fs::write(&path, config).expect("config");
-    path
+fn site_config(dir: &Path, s: &SiteSpec<'_>) -> SiteConfig {
+    let peer_id = 3 - s.id;
+    SiteConfig::new(s.id, &format!("site {}", s.id))
+        .gateway_radio(s.other_gateway)
+        .radio(
+            Radio::new("radio", s.issi, s.group)
+                .serial(&s.radio.path)
+                .udp(s.audio_daemon, s.audio_test),
+        )
+        // A long fixed playout delay absorbs the stalls of a loaded test machine.
+        .playout_fixed("1s")
+        .network(s.voice, "200ms")
+        .peer(Peer::new(
+            peer_id,
+            &format!("site {peer_id}"),
+            s.peer,
+            s.key_file,
+        ))
+        .api(Api::new(s.api, &write_token_file(dir)))
+        .patch(
+            Patch::new("border")
+                .channel(1, ASTRID_GROUP)
+                .channel(2, C2000_GROUP),
+        )
 }
 
 /// Both sites, their radios and audio, and the relay between them, with the link up.
 struct Pair {
     astrid: PtyRadio,
     c2000: PtyRadio,
-    a_audio: UdpSocket,
-    a_audio_daemon: SocketAddr,
-    b_audio: UdpSocket,
-    b_audio_daemon: SocketAddr,
+    a_audio: Audio,
+    b_audio: Audio,
     a: Daemon,
     b: Daemon,
     relay: Relay,
     /// Site A's control API.
     a_api: String,
-    _dir: TempDir,
-}
-
-struct TempDir(PathBuf);
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn temp_dir(name: &str) -> TempDir {
-    let dir = std::env::temp_dir().join(format!("borderlink-{name}-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    TempDir(dir)
+    dir: TempDir,
 }
 
 impl Pair {
     fn start(name: &str) -> Pair {
-        let dir = temp_dir(name);
-        let key = write_key_file(&dir.0, 0o600);
-        let astrid = PtyRadio::start(tsi(206, 9_000_001), GRANT_DELAY);
-        let c2000 = PtyRadio::start(tsi(204, 9_000_101), GRANT_DELAY);
-        let a_audio = UdpSocket::bind("127.0.0.1:0").expect("bind");
-        let b_audio = UdpSocket::bind("127.0.0.1:0").expect("bind");
-        for s in [&a_audio, &b_audio] {
-            s.set_read_timeout(Some(Duration::from_millis(50)))
-                .expect("timeout");
-        }
-        let (a_audio_daemon, b_audio_daemon) = (free_udp_port(), free_udp_port());
-        let (a_voice, b_voice) = (free_udp_port(), free_udp_port());
+        let dir = TempDir::new(name);
+        let key = write_key_file(dir.path(), 0o600);
+        let astrid = PtyRadio::start(ASTRID_RADIO, GRANT_DELAY);
+        let c2000 = PtyRadio::start(C2000_RADIO, GRANT_DELAY);
+        let (a_audio, b_audio) = (Audio::new(), Audio::new());
+        let (a_voice, b_voice) = (free_udp(), free_udp());
         let a_side = UdpSocket::bind("127.0.0.1:0").expect("bind");
         let b_side = UdpSocket::bind("127.0.0.1:0").expect("bind");
-        let a_api = free_tcp_port();
-        let a_config = write_config(
-            &dir.0,
+        let a_api = free_tcp();
+        let a_config = site_config(
+            dir.path(),
             &SiteSpec {
                 id: 1,
                 radio: &astrid,
-                network: "ASTRID",
-                issi: "02060000109000001",
-                group: "02060000102061001",
-                other_gateway: "02040000109000101",
-                audio_daemon: a_audio_daemon,
-                audio_test: a_audio.local_addr().expect("addr"),
+                issi: ASTRID_RADIO,
+                group: ASTRID_GROUP,
+                other_gateway: C2000_RADIO,
+                audio_daemon: a_audio.daemon,
+                audio_test: a_audio.addr(),
                 voice: a_voice,
                 peer: a_side.local_addr().expect("addr"),
                 key_file: &key,
                 api: a_api,
             },
-        );
-        let b_config = write_config(
-            &dir.0,
+        )
+        .write(&dir.join("site-1.toml"));
+        let b_config = site_config(
+            dir.path(),
             &SiteSpec {
                 id: 2,
                 radio: &c2000,
-                network: "C2000",
-                issi: "02040000109000101",
-                group: "02040000102040551",
-                other_gateway: "02060000109000001",
-                audio_daemon: b_audio_daemon,
-                audio_test: b_audio.local_addr().expect("addr"),
+                issi: C2000_RADIO,
+                group: C2000_GROUP,
+                other_gateway: ASTRID_RADIO,
+                audio_daemon: b_audio.daemon,
+                audio_test: b_audio.addr(),
                 voice: b_voice,
                 peer: b_side.local_addr().expect("addr"),
                 key_file: &key,
-                api: free_tcp_port(),
+                api: free_tcp(),
             },
-        );
+        )
+        .write(&dir.join("site-2.toml"));
         let relay = Relay::start(a_side, b_side, a_voice, b_voice);
         let a = Daemon::start(&a_config);
         let b = Daemon::start(&b_config);
-        for radio in [&astrid, &c2000] {
-            assert!(
-                radio.wait_for("AT+CSQ?", Duration::from_secs(20)),
-                "radio not initialised: {:?}",
-                radio.commands()
-            );
-        }
+        wait_initialised(&[&astrid, &c2000]);
         // Keepalives both ways, twice: each side has heard the other.
         assert!(
             relay.wait_keepalives(2, Duration::from_secs(10)),
@@ -371,71 +286,40 @@ impl Pair {
             astrid,
             c2000,
             a_audio,
-            a_audio_daemon,
             b_audio,
-            b_audio_daemon,
             a,
             b,
             relay,
-            a_api: format!("http://127.0.0.1:{a_api}"),
-            _dir: dir,
+            a_api: format!("http://{a_api}"),
+            dir,
         }
     }
 
     /// A field unit talks on `from`'s network for `FRAMES` frames; returns the frame numbers
     /// played into the other site's radio.
     fn call(&self, from_astrid: bool) -> Vec<u8> {
-        let (radio, talker, group, socket, to, listener) = if from_astrid {
+        let (radio, talker, group, audio, listener) = if from_astrid {
             (
                 &self.astrid,
-                tsi(206, 1_234_567),
-                tsi(206, 2_061_001),
+                ASTRID_TALKER,
+                ASTRID_GROUP,
                 &self.a_audio,
-                self.a_audio_daemon,
                 &self.b_audio,
             )
         } else {
             (
                 &self.c2000,
-                tsi(204, 2_040_123),
-                tsi(204, 2_040_551),
+                C2000_TALKER,
+                C2000_GROUP,
                 &self.b_audio,
-                self.b_audio_daemon,
                 &self.a_audio,
             )
         };
-        let cc = {
-            let mut r = radio.emulator.lock().expect("lock");
-            let cc = r.network_incoming_group_call(talker, group, 3);
-            r.network_talker(cc, talker);
-            cc
-        };
+        let cc = field_call(radio, talker, group);
         std::thread::sleep(Duration::from_millis(200));
-        // At the pace of an audio interface: frame n at start + n × 20 ms, so a late wake-up
-        // on a loaded machine does not add up into a stream slower than its timestamps.
-        let start = Instant::now();
-        for n in 0..FRAMES {
-            let due = start + Duration::from_millis(20 * u64::from(n));
-            std::thread::sleep(due.saturating_duration_since(Instant::now()));
-            socket.send_to(&frame(n), to).expect("send audio");
-        }
-        radio
-            .emulator
-            .lock()
-            .expect("lock")
-            .network_talker_stopped(cc);
-        let mut heard = Vec::new();
-        let end = Instant::now() + Duration::from_secs(10);
-        let mut buf = [0u8; 400];
-        while Instant::now() < end && heard.len() < usize::from(FRAMES) {
-            if let Ok(n) = listener.recv(&mut buf)
-                && n == 160
-                && buf[1..160].iter().all(|&b| b == 0xaa)
-            {
-                heard.push(buf[0]);
-            }
-        }
-        heard
+        audio.talk(0..FRAMES);
+        field_call_ends(radio, cc);
+        listener.heard(usize::from(FRAMES), Duration::from_secs(10))
     }
 }
 
@@ -471,11 +355,11 @@ fn two_sites_relay_calls_both_ways_over_srtp() {
         "plaintext audio on the wire"
     );
     // Dispatch sees the peer up, its round-trip time and its counters.
-    let out = std::process::Command::new(borderlink_tests::binary("borderlink"))
-        .args(["status", "--json", "--api", &pair.a_api])
-        .env("BORDERLINK_TOKEN_FILE", pair._dir.0.join("tokens"))
-        .output()
-        .expect("borderlink status");
+    let out = cli(
+        &["status", "--json", "--api", &pair.a_api],
+        &pair.a_api,
+        Some(&pair.dir.join("tokens")),
+    );
     assert!(out.status.success(), "{out:?}");
     let status: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
     let peer = &status["peers"][0];
@@ -521,7 +405,7 @@ fn forged_voice(key: &MasterKey, ssrc: u32) -> Vec<u8> {
             emergency: true,
             priority: Priority::new(15).expect("priority"),
             talker: Some(tsi(206, 6_666_666)),
-            talkgroup: tsi(206, 2_061_001),
+            talkgroup: ASTRID_GROUP,
             origin: Origin {
                 site: SiteId(1),
                 network: Some(Network::Astrid),
@@ -650,10 +534,10 @@ fn forged_replayed_malformed_and_stranger_packets_key_nothing() {
 
 #[test]
 fn a_key_file_others_can_read_stops_the_daemon_naming_file_and_mode() {
-    let dir = temp_dir("peers-exposed");
-    let key = write_key_file(&dir.0, 0o644);
-    let radio = PtyRadio::start(tsi(206, 9_000_001), GRANT_DELAY);
-    let config = lone_site_config(&dir.0, &radio, &key);
+    let dir = TempDir::new("peers-exposed");
+    let key = write_key_file(dir.path(), 0o644);
+    let radio = PtyRadio::start(ASTRID_RADIO, GRANT_DELAY);
+    let config = lone_site_config(dir.path(), &radio, &key).write(&dir.join("site-1.toml"));
     let mut daemon = Daemon::start(&config);
     let status = daemon.child.wait().expect("wait");
     assert!(!status.success(), "started with an exposed key");
@@ -676,17 +560,12 @@ fn a_key_file_others_can_read_stops_the_daemon_naming_file_and_mode() {
 /// The daemon refuses to start, naming both peers and the file.
 #[test]
 fn one_key_file_for_two_peers_stops_the_daemon() {
-    let dir = temp_dir("peers-shared-key");
-    let key = write_key_file(&dir.0, 0o600);
-    let radio = PtyRadio::start(tsi(206, 9_000_001), GRANT_DELAY);
-    let config = lone_site_config(&dir.0, &radio, &key);
-    let mut text = std::fs::read_to_string(&config).expect("config");
-    text.push_str(&format!(
-        "\n[[peers]]\nsite = 3\nname = \"third\"\naddress = \"{}\"\nkey_file = \"{}\"\n",
-        free_udp_port(),
-        key.display()
-    ));
-    std::fs::write(&config, text).expect("config");
+    let dir = TempDir::new("peers-shared-key");
+    let key = write_key_file(dir.path(), 0o600);
+    let radio = PtyRadio::start(ASTRID_RADIO, GRANT_DELAY);
+    let config = lone_site_config(dir.path(), &radio, &key)
+        .peer(Peer::new(3, "third", free_udp(), &key))
+        .write(&dir.join("site-1.toml"));
     let mut daemon = Daemon::start(&config);
     let status = daemon.child.wait().expect("wait");
     assert!(!status.success(), "started with one key file for two peers");

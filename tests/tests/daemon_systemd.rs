@@ -3,21 +3,15 @@
 //! that interval from the main loop; `STOPPING=1` on SIGTERM. (That only the main loop pings,
 //! so a hung loop gets the daemon killed, is the notifier's unit test.)
 
-use std::net::UdpSocket;
 use std::os::unix::net::UnixDatagram;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use borderlink_tests::{binary, sigterm};
-
-struct Daemon(Child);
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use borderlink_tests::border::{ASTRID_GROUP, ASTRID_RADIO};
+use borderlink_tests::config::{Radio, SiteConfig};
+use borderlink_tests::daemon::Daemon;
+use borderlink_tests::loopback::free_udp;
+use borderlink_tests::sigterm;
+use borderlink_tests::temp::TempDir;
 
 /// The next notification, or `None` once `deadline` has passed.
 fn next(socket: &UnixDatagram, deadline: Instant) -> Option<String> {
@@ -32,49 +26,24 @@ fn next(socket: &UnixDatagram, deadline: Instant) -> Option<String> {
 
 #[test]
 fn under_systemd_it_says_ready_pings_the_watchdog_from_its_loop_and_says_stopping() {
-    let dir = std::env::temp_dir().join(format!("borderlinkd-systemd-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("temp dir");
+    let dir = TempDir::new("systemd");
     let socket_path = dir.join("notify.sock");
     let socket = UnixDatagram::bind(&socket_path).expect("fake notify socket");
-    let config = dir.join("site.toml");
     // A radio whose port does not exist: the daemon runs (and retries the port) all the same.
-    let listen = UdpSocket::bind("127.0.0.1:0")
-        .and_then(|s| s.local_addr())
-        .expect("free port");
-    std::fs::write(
-        &config,
-        format!(
-            r#"
-[site]
-id = 1
-name = "systemd test"
-
-[[radios]]
-name = "astrid"
-network = "ASTRID"
-serial = "/dev/borderlink-test-no-such-port"
-issi = "02060000109000001"
-group = "02060000102061001"
-udp = {{ listen = "{listen}", peer = "127.0.0.1:9", format = "pcma" }}
-"#
-        ),
-    )
-    .expect("config");
-    let daemon = Daemon(
-        Command::new(binary("borderlinkd"))
-            .arg("--config")
-            .arg(&config)
-            .env("RUST_LOG", "warn")
-            .env("NOTIFY_SOCKET", &socket_path)
-            // 400 ms: a ping every 200 ms.
-            .env("WATCHDOG_USEC", "400000")
-            .env_remove("WATCHDOG_PID")
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start borderlinkd"),
-    );
+    let config = SiteConfig::new(1, "systemd test")
+        .radio(
+            Radio::new("astrid", ASTRID_RADIO, ASTRID_GROUP)
+                .serial("/dev/borderlink-test-no-such-port")
+                .udp(free_udp(), "127.0.0.1:9".parse().expect("address")),
+        )
+        .write(&dir.join("site.toml"));
+    let mut command = Daemon::command(&config);
+    command
+        .env("NOTIFY_SOCKET", &socket_path)
+        // 400 ms: a ping every 200 ms.
+        .env("WATCHDOG_USEC", "400000")
+        .env_remove("WATCHDOG_PID");
+    let daemon = Daemon::spawn(command);
     let start = Instant::now();
     let first = next(&socket, start + Duration::from_secs(20)).expect("READY=1");
     assert_eq!(first, "READY=1");
@@ -86,7 +55,7 @@ udp = {{ listen = "{listen}", peer = "127.0.0.1:9", format = "pcma" }}
     }
     // One at once, then every 200 ms: about 6 in 1.1 s; a loaded machine may delay a few.
     assert!(pings >= 3, "{pings} watchdog pings in 1.1 s");
-    sigterm(&daemon.0);
+    sigterm(&daemon.child);
     let stop = next(&socket, Instant::now() + Duration::from_secs(3));
     assert_eq!(stop.as_deref(), Some("STOPPING=1"));
 }

@@ -9,8 +9,7 @@
 //! `BORDERLINK_SRTP_PYTHON` pointing at that venv's interpreter.
 
 use std::io::{BufRead, BufReader, Write};
-use std::net::{SocketAddr, UdpSocket};
-use std::os::unix::fs::PermissionsExt;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc;
@@ -18,31 +17,23 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use borderlink_gateway::engine::relay::{END_COPIES, START_COPIES};
 use borderlink_gateway::net::keepalive::Keepalive;
-use borderlink_protocol::ids::{Network, Tsi};
+use borderlink_protocol::ids::Network;
 use borderlink_protocol::voice::{
     KeyUpTime, MAX_PACKET_LEN, Origin, Priority, RadioHeader, SiteId, StreamId, TxState, VoiceRepr,
 };
 use borderlink_sim::pty::radio::PtyRadio;
+use borderlink_tests::audio::{Audio, frame};
+use borderlink_tests::border::{
+    ASTRID_GROUP, ASTRID_RADIO, ASTRID_TALKER, C2000_GROUP, C2000_RADIO, C2000_TALKER,
+};
+use borderlink_tests::config::{Patch, Peer, Radio, SiteConfig};
 use borderlink_tests::daemon::Daemon;
+use borderlink_tests::loopback::free_udp;
+use borderlink_tests::radio::{field_call, field_call_ends, wait_initialised};
+use borderlink_tests::secrets::key_file;
+use borderlink_tests::temp::TempDir;
 
 const FRAMES: u8 = 40;
-
-fn tsi(mcc: u16, ssi: u32) -> Tsi {
-    Tsi::from_parts(mcc, 1, ssi).expect("valid TSI")
-}
-
-fn frame(n: u8) -> [u8; 160] {
-    let mut f = [0xaa; 160];
-    f[0] = n;
-    f
-}
-
-fn free_udp_port() -> SocketAddr {
-    UdpSocket::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-}
 
 /// The libsrtp peer process and the lines it reports.
 struct LibsrtpPeer {
@@ -118,62 +109,36 @@ fn keys(suite: &str) -> [String; 2] {
 }
 
 fn write_files(dir: &Path, suite: &str, keys: &[String; 2], s: &Setup) -> PathBuf {
-    let key_file = dir.join("pair.key");
-    std::fs::write(&key_file, format!("{}\n{}\n", keys[0], keys[1])).expect("key file");
-    std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o600)).expect("chmod");
-    let config = format!(
-        r#"
-gateway_radios = ["02060000109000001"]
-
-[site]
-id = 2
-name = "site 2"
-
-[[radios]]
-name = "c2000"
-network = "C2000"
-serial = "{serial}"
-issi = "02040000109000101"
-group = "02040000102040551"
-udp = {{ listen = "{audio_daemon}", peer = "{audio_test}", format = "pcma" }}
-
-[playout]
-fixed = "1s"
-
-[network]
-listen = "{voice}"
-keepalive = "200ms"
-
-[[peers]]
-site = 1
-name = "libsrtp"
-address = "127.0.0.1:{peer_port}"
-key_file = "{key}"
-suite = "{suite}"
-
-[[patches]]
-name = "border"
-channels = [
-    {{ site = 1, network = "ASTRID", group = "02060000102061001" }},
-    {{ site = 2, network = "C2000", group = "02040000102040551" }},
-]
-"#,
-        serial = s.radio.path,
-        audio_daemon = s.audio_daemon,
-        audio_test = s.audio.local_addr().expect("addr"),
-        voice = s.voice,
-        peer_port = s.peer_port,
-        key = key_file.display(),
-    );
-    let path = dir.join("site.toml");
-    std::fs::write(&path, config).expect("config");
-    path
+    let key_file = key_file(dir, "pair.key", &[&keys[0], &keys[1]], 0o600);
+    SiteConfig::new(2, "site 2")
+        .gateway_radio(ASTRID_RADIO)
+        .radio(
+            Radio::new("c2000", C2000_RADIO, C2000_GROUP)
+                .serial(&s.radio.path)
+                .audio(&s.audio),
+        )
+        .playout_fixed("1s")
+        .network(s.voice, "200ms")
+        .peer(
+            Peer::new(
+                1,
+                "libsrtp",
+                SocketAddr::from(([127, 0, 0, 1], s.peer_port)),
+                &key_file,
+            )
+            .suite(suite),
+        )
+        .patch(
+            Patch::new("border")
+                .channel(1, ASTRID_GROUP)
+                .channel(2, C2000_GROUP),
+        )
+        .write(&dir.join("site.toml"))
 }
 
 struct Setup {
     radio: PtyRadio,
-    audio: UdpSocket,
-    audio_daemon: SocketAddr,
+    audio: Audio,
     voice: SocketAddr,
     peer_port: u16,
 }
@@ -195,8 +160,8 @@ fn site1_packet(seq: u16, key_up: u64) -> Vec<u8> {
             squelch_open: !last,
             emergency: false,
             priority: Priority::new(3).expect("priority"),
-            talker: Some(tsi(206, 1_234_567)),
-            talkgroup: tsi(206, 2_061_001),
+            talker: Some(ASTRID_TALKER),
+            talkgroup: ASTRID_GROUP,
             origin: Origin {
                 site: SiteId(1),
                 network: Some(Network::Astrid),
@@ -212,31 +177,20 @@ fn site1_packet(seq: u16, key_up: u64) -> Vec<u8> {
 }
 
 fn interop(suite: &str) {
-    let dir =
-        std::env::temp_dir().join(format!("borderlink-interop-{}-{suite}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
+    let dir = TempDir::new(&format!("interop-{suite}"));
     let keys = keys(suite);
-    let voice = free_udp_port();
+    let voice = free_udp();
     // Site 1 (the peer) sends with the first line, the lower site id's key.
     let mut peer = LibsrtpPeer::start(suite, &keys[0], &keys[1], voice);
-    let audio = UdpSocket::bind("127.0.0.1:0").expect("bind");
-    audio
-        .set_read_timeout(Some(Duration::from_millis(50)))
-        .expect("timeout");
     let setup = Setup {
-        radio: PtyRadio::start(tsi(204, 9_000_101), Duration::from_millis(300)),
-        audio,
-        audio_daemon: free_udp_port(),
+        radio: PtyRadio::start(C2000_RADIO, Duration::from_millis(300)),
+        audio: Audio::new(),
         voice,
         peer_port: peer.port,
     };
-    let config = write_files(&dir, suite, &keys, &setup);
+    let config = write_files(dir.path(), suite, &keys, &setup);
     let mut daemon = Daemon::start(&config);
-    assert!(
-        setup.radio.wait_for("AT+CSQ?", Duration::from_secs(20)),
-        "radio not initialised: {:?}",
-        setup.radio.commands()
-    );
+    wait_initialised(&[&setup.radio]);
 
     // libsrtp -> borderlinkd: keepalives (SRTCP) bring the link up, and the peer's
     // transmission (SRTP) goes out on the C2000 radio.
@@ -272,17 +226,9 @@ fn interop(suite: &str) {
         std::thread::sleep(due.saturating_duration_since(Instant::now()));
         peer.send(&site1_packet(seq, key_up));
     }
-    let mut heard = Vec::new();
-    let end = Instant::now() + Duration::from_secs(10);
-    let mut buf = [0u8; 400];
-    while Instant::now() < end && heard.len() < usize::from(FRAMES) {
-        if let Ok(n) = setup.audio.recv(&mut buf)
-            && n == 160
-            && buf[1..160].iter().all(|&b| b == 0xaa)
-        {
-            heard.push(buf[0]);
-        }
-    }
+    let heard = setup
+        .audio
+        .heard(usize::from(FRAMES), Duration::from_secs(10));
     assert_eq!(
         heard,
         (0..FRAMES).collect::<Vec<u8>>(),
@@ -299,29 +245,10 @@ fn interop(suite: &str) {
     );
 
     // borderlinkd -> libsrtp: a call on C2000 reaches the peer, which decrypts it.
-    let cc = {
-        let mut r = setup.radio.emulator.lock().expect("lock");
-        let talker = tsi(204, 2_040_123);
-        let cc = r.network_incoming_group_call(talker, tsi(204, 2_040_551), 3);
-        r.network_talker(cc, talker);
-        cc
-    };
+    let cc = field_call(&setup.radio, C2000_TALKER, C2000_GROUP);
     std::thread::sleep(Duration::from_millis(200));
-    let start = Instant::now();
-    for n in 0..FRAMES {
-        let due = start + Duration::from_millis(20 * u64::from(n));
-        std::thread::sleep(due.saturating_duration_since(Instant::now()));
-        setup
-            .audio
-            .send_to(&frame(n), setup.audio_daemon)
-            .expect("audio");
-    }
-    setup
-        .radio
-        .emulator
-        .lock()
-        .expect("lock")
-        .network_talker_stopped(cc);
+    setup.audio.talk(0..FRAMES);
+    field_call_ends(&setup.radio, cc);
     let mut frames = Vec::new();
     let mut keepalives = 0;
     let mut replays = 0;
@@ -337,7 +264,7 @@ fn interop(suite: &str) {
                 let repr = VoiceRepr::parse(&bytes).expect("libsrtp's output parses as voice");
                 assert_eq!(repr.radio.origin.site, SiteId(2));
                 assert_eq!(repr.radio.origin.network, Some(Network::C2000));
-                assert_eq!(repr.radio.talkgroup, tsi(204, 2_040_551));
+                assert_eq!(repr.radio.talkgroup, C2000_GROUP);
                 if repr.payload.len() == 160 {
                     frames.push(repr.payload[0]);
                 }
@@ -373,7 +300,6 @@ fn interop(suite: &str) {
     assert_eq!(summary["auth_failed"], 0, "{summary}");
     assert_eq!(summary["keepalives_in"], 3, "{summary}");
     assert_eq!(summary["voice_in"], u64::from(FRAMES) + 1, "{summary}");
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]

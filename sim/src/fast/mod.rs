@@ -43,6 +43,8 @@ pub struct FastRun {
     /// Counters of gateways that were killed.
     retired: BTreeMap<u16, Counters>,
     clock_offsets: Vec<i64>,
+    /// The (site, radio) PEI cables pulled out: nothing passes either way until plugged back.
+    unplugged: Vec<(usize, usize)>,
     now: Instant,
 }
 
@@ -99,6 +101,7 @@ impl FastRun {
             saved: vec![None; scenario.sites.len()],
             retired: BTreeMap::new(),
             clock_offsets,
+            unplugged: Vec::new(),
             now: {
                 crate::trace::set_now(Instant::ZERO);
                 Instant::ZERO
@@ -124,6 +127,31 @@ impl FastRun {
             Some(Some(s)) => s.patch_names(now),
             _ => Vec::new(),
         }
+    }
+
+    /// Pulls out the PEI cable of site `site`'s radio `radio` (its serial port closes, as
+    /// borderlinkd sees a USB adapter vanish), or plugs it back (`plugged`: the port opens).
+    /// The radio itself keeps running.
+    pub fn set_radio_cable(&mut self, site: usize, radio: usize, plugged: bool) {
+        let now = self.now;
+        self.unplugged.retain(|&k| k != (site, radio));
+        if !plugged {
+            self.unplugged.push((site, radio));
+        }
+        if let Some(s) = self.sites.get_mut(site).and_then(Option::as_mut) {
+            s.radio_port(now, radio, plugged);
+        }
+        self.world.note(
+            now,
+            format!(
+                "site {site}: radio {radio}'s PEI cable {}",
+                if plugged {
+                    "plugged back"
+                } else {
+                    "pulled out"
+                }
+            ),
+        );
     }
 
     /// Runs until `until` (virtual time).
@@ -195,6 +223,9 @@ impl FastRun {
                 moved = true;
                 match out {
                     WorldOutput::Pei { site, radio, bytes } => {
+                        if self.unplugged.contains(&(site, radio)) {
+                            continue;
+                        }
                         if let Some(s) = self.sites[site].as_mut() {
                             s.radio_bytes(now, radio, &bytes);
                         }
@@ -221,7 +252,9 @@ impl FastRun {
                     moved = true;
                     match out {
                         SiteOutput::Pei { radio, bytes } => {
-                            self.world.from_gateway_pei(now, si, radio, &bytes)
+                            if !self.unplugged.contains(&(si, radio)) {
+                                self.world.from_gateway_pei(now, si, radio, &bytes);
+                            }
                         }
                         SiteOutput::Audio { radio, frame } => {
                             self.world.from_gateway_audio(now, si, radio, &frame)

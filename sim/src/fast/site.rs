@@ -285,6 +285,18 @@ impl FastSite {
             .handle_radio_port(t, radio, PortEvent::Bytes(bytes.to_vec()));
     }
 
+    /// One of its radios' serial ports opened (`up`) or vanished.
+    pub fn radio_port(&mut self, now: Instant, radio: usize, up: bool) {
+        let _in = self.span.clone().entered();
+        let t = self.time(now);
+        let event = if up {
+            PortEvent::Up
+        } else {
+            PortEvent::Down("the USB serial adapter went away".to_owned())
+        };
+        self.core.handle_radio_port(t, radio, event);
+    }
+
     /// Audio captured from one of its radios (the radio's loudspeaker output).
     pub fn radio_audio(&mut self, now: Instant, radio: usize, frame: &[u8; FRAME_LEN]) {
         let _in = self.span.clone().entered();

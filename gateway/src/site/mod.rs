@@ -141,6 +141,10 @@ pub struct SiteOptions {
     pub audio_drops: Vec<Arc<AudioDrops>>,
 }
 
+/// How long the board keeps a radio off when its PEI cable went away while it may have been
+/// on the air ([`SiteCore::guard_pei_radios`]): long enough for the network to see it gone.
+const LOST_PEI_OFF_MS: u16 = 2_000;
+
 /// The priority of a call heard on a radio without PEI: the COR line says a call is on, not
 /// how urgent it is, so it claims the floor at the lowest priority.
 const COR_PRIORITY: Priority = match Priority::new(0) {
@@ -175,6 +179,9 @@ struct SiteRadio {
     /// What the board was last told about this radio's PEI keying (see
     /// [`SiteCore::guard_pei_radios`]).
     pei_guarded: bool,
+    /// The board was asked to switch the radio off and on because its PEI cable went away
+    /// while it may have been on the air; cleared when the cable is back.
+    cut_for_lost_pei: bool,
 }
 
 impl SiteRadio {
@@ -281,6 +288,7 @@ impl SiteCore {
                 grant_delay,
                 line_grant_at: None,
                 pei_guarded: false,
+                cut_for_lost_pei: false,
             });
         }
         let board = config.board.as_ref().map(|_| SiteBoard {
@@ -922,11 +930,30 @@ impl SiteCore {
             let (Some(pei), Some(port)) = (radio.pei.as_ref(), radio.board_port) else {
                 continue;
             };
-            let ready = pei.status().state == crate::radio::LinkState::Ready;
+            let state = pei.status().state;
+            let ready = state == crate::radio::LinkState::Ready;
             let on_air = pei.cease_pending() || (radio.pei_guarded && !ready);
             if on_air != radio.pei_guarded {
                 radio.pei_guarded = on_air;
                 board.session.set_pei_keyed(now, port, on_air);
+            }
+            // Its PEI cable is gone while it may be on the air: no cease can reach it, and a
+            // radio keyed with `AT+CTXD` ignores its PTT line, so it would hold the group until
+            // the board's TX cap. Its power is the only way left to unkey it.
+            let cable_gone = state == crate::radio::LinkState::Disconnected;
+            if !cable_gone {
+                radio.cut_for_lost_pei = false;
+            } else if radio.pei_guarded && !radio.cut_for_lost_pei {
+                // With the board link down the board cuts every guarded radio itself (no host,
+                // or the next session's `Hello`): nothing to ask until it is back.
+                if board
+                    .session
+                    .power_cycle(now, port, LOST_PEI_OFF_MS)
+                    .is_ok()
+                {
+                    warn!(radio = %radio.name, "PEI cable lost while the radio may be on the air: the board switches it off and on");
+                    radio.cut_for_lost_pei = true;
+                }
             }
         }
     }

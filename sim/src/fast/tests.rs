@@ -185,25 +185,38 @@ fn a_radio_without_pei_is_keyed_by_the_board_and_heard_on_its_cor_line() {
     assert!(line.keyed > 0 && !line.keyed_at_end, "{}", r.text());
 }
 
-/// A radio whose PEI cable is pulled mid-relay: its board line drops at once, and once
-/// plugged back the radio is initialised again and relays the next over (the pty end-to-end
-/// test `daemon_radios` checks the same through real serial ports).
+/// A radio whose PEI cable is pulled mid-relay: its board line drops at once; keyed with
+/// `AT+CTXD`, it ignores the line and no cease can reach it, so the board switches it off
+/// (before, it held the C2000 group until the board's TX cap); once plugged back it is
+/// initialised again and relays the next over (the pty end-to-end test `daemon_radios` checks
+/// the replug through real serial ports).
 #[test]
-fn a_radio_unplugged_mid_relay_drops_its_line_at_once_and_relays_again_once_plugged_back() {
+fn a_radio_unplugged_mid_relay_is_switched_off_and_relays_again_once_plugged_back() {
     let mut run = border_run();
     run.run_until(Instant::from_millis(5_000));
     assert!(run.world().board_keyed(MEER, MEER_C2000), "relaying #1");
     run.set_radio_cable(MEER, MEER_C2000, false);
     let pulled = run.now;
     let mut line_dropped = None;
+    let mut off_air = None;
     step_until(&mut run, Instant::from_millis(7_000), |run| {
         if !run.world().board_keyed(MEER, MEER_C2000) {
             line_dropped.get_or_insert(run.now);
         }
+        if !run.world().radio_on_air(MEER, MEER_C2000) {
+            off_air.get_or_insert(run.now);
+        }
     });
+    let after = |t: Option<Instant>| t.map(|t| t.saturating_since(pulled).as_millis());
     assert!(
-        line_dropped.is_some_and(|t| t.saturating_since(pulled).as_millis() <= 20),
-        "line dropped at {line_dropped:?}, cable pulled at {pulled:?}"
+        after(line_dropped).is_some_and(|ms| ms <= 20),
+        "line dropped {:?} ms after the cable was pulled",
+        after(line_dropped)
+    );
+    assert!(
+        after(off_air).is_some_and(|ms| ms <= 200),
+        "off the air {:?} ms after the cable was pulled",
+        after(off_air)
     );
     run.set_radio_cable(MEER, MEER_C2000, true);
     // BE-2 talks on ASTRID at 15–18 s: Meer's C2000 radio relays it again.

@@ -665,13 +665,6 @@ impl Floor {
             .map(|first| first.key)
     }
 
-    /// Whether a capture of `claim`'s over by another gateway is live here, so that `claim`
-    /// would be barred as its repeat: what a gateway waits for before it relays a capture a
-    /// lower site may also have (see the engine's capture hold).
-    pub fn is_repeat(&self, claim: &Claim) -> bool {
-        self.first_of(claim).is_some()
-    }
-
     /// Why a claim left waiting on a free floor was not granted: a hang time or a block.
     fn refusal(&self, claim: &Claim) -> DenyReason {
         match self.blocked_until(Talker::of(claim)) {

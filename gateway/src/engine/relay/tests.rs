@@ -170,26 +170,7 @@ impl World {
     /// radio hears it.
     fn field_call(&mut self, start: Instant, frames: u8, key_up: u32) {
         for site in 0..self.engines.len() {
-            for n in 0..frames {
-                let t = start + Duration::from_millis(20 * u64::from(n));
-                let c = Due::Capture {
-                    site,
-                    radio: ASTRID,
-                    talker: field_unit(),
-                    key_up,
-                    frame: Some(frame(n)),
-                };
-                self.at(t, c);
-            }
-            let end = start + Duration::from_millis(20 * u64::from(frames));
-            let c = Due::Capture {
-                site,
-                radio: ASTRID,
-                talker: field_unit(),
-                key_up,
-                frame: None,
-            };
-            self.at(end, c);
+            self.capture_at(site, start, frames, key_up);
         }
     }
 

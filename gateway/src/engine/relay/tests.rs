@@ -473,6 +473,22 @@ fn when_the_lowest_site_does_not_hear_an_over_the_next_relays_it_whole_after_its
     assert!(!w.keyed(1, ASTRID) && !w.keyed(0, ASTRID));
 }
 
+/// A held capture is dropped as soon as the first capture of its over shows up, not at the
+/// end of its hold: the frames are not kept for nothing.
+#[test]
+fn a_held_repeat_is_dropped_as_soon_as_the_first_capture_shows_up() {
+    let mut w = World::new(2, vec![]);
+    w.capture_at(0, ms(100), 50, 5_000);
+    w.capture_at(1, ms(100), 50, 5_000);
+    // Site 1's first packet reaches site 2 at 105 ms (5 ms on IP); its hold runs to 400 ms.
+    w.run_until(ms(150));
+    let c = w.engines[1].counters();
+    assert!(c.dropped(DropCause::SameOver) >= 2, "{c:?}");
+    w.run_until(ms(3_000));
+    assert_eq!(w.engines[1].counters().dropped(DropCause::SameOver), 50);
+    assert!(!w.keyed(1, C2000));
+}
+
 /// With the lowest site deaf to an over, the second relays it and the third, which holds
 /// two holds, sees the second's capture in time and never keys: one relay, not two.
 #[test]

@@ -516,6 +516,29 @@ fn a_short_over_already_ended_at_the_lowest_site_is_still_not_relayed_twice() {
     assert_eq!(w.frames_on_air(0, C2000), [0, 1, 2]);
     assert!(!w.keyed(1, C2000));
     assert_eq!(w.engines[1].counters().dropped(DropCause::SameOver), 3);
+
+    // The repeat's end was held with it: the radio's next over, which site 1 does not hear,
+    // is site 2's own again and is relayed whole.
+    w.capture_at(1, ms(4_000), 20, 9_000);
+    w.run_until(ms(7_000));
+    assert_eq!(w.frames_on_air(1, C2000), (0..20).collect::<Vec<u8>>());
+    assert_eq!(w.engines[1].counters().dropped(DropCause::SameOver), 3);
+}
+
+/// The lowest site caught only a moment of an over that a higher site hears longer and
+/// later: the higher site's capture is a repeat, and stays one to its end though the first
+/// capture had already ended (its stream has left the floor, which can no longer bar it), so
+/// it never keys a transmitter.
+#[test]
+fn a_repeat_that_outlasts_the_first_capture_is_dropped_to_its_end() {
+    let mut w = World::new(2, vec![]);
+    w.capture_at(0, ms(100), 3, 5_000);
+    w.capture_at(1, ms(200), 60, 5_000);
+    w.run_until(ms(5_000));
+
+    assert_eq!(w.frames_on_air(0, C2000), [0, 1, 2]);
+    assert!(!w.keyed(1, C2000));
+    assert_eq!(w.engines[1].counters().dropped(DropCause::SameOver), 60);
 }
 
 /// The first and last packets of a site's own transmission go to each peer three times

@@ -473,6 +473,16 @@ fn when_the_lowest_site_does_not_hear_an_over_the_next_relays_it_whole_after_its
     assert!(!w.keyed(1, ASTRID) && !w.keyed(0, ASTRID));
 }
 
+/// An over shorter than the hold, which the lowest site does not hear: nothing more comes
+/// from the radio after its end, and the hold still ends on time and the over is relayed.
+#[test]
+fn a_short_over_only_a_higher_site_hears_is_relayed_when_its_hold_runs_out() {
+    let mut w = World::new(2, vec![]);
+    w.capture_at(1, ms(100), 3, 5_000);
+    w.run_until(ms(3_000));
+    assert_eq!(w.frames_on_air(1, C2000), [0, 1, 2]);
+}
+
 /// A held capture is dropped as soon as the first capture of its over shows up, not at the
 /// end of its hold: the frames are not kept for nothing.
 #[test]

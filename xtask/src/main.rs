@@ -20,8 +20,9 @@
 //! - `cargo xtask soak [--calls N] [--seeds A,B,…]`: the chaos soak (`borderlink_sim::soak`),
 //!   N calls (default 10,000) through three site cores in virtual time for each seed
 //!   (default 1,2,3), release build; fails on the first broken invariant with its seed.
-//! - `cargo xtask mutants [--base REF] [--minutes N]`: cargo-mutants over the safety- and
-//!   security-critical files changed since REF (`HEAD~1` by default), with their unit tests.
+//! - `cargo xtask mutants [--base REF] [--minutes N] [--ci]`: cargo-mutants over the safety-
+//!   and security-critical files changed since REF (by default the last landed submission,
+//!   `.ci/landed`), with their unit tests; `--ci` samples them in place within the budget.
 //! - `cargo xtask all [--seconds N]`: all of the above but `mutants`.
 
 mod board_update;
@@ -40,7 +41,7 @@ use std::process::Command;
 
 use anyhow::{Context, bail};
 
-const USAGE: &str = "usage: cargo xtask <wireshark | fuzz [--seconds N] [--keep] | no-std | alsa | firmware-size | qemu | srtp-interop | soak [--calls N] [--seeds A,B,…] | mutants [--base REF] [--minutes N] | all [--seconds N]>";
+const USAGE: &str = "usage: cargo xtask <wireshark | fuzz [--seconds N] [--keep] | no-std | alsa | firmware-size | qemu | srtp-interop | soak [--calls N] [--seeds A,B,…] | mutants [--base REF] [--minutes N] [--ci] | all [--seconds N]>";
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -159,15 +160,17 @@ fn main() -> anyhow::Result<()> {
             let base = match value("--base") {
                 Some(Some(base)) => base,
                 Some(None) => bail!("--base needs a git revision\n{USAGE}"),
-                None => "HEAD~1".to_owned(),
+                None => mutants::default_base(&root),
             };
+            let ci = args.iter().any(|a| a == "--ci");
             let minutes = match value("--minutes") {
                 Some(m) => m
                     .and_then(|m| m.parse().ok())
                     .with_context(|| format!("--minutes needs a number of minutes\n{USAGE}"))?,
+                None if ci => 5,
                 None => 20,
             };
-            mutants::run(&root, &base, minutes)
+            mutants::run(&root, &base, minutes, ci)
         }
         Some("all") => {
             no_std(&root)?;

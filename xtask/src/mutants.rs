@@ -239,7 +239,18 @@ fn cargo_mutants(root: &Path, dir: &Path, change: &Change) -> Command {
     command
 }
 
-/// Waits for cargo-mutants; `Ok(None)` when the deadline came first (it is killed).
+/// Starts cargo-mutants in a process group of its own, so that the deadline stops the tests
+/// it started too (a killed cargo-mutants leaves a hung test binary running otherwise).
+fn spawn(command: &mut Command) -> anyhow::Result<std::process::Child> {
+    use std::os::unix::process::CommandExt as _;
+    command
+        .process_group(0)
+        .spawn()
+        .context("running cargo mutants (install: cargo install cargo-mutants --locked)")
+}
+
+/// Waits for cargo-mutants; `Ok(None)` when the deadline came first (its whole process group
+/// is killed).
 fn wait(
     mut child: std::process::Child,
     deadline: Instant,
@@ -249,6 +260,9 @@ fn wait(
             return Ok(Some(status));
         }
         if Instant::now() >= deadline {
+            let _ = Command::new("kill")
+                .args(["-KILL", "--", &format!("-{}", child.id())])
+                .status();
             let _ = child.kill();
             let _ = child.wait();
             return Ok(None);
@@ -265,10 +279,7 @@ fn full(
     deadline: Instant,
     minutes: u64,
 ) -> anyhow::Result<()> {
-    let child = cargo_mutants(root, dir, change)
-        .args(["--", "--lib"])
-        .spawn()
-        .context("running cargo mutants (install: cargo install cargo-mutants --locked)")?;
+    let child = spawn(cargo_mutants(root, dir, change).args(["--", "--lib"]))?;
     // Bounded in time: a run that cannot finish is a failure, not a silent pass.
     let Some(status) = wait(child, deadline)? else {
         bail!(
@@ -345,35 +356,44 @@ fn sample(
             reached += 1;
             continue;
         }
-        let child = cargo_mutants(root, dir, change)
-            .args([
-                "--in-place",
-                "--baseline",
-                "skip",
-                "--sharding",
-                "round-robin",
-            ])
-            .args(["--shard", &format!("{i}/{count}")])
-            .args(["--", "--lib"])
-            .stdout(std::process::Stdio::null())
-            .spawn()
-            .context("running cargo mutants")?;
+        let started = Instant::now();
+        let child = spawn(
+            cargo_mutants(root, dir, change)
+                .args([
+                    "--in-place",
+                    "--baseline",
+                    "skip",
+                    "--sharding",
+                    "round-robin",
+                ])
+                .args(["--shard", &format!("{i}/{count}")])
+                .args(["--", "--lib"])
+                .stdout(std::process::Stdio::null()),
+        )?;
         let Some(status) = wait(child, deadline)? else {
             // Killed mid-mutant: put the source back as cargo-mutants would have.
             restore(root, &mutant.file)?;
             break;
         };
         reached += 1;
-        match status.code() {
-            Some(0) => caught += 1,
+        let verdict = match status.code() {
+            Some(0) => "caught or unviable",
             // The tests hung with the mutant in: they noticed it.
-            Some(TIMEOUTS) => caught += 1,
+            Some(TIMEOUTS) => "caught (the tests hung)",
             Some(FOUND_PROBLEMS) => {
-                println!("mutants: MISSED {}", mutant.name);
                 missed.push(mutant.name.clone());
+                "MISSED"
             }
             _ => bail!("cargo mutants failed on {}: {status}", mutant.name),
+        };
+        if verdict != "MISSED" {
+            caught += 1;
         }
+        println!(
+            "mutants: {verdict}: {} ({} s)",
+            mutant.name,
+            started.elapsed().as_secs()
+        );
     }
     println!(
         "mutants: reached {reached} of {count} within {minutes} minutes: {caught} caught or \

@@ -73,7 +73,7 @@ fn soak(calls: u32, seed: u64) -> ExitCode {
             let run_s = started.elapsed().as_secs_f64();
             let virtual_s = o.report.duration_us as f64 / 1e6;
             println!(
-                "soak seed {seed}: {calls} calls, {} transmissions, {:.0} s virtual in {run_s:.1} s run time (one thread): {:.0} calls/s, {:.0}x real time; {} invariant checks, {} gateway restarts with the patch restored, {} partitions, {} split-brain double relays; no violation",
+                "soak seed {seed}: {calls} calls, {} transmissions, {:.0} s virtual in {run_s:.1} s run time (one thread): {:.0} calls/s, {:.0}x real time; {} invariant checks, {} gateway restarts with the patch restored, {} partitions, {} split-brain double relays, {} PEI cables pulled, {} board resets; no violation",
                 o.report.transmissions.len(),
                 virtual_s,
                 f64::from(calls) / run_s,
@@ -82,6 +82,8 @@ fn soak(calls: u32, seed: u64) -> ExitCode {
                 o.restarts,
                 o.report.partitions.len(),
                 o.split_brain,
+                o.unplugs,
+                o.board_resets,
             );
             ExitCode::SUCCESS
         }

@@ -1,7 +1,8 @@
 //! The chaos soak: thousands of calls through three sites in virtual time, every gateway the
 //! daemon's own [`SiteCore`](borderlink_gateway::site::SiteCore), with random key-ups,
-//! pre-emptions and emergencies, a lossy, duplicating, reordering IP network, partitions and
-//! gateway kills with restarts — seeded, so a failure repeats from its seed.
+//! pre-emptions and emergencies, a lossy, duplicating, reordering IP network, partitions,
+//! gateway kills with restarts, radio PEI cables pulled and plugged back, and board MCUs reset
+//! by their watchdog — seeded, so a failure repeats from its seed.
 //!
 //! The invariants are checked every [`CHECK_EVERY`] of virtual time while it runs, and on the
 //! report at the end:
@@ -145,6 +146,61 @@ pub fn scenario(calls: u32, seed: u64) -> Scenario {
     }
 }
 
+/// Hardware trouble the soak makes at a site, besides the scenario's own events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hardware {
+    /// A radio's PEI cable is pulled out (the gateway sees its serial port vanish).
+    Unplug {
+        /// The site (index in the scenario).
+        site: usize,
+        /// The radio (index at the site).
+        radio: usize,
+    },
+    /// The same cable plugged back.
+    Replug {
+        /// The site.
+        site: usize,
+        /// The radio.
+        radio: usize,
+    },
+    /// The site's board MCU reset by its hardware watchdog: its PTT lines fall, it boots again.
+    BoardReset {
+        /// The site.
+        site: usize,
+    },
+}
+
+/// The hardware trouble of a soak of `calls` calls lasting until `end`: about one cable pulled
+/// (for 0.2 to 8 s) every 60 calls and one board reset every 80, at random times, from the
+/// seed (a stream of its own, so the calls are those of [`scenario`]). Sorted by time.
+pub fn hardware(calls: u32, seed: u64, end: Instant) -> Vec<(Instant, Hardware)> {
+    let mut rng = SmallRng::seed_from_u64(seed ^ 0x6861_7264_7761_7265);
+    let span_ms = end.as_millis().saturating_sub(11_000).max(1);
+    let at = |rng: &mut SmallRng| Instant::from_millis(1_000 + rng.random_range(0..span_ms));
+    let mut list = Vec::new();
+    // Cable pulls on one radio never overlap: a pull and its replug pair up.
+    let mut out: Vec<(usize, usize, Instant, Instant)> = Vec::new();
+    for _ in 0..calls / 60 {
+        let (site, radio) = (rng.random_range(0..3), rng.random_range(0..2));
+        let pulled = at(&mut rng);
+        let back = pulled + Duration::from_millis(rng.random_range(200..8_000));
+        let overlaps = out
+            .iter()
+            .any(|&(s, r, a, b)| (s, r) == (site, radio) && pulled <= b && back >= a);
+        if !overlaps {
+            out.push((site, radio, pulled, back));
+            list.push((pulled, Hardware::Unplug { site, radio }));
+            list.push((back, Hardware::Replug { site, radio }));
+        }
+    }
+    for _ in 0..calls / 80 {
+        let site = rng.random_range(0..3);
+        list.push((at(&mut rng), Hardware::BoardReset { site }));
+    }
+    list.sort_by_key(|(t, _)| *t);
+    list
+}
+
 /// What one soak run did.
 #[derive(Debug)]
 pub struct Outcome {
@@ -156,6 +212,10 @@ pub struct Outcome {
     pub restarts: u32,
     /// Transmissions relayed twice onto one group by two gateways cut apart by a partition.
     pub split_brain: u32,
+    /// PEI cables pulled (each plugged back later).
+    pub unplugs: u32,
+    /// Board MCUs reset.
+    pub board_resets: u32,
 }
 
 /// A broken invariant: what, when, with the seed to repeat it.
@@ -194,6 +254,9 @@ pub fn run(calls: u32, seed: u64) -> Result<Outcome, Violation> {
     let end = Instant::ZERO + scenario.duration;
     let sites = scenario.sites.len();
     let radios: Vec<usize> = scenario.sites.iter().map(|s| s.radios.len()).collect();
+    let chaos = hardware(calls, seed, end);
+    let mut next_chaos = 0;
+    let (mut unplugs, mut board_resets) = (0u32, 0u32);
     let mut run = FastRun::new(&scenario, seed, false);
     let fail = |at: Instant, what: String| Violation {
         seed,
@@ -222,6 +285,21 @@ pub fn run(calls: u32, seed: u64) -> Result<Outcome, Violation> {
     let mut t = Instant::ZERO;
     while t < end {
         t += CHECK_EVERY;
+        while let Some(&(at, trouble)) = chaos.get(next_chaos).filter(|(at, _)| *at <= t) {
+            run.run_until(at);
+            match trouble {
+                Hardware::Unplug { site, radio } => {
+                    unplugs += 1;
+                    run.set_radio_cable(site, radio, false);
+                }
+                Hardware::Replug { site, radio } => run.set_radio_cable(site, radio, true),
+                Hardware::BoardReset { site } => {
+                    board_resets += 1;
+                    run.reset_board(site);
+                }
+            }
+            next_chaos += 1;
+        }
         run.run_until(t);
         checks += 1;
         if run.world().units_talking() {
@@ -366,6 +444,8 @@ pub fn run(calls: u32, seed: u64) -> Result<Outcome, Violation> {
         checks,
         restarts,
         split_brain,
+        unplugs,
+        board_resets,
     })
 }
 
@@ -403,14 +483,43 @@ mod tests {
             a.duration,
             "another seed, other calls"
         );
+        let end = Instant::ZERO + a.duration;
+        let trouble = hardware(300, 7, end);
+        assert_eq!(trouble, hardware(300, 7, end));
+        let count = |f: fn(&Hardware) -> bool| trouble.iter().filter(|(_, h)| f(h)).count();
+        let pulls = count(|h| matches!(h, Hardware::Unplug { .. }));
+        assert!(pulls > 0 && count(|h| matches!(h, Hardware::BoardReset { .. })) > 0);
+        assert_eq!(pulls, count(|h| matches!(h, Hardware::Replug { .. })));
+        // Every pull is followed by its own replug before the cable is pulled again.
+        for site in 0..3 {
+            for radio in 0..2 {
+                let mut out = false;
+                for (_, h) in &trouble {
+                    match *h {
+                        Hardware::Unplug { site: s, radio: r } if (s, r) == (site, radio) => {
+                            assert!(!out, "pulled twice");
+                            out = true;
+                        }
+                        Hardware::Replug { site: s, radio: r } if (s, r) == (site, radio) => {
+                            assert!(out, "plugged back while in");
+                            out = false;
+                        }
+                        _ => {}
+                    }
+                }
+                assert!(!out, "left unplugged");
+            }
+        }
     }
 
-    /// A short soak on every `cargo test`: 150 calls with kills, partitions and 20 % loss;
-    /// every invariant holds (a double relay outside a partition fails it as a loop).
+    /// A short soak on every `cargo test`: 150 calls with kills, partitions, cable pulls,
+    /// board resets and 20 % loss; every invariant holds (a double relay outside a partition
+    /// fails it as a loop).
     #[test]
     fn a_short_soak_keeps_every_invariant() {
         let outcome = run(150, 11).unwrap_or_else(|v| panic!("{v}"));
         assert!(outcome.checks > 10_000);
+        assert!(outcome.unplugs > 0 && outcome.board_resets > 0);
         let n = outcome.report.transmissions.len();
         assert!(n >= 120, "{n} transmissions of 150 calls");
     }

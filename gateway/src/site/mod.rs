@@ -182,6 +182,10 @@ struct SiteRadio {
     /// The board was asked to switch the radio off and on because its PEI cable went away
     /// while it may have been on the air; cleared when the cable is back.
     cut_for_lost_pei: bool,
+    /// The board link was lost while the radio was guarded: once the link is back the board is
+    /// asked to switch it off and on, whatever the board did meanwhile (a board whose MCU
+    /// reset has forgotten what it guarded, and cuts nothing at the new `Hello`).
+    cut_after_link_loss: bool,
 }
 
 impl SiteRadio {
@@ -289,6 +293,7 @@ impl SiteCore {
                 line_grant_at: None,
                 pei_guarded: false,
                 cut_for_lost_pei: false,
+                cut_after_link_loss: false,
             });
         }
         let board = config.board.as_ref().map(|_| SiteBoard {
@@ -893,8 +898,10 @@ impl SiteCore {
 
     /// A PEI radio the board switched off (it says so), or will have switched off (the link
     /// was lost while the radio was guarded: the board cuts it when it stops hearing this host,
-    /// or at the next session's `Hello`), lost its call and boots afresh: its session starts
-    /// over, so the engine sees it down, then up, and asks again for an over still live.
+    /// or at the next session's `Hello`, and if its MCU reset meanwhile and forgot, this site
+    /// asks it once the link is back: see [`SiteCore::guard_pei_radios`]), lost its call and
+    /// boots afresh: its session starts over, so the engine sees it down, then up, and asks
+    /// again for an over still live.
     fn power_cut_radios(&mut self, now: Instant, event: &BoardEvent) {
         use borderlink_protocol::link::Fault;
         for radio in &mut self.radios {
@@ -910,6 +917,7 @@ impl SiteCore {
             };
             if cut {
                 warn!(radio = %radio.name, "radio switched off by the board: initialising it again once it is back");
+                radio.cut_after_link_loss |= matches!(event, BoardEvent::Down { .. });
                 radio.pei_guarded = false;
                 pei.power_lost(now);
             }
@@ -921,7 +929,10 @@ impl SiteCore {
     /// it went away meanwhile, until it is back and idle). The board switches such a radio off
     /// if this daemon falls silent (killed, hung) or at its TX cap: the PTT line it drops on its
     /// own does not unkey a radio keyed with `AT+CTXD`. Only changes are sent: after a lost link
-    /// the new session's `Hello` has switched off whatever the board still guarded.
+    /// the new session's `Hello` has switched off whatever the board still guarded, and the
+    /// radios guarded when the link was lost are switched off and on once more on request, for
+    /// a board that reset meanwhile has forgotten them (its PTT lines fell with the reset, which
+    /// does not unkey them).
     fn guard_pei_radios(&mut self, now: Instant) {
         let Some(board) = self.board.as_mut() else {
             return;
@@ -930,6 +941,15 @@ impl SiteCore {
             let (Some(pei), Some(port)) = (radio.pei.as_ref(), radio.board_port) else {
                 continue;
             };
+            if radio.cut_after_link_loss
+                && board
+                    .session
+                    .power_cycle(now, port, LOST_PEI_OFF_MS)
+                    .is_ok()
+            {
+                warn!(radio = %radio.name, "the board link was lost while the radio may have been on the air: the board switches it off and on");
+                radio.cut_after_link_loss = false;
+            }
             let state = pei.status().state;
             let ready = state == crate::radio::LinkState::Ready;
             let on_air = pei.cease_pending() || (radio.pei_guarded && !ready);

@@ -246,9 +246,10 @@ impl BoardEmulator {
         flash
     }
 
-    /// Resets the board (after a committed update): PTT lines fall with the reset, and the
-    /// firmware starts again from the slot the boot selector picks.
-    fn reset(&mut self, now: Instant) {
+    /// Resets the board's MCU for `cause` (after a committed update: `Software`; a hung
+    /// firmware: `Watchdog`; a supply dip: `Brownout`): PTT lines fall with the reset, and the
+    /// firmware starts again from the slot the boot selector picks and says so to its host.
+    pub fn reset(&mut self, now: Instant, cause: ResetCause) {
         for pin in &self.ptt {
             // A reset MCU's outputs float to the released level of each line's polarity.
             pin.set(false);
@@ -260,7 +261,7 @@ impl BoardEmulator {
             &self.cor,
             &self.power,
             Self::factory_flash(),
-            ResetCause::Software,
+            cause,
             now,
         );
         let old = core::mem::replace(&mut self.firmware, stand_in);
@@ -271,13 +272,21 @@ impl BoardEmulator {
             &self.cor,
             &self.power,
             flash,
-            ResetCause::Software,
+            cause,
             now,
         );
         self.firmware = firmware;
         self.version = version;
         self.boots += 1;
         self.sample(now);
+    }
+
+    /// Sets the level that keys port `port`'s radio (a jumper on the board): the firmware reads
+    /// it, and reports it to its host, from its next boot.
+    pub fn strap_ptt(&mut self, port: usize, polarity: Polarity) {
+        if let Some(p) = self.config.ptt.get_mut(port) {
+            *p = polarity;
+        }
     }
 
     /// How many times the board has booted (1 at power-up).
@@ -343,7 +352,7 @@ impl BoardEmulator {
         let Some(len) = self.firmware.poll_transmit(now, &mut out) else {
             // The commit's ack is out: the board resets into the new image.
             if self.firmware.wants_reset() {
-                self.reset(now);
+                self.reset(now, ResetCause::Software);
             }
             return None;
         };

@@ -154,6 +154,11 @@ impl FastRun {
         );
     }
 
+    /// Resets site `site`'s board as its hardware watchdog would (see [`World::reset_board`]).
+    pub fn reset_board(&mut self, site: usize) {
+        self.world.reset_board(self.now, site);
+    }
+
     /// Runs until `until` (virtual time).
     pub fn run_until(&mut self, until: Instant) {
         let mut steps_here = 0u32;

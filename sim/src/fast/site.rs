@@ -15,6 +15,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use borderlink_gateway::api::command::{Command, Reply};
+use borderlink_gateway::api::model::SiteStatus;
 use borderlink_gateway::config::Config;
 use borderlink_gateway::engine::counters::Counters;
 use borderlink_gateway::engine::endpoint::EndpointId;
@@ -264,6 +265,18 @@ impl FastSite {
         {
             Ok(Reply::Patches(patches)) => patches.into_iter().map(|p| p.name).collect(),
             _ => Vec::new(),
+        }
+    }
+
+    /// The site's status, as `GET /status` answers it.
+    pub fn status(&mut self, now: Instant) -> Option<SiteStatus> {
+        match self
+            .core
+            .handle_api(self.time(now), Command::Status, &[])
+            .map(|a| a.reply)
+        {
+            Ok(Reply::Status(status)) => Some(*status),
+            _ => None,
         }
     }
 

@@ -226,3 +226,150 @@ fn a_radio_unplugged_mid_relay_is_switched_off_and_relays_again_once_plugged_bac
     });
     assert!(relayed, "{}", run.finish().text());
 }
+
+/// A port strapped on the board to key at the other level than the config says: the site
+/// never keys that line (keying it would key the radio at rest and release it to talk), says
+/// so in its status, and the radio, keyed over PEI, still relays. The pty end-to-end test in
+/// `daemon_firmware` checks the same through the daemon, its CLI and a board on a serial port.
+#[test]
+fn a_port_whose_polarity_differs_from_the_board_is_never_keyed_and_the_status_says_so() {
+    let mut run = border_run();
+    run.world.strap_board_ptt(
+        MEER,
+        MEER_C2000,
+        borderlink_firmware::polarity::Polarity::ActiveLow,
+    );
+    run.reset_board(MEER);
+    run.run_until(Instant::from_millis(1_000));
+    let now = run.now;
+    let status = run.sites[MEER].as_mut().unwrap().status(now).unwrap();
+    let ports = status.board.expect("the board").ports;
+    let mismatch: Vec<(u8, bool)> = ports
+        .iter()
+        .map(|p| (p.port, p.polarity_mismatch))
+        .collect();
+    assert_eq!(
+        mismatch,
+        [(0, false), (MEER_C2000 as u8, true)],
+        "only the restrapped port"
+    );
+    let mut on_air = false;
+    step_until(&mut run, Instant::from_millis(10_000), |run| {
+        assert!(
+            !run.world().board_keyed(MEER, MEER_C2000),
+            "{} µs: the mismatched line was keyed",
+            run.now.as_micros()
+        );
+        on_air |= run.world().radio_on_air(MEER, MEER_C2000);
+    });
+    assert!(on_air, "the radio, keyed over PEI, relayed transmission #1");
+}
+
+/// The same with the radio that has no PEI: the board's line is its only key, so it is not
+/// keyed at all; the over is refused there and nothing is played to a radio off the air.
+#[test]
+fn a_radio_without_pei_on_a_mismatched_port_is_not_keyed_and_its_over_is_refused() {
+    let s = Scenario::parse(COR_ONLY, "cor-only.toml").unwrap();
+    let mut run = FastRun::new(&s, s.seed, false);
+    run.world
+        .strap_board_ptt(0, 1, borderlink_firmware::polarity::Polarity::ActiveLow);
+    run.reset_board(0);
+    step_until(&mut run, Instant::from_millis(7_000), |run| {
+        assert!(
+            !run.world().board_keyed(0, 1),
+            "the mismatched line was keyed"
+        );
+        assert!(!run.world().radio_on_air(0, 1), "the radio went on the air");
+    });
+    let r = run.finish();
+    assert!(r.played_off_air.is_empty(), "{}", r.text());
+    let be = &r.transmissions[0];
+    assert!(be.paths.is_empty(), "BE-1 came out on C2000: {}", r.text());
+}
+
+/// Voice reaches a radio's loudspeaker later than the PEI line that ends the call (codec and
+/// air delays; here 150 ms on ASTRID). The capture stays open for its tail after that line, so
+/// the last syllable is relayed too: every spoken frame comes out on C2000.
+const LATE_AUDIO: &str = r#"
+name = "late-audio"
+seed = 3
+duration = "8s"
+
+[networks.ASTRID]
+air_delay = "150ms"
+
+[[sites]]
+id = 1
+name = "Meer"
+board = true
+radios = [
+    { name = "astrid", network = "ASTRID", issi = "02060000109000001", group = "02060000102061001" },
+    { name = "c2000", network = "C2000", issi = "02040000109000101", group = "02040000102040551" },
+]
+
+[[units]]
+name = "BE-1"
+issi = "02060000101234567"
+network = "ASTRID"
+group = "02060000102061001"
+
+[[patches]]
+name = "Meer"
+channels = [
+    { site = 1, network = "ASTRID", group = "02060000102061001" },
+    { site = 1, network = "C2000", group = "02040000102040551" },
+]
+
+[[events]]
+at = "2s"
+talk = "BE-1"
+for = "3s"
+"#;
+
+#[test]
+fn the_capture_tail_relays_the_last_syllable_that_arrives_after_the_call_ends() {
+    let s = Scenario::parse(LATE_AUDIO, "late-audio.toml").unwrap();
+    let r = run(&s, s.seed, false);
+    let be = &r.transmissions[0];
+    assert_eq!(be.paths.len(), 1, "{}", r.text());
+    let path = &be.paths[0];
+    assert_eq!(path.radios, ["Meer/c2000"]);
+    assert_eq!(
+        (path.heard, path.lost),
+        (be.spoken_frames, 0),
+        "{}",
+        r.text()
+    );
+    assert!(be.delivered_in_order(0.0), "{}", r.text());
+}
+
+/// The board's MCU resets (its watchdog) while a radio keyed over PEI relays: the reset board
+/// has forgotten which radios it guarded, and a radio keyed with `AT+CTXD` ignores its PTT
+/// line, so the site itself has the board switch it off and on, and it relays again after.
+/// (Found by the soak: the site took the radio for switched off by the board, sent no cease,
+/// and the radio stayed on the air with no over behind it.)
+#[test]
+fn a_board_reset_mid_relay_switches_the_pei_keyed_radio_off_and_it_relays_again() {
+    let mut run = border_run();
+    run.run_until(Instant::from_millis(5_000));
+    assert!(run.world().radio_on_air(MEER, MEER_C2000), "relaying #1");
+    run.reset_board(MEER);
+    let reset = run.now;
+    let mut off_air = None;
+    step_until(&mut run, Instant::from_millis(7_500), |run| {
+        if !run.world().radio_on_air(MEER, MEER_C2000) {
+            off_air.get_or_insert(run.now);
+        }
+    });
+    let after = off_air.map(|t| t.saturating_since(reset).as_millis());
+    assert!(
+        after.is_some_and(|ms| ms <= 100),
+        "off the air {after:?} ms after the board reset"
+    );
+    // BE-2 talks on ASTRID at 15–18 s: Meer's C2000 radio relays it again.
+    let mut relayed = false;
+    step_until(&mut run, Instant::from_millis(18_000), |run| {
+        relayed |= run.world().radio_on_air(MEER, MEER_C2000);
+    });
+    assert!(relayed, "{}", run.finish().text());
+}

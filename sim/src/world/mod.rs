@@ -402,6 +402,30 @@ impl World {
         self.settle(now);
     }
 
+    /// Resets site `site`'s board MCU (its hardware watchdog fired): its PTT lines fall, its
+    /// firmware boots again and greets the gateway, which must take the board up again.
+    pub fn reset_board(&mut self, now: Instant, site: usize) {
+        let Some(board) = self.sites.get_mut(site).and_then(|s| s.board.as_mut()) else {
+            return;
+        };
+        board.reset(now, borderlink_protocol::link::ResetCause::Watchdog);
+        self.note(now, format!("site {site}: board reset by its watchdog"));
+        self.settle(now);
+    }
+
+    /// Straps site `site`'s board port `port` to key its radio at `polarity` (an installer's
+    /// jumper): the board reports it from its next boot ([`World::reset_board`]).
+    pub fn strap_board_ptt(
+        &mut self,
+        site: usize,
+        port: usize,
+        polarity: borderlink_firmware::polarity::Polarity,
+    ) {
+        if let Some(board) = self.sites.get_mut(site).and_then(|s| s.board.as_mut()) {
+            board.strap_ptt(port, polarity);
+        }
+    }
+
     /// A gateway's radio port was closed (the daemon died) or opened again: for the timeline.
     pub fn gateway_state(&mut self, _now: Instant, site: usize, alive: bool) {
         if let Some(s) = self.sites.get_mut(site) {

@@ -54,8 +54,8 @@ struct Args {
     #[arg(long, value_name = "DIR")]
     run_dir: Option<PathBuf>,
     /// Run the chaos soak instead of a scenario: this many random calls through three sites in
-    /// virtual time, with loss, duplication, reordering, partitions and gateway kills, checking
-    /// the invariants as it goes (`--seed`, default 1).
+    /// virtual time, with loss, duplication, reordering, partitions, gateway kills, PEI cables
+    /// pulled and board resets, checking the invariants as it goes (`--seed`, default 1).
     #[arg(long, value_name = "CALLS", conflicts_with_all = ["scenario", "check", "json"])]
     soak: Option<u32>,
     /// Print the gateways' own logs (debug and above, per site, stamped with virtual time)

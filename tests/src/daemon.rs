@@ -99,6 +99,37 @@ impl Daemon {
         None
     }
 
+    /// How many log records so far have message `message` and match `matches`.
+    pub fn count_log(&self, message: &str, matches: impl Fn(&serde_json::Value) -> bool) -> usize {
+        self.log
+            .lock()
+            .expect("log")
+            .iter()
+            .filter(|v| v["fields"]["message"] == message && matches(v))
+            .count()
+    }
+
+    /// Waits until at least `count` log records have message `message` and match `matches`;
+    /// false if `timeout` passes first.
+    pub fn wait_log_count(
+        &self,
+        message: &str,
+        matches: impl Fn(&serde_json::Value) -> bool,
+        count: usize,
+        timeout: Duration,
+    ) -> bool {
+        let end = Instant::now() + timeout;
+        loop {
+            if self.count_log(message, &matches) >= count {
+                return true;
+            }
+            if Instant::now() >= end {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
     /// SIGTERM, and the exit status.
     pub fn stop(&mut self) -> ExitStatus {
         sigterm(&self.child);

@@ -7,6 +7,8 @@ use std::time::Duration;
 use borderlink_protocol::ids::Tsi;
 use borderlink_sim::pty::radio::PtyRadio;
 
+use crate::daemon::Daemon;
+
 /// Waits until the daemon has initialised every radio (group selected, first signal query
 /// sent); panics with the radio's commands after 20 s.
 pub fn wait_initialised(radios: &[&PtyRadio]) {
@@ -25,6 +27,31 @@ pub fn field_call(radio: &PtyRadio, talker: Tsi, group: Tsi) -> u16 {
     let mut emulator = radio.emulator.lock().expect("lock");
     let cc = emulator.network_incoming_group_call(talker, group, 3);
     emulator.network_talker(cc, talker);
+    cc
+}
+
+/// [`field_call`] on the daemon's radio named `name`, then waits until the daemon has seen the
+/// call (its "receiving a call" log in that radio's span): every frame spoken after it is
+/// captured, with no sleep standing in for the wait. Panics after 10 s.
+pub fn field_call_seen(
+    daemon: &Daemon,
+    radio: &PtyRadio,
+    name: &str,
+    talker: Tsi,
+    group: Tsi,
+) -> u16 {
+    let on_radio = |v: &serde_json::Value| v["span"]["radio"] == name;
+    let before = daemon.count_log("receiving a call", on_radio);
+    let cc = field_call(radio, talker, group);
+    assert!(
+        daemon.wait_log_count(
+            "receiving a call",
+            on_radio,
+            before + 1,
+            Duration::from_secs(10)
+        ),
+        "the daemon never saw the call on its radio {name}"
+    );
     cc
 }
 

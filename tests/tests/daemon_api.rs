@@ -288,7 +288,7 @@ fn every_route_answers_and_every_refusal_names_what_is_wrong() {
     // Frames dropped outside the engine, by cause: none on an idle site, but shown.
     assert_eq!(
         status["radios"][0]["frames_dropped"],
-        json!({ "capture_queue_full": 0, "playback_queue_full": 0 })
+        json!({ "capture_queue_full": 0, "playback_queue_full": 0, "no_call": 0 })
     );
     let c2000 = status["radios"]
         .as_array()
@@ -444,7 +444,7 @@ fn every_route_answers_and_every_refusal_names_what_is_wrong() {
         text.contains("borderlink_radio_up{radio=\"astrid\",network=\"ASTRID\"} 1"),
         "{text}"
     );
-    for cause in ["capture_queue_full", "playback_queue_full"] {
+    for cause in ["capture_queue_full", "playback_queue_full", "no_call"] {
         assert!(
             text.contains(&format!(
                 "borderlink_radio_frames_dropped_total{{radio=\"astrid\",network=\"ASTRID\",cause=\"{cause}\"}} 0"

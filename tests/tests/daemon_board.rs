@@ -19,7 +19,7 @@ use borderlink_tests::border::{
 };
 use borderlink_tests::config::{self, Patch, SiteConfig};
 use borderlink_tests::daemon::Daemon;
-use borderlink_tests::radio::{field_call, wait_initialised};
+use borderlink_tests::radio::{field_call_seen, wait_initialised};
 use borderlink_tests::temp::TempDir;
 
 const GRANT_DELAY: StdDuration = StdDuration::from_millis(300);
@@ -82,8 +82,13 @@ fn transmitting_site() -> Site {
     };
     wait_initialised(&[&site.astrid, &site.c2000]);
     assert!(!site.board.keyed(C2000_PORT), "nothing keyed before a call");
-    field_call(&site.astrid, ASTRID_TALKER, ASTRID_GROUP);
-    std::thread::sleep(StdDuration::from_millis(100));
+    field_call_seen(
+        &site.daemon,
+        &site.astrid,
+        "astrid",
+        ASTRID_TALKER,
+        ASTRID_GROUP,
+    );
     site.a_audio.talk(0..25);
     site.board.wait(
         "PTT keyed after the grant",

@@ -26,7 +26,7 @@ use borderlink_tests::cli::cli;
 use borderlink_tests::config::{self, Api, Patch, Radio, SiteConfig};
 use borderlink_tests::daemon::Daemon;
 use borderlink_tests::loopback::free_tcp;
-use borderlink_tests::radio::{field_call, field_call_ends};
+use borderlink_tests::radio::{field_call, field_call_ends, field_call_seen};
 use borderlink_tests::secrets::{Token, token_file};
 use borderlink_tests::temp::TempDir;
 
@@ -369,8 +369,13 @@ fn the_image_for_the_slot_not_running_is_sent_and_a_file_without_one_is_refused_
 fn a_radio_without_pei_is_keyed_by_its_ptt_line_and_heard_while_its_cor_is_active() {
     let mut site = site("cor");
     // A call on ASTRID: the board-only C2000 radio is keyed by its PTT line and plays it all.
-    let cc = field_call(&site.astrid, ASTRID_TALKER, ASTRID_GROUP);
-    std::thread::sleep(Duration::from_millis(100));
+    let cc = field_call_seen(
+        &site.daemon,
+        &site.astrid,
+        "astrid",
+        ASTRID_TALKER,
+        ASTRID_GROUP,
+    );
     site.a_audio.talk(0..30);
     site.board
         .wait("PTT keyed", Duration::from_secs(5), |b| b.keyed(C2000_PORT));
@@ -383,20 +388,45 @@ fn a_radio_without_pei_is_keyed_by_its_ptt_line_and_heard_while_its_cor_is_activ
         |b| !b.keyed(C2000_PORT),
     );
 
-    // Audio from the C2000 radio is relayed only while its COR line is active.
-    site.c_audio.talk(100..110);
-    std::thread::sleep(Duration::from_millis(300));
-    assert!(
-        !site
-            .astrid
+    // Audio from the C2000 radio is relayed only while its COR line is active: frames 100–109
+    // come without COR, and the daemon counts each as `no_call` (had it relayed any, it would
+    // be played on ASTRID before the frames sent under COR below).
+    let overs = |radio: &PtyRadio| {
+        radio
             .commands()
             .iter()
-            .any(|c| c.starts_with("AT+CTXD")),
-        "audio without COR keyed ASTRID: {:?}",
-        site.astrid.commands()
-    );
+            .filter(|c| c.starts_with("AT+CTXD="))
+            .count()
+    };
+    let overs_before = overs(&site.astrid);
+    site.c_audio.talk(100..110);
+    let no_call = || {
+        let status = site.api.get_json("/api/v1/status", TOKEN);
+        status["radios"]
+            .as_array()
+            .and_then(|r| r.iter().find(|r| r["name"] == "c2000"))
+            .map_or(0, |r| r["frames_dropped"]["no_call"].as_u64().unwrap_or(0))
+    };
+    let end = Instant::now() + Duration::from_secs(10);
+    while no_call() < 10 {
+        assert!(
+            Instant::now() < end,
+            "the frames without COR were not counted as no_call: {}",
+            no_call()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
     site.board.set_cor(C2000_PORT, true);
-    std::thread::sleep(Duration::from_millis(100));
+    assert!(
+        site.daemon
+            .wait_log(
+                "COR active: receiving a call",
+                |_| true,
+                Duration::from_secs(5)
+            )
+            .is_some(),
+        "the daemon never saw the COR line"
+    );
     site.c_audio.talk(0..20);
     assert!(
         site.astrid.wait_for("AT+CTXD=", Duration::from_secs(5)),
@@ -404,7 +434,17 @@ fn a_radio_without_pei_is_keyed_by_its_ptt_line_and_heard_while_its_cor_is_activ
         site.astrid.commands()
     );
     let played = site.a_audio.heard(20, Duration::from_secs(5));
-    assert_eq!(played, (0..20).collect::<Vec<u8>>());
+    assert_eq!(
+        played,
+        (0..20).collect::<Vec<u8>>(),
+        "only the audio under COR goes out"
+    );
+    assert_eq!(
+        overs(&site.astrid),
+        overs_before + 1,
+        "one over on ASTRID, the one under COR: {:?}",
+        site.astrid.commands()
+    );
     site.board.set_cor(C2000_PORT, false);
     assert!(
         site.astrid.wait_for("AT+CUTXC=", Duration::from_secs(10)),

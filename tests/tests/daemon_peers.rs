@@ -29,7 +29,7 @@ use borderlink_tests::cli::cli;
 use borderlink_tests::config::{Api, Patch, Peer, Radio, SiteConfig};
 use borderlink_tests::daemon::Daemon;
 use borderlink_tests::loopback::{free_tcp, free_udp};
-use borderlink_tests::radio::{field_call, field_call_ends, wait_initialised};
+use borderlink_tests::radio::{field_call_ends, field_call_seen, wait_initialised};
 use borderlink_tests::secrets::{Token, key_file, token_file};
 use borderlink_tests::temp::TempDir;
 
@@ -298,8 +298,9 @@ impl Pair {
     /// A field unit talks on `from`'s network for `FRAMES` frames; returns the frame numbers
     /// played into the other site's radio.
     fn call(&self, from_astrid: bool) -> Vec<u8> {
-        let (radio, talker, group, audio, listener) = if from_astrid {
+        let (daemon, radio, talker, group, audio, listener) = if from_astrid {
             (
+                &self.a,
                 &self.astrid,
                 ASTRID_TALKER,
                 ASTRID_GROUP,
@@ -308,6 +309,7 @@ impl Pair {
             )
         } else {
             (
+                &self.b,
                 &self.c2000,
                 C2000_TALKER,
                 C2000_GROUP,
@@ -315,8 +317,7 @@ impl Pair {
                 &self.a_audio,
             )
         };
-        let cc = field_call(radio, talker, group);
-        std::thread::sleep(Duration::from_millis(200));
+        let cc = field_call_seen(daemon, radio, "radio", talker, group);
         audio.talk(0..FRAMES);
         field_call_ends(radio, cc);
         listener.heard(usize::from(FRAMES), Duration::from_secs(10))

@@ -1,7 +1,8 @@
 //! The real `borderlinkd` with semi-roaming configured, against two emulated radios on
 //! pseudo-terminals: a unit's status request creates the cross-border patch (a call on the
 //! home group then goes out on the mirror group) and the acknowledgement reaches the unit
-//! through the radio that heard it, as `AT+CTSDS` and `AT+CMGS`.
+//! through the radio that heard it, as `AT+CTSDS` and `AT+CMGS`. Before the request a call is
+//! dropped as `no_patch`; after it the mirror group is dialled and the call heard whole.
 
 use std::time::{Duration, Instant};
 
@@ -64,16 +65,28 @@ fn a_status_request_creates_the_patch_and_the_ack_reaches_the_radio() {
     let mut daemon = Daemon::start(&config);
     wait_initialised(&[&astrid, &c2000]);
 
-    // Before the request, a call on the home group goes nowhere.
+    // A field unit talks on the home group, once the daemon has seen its call (its ASTRID
+    // radio receiving), so that every frame is captured.
     let call = |n: u8| {
         let cc = field_call(&astrid, ASTRID_TALKER, ASTRID_GROUP);
+        wait_until(
+            || api.get_json("/api/v1/status", TOKEN)["radios"][0]["receiving"] == true,
+            "the ASTRID radio receiving the call",
+        );
         a_audio.talk(0..n);
         field_call_ends(&astrid, cc);
     };
+    let no_patch = || metric(&api, "borderlink_frames_dropped_total{cause=\"no_patch\"}");
+
+    // Before the request, a call on the home group goes nowhere: its ten frames are dropped
+    // for want of a patch, and the C2000 radio is never dialled.
     call(10);
-    std::thread::sleep(Duration::from_millis(500));
+    wait_until(|| no_patch() >= 10, "ten frames dropped as no_patch");
     assert!(
-        !c2000.commands().iter().any(|c| c.starts_with("AT+CTXD")),
+        !c2000
+            .commands()
+            .iter()
+            .any(|c| c.starts_with("ATD") || c.starts_with("AT+CTXD")),
         "relayed without a patch: {:?}",
         c2000.commands()
     );
@@ -96,16 +109,31 @@ fn a_status_request_creates_the_patch_and_the_ack_reaches_the_radio() {
         "{commands:?}"
     );
 
-    // The patch is up: a call on the home group now goes out on the mirror group.
+    // The patch is up: a call on the home group now goes out on the mirror group, whole and
+    // in order, and nothing more is dropped for want of a patch.
     call(10);
-    let end = Instant::now() + Duration::from_secs(10);
-    while Instant::now() < end && !c2000.commands().iter().any(|c| c.starts_with("AT+CTXD")) {
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    assert!(
-        c2000.commands().iter().any(|c| c.starts_with("AT+CTXD")),
-        "not relayed after the request: {:?}",
+    assert_eq!(
+        c_audio.heard(10, Duration::from_secs(10)),
+        (0..10).collect::<Vec<u8>>(),
+        "not relayed whole after the request: {:?}",
         c2000.commands()
+    );
+    let commands = c2000.commands();
+    let group = C2000_GROUP.ssi().get().to_string();
+    assert!(
+        commands
+            .iter()
+            .any(|c| c.starts_with("ATD") && c.contains(&group)),
+        "the C2000 radio did not call the mirror group {group}: {commands:?}"
+    );
+    assert!(
+        commands.iter().any(|c| c.starts_with("AT+CTXD")),
+        "{commands:?}"
+    );
+    assert_eq!(
+        no_patch(),
+        10,
+        "frames of the mirrored call dropped as no_patch"
     );
 
     // Dispatch sees who asked (call sign from the alias table), the mirror up, and the
@@ -130,4 +158,24 @@ fn a_status_request_creates_the_patch_and_the_ack_reaches_the_radio() {
 
     let status = daemon.stop();
     assert!(status.success(), "{status:?}");
+}
+
+/// Polls `done` every 20 ms until it holds; panics naming `what` after 10 s.
+fn wait_until(mut done: impl FnMut() -> bool, what: &str) {
+    let end = Instant::now() + Duration::from_secs(10);
+    while !done() {
+        assert!(Instant::now() < end, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// The value of one line of `GET /metrics` (`name` with its labels), 0 if absent.
+fn metric(api: &ApiClient, name: &str) -> u64 {
+    let (status, text) = api
+        .try_call("GET", "/metrics", Some(TOKEN), None)
+        .expect("metrics");
+    assert_eq!(status, 200, "{text}");
+    text.lines()
+        .find_map(|l| l.strip_prefix(name).and_then(|v| v.trim().parse().ok()))
+        .unwrap_or(0)
 }

@@ -29,7 +29,7 @@ use borderlink_tests::border::{
 use borderlink_tests::config::{Patch, Peer, Radio, SiteConfig};
 use borderlink_tests::daemon::Daemon;
 use borderlink_tests::loopback::free_udp;
-use borderlink_tests::radio::{field_call, field_call_ends, wait_initialised};
+use borderlink_tests::radio::{field_call_ends, field_call_seen, wait_initialised};
 use borderlink_tests::secrets::key_file;
 use borderlink_tests::temp::TempDir;
 
@@ -245,8 +245,7 @@ fn interop(suite: &str) {
     );
 
     // borderlinkd -> libsrtp: a call on C2000 reaches the peer, which decrypts it.
-    let cc = field_call(&setup.radio, C2000_TALKER, C2000_GROUP);
-    std::thread::sleep(Duration::from_millis(200));
+    let cc = field_call_seen(&daemon, &setup.radio, "c2000", C2000_TALKER, C2000_GROUP);
     setup.audio.talk(0..FRAMES);
     field_call_ends(&setup.radio, cc);
     let mut frames = Vec::new();

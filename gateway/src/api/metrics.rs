@@ -315,6 +315,7 @@ mod tests {
             frames_dropped: crate::audio::drops::AudioDropCounts {
                 capture_queue_full: 5,
                 playback_queue_full: 2,
+                no_call: 7,
             },
             registered: Some(false),
             identification: Some(crate::api::model::RadioIdentView {
@@ -368,6 +369,13 @@ mod tests {
                 "borderlink_radio_frames_dropped_total{radio=\"astrid\",network=\"ASTRID\",cause=\"playback_queue_full\"}"
             ),
             Some(2.0)
+        );
+        assert_eq!(
+            value_of(
+                &text,
+                "borderlink_radio_frames_dropped_total{radio=\"astrid\",network=\"ASTRID\",cause=\"no_call\"}"
+            ),
+            Some(7.0)
         );
         assert_eq!(
             value_of(

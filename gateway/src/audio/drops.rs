@@ -6,7 +6,8 @@
 //! each captured frame to the main loop, and the main loop hands each frame for a radio to
 //! its playback backend. When the far side is behind and the queue is full, the frame is
 //! dropped, and [`AudioDrops`] counts it under its cause, per radio, for the status API and
-//! `GET /metrics` (invariant 4: nothing is lost silently).
+//! `GET /metrics` (invariant 4: nothing is lost silently). The site core counts here too the
+//! frames its capture gate shuts out: audio from a radio that reports no call.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -21,13 +22,19 @@ pub enum AudioDropCause {
     /// A frame for the radio found its playback backend's queue full (the sound device or
     /// the UDP audio task is behind).
     PlaybackQueueFull,
+    /// A frame captured while the radio reported no call (and, without PEI, its COR line was
+    /// inactive): the capture gate was shut, so it was not relayed. Noise or a squelch tail is
+    /// normal; a steady count while calls are heard points at the radio's call reporting or its
+    /// COR wiring.
+    NoCall,
 }
 
 impl AudioDropCause {
     /// Every cause, for metrics.
-    pub const ALL: [AudioDropCause; 2] = [
+    pub const ALL: [AudioDropCause; 3] = [
         AudioDropCause::CaptureQueueFull,
         AudioDropCause::PlaybackQueueFull,
+        AudioDropCause::NoCall,
     ];
 
     /// The cause's label in metrics and the status API.
@@ -35,6 +42,7 @@ impl AudioDropCause {
         match self {
             AudioDropCause::CaptureQueueFull => "capture_queue_full",
             AudioDropCause::PlaybackQueueFull => "playback_queue_full",
+            AudioDropCause::NoCall => "no_call",
         }
     }
 }
@@ -44,6 +52,7 @@ impl AudioDropCause {
 pub struct AudioDrops {
     capture_queue_full: AtomicU64,
     playback_queue_full: AtomicU64,
+    no_call: AtomicU64,
 }
 
 impl AudioDrops {
@@ -62,6 +71,7 @@ impl AudioDrops {
         AudioDropCounts {
             capture_queue_full: self.get(AudioDropCause::CaptureQueueFull),
             playback_queue_full: self.get(AudioDropCause::PlaybackQueueFull),
+            no_call: self.get(AudioDropCause::NoCall),
         }
     }
 
@@ -82,6 +92,7 @@ impl AudioDrops {
         match cause {
             AudioDropCause::CaptureQueueFull => &self.capture_queue_full,
             AudioDropCause::PlaybackQueueFull => &self.playback_queue_full,
+            AudioDropCause::NoCall => &self.no_call,
         }
     }
 }
@@ -93,6 +104,9 @@ pub struct AudioDropCounts {
     pub capture_queue_full: u64,
     /// Frames for the radio dropped because its playback queue was full.
     pub playback_queue_full: u64,
+    /// Captured frames not relayed because the radio reported no call.
+    #[serde(default)]
+    pub no_call: u64,
 }
 
 impl AudioDropCounts {
@@ -101,6 +115,7 @@ impl AudioDropCounts {
         match cause {
             AudioDropCause::CaptureQueueFull => self.capture_queue_full,
             AudioDropCause::PlaybackQueueFull => self.playback_queue_full,
+            AudioDropCause::NoCall => self.no_call,
         }
     }
 }
@@ -126,7 +141,8 @@ mod tests {
             drops.counts(),
             AudioDropCounts {
                 capture_queue_full: 3,
-                playback_queue_full: 0
+                playback_queue_full: 0,
+                no_call: 0,
             }
         );
     }

@@ -161,8 +161,6 @@ struct SiteRadio {
     /// shell's audio tasks).
     drops: Arc<AudioDrops>,
     receiving: Option<Receiving>,
-    /// Frames captured while the radio reported no call (not relayed).
-    ungated: u64,
     /// The interface-board port that drives this radio's PTT line, if any.
     board_port: Option<Port>,
     /// Since when the radio holds a transmit grant.
@@ -284,7 +282,6 @@ impl SiteCore {
                 pei,
                 drops: audio_drops.next().unwrap_or_default(),
                 receiving: None,
-                ungated: 0,
                 board_port,
                 keyed_since: None,
                 ptt_total: borderlink_protocol::time::Duration::ZERO,
@@ -348,7 +345,7 @@ impl SiteCore {
 
     /// Frames captured while their radio reported no call (not relayed), over every radio.
     pub fn ungated(&self) -> u64 {
-        self.radios.iter().map(|r| r.ungated).sum()
+        self.audio_drops(crate::audio::drops::AudioDropCause::NoCall)
     }
 
     /// The next output.
@@ -405,7 +402,9 @@ impl SiteCore {
                 Some(rx) => self
                     .engine
                     .handle_capture(now, radio.id, rx.capture(Some(frame))),
-                None => radio.ungated += 1,
+                None => radio
+                    .drops
+                    .count(crate::audio::drops::AudioDropCause::NoCall),
             }
         }
         self.pump(now);

@@ -270,3 +270,248 @@ fn report_events(links: &mut PeerLinks, to_engine: &mut Vec<ToEngine>) -> bool {
     }
     changed
 }
+
+#[cfg(test)]
+mod tests {
+    //! Two sites' link tasks on real loopback sockets, as borderlinkd runs them: they bring
+    //! their link up with keepalives, carry an engine packet to the other site once, and stop
+    //! on shutdown or when the main loop goes away, even while it is not reading.
+
+    use std::time::Duration as StdDuration;
+
+    use borderlink_protocol::ids::{Network, Tsi};
+    use borderlink_protocol::voice::{
+        KeyUpTime, MAX_PACKET_LEN, Origin, Priority, RadioHeader, StreamId, TxState, VoiceRepr,
+    };
+    use tokio::task::JoinHandle;
+
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+    use crate::net::epoch::KeyEpoch;
+    use crate::net::keys::{MasterKey, Suite};
+    use crate::net::links::{LinkConfig, PeerSpec};
+    use crate::net::socket::SocketOptions;
+    use crate::net::status::PeerState;
+
+    const A: SiteId = SiteId(1);
+    const B: SiteId = SiteId(2);
+    /// Only tells a hang apart: every wait below ends on its event.
+    const HANG: StdDuration = StdDuration::from_secs(10);
+
+    fn key(site: SiteId) -> MasterKey {
+        MasterKey::new(Suite::AeadAes128Gcm, &[site.0 as u8; 28]).expect("key")
+    }
+
+    fn bind() -> (PeerSocket, SocketAddr) {
+        let (socket, granted) = PeerSocket::bind(SocketOptions {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            dscp: 46,
+            buffer: 1 << 16,
+            batch: true,
+        })
+        .expect("bind on loopback");
+        (socket, granted.local)
+    }
+
+    /// One site's link task and its ends: what the engine sends, what it is told, the
+    /// snapshot and the shutdown.
+    struct Site {
+        outgoing: mpsc::Sender<Transmit>,
+        delivered: mpsc::Receiver<ToEngine>,
+        snapshot: SharedSnapshot,
+        shutdown: CancellationToken,
+        task: JoinHandle<()>,
+        /// Messages the task has started to hand to the main loop.
+        handed: Arc<AtomicUsize>,
+    }
+
+    /// Site `own` linked with `peer` at `peer_at`, on `socket`; the main loop's queue holds
+    /// `queue` messages.
+    fn start(
+        own: SiteId,
+        peer: SiteId,
+        socket: PeerSocket,
+        peer_at: SocketAddr,
+        queue: usize,
+    ) -> Site {
+        let links = PeerLinks::new(
+            Instant::ZERO,
+            LinkConfig {
+                site: own,
+                keepalive: Duration::from_millis(50),
+                down_after: 3,
+                keepalive_ssrc: 0x1000 + u32::from(own.0),
+                epoch: KeyEpoch::random().expect("epoch"),
+            },
+            vec![PeerSpec {
+                site: peer,
+                name: format!("site {}", peer.0),
+                address: peer_at.to_string(),
+                send: key(own),
+                receive: key(peer),
+            }],
+        );
+        let (outgoing, engine_out) = mpsc::channel(16);
+        let (deliver, delivered) = mpsc::channel(queue);
+        let snapshot = SharedSnapshot::default();
+        let shutdown = CancellationToken::new();
+        let handed = Arc::new(AtomicUsize::new(0));
+        let count = Arc::clone(&handed);
+        let task = tokio::spawn(run(
+            links,
+            socket,
+            engine_out,
+            deliver,
+            move |m| {
+                count.fetch_add(1, Ordering::SeqCst);
+                m
+            },
+            Arc::clone(&snapshot),
+            shutdown.clone(),
+        ));
+        Site {
+            outgoing,
+            delivered,
+            snapshot,
+            shutdown,
+            task,
+            handed,
+        }
+    }
+
+    fn pair(queue: usize) -> (Site, Site) {
+        let (a_socket, a_at) = bind();
+        let (b_socket, b_at) = bind();
+        (
+            start(A, B, a_socket, b_at, queue),
+            start(B, A, b_socket, a_at, queue),
+        )
+    }
+
+    /// A voice packet site A's engine sends for its own capture, keyed up now.
+    fn voice(seq: u16) -> Vec<u8> {
+        let frame = [0x5au8; 160];
+        let repr = VoiceRepr {
+            sequence: seq,
+            timestamp: u32::from(seq) * 160,
+            ssrc: 0x00a0_0001,
+            radio: RadioHeader {
+                tx: TxState::Start,
+                squelch_open: true,
+                emergency: false,
+                priority: Priority::new(3).expect("priority"),
+                talker: Some(Tsi::from_parts(206, 1, 1_234_567).expect("tsi")),
+                talkgroup: Tsi::from_parts(206, 1, 2_061_001).expect("tsi"),
+                origin: Origin {
+                    site: A,
+                    network: Some(Network::Astrid),
+                },
+                stream: StreamId(77),
+                started: KeyUpTime(Clock::wall_ms()),
+            },
+            payload: &frame,
+        };
+        let mut buf = [0u8; MAX_PACKET_LEN];
+        let len = repr.emit(&mut buf).expect("emit");
+        buf[..len].to_vec()
+    }
+
+    async fn next(site: &mut Site) -> ToEngine {
+        tokio::time::timeout(HANG, site.delivered.recv())
+            .await
+            .expect("nothing from the link task")
+            .expect("the link task ended")
+    }
+
+    async fn ends(task: JoinHandle<()>) {
+        tokio::time::timeout(HANG, task)
+            .await
+            .expect("the link task did not end")
+            .expect("the link task panicked");
+    }
+
+    #[tokio::test]
+    async fn two_sites_bring_their_link_up_and_an_engine_packet_reaches_the_other_once() {
+        let (a, mut b) = pair(16);
+        assert_eq!(next(&mut b).await, ToEngine::PeerUp(A));
+        let packet = voice(1);
+        let transmit = Transmit::from_packet(EndpointId::Peer(B), &packet).expect("fits");
+        a.outgoing.send(transmit).await.expect("A's task runs");
+        match next(&mut b).await {
+            ToEngine::Voice(delivery) => {
+                assert_eq!(delivery.site, A);
+                assert_eq!(&delivery.packet[..], &packet[..], "decrypted as sent");
+            }
+            other => panic!("expected A's voice, got {other:?}"),
+        }
+        // The same packet again is a replay: B tells its engine nothing more about it.
+        let again = Transmit::from_packet(EndpointId::Peer(B), &packet).expect("fits");
+        a.outgoing.send(again).await.expect("A's task runs");
+        let later = Transmit::from_packet(EndpointId::Peer(B), &voice(2)).expect("fits");
+        a.outgoing.send(later).await.expect("A's task runs");
+        match next(&mut b).await {
+            ToEngine::Voice(delivery) => assert_eq!(&delivery.packet[..], &voice(2)[..]),
+            other => panic!("expected the second packet, got {other:?}"),
+        }
+        // A's snapshot, published at the change, shows B up.
+        let a_snapshot = Arc::clone(&a.snapshot);
+        a.shutdown.cancel();
+        b.shutdown.cancel();
+        ends(a.task).await;
+        ends(b.task).await;
+        let peers = a_snapshot.lock().expect("snapshot").peers.clone();
+        assert_eq!(peers.len(), 1);
+        assert_eq!(peers[0].site, B);
+        assert_eq!(peers[0].state, PeerState::Up, "{peers:?}");
+    }
+
+    #[tokio::test]
+    async fn the_task_ends_when_the_main_loop_goes_away() {
+        let (a, b) = pair(16);
+        drop(a.outgoing);
+        ends(a.task).await;
+        b.shutdown.cancel();
+        ends(b.task).await;
+    }
+
+    /// A main loop that stopped reading (its queue full) must not hold the link task past
+    /// shutdown.
+    #[tokio::test]
+    async fn shutdown_wins_over_a_main_loop_that_does_not_read() {
+        let (a, b) = pair(1);
+        // A sends once it has B's address and hears it (its own queue takes that one event).
+        let wait = tokio::time::Instant::now() + HANG;
+        while a
+            .snapshot
+            .lock()
+            .expect("snapshot")
+            .peers
+            .first()
+            .is_none_or(|p| p.state != PeerState::Up)
+        {
+            assert!(tokio::time::Instant::now() < wait, "A never saw B up");
+            tokio::time::sleep(StdDuration::from_millis(5)).await;
+        }
+        for seq in 1..=3 {
+            let t = Transmit::from_packet(EndpointId::Peer(B), &voice(seq)).expect("fits");
+            a.outgoing.send(t).await.expect("A's task runs");
+        }
+        // B's queue holds one message and nobody reads it: once B has started to hand over a
+        // second, it waits on the full queue.
+        let wait = tokio::time::Instant::now() + HANG;
+        while b.handed.load(Ordering::SeqCst) < 2 {
+            assert!(
+                tokio::time::Instant::now() < wait,
+                "B handed over {} messages",
+                b.handed.load(Ordering::SeqCst)
+            );
+            tokio::time::sleep(StdDuration::from_millis(5)).await;
+        }
+        assert_eq!(b.delivered.len(), 1, "the queue is full");
+        b.shutdown.cancel();
+        ends(b.task).await;
+        a.shutdown.cancel();
+        ends(a.task).await;
+    }
+}

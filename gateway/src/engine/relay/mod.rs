@@ -159,6 +159,19 @@ pub struct Transmit {
 }
 
 impl Transmit {
+    /// A packet for `to`, as the engine would queue it (the peer links' tests); `None` if it
+    /// is longer than a voice packet can be.
+    #[cfg(test)]
+    pub(crate) fn from_packet(to: EndpointId, packet: &[u8]) -> Option<Transmit> {
+        let mut buf = [0; MAX_PACKET_LEN];
+        buf.get_mut(..packet.len())?.copy_from_slice(packet);
+        Some(Transmit {
+            to,
+            len: packet.len(),
+            buf,
+        })
+    }
+
     /// The packet's bytes (an RTP datagram).
     pub fn packet(&self) -> &[u8] {
         &self.buf[..self.len]

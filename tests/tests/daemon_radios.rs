@@ -143,7 +143,7 @@ fn relay_one_call_on(site: &Site, side: Side) {
 }
 
 #[test]
-fn an_unplugged_radio_is_initialised_again_when_plugged_back_and_relays_the_start_of_an_over() {
+fn an_unplugged_radio_is_initialised_again_when_plugged_back_and_relays_the_next_over_whole() {
     let dir = TempDir::new("unplug");
     let c2000 = PtyRadio::start_linked(C2000_RADIO, GRANT_DELAY, dir.join("radio-c2000"));
     let mut site = Site::start_with(c2000);
@@ -174,21 +174,15 @@ fn an_unplugged_radio_is_initialised_again_when_plugged_back_and_relays_the_star
         2,
         "a full initialisation, identity check included"
     );
-    // The radio is used again: a call on ASTRID keys it and its audio plays out. Only the
-    // start of the over is asserted: after a replug the tail of the next over was seen cut
-    // under load, an open item noted in the issue rather than hidden by this test.
+    // The radio is used again: a call on ASTRID keys it and its audio plays out whole. (Its
+    // tail was once seen cut under load; the field call was then waited on with a sleep, and
+    // with the wait on the daemon's own log it plays whole, four runs in four with both cores
+    // busy.)
     let cc = site.field_call(Side::Astrid);
     site.talk(Side::Astrid, 0..FRAMES);
     field_call_ends(&site.astrid, cc);
     let heard = site.heard(Side::Astrid, usize::from(FRAMES), Duration::from_secs(10));
-    assert!(
-        heard.len() >= 10 && heard[..10] == [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
-        "{heard:?}"
-    );
-    assert!(
-        heard.windows(2).all(|w| w[0] < w[1]),
-        "out of order or duplicated: {heard:?}"
-    );
+    assert_eq!(heard, (0..FRAMES).collect::<Vec<u8>>());
 }
 
 #[test]

@@ -85,6 +85,20 @@ fn soak(calls: u32, seed: u64) -> ExitCode {
                 o.unplugs,
                 o.board_resets,
             );
+            for g in &o.report.gateways {
+                println!(
+                    "  site {}: {} frames received, {} delivered, {} concealed; dropped: {}",
+                    g.site,
+                    g.received,
+                    g.delivered,
+                    g.concealed,
+                    if g.dropped.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        g.dropped.join(", ")
+                    }
+                );
+            }
             ExitCode::SUCCESS
         }
         Err(v) => {

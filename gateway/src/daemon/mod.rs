@@ -368,7 +368,7 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Daem
     let t = shell.clock.time();
     shell.core.save_state(t);
     shell.flush();
-    let ungated = shell.core.ungated();
+    let ungated = shell.core.audio_drops(AudioDropCause::NoCall);
     let capture_queue_full = shell.core.audio_drops(AudioDropCause::CaptureQueueFull);
     let playback_queue_full = shell.core.audio_drops(AudioDropCause::PlaybackQueueFull);
     // Closing the write channels lets each serial task write what is queued and end.

@@ -343,11 +343,6 @@ impl SiteCore {
         self.ip_unsent
     }
 
-    /// Frames captured while their radio reported no call (not relayed), over every radio.
-    pub fn ungated(&self) -> u64 {
-        self.audio_drops(crate::audio::drops::AudioDropCause::NoCall)
-    }
-
     /// The next output.
     pub fn poll_output(&mut self) -> Option<Output> {
         self.out.pop_front()

@@ -148,3 +148,37 @@ fn the_release_owes_nothing_when_no_radio_was_keyed() {
     assert!(!core.release_pending());
     assert!(core.ceases_owed().is_empty());
 }
+
+/// Audio from a radio that reports no call is not relayed but counted, per radio, as
+/// `no_call`; the other causes stay as they were.
+#[test]
+fn audio_from_a_radio_without_a_call_is_counted_as_no_call_on_that_radio() {
+    use crate::audio::drops::{AudioDropCause, AudioDrops};
+    let drops = [
+        Arc::new(AudioDrops::default()),
+        Arc::new(AudioDrops::default()),
+    ];
+    let options = SiteOptions {
+        audio_drops: drops.to_vec(),
+        ..SiteOptions::default()
+    };
+    let mut core = SiteCore::new(config(false), time(0), options).unwrap();
+    let frame = [0xd5u8; borderlink_protocol::voice::FRAME_LEN];
+    for n in 0..3 {
+        core.handle_audio(time(20 * n), 1, &frame);
+    }
+    assert_eq!(core.audio_drops(AudioDropCause::NoCall), 3);
+    assert_eq!(
+        drops[1].get(AudioDropCause::NoCall),
+        3,
+        "counted on the C2000 radio"
+    );
+    assert_eq!(drops[0].get(AudioDropCause::NoCall), 0);
+    assert_eq!(core.audio_drops(AudioDropCause::CaptureQueueFull), 0);
+    assert!(
+        !outputs(&mut core)
+            .iter()
+            .any(|o| matches!(o, Output::Audio { .. } | Output::Peer(_))),
+        "relayed audio without a call"
+    );
+}

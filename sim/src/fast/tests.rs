@@ -373,3 +373,115 @@ fn a_board_reset_mid_relay_switches_the_pei_keyed_radio_off_and_it_relays_again(
     });
     assert!(relayed, "{}", run.finish().text());
 }
+
+/// While Meer's C2000 radio relays BE-1, a Dutch unit's emergency pre-empts it on C2000: the
+/// radio's PTT line drops with its grant, the emergency takes the patch's floor and goes out on
+/// ASTRID whole, pre-empting BE-1 there too (an emergency reaches every radio), and what BE-1
+/// said until then came out in order. (The pty test in `daemon_radios` has the network pre-empt
+/// the real daemon's radio and checks the over is demanded again.)
+const PRE_EMPTION: &str = r#"
+name = "pre-emption"
+seed = 9
+duration = "14s"
+
+[[sites]]
+id = 1
+name = "Meer"
+board = true
+radios = [
+    { name = "astrid", network = "ASTRID", issi = "02060000109000001", group = "02060000102061001" },
+    { name = "c2000", network = "C2000", issi = "02040000109000101", group = "02040000102040551" },
+]
+
+[[units]]
+name = "BE-1"
+issi = "02060000101234567"
+network = "ASTRID"
+group = "02060000102061001"
+
+[[units]]
+name = "NL-1"
+issi = "02040000102040123"
+network = "C2000"
+group = "02040000102040551"
+
+[[patches]]
+name = "Meer"
+channels = [
+    { site = 1, network = "ASTRID", group = "02060000102061001" },
+    { site = 1, network = "C2000", group = "02040000102040551" },
+]
+
+[[events]]
+at = "2s"
+talk = "BE-1"
+for = "7s"
+
+[[events]]
+at = "4s"
+talk = "NL-1"
+for = "2s"
+emergency = true
+"#;
+
+#[test]
+fn a_relay_pre_empted_by_an_emergency_drops_its_line_and_the_emergency_goes_out_whole() {
+    let s = Scenario::parse(PRE_EMPTION, "pre-emption.toml").unwrap();
+    let mut run = FastRun::new(&s, s.seed, false);
+    let mut keyed_before = false;
+    let mut dropped_at = None;
+    step_until(&mut run, Instant::from_millis(14_000), |run| {
+        let keyed = run.world().board_keyed(0, 1);
+        assert!(
+            !keyed || run.world().radio_on_air(0, 1),
+            "{} µs: the C2000 line keyed without a grant",
+            run.now.as_micros()
+        );
+        if run.now == Instant::from_millis(3_995) {
+            keyed_before = keyed;
+        }
+        if run.now >= Instant::from_millis(4_000) && !keyed {
+            dropped_at.get_or_insert(run.now);
+        }
+    });
+    assert!(
+        keyed_before,
+        "Meer's C2000 radio was relaying BE-1 when NL-1 keyed"
+    );
+    assert_eq!(
+        dropped_at,
+        Some(Instant::from_millis(4_000)),
+        "the C2000 line dropped with the pre-emption"
+    );
+    let r = run.finish();
+    assert!(r.clean(), "{}", r.text());
+    let timeline = |text: &str| r.timeline.iter().any(|e| e.text.contains(text));
+    assert!(
+        timeline("Meer/c2000: transmission interrupted by NL-1"),
+        "the network did not pre-empt the relay: {}",
+        r.text()
+    );
+    assert!(timeline("BE-1: pre-empted by Meer/astrid"), "{}", r.text());
+    let nl = r.transmissions.iter().find(|t| t.talker == "NL-1").unwrap();
+    assert_eq!(nl.paths.len(), 1, "{}", r.text());
+    assert_eq!(nl.paths[0].radios, ["Meer/astrid"]);
+    assert!(nl.delivered_in_order(0.0), "{}", r.text());
+    let be = r.transmissions.iter().find(|t| t.talker == "BE-1").unwrap();
+    let path = &be.paths[0];
+    assert_eq!(path.radios, ["Meer/c2000"]);
+    assert!(path.in_order && path.duplicates == 0, "{}", r.text());
+    // What BE-1 said after NL-1 keyed could not go out on C2000: the gateway counted it as
+    // denied the floor (the last frames or so were in flight on the air when it was cut).
+    let denied: u64 = r.gateways[0]
+        .dropped
+        .iter()
+        .filter_map(|d| d.strip_prefix("floor_denied="))
+        .filter_map(|n| n.parse::<u64>().ok())
+        .sum();
+    assert!(
+        u64::from(path.lost) <= denied + 5,
+        "{} frames lost, {denied} denied the floor: {}",
+        path.lost,
+        r.text()
+    );
+}

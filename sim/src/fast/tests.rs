@@ -105,20 +105,20 @@ fn a_stopping_gateway_releases_every_transmitter_first_and_relays_nothing_after(
     assert_eq!(site.counters().delivered, delivered, "relayed after stop");
 }
 
-/// A site whose C2000 radio has no PEI: the board keys it by its PTT line (the engine's grant
-/// is the board's confirmation) and the site hears it on its COR line.
-const COR_ONLY: &str = r#"
-name = "cor-only"
-seed = 5
-duration = "14s"
-
+/// Meer alone: its ASTRID and C2000 radios on a board (the C2000 one without PEI unless
+/// `c2000_pei`), BE-1 and NL-1 in the field, one patch over both groups; `head` is the
+/// scenario's name, seed, length and network settings, `events` what happens.
+fn meer_alone(head: &str, c2000_pei: bool, events: &str) -> Scenario {
+    let no_pei = if c2000_pei { "" } else { ", pei = false" };
+    let text = format!(
+        r#"{head}
 [[sites]]
 id = 1
 name = "Meer"
 board = true
 radios = [
-    { name = "astrid", network = "ASTRID", issi = "02060000109000001", group = "02060000102061001" },
-    { name = "c2000", network = "C2000", issi = "02040000109000101", group = "02040000102040551", pei = false },
+    {{ name = "astrid", network = "ASTRID", issi = "02060000109000001", group = "02060000102061001" }},
+    {{ name = "c2000", network = "C2000", issi = "02040000109000101", group = "02040000102040551"{no_pei} }},
 ]
 
 [[units]]
@@ -136,10 +136,21 @@ group = "02040000102040551"
 [[patches]]
 name = "Meer"
 channels = [
-    { site = 1, network = "ASTRID", group = "02060000102061001" },
-    { site = 1, network = "C2000", group = "02040000102040551" },
+    {{ site = 1, network = "ASTRID", group = "02060000102061001" }},
+    {{ site = 1, network = "C2000", group = "02040000102040551" }},
 ]
+{events}"#
+    );
+    Scenario::parse(&text, "meer.toml").unwrap_or_else(|e| panic!("{e}\n{text}"))
+}
 
+/// A site whose C2000 radio has no PEI: the board keys it by its PTT line (the engine's grant
+/// is the board's confirmation) and the site hears it on its COR line.
+fn cor_only() -> Scenario {
+    meer_alone(
+        "name = \"cor-only\"\nseed = 5\nduration = \"14s\"\n",
+        false,
+        r#"
 [[events]]
 at = "2s"
 talk = "BE-1"
@@ -149,11 +160,13 @@ for = "3s"
 at = "8s"
 talk = "NL-1"
 for = "3s"
-"#;
+"#,
+    )
+}
 
 #[test]
 fn a_radio_without_pei_is_keyed_by_the_board_and_heard_on_its_cor_line() {
-    let s = Scenario::parse(COR_ONLY, "cor-only.toml").unwrap();
+    let s = cor_only();
     let r = run(&s, s.seed, false);
     assert!(
         r.stuck_ptt.is_empty() && r.echoes.is_empty() && r.loops.is_empty(),
@@ -269,7 +282,7 @@ fn a_port_whose_polarity_differs_from_the_board_is_never_keyed_and_the_status_sa
 /// keyed at all; the over is refused there and nothing is played to a radio off the air.
 #[test]
 fn a_radio_without_pei_on_a_mismatched_port_is_not_keyed_and_its_over_is_refused() {
-    let s = Scenario::parse(COR_ONLY, "cor-only.toml").unwrap();
+    let s = cor_only();
     let mut run = FastRun::new(&s, s.seed, false);
     run.world
         .strap_board_ptt(0, 1, borderlink_firmware::polarity::Polarity::ActiveLow);
@@ -290,45 +303,22 @@ fn a_radio_without_pei_on_a_mismatched_port_is_not_keyed_and_its_over_is_refused
 /// Voice reaches a radio's loudspeaker later than the PEI line that ends the call (codec and
 /// air delays; here 150 ms on ASTRID). The capture stays open for its tail after that line, so
 /// the last syllable is relayed too: every spoken frame comes out on C2000.
-const LATE_AUDIO: &str = r#"
-name = "late-audio"
-seed = 3
-duration = "8s"
-
-[networks.ASTRID]
-air_delay = "150ms"
-
-[[sites]]
-id = 1
-name = "Meer"
-board = true
-radios = [
-    { name = "astrid", network = "ASTRID", issi = "02060000109000001", group = "02060000102061001" },
-    { name = "c2000", network = "C2000", issi = "02040000109000101", group = "02040000102040551" },
-]
-
-[[units]]
-name = "BE-1"
-issi = "02060000101234567"
-network = "ASTRID"
-group = "02060000102061001"
-
-[[patches]]
-name = "Meer"
-channels = [
-    { site = 1, network = "ASTRID", group = "02060000102061001" },
-    { site = 1, network = "C2000", group = "02040000102040551" },
-]
-
+fn late_audio() -> Scenario {
+    meer_alone(
+        "name = \"late-audio\"\nseed = 3\nduration = \"8s\"\n\n[networks.ASTRID]\nair_delay = \"150ms\"\n",
+        true,
+        r#"
 [[events]]
 at = "2s"
 talk = "BE-1"
 for = "3s"
-"#;
+"#,
+    )
+}
 
 #[test]
 fn the_capture_tail_relays_the_last_syllable_that_arrives_after_the_call_ends() {
-    let s = Scenario::parse(LATE_AUDIO, "late-audio.toml").unwrap();
+    let s = late_audio();
     let r = run(&s, s.seed, false);
     let be = &r.transmissions[0];
     assert_eq!(be.paths.len(), 1, "{}", r.text());
@@ -379,39 +369,11 @@ fn a_board_reset_mid_relay_switches_the_pei_keyed_radio_off_and_it_relays_again(
 /// ASTRID whole, pre-empting BE-1 there too (an emergency reaches every radio), and what BE-1
 /// said until then came out in order. (The pty test in `daemon_radios` has the network pre-empt
 /// the real daemon's radio and checks the over is demanded again.)
-const PRE_EMPTION: &str = r#"
-name = "pre-emption"
-seed = 9
-duration = "14s"
-
-[[sites]]
-id = 1
-name = "Meer"
-board = true
-radios = [
-    { name = "astrid", network = "ASTRID", issi = "02060000109000001", group = "02060000102061001" },
-    { name = "c2000", network = "C2000", issi = "02040000109000101", group = "02040000102040551" },
-]
-
-[[units]]
-name = "BE-1"
-issi = "02060000101234567"
-network = "ASTRID"
-group = "02060000102061001"
-
-[[units]]
-name = "NL-1"
-issi = "02040000102040123"
-network = "C2000"
-group = "02040000102040551"
-
-[[patches]]
-name = "Meer"
-channels = [
-    { site = 1, network = "ASTRID", group = "02060000102061001" },
-    { site = 1, network = "C2000", group = "02040000102040551" },
-]
-
+fn pre_emption() -> Scenario {
+    meer_alone(
+        "name = \"pre-emption\"\nseed = 9\nduration = \"14s\"\n",
+        true,
+        r#"
 [[events]]
 at = "2s"
 talk = "BE-1"
@@ -422,11 +384,13 @@ at = "4s"
 talk = "NL-1"
 for = "2s"
 emergency = true
-"#;
+"#,
+    )
+}
 
 #[test]
 fn a_relay_pre_empted_by_an_emergency_drops_its_line_and_the_emergency_goes_out_whole() {
-    let s = Scenario::parse(PRE_EMPTION, "pre-emption.toml").unwrap();
+    let s = pre_emption();
     let mut run = FastRun::new(&s, s.seed, false);
     let mut keyed_before = false;
     let mut dropped_at = None;

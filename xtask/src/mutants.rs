@@ -10,8 +10,9 @@
 //!   running out of time is a failure;
 //! - `--ci` (N = 5): in place (the checkout is CI's own and already built), one mutant at a
 //!   time, starting at a place chosen by the commit so successive submissions sample different
-//!   mutants, until the budget is spent. It fails on a survivor and says how many mutants it
-//!   reached; the rest are the developer's full run, recorded in `docs/testing.md`.
+//!   mutants, until the budget is spent (at least one mutant, which runs to its verdict). It
+//!   fails on a survivor and says how many mutants it reached; the rest are the developer's
+//!   full run, recorded in `docs/testing.md`.
 //!
 //! The list of critical paths is [`CRITICAL`], the equivalent mutants [`EQUIVALENT`]. Survivors
 //! are printed by cargo-mutants (and kept in `target/mutants/mutants.out/missed.txt`); each
@@ -298,6 +299,10 @@ fn full(
     Ok(())
 }
 
+/// Longer than cargo-mutants' own limits for one mutant (`--build-timeout 600`, `--timeout
+/// 120`): only a hang outlasts it.
+const ONE_MUTANT_AT_MOST: Duration = Duration::from_secs(15 * 60);
+
 /// cargo-mutants' exit codes (its documentation, "Exit codes").
 const FOUND_PROBLEMS: i32 = 2;
 const TIMEOUTS: i32 = 3;
@@ -350,6 +355,12 @@ fn sample(
     );
     let (mut caught, mut missed, mut equivalent, mut reached) = (0, Vec::new(), 0, 0);
     for i in (0..count).map(|k| (start + k) % count) {
+        // The budget decides whether another mutant starts; one that started runs to its
+        // verdict (cargo-mutants' own build and test timeouts bound it), so a budget shorter
+        // than one mutant still tests one.
+        if reached > 0 && Instant::now() >= deadline {
+            break;
+        }
         let mutant = &mutants[i];
         if mutant.is_equivalent(root) {
             equivalent += 1;
@@ -370,10 +381,15 @@ fn sample(
                 .args(["--", "--lib"])
                 .stdout(std::process::Stdio::null()),
         )?;
-        let Some(status) = wait(child, deadline)? else {
-            // Killed mid-mutant: put the source back as cargo-mutants would have.
+        let Some(status) = wait(child, started + ONE_MUTANT_AT_MOST)? else {
+            // Past cargo-mutants' own timeouts: something hangs. Put the source back as
+            // cargo-mutants would have, and fail.
             restore(root, &mutant.file)?;
-            break;
+            bail!(
+                "cargo mutants ran {} for more than {} minutes",
+                mutant.name,
+                ONE_MUTANT_AT_MOST.as_secs() / 60
+            );
         };
         reached += 1;
         let verdict = match status.code() {

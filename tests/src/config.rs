@@ -427,6 +427,14 @@ impl Patch {
         }
     }
 
+    /// The `border` patch: the ASTRID border group as site `astrid_site` reaches it, with the
+    /// C2000 one as site `c2000_site` reaches it.
+    pub fn border(astrid_site: u16, c2000_site: u16) -> Patch {
+        Patch::new("border")
+            .channel(astrid_site, ASTRID_GROUP)
+            .channel(c2000_site, C2000_GROUP)
+    }
+
     /// `group`, as reached by site `site`; its network is the group's.
     pub fn channel(mut self, site: u16, group: Tsi) -> Self {
         self.channels.push((site, group));

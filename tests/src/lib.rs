@@ -76,3 +76,16 @@ pub fn sigterm(child: &std::process::Child) {
     let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id()).expect("pid fits i32"));
     nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).expect("SIGTERM");
 }
+
+/// Polls `done` every 20 ms until it holds; panics naming `what` after 10 s (only a hang
+/// takes that long: the wait ends on the event).
+pub fn wait_until(mut done: impl FnMut() -> bool, what: &str) {
+    let end = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !done() {
+        assert!(
+            std::time::Instant::now() < end,
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}

@@ -113,11 +113,7 @@ impl Site {
                     .serial(&c2000.path)
                     .audio(&c_audio),
             )
-            .patch(
-                Patch::new("border")
-                    .channel(1, ASTRID_GROUP)
-                    .channel(1, C2000_GROUP),
-            )
+            .patch(Patch::border(1, 1))
             .api(Api::new(listen, &tokens).audit_log(&dir.join("audit.log")))
             .state(&dir.join("patches.json"));
         let config = extra(config);

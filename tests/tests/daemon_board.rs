@@ -14,9 +14,7 @@ use borderlink_sim::board::BoardConfig;
 use borderlink_sim::board::pty::PtyBoard;
 use borderlink_sim::pty::radio::PtyRadio;
 use borderlink_tests::audio::Audio;
-use borderlink_tests::border::{
-    ASTRID_GROUP, ASTRID_RADIO, ASTRID_TALKER, C2000_GROUP, C2000_RADIO,
-};
+use borderlink_tests::border::{ASTRID_GROUP, ASTRID_RADIO, ASTRID_TALKER, C2000_RADIO};
 use borderlink_tests::config::{self, Patch, SiteConfig};
 use borderlink_tests::daemon::Daemon;
 use borderlink_tests::radio::{field_call_seen, wait_initialised};
@@ -64,11 +62,7 @@ fn transmitting_site() -> Site {
                 .port(C2000_PORT, "c2000", "active-low"),
         )
         .playout_fixed("200ms")
-        .patch(
-            Patch::new("border")
-                .channel(1, ASTRID_GROUP)
-                .channel(1, C2000_GROUP),
-        )
+        .patch(Patch::border(1, 1))
         .write(&dir.join("site.toml"));
     let daemon = Daemon::start(&config);
     let site = Site {

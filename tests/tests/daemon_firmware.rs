@@ -29,6 +29,7 @@ use borderlink_tests::loopback::free_tcp;
 use borderlink_tests::radio::{field_call, field_call_ends, field_call_seen};
 use borderlink_tests::secrets::{Token, token_file};
 use borderlink_tests::temp::TempDir;
+use borderlink_tests::wait_until;
 
 const TOKEN: &str = "0123456789abcdef0123456789abcdef";
 /// The board port of the radio without PEI.
@@ -82,11 +83,7 @@ fn site_with(name: &str, ptt: &str) -> Site {
         .radio(Radio::new("c2000", C2000_RADIO, C2000_GROUP).audio(&c_audio))
         .board(config::Board::new(&board.path).port(C2000_PORT, "c2000", ptt))
         .playout_fixed("100ms")
-        .patch(
-            Patch::new("border")
-                .channel(1, ASTRID_GROUP)
-                .channel(1, C2000_GROUP),
-        )
+        .patch(Patch::border(1, 1))
         .api(Api::new(listen, &tokens).audit_log(&dir.join("audit.log")))
         .write(&dir.join("site.toml"));
     let site = Site {
@@ -407,15 +404,10 @@ fn a_radio_without_pei_is_keyed_by_its_ptt_line_and_heard_while_its_cor_is_activ
             .and_then(|r| r.iter().find(|r| r["name"] == "c2000"))
             .map_or(0, |r| r["frames_dropped"]["no_call"].as_u64().unwrap_or(0))
     };
-    let end = Instant::now() + Duration::from_secs(10);
-    while no_call() < 10 {
-        assert!(
-            Instant::now() < end,
-            "the frames without COR were not counted as no_call: {}",
-            no_call()
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_until(
+        || no_call() >= 10,
+        "the ten frames without COR counted as no_call",
+    );
     site.board.set_cor(C2000_PORT, true);
     assert!(
         site.daemon

@@ -200,11 +200,7 @@ fn site_config(dir: &Path, s: &SiteSpec<'_>) -> SiteConfig {
             s.key_file,
         ))
         .api(Api::new(s.api, &write_token_file(dir)))
-        .patch(
-            Patch::new("border")
-                .channel(1, ASTRID_GROUP)
-                .channel(2, C2000_GROUP),
-        )
+        .patch(Patch::border(1, 2))
 }
 
 /// Both sites, their radios and audio, and the relay between them, with the link up.

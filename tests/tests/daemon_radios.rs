@@ -49,11 +49,7 @@ impl Site {
         let config = SiteConfig::new(1, "test site")
             .border_radios((&astrid.path, &a_audio), (&c2000.path, &c_audio))
             .playout_fixed("200ms")
-            .patch(
-                Patch::new("border")
-                    .channel(1, ASTRID_GROUP)
-                    .channel(1, C2000_GROUP),
-            )
+            .patch(Patch::border(1, 1))
             .write(&dir.join("site.toml"));
         let daemon = Daemon::start(&config);
         // Initialised: the group selected and the first signal query sent, on both radios.

@@ -4,7 +4,7 @@
 //! through the radio that heard it, as `AT+CTSDS` and `AT+CMGS`. Before the request a call is
 //! dropped as `no_patch`; after it the mirror group is dialled and the call heard whole.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use borderlink_protocol::ids::PeiIdentity;
 use borderlink_sim::pty::radio::PtyRadio;
@@ -20,6 +20,7 @@ use borderlink_tests::loopback::free_tcp;
 use borderlink_tests::radio::{field_call, field_call_ends, wait_initialised};
 use borderlink_tests::secrets::{Token, token_file};
 use borderlink_tests::temp::TempDir;
+use borderlink_tests::wait_until;
 
 const GRANT_DELAY: Duration = Duration::from_millis(200);
 
@@ -158,15 +159,6 @@ fn a_status_request_creates_the_patch_and_the_ack_reaches_the_radio() {
 
     let status = daemon.stop();
     assert!(status.success(), "{status:?}");
-}
-
-/// Polls `done` every 20 ms until it holds; panics naming `what` after 10 s.
-fn wait_until(mut done: impl FnMut() -> bool, what: &str) {
-    let end = Instant::now() + Duration::from_secs(10);
-    while !done() {
-        assert!(Instant::now() < end, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
 }
 
 /// The value of one line of `GET /metrics` (`name` with its labels), 0 if absent.

@@ -128,11 +128,7 @@ fn write_files(dir: &Path, suite: &str, keys: &[String; 2], s: &Setup) -> PathBu
             )
             .suite(suite),
         )
-        .patch(
-            Patch::new("border")
-                .channel(1, ASTRID_GROUP)
-                .channel(2, C2000_GROUP),
-        )
+        .patch(Patch::border(1, 2))
         .write(&dir.join("site.toml"))
 }
 
